@@ -1,0 +1,394 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	fstorage "github.com/ory/fosite/storage"
+)
+
+var (
+	_ fosite.Storage                     = (*Store)(nil)
+	_ oauth2.CoreStorage                 = (*Store)(nil)
+	_ oauth2.TokenRevocationStorage      = (*Store)(nil)
+	_ openid.OpenIDConnectRequestStorage = (*Store)(nil)
+	_ pkce.PKCERequestStorage            = (*Store)(nil)
+	_ fstorage.Transactional             = (*Store)(nil)
+	_ fosite.Client                      = (*FositeClient)(nil)
+)
+
+// Token record kinds.
+const (
+	kindCode    = "code"
+	kindAccess  = "access"
+	kindRefresh = "refresh"
+	kindPKCE    = "pkce"
+	kindOIDC    = "oidc"
+	kindJTI     = "jti"
+)
+
+// FositeClient adapts a stored Client to fosite.Client.
+type FositeClient struct {
+	Client
+}
+
+func (c *FositeClient) GetID() string                    { return c.ID }
+func (c *FositeClient) GetHashedSecret() []byte          { return []byte(c.SecretHash) }
+func (c *FositeClient) GetRedirectURIs() []string        { return c.RedirectURIs }
+func (c *FositeClient) GetGrantTypes() fosite.Arguments  { return fosite.Arguments(c.GrantTypes) }
+func (c *FositeClient) GetScopes() fosite.Arguments      { return fosite.Arguments(c.Scopes) }
+func (c *FositeClient) IsPublic() bool                   { return c.Type == ClientPublic }
+func (c *FositeClient) GetAudience() fosite.Arguments    { return fosite.Arguments(c.Audiences) }
+func (c *FositeClient) GetResponseTypes() fosite.Arguments {
+	if c.GrantTypes.Has("authorization_code") {
+		return fosite.Arguments{"code"}
+	}
+	return fosite.Arguments{}
+}
+
+// clientCache keeps recently used clients for a few seconds: client authentication runs on every token and
+// introspection request. Writes through this Store forget the entry at once; other replicas' caches expire
+// within the TTL or are told through InvalidateClient.
+type clientCache struct {
+	ttl time.Duration
+	mu  sync.RWMutex
+	m   map[string]cachedClient
+}
+
+type cachedClient struct {
+	c       *FositeClient
+	expires time.Time
+}
+
+func newClientCache(ttl time.Duration) *clientCache {
+	return &clientCache{ttl: ttl, m: map[string]cachedClient{}}
+}
+
+func (cc *clientCache) get(key string, now time.Time) (*FositeClient, bool) {
+	cc.mu.RLock()
+	e, ok := cc.m[key]
+	cc.mu.RUnlock()
+	if !ok || now.After(e.expires) {
+		return nil, false
+	}
+	return e.c, true
+}
+
+func (cc *clientCache) put(key string, c *FositeClient, now time.Time) {
+	cc.mu.Lock()
+	if len(cc.m) > 10000 {
+		cc.m = map[string]cachedClient{}
+	}
+	cc.m[key] = cachedClient{c: c, expires: now.Add(cc.ttl)}
+	cc.mu.Unlock()
+}
+
+// forget drops every cached entry of client id, whatever the tenant.
+func (cc *clientCache) forget(id string) {
+	cc.mu.Lock()
+	for k, e := range cc.m {
+		if e.c.ID == id {
+			delete(cc.m, k)
+		}
+	}
+	cc.mu.Unlock()
+}
+
+// InvalidateClient drops a cached client, e.g. when another replica changed it.
+func (s *Store) InvalidateClient(id string) { s.clients.forget(id) }
+
+// GetClient implements fosite.ClientManager for the tenant in the context.
+func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	tid, ok := TenantFromContext(ctx)
+	if !ok {
+		return nil, ErrNoTenant
+	}
+	now := time.Now()
+	key := tid + "/" + id
+	if c, ok := s.clients.get(key, now); ok {
+		return c, nil
+	}
+	c, err := s.GetClientByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fosite.ErrNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	fc := &FositeClient{Client: c}
+	s.clients.put(key, fc, now)
+	return fc, nil
+}
+
+// ClientAssertionJWTValid returns fosite.ErrJTIKnown when jti was seen and has not expired.
+func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return err
+	}
+	var n int64
+	err = db.Model(&oauthToken{}).Where("kind = ? AND signature = ? AND expires_at > ?", kindJTI, sigHash(jti), time.Now().UTC()).Count(&n).Error
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fosite.ErrJTIKnown
+	}
+	return nil
+}
+
+// SetClientAssertionJWT records jti until exp.
+func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
+	tid, ok := TenantFromContext(ctx)
+	if !ok {
+		return ErrNoTenant
+	}
+	exp = exp.UTC()
+	err := s.conn(ctx).Create(&oauthToken{Signature: sigHash(jti), Kind: kindJTI, TenantID: tid, RequestID: jti, Active: true,
+		RequestedAt: time.Now().UTC(), ExpiresAt: &exp, Data: []byte("{}")}).Error
+	if errors.Is(mapErr(err), ErrAlreadyExists) {
+		return fosite.ErrJTIKnown
+	}
+	return err
+}
+
+// storedRequest is the serialised form of a fosite request.
+type storedRequest struct {
+	ID                string          `json:"id"`
+	RequestedAt       time.Time       `json:"requested_at"`
+	ClientID          string          `json:"client_id"`
+	RequestedScope    []string        `json:"scopes,omitempty"`
+	GrantedScope      []string        `json:"granted_scopes,omitempty"`
+	RequestedAudience []string        `json:"audience,omitempty"`
+	GrantedAudience   []string        `json:"granted_audience,omitempty"`
+	Form              url.Values      `json:"form,omitempty"`
+	Session           json.RawMessage `json:"session"`
+}
+
+// sigHash is how token signatures are stored: a leaked table holds no usable token.
+func sigHash(signature string) string {
+	sum := sha256.Sum256([]byte(signature))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Store) createToken(ctx context.Context, kind, signature string, req fosite.Requester, tokenType fosite.TokenType) error {
+	tid, ok := TenantFromContext(ctx)
+	if !ok {
+		return ErrNoTenant
+	}
+	sess, err := json.Marshal(req.GetSession())
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(storedRequest{
+		ID:                req.GetID(),
+		RequestedAt:       req.GetRequestedAt(),
+		ClientID:          req.GetClient().GetID(),
+		RequestedScope:    req.GetRequestedScopes(),
+		GrantedScope:      req.GetGrantedScopes(),
+		RequestedAudience: req.GetRequestedAudience(),
+		GrantedAudience:   req.GetGrantedAudience(),
+		Form:              req.GetRequestForm(),
+		Session:           sess,
+	})
+	if err != nil {
+		return err
+	}
+	row := oauthToken{
+		Signature:   sigHash(signature),
+		Kind:        kind,
+		TenantID:    tid,
+		RequestID:   req.GetID(),
+		ClientID:    req.GetClient().GetID(),
+		Active:      true,
+		RequestedAt: req.GetRequestedAt().UTC(),
+		Data:        data,
+	}
+	if sess := req.GetSession(); sess != nil {
+		row.Subject = sess.GetSubject()
+		if exp := sess.GetExpiresAt(tokenType); !exp.IsZero() {
+			exp = exp.UTC()
+			row.ExpiresAt = &exp
+		}
+	}
+	return mapErr(s.conn(ctx).Create(&row).Error)
+}
+
+// getToken loads a record and rebuilds its request into session. It returns the request even for inactive
+// records, with active=false.
+func (s *Store) getToken(ctx context.Context, kind, signature string, session fosite.Session) (fosite.Requester, bool, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	var row oauthToken
+	err = db.Where("kind = ? AND signature = ?", kind, sigHash(signature)).Take(&row).Error
+	if errors.Is(err, gormNotFound) {
+		return nil, false, fosite.ErrNotFound
+	} else if err != nil {
+		return nil, false, err
+	}
+	var sr storedRequest
+	if err := json.Unmarshal(row.Data, &sr); err != nil {
+		return nil, false, err
+	}
+	client, err := s.GetClient(ctx, sr.ClientID)
+	if err != nil {
+		return nil, false, err
+	}
+	if session != nil && len(sr.Session) > 0 {
+		if err := json.Unmarshal(sr.Session, session); err != nil {
+			return nil, false, err
+		}
+	}
+	req := &fosite.Request{
+		ID:                sr.ID,
+		RequestedAt:       sr.RequestedAt,
+		Client:            client,
+		RequestedScope:    sr.RequestedScope,
+		GrantedScope:      sr.GrantedScope,
+		RequestedAudience: sr.RequestedAudience,
+		GrantedAudience:   sr.GrantedAudience,
+		Form:              sr.Form,
+		Session:           session,
+	}
+	if req.Form == nil {
+		req.Form = url.Values{}
+	}
+	return req, row.Active, nil
+}
+
+func (s *Store) deleteToken(ctx context.Context, kind, signature string) error {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return err
+	}
+	return db.Where("kind = ? AND signature = ?", kind, sigHash(signature)).Delete(&oauthToken{}).Error
+}
+
+func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, code string, req fosite.Requester) error {
+	return s.createToken(ctx, kindCode, code, req, fosite.AuthorizeCode)
+}
+
+func (s *Store) GetAuthorizeCodeSession(ctx context.Context, code string, session fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.getToken(ctx, kindCode, code, session)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInvalidatedAuthorizeCode
+	}
+	return req, nil
+}
+
+func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, code string) error {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return err
+	}
+	return db.Model(&oauthToken{}).Where("kind = ? AND signature = ?", kindCode, sigHash(code)).Update("active", false).Error
+}
+
+func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, req fosite.Requester) error {
+	return s.createToken(ctx, kindAccess, signature, req, fosite.AccessToken)
+}
+
+func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.getToken(ctx, kindAccess, signature, session)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return nil, fosite.ErrNotFound
+	}
+	return req, nil
+}
+
+func (s *Store) DeleteAccessTokenSession(ctx context.Context, signature string) error {
+	return s.deleteToken(ctx, kindAccess, signature)
+}
+
+func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, _ string, req fosite.Requester) error {
+	return s.createToken(ctx, kindRefresh, signature, req, fosite.RefreshToken)
+}
+
+func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.getToken(ctx, kindRefresh, signature, session)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInactiveToken
+	}
+	return req, nil
+}
+
+func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
+	return s.deleteToken(ctx, kindRefresh, signature)
+}
+
+// RotateRefreshToken marks the used refresh token inactive (so a replay is detected as reuse) and revokes the
+// access tokens issued with it.
+func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return err
+	}
+	if err := db.Model(&oauthToken{}).Where("kind = ? AND signature = ?", kindRefresh, sigHash(signature)).Update("active", false).Error; err != nil {
+		return err
+	}
+	return s.RevokeAccessToken(ctx, requestID)
+}
+
+// RevokeRefreshToken deletes every refresh token of the grant (the whole rotation family).
+func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return err
+	}
+	return db.Where("kind = ? AND request_id = ?", kindRefresh, requestID).Delete(&oauthToken{}).Error
+}
+
+// RevokeAccessToken deletes every access token of the grant.
+func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return err
+	}
+	return db.Where("kind = ? AND request_id = ?", kindAccess, requestID).Delete(&oauthToken{}).Error
+}
+
+func (s *Store) CreatePKCERequestSession(ctx context.Context, signature string, req fosite.Requester) error {
+	return s.createToken(ctx, kindPKCE, signature, req, fosite.AuthorizeCode)
+}
+
+func (s *Store) GetPKCERequestSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, _, err := s.getToken(ctx, kindPKCE, signature, session)
+	return req, err
+}
+
+func (s *Store) DeletePKCERequestSession(ctx context.Context, signature string) error {
+	return s.deleteToken(ctx, kindPKCE, signature)
+}
+
+func (s *Store) CreateOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) error {
+	return s.createToken(ctx, kindOIDC, code, req, fosite.AuthorizeCode)
+}
+
+func (s *Store) GetOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) (fosite.Requester, error) {
+	r, _, err := s.getToken(ctx, kindOIDC, code, req.GetSession())
+	return r, err
+}
+
+func (s *Store) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	return s.deleteToken(ctx, kindOIDC, code)
+}

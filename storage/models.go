@@ -1,0 +1,151 @@
+package storage
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Tenant is an isolated identity namespace: issuer, keys, domains, users, clients.
+type Tenant struct {
+	ID              string `gorm:"primaryKey"`
+	Slug            string
+	Name            string
+	SigningAlg      string
+	SignupEnabled   bool
+	AccessTokenTTL  int // seconds; 0 = server default
+	RefreshTokenTTL int
+	IDTokenTTL      int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// TenantDomain is a host name a tenant answers on. Host names are unique across tenants.
+type TenantDomain struct {
+	Domain    string `gorm:"primaryKey"`
+	TenantID  string
+	CreatedAt time.Time
+}
+
+// SigningKey is one of a tenant's token signing keys. PrivateKey is encrypted by the caller before storage.
+type SigningKey struct {
+	ID         string `gorm:"primaryKey"`
+	TenantID   string
+	Alg        string
+	PrivateKey []byte
+	PublicJWK  string
+	Active     bool
+	CreatedAt  time.Time
+	RetiredAt  *time.Time
+	ExpiresAt  *time.Time
+}
+
+// Client is an OAuth 2.0 client. SecretHash is a keyed hash of the secret; the secret itself is never stored.
+type Client struct {
+	ID                     string `gorm:"primaryKey"`
+	TenantID               string
+	Name                   string
+	Type                   string // "public" or "confidential"
+	SecretHash             string
+	RedirectURIs           StringList
+	PostLogoutRedirectURIs StringList
+	GrantTypes             StringList
+	Scopes                 StringList
+	Audiences              StringList
+	WebOrigins             StringList
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+}
+
+// Client types.
+const (
+	ClientPublic       = "public"
+	ClientConfidential = "confidential"
+)
+
+// User is one identity in a tenant, keyed by (tenant, email).
+type User struct {
+	ID            string `gorm:"primaryKey"`
+	TenantID      string
+	Email         string
+	EmailVerified bool
+	Name          string
+	PasswordHash  string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// LoginSession is a browser session on one tenant. ID is public (the "sid" claim); CookieHash is the hash of the
+// secret cookie value.
+type LoginSession struct {
+	ID         string `gorm:"primaryKey"`
+	TenantID   string
+	UserID     string
+	CookieHash string
+	AuthTime   time.Time
+	AMR        StringList
+	ExpiresAt  time.Time
+	CreatedAt  time.Time
+}
+
+// oauthToken is one fosite request record: an authorization code, access token, refresh token, PKCE or OIDC
+// session, keyed by a hash of the token signature.
+type oauthToken struct {
+	Signature   string `gorm:"primaryKey"`
+	Kind        string `gorm:"primaryKey"`
+	TenantID    string
+	RequestID   string
+	ClientID    string
+	Subject     string
+	Active      bool
+	RequestedAt time.Time
+	ExpiresAt   *time.Time
+	Data        []byte
+}
+
+func (oauthToken) TableName() string { return "oauth_tokens" }
+
+// StringList is stored as a JSON array in a text column.
+type StringList []string
+
+// Value implements driver.Valuer.
+func (l StringList) Value() (driver.Value, error) {
+	if l == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal([]string(l))
+	return string(b), err
+}
+
+// Scan implements sql.Scanner.
+func (l *StringList) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*l = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return errors.New("storage: StringList: unsupported column type")
+	}
+	var out []string
+	if err := json.Unmarshal(b, &out); err != nil {
+		return err
+	}
+	*l = out
+	return nil
+}
+
+// Has reports whether s is in the list.
+func (l StringList) Has(s string) bool {
+	for _, v := range l {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,284 @@
+package storage
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ---- tenants (not tenant-scoped: this is how a tenant is found) ----
+
+func (s *Store) CreateTenant(ctx context.Context, t Tenant, domains []string) error {
+	return s.inTx(ctx, func(ctx context.Context) error {
+		db := s.conn(ctx)
+		if err := mapErr(db.Create(&t).Error); err != nil {
+			return err
+		}
+		for _, d := range domains {
+			if err := mapErr(db.Create(&TenantDomain{Domain: strings.ToLower(d), TenantID: t.ID, CreatedAt: t.CreatedAt}).Error); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) GetTenant(ctx context.Context, idOrSlug string) (Tenant, error) {
+	var t Tenant
+	col := "slug"
+	if strings.HasPrefix(idOrSlug, "ten_") {
+		col = "id"
+	}
+	err := s.conn(ctx).Where(col+" = ?", idOrSlug).Take(&t).Error
+	return t, mapErr(err)
+}
+
+func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
+	var ts []Tenant
+	err := s.conn(ctx).Order("created_at, id").Find(&ts).Error
+	return ts, mapErr(err)
+}
+
+func (s *Store) TenantByDomain(ctx context.Context, domain string) (Tenant, error) {
+	var t Tenant
+	err := s.conn(ctx).Joins("JOIN tenant_domains d ON d.tenant_id = tenants.id").
+		Where("d.domain = ?", strings.ToLower(domain)).Take(&t).Error
+	return t, mapErr(err)
+}
+
+func (s *Store) AddDomain(ctx context.Context, tenantID, domain string) error {
+	if _, err := s.GetTenant(ctx, tenantID); err != nil {
+		return err
+	}
+	return mapErr(s.conn(ctx).Create(&TenantDomain{Domain: strings.ToLower(domain), TenantID: tenantID, CreatedAt: time.Now().UTC()}).Error)
+}
+
+func (s *Store) ListDomains(ctx context.Context, tenantID string) ([]string, error) {
+	var ds []string
+	err := s.conn(ctx).Model(&TenantDomain{}).Where("tenant_id = ?", tenantID).Order("created_at, domain").Pluck("domain", &ds).Error
+	return ds, mapErr(err)
+}
+
+// ---- signing keys ----
+
+func (s *Store) AddKey(ctx context.Context, k SigningKey, retireUntil time.Time) error {
+	tid, ok := TenantFromContext(ctx)
+	if !ok {
+		return ErrNoTenant
+	}
+	k.TenantID = tid
+	return s.inTx(ctx, func(ctx context.Context) error {
+		if k.Active {
+			db, _, err := s.scoped(ctx)
+			if err != nil {
+				return err
+			}
+			now := time.Now().UTC()
+			err = db.Model(&SigningKey{}).Where("active = ?", true).
+				Updates(map[string]any{"active": false, "retired_at": now, "expires_at": retireUntil}).Error
+			if err != nil {
+				return err
+			}
+		}
+		return mapErr(s.conn(ctx).Create(&k).Error)
+	})
+}
+
+func (s *Store) ListKeys(ctx context.Context, now time.Time) ([]SigningKey, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ks []SigningKey
+	err = db.Where("active = ? OR expires_at > ?", true, now).Order("created_at DESC, id").Find(&ks).Error
+	return ks, mapErr(err)
+}
+
+// ---- clients ----
+
+func (s *Store) CreateClient(ctx context.Context, c Client) error {
+	tid, ok := TenantFromContext(ctx)
+	if !ok {
+		return ErrNoTenant
+	}
+	c.TenantID = tid
+	return mapErr(s.conn(ctx).Create(&c).Error)
+}
+
+func (s *Store) GetClientByID(ctx context.Context, id string) (Client, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return Client{}, err
+	}
+	var c Client
+	err = db.Where("id = ?", id).Take(&c).Error
+	return c, mapErr(err)
+}
+
+func (s *Store) ListClients(ctx context.Context) ([]Client, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var cs []Client
+	err = db.Order("created_at, id").Find(&cs).Error
+	return cs, mapErr(err)
+}
+
+func (s *Store) UpdateClient(ctx context.Context, id string, fn func(old Client) (Client, error)) error {
+	err := s.inTx(ctx, func(ctx context.Context) error {
+		old, err := s.GetClientByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		c, err := fn(old)
+		if err != nil {
+			return err
+		}
+		c.ID, c.TenantID, c.CreatedAt = old.ID, old.TenantID, old.CreatedAt
+		c.UpdatedAt = time.Now().UTC()
+		db, _, err := s.scoped(ctx)
+		if err != nil {
+			return err
+		}
+		return mapErr(db.Where("id = ?", id).Select("*").Updates(&c).Error)
+	})
+	s.clients.forget(id)
+	return err
+}
+
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return err
+	}
+	res := db.Where("id = ?", id).Delete(&Client{})
+	s.clients.forget(id)
+	if res.Error != nil {
+		return mapErr(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ---- users ----
+
+func (s *Store) CreateUser(ctx context.Context, u User) error {
+	tid, ok := TenantFromContext(ctx)
+	if !ok {
+		return ErrNoTenant
+	}
+	u.TenantID = tid
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	return mapErr(s.conn(ctx).Create(&u).Error)
+}
+
+func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	err = db.Where("id = ?", id).Take(&u).Error
+	return u, mapErr(err)
+}
+
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (User, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	err = db.Where("email = ?", strings.ToLower(strings.TrimSpace(email))).Take(&u).Error
+	return u, mapErr(err)
+}
+
+func (s *Store) UpdateUser(ctx context.Context, id string, fn func(old User) (User, error)) error {
+	return s.inTx(ctx, func(ctx context.Context) error {
+		old, err := s.GetUser(ctx, id)
+		if err != nil {
+			return err
+		}
+		u, err := fn(old)
+		if err != nil {
+			return err
+		}
+		u.ID, u.TenantID, u.CreatedAt = old.ID, old.TenantID, old.CreatedAt
+		u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+		u.UpdatedAt = time.Now().UTC()
+		db, _, err := s.scoped(ctx)
+		if err != nil {
+			return err
+		}
+		return mapErr(db.Where("id = ?", id).Select("*").Updates(&u).Error)
+	})
+}
+
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	return s.inTx(ctx, func(ctx context.Context) error {
+		db, _, err := s.scoped(ctx)
+		if err != nil {
+			return err
+		}
+		res := db.Where("id = ?", id).Delete(&User{})
+		if res.Error != nil {
+			return mapErr(res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		db, _, _ = s.scoped(ctx)
+		return mapErr(db.Where("user_id = ?", id).Delete(&LoginSession{}).Error)
+	})
+}
+
+// ---- browser sessions ----
+
+func (s *Store) CreateSession(ctx context.Context, ls LoginSession) error {
+	tid, ok := TenantFromContext(ctx)
+	if !ok {
+		return ErrNoTenant
+	}
+	ls.TenantID = tid
+	return mapErr(s.conn(ctx).Create(&ls).Error)
+}
+
+func (s *Store) SessionByCookieHash(ctx context.Context, cookieHash string, now time.Time) (LoginSession, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return LoginSession{}, err
+	}
+	var ls LoginSession
+	err = db.Where("cookie_hash = ? AND expires_at > ?", cookieHash, now).Take(&ls).Error
+	return ls, mapErr(err)
+}
+
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return err
+	}
+	return mapErr(db.Where("id = ?", id).Delete(&LoginSession{}).Error)
+}
+
+// DeleteExpired removes token records and sessions that expired before cutoff. Not tenant-scoped: housekeeping.
+func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(ctx context.Context) error {
+		res := s.conn(ctx).Where("expires_at < ?", cutoff).Delete(&oauthToken{})
+		if res.Error != nil {
+			return res.Error
+		}
+		n = res.RowsAffected
+		res = s.conn(ctx).Where("expires_at < ?", cutoff).Delete(&LoginSession{})
+		n += res.RowsAffected
+		return res.Error
+	})
+	return n, err
+}
+
+var gormNotFound = gorm.ErrRecordNotFound

@@ -1,0 +1,305 @@
+package storage
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+//go:embed migrations
+var migrationsFS embed.FS
+
+// Store is the gorm-backed implementation of every storage interface and of fosite's storage.
+type Store struct {
+	db      *gorm.DB
+	dialect string // "sqlite" or "postgres"
+	clients *clientCache
+}
+
+var (
+	_ Tenants  = (*Store)(nil)
+	_ Keys     = (*Store)(nil)
+	_ Clients  = (*Store)(nil)
+	_ Users    = (*Store)(nil)
+	_ Sessions = (*Store)(nil)
+)
+
+// Options tune the connection pool.
+type Options struct {
+	MaxOpenConns int // Postgres pool size; SQLite always uses one connection
+}
+
+// Open connects to dsn: "sqlite:PATH" (or "sqlite::memory:") or "postgres://…". It does not run migrations.
+func Open(dsn string, opts Options) (*Store, error) {
+	var (
+		dialector gorm.Dialector
+		dialect   string
+	)
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		dialect = "sqlite"
+		p := strings.TrimPrefix(dsn, "sqlite:")
+		if p == "" {
+			return nil, errors.New("storage: sqlite DSN needs a file path, e.g. sqlite:./authio.db")
+		}
+		sep := "?"
+		if strings.Contains(p, "?") {
+			sep = "&"
+		}
+		p += sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		dialector = sqlite.Open(p)
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		dialect = "postgres"
+		dialector = postgres.New(postgres.Config{DSN: dsn})
+	default:
+		return nil, errors.New("storage: database URL must start with sqlite: or postgres://")
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            dialect == "postgres",
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", dialect, redactErr(err))
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	if dialect == "sqlite" {
+		// One writer at a time is SQLite's model; a single connection avoids SQLITE_BUSY between our own goroutines.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		n := opts.MaxOpenConns
+		if n <= 0 {
+			n = 32
+		}
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	if err := sqlDB.Ping(); err != nil {
+		return nil, fmt.Errorf("storage: connect %s: %w", dialect, redactErr(err))
+	}
+	return &Store{db: db, dialect: dialect, clients: newClientCache(5 * time.Second)}, nil
+}
+
+// redactErr keeps passwords in DSNs out of error messages.
+func redactErr(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "://"); i >= 0 {
+		if u, perr := url.Parse(msg[strings.LastIndex(msg[:i], " ")+1:]); perr == nil && u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				return errors.New(strings.Replace(msg, u.User.String()+"@", u.User.Username()+":***@", 1))
+			}
+		}
+	}
+	return err
+}
+
+// Dialect is "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Migrate applies pending migrations in order, each in a transaction, and records them in schema_migrations.
+// It returns the versions applied. On Postgres an advisory lock keeps two replicas from migrating at once.
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	dir := path.Join("migrations", s.dialect)
+	entries, err := fs.ReadDir(migrationsFS, dir)
+	if err != nil {
+		return nil, err
+	}
+	type mig struct {
+		version int
+		name    string
+	}
+	var migs []mig
+	for _, e := range entries {
+		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("storage: bad migration file name %q", e.Name())
+		}
+		migs = append(migs, mig{v, e.Name()})
+	}
+	sort.Slice(migs, func(i, j int) bool { return migs[i].version < migs[j].version })
+
+	var applied []int
+	err = s.withConn(ctx, func(db *gorm.DB) error {
+		if s.dialect == "postgres" {
+			if err := db.Exec("SELECT pg_advisory_lock(726354)").Error; err != nil {
+				return err
+			}
+			defer db.Exec("SELECT pg_advisory_unlock(726354)")
+		}
+		if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`).Error; err != nil {
+			return err
+		}
+		done := map[int]bool{}
+		var versions []int
+		if err := db.Raw("SELECT version FROM schema_migrations").Scan(&versions).Error; err != nil {
+			return err
+		}
+		for _, v := range versions {
+			done[v] = true
+		}
+		for _, m := range migs {
+			if done[m.version] {
+				continue
+			}
+			body, err := fs.ReadFile(migrationsFS, path.Join(dir, m.name))
+			if err != nil {
+				return err
+			}
+			err = db.Transaction(func(tx *gorm.DB) error {
+				for _, stmt := range splitSQL(string(body)) {
+					if err := tx.Exec(stmt).Error; err != nil {
+						return fmt.Errorf("migration %s: %w", m.name, err)
+					}
+				}
+				return tx.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", m.version, time.Now().UTC()).Error
+			})
+			if err != nil {
+				return err
+			}
+			applied = append(applied, m.version)
+		}
+		return nil
+	})
+	return applied, err
+}
+
+// withConn runs fn on one dedicated connection (session-level locks need that).
+func (s *Store) withConn(ctx context.Context, fn func(db *gorm.DB) error) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var dialector gorm.Dialector
+	if s.dialect == "postgres" {
+		dialector = postgres.New(postgres.Config{Conn: conn})
+	} else {
+		dialector = &sqlite.Dialector{Conn: conn}
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	if err != nil {
+		return err
+	}
+	return fn(db.WithContext(ctx))
+}
+
+func splitSQL(body string) []string {
+	var out []string
+	for _, stmt := range strings.Split(body, ";") {
+		if strings.TrimSpace(stmt) != "" {
+			out = append(out, stmt)
+		}
+	}
+	return out
+}
+
+type txKey struct{}
+
+// conn returns the transaction carried by ctx, or the pool.
+func (s *Store) conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx
+	}
+	return s.db.WithContext(ctx)
+}
+
+// scoped is the one place tenant scoping happens: every tenant-owned query starts here.
+func (s *Store) scoped(ctx context.Context) (*gorm.DB, string, error) {
+	tid, ok := TenantFromContext(ctx)
+	if !ok {
+		return nil, "", ErrNoTenant
+	}
+	return s.conn(ctx).Where("tenant_id = ?", tid), tid, nil
+}
+
+// inTx runs fn in a transaction, reusing one already carried by ctx.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+}
+
+// BeginTX implements fosite's storage.Transactional.
+func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
+	tx := s.db.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return ctx, tx.Error
+	}
+	return context.WithValue(ctx, txKey{}, tx), nil
+}
+
+// Commit implements fosite's storage.Transactional.
+func (s *Store) Commit(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return errors.New("storage: commit without transaction")
+	}
+	return tx.Commit().Error
+}
+
+// Rollback implements fosite's storage.Transactional.
+func (s *Store) Rollback(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return errors.New("storage: rollback without transaction")
+	}
+	return tx.Rollback().Error
+}
+
+// mapErr turns driver errors into the package's sentinel errors.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	msg := strings.ToLower(err.Error())
+	if strings.Contains(msg, "unique constraint") || strings.Contains(msg, "duplicate key") || strings.Contains(msg, "sqlstate 23505") {
+		return fmt.Errorf("%w: %v", ErrAlreadyExists, err)
+	}
+	return err
+}
