@@ -42,13 +42,18 @@ type FositeClient struct {
 	Client
 }
 
-func (c *FositeClient) GetID() string                    { return c.ID }
-func (c *FositeClient) GetHashedSecret() []byte          { return []byte(c.SecretHash) }
-func (c *FositeClient) GetRedirectURIs() []string        { return c.RedirectURIs }
-func (c *FositeClient) GetGrantTypes() fosite.Arguments  { return fosite.Arguments(c.GrantTypes) }
-func (c *FositeClient) GetScopes() fosite.Arguments      { return fosite.Arguments(c.Scopes) }
-func (c *FositeClient) IsPublic() bool                   { return c.Type == ClientPublic }
-func (c *FositeClient) GetAudience() fosite.Arguments    { return fosite.Arguments(c.Audiences) }
+func (c *FositeClient) GetID() string                   { return c.ID }
+func (c *FositeClient) GetHashedSecret() []byte         { return []byte(c.SecretHash) }
+func (c *FositeClient) GetRedirectURIs() []string       { return c.RedirectURIs }
+func (c *FositeClient) GetGrantTypes() fosite.Arguments { return fosite.Arguments(c.GrantTypes) }
+func (c *FositeClient) GetScopes() fosite.Arguments     { return fosite.Arguments(c.Scopes) }
+func (c *FositeClient) IsPublic() bool                  { return c.Type == ClientPublic }
+
+// GetAudience lists the audiences the client may request; its own id is always one of them (the audience of
+// tokens issued without an explicit audience).
+func (c *FositeClient) GetAudience() fosite.Arguments {
+	return append(fosite.Arguments{c.ID}, c.Audiences...)
+}
 func (c *FositeClient) GetResponseTypes() fosite.Arguments {
 	if c.GrantTypes.Has("authorization_code") {
 		return fosite.Arguments{"code"}

@@ -282,3 +282,19 @@ func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int64, err
 }
 
 var gormNotFound = gorm.ErrRecordNotFound
+
+// UpdateTenant applies fn to a tenant inside a transaction; id and slug cannot change.
+func (s *Store) UpdateTenant(ctx context.Context, id string, fn func(old Tenant) (Tenant, error)) error {
+	return s.inTx(ctx, func(ctx context.Context) error {
+		old, err := s.GetTenant(ctx, id)
+		if err != nil {
+			return err
+		}
+		t, err := fn(old)
+		if err != nil {
+			return err
+		}
+		t.ID, t.Slug, t.CreatedAt, t.UpdatedAt = old.ID, old.Slug, old.CreatedAt, time.Now().UTC()
+		return mapErr(s.conn(ctx).Model(&Tenant{}).Where("id = ?", old.ID).Select("*").Updates(&t).Error)
+	})
+}

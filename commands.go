@@ -1,0 +1,389 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/authio/authio/config"
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/server/router"
+	"github.com/authio/authio/storage"
+	"github.com/authio/authio/templates"
+)
+
+// devSecretFile keeps the generated secret key of serve --dev, so restarts and the CLI can decrypt keys.
+const devSecretFile = ".authio-dev-secret"
+
+// setup loads and validates configuration for a command whose own flags are already defined on fs.
+func setup(fs *flag.FlagSet, args, environ []string, stderr io.Writer, dev bool) (config.Config, error) {
+	fs.SetOutput(stderr)
+	cfg, rest, err := config.Load(fs, args, environ)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("invalid configuration: %w", err)
+	}
+	if len(rest) > 0 {
+		return cfg, usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(rest, " "))}
+	}
+	if cfg.SecretKey == "" {
+		if b, err := os.ReadFile(devSecretFile); err == nil {
+			cfg.SecretKey = strings.TrimSpace(string(b))
+			fmt.Fprintf(stderr, "authio: using the development secret key in %s\n", devSecretFile)
+		} else if dev {
+			cfg.SecretKey = server.RandomToken(32)
+			if err := os.WriteFile(devSecretFile, []byte(cfg.SecretKey+"\n"), 0o600); err != nil {
+				return cfg, fmt.Errorf("writing %s: %w", devSecretFile, err)
+			}
+			fmt.Fprintf(stderr, "authio: generated a development secret key in %s (set AUTHIO_SECRET_KEY in production)\n", devSecretFile)
+		}
+	}
+	cfg.Dev = dev
+	return cfg, cfg.Validate()
+}
+
+// open builds a Server for a CLI command and applies pending migrations.
+func open(ctx context.Context, cfg config.Config, stderr io.Writer) (*server.Server, error) {
+	s, err := server.New(cfg, newLogger(stderr, cfg.LogLevel, cfg.LogFormat))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Store.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return s, nil
+}
+
+func cmdServe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	dev := false
+	for _, a := range args {
+		if a == "--dev" || a == "-dev" {
+			dev = true
+		}
+	}
+	fs.Bool("dev", false, "development mode: SQLite file, generated secret key, demo tenant")
+	cfg, err := setup(fs, args, environ, stderr, dev)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	s, err := server.New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	applied, err := s.Store.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) > 0 {
+		logger.Info("applied migrations", "versions", applied)
+	}
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	pages, err := templates.New(templates.FS)
+	if err != nil {
+		return err
+	}
+	if dev {
+		if err := seedDemo(ctx, s, stdout); err != nil {
+			return fmt.Errorf("seeding the demo tenant: %w", err)
+		}
+	}
+	public := server.NewHTTPServer(cfg.Listen, router.New(s, pages, router.Options{DevCallback: dev}))
+	var admin = server.NewHTTPServer(cfg.AdminListen, router.Admin(s))
+	if cfg.AdminListen == "" {
+		admin = nil
+	}
+	logger.Info("authio started", "listen", cfg.Listen, "admin", cfg.AdminListen, "database", s.Store.Dialect(), "redis", cfg.RedisURL != "")
+	return server.Serve(ctx, logger, public, admin)
+}
+
+// Demo seed for serve --dev. The password is fixed so the README walkthrough works; dev mode listens on
+// loopback only by default.
+const (
+	demoEmail    = "demo@demo.test"
+	demoPassword = "demo-password"
+)
+
+func seedDemo(ctx context.Context, s *server.Server, stdout io.Writer) error {
+	t, err := s.Store.GetTenant(ctx, "demo")
+	if errors.Is(err, storage.ErrNotFound) {
+		if _, err = s.CreateTenant(ctx, "demo", "Demo", server.AlgRS256, nil); err != nil {
+			return err
+		}
+		t, err = s.Store.GetTenant(ctx, "demo")
+	}
+	if err != nil {
+		return err
+	}
+	tctx := storage.WithTenant(ctx, t.ID)
+	_, port, _ := net.SplitHostPort(s.Config.Listen)
+	host := "demo." + s.Config.BaseDomain
+	if port != "80" && port != "443" {
+		host += ":" + port
+	}
+	issuer := s.Config.PublicScheme + "://" + host
+	redirect := issuer + "/dev/callback"
+	if _, err := s.Store.GetUserByEmail(tctx, demoEmail); errors.Is(err, storage.ErrNotFound) {
+		if _, err := s.CreateUser(tctx, demoEmail, demoPassword, "Demo User"); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	clientID := ""
+	clients, err := s.Store.ListClients(tctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range clients {
+		if c.Name == "demo-app" && c.RedirectURIs.Has(redirect) {
+			clientID = c.ID
+		}
+	}
+	if clientID == "" {
+		cc, err := s.CreateClient(tctx, server.ClientSpec{Name: "demo-app", Type: storage.ClientPublic,
+			RedirectURIs: []string{redirect}, PostLogoutRedirectURIs: []string{issuer + "/login"},
+			GrantTypes: []string{"authorization_code", "refresh_token"}, WebOrigins: []string{issuer}})
+		if err != nil {
+			return err
+		}
+		clientID = cc.ClientID
+	}
+	verifier := server.RandomToken(32)
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect},
+		"scope": {"openid profile email offline_access"}, "state": {server.RandomToken(12)}, "nonce": {server.RandomToken(12)},
+		"code_challenge": {challenge}, "code_challenge_method": {"S256"},
+	}
+	fmt.Fprintf(stdout, `
+Authio is running in development mode.
+
+  Demo tenant   %s   (discovery: %s/.well-known/openid-configuration)
+  Demo user     %s / %s
+  Demo client   %s (public, PKCE)
+
+  Sign in:      %s/authorize?%s
+
+  After sign-in the page shows the code. Exchange it with:
+    curl -s %s/oauth/token -d grant_type=authorization_code -d client_id=%s \
+      -d redirect_uri=%s -d code_verifier=%s -d code=CODE
+
+`, issuer, issuer, demoEmail, demoPassword, clientID, issuer, q.Encode(), issuer, clientID, url.QueryEscape(redirect), verifier)
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	cfg, err := setup(fs, args, environ, stderr, false)
+	if err != nil {
+		return err
+	}
+	s, err := server.New(cfg, newLogger(stderr, cfg.LogLevel, cfg.LogFormat))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	applied, err := s.Store.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if applied == nil {
+		applied = []int{}
+	}
+	return printJSON(stdout, map[string]any{"applied": applied})
+}
+
+func cmdTenantCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
+	slug := fs.String("slug", "", "tenant slug (default domain <slug>.<base domain>)")
+	name := fs.String("name", "", "display name")
+	alg := fs.String("signing-alg", server.AlgRS256, "token signing algorithm: RS256 or ES256")
+	signup := fs.Bool("signup", false, "allow users to sign up on the hosted pages")
+	var domains rawListFlag
+	fs.Var(&domains, "domain", "additional domain (repeatable)")
+	cfg, err := setup(fs, args, environ, stderr, false)
+	if err != nil {
+		return err
+	}
+	if *slug == "" {
+		return usageError{"--slug is required"}
+	}
+	s, err := open(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	info, err := s.CreateTenant(ctx, *slug, *name, *alg, domains)
+	if err != nil {
+		return err
+	}
+	if *signup {
+		// CreateTenant has no sign-up parameter on purpose: it is a policy the operator opts into.
+		if err := s.SetSignup(ctx, info.ID, true); err != nil {
+			return err
+		}
+	}
+	return printJSON(stdout, info)
+}
+
+func cmdTenantList(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tenant list", flag.ContinueOnError)
+	cfg, err := setup(fs, args, environ, stderr, false)
+	if err != nil {
+		return err
+	}
+	s, err := open(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	infos, err := s.TenantInfos(ctx)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, infos)
+}
+
+func cmdDomainAdd(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("domain add", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	domain := fs.String("domain", "", "host name to add")
+	cfg, err := setup(fs, args, environ, stderr, false)
+	if err != nil {
+		return err
+	}
+	if *tenant == "" || *domain == "" {
+		return usageError{"--tenant and --domain are required"}
+	}
+	s, err := open(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	t, err := s.AddDomain(ctx, *tenant, *domain)
+	if err != nil {
+		return tenantErr(err, *tenant)
+	}
+	return printJSON(stdout, map[string]string{"tenant": t.Slug, "domain": strings.ToLower(*domain)})
+}
+
+func tenantErr(err error, tenant string) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no tenant %q", tenant)
+	}
+	return err
+}
+
+// tenantContext resolves --tenant for a tenant-scoped command.
+func tenantContext(ctx context.Context, s *server.Server, tenant string) (context.Context, storage.Tenant, error) {
+	if tenant == "" {
+		return ctx, storage.Tenant{}, usageError{"--tenant is required"}
+	}
+	t, err := s.Store.GetTenant(ctx, tenant)
+	if err != nil {
+		return ctx, t, tenantErr(err, tenant)
+	}
+	return storage.WithTenant(ctx, t.ID), t, nil
+}
+
+func cmdClientCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("client create", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	var spec server.ClientSpec
+	fs.StringVar(&spec.Name, "name", "", "client name")
+	fs.StringVar(&spec.Type, "type", "confidential", "public or confidential")
+	var redirects, logouts, audiences, origins rawListFlag
+	var grants, scopes listFlag
+	fs.Var(&redirects, "redirect-uri", "redirect URI, exact match (repeatable)")
+	fs.Var(&logouts, "post-logout-redirect-uri", "post-logout redirect URI (repeatable)")
+	fs.Var(&grants, "grant", "grant types, comma separated: authorization_code,refresh_token,client_credentials")
+	fs.Var(&audiences, "audience", "audience (API identifier) the client may request (repeatable)")
+	fs.Var(&scopes, "scope", "scope the client may request (repeatable; default openid profile email offline_access)")
+	fs.Var(&origins, "web-origin", "browser origin allowed by CORS (repeatable)")
+	cfg, err := setup(fs, args, environ, stderr, false)
+	if err != nil {
+		return err
+	}
+	s, err := open(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tctx, _, err := tenantContext(ctx, s, *tenant)
+	if err != nil {
+		return err
+	}
+	spec.RedirectURIs, spec.PostLogoutRedirectURIs, spec.GrantTypes = redirects, logouts, grants
+	spec.Audiences, spec.Scopes, spec.WebOrigins = audiences, scopes, origins
+	out, err := s.CreateClient(tctx, spec)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, out)
+}
+
+func cmdUserCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	email := fs.String("email", "", "email address")
+	password := fs.String("password", "", "password (at least 8 characters)")
+	name := fs.String("name", "", "display name")
+	cfg, err := setup(fs, args, environ, stderr, false)
+	if err != nil {
+		return err
+	}
+	s, err := open(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tctx, _, err := tenantContext(ctx, s, *tenant)
+	if err != nil {
+		return err
+	}
+	u, err := s.CreateUser(tctx, *email, *password, *name)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, map[string]string{"id": u.ID, "email": u.Email})
+}
+
+func cmdKeyRotate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("key rotate", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	cfg, err := setup(fs, args, environ, stderr, false)
+	if err != nil {
+		return err
+	}
+	s, err := open(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	_, t, err := tenantContext(ctx, s, *tenant)
+	if err != nil {
+		return err
+	}
+	k, err := s.RotateKey(ctx, t)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, map[string]string{"kid": k.ID, "alg": k.Alg})
+}

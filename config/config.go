@@ -1,0 +1,190 @@
+// Package config loads Authio's configuration from AUTHIO_* environment variables, lets command-line flags
+// override them, and validates the result, reporting every problem at once.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a server or CLI process.
+type Config struct {
+	DatabaseURL  string // sqlite:PATH or postgres://…
+	RedisURL     string // redis://…; empty = in-process cache (single node)
+	Listen       string // public listener, host:port
+	AdminListen  string // metrics and TLS-ask listener; empty = disabled
+	BaseDomain   string // tenants get <slug>.<BaseDomain>
+	PublicScheme string // http or https: the scheme issuers are built with
+	SecretKey    string // encrypts private keys, keys hashes; >= 32 characters
+	LogLevel     string // debug, info, warn, error
+	LogFormat    string // text or json
+	DBMaxConns   int    // Postgres pool size
+
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	IDTokenTTL      time.Duration
+	SessionTTL      time.Duration
+
+	Dev bool // serve --dev: SQLite file, generated secret, demo tenant
+}
+
+// vars maps each recognised environment variable to its field. Unknown AUTHIO_* variables are errors, so a
+// typo never silently falls back to a default.
+var vars = []string{
+	"AUTHIO_DATABASE_URL", "AUTHIO_REDIS_URL", "AUTHIO_LISTEN", "AUTHIO_ADMIN_LISTEN", "AUTHIO_BASE_DOMAIN",
+	"AUTHIO_PUBLIC_SCHEME", "AUTHIO_SECRET_KEY", "AUTHIO_LOG_LEVEL", "AUTHIO_LOG_FORMAT", "AUTHIO_DB_MAX_CONNS",
+	"AUTHIO_ACCESS_TOKEN_TTL", "AUTHIO_REFRESH_TOKEN_TTL", "AUTHIO_ID_TOKEN_TTL", "AUTHIO_SESSION_TTL",
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		DatabaseURL:     "sqlite:./authio.db",
+		Listen:          "127.0.0.1:8080",
+		BaseDomain:      "localhost",
+		PublicScheme:    "http",
+		LogLevel:        "info",
+		LogFormat:       "text",
+		DBMaxConns:      32,
+		AccessTokenTTL:  time.Hour,
+		RefreshTokenTTL: 30 * 24 * time.Hour,
+		IDTokenTTL:      time.Hour,
+		SessionTTL:      7 * 24 * time.Hour,
+	}
+}
+
+// Load builds a Config from the environment (getenv/environ, so tests need not touch the process) and then
+// from args parsed by fs. It returns the remaining positional arguments. It does not validate.
+func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, error) {
+	c := Defaults()
+	env := map[string]string{}
+	var problems []string
+	known := map[string]bool{}
+	for _, v := range vars {
+		known[v] = true
+	}
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "AUTHIO_") || strings.HasPrefix(k, "AUTHIO_TEST_") {
+			continue
+		}
+		if !known[k] {
+			problems = append(problems, fmt.Sprintf("unknown environment variable %s", k))
+			continue
+		}
+		env[k] = v
+	}
+	str := func(k string, dst *string) {
+		if v, ok := env[k]; ok {
+			*dst = v
+		}
+	}
+	dur := func(k string, dst *time.Duration) {
+		if v, ok := env[k]; ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %q is not a duration (e.g. 1h, 15m)", k, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	str("AUTHIO_DATABASE_URL", &c.DatabaseURL)
+	str("AUTHIO_REDIS_URL", &c.RedisURL)
+	str("AUTHIO_LISTEN", &c.Listen)
+	str("AUTHIO_ADMIN_LISTEN", &c.AdminListen)
+	str("AUTHIO_BASE_DOMAIN", &c.BaseDomain)
+	str("AUTHIO_PUBLIC_SCHEME", &c.PublicScheme)
+	str("AUTHIO_SECRET_KEY", &c.SecretKey)
+	str("AUTHIO_LOG_LEVEL", &c.LogLevel)
+	str("AUTHIO_LOG_FORMAT", &c.LogFormat)
+	if v, ok := env["AUTHIO_DB_MAX_CONNS"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("AUTHIO_DB_MAX_CONNS: %q is not a number", v))
+		}
+		c.DBMaxConns = n
+	}
+	dur("AUTHIO_ACCESS_TOKEN_TTL", &c.AccessTokenTTL)
+	dur("AUTHIO_REFRESH_TOKEN_TTL", &c.RefreshTokenTTL)
+	dur("AUTHIO_ID_TOKEN_TTL", &c.IDTokenTTL)
+	dur("AUTHIO_SESSION_TTL", &c.SessionTTL)
+
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database URL: sqlite:PATH or postgres://… (AUTHIO_DATABASE_URL)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL; empty for the in-process cache (AUTHIO_REDIS_URL)")
+	fs.StringVar(&c.Listen, "listen", c.Listen, "public listen address (AUTHIO_LISTEN)")
+	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "admin listen address for /metrics and /tls/ask (AUTHIO_ADMIN_LISTEN)")
+	fs.StringVar(&c.BaseDomain, "base-domain", c.BaseDomain, "base domain of default tenant domains (AUTHIO_BASE_DOMAIN)")
+	fs.StringVar(&c.PublicScheme, "public-scheme", c.PublicScheme, "http or https (AUTHIO_PUBLIC_SCHEME)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (AUTHIO_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (AUTHIO_LOG_FORMAT)")
+	if err := fs.Parse(args); err != nil {
+		return c, nil, err
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return c, fs.Args(), errors.New(strings.Join(problems, "; "))
+	}
+	return c, fs.Args(), nil
+}
+
+// Validate reports every problem with c at once, joined into one line.
+func (c Config) Validate() error {
+	var p []string
+	switch {
+	case strings.HasPrefix(c.DatabaseURL, "sqlite:") && len(c.DatabaseURL) > len("sqlite:"):
+	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+	default:
+		p = append(p, "database URL must be sqlite:PATH or postgres://…")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		p = append(p, "Redis URL must start with redis:// or rediss://")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		p = append(p, fmt.Sprintf("listen address %q must be host:port", c.Listen))
+	}
+	if c.AdminListen != "" {
+		if _, _, err := net.SplitHostPort(c.AdminListen); err != nil {
+			p = append(p, fmt.Sprintf("admin listen address %q must be host:port", c.AdminListen))
+		} else if c.AdminListen == c.Listen {
+			p = append(p, "admin listen address must differ from the public one")
+		}
+	}
+	if c.BaseDomain == "" || strings.ContainsAny(c.BaseDomain, ":/ ") {
+		p = append(p, fmt.Sprintf("base domain %q must be a bare host name", c.BaseDomain))
+	}
+	if c.PublicScheme != "http" && c.PublicScheme != "https" {
+		p = append(p, fmt.Sprintf("public scheme %q must be http or https", c.PublicScheme))
+	}
+	if len(c.SecretKey) < 32 {
+		p = append(p, "secret key (AUTHIO_SECRET_KEY) must be at least 32 characters")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		p = append(p, fmt.Sprintf("log level %q must be debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		p = append(p, fmt.Sprintf("log format %q must be text or json", c.LogFormat))
+	}
+	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
+		p = append(p, "database pool size must be between 1 and 1000")
+	}
+	for name, d := range map[string]time.Duration{"access token TTL": c.AccessTokenTTL, "refresh token TTL": c.RefreshTokenTTL,
+		"ID token TTL": c.IDTokenTTL, "session TTL": c.SessionTTL} {
+		if d <= 0 {
+			p = append(p, name+" must be positive")
+		}
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	sort.Strings(p)
+	return errors.New("invalid configuration: " + strings.Join(p, "; "))
+}

@@ -1,0 +1,221 @@
+// Package login serves a tenant's hosted pages: sign in, sign up and sign out (RP-initiated logout). Pages are
+// server-rendered from templates, every form is CSRF-protected, and the browser session is a host-only cookie.
+package login
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/csrf"
+	"github.com/gorilla/mux"
+
+	"github.com/authio/authio/handlers/oauth"
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/templates"
+)
+
+// Handler serves the hosted pages. Routes must run behind server.ResolveTenant.
+type Handler struct {
+	S      *server.Server
+	Pages  *templates.Renderer
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Mount registers the pages on r, wrapped in CSRF protection.
+func (h *Handler) Mount(r *mux.Router) {
+	secure := h.S.Config.PublicScheme == "https"
+	protect := csrf.Protect(h.S.Secrets.Derive("csrf"),
+		csrf.Secure(secure), csrf.SameSite(csrf.SameSiteLaxMode), csrf.Path("/"), csrf.HttpOnly(true),
+		csrf.CookieName("authio_csrf"), csrf.FieldName("csrf_token"),
+		csrf.ErrorHandler(http.HandlerFunc(h.csrfFailed)))
+	pages := r.NewRoute().Subrouter()
+	pages.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !secure {
+				r = csrf.PlaintextHTTPRequest(r)
+			}
+			w.Header().Set("X-Frame-Options", "DENY")
+			w.Header().Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:")
+			w.Header().Set("Referrer-Policy", "no-referrer")
+			protect(next).ServeHTTP(w, r)
+		})
+	})
+	pages.HandleFunc("/login", h.loginPage).Methods(http.MethodGet)
+	pages.HandleFunc("/login", h.loginSubmit).Methods(http.MethodPost)
+	pages.HandleFunc("/signup", h.signupPage).Methods(http.MethodGet)
+	pages.HandleFunc("/signup", h.signupSubmit).Methods(http.MethodPost)
+	pages.HandleFunc("/oidc/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
+	pages.HandleFunc("/v2/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
+}
+
+func (h *Handler) csrfFailed(w http.ResponseWriter, r *http.Request) {
+	h.Logger.Info("csrf check failed", "request_id", server.RequestIDFromContext(r.Context()), "reason", csrf.FailureReason(r))
+	h.errorPage(w, r, http.StatusForbidden, "Your form expired", "Please go back, reload the page and try again.")
+}
+
+// safeReturn accepts only same-site relative paths, so the sign-in page is never an open redirect.
+func safeReturn(v string) string {
+	if v == "" || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.HasPrefix(v, "/\\") || strings.ContainsAny(v, "\r\n") {
+		return ""
+	}
+	return v
+}
+
+func (h *Handler) page(r *http.Request, p templates.Page) templates.Page {
+	t := server.TenantFromContext(r.Context())
+	p.TenantName = t.Name
+	p.CSRFField = csrf.TemplateField(r)
+	p.SignupEnabled = t.SignupEnabled
+	p.RequestID = server.RequestIDFromContext(r.Context())
+	q := url.Values{}
+	if p.ReturnTo != "" {
+		q.Set("return_to", p.ReturnTo)
+	}
+	p.SignupURL = "/signup"
+	p.LoginURL = "/login"
+	if len(q) > 0 {
+		p.SignupURL += "?" + q.Encode()
+		p.LoginURL += "?" + q.Encode()
+	}
+	return p
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p templates.Page) {
+	if err := h.Pages.Render(w, status, name, h.page(r, p)); err != nil {
+		h.Logger.Error("rendering page failed", "page", name, "request_id", server.RequestIDFromContext(r.Context()), "err", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+	}
+}
+
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	h.render(w, r, status, templates.PageError, templates.Page{Title: title, Message: msg})
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	h.render(w, r, http.StatusOK, templates.PageLogin, templates.Page{
+		ReturnTo: safeReturn(q.Get("return_to")),
+		Email:    q.Get("login_hint"),
+	})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	password := r.PostFormValue("password")
+	returnTo := safeReturn(r.PostFormValue("return_to"))
+	p := templates.Page{Email: email, ReturnTo: returnTo, FieldErrors: map[string]string{}}
+	if email == "" {
+		p.FieldErrors["email"] = "Enter your email address."
+	}
+	if password == "" {
+		p.FieldErrors["password"] = "Enter your password."
+	}
+	if len(p.FieldErrors) > 0 {
+		h.render(w, r, http.StatusBadRequest, templates.PageLogin, p)
+		return
+	}
+	user, err := h.S.SignIn(ctx, email, password, clientIP(r))
+	var throttled *server.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		secs := int(throttled.RetryAfter.Seconds()) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		p.Error = "Too many failed attempts. Please wait " + strconv.Itoa((secs+59)/60) + " minute(s) and try again."
+		h.Logger.Info("sign-in throttled", "request_id", server.RequestIDFromContext(ctx))
+		h.render(w, r, http.StatusTooManyRequests, templates.PageLogin, p)
+		return
+	case errors.Is(err, server.ErrInvalidCredentials):
+		p.Error = "Wrong email or password."
+		h.Logger.Info("sign-in failed", "request_id", server.RequestIDFromContext(ctx))
+		h.render(w, r, http.StatusUnauthorized, templates.PageLogin, p)
+		return
+	case err != nil:
+		h.Logger.Error("sign-in error", "request_id", server.RequestIDFromContext(ctx), "err", err)
+		h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.")
+		return
+	}
+	h.startSession(w, r, user.ID, returnTo, func() (string, error) {
+		cookie, _, err := h.S.StartSession(ctx, user, []string{"pwd"})
+		return cookie, err
+	})
+}
+
+// startSession sets the session cookie and continues to returnTo (or a signed-in page).
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, userID, returnTo string, start func() (string, error)) {
+	cookie, err := start()
+	if err != nil {
+		h.Logger.Error("starting session failed", "request_id", server.RequestIDFromContext(r.Context()), "err", err)
+		h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.")
+		return
+	}
+	h.Logger.Info("signed in", "request_id", server.RequestIDFromContext(r.Context()), "user_id", userID)
+	http.SetCookie(w, &http.Cookie{
+		Name: oauth.SessionCookie, Value: cookie, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: h.S.Config.PublicScheme == "https", MaxAge: int(h.S.Config.SessionTTL.Seconds()),
+	})
+	if returnTo == "" {
+		h.render(w, r, http.StatusOK, templates.PageError, templates.Page{Title: "You are signed in", Message: "You can close this page and return to the application."})
+		return
+	}
+	http.Redirect(w, r, returnTo, http.StatusSeeOther)
+}
+
+func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
+	if !server.TenantFromContext(r.Context()).SignupEnabled {
+		h.errorPage(w, r, http.StatusNotFound, "Sign-up is not available", "Ask your administrator for an account.")
+		return
+	}
+	h.render(w, r, http.StatusOK, templates.PageSignup, templates.Page{ReturnTo: safeReturn(r.URL.Query().Get("return_to"))})
+}
+
+func (h *Handler) signupSubmit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !server.TenantFromContext(ctx).SignupEnabled {
+		h.errorPage(w, r, http.StatusNotFound, "Sign-up is not available", "Ask your administrator for an account.")
+		return
+	}
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	password := r.PostFormValue("password")
+	returnTo := safeReturn(r.PostFormValue("return_to"))
+	p := templates.Page{Email: email, ReturnTo: returnTo, FieldErrors: map[string]string{}}
+	user, err := h.S.SignUp(ctx, email, password)
+	var verr *server.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		if verr.Field == "email" && strings.Contains(verr.Message, "already exists") {
+			// Do not reveal whether an address has an account.
+			p.Error = "We could not create an account with these details. If you already have one, sign in instead."
+		} else {
+			p.FieldErrors[verr.Field] = strings.ToUpper(verr.Message[:1]) + verr.Message[1:] + "."
+		}
+		h.render(w, r, http.StatusBadRequest, templates.PageSignup, p)
+		return
+	case errors.Is(err, server.ErrSignupDisabled):
+		h.errorPage(w, r, http.StatusNotFound, "Sign-up is not available", "Ask your administrator for an account.")
+		return
+	case err != nil:
+		h.Logger.Error("sign-up error", "request_id", server.RequestIDFromContext(ctx), "err", err)
+		h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.")
+		return
+	}
+	h.startSession(w, r, user.ID, returnTo, func() (string, error) {
+		cookie, _, err := h.S.StartSession(ctx, user, []string{"pwd"})
+		return cookie, err
+	})
+}

@@ -1,0 +1,127 @@
+package login
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/authio/authio/handlers/oauth"
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
+	"github.com/authio/authio/templates"
+)
+
+// logout is RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), also answering Auth0's /v2/logout
+// (returnTo). A valid id_token_hint for the signed-in user logs out at once; otherwise the user confirms.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	hint := r.FormValue("id_token_hint")
+	redirect := r.FormValue("post_logout_redirect_uri")
+	if redirect == "" {
+		redirect = r.FormValue("returnTo")
+	}
+	state := r.FormValue("state")
+	clientID := r.FormValue("client_id")
+
+	var hintSub string
+	if hint != "" {
+		signer := &server.Signer{Keys: h.S.Keys}
+		tok, err := signer.Decode(ctx, hint)
+		var ve *jwt.ValidationError
+		// An expired hint is fine (the user may have been away); anything else means it is not ours.
+		expiredOnly := errors.As(err, &ve) && ve.Errors == jwt.ValidationErrorExpired
+		if tok == nil || (err != nil && !expiredOnly) {
+			h.errorPage(w, r, http.StatusBadRequest, "Sign-out link is not valid", "The id_token_hint was not issued by this tenant.")
+			return
+		}
+		hintSub, _ = tok.Claims["sub"].(string)
+		auds := audiences(tok.Claims["aud"])
+		if clientID != "" && !contains(auds, clientID) {
+			h.errorPage(w, r, http.StatusBadRequest, "Sign-out link is not valid", "The client_id does not match the id_token_hint.")
+			return
+		}
+		if clientID == "" && len(auds) > 0 {
+			clientID = auds[0]
+		}
+	}
+	if redirect != "" {
+		if clientID == "" {
+			h.errorPage(w, r, http.StatusBadRequest, "Sign-out link is not valid", "A client_id or id_token_hint is required with a post-logout redirect.")
+			return
+		}
+		c, err := h.S.Store.GetClientByID(ctx, clientID)
+		if err != nil || !(c.PostLogoutRedirectURIs.Has(redirect)) {
+			h.errorPage(w, r, http.StatusBadRequest, "Sign-out link is not valid", "The post-logout redirect URI is not registered for this application.")
+			return
+		}
+	}
+
+	var ls storage.LoginSession
+	signedIn := false
+	if c, err := r.Cookie(oauth.SessionCookie); err == nil {
+		if s, _, err := h.S.SessionFromCookie(ctx, c.Value); err == nil {
+			ls, signedIn = s, true
+		}
+	}
+	confirmed := r.Method == http.MethodPost || (hint != "" && (!signedIn || ls.UserID == hintSub))
+	if signedIn && !confirmed {
+		hidden := map[string]string{}
+		for k, v := range map[string]string{"post_logout_redirect_uri": redirect, "state": state, "client_id": clientID} {
+			if v != "" {
+				hidden[k] = v
+			}
+		}
+		h.render(w, r, http.StatusOK, templates.PageLogout, templates.Page{Action: r.URL.Path, Hidden: hidden})
+		return
+	}
+	if signedIn {
+		if err := h.S.EndSession(ctx, ls.ID); err != nil {
+			h.Logger.Error("ending session failed", "request_id", server.RequestIDFromContext(ctx), "err", err)
+			h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.")
+			return
+		}
+		h.Logger.Info("signed out", "request_id", server.RequestIDFromContext(ctx), "user_id", ls.UserID)
+	}
+	http.SetCookie(w, &http.Cookie{Name: oauth.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: h.S.Config.PublicScheme == "https"})
+	if redirect != "" {
+		u, _ := url.Parse(redirect)
+		if state != "" {
+			q := u.Query()
+			q.Set("state", state)
+			u.RawQuery = q.Encode()
+		}
+		http.Redirect(w, r, u.String(), http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, http.StatusOK, templates.PageLoggedOut, templates.Page{})
+}
+
+func audiences(v any) []string {
+	switch a := v.(type) {
+	case string:
+		return []string{a}
+	case []any:
+		out := make([]string, 0, len(a))
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		return a
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

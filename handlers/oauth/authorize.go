@@ -1,0 +1,176 @@
+package oauth
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
+	"github.com/authio/authio/templates"
+)
+
+// SessionCookie is the browser session cookie (host-only: one per tenant domain).
+const SessionCookie = "authio_session"
+
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	t := server.TenantFromContext(ctx)
+	w = &issWriter{ResponseWriter: w, iss: t.Issuer}
+
+	ar, err := h.S.Provider.NewAuthorizeRequest(ctx, r)
+	if err != nil {
+		h.authorizeError(w, r, ar, err)
+		return
+	}
+	if !ar.GetResponseTypes().ExactOne("code") {
+		h.authorizeError(w, r, ar, fosite.ErrUnsupportedResponseType.WithHint("Only the authorization code flow (response_type=code) is supported."))
+		return
+	}
+	form := ar.GetRequestForm()
+	prompt := fosite.RemoveEmpty(strings.Split(form.Get("prompt"), " "))
+	has := func(p string) bool {
+		for _, v := range prompt {
+			if v == p {
+				return true
+			}
+		}
+		return false
+	}
+	now := h.Now().UTC().Truncate(time.Second)
+
+	var (
+		ls   storage.LoginSession
+		user storage.User
+	)
+	signedIn := false
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		ls, user, err = h.S.SessionFromCookie(ctx, c.Value)
+		switch {
+		case err == nil:
+			signedIn = true
+		case errors.Is(err, storage.ErrNotFound):
+		default:
+			h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+			return
+		}
+	}
+
+	// A ticket proves this request already went through the sign-in page; it carries when the request was
+	// first seen so prompt=login and max_age are judged against that moment.
+	requestedAt := now
+	fresh := false
+	if ticket := r.URL.Query().Get(TicketParam); ticket != "" {
+		if at, ok := h.S.CheckLoginTicket(ctx, ticket); ok && signedIn && !ls.AuthTime.Before(at) {
+			requestedAt, fresh = at, true
+		}
+	}
+	needLogin := !signedIn
+	if has("login") && !fresh {
+		needLogin = true
+	}
+	if maxAge, err := strconv.ParseInt(form.Get("max_age"), 10, 64); err == nil && maxAge >= 0 && signedIn && !fresh {
+		if ls.AuthTime.Add(time.Duration(maxAge) * time.Second).Before(now) {
+			needLogin = true
+		}
+	}
+	if needLogin {
+		if has("none") {
+			h.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The user is not signed in and prompt=none was requested."))
+			return
+		}
+		http.Redirect(w, r, h.loginURL(r, ar, now), http.StatusFound)
+		return
+	}
+
+	sess := server.NewSession(user.ID, ar.GetClient().GetID())
+	claims := sess.IDTokenClaims()
+	claims.AuthTime = ls.AuthTime.UTC()
+	claims.RequestedAt = requestedAt
+	claims.AuthenticationMethodsReferences = ls.AMR
+	claims.Extra["sid"] = ls.ID
+	for _, s := range ar.GetRequestedScopes() {
+		ar.GrantScope(s)
+	}
+	if ar.GetGrantedScopes().Has("email") {
+		claims.Extra["email"] = user.Email
+		claims.Extra["email_verified"] = user.EmailVerified
+	}
+	if ar.GetGrantedScopes().Has("profile") {
+		if user.Name != "" {
+			claims.Extra["name"] = user.Name
+		}
+		claims.Extra["updated_at"] = user.UpdatedAt.Unix()
+	}
+	grantAudience(ar)
+
+	resp, err := h.S.Provider.NewAuthorizeResponse(ctx, ar, sess)
+	if err != nil {
+		h.authorizeError(w, r, ar, err)
+		return
+	}
+	h.S.Provider.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+// grantAudience grants the requested audiences (fosite has checked the client may ask for them), or the
+// client itself when none was asked for, so every access token names its audience (RFC 9068).
+func grantAudience(ar fosite.Requester) {
+	if len(ar.GetRequestedAudience()) == 0 {
+		ar.GrantAudience(ar.GetClient().GetID())
+		return
+	}
+	for _, a := range ar.GetRequestedAudience() {
+		ar.GrantAudience(a)
+	}
+}
+
+// loginURL sends the browser to the sign-in page with a way back to this authorization request.
+func (h *Handler) loginURL(r *http.Request, ar fosite.AuthorizeRequester, now time.Time) string {
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		q = ar.GetRequestForm()
+	}
+	q.Del(TicketParam)
+	q.Set(TicketParam, h.S.LoginTicket(r.Context(), now))
+	back := "/authorize?" + q.Encode()
+	v := url.Values{"return_to": {back}}
+	if hint := ar.GetRequestForm().Get("login_hint"); hint != "" {
+		v.Set("login_hint", hint)
+	}
+	return LoginPath + "?" + v.Encode()
+}
+
+// authorizeError redirects the error to the client when its redirect URI is valid, and otherwise shows a
+// page: an error never goes to an unregistered redirect URI.
+func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField >= 500 {
+		h.Logger.Error("authorize failed", "request_id", server.RequestIDFromContext(r.Context()), "err", err, "debug", rfc.DebugField)
+	}
+	if ar != nil && ar.IsRedirectURIValid() {
+		h.S.Provider.WriteAuthorizeError(r.Context(), w, ar, err)
+		return
+	}
+	status := rfc.CodeField
+	if status < 400 {
+		status = http.StatusBadRequest
+	}
+	msg := rfc.GetDescription()
+	if rfc.CodeField >= 500 {
+		msg = "Something went wrong on our side. Please try again."
+	}
+	renderErr := h.Pages.Render(w, status, templates.PageError, templates.Page{
+		Title:      "This sign-in link is not valid",
+		TenantName: server.TenantFromContext(r.Context()).Name,
+		Message:    msg,
+		RequestID:  server.RequestIDFromContext(r.Context()),
+	})
+	if renderErr != nil {
+		http.Error(w, "bad request", status)
+	}
+}

@@ -1,0 +1,90 @@
+package oauth
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/authio/authio/server"
+)
+
+type cachedDoc struct {
+	body    []byte
+	expires time.Time
+}
+
+// metadata is the tenant's OpenID Provider / RFC 8414 metadata for the issuer the request came in on.
+func (h *Handler) metadata(t *server.Tenant) map[string]any {
+	iss := t.Issuer
+	return map[string]any{
+		"issuer":                                        iss,
+		"authorization_endpoint":                        iss + "/authorize",
+		"token_endpoint":                                iss + "/oauth/token",
+		"userinfo_endpoint":                             iss + "/userinfo",
+		"jwks_uri":                                      iss + "/.well-known/jwks.json",
+		"introspection_endpoint":                        iss + "/oauth/introspect",
+		"revocation_endpoint":                           iss + "/oauth/revoke",
+		"end_session_endpoint":                          iss + "/oidc/logout",
+		"response_types_supported":                      []string{"code"},
+		"response_modes_supported":                      []string{"query", "form_post"},
+		"grant_types_supported":                         []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":                       []string{"public"},
+		"id_token_signing_alg_values_supported":         []string{t.SigningAlg},
+		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic"},
+		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
+		"scopes_supported":                              []string{"openid", "profile", "email", "offline_access"},
+		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid",
+			"email", "email_verified", "name", "updated_at"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"authorization_response_iss_parameter_supported": true,
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+		"claims_parameter_supported":                     false,
+		"prompt_values_supported":                        []string{"none", "login"},
+		"frontchannel_logout_supported":                  false,
+		"backchannel_logout_supported":                   false,
+	}
+}
+
+// serveMetadata serves the metadata from a per-issuer cache: discovery is requested on every SDK start-up.
+func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, kind string) {
+	t := server.TenantFromContext(r.Context())
+	key := kind + "|" + t.ID + "|" + t.Issuer + "|" + t.SigningAlg
+	now := h.Now()
+	if v, ok := h.discovery.Load(key); ok && now.Before(v.(cachedDoc).expires) {
+		writeCachedJSON(w, v.(cachedDoc).body)
+		return
+	}
+	body, err := json.Marshal(h.metadata(t))
+	if err != nil {
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	h.discovery.Store(key, cachedDoc{body: body, expires: now.Add(time.Minute)})
+	writeCachedJSON(w, body)
+}
+
+func writeCachedJSON(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	_, _ = w.Write(body)
+}
+
+func (h *Handler) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
+	h.serveMetadata(w, r, "oidc")
+}
+
+func (h *Handler) authorizationServerMetadata(w http.ResponseWriter, r *http.Request) {
+	h.serveMetadata(w, r, "oauth")
+}
+
+func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
+	ks, err := h.S.Keys.ForTenant(r.Context())
+	if err != nil {
+		h.Logger.Error("loading signing keys failed", "request_id", server.RequestIDFromContext(r.Context()), "err", err)
+		server.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		return
+	}
+	writeCachedJSON(w, ks.JWKS)
+}

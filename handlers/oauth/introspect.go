@@ -1,0 +1,41 @@
+package oauth
+
+import (
+	"net/http"
+
+	"github.com/ory/fosite"
+
+	"github.com/authio/authio/server"
+)
+
+func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ir, err := h.S.Provider.NewIntrospectionRequest(ctx, r, server.NewSession("", ""))
+	if err != nil {
+		// fosite answers {"active":false} for unknown, foreign, expired or revoked tokens, and a JSON error
+		// (401) only when the caller itself is not authenticated.
+		h.logOAuthError(r, "introspection refused", err)
+		h.S.Provider.WriteIntrospectionError(ctx, w, err)
+		return
+	}
+	h.S.Provider.WriteIntrospectionResponse(ctx, w, ir)
+}
+
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	err := h.S.Provider.NewRevocationRequest(ctx, r)
+	if err != nil {
+		h.logOAuthError(r, "revocation refused", err)
+	}
+	h.S.Provider.WriteRevocationResponse(ctx, w, err)
+}
+
+// logOAuthError logs the detail of a refused OAuth request that the client only sees as an RFC error.
+func (h *Handler) logOAuthError(r *http.Request, msg string, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	level := h.Logger.Debug
+	if rfc.CodeField >= 500 {
+		level = h.Logger.Error
+	}
+	level(msg, "request_id", server.RequestIDFromContext(r.Context()), "error", rfc.ErrorField, "hint", rfc.HintField, "debug", rfc.DebugField)
+}

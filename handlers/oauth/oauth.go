@@ -1,0 +1,102 @@
+// Package oauth serves the standard OAuth 2.0 / OpenID Connect endpoints of a tenant: discovery, JWKS,
+// authorize, token, userinfo, introspection and revocation, on Auth0's paths. Flows run through the server's
+// fosite provider; errors are the RFCs' JSON (or redirect) errors.
+package oauth
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/templates"
+)
+
+// Handler serves the OAuth endpoints. Routes must run behind server.ResolveTenant.
+type Handler struct {
+	S      *server.Server
+	Pages  *templates.Renderer
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	discovery sync.Map // issuer -> cachedDoc
+}
+
+// LoginPath is where /authorize sends a browser without a session.
+const LoginPath = "/login"
+
+// TicketParam carries the login ticket on the authorization URL the sign-in page returns to.
+const TicketParam = "authio_ticket"
+
+// Mount registers the endpoints on r.
+func (h *Handler) Mount(r *mux.Router) {
+	r.Handle("/.well-known/openid-configuration", h.cors(http.HandlerFunc(h.openIDConfiguration), "GET")).Methods(http.MethodGet, http.MethodOptions)
+	r.Handle("/.well-known/oauth-authorization-server", h.cors(http.HandlerFunc(h.authorizationServerMetadata), "GET")).Methods(http.MethodGet, http.MethodOptions)
+	r.Handle("/.well-known/jwks.json", h.cors(http.HandlerFunc(h.jwks), "GET")).Methods(http.MethodGet, http.MethodOptions)
+	r.HandleFunc("/authorize", h.authorize).Methods(http.MethodGet, http.MethodPost)
+	r.Handle("/oauth/token", h.cors(http.HandlerFunc(h.token), "POST")).Methods(http.MethodPost, http.MethodOptions)
+	r.Handle("/userinfo", h.cors(http.HandlerFunc(h.userinfo), "GET, POST")).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
+	r.HandleFunc("/oauth/introspect", h.introspect).Methods(http.MethodPost)
+	r.Handle("/oauth/revoke", h.cors(http.HandlerFunc(h.revoke), "POST")).Methods(http.MethodPost, http.MethodOptions)
+}
+
+// cors answers preflights and adds CORS headers for origins registered as a client's web origin.
+func (h *Handler) cors(next http.Handler, methods string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		allowed := origin != "" && h.S.AllowedOrigin(r.Context(), origin)
+		if origin != "" {
+			w.Header().Add("Vary", "Origin")
+		}
+		if allowed {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Expose-Headers", "WWW-Authenticate, X-Request-Id")
+		}
+		if r.Method == http.MethodOptions {
+			if !allowed {
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			w.Header().Set("Access-Control-Allow-Methods", methods)
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Auth0-Client")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// issWriter adds the RFC 9207 "iss" parameter to authorization redirects (successes and errors alike).
+type issWriter struct {
+	http.ResponseWriter
+	iss string
+}
+
+func (w *issWriter) WriteHeader(code int) {
+	if code >= 300 && code < 400 {
+		if loc := w.Header().Get("Location"); loc != "" {
+			if u, err := url.Parse(loc); err == nil {
+				if u.Fragment != "" && strings.Contains(u.Fragment, "=") {
+					if q, err := url.ParseQuery(u.Fragment); err == nil && q.Get("iss") == "" {
+						q.Set("iss", w.iss)
+						u.Fragment = q.Encode()
+					}
+				} else {
+					q := u.Query()
+					if (q.Has("code") || q.Has("error")) && !q.Has("iss") {
+						q.Set("iss", w.iss)
+						u.RawQuery = q.Encode()
+					}
+				}
+				w.Header().Set("Location", u.String())
+			}
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}

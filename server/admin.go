@@ -1,0 +1,269 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/authio/authio/storage"
+)
+
+// ValidationError is bad input from an operator or user; its message names the field.
+type ValidationError struct {
+	Field, Message string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
+
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+var (
+	slugRE   = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+	domainRE = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// TenantInfo is a tenant with its domains, as the CLI prints it.
+type TenantInfo struct {
+	ID      string   `json:"id"`
+	Slug    string   `json:"slug"`
+	Name    string   `json:"name"`
+	Domains []string `json:"domains"`
+}
+
+// CreateTenant creates a tenant answering on <slug>.<base domain> plus extra domains, with a fresh signing key.
+func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extraDomains []string) (TenantInfo, error) {
+	slug = strings.ToLower(strings.TrimSpace(slug))
+	if !slugRE.MatchString(slug) {
+		return TenantInfo{}, invalid("slug", "must be 1-63 lower-case letters, digits or hyphens")
+	}
+	if strings.TrimSpace(name) == "" {
+		name = slug
+	}
+	if alg == "" {
+		alg = AlgRS256
+	}
+	if alg != AlgRS256 && alg != AlgES256 {
+		return TenantInfo{}, invalid("signing-alg", "must be RS256 or ES256")
+	}
+	domains := []string{slug + "." + s.Config.BaseDomain}
+	for _, d := range extraDomains {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if !domainRE.MatchString(d) {
+			return TenantInfo{}, invalid("domain", "%q is not a host name", d)
+		}
+		domains = append(domains, d)
+	}
+	now := s.Now().UTC()
+	t := storage.Tenant{ID: NewID("ten"), Slug: slug, Name: strings.TrimSpace(name), SigningAlg: alg, CreatedAt: now, UpdatedAt: now}
+	if err := s.Store.CreateTenant(ctx, t, domains); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return TenantInfo{}, invalid("slug", "a tenant with this slug or one of these domains already exists")
+		}
+		return TenantInfo{}, err
+	}
+	key, err := s.Keys.NewSigningKey(alg)
+	if err != nil {
+		return TenantInfo{}, err
+	}
+	if err := s.Store.AddKey(storage.WithTenant(ctx, t.ID), key, now); err != nil {
+		return TenantInfo{}, err
+	}
+	_ = Announce(ctx, s.Cache)
+	return TenantInfo{ID: t.ID, Slug: t.Slug, Name: t.Name, Domains: domains}, nil
+}
+
+// TenantInfos lists every tenant with its domains.
+func (s *Server) TenantInfos(ctx context.Context) ([]TenantInfo, error) {
+	ts, err := s.Store.ListTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TenantInfo, 0, len(ts))
+	for _, t := range ts {
+		ds, err := s.Store.ListDomains(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, TenantInfo{ID: t.ID, Slug: t.Slug, Name: t.Name, Domains: ds})
+	}
+	return out, nil
+}
+
+// AddDomain attaches a host name to a tenant.
+func (s *Server) AddDomain(ctx context.Context, tenant, domain string) (storage.Tenant, error) {
+	t, err := s.Store.GetTenant(ctx, tenant)
+	if err != nil {
+		return t, err
+	}
+	domain = strings.ToLower(strings.TrimSpace(domain))
+	if !domainRE.MatchString(domain) {
+		return t, invalid("domain", "%q is not a host name", domain)
+	}
+	if err := s.Store.AddDomain(ctx, t.ID, domain); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return t, invalid("domain", "%q already belongs to a tenant", domain)
+		}
+		return t, err
+	}
+	_ = Announce(ctx, s.Cache)
+	return t, nil
+}
+
+// ClientSpec describes a client to create.
+type ClientSpec struct {
+	Name                   string
+	Type                   string
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	GrantTypes             []string
+	Audiences              []string
+	Scopes                 []string
+	WebOrigins             []string
+}
+
+// CreatedClient is what the CLI prints; the secret is shown only here.
+type CreatedClient struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"`
+}
+
+var knownGrants = map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true}
+
+// CreateClient validates spec and stores a client in the tenant of ctx. Confidential clients get a generated
+// 256-bit secret, returned once and stored as a keyed hash.
+func (s *Server) CreateClient(ctx context.Context, spec ClientSpec) (CreatedClient, error) {
+	if strings.TrimSpace(spec.Name) == "" {
+		return CreatedClient{}, invalid("name", "is required")
+	}
+	if spec.Type != storage.ClientPublic && spec.Type != storage.ClientConfidential {
+		return CreatedClient{}, invalid("type", "must be public or confidential")
+	}
+	if len(spec.GrantTypes) == 0 {
+		spec.GrantTypes = []string{"authorization_code", "refresh_token"}
+	}
+	for _, g := range spec.GrantTypes {
+		if !knownGrants[g] {
+			return CreatedClient{}, invalid("grant", "unknown grant type %q (authorization_code, refresh_token, client_credentials)", g)
+		}
+		if g == "client_credentials" && spec.Type == storage.ClientPublic {
+			return CreatedClient{}, invalid("grant", "public clients cannot use client_credentials")
+		}
+	}
+	hasCode := false
+	for _, g := range spec.GrantTypes {
+		hasCode = hasCode || g == "authorization_code"
+	}
+	if hasCode && len(spec.RedirectURIs) == 0 {
+		return CreatedClient{}, invalid("redirect-uri", "at least one is required for authorization_code")
+	}
+	for _, u := range append(append([]string{}, spec.RedirectURIs...), spec.PostLogoutRedirectURIs...) {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Scheme == "" || pu.Fragment != "" || (pu.Scheme == "http" || pu.Scheme == "https") && pu.Host == "" {
+			return CreatedClient{}, invalid("redirect-uri", "%q must be an absolute URI without a fragment", u)
+		}
+	}
+	for _, o := range spec.WebOrigins {
+		pu, err := url.Parse(o)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || (pu.Path != "" && pu.Path != "/") {
+			return CreatedClient{}, invalid("web-origin", "%q must be an origin like https://app.example.com", o)
+		}
+	}
+	for _, a := range spec.Audiences {
+		if strings.TrimSpace(a) == "" || strings.ContainsAny(a, " \t") {
+			return CreatedClient{}, invalid("audience", "%q is not a valid audience", a)
+		}
+	}
+	if len(spec.Scopes) == 0 {
+		spec.Scopes = []string{"openid", "profile", "email", "offline_access"}
+	}
+	for _, sc := range spec.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\"\\") {
+			return CreatedClient{}, invalid("scope", "%q is not a valid scope", sc)
+		}
+	}
+	now := s.Now().UTC()
+	c := storage.Client{
+		ID: NewID("cli"), Name: strings.TrimSpace(spec.Name), Type: spec.Type,
+		RedirectURIs: spec.RedirectURIs, PostLogoutRedirectURIs: spec.PostLogoutRedirectURIs,
+		GrantTypes: spec.GrantTypes, Scopes: spec.Scopes, Audiences: spec.Audiences,
+		WebOrigins: trimOrigins(spec.WebOrigins), CreatedAt: now, UpdatedAt: now,
+	}
+	out := CreatedClient{ClientID: c.ID}
+	if c.Type == storage.ClientConfidential {
+		out.ClientSecret = RandomToken(32)
+		h, _ := NewSecretHasher(s.Secrets).Hash(ctx, []byte(out.ClientSecret))
+		c.SecretHash = string(h)
+	}
+	if err := s.Store.CreateClient(ctx, c); err != nil {
+		return CreatedClient{}, err
+	}
+	_ = s.Cache.Publish(ctx, clientsChannel, c.ID)
+	return out, nil
+}
+
+func trimOrigins(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, o := range in {
+		out = append(out, strings.TrimSuffix(o, "/"))
+	}
+	return out
+}
+
+// CreateUser validates and stores a user with a bcrypt-hashed password in the tenant of ctx.
+func (s *Server) CreateUser(ctx context.Context, email, password, name string) (storage.User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return storage.User{}, invalid("email", "is not a valid email address")
+	}
+	if err := CheckPasswordPolicy(password); err != nil {
+		return storage.User{}, err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return storage.User{}, err
+	}
+	now := s.Now().UTC()
+	u := storage.User{ID: NewID("user"), Email: email, Name: strings.TrimSpace(name), PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return storage.User{}, invalid("email", "a user with this email already exists")
+		}
+		return storage.User{}, err
+	}
+	u.TenantID, _ = storage.TenantFromContext(ctx)
+	return u, nil
+}
+
+// CheckPasswordPolicy enforces the minimum password rules.
+func CheckPasswordPolicy(pw string) error {
+	if len(pw) < 8 {
+		return invalid("password", "must be at least 8 characters")
+	}
+	if len(pw) > 72 {
+		return invalid("password", "must be at most 72 bytes")
+	}
+	return nil
+}
+
+// RotateKey makes a new active key for the tenant in ctx; the old one stays in JWKS until its tokens expire.
+func (s *Server) RotateKey(ctx context.Context, t storage.Tenant) (storage.SigningKey, error) {
+	return s.Keys.Rotate(storage.WithTenant(ctx, t.ID), t.SigningAlg, s.Now().Add(s.pc.MaxTokenLifetime(t)))
+}
+
+// SetSignup turns self-service sign-up on or off for a tenant.
+func (s *Server) SetSignup(ctx context.Context, tenantID string, enabled bool) error {
+	if err := s.Store.UpdateTenant(ctx, tenantID, func(t storage.Tenant) (storage.Tenant, error) {
+		t.SignupEnabled = enabled
+		return t, nil
+	}); err != nil {
+		return err
+	}
+	_ = Announce(ctx, s.Cache)
+	return nil
+}

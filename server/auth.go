@@ -1,0 +1,159 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authio/authio/storage"
+)
+
+// Sign-in throttling: after MaxFailures failures within FailureWindow for an account or an IP, sign-in is
+// refused until the window ends.
+const (
+	MaxFailures   = 5
+	FailureWindow = 15 * time.Minute
+)
+
+var (
+	// ErrInvalidCredentials is the one answer for an unknown email and a wrong password.
+	ErrInvalidCredentials = errors.New("wrong email or password")
+	ErrSignupDisabled     = errors.New("sign-up is disabled for this tenant")
+)
+
+// ThrottledError says sign-in is refused for RetryAfter.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string { return "too many failed sign-in attempts" }
+
+func throttleKeys(tenantID, email, ip string) []string {
+	return []string{"signin-fail:acct:" + tenantID + ":" + strings.ToLower(strings.TrimSpace(email)), "signin-fail:ip:" + tenantID + ":" + ip}
+}
+
+// SignIn checks email and password for the tenant in ctx, throttling failures per account and per IP.
+func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storage.User, error) {
+	tid, _ := storage.TenantFromContext(ctx)
+	keys := throttleKeys(tid, email, ip)
+	for _, k := range keys {
+		n, left, err := s.Cache.Count(ctx, k)
+		if err != nil {
+			return storage.User{}, err
+		}
+		if n >= MaxFailures {
+			return storage.User{}, &ThrottledError{RetryAfter: left}
+		}
+	}
+	u, err := s.Store.GetUserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, err
+	}
+	if !CheckPassword(u.PasswordHash, password) {
+		var retry time.Duration
+		throttled := false
+		for _, k := range keys {
+			n, left, err := s.Cache.Hit(ctx, k, FailureWindow)
+			if err != nil {
+				return storage.User{}, err
+			}
+			if n >= MaxFailures && left > retry {
+				retry, throttled = left, true
+			}
+		}
+		if throttled {
+			return storage.User{}, &ThrottledError{RetryAfter: retry}
+		}
+		return storage.User{}, ErrInvalidCredentials
+	}
+	_ = s.Cache.Reset(ctx, keys[0])
+	return u, nil
+}
+
+// SignUp creates a user when the tenant allows sign-up.
+func (s *Server) SignUp(ctx context.Context, email, password string) (storage.User, error) {
+	if t := TenantFromContext(ctx); t == nil || !t.SignupEnabled {
+		return storage.User{}, ErrSignupDisabled
+	}
+	return s.CreateUser(ctx, email, password, "")
+}
+
+// StartSession records a browser session for u and returns the cookie value to set.
+func (s *Server) StartSession(ctx context.Context, u storage.User, amr []string) (string, storage.LoginSession, error) {
+	cookie := RandomToken(32)
+	now := s.Now().UTC().Truncate(time.Second)
+	ls := storage.LoginSession{
+		ID: NewID("ses"), UserID: u.ID, CookieHash: s.Secrets.TokenHash(cookie), AuthTime: now, AMR: amr,
+		ExpiresAt: now.Add(s.Config.SessionTTL), CreatedAt: now,
+	}
+	if err := s.Store.CreateSession(ctx, ls); err != nil {
+		return "", ls, err
+	}
+	return cookie, ls, nil
+}
+
+// SessionFromCookie returns the live session and its user for a cookie value; storage.ErrNotFound when none.
+func (s *Server) SessionFromCookie(ctx context.Context, cookie string) (storage.LoginSession, storage.User, error) {
+	if cookie == "" {
+		return storage.LoginSession{}, storage.User{}, storage.ErrNotFound
+	}
+	ls, err := s.Store.SessionByCookieHash(ctx, s.Secrets.TokenHash(cookie), s.Now().UTC())
+	if err != nil {
+		return ls, storage.User{}, err
+	}
+	u, err := s.Store.GetUser(ctx, ls.UserID)
+	return ls, u, err
+}
+
+// EndSession deletes a browser session.
+func (s *Server) EndSession(ctx context.Context, id string) error {
+	return s.Store.DeleteSession(ctx, id)
+}
+
+// SignValue returns value with an HMAC, bound to purpose and the tenant in ctx.
+func (s *Server) SignValue(ctx context.Context, purpose, value string) string {
+	return value + "." + s.mac(ctx, purpose, value)
+}
+
+// VerifyValue returns the value SignValue signed, or false.
+func (s *Server) VerifyValue(ctx context.Context, purpose, signed string) (string, bool) {
+	i := strings.LastIndexByte(signed, '.')
+	if i < 0 {
+		return "", false
+	}
+	value, mac := signed[:i], signed[i+1:]
+	return value, hmac.Equal([]byte(mac), []byte(s.mac(ctx, purpose, value)))
+}
+
+func (s *Server) mac(ctx context.Context, purpose, value string) string {
+	tid, _ := storage.TenantFromContext(ctx)
+	m := hmac.New(sha256.New, s.Secrets.Derive("signed-value"))
+	m.Write([]byte(purpose + "\x00" + tid + "\x00" + value))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// LoginTicket marks an authorization request that sent the user to the sign-in page: it records when the
+// request was first seen, so prompt=login and max_age can require a sign-in after that moment.
+func (s *Server) LoginTicket(ctx context.Context, requestedAt time.Time) string {
+	return s.SignValue(ctx, "login-ticket", strconv.FormatInt(requestedAt.Unix(), 10))
+}
+
+// CheckLoginTicket returns the time recorded by LoginTicket, if the ticket is genuine and under 15 minutes old.
+func (s *Server) CheckLoginTicket(ctx context.Context, ticket string) (time.Time, bool) {
+	v, ok := s.VerifyValue(ctx, "login-ticket", ticket)
+	if !ok {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	t := time.Unix(sec, 0).UTC()
+	if s.Now().Sub(t) > 15*time.Minute {
+		return time.Time{}, false
+	}
+	return t, true
+}

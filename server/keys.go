@@ -1,0 +1,262 @@
+package server
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v3"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/authio/authio/server/cache"
+	"github.com/authio/authio/storage"
+)
+
+// Signing algorithms a tenant may use.
+const (
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+)
+
+const keysChannel = "keys"
+
+// KeyManager loads, caches and rotates each tenant's signing keys. A rotation on any replica (or in the CLI)
+// is announced over the cache's pub/sub so every replica reloads at once; the TTL bounds staleness when no
+// Redis connects the processes.
+type KeyManager struct {
+	store   *storage.Store
+	secrets *Secrets
+	cache   cache.Cache
+	ttl     time.Duration
+	now     func() time.Time
+
+	mu   sync.RWMutex
+	sets map[string]*KeySet
+	load sync.Mutex
+}
+
+// KeySet is one tenant's keys, ready to use.
+type KeySet struct {
+	Active *jose.JSONWebKey            // private signing key
+	Public map[string]*jose.JSONWebKey // kid -> public key, active and still-published
+	JWKS   []byte                      // serialised JWKS document
+	loaded time.Time
+}
+
+// NewKeyManager returns a manager; call Subscribe to hear rotations from other processes.
+func NewKeyManager(store *storage.Store, secrets *Secrets, c cache.Cache, ttl time.Duration) *KeyManager {
+	return &KeyManager{store: store, secrets: secrets, cache: c, ttl: ttl, now: time.Now, sets: map[string]*KeySet{}}
+}
+
+// Subscribe listens for rotations announced by other processes until ctx ends.
+func (m *KeyManager) Subscribe(ctx context.Context) (func(), error) {
+	return m.cache.Subscribe(ctx, keysChannel, func(tenantID string) { m.Invalidate(tenantID) })
+}
+
+// Invalidate drops the cached keys of a tenant.
+func (m *KeyManager) Invalidate(tenantID string) {
+	m.mu.Lock()
+	delete(m.sets, tenantID)
+	m.mu.Unlock()
+}
+
+// ForTenant returns the keys of the tenant in ctx.
+func (m *KeyManager) ForTenant(ctx context.Context) (*KeySet, error) {
+	tid, ok := storage.TenantFromContext(ctx)
+	if !ok {
+		return nil, storage.ErrNoTenant
+	}
+	now := m.now()
+	m.mu.RLock()
+	ks, ok := m.sets[tid]
+	m.mu.RUnlock()
+	if ok && now.Sub(ks.loaded) < m.ttl {
+		return ks, nil
+	}
+	m.load.Lock()
+	defer m.load.Unlock()
+	m.mu.RLock()
+	ks, ok = m.sets[tid]
+	m.mu.RUnlock()
+	if ok && now.Sub(ks.loaded) < m.ttl {
+		return ks, nil
+	}
+	ks, err := m.loadSet(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.sets[tid] = ks
+	m.mu.Unlock()
+	return ks, nil
+}
+
+func (m *KeyManager) loadSet(ctx context.Context, now time.Time) (*KeySet, error) {
+	rows, err := m.store.ListKeys(ctx, now.UTC())
+	if err != nil {
+		return nil, err
+	}
+	ks := &KeySet{Public: map[string]*jose.JSONWebKey{}, loaded: now}
+	var pubs []jose.JSONWebKey
+	for _, row := range rows {
+		var pub jose.JSONWebKey
+		if err := json.Unmarshal([]byte(row.PublicJWK), &pub); err != nil {
+			return nil, fmt.Errorf("key %s: %w", row.ID, err)
+		}
+		ks.Public[row.ID] = &pub
+		pubs = append(pubs, pub)
+		if row.Active && ks.Active == nil {
+			der, err := m.secrets.Decrypt("signing-key", row.PrivateKey)
+			if err != nil {
+				return nil, fmt.Errorf("key %s: %w", row.ID, err)
+			}
+			priv, err := x509.ParsePKCS8PrivateKey(der)
+			if err != nil {
+				return nil, fmt.Errorf("key %s: %w", row.ID, err)
+			}
+			ks.Active = &jose.JSONWebKey{Key: priv, KeyID: row.ID, Algorithm: row.Alg, Use: "sig"}
+		}
+	}
+	if ks.Active == nil {
+		return nil, errors.New("tenant has no active signing key")
+	}
+	ks.JWKS, err = json.Marshal(jose.JSONWebKeySet{Keys: pubs})
+	if err != nil {
+		return nil, err
+	}
+	return ks, nil
+}
+
+// NewSigningKey generates a key for alg and returns the row to store (private key encrypted).
+func (m *KeyManager) NewSigningKey(alg string) (storage.SigningKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case AlgRS256:
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	case AlgES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		return storage.SigningKey{}, fmt.Errorf("unsupported signing algorithm %q (RS256 or ES256)", alg)
+	}
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	enc, err := m.secrets.Encrypt("signing-key", der)
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	id := NewID("key")
+	pub := jose.JSONWebKey{Key: priv.Public(), KeyID: id, Algorithm: alg, Use: "sig"}
+	pubJSON, err := json.Marshal(pub)
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	return storage.SigningKey{ID: id, Alg: alg, PrivateKey: enc, PublicJWK: string(pubJSON), Active: true,
+		CreatedAt: m.now().UTC()}, nil
+}
+
+// Rotate makes a new active key for the tenant in ctx; the previous key stays published until retireUntil.
+func (m *KeyManager) Rotate(ctx context.Context, alg string, retireUntil time.Time) (storage.SigningKey, error) {
+	k, err := m.NewSigningKey(alg)
+	if err != nil {
+		return k, err
+	}
+	if err := m.store.AddKey(ctx, k, retireUntil.UTC()); err != nil {
+		return k, err
+	}
+	tid, _ := storage.TenantFromContext(ctx)
+	m.Invalidate(tid)
+	if err := m.cache.Publish(ctx, keysChannel, tid); err != nil {
+		return k, fmt.Errorf("key stored, but announcing the rotation failed: %w", err)
+	}
+	return k, nil
+}
+
+// Signer implements fosite's jwt.Signer with the tenant's keys: it signs with the active key and verifies
+// with whichever published key the token's kid names, so tokens survive a rotation.
+type Signer struct {
+	Keys *KeyManager
+}
+
+var _ jwt.Signer = (*Signer)(nil)
+
+// Generate signs claims with the tenant's active key.
+func (s *Signer) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.Mapper) (string, string, error) {
+	ks, err := s.Keys.ForTenant(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	tok := jwt.NewWithClaims(jose.SignatureAlgorithm(ks.Active.Algorithm), claims)
+	if header != nil {
+		for k, v := range header.ToMap() {
+			tok.Header[k] = v
+		}
+	}
+	tok.Header["kid"] = ks.Active.KeyID
+	raw, err := tok.SignedString(ks.Active)
+	if err != nil {
+		return "", "", err
+	}
+	return raw, raw[strings.LastIndexByte(raw, '.')+1:], nil
+}
+
+// Decode parses and verifies a token signed by one of the tenant's published keys.
+func (s *Signer) Decode(ctx context.Context, token string) (*jwt.Token, error) {
+	ks, err := s.Keys.ForTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return jwt.ParseWithClaims(token, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		k, ok := ks.Public[kid]
+		if !ok {
+			return nil, errors.New("unknown signing key")
+		}
+		if string(t.Method) != k.Algorithm {
+			return nil, errors.New("algorithm does not match the key")
+		}
+		return k.Key, nil
+	})
+}
+
+// Validate verifies token and returns its signature.
+func (s *Signer) Validate(ctx context.Context, token string) (string, error) {
+	if _, err := s.Decode(ctx, token); err != nil {
+		return "", err
+	}
+	return s.GetSignature(ctx, token)
+}
+
+// Hash returns SHA-256 of in.
+func (s *Signer) Hash(_ context.Context, in []byte) ([]byte, error) {
+	sum := sha256.Sum256(in)
+	return sum[:], nil
+}
+
+// GetSignature returns the signature part of a compact JWT.
+func (s *Signer) GetSignature(_ context.Context, token string) (string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", errors.New("header, body and signature must all be set")
+	}
+	return parts[2], nil
+}
+
+// GetSigningMethodLength is the hash size used for at_hash/c_hash.
+func (s *Signer) GetSigningMethodLength(context.Context) int { return sha256.Size }

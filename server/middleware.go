@@ -1,0 +1,121 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+// MaxBodyBytes bounds every request body; OAuth and form posts are tiny.
+const MaxBodyBytes = 64 << 10
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// Observe assigns a request id, bounds the body, recovers panics as a bare 500, and logs and counts the request.
+func (s *Server) Observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			id = RandomToken(12)
+		}
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(WithRequestID(r.Context(), id))
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.Logger.Error("panic serving request", "request_id", id, "panic", p)
+				if sw.status == 0 {
+					http.Error(sw, "internal server error", http.StatusInternalServerError)
+				}
+			}
+			route := "unmatched"
+			if cr := mux.CurrentRoute(r); cr != nil {
+				if tpl, err := cr.GetPathTemplate(); err == nil {
+					route = tpl
+				}
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			d := time.Since(start)
+			s.Metrics.Requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+			s.Metrics.Latency.WithLabelValues(route).Observe(d.Seconds())
+			attrs := []any{"request_id", id, "method", r.Method, "path", r.URL.Path, "host", r.Host, "status", status, "duration_ms", d.Milliseconds()}
+			if t := TenantFromContext(r.Context()); t != nil {
+				attrs = append(attrs, "tenant", t.Slug)
+			}
+			if cid := r.Header.Get("X-Authio-Client"); cid != "" {
+				attrs = append(attrs, "client_id", cid)
+			}
+			level := slog.LevelDebug
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			s.Logger.Log(r.Context(), level, "request", attrs...)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// ResolveTenant attaches the tenant answering on the request's Host; an unknown host gets a bare 404 JSON.
+func (s *Server) ResolveTenant(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := s.Tenants.Resolve(r.Context(), r.Host)
+		if errors.Is(err, ErrUnknownHost) {
+			WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No tenant answers on this host."})
+			return
+		} else if err != nil {
+			s.Logger.Error("tenant resolution failed", "request_id", RequestIDFromContext(r.Context()), "err", err)
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+			return
+		}
+		tenant := &Tenant{Tenant: t, Host: r.Host, Issuer: s.Config.PublicScheme + "://" + r.Host}
+		next.ServeHTTP(w, r.WithContext(WithTenant(r.Context(), tenant)))
+	})
+}
+
+// WriteJSON writes v as JSON with status, uncached.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

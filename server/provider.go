@@ -1,0 +1,131 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/authio/authio/config"
+	"github.com/authio/authio/storage"
+)
+
+// providerConfig is fosite's configuration with the per-tenant parts read from the request context: the
+// issuer comes from the host the request arrived on, lifetimes from the tenant's settings.
+type providerConfig struct {
+	*fosite.Config
+	defaults config.Config
+}
+
+func (c *providerConfig) tenant(ctx context.Context) *Tenant { return TenantFromContext(ctx) }
+
+func (c *providerConfig) GetAccessTokenIssuer(ctx context.Context) string {
+	if t := c.tenant(ctx); t != nil {
+		return t.Issuer
+	}
+	return ""
+}
+
+func (c *providerConfig) GetIDTokenIssuer(ctx context.Context) string {
+	return c.GetAccessTokenIssuer(ctx)
+}
+
+func (c *providerConfig) GetTokenURLs(ctx context.Context) []string {
+	return []string{c.GetAccessTokenIssuer(ctx) + "/oauth/token"}
+}
+
+func ttl(tenantSeconds int, def time.Duration) time.Duration {
+	if tenantSeconds > 0 {
+		return time.Duration(tenantSeconds) * time.Second
+	}
+	return def
+}
+
+func (c *providerConfig) GetAccessTokenLifespan(ctx context.Context) time.Duration {
+	if t := c.tenant(ctx); t != nil {
+		return ttl(t.AccessTokenTTL, c.defaults.AccessTokenTTL)
+	}
+	return c.defaults.AccessTokenTTL
+}
+
+func (c *providerConfig) GetRefreshTokenLifespan(ctx context.Context) time.Duration {
+	if t := c.tenant(ctx); t != nil {
+		return ttl(t.RefreshTokenTTL, c.defaults.RefreshTokenTTL)
+	}
+	return c.defaults.RefreshTokenTTL
+}
+
+func (c *providerConfig) GetIDTokenLifespan(ctx context.Context) time.Duration {
+	if t := c.tenant(ctx); t != nil {
+		return ttl(t.IDTokenTTL, c.defaults.IDTokenTTL)
+	}
+	return c.defaults.IDTokenTTL
+}
+
+// MaxTokenLifetime is the longest a token signed by a tenant key can stay valid: how long a rotated-out key
+// must stay published.
+func (c *providerConfig) MaxTokenLifetime(t storage.Tenant) time.Duration {
+	at := ttl(t.AccessTokenTTL, c.defaults.AccessTokenTTL)
+	id := ttl(t.IDTokenTTL, c.defaults.IDTokenTTL)
+	if id > at {
+		at = id
+	}
+	return at + 5*time.Minute // clock skew allowance for verifiers
+}
+
+// newProvider composes fosite explicitly with the flows Authio serves.
+func newProvider(cfg config.Config, store *storage.Store, secrets *Secrets, signer *Signer) (fosite.OAuth2Provider, *providerConfig) {
+	fc := &fosite.Config{
+		GlobalSecret:                   secrets.Derive("fosite-hmac"),
+		ClientSecretsHasher:            NewSecretHasher(secrets),
+		EnforcePKCEForPublicClients:    true,
+		EnablePKCEPlainChallengeMethod: false,
+		ScopeStrategy:                  fosite.ExactScopeStrategy,
+		AudienceMatchingStrategy:       fosite.ExactAudienceMatchingStrategy,
+		RefreshTokenScopes:             []string{"offline_access"},
+		JWTScopeClaimKey:               jwt.JWTScopeFieldString,
+		SendDebugMessagesToClients:     false,
+		AuthorizeCodeLifespan:          5 * time.Minute,
+		MinParameterEntropy:            fosite.MinParameterEntropy,
+		AllowedPromptValues:            []string{"login", "none", "consent", "select_account"},
+		TokenEntropy:                   32,
+	}
+	pc := &providerConfig{Config: fc, defaults: cfg}
+
+	hmacStrategy := compose.NewOAuth2HMACStrategy(pc)
+	strategy := &compose.CommonStrategy{
+		CoreStrategy:               &oauth2.DefaultJWTStrategy{Signer: signer, HMACSHAStrategy: hmacStrategy, Config: pc},
+		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: signer, Config: pc},
+		Signer:                     signer,
+	}
+	provider := fosite.NewOAuth2Provider(store, pc)
+	for _, factory := range []compose.Factory{
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2TokenRevocationFactory,
+		compose.OAuth2PKCEFactory,
+	} {
+		h := factory(pc, store, strategy)
+		if ah, ok := h.(fosite.AuthorizeEndpointHandler); ok {
+			fc.AuthorizeEndpointHandlers.Append(ah)
+		}
+		if th, ok := h.(fosite.TokenEndpointHandler); ok {
+			fc.TokenEndpointHandlers.Append(th)
+		}
+		if ti, ok := h.(fosite.TokenIntrospector); ok {
+			fc.TokenIntrospectionHandlers.Append(ti)
+		}
+		if rh, ok := h.(fosite.RevocationHandler); ok {
+			fc.RevocationHandlers.Append(rh)
+		}
+	}
+	return provider, pc
+}

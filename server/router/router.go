@@ -1,0 +1,108 @@
+// Package router assembles Authio's HTTP surface: the server's middleware around every handlers package on the
+// public listener, and the admin listener's metrics and TLS-ask endpoints.
+package router
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/authio/authio/handlers/login"
+	"github.com/authio/authio/handlers/oauth"
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/static"
+	"github.com/authio/authio/templates"
+)
+
+// Options switch on optional surfaces.
+type Options struct {
+	// DevCallback serves /dev/callback on tenant hosts, a page that shows the authorization code (serve --dev).
+	DevCallback bool
+}
+
+// New returns the public handler.
+func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler {
+	r := mux.NewRouter()
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	}).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Ready(ctx); err != nil {
+			s.Logger.Warn("not ready", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ready\n"))
+	}).Methods(http.MethodGet, http.MethodHead)
+	staticFiles := http.StripPrefix("/static/", http.FileServerFS(static.FS))
+	r.PathPrefix("/static/").Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/static/" {
+			http.NotFound(w, req)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		staticFiles.ServeHTTP(w, req)
+	})).Methods(http.MethodGet, http.MethodHead)
+
+	tenant := r.NewRoute().Subrouter()
+	tenant.Use(s.ResolveTenant)
+	(&oauth.Handler{S: s, Pages: pages, Logger: s.Logger, Now: s.Now}).Mount(tenant)
+	(&login.Handler{S: s, Pages: pages, Logger: s.Logger, Now: s.Now}).Mount(tenant)
+	if opts.DevCallback {
+		tenant.HandleFunc("/dev/callback", devCallback(pages)).Methods(http.MethodGet)
+	}
+	// Unknown paths still go through tenant resolution, so an unknown host learns nothing about routes.
+	notFound := s.ResolveTenant(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		server.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No such endpoint."})
+	}))
+	r.NotFoundHandler = notFound
+	r.MethodNotAllowedHandler = s.ResolveTenant(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		server.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request", "error_description": "Method not allowed."})
+	}))
+	return s.Observe(r)
+}
+
+// devCallback shows the code an authorization request returned, for trying the flow by hand in dev mode.
+func devCallback(pages *templates.Renderer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		msg := "Authorization code: " + q.Get("code") + "   state: " + q.Get("state") + "   iss: " + q.Get("iss") +
+			"   — exchange it at /oauth/token with grant_type=authorization_code, the code, your client_id, redirect_uri and code_verifier."
+		title := "Signed in: authorization code received"
+		if e := q.Get("error"); e != "" {
+			title, msg = "Authorization error", e+": "+q.Get("error_description")
+		}
+		if err := pages.Render(w, http.StatusOK, templates.PageError, templates.Page{Title: title, Message: msg,
+			TenantName: server.TenantFromContext(r.Context()).Name}); err != nil {
+			http.Error(w, "internal server error", http.StatusInternalServerError)
+		}
+	}
+}
+
+// Admin returns the admin handler: Prometheus metrics and the on-demand TLS ask endpoint. It must never be
+// exposed on tenant domains.
+func Admin(s *server.Server) http.Handler {
+	r := mux.NewRouter()
+	r.Handle("/metrics", s.Metrics.Handler()).Methods(http.MethodGet)
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	// Caddy's on_demand_tls asks here before obtaining a certificate: 200 only for tenant domains.
+	r.HandleFunc("/tls/ask", func(w http.ResponseWriter, req *http.Request) {
+		domain := req.URL.Query().Get("domain")
+		if domain == "" {
+			http.Error(w, "domain is required", http.StatusBadRequest)
+			return
+		}
+		if _, err := s.Tenants.Resolve(req.Context(), domain); err != nil {
+			http.Error(w, "not a tenant domain", http.StatusNotFound)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	}).Methods(http.MethodGet)
+	return r
+}

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/authio/authio/config"
+	"github.com/authio/authio/server/cache"
+	"github.com/authio/authio/storage"
+)
+
+// Server holds Authio's services. Handlers reach storage only through it.
+type Server struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	Store    *storage.Store
+	Cache    cache.Cache
+	Secrets  *Secrets
+	Keys     *KeyManager
+	Tenants  *TenantResolver
+	Provider fosite.OAuth2Provider
+	Metrics  *Metrics
+	Now      func() time.Time
+
+	pc      *providerConfig
+	origins *originCache
+	stops   []func()
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+}
+
+// New opens storage and the cache and composes the provider. It does not run migrations.
+func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
+	store, err := storage.Open(cfg.DatabaseURL, storage.Options{MaxOpenConns: cfg.DBMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	c, err := cache.Open(cfg.RedisURL, "authio:")
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return NewWith(cfg, logger, store, c), nil
+}
+
+// NewWith builds a Server over an open store and cache (tests use it to share them).
+func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cache.Cache) *Server {
+	secrets := NewSecrets(cfg.SecretKey)
+	// Without Redis, other processes (the CLI) cannot announce changes, so cached keys expire quickly.
+	keyTTL := time.Minute
+	if cfg.RedisURL == "" {
+		keyTTL = 2 * time.Second
+	}
+	keys := NewKeyManager(store, secrets, c, keyTTL)
+	s := &Server{
+		Config:  cfg,
+		Logger:  logger,
+		Store:   store,
+		Cache:   c,
+		Secrets: secrets,
+		Keys:    keys,
+		Tenants: NewTenantResolver(store, c),
+		Metrics: NewMetrics(),
+		Now:     time.Now,
+		origins: newOriginCache(5 * time.Second),
+	}
+	s.Provider, s.pc = newProvider(cfg, store, secrets, &Signer{Keys: keys})
+	return s
+}
+
+const clientsChannel = "clients"
+
+// Start subscribes to cross-replica invalidations and starts housekeeping; Close stops them.
+func (s *Server) Start(ctx context.Context) error {
+	ctx, s.cancel = context.WithCancel(ctx)
+	for _, sub := range []func(context.Context) (func(), error){
+		s.Keys.Subscribe,
+		s.Tenants.Subscribe,
+		func(ctx context.Context) (func(), error) {
+			return s.Cache.Subscribe(ctx, clientsChannel, func(id string) {
+				s.Store.InvalidateClient(id)
+				s.origins.flush()
+			})
+		},
+	} {
+		stop, err := sub(ctx)
+		if err != nil {
+			return fmt.Errorf("subscribe to cache invalidations: %w", err)
+		}
+		s.stops = append(s.stops, stop)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			// Keep expired grants for a day so late reuse still finds (and rejects) them.
+			if n, err := s.Store.DeleteExpired(ctx, s.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+				s.Logger.Warn("housekeeping failed", "err", err)
+			} else if n > 0 {
+				s.Logger.Debug("housekeeping removed expired records", "count", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
+
+// Close stops background work and releases connections.
+func (s *Server) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	for _, stop := range s.stops {
+		stop()
+	}
+	s.wg.Wait()
+	return errors.Join(s.Cache.Close(), s.Store.Close())
+}
+
+// Ready reports whether the database and the cache answer.
+func (s *Server) Ready(ctx context.Context) error {
+	if err := s.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if err := s.Cache.Ping(ctx); err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	return nil
+}
+
+// Serve runs the public and admin HTTP servers until ctx ends, then shuts them down gracefully.
+func Serve(ctx context.Context, logger *slog.Logger, public *http.Server, admin *http.Server) error {
+	errc := make(chan error, 2)
+	run := func(hs *http.Server, name string) {
+		logger.Info("listening", "listener", name, "addr", hs.Addr)
+		if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("%s listener: %w", name, err)
+		}
+	}
+	go run(public, "public")
+	if admin != nil {
+		go run(admin, "admin")
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := public.Shutdown(sctx)
+	if admin != nil {
+		err = errors.Join(err, admin.Shutdown(sctx))
+	}
+	return err
+}
+
+// NewHTTPServer wraps h with the timeouts every listener needs.
+func NewHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}

@@ -1,0 +1,69 @@
+package server
+
+import (
+	"time"
+
+	"github.com/mohae/deepcopy"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/token/jwt"
+)
+
+// Session is what fosite stores with every grant: the ID token claims (via openid.DefaultSession) plus what
+// the access token JWT carries.
+type Session struct {
+	openid.DefaultSession
+	ClientID     string         `json:"client_id"`
+	AccessClaims map[string]any `json:"access_claims,omitempty"`
+}
+
+var (
+	_ openid.Session             = (*Session)(nil)
+	_ oauth2.JWTSessionContainer = (*Session)(nil)
+)
+
+// NewSession returns an empty session for subject (empty for client-credentials grants).
+func NewSession(subject, clientID string) *Session {
+	return &Session{
+		DefaultSession: openid.DefaultSession{
+			Claims:  &jwt.IDTokenClaims{Subject: subject, RequestedAt: time.Now().UTC(), Extra: map[string]any{}},
+			Headers: &jwt.Headers{},
+			Subject: subject,
+		},
+		ClientID: clientID,
+	}
+}
+
+// GetJWTClaims builds fresh access-token claims on every call, so a refreshed token gets its own iat and jti
+// rather than the first token's.
+func (s *Session) GetJWTClaims() jwt.JWTClaimsContainer {
+	extra := map[string]any{}
+	for k, v := range s.AccessClaims {
+		extra[k] = v
+	}
+	if s.ClientID != "" {
+		extra["client_id"] = s.ClientID
+	}
+	if sid, ok := s.IDTokenClaims().Extra["sid"]; ok {
+		extra["sid"] = sid
+	}
+	subject := s.Subject
+	if subject == "" {
+		subject = s.ClientID // RFC 9068: for client-credentials grants sub is the client
+	}
+	return &jwt.JWTClaims{Subject: subject, Extra: extra}
+}
+
+// GetJWTHeader marks access tokens as RFC 9068 JWTs.
+func (s *Session) GetJWTHeader() *jwt.Headers {
+	return &jwt.Headers{Extra: map[string]any{"typ": "at+jwt"}}
+}
+
+// Clone implements fosite.Session.
+func (s *Session) Clone() fosite.Session {
+	if s == nil {
+		return nil
+	}
+	return deepcopy.Copy(s).(fosite.Session)
+}

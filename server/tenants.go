@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authio/authio/server/cache"
+	"github.com/authio/authio/storage"
+)
+
+const tenantsChannel = "tenants"
+
+// ErrUnknownHost means no tenant answers on the request's host.
+var ErrUnknownHost = errors.New("unknown host")
+
+// TenantResolver maps Host headers to tenants with a short-lived cache. Changes made elsewhere (CLI, another
+// replica) are announced on the cache's pub/sub; unknown hosts are remembered only briefly so a domain added
+// by the CLI is served within a second or two.
+type TenantResolver struct {
+	store  *storage.Store
+	cache  cache.Cache
+	ttl    time.Duration
+	negTTL time.Duration
+	now    func() time.Time
+
+	mu sync.RWMutex
+	m  map[string]resolved
+}
+
+type resolved struct {
+	t       storage.Tenant
+	found   bool
+	expires time.Time
+}
+
+// NewTenantResolver returns a resolver over store.
+func NewTenantResolver(store *storage.Store, c cache.Cache) *TenantResolver {
+	return &TenantResolver{store: store, cache: c, ttl: 30 * time.Second, negTTL: time.Second, now: time.Now, m: map[string]resolved{}}
+}
+
+// Subscribe drops the cache whenever any process announces a tenant or domain change.
+func (r *TenantResolver) Subscribe(ctx context.Context) (func(), error) {
+	return r.cache.Subscribe(ctx, tenantsChannel, func(string) { r.Flush() })
+}
+
+// Flush forgets every cached resolution.
+func (r *TenantResolver) Flush() {
+	r.mu.Lock()
+	r.m = map[string]resolved{}
+	r.mu.Unlock()
+}
+
+// Announce tells every process that tenants or domains changed.
+func Announce(ctx context.Context, c cache.Cache) error {
+	return c.Publish(ctx, tenantsChannel, "changed")
+}
+
+// HostName strips the port from a Host header and lower-cases it.
+func HostName(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// Resolve returns the tenant answering on host (port ignored).
+func (r *TenantResolver) Resolve(ctx context.Context, host string) (storage.Tenant, error) {
+	name := HostName(host)
+	now := r.now()
+	r.mu.RLock()
+	e, ok := r.m[name]
+	r.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		if !e.found {
+			return storage.Tenant{}, ErrUnknownHost
+		}
+		return e.t, nil
+	}
+	t, err := r.store.TenantByDomain(ctx, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		r.put(name, resolved{expires: now.Add(r.negTTL)})
+		return storage.Tenant{}, ErrUnknownHost
+	} else if err != nil {
+		return storage.Tenant{}, err
+	}
+	r.put(name, resolved{t: t, found: true, expires: now.Add(r.ttl)})
+	return t, nil
+}
+
+func (r *TenantResolver) put(name string, e resolved) {
+	r.mu.Lock()
+	if len(r.m) > 100000 {
+		r.m = map[string]resolved{}
+	}
+	r.m[name] = e
+	r.mu.Unlock()
+}

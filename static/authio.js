@@ -1,0 +1,42 @@
+// Authio hosted pages. Progressive enhancement only: every form works without
+// this script. It guards against double submits (a second POST of a sign-in or
+// sign-up form would be answered with a stale CSRF token or a duplicate
+// account error) and is the place a later WebAuthn ceremony will extend.
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || event.defaultPrevented) {
+      return;
+    }
+    if (form.dataset.submitting === "true") {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.submitting = "true";
+    form.setAttribute("aria-busy", "true");
+    // Disable after the browser has built the form data: a disabled submitter
+    // would otherwise be left out of the POST.
+    window.setTimeout(function () {
+      form.querySelectorAll('button[type="submit"]').forEach(function (button) {
+        button.disabled = true;
+      });
+    }, 0);
+  });
+
+  // A page restored from the back/forward cache keeps its disabled buttons;
+  // make the form usable again.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) {
+      return;
+    }
+    document.querySelectorAll("form[data-submitting]").forEach(function (form) {
+      delete form.dataset.submitting;
+      form.removeAttribute("aria-busy");
+      form.querySelectorAll('button[type="submit"]').forEach(function (button) {
+        button.disabled = false;
+      });
+    });
+  });
+})();
