@@ -15,6 +15,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/handler/pkce"
 	fstorage "github.com/ory/fosite/storage"
+	"gorm.io/gorm"
 )
 
 var (
@@ -120,7 +121,10 @@ func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error)
 	}
 	now := time.Now()
 	key := tid + "/" + id
-	if c, ok := s.clients.get(key, now); ok {
+	// Inside a transaction the cache is neither read nor filled: the transaction may have changed the client,
+	// and what it reads must not outlive a rollback.
+	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
+	if c, ok := s.clients.get(key, now); ok && !inTx {
 		return c, nil
 	}
 	c, err := s.GetClientByID(ctx, id)
@@ -130,7 +134,9 @@ func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error)
 		return nil, err
 	}
 	fc := &FositeClient{Client: c}
-	s.clients.put(key, fc, now)
+	if !inTx {
+		s.clients.put(key, fc, now)
+	}
 	return fc, nil
 }
 
@@ -158,6 +164,11 @@ func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.
 		return ErrNoTenant
 	}
 	exp = exp.UTC()
+	// An expired record of the same jti may still be there; it no longer protects anything.
+	if err := s.conn(ctx).Where("tenant_id = ? AND kind = ? AND signature = ? AND expires_at <= ?", tid, kindJTI, sigHash(jti), time.Now().UTC()).
+		Delete(&oauthToken{}).Error; err != nil {
+		return err
+	}
 	err := s.conn(ctx).Create(&oauthToken{Signature: sigHash(jti), Kind: kindJTI, TenantID: tid, RequestID: jti, Active: true,
 		RequestedAt: time.Now().UTC(), ExpiresAt: &exp, Data: []byte("{}")}).Error
 	if errors.Is(mapErr(err), ErrAlreadyExists) {

@@ -92,9 +92,9 @@ type LoginSession struct {
 // oauthToken is one fosite request record: an authorization code, access token, refresh token, PKCE or OIDC
 // session, keyed by a hash of the token signature.
 type oauthToken struct {
-	Signature   string `gorm:"primaryKey"`
+	TenantID    string `gorm:"primaryKey"`
 	Kind        string `gorm:"primaryKey"`
-	TenantID    string
+	Signature   string `gorm:"primaryKey"`
 	RequestID   string
 	ClientID    string
 	Subject     string

@@ -69,6 +69,8 @@ func (s *Store) AddKey(ctx context.Context, k SigningKey, retireUntil time.Time)
 		return ErrNoTenant
 	}
 	k.TenantID = tid
+	k.CreatedAt, k.RetiredAt, k.ExpiresAt = k.CreatedAt.UTC(), utcPtr(k.RetiredAt), utcPtr(k.ExpiresAt)
+	retireUntil = retireUntil.UTC()
 	return s.inTx(ctx, func(ctx context.Context) error {
 		if k.Active {
 			db, _, err := s.scoped(ctx)
@@ -92,7 +94,7 @@ func (s *Store) ListKeys(ctx context.Context, now time.Time) ([]SigningKey, erro
 		return nil, err
 	}
 	var ks []SigningKey
-	err = db.Where("active = ? OR expires_at > ?", true, now).Order("created_at DESC, id").Find(&ks).Error
+	err = db.Where("active = ? OR expires_at > ?", true, now.UTC()).Order("created_at DESC, id").Find(&ks).Error
 	return ks, mapErr(err)
 }
 
@@ -244,6 +246,7 @@ func (s *Store) CreateSession(ctx context.Context, ls LoginSession) error {
 		return ErrNoTenant
 	}
 	ls.TenantID = tid
+	ls.AuthTime, ls.ExpiresAt, ls.CreatedAt = ls.AuthTime.UTC(), ls.ExpiresAt.UTC(), ls.CreatedAt.UTC()
 	return mapErr(s.conn(ctx).Create(&ls).Error)
 }
 
@@ -253,7 +256,7 @@ func (s *Store) SessionByCookieHash(ctx context.Context, cookieHash string, now 
 		return LoginSession{}, err
 	}
 	var ls LoginSession
-	err = db.Where("cookie_hash = ? AND expires_at > ?", cookieHash, now).Take(&ls).Error
+	err = db.Where("cookie_hash = ? AND expires_at > ?", cookieHash, now.UTC()).Take(&ls).Error
 	return ls, mapErr(err)
 }
 
@@ -268,6 +271,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 // DeleteExpired removes token records and sessions that expired before cutoff. Not tenant-scoped: housekeeping.
 func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int64, error) {
 	var n int64
+	cutoff = cutoff.UTC()
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		res := s.conn(ctx).Where("expires_at < ?", cutoff).Delete(&oauthToken{})
 		if res.Error != nil {
@@ -282,6 +286,16 @@ func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int64, err
 }
 
 var gormNotFound = gorm.ErrRecordNotFound
+
+// utcPtr converts a stored instant to UTC. SQLite keeps times as text and compares them as text, so every
+// instant that is stored or compared must be in one zone; callers' times may be in any.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
 
 // UpdateTenant applies fn to a tenant inside a transaction; id and slug cannot change.
 func (s *Store) UpdateTenant(ctx context.Context, id string, fn func(old Tenant) (Tenant, error)) error {

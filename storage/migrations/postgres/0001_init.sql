@@ -83,7 +83,7 @@ CREATE TABLE oauth_tokens (
     requested_at TIMESTAMPTZ NOT NULL,
     expires_at   TIMESTAMPTZ,
     data         BYTEA NOT NULL,
-    PRIMARY KEY (signature, kind)
+    PRIMARY KEY (tenant_id, kind, signature)
 );
 CREATE INDEX oauth_tokens_request ON oauth_tokens(tenant_id, request_id);
 CREATE INDEX oauth_tokens_expires ON oauth_tokens(expires_at);

@@ -83,7 +83,7 @@ CREATE TABLE oauth_tokens (
     requested_at DATETIME NOT NULL,
     expires_at   DATETIME,
     data         BLOB NOT NULL,
-    PRIMARY KEY (signature, kind)
+    PRIMARY KEY (tenant_id, kind, signature)
 );
 CREATE INDEX oauth_tokens_request ON oauth_tokens(tenant_id, request_id);
 CREATE INDEX oauth_tokens_expires ON oauth_tokens(expires_at);

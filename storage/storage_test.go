@@ -1,0 +1,203 @@
+package storage_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+
+	"github.com/authio/authio/storage"
+	"github.com/authio/authio/storage/conformance"
+)
+
+const postgresEnv = "AUTHIO_TEST_POSTGRES_DSN"
+
+func newSQLiteStore(t *testing.T) *storage.Store {
+	t.Helper()
+	s, err := storage.Open("sqlite:"+filepath.Join(t.TempDir(), "authio.db"), storage.Options{})
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate sqlite: %v", err)
+	}
+	return s
+}
+
+func TestSQLite(t *testing.T) {
+	conformance.RunTests(t, newSQLiteStore)
+	t.Run("SignaturesHashed", func(t *testing.T) { testSignaturesHashed(t, newSQLiteStore(t)) })
+}
+
+// TestPostgres runs the suite in a schema of its own, created for this test process and dropped afterwards, so
+// runs against a shared database neither see nor leave anything behind. A DSN that is set but unreachable is a
+// failure, not a skip: CI that asked for Postgres must get it.
+func TestPostgres(t *testing.T) {
+	dsn := os.Getenv(postgresEnv)
+	if dsn == "" {
+		t.Skip(postgresEnv + " is not set")
+	}
+	ctx := context.Background()
+	admin, err := storage.Open(dsn, storage.Options{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatalf("%s is set but the database is unreachable: %v", postgresEnv, err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+
+	schema := "authio_test_" + randomHex(t)
+	if err := storage.DBForTest(admin).WithContext(ctx).Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := storage.DBForTest(admin).WithContext(ctx).Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+
+	scoped, err := withSearchPath(dsn, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := storage.Open(scoped, storage.Options{MaxOpenConns: 8})
+	if err != nil {
+		t.Fatalf("open postgres schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() { _ = s.Close() }) // runs before the schema is dropped
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if len(applied) == 0 {
+		t.Fatalf("migrating the fresh schema %s applied nothing: search_path not in effect?", schema)
+	}
+	var current string
+	if err := storage.DBForTest(s).WithContext(ctx).Raw("SELECT current_schema()").Scan(&current).Error; err != nil || current != schema {
+		t.Fatalf("current_schema() = %q (%v), want %q", current, err, schema)
+	}
+
+	newStore := func(*testing.T) *storage.Store { return s }
+	conformance.RunTests(t, newStore)
+	t.Run("SignaturesHashed", func(t *testing.T) { testSignaturesHashed(t, s) })
+}
+
+// withSearchPath points every connection of dsn at schema.
+func withSearchPath(dsn, schema string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func randomHex(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// testSignaturesHashed stores every kind of fosite record and reads the raw rows: a leaked oauth_tokens table
+// must not hold a usable token, so neither the key column nor the serialised request may contain one.
+func testSignaturesHashed(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	id := randomHex(t)
+	tenant := storage.Tenant{ID: "ten_" + id, Slug: "hash-" + id, Name: "Hash"}
+	if err := s.CreateTenant(ctx, tenant, []string{id + ".hash.test"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx = storage.WithTenant(ctx, tenant.ID)
+	client := storage.Client{ID: "cli_" + id, Name: "App", Type: storage.ClientPublic}
+	if err := s.CreateClient(ctx, client); err != nil {
+		t.Fatal(err)
+	}
+	req := &fosite.Request{ID: "req_" + id, RequestedAt: time.Now().UTC(), Client: &storage.FositeClient{Client: client},
+		Session: openid.NewDefaultSession()}
+
+	raw := map[string]string{} // kind -> raw signature
+	stores := []struct {
+		kind  string
+		store func(sig string) error
+	}{
+		{"code", func(sig string) error { return s.CreateAuthorizeCodeSession(ctx, sig, req) }},
+		{"access", func(sig string) error { return s.CreateAccessTokenSession(ctx, sig, req) }},
+		{"refresh", func(sig string) error { return s.CreateRefreshTokenSession(ctx, sig, "", req) }},
+		{"pkce", func(sig string) error { return s.CreatePKCERequestSession(ctx, sig, req) }},
+		{"oidc", func(sig string) error { return s.CreateOpenIDConnectSession(ctx, sig, req) }},
+		{"jti", func(sig string) error { return s.SetClientAssertionJWT(ctx, sig, time.Now().Add(time.Hour)) }},
+	}
+	for _, st := range stores {
+		sig := st.kind + "-secret-signature-" + randomHex(t)
+		raw[st.kind] = sig
+		if err := st.store(sig); err != nil {
+			t.Fatalf("store %s: %v", st.kind, err)
+		}
+	}
+
+	var rows []struct {
+		Signature string
+		Kind      string
+		Data      []byte
+	}
+	err := storage.DBForTest(s).WithContext(ctx).
+		Raw("SELECT signature, kind, data FROM oauth_tokens WHERE tenant_id = ?", tenant.ID).Scan(&rows).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(stores) {
+		t.Fatalf("found %d rows for the tenant, want %d", len(rows), len(stores))
+	}
+	hashed := regexp.MustCompile(`^[0-9a-f]{64}$`)
+	for _, row := range rows {
+		if _, ok := raw[row.Kind]; !ok {
+			t.Errorf("unexpected kind %q", row.Kind)
+			continue
+		}
+		if !hashed.MatchString(row.Signature) {
+			t.Errorf("%s: stored signature %q is not a hash", row.Kind, row.Signature)
+		}
+		for _, other := range raw {
+			if strings.Contains(row.Signature, other) || strings.Contains(string(row.Data), other) {
+				t.Errorf("%s: row contains the raw signature %q", row.Kind, other)
+			}
+		}
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		dsn       string
+		forbidden string // must not appear in the error
+	}{
+		{"unknown scheme", "mysql://user@localhost/db", ""},
+		{"sqlite without path", "sqlite:", ""},
+		{"postgres unreachable keeps the password out", "postgres://authio:hunter2secret@127.0.0.1:1/authio?sslmode=disable&connect_timeout=2", "hunter2secret"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := storage.Open(tc.dsn, storage.Options{})
+			if err == nil {
+				_ = s.Close()
+				t.Fatal("Open succeeded, want an error")
+			}
+			if tc.forbidden != "" && strings.Contains(err.Error(), tc.forbidden) {
+				t.Fatalf("error leaks %q: %v", tc.forbidden, err)
+			}
+		})
+	}
+}
