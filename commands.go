@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/authio/authio/config"
@@ -79,6 +80,11 @@ func cmdServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if os.Getenv("GOGC") == "" {
+		// Token issuance allocates a lot of short-lived garbage; trading some memory for fewer GC cycles
+		// buys throughput. GOGC in the environment still wins.
+		debug.SetGCPercent(400)
+	}
 	s, err := server.New(cfg, logger)
 	if err != nil {
 		return err

@@ -236,28 +236,23 @@ func (s *Store) createToken(ctx context.Context, kind, signature string, req fos
 			row.ExpiresAt = &exp
 		}
 	}
-	return mapErr(s.conn(ctx).Create(&row).Error)
+	return s.insertToken(ctx, &row)
 }
 
 // getToken loads a record and rebuilds its request into session. It returns the request even for inactive
 // records, with active=false.
 func (s *Store) getToken(ctx context.Context, kind, signature string, session fosite.Session) (fosite.Requester, bool, error) {
-	db, _, err := s.scoped(ctx)
-	if err != nil {
-		return nil, false, err
-	}
-	var row oauthToken
-	err = db.Where("kind = ? AND signature = ?", kind, sigHash(signature)).Take(&row).Error
-	if errors.Is(err, gormNotFound) {
+	clientID, active, data, err := s.selectToken(ctx, kind, sigHash(signature))
+	if errors.Is(err, ErrNotFound) {
 		return nil, false, fosite.ErrNotFound
 	} else if err != nil {
 		return nil, false, err
 	}
 	var sr storedRequest
-	if err := json.Unmarshal(row.Data, &sr); err != nil {
+	if err := json.Unmarshal(data, &sr); err != nil {
 		return nil, false, err
 	}
-	client, err := s.GetClient(ctx, sr.ClientID)
+	client, err := s.GetClient(ctx, clientID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -280,7 +275,7 @@ func (s *Store) getToken(ctx context.Context, kind, signature string, session fo
 	if req.Form == nil {
 		req.Form = url.Values{}
 	}
-	return req, row.Active, nil
+	return req, active, nil
 }
 
 func (s *Store) deleteToken(ctx context.Context, kind, signature string) error {

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -27,6 +28,8 @@ type Store struct {
 	db      *gorm.DB
 	dialect string // "sqlite" or "postgres"
 	clients *clientCache
+	sqlDB   *sql.DB
+	batch   *tokenBatcher // Postgres only
 }
 
 var (
@@ -95,7 +98,11 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if err := sqlDB.Ping(); err != nil {
 		return nil, fmt.Errorf("storage: connect %s: %w", dialect, redactErr(err))
 	}
-	return &Store{db: db, dialect: dialect, clients: newClientCache(5 * time.Second)}, nil
+	st := &Store{db: db, dialect: dialect, clients: newClientCache(5 * time.Second), sqlDB: sqlDB}
+	if dialect == "postgres" {
+		st.batch = newTokenBatcher(sqlDB)
+	}
+	return st, nil
 }
 
 // redactErr keeps passwords in DSNs out of error messages.
@@ -123,8 +130,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
-// Close releases the connection pool.
+// Close flushes pending token writes and releases the connection pool.
 func (s *Store) Close() error {
+	if s.batch != nil {
+		s.batch.close()
+	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err

@@ -34,7 +34,8 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) logOAuthError(r *http.Request, msg string, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
 	level := h.Logger.Debug
-	if rfc.CodeField >= 500 {
+	// A client that hung up cancels the request context; that is not a server fault.
+	if rfc.CodeField >= 500 && r.Context().Err() == nil {
 		level = h.Logger.Error
 	}
 	level(msg, "request_id", server.RequestIDFromContext(r.Context()), "error", rfc.ErrorField, "hint", rfc.HintField, "debug", rfc.DebugField)

@@ -1,0 +1,196 @@
+package login_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/authio/authio/internal/testenv"
+)
+
+// session is a browser signed in through the SPA, with the ID token the SPA received.
+type session struct {
+	browser *http.Client // stops at the SPA's URIs
+	step    *http.Client // same jar, no redirects
+	idToken string
+	cookie  string // the session cookie's value
+}
+
+func (f *fixture) signIn(t *testing.T) *session {
+	t.Helper()
+	b := f.env.Client(testenv.ClientOptions{StopAt: []string{spaOrigin}})
+	ar := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
+	tok := testenv.TokensOf(t, ar.Exchange(t, f.acme, b, ar.Code(t, f.acme, b, "alice@acme.test", testenv.Password)))
+	return &session{
+		browser: b,
+		step:    f.env.Client(testenv.ClientOptions{Jar: b.Jar, NoRedirects: true}),
+		idToken: tok.IDToken,
+		cookie:  testenv.Cookie(b, f.acme.Issuer, "authio_session"),
+	}
+}
+
+// ended checks that the session is over on the server, not only that the browser dropped the cookie.
+func (f *fixture) ended(t *testing.T, s *session) {
+	t.Helper()
+	if f.signedIn(t, s.browser) {
+		t.Error("still signed in after logout")
+	}
+	replay := f.env.Client(testenv.ClientOptions{})
+	u, _ := url.Parse(f.acme.Issuer)
+	replay.Jar.SetCookies(u, []*http.Cookie{{Name: "authio_session", Value: s.cookie, Path: "/"}})
+	if f.signedIn(t, replay) {
+		t.Error("the old session cookie still signs in: the session was not ended on the server")
+	}
+}
+
+func TestRPInitiatedLogoutWithHint(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name  string
+		path  string
+		param string
+	}{
+		{name: "oidc", path: "/oidc/logout", param: "post_logout_redirect_uri"},
+		{name: "auth0 alias", path: "/v2/logout", param: "returnTo"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := f.signIn(t)
+			q := url.Values{"id_token_hint": {s.idToken}, tc.param: {spaBye}, "state": {"st-123"}}
+			r := testenv.Get(t, s.step, f.acme.URL(tc.path+"?"+q.Encode()))
+			if r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("status %d, want 303\n%s", r.StatusCode, r.Body)
+			}
+			loc := r.Location(t)
+			if loc.Scheme+"://"+loc.Host+loc.Path != spaBye || loc.Query().Get("state") != "st-123" {
+				t.Errorf("redirected to %s, want %s?state=st-123", loc, spaBye)
+			}
+			f.ended(t, s)
+		})
+	}
+}
+
+func TestLogoutRefusesUnregisteredRedirects(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := f.signIn(t)
+	for _, tc := range []struct {
+		name string
+		path string
+		q    url.Values
+	}{
+		{name: "unregistered post_logout_redirect_uri", path: "/oidc/logout",
+			q: url.Values{"id_token_hint": {s.idToken}, "post_logout_redirect_uri": {"https://evil.example/bye"}}},
+		{name: "unregistered returnTo", path: "/v2/logout",
+			q: url.Values{"id_token_hint": {s.idToken}, "returnTo": {"https://evil.example/bye"}}},
+		{name: "login redirect URI is not a logout URI", path: "/oidc/logout",
+			q: url.Values{"id_token_hint": {s.idToken}, "post_logout_redirect_uri": {spaRedirect}}},
+		{name: "registered URI without a client", path: "/oidc/logout",
+			q: url.Values{"post_logout_redirect_uri": {spaBye}}},
+		{name: "forged id_token_hint", path: "/oidc/logout",
+			q: url.Values{"id_token_hint": {forge(t, s.idToken)}, "post_logout_redirect_uri": {spaBye}}},
+		{name: "hint for another client", path: "/oidc/logout",
+			q: url.Values{"id_token_hint": {s.idToken}, "client_id": {"cli_other"}, "post_logout_redirect_uri": {spaBye}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testenv.Get(t, s.step, f.acme.URL(tc.path+"?"+tc.q.Encode()))
+			if r.StatusCode < 400 || r.StatusCode > 499 {
+				t.Errorf("status %d, want a 4xx error page", r.StatusCode)
+			}
+			if loc := r.Header.Get("Location"); loc != "" {
+				t.Errorf("redirected to %s", loc)
+			}
+			if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+				t.Errorf("Content-Type = %q", r.Header.Get("Content-Type"))
+			}
+			if !f.signedIn(t, s.browser) {
+				t.Error("a refused logout ended the session")
+			}
+		})
+	}
+}
+
+// forge re-signs nothing: it swaps the claims of a genuine token, so the signature no longer matches.
+func forge(t *testing.T, idToken string) string {
+	parts := strings.Split(idToken, ".")
+	other := strings.Split(testenv.RandomString(30)+"."+testenv.RandomString(30), ".")
+	return parts[0] + "." + other[0] + "." + parts[2]
+}
+
+func TestLogoutWithoutHintAsksForConfirmation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name string
+		path string
+		q    url.Values
+		want string // where the confirmed logout goes; "" for the signed-out page
+	}{
+		{name: "oidc with redirect", path: "/oidc/logout",
+			q: url.Values{"client_id": {f.spa.ClientID}, "post_logout_redirect_uri": {spaBye}, "state": {"s1"}}, want: spaBye + "?state=s1"},
+		{name: "auth0 alias with returnTo", path: "/v2/logout",
+			q: url.Values{"client_id": {f.spa.ClientID}, "returnTo": {spaBye}}, want: spaBye},
+		{name: "bare", path: "/oidc/logout", q: url.Values{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := f.signIn(t)
+			r := testenv.Get(t, s.step, f.acme.URL(tc.path+"?"+tc.q.Encode()))
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want the confirmation page", r.StatusCode)
+			}
+			form := testenv.ParseForm(t, r.Body)
+			if form.Method != "POST" || form.Fields.Get("csrf_token") == "" || !form.HasSubmit {
+				t.Fatalf("confirmation form: %+v", form)
+			}
+			if !f.signedIn(t, s.browser) {
+				t.Fatal("showing the confirmation ended the session")
+			}
+
+			// Posting without the CSRF token does nothing.
+			noCSRF := url.Values{}
+			for k, v := range form.Fields {
+				if k != "csrf_token" {
+					noCSRF[k] = v
+				}
+			}
+			action := form.Action
+			if action == "" {
+				action = tc.path
+			}
+			if r := testenv.PostForm(t, s.step, f.acme.URL(action), noCSRF, testenv.Header("Origin", f.acme.Issuer)); r.StatusCode != http.StatusForbidden {
+				t.Errorf("POST without CSRF token: status %d, want 403", r.StatusCode)
+			}
+			if !f.signedIn(t, s.browser) {
+				t.Fatal("a logout POST without CSRF token ended the session")
+			}
+
+			form.Action = action
+			r = f.acme.Submit(t, s.step, form, nil)
+			if tc.want == "" {
+				if r.StatusCode != http.StatusOK || r.Header.Get("Location") != "" {
+					t.Errorf("status %d Location %q, want the signed-out page", r.StatusCode, r.Header.Get("Location"))
+				}
+			} else if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != tc.want {
+				t.Errorf("status %d Location %q, want 303 to %s", r.StatusCode, r.Header.Get("Location"), tc.want)
+			}
+			f.ended(t, s)
+		})
+	}
+}
+
+// TestRPInitiatedLogoutByPost: OpenID Connect RP-Initiated Logout 1.0 section 2: "OpenID Providers MUST support
+// the use of the HTTP GET and POST methods at the Logout Endpoint". A relying party's POST comes from its own
+// origin and carries no CSRF token of ours; the id_token_hint is what vouches for it.
+func TestRPInitiatedLogoutByPost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := f.signIn(t)
+	r := testenv.PostForm(t, s.step, f.acme.URL("/oidc/logout"), url.Values{
+		"id_token_hint": {s.idToken}, "post_logout_redirect_uri": {spaBye}, "state": {"st-9"},
+	}, testenv.Header("Origin", spaOrigin))
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != spaBye+"?state=st-9" {
+		t.Fatalf("status %d Location %q, want 303 to %s?state=st-9", r.StatusCode, r.Header.Get("Location"), spaBye)
+	}
+	f.ended(t, s)
+}

@@ -1,0 +1,67 @@
+package oauth
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/authio/authio/config"
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/server/cache"
+	"github.com/authio/authio/storage"
+	"github.com/authio/authio/templates"
+)
+
+// TestDiscoveryCacheIsBounded: the Host header (port included) is chosen by the client, so a cache keyed by
+// it must not grow with every distinct Host an attacker sends.
+func TestDiscoveryCacheIsBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, err := storage.Open("sqlite:"+filepath.Join(t.TempDir(), "authio.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Defaults()
+	cfg.SecretKey = "authio-test-secret-key-0123456789-abcdefghijklmn"
+	s := server.NewWith(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), store, cache.NewMemory())
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.CreateTenant(ctx, "acme", "Acme", server.AlgRS256, nil); err != nil {
+		t.Fatal(err)
+	}
+	pages, err := templates.New(templates.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{S: s, Pages: pages, Logger: s.Logger, Now: time.Now}
+	r := mux.NewRouter()
+	tenant := r.NewRoute().Subrouter()
+	tenant.Use(s.ResolveTenant)
+	h.Mount(tenant)
+
+	const hosts = 5000
+	for i := range hosts {
+		req := httptest.NewRequest(http.MethodGet, "/.well-known/openid-configuration", nil)
+		req.Host = fmt.Sprintf("acme.localhost:%d", 10000+i)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if i == 0 && w.Code != http.StatusOK {
+			t.Fatalf("discovery: %d %s", w.Code, w.Body)
+		}
+	}
+	n := 0
+	h.discovery.Range(func(_, _ any) bool { n++; return true })
+	if n > 1000 {
+		t.Errorf("discovery cache holds %d documents after requests with %d distinct Host headers; it must be bounded", n, hosts)
+	}
+}
