@@ -1,0 +1,88 @@
+-- wrk script for scripts/bench.sh.
+--
+-- Configured through the environment (wrk's LuaJIT has os.getenv):
+--   BENCH_METHOD        GET (default) or POST
+--   BENCH_BODY          request body (sent as application/x-www-form-urlencoded)
+--   BENCH_AUTH          full Authorization header value, e.g. "Basic Y2xp..."
+--   BENCH_SCENARIO      label printed in the result line
+--   BENCH_CONNS         label printed in the result line
+--   BENCH_COUNT_STATUS  "0" disables the per-response status check (then only
+--                       wrk's own >=400 counter is used; a little cheaper)
+--
+-- The Host header is given on the wrk command line (-H 'Host: ...').
+--
+-- done() prints exactly one machine-readable line starting with BENCH_RESULT
+-- (key=value pairs, latencies in milliseconds) and, when some responses were
+-- not 2xx, one BENCH_SAMPLE line with the first such status and body.
+
+local method = os.getenv("BENCH_METHOD") or "GET"
+local body = os.getenv("BENCH_BODY") or ""
+local auth = os.getenv("BENCH_AUTH") or ""
+
+wrk.method = method
+wrk.headers["Accept"] = "application/json"
+if body ~= "" then
+  wrk.body = body
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
+if auth ~= "" then
+  wrk.headers["Authorization"] = auth
+end
+
+-- Per-thread counters (globals, so done() can read them with thread:get).
+non2xx = 0
+first_status = 0
+first_body = ""
+
+if os.getenv("BENCH_COUNT_STATUS") ~= "0" then
+  function response(status, headers, rbody)
+    if status < 200 or status > 299 then
+      non2xx = non2xx + 1
+      if first_status == 0 then
+        first_status = status
+        first_body = string.sub(rbody or "", 1, 300)
+      end
+    end
+  end
+end
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function done(summary, latency, requests)
+  local counted = os.getenv("BENCH_COUNT_STATUS") ~= "0"
+  local bad, sample_status, sample_body = 0, 0, ""
+  for _, t in ipairs(threads) do
+    bad = bad + (t:get("non2xx") or 0)
+    local st = t:get("first_status") or 0
+    if sample_status == 0 and st ~= 0 then
+      sample_status = st
+      sample_body = t:get("first_body") or ""
+    end
+  end
+  local e = summary.errors
+  if not counted then
+    bad = e.status -- wrk counts status >= 400 only
+  end
+  local sock = e.connect + e.read + e.write + e.timeout
+  local secs = summary.duration / 1e6
+  local rps = 0
+  if secs > 0 then rps = summary.requests / secs end
+  local function ms(p) return latency:percentile(p) / 1000.0 end
+  io.write(string.format(
+    "BENCH_RESULT scenario=%s conns=%s requests=%d duration_s=%.2f rps=%.1f " ..
+    "p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f " ..
+    "non2xx=%d status_ge400=%d connect=%d read=%d write=%d timeout=%d errors=%d\n",
+    os.getenv("BENCH_SCENARIO") or "-", os.getenv("BENCH_CONNS") or "-",
+    summary.requests, secs, rps,
+    ms(50), ms(90), ms(99), latency.max / 1000.0,
+    bad, e.status, e.connect, e.read, e.write, e.timeout, bad + sock))
+  if sample_status ~= 0 then
+    local b = string.gsub(sample_body, "[\r\n]+", " ")
+    io.write(string.format("BENCH_SAMPLE scenario=%s status=%d body=%s\n",
+      os.getenv("BENCH_SCENARIO") or "-", sample_status, b))
+  end
+end
