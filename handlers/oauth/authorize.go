@@ -33,6 +33,15 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := ar.GetRequestForm()
+	// fosite checks PKCE when it issues the code, i.e. after sign-in; refusing a bad request before the user
+	// types a password is kinder and leaks nothing.
+	if challenge := form.Get("code_challenge"); challenge == "" && ar.GetClient().IsPublic() {
+		h.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("Clients must include a code_challenge when performing the authorize code flow, but it is missing: PKCE (S256) is required for public clients."))
+		return
+	} else if challenge != "" && form.Get("code_challenge_method") != "S256" {
+		h.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The code_challenge_method must be S256; plain is not accepted."))
+		return
+	}
 	prompt := fosite.RemoveEmpty(strings.Split(form.Get("prompt"), " "))
 	has := func(p string) bool {
 		for _, v := range prompt {
