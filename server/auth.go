@@ -53,19 +53,11 @@ func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storag
 		return storage.User{}, err
 	}
 	if !CheckPassword(u.PasswordHash, password) {
-		var retry time.Duration
-		throttled := false
+		// Count the failure; the attempt after the limit is refused before any password check.
 		for _, k := range keys {
-			n, left, err := s.Cache.Hit(ctx, k, FailureWindow)
-			if err != nil {
+			if _, _, err := s.Cache.Hit(ctx, k, FailureWindow); err != nil {
 				return storage.User{}, err
 			}
-			if n >= MaxFailures && left > retry {
-				retry, throttled = left, true
-			}
-		}
-		if throttled {
-			return storage.User{}, &ThrottledError{RetryAfter: retry}
 		}
 		return storage.User{}, ErrInvalidCredentials
 	}
@@ -137,14 +129,18 @@ func (s *Server) mac(ctx context.Context, purpose, value string) string {
 
 // LoginTicket marks an authorization request that sent the user to the sign-in page: it records when the
 // request was first seen, so prompt=login and max_age can require a sign-in after that moment.
-func (s *Server) LoginTicket(ctx context.Context, requestedAt time.Time) string {
-	return s.SignValue(ctx, "login-ticket", strconv.FormatInt(requestedAt.Unix(), 10))
+// The ticket is bound to its authorization request (binding: the request's parameters), so it cannot be
+// copied onto another request to skip a sign-in.
+func (s *Server) LoginTicket(ctx context.Context, requestedAt time.Time, binding string) string {
+	ts := strconv.FormatInt(requestedAt.Unix(), 10)
+	return ts + "." + s.mac(ctx, "login-ticket", ts+"\x00"+binding)
 }
 
-// CheckLoginTicket returns the time recorded by LoginTicket, if the ticket is genuine and under 15 minutes old.
-func (s *Server) CheckLoginTicket(ctx context.Context, ticket string) (time.Time, bool) {
-	v, ok := s.VerifyValue(ctx, "login-ticket", ticket)
-	if !ok {
+// CheckLoginTicket returns the time recorded by LoginTicket, if the ticket is genuine, was made for the same
+// request and is under 15 minutes old.
+func (s *Server) CheckLoginTicket(ctx context.Context, ticket, binding string) (time.Time, bool) {
+	v, mac, found := strings.Cut(ticket, ".")
+	if !found || !hmac.Equal([]byte(mac), []byte(s.mac(ctx, "login-ticket", v+"\x00"+binding))) {
 		return time.Time{}, false
 	}
 	sec, err := strconv.ParseInt(v, 10, 64)

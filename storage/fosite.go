@@ -26,6 +26,7 @@ var (
 	_ pkce.PKCERequestStorage            = (*Store)(nil)
 	_ fstorage.Transactional             = (*Store)(nil)
 	_ fosite.Client                      = (*FositeClient)(nil)
+	_ fosite.ResponseModeClient          = (*FositeClient)(nil)
 )
 
 // Token record kinds.
@@ -49,6 +50,11 @@ func (c *FositeClient) GetRedirectURIs() []string       { return c.RedirectURIs 
 func (c *FositeClient) GetGrantTypes() fosite.Arguments { return fosite.Arguments(c.GrantTypes) }
 func (c *FositeClient) GetScopes() fosite.Arguments     { return fosite.Arguments(c.Scopes) }
 func (c *FositeClient) IsPublic() bool                  { return c.Type == ClientPublic }
+
+// GetResponseModes lists the response modes discovery advertises.
+func (c *FositeClient) GetResponseModes() []fosite.ResponseModeType {
+	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, fosite.ResponseModeFormPost}
+}
 
 // GetAudience lists the audiences the client may request; its own id is always one of them (the audience of
 // tokens issued without an explicit audience).

@@ -46,6 +46,18 @@ func (h *Handler) Mount(r *mux.Router) {
 			// same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts, which
 			// the CSRF origin check rightly refuses; same-origin still keeps URLs from leaking to other sites.
 			w.Header().Set("Referrer-Policy", "same-origin")
+			// An RP may POST its logout request (OIDC RP-Initiated Logout §2) from its own site, without our
+			// CSRF token. Such a post is treated like a GET: it ends the session only with a valid
+			// id_token_hint, and otherwise shows the confirmation form.
+			if r.Method == http.MethodPost && isLogoutPath(r.URL.Path) && r.PostFormValue("csrf_token") == "" {
+				asGet := r.Clone(r.Context())
+				asGet.Method = http.MethodGet
+				u := *r.URL
+				u.RawQuery = r.Form.Encode() // query and body parameters together
+				asGet.URL = &u
+				asGet.Body, asGet.ContentLength = http.NoBody, 0
+				r = asGet
+			}
 			protect(next).ServeHTTP(w, r)
 		})
 	})
@@ -57,15 +69,24 @@ func (h *Handler) Mount(r *mux.Router) {
 	pages.HandleFunc("/v2/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
 }
 
+func isLogoutPath(p string) bool { return p == "/oidc/logout" || p == "/v2/logout" }
+
 func (h *Handler) csrfFailed(w http.ResponseWriter, r *http.Request) {
 	h.Logger.Info("csrf check failed", "request_id", server.RequestIDFromContext(r.Context()), "reason", csrf.FailureReason(r))
 	h.errorPage(w, r, http.StatusForbidden, "Your form expired", "Please go back, reload the page and try again.")
 }
 
 // safeReturn accepts only same-site relative paths, so the sign-in page is never an open redirect.
+// Browsers drop tabs and newlines from URLs and treat backslashes as slashes, so any of those (or any other
+// control character or space) is refused outright rather than normalised.
 func safeReturn(v string) string {
-	if v == "" || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.HasPrefix(v, "/\\") || strings.ContainsAny(v, "\r\n") {
+	if v == "" || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") {
 		return ""
+	}
+	for _, c := range v {
+		if c <= ' ' || c == '\\' || c == 0x7f {
+			return ""
+		}
 	}
 	return v
 }

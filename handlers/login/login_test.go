@@ -206,8 +206,7 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 func TestLoginThrottling(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	bob := f.acme.NewUser("bob@acme.test")
-	_ = bob
+	f.acme.NewUser("bob@acme.test")
 	fail := func(t *testing.T, ip, email string) *testenv.Response {
 		c := f.env.Client(testenv.ClientOptions{NoRedirects: true, SourceIP: ip})
 		return f.acme.SignIn(t, c, email, "wrong-password-1", "")

@@ -65,6 +65,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 			ls, signedIn = s, true
 		}
 	}
+	// A POST reaching here passed the CSRF check (unverified posts were turned into GETs by Mount).
 	confirmed := r.Method == http.MethodPost || (hint != "" && (!signedIn || ls.UserID == hintSub))
 	if signedIn && !confirmed {
 		hidden := map[string]string{}

@@ -147,7 +147,8 @@ func TestLogoutWithoutHintAsksForConfirmation(t *testing.T) {
 				t.Fatal("showing the confirmation ended the session")
 			}
 
-			// Posting without the CSRF token does nothing.
+			// Posting without the CSRF token (as an RP may) is treated like a GET without a hint: it asks for
+			// confirmation again and does not end the session.
 			noCSRF := url.Values{}
 			for k, v := range form.Fields {
 				if k != "csrf_token" {
@@ -158,8 +159,10 @@ func TestLogoutWithoutHintAsksForConfirmation(t *testing.T) {
 			if action == "" {
 				action = tc.path
 			}
-			if r := testenv.PostForm(t, s.step, f.acme.URL(action), noCSRF, testenv.Header("Origin", f.acme.Issuer)); r.StatusCode != http.StatusForbidden {
-				t.Errorf("POST without CSRF token: status %d, want 403", r.StatusCode)
+			if r := testenv.PostForm(t, s.step, f.acme.URL(action), noCSRF, testenv.Header("Origin", f.acme.Issuer)); r.StatusCode != http.StatusOK || r.Header.Get("Location") != "" {
+				t.Errorf("POST without CSRF token: status %d Location %q, want the confirmation page again", r.StatusCode, r.Header.Get("Location"))
+			} else if again := testenv.ParseForm(t, r.Body); again.Fields.Get("csrf_token") == "" {
+				t.Errorf("POST without CSRF token did not show the confirmation form: %+v", again)
 			}
 			if !f.signedIn(t, s.browser) {
 				t.Fatal("a logout POST without CSRF token ended the session")

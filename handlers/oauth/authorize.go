@@ -75,7 +75,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	requestedAt := now
 	fresh := false
 	if ticket := r.URL.Query().Get(TicketParam); ticket != "" {
-		if at, ok := h.S.CheckLoginTicket(ctx, ticket); ok && signedIn && !ls.AuthTime.Before(at) {
+		if at, ok := h.S.CheckLoginTicket(ctx, ticket, ticketBinding(r, ar)); ok && signedIn && !ls.AuthTime.Before(at) {
 			requestedAt, fresh = at, true
 		}
 	}
@@ -84,7 +84,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		needLogin = true
 	}
 	if maxAge, err := strconv.ParseInt(form.Get("max_age"), 10, 64); err == nil && maxAge >= 0 && signedIn && !fresh {
-		if ls.AuthTime.Add(time.Duration(maxAge) * time.Second).Before(now) {
+		// Elapsed time at or past max_age means sign in again; max_age=0 therefore always asks.
+		if !now.Before(ls.AuthTime.Add(time.Duration(maxAge) * time.Second)) {
 			needLogin = true
 		}
 	}
@@ -123,6 +124,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.authorizeError(w, r, ar, err)
 		return
 	}
+	resp.AddParameter("iss", t.Issuer) // RFC 9207, in every response mode
 	h.S.Provider.WriteAuthorizeResponse(ctx, w, ar, resp)
 }
 
@@ -145,13 +147,29 @@ func (h *Handler) loginURL(r *http.Request, ar fosite.AuthorizeRequester, now ti
 		q = ar.GetRequestForm()
 	}
 	q.Del(TicketParam)
-	q.Set(TicketParam, h.S.LoginTicket(r.Context(), now))
+	q.Set(TicketParam, h.S.LoginTicket(r.Context(), now, ticketBinding(r, ar)))
 	back := "/authorize?" + q.Encode()
 	v := url.Values{"return_to": {back}}
 	if hint := ar.GetRequestForm().Get("login_hint"); hint != "" {
 		v.Set("login_hint", hint)
 	}
 	return LoginPath + "?" + v.Encode()
+}
+
+// ticketBinding is what a login ticket is bound to: every parameter of the authorization request but the
+// ticket itself, in canonical order.
+func ticketBinding(r *http.Request, ar fosite.AuthorizeRequester) string {
+	q := url.Values{}
+	for k, v := range r.URL.Query() {
+		q[k] = v
+	}
+	if r.Method == http.MethodPost {
+		for k, v := range ar.GetRequestForm() {
+			q[k] = v
+		}
+	}
+	q.Del(TicketParam)
+	return q.Encode()
 }
 
 // authorizeError redirects the error to the client when its redirect URI is valid, and otherwise shows a
@@ -162,6 +180,18 @@ func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, ar fosi
 		h.Logger.Error("authorize failed", "request_id", server.RequestIDFromContext(r.Context()), "err", err, "debug", rfc.DebugField)
 	}
 	if ar != nil && ar.IsRedirectURIValid() {
+		if ar.GetResponseMode() == fosite.ResponseModeFormPost {
+			// fosite's form_post error page has no place for iss (RFC 9207), so build the same response here.
+			values := rfc.ToValues()
+			values.Set("state", ar.GetState())
+			values.Set("iss", server.TenantFromContext(r.Context()).Issuer)
+			redirect := *ar.GetRedirectURI()
+			redirect.Fragment = ""
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Content-Type", "text/html;charset=UTF-8")
+			fosite.WriteAuthorizeFormPostResponse(redirect.String(), values, fosite.DefaultFormPostTemplate, w)
+			return
+		}
 		h.S.Provider.WriteAuthorizeError(r.Context(), w, ar, err)
 		return
 	}

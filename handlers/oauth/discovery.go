@@ -8,6 +8,8 @@ import (
 	"github.com/authio/authio/server"
 )
 
+const maxDiscoveryDocs = 1024
+
 type cachedDoc struct {
 	body    []byte
 	expires time.Time
@@ -52,8 +54,11 @@ func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, kind str
 	t := server.TenantFromContext(r.Context())
 	key := kind + "|" + t.ID + "|" + t.Issuer + "|" + t.SigningAlg
 	now := h.Now()
-	if v, ok := h.discovery.Load(key); ok && now.Before(v.(cachedDoc).expires) {
-		writeCachedJSON(w, v.(cachedDoc).body)
+	h.discoveryMu.Lock()
+	doc, ok := h.discovery[key]
+	h.discoveryMu.Unlock()
+	if ok && now.Before(doc.expires) {
+		writeCachedJSON(w, doc.body)
 		return
 	}
 	body, err := json.Marshal(h.metadata(t))
@@ -61,7 +66,13 @@ func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, kind str
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
-	h.discovery.Store(key, cachedDoc{body: body, expires: now.Add(time.Minute)})
+	h.discoveryMu.Lock()
+	// The key includes the Host header's port, which clients choose: start over rather than grow without bound.
+	if h.discovery == nil || len(h.discovery) >= maxDiscoveryDocs {
+		h.discovery = map[string]cachedDoc{}
+	}
+	h.discovery[key] = cachedDoc{body: body, expires: now.Add(time.Minute)}
+	h.discoveryMu.Unlock()
 	writeCachedJSON(w, body)
 }
 

@@ -10,6 +10,14 @@ import (
 
 func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	// Only authenticated clients may introspect. fosite would also accept any active access token as a
+	// bearer credential (header or access_token parameter), letting one user's token probe others'.
+	if _, _, ok := r.BasicAuth(); !ok || fosite.AccessTokenFromRequest(r) != "" {
+		w.Header().Set("WWW-Authenticate", `Basic realm="introspection"`)
+		server.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client",
+			"error_description": "Client authentication with client_secret_basic is required."})
+		return
+	}
 	ir, err := h.S.Provider.NewIntrospectionRequest(ctx, r, server.NewSession("", ""))
 	if err != nil {
 		// fosite answers {"active":false} for unknown, foreign, expired or revoked tokens, and a JSON error

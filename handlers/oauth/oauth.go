@@ -24,7 +24,8 @@ type Handler struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 
-	discovery sync.Map // issuer -> cachedDoc
+	discoveryMu sync.Mutex
+	discovery   map[string]cachedDoc // kind|tenant|issuer|alg -> document; bounded, see serveMetadata
 }
 
 // LoginPath is where /authorize sends a browser without a session.

@@ -209,34 +209,37 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		opts []testenv.RequestOption
-		form url.Values
+		// prepare adds credentials (or what passes for them) to the introspection request.
+		prepare func(t *testing.T, form url.Values) []testenv.RequestOption
 	}{
-		{name: "no credentials"},
-		{name: "wrong secret", opts: []testenv.RequestOption{testenv.BasicAuth(f.svc.ClientID, "wrong")}},
-		{name: "public client without a secret", opts: []testenv.RequestOption{testenv.BasicAuth(f.spa.ClientID, "")}},
-		{name: "credentials in the body", form: url.Values{"client_id": {f.svc.ClientID}, "client_secret": {"wrong"}}},
-		{name: "wrong secret with an access_token parameter", opts: []testenv.RequestOption{testenv.BasicAuth(f.svc.ClientID, "wrong")}},
-		// Introspection is for clients (resource servers) authenticating as themselves (discovery advertises
-		// client_secret_basic only). An access token held by a browser app is not a credential for it.
-		{name: "a public client's user access token as bearer credential"},
+		{name: "no credentials", prepare: func(*testing.T, url.Values) []testenv.RequestOption { return nil }},
+		{name: "wrong secret", prepare: func(*testing.T, url.Values) []testenv.RequestOption {
+			return []testenv.RequestOption{testenv.BasicAuth(f.svc.ClientID, "wrong")}
+		}},
+		{name: "public client without a secret", prepare: func(*testing.T, url.Values) []testenv.RequestOption {
+			return []testenv.RequestOption{testenv.BasicAuth(f.spa.ClientID, "")}
+		}},
+		{name: "wrong credentials in the body", prepare: func(_ *testing.T, form url.Values) []testenv.RequestOption {
+			form.Set("client_id", f.svc.ClientID)
+			form.Set("client_secret", "wrong")
+			return nil
+		}},
+		// Introspection is for clients (resource servers) authenticating as themselves: discovery advertises
+		// client_secret_basic only. An access token is not a credential for it, least of all one a browser holds.
+		{name: "wrong secret with an access_token parameter", prepare: func(t *testing.T, form url.Values) []testenv.RequestOption {
+			form.Set("access_token", token(t))
+			return []testenv.RequestOption{testenv.BasicAuth(f.svc.ClientID, "wrong")}
+		}},
+		{name: "a public client's user access token as bearer credential", prepare: func(t *testing.T, _ url.Values) []testenv.RequestOption {
+			acme.NewUser("bob@acme.test")
+			ar := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
+			user := testenv.TokensOf(t, ar.Exchange(t, acme, f.c, ar.Code(t, acme, f.c, "bob@acme.test", testenv.Password)))
+			return []testenv.RequestOption{testenv.Bearer(user.AccessToken)}
+		}},
 	} {
 		t.Run("unauthenticated introspection/"+tc.name, func(t *testing.T) {
-			tok := token(t)
-			form := url.Values{"token": {tok}}
-			for k, v := range tc.form {
-				form[k] = v
-			}
-			opts := tc.opts
-			switch tc.name {
-			case "a public client's user access token as bearer credential":
-				acme.NewUser("bob@acme.test")
-				ar := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
-				user := testenv.TokensOf(t, ar.Exchange(t, acme, f.c, ar.Code(t, acme, f.c, "bob@acme.test", testenv.Password)))
-				opts = []testenv.RequestOption{testenv.Bearer(user.AccessToken)}
-			case "wrong secret with an access_token parameter":
-				form.Set("access_token", token(t))
-			}
+			form := url.Values{"token": {token(t)}}
+			opts := tc.prepare(t, form)
 			r := testenv.PostForm(t, f.c, acme.URL("/oauth/introspect"), form, opts...)
 			if r.StatusCode != http.StatusUnauthorized {
 				t.Errorf("status %d, want 401\n%s", r.StatusCode, r.Body)

@@ -18,8 +18,8 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := server.NewSession("", "")
-	_, ar, err := h.S.Provider.IntrospectToken(ctx, token, fosite.AccessToken, sess)
-	if err != nil {
+	use, ar, err := h.S.Provider.IntrospectToken(ctx, token, fosite.AccessToken, sess)
+	if err != nil || use != fosite.AccessToken {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
 		return
 	}
