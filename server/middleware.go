@@ -73,16 +73,19 @@ func (s *Server) Observe(next http.Handler) http.Handler {
 			d := time.Since(start)
 			s.Metrics.Requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
 			s.Metrics.Latency.WithLabelValues(route).Observe(d.Seconds())
+			level := slog.LevelDebug
+			if status >= 500 && r.Context().Err() == nil {
+				level = slog.LevelError
+			}
+			if !s.Logger.Enabled(r.Context(), level) {
+				return
+			}
 			attrs := []any{"request_id", id, "method", r.Method, "path", r.URL.Path, "host", r.Host, "status", status, "duration_ms", d.Milliseconds()}
 			if t := TenantFromContext(r.Context()); t != nil {
 				attrs = append(attrs, "tenant", t.Slug)
 			}
-			if cid := r.Header.Get("X-Authio-Client"); cid != "" {
+			if cid := clientIDOf(r); cid != "" {
 				attrs = append(attrs, "client_id", cid)
-			}
-			level := slog.LevelDebug
-			if status >= 500 {
-				level = slog.LevelError
 			}
 			s.Logger.Log(r.Context(), level, "request", attrs...)
 		}()
@@ -118,4 +121,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// clientIDOf names the OAuth client a request speaks for, from Basic credentials or the client_id parameter
+// (never the secret).
+func clientIDOf(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		return id
+	}
+	if r.Form != nil {
+		return r.Form.Get("client_id")
+	}
+	return r.URL.Query().Get("client_id")
 }

@@ -5,6 +5,7 @@ package router
 import (
 	"context"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -90,6 +91,11 @@ func devCallback(pages *templates.Renderer) http.HandlerFunc {
 func Admin(s *server.Server) http.Handler {
 	r := mux.NewRouter()
 	r.Handle("/metrics", s.Metrics.Handler()).Methods(http.MethodGet)
+	// Profiles for operators; like everything here, never on a tenant domain.
+	r.HandleFunc("/debug/pprof/", pprof.Index)
+	r.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	r.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	r.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	// Caddy's on_demand_tls asks here before obtaining a certificate: 200 only for tenant domains.
 	r.HandleFunc("/tls/ask", func(w http.ResponseWriter, req *http.Request) {
