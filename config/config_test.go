@@ -1,0 +1,169 @@
+package config_test
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authio/authio/config"
+)
+
+const secret = "0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func load(t *testing.T, args, environ []string) (config.Config, []string, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return config.Load(fs, args, environ)
+}
+
+func TestDefaultsAreValidWithASecret(t *testing.T) {
+	c := config.Defaults()
+	c.SecretKey = secret
+	if err := c.Validate(); err != nil {
+		t.Errorf("defaults plus a secret key: %v", err)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		environ []string
+		args    []string
+		check   func(t *testing.T, c config.Config)
+		rest    []string
+	}{
+		{name: "defaults", check: func(t *testing.T, c config.Config) {
+			if c != config.Defaults() {
+				t.Errorf("got %+v, want the defaults", c)
+			}
+		}},
+		{name: "environment", environ: []string{
+			"AUTHIO_DATABASE_URL=postgres://u@db/authio", "AUTHIO_REDIS_URL=redis://r:6379/1", "AUTHIO_LISTEN=0.0.0.0:80",
+			"AUTHIO_ADMIN_LISTEN=127.0.0.1:9090", "AUTHIO_BASE_DOMAIN=auth.example.com", "AUTHIO_PUBLIC_SCHEME=https",
+			"AUTHIO_SECRET_KEY=" + secret, "AUTHIO_LOG_LEVEL=debug", "AUTHIO_LOG_FORMAT=json", "AUTHIO_DB_MAX_CONNS=7",
+			"AUTHIO_ACCESS_TOKEN_TTL=5m", "AUTHIO_REFRESH_TOKEN_TTL=48h", "AUTHIO_ID_TOKEN_TTL=10m", "AUTHIO_SESSION_TTL=12h",
+			"HOME=/root", "PATH=/usr/bin",
+		}, check: func(t *testing.T, c config.Config) {
+			want := config.Config{
+				DatabaseURL: "postgres://u@db/authio", RedisURL: "redis://r:6379/1", Listen: "0.0.0.0:80",
+				AdminListen: "127.0.0.1:9090", BaseDomain: "auth.example.com", PublicScheme: "https", SecretKey: secret,
+				LogLevel: "debug", LogFormat: "json", DBMaxConns: 7, AccessTokenTTL: 5 * time.Minute,
+				RefreshTokenTTL: 48 * time.Hour, IDTokenTTL: 10 * time.Minute, SessionTTL: 12 * time.Hour,
+			}
+			if c != want {
+				t.Errorf("got  %+v\nwant %+v", c, want)
+			}
+		}},
+		{name: "flags override the environment",
+			environ: []string{"AUTHIO_LISTEN=0.0.0.0:80", "AUTHIO_DATABASE_URL=sqlite:/env.db", "AUTHIO_PUBLIC_SCHEME=http"},
+			args:    []string{"--listen", "127.0.0.1:9000", "--database-url=sqlite:/flag.db", "-public-scheme", "https", "extra"},
+			rest:    []string{"extra"},
+			check: func(t *testing.T, c config.Config) {
+				if c.Listen != "127.0.0.1:9000" || c.DatabaseURL != "sqlite:/flag.db" || c.PublicScheme != "https" {
+					t.Errorf("flags did not win: %+v", c)
+				}
+			}},
+		{name: "test variables are not configuration", environ: []string{"AUTHIO_TEST_POSTGRES_DSN=postgres://x", "AUTHIO_TEST_REDIS_URL=redis://x"},
+			check: func(t *testing.T, c config.Config) {
+				if c != config.Defaults() {
+					t.Errorf("AUTHIO_TEST_* changed the configuration: %+v", c)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, rest, err := load(t, tc.args, tc.environ)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if strings.Join(rest, " ") != strings.Join(tc.rest, " ") {
+				t.Errorf("remaining args = %v, want %v", rest, tc.rest)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		environ []string
+		args    []string
+		want    []string
+	}{
+		{name: "unknown variable (a typo)", environ: []string{"AUTHIO_DATABSE_URL=sqlite:x.db"}, want: []string{"AUTHIO_DATABSE_URL"}},
+		{name: "two unknown variables, both named", environ: []string{"AUTHIO_FOO=1", "AUTHIO_BAR=2"}, want: []string{"AUTHIO_FOO", "AUTHIO_BAR"}},
+		{name: "bad duration", environ: []string{"AUTHIO_SESSION_TTL=forever"}, want: []string{"AUTHIO_SESSION_TTL", "forever"}},
+		{name: "bad number", environ: []string{"AUTHIO_DB_MAX_CONNS=many"}, want: []string{"AUTHIO_DB_MAX_CONNS"}},
+		{name: "unknown flag", args: []string{"--no-such-flag"}, want: []string{"no-such-flag"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := load(t, tc.args, tc.environ)
+			if err == nil {
+				t.Fatal("Load accepted it")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans several lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	valid := config.Defaults()
+	valid.SecretKey = secret
+	for _, tc := range []struct {
+		name   string
+		modify func(c *config.Config)
+		want   []string // every problem must be named
+	}{
+		{name: "valid", modify: func(*config.Config) {}},
+		{name: "scheme", modify: func(c *config.Config) { c.PublicScheme = "ftp" }, want: []string{"ftp"}},
+		{name: "short secret", modify: func(c *config.Config) { c.SecretKey = "short" }, want: []string{"AUTHIO_SECRET_KEY"}},
+		{name: "database URL", modify: func(c *config.Config) { c.DatabaseURL = "mysql://x" }, want: []string{"database URL"}},
+		{name: "empty sqlite path", modify: func(c *config.Config) { c.DatabaseURL = "sqlite:" }, want: []string{"database URL"}},
+		{name: "redis URL", modify: func(c *config.Config) { c.RedisURL = "http://r" }, want: []string{"Redis URL"}},
+		{name: "listen", modify: func(c *config.Config) { c.Listen = "8080" }, want: []string{"8080"}},
+		{name: "admin on the public address", modify: func(c *config.Config) { c.AdminListen = c.Listen }, want: []string{"admin listen"}},
+		{name: "base domain", modify: func(c *config.Config) { c.BaseDomain = "http://x" }, want: []string{"base domain"}},
+		{name: "log level", modify: func(c *config.Config) { c.LogLevel = "loud" }, want: []string{"loud"}},
+		{name: "TTL", modify: func(c *config.Config) { c.SessionTTL = 0 }, want: []string{"session TTL"}},
+		{name: "every problem at once", modify: func(c *config.Config) {
+			c.PublicScheme, c.SecretKey, c.LogFormat, c.DBMaxConns, c.AccessTokenTTL = "ftp", "", "xml", 0, -time.Second
+		}, want: []string{"ftp", "AUTHIO_SECRET_KEY", "xml", "pool size", "access token TTL"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid
+			tc.modify(&c)
+			err := c.Validate()
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Validate accepted it")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error spans several lines: %q", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not mention %q", msg, w)
+				}
+			}
+			if got := strings.Count(msg, ";") + 1; got != len(tc.want) {
+				t.Errorf("error lists %d problems, want %d: %q", got, len(tc.want), msg)
+			}
+		})
+	}
+}
