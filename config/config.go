@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +26,9 @@ type Config struct {
 	LogLevel     string // debug, info, warn, error
 	LogFormat    string // text or json
 	DBMaxConns   int    // Postgres pool size
+	// TrustedProxies are the addresses of reverse proxies (Caddy, a load balancer) whose X-Forwarded-For
+	// header names the real client; requests from anywhere else are judged by their own address.
+	TrustedProxies []netip.Prefix
 
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
@@ -39,7 +43,7 @@ type Config struct {
 var vars = []string{
 	"AUTHIO_DATABASE_URL", "AUTHIO_REDIS_URL", "AUTHIO_LISTEN", "AUTHIO_ADMIN_LISTEN", "AUTHIO_BASE_DOMAIN",
 	"AUTHIO_PUBLIC_SCHEME", "AUTHIO_SECRET_KEY", "AUTHIO_LOG_LEVEL", "AUTHIO_LOG_FORMAT", "AUTHIO_DB_MAX_CONNS",
-	"AUTHIO_ACCESS_TOKEN_TTL", "AUTHIO_REFRESH_TOKEN_TTL", "AUTHIO_ID_TOKEN_TTL", "AUTHIO_SESSION_TTL",
+	"AUTHIO_TRUSTED_PROXIES", "AUTHIO_ACCESS_TOKEN_TTL", "AUTHIO_REFRESH_TOKEN_TTL", "AUTHIO_ID_TOKEN_TTL", "AUTHIO_SESSION_TTL",
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -111,6 +115,7 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 		}
 		c.DBMaxConns = n
 	}
+	proxies := env["AUTHIO_TRUSTED_PROXIES"]
 	dur("AUTHIO_ACCESS_TOKEN_TTL", &c.AccessTokenTTL)
 	dur("AUTHIO_REFRESH_TOKEN_TTL", &c.RefreshTokenTTL)
 	dur("AUTHIO_ID_TOKEN_TTL", &c.IDTokenTTL)
@@ -124,14 +129,45 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 	fs.StringVar(&c.PublicScheme, "public-scheme", c.PublicScheme, "http or https (AUTHIO_PUBLIC_SCHEME)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (AUTHIO_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (AUTHIO_LOG_FORMAT)")
+	fs.StringVar(&proxies, "trusted-proxies", proxies, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed (AUTHIO_TRUSTED_PROXIES)")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
 	}
+	prefixes, err := ParsePrefixes(proxies)
+	if err != nil {
+		problems = append(problems, "trusted proxies: "+err.Error())
+	}
+	c.TrustedProxies = prefixes
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return c, fs.Args(), errors.New(strings.Join(problems, "; "))
 	}
 	return c, fs.Args(), nil
+}
+
+// ParsePrefixes parses a comma-separated list of IP addresses and CIDR prefixes.
+func ParsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if strings.Contains(item, "/") {
+			p, err := netip.ParsePrefix(item)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an IP address or CIDR prefix", item)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR prefix", item)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // Validate reports every problem with c at once, joined into one line.

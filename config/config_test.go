@@ -3,6 +3,8 @@ package config_test
 import (
 	"flag"
 	"io"
+	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -35,8 +37,15 @@ func TestLoad(t *testing.T) {
 		check   func(t *testing.T, c config.Config)
 		rest    []string
 	}{
+		{name: "trusted proxies", environ: []string{"AUTHIO_TRUSTED_PROXIES=10.0.0.0/8, 192.168.1.7"},
+			args: []string{"--trusted-proxies", "10.0.0.0/8,192.168.1.7,fd00::/8"}, check: func(t *testing.T, c config.Config) {
+				want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("fd00::/8")}
+				if !reflect.DeepEqual(c.TrustedProxies, want) {
+					t.Errorf("TrustedProxies = %v, want %v", c.TrustedProxies, want)
+				}
+			}},
 		{name: "defaults", check: func(t *testing.T, c config.Config) {
-			if c != config.Defaults() {
+			if !reflect.DeepEqual(c, config.Defaults()) {
 				t.Errorf("got %+v, want the defaults", c)
 			}
 		}},
@@ -53,7 +62,7 @@ func TestLoad(t *testing.T) {
 				LogLevel: "debug", LogFormat: "json", DBMaxConns: 7, AccessTokenTTL: 5 * time.Minute,
 				RefreshTokenTTL: 48 * time.Hour, IDTokenTTL: 10 * time.Minute, SessionTTL: 12 * time.Hour,
 			}
-			if c != want {
+			if !reflect.DeepEqual(c, want) {
 				t.Errorf("got  %+v\nwant %+v", c, want)
 			}
 		}},
@@ -68,7 +77,7 @@ func TestLoad(t *testing.T) {
 			}},
 		{name: "test variables are not configuration", environ: []string{"AUTHIO_TEST_POSTGRES_DSN=postgres://x", "AUTHIO_TEST_REDIS_URL=redis://x"},
 			check: func(t *testing.T, c config.Config) {
-				if c != config.Defaults() {
+				if !reflect.DeepEqual(c, config.Defaults()) {
 					t.Errorf("AUTHIO_TEST_* changed the configuration: %+v", c)
 				}
 			}},
@@ -97,6 +106,7 @@ func TestLoadRejects(t *testing.T) {
 		{name: "two unknown variables, both named", environ: []string{"AUTHIO_FOO=1", "AUTHIO_BAR=2"}, want: []string{"AUTHIO_FOO", "AUTHIO_BAR"}},
 		{name: "bad duration", environ: []string{"AUTHIO_SESSION_TTL=forever"}, want: []string{"AUTHIO_SESSION_TTL", "forever"}},
 		{name: "bad number", environ: []string{"AUTHIO_DB_MAX_CONNS=many"}, want: []string{"AUTHIO_DB_MAX_CONNS"}},
+		{name: "bad trusted proxy", environ: []string{"AUTHIO_TRUSTED_PROXIES=10.0.0.0/8,caddy"}, want: []string{"trusted proxies", "caddy"}},
 		{name: "unknown flag", args: []string{"--no-such-flag"}, want: []string{"no-such-flag"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -133,4 +136,39 @@ func clientIDOf(r *http.Request) string {
 		return r.Form.Get("client_id")
 	}
 	return r.URL.Query().Get("client_id")
+}
+
+// ClientIP is the address a request came from: the connection's peer, or, when that peer is a trusted proxy,
+// the right-most X-Forwarded-For entry that is not itself a trusted proxy. Left-most entries are whatever the
+// client chose to send and are never believed.
+func (s *Server) ClientIP(r *http.Request) string {
+	peer := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(peer); err == nil {
+		peer = host
+	}
+	addr, err := netip.ParseAddr(peer)
+	if err != nil || !s.trusted(addr) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a malformed hop ends what can be believed
+		}
+		if !s.trusted(hop) {
+			return hop.Unmap().String()
+		}
+	}
+	return addr.Unmap().String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.Config.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

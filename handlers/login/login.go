@@ -5,7 +5,6 @@ package login
 import (
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -129,14 +128,6 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	email := strings.TrimSpace(r.PostFormValue("email"))
@@ -153,7 +144,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadRequest, templates.PageLogin, p)
 		return
 	}
-	user, err := h.S.SignIn(ctx, email, password, clientIP(r))
+	user, err := h.S.SignIn(ctx, email, password, h.S.ClientIP(r))
 	var throttled *server.ThrottledError
 	switch {
 	case errors.As(err, &throttled):

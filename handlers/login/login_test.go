@@ -2,11 +2,13 @@ package login_test
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/config"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -249,6 +251,39 @@ func TestLoginThrottling(t *testing.T) {
 		}
 		checkThrottled(t, succeed(t, "127.0.0.21", "bob@acme.test"))
 	})
+}
+
+// TestLoginThrottlingBehindProxy: behind a trusted proxy the per-IP limit applies to the client named in
+// X-Forwarded-For, so one attacker does not lock out everyone who shares the proxy's address.
+func TestLoginThrottlingBehindProxy(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{Configure: func(c *config.Config) {
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	}})
+	acme := env.NewTenant("acme")
+	acme.NewUser("carol@acme.test")
+	// Five failures for different (unknown) accounts from one client behind the proxy.
+	attacker := env.Client(testenv.ClientOptions{NoRedirects: true})
+	victim := env.Client(testenv.ClientOptions{NoRedirects: true})
+	try := func(cl *http.Client, xff, email, password string) *testenv.Response {
+		page := testenv.Get(t, cl, acme.URL("/login"))
+		form := testenv.ParseForm(t, page.Body)
+		form.Fields.Set("email", email)
+		form.Fields.Set("password", password)
+		return testenv.PostForm(t, cl, acme.URL("/login"), form.Fields,
+			testenv.Header("Origin", acme.Issuer), testenv.Header("X-Forwarded-For", xff))
+	}
+	for i := 1; i <= server.MaxFailures; i++ {
+		if r := try(attacker, "203.0.113.1", "nobody"+strconv.Itoa(i)+"@acme.test", "wrong-password-1"); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d, want 401", i, r.StatusCode)
+		}
+	}
+	if r := try(attacker, "203.0.113.1", "carol@acme.test", testenv.Password); r.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the throttled client: status %d, want 429", r.StatusCode)
+	}
+	if r := try(victim, "203.0.113.2", "carol@acme.test", testenv.Password); r.StatusCode != http.StatusSeeOther && r.StatusCode != http.StatusOK {
+		t.Errorf("another client behind the same proxy: status %d, want a successful sign-in\n%s", r.StatusCode, testenv.Alert(r.Body))
+	}
 }
 
 // TestLoginReturnToIsNotAnOpenRedirect: after signing in, the browser may only go to a path on the tenant host.

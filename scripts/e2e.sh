@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# End-to-end test of Authio: builds bin/authio, then for each backend
+#   sqlite    SQLite in a temp file, no Redis (in-process cache)
+#   postgres  PostgreSQL (fresh database authio_e2e) + Redis db 1, plus a second replica
+# migrates, creates tenants acme/globex, a user and clients with the CLI, starts `authio serve`
+# and runs scripts/e2e/e2e.mjs (headless Chromium + openid-client + jose) against it.
+#
+# Usage: bash scripts/e2e.sh [sqlite|postgres|all]      (default: all)
+# Env:   E2E_TIMEOUT (whole run, seconds, default 600), E2E_KEEP=1 keeps the temp dirs,
+#        E2E_BIN=/path/to/authio tests that binary instead of building bin/authio,
+#        E2E_MJS=/path/to/script.mjs runs another client script instead of scripts/e2e/e2e.mjs,
+#        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
+#        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
+# Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# ---- bound the whole run in time
+if [[ -z "${E2E_INNER:-}" ]]; then
+  export E2E_INNER=1
+  rc=0
+  timeout --kill-after=20 "${E2E_TIMEOUT:-600}" bash "$0" "$@" || rc=$?
+  if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+    echo "e2e: TIMED OUT after ${E2E_TIMEOUT:-600} s"
+    echo "e2e: 0 passed, 1 failed"
+  fi
+  exit "$rc"
+fi
+
+WHICH="${1:-all}"
+case "$WHICH" in sqlite | postgres | all) ;; *)
+  echo "usage: $0 [sqlite|postgres|all]" >&2
+  exit 2
+  ;;
+esac
+
+BIN="${E2E_BIN:-$ROOT/bin/authio}"
+E2E_DIR="$ROOT/scripts/e2e"
+PG_BASE="${E2E_PG:-postgres://postgres@127.0.0.1:5432}"
+PG_DB="${E2E_PG_DB:-authio_e2e}"
+REDIS_URL="${E2E_REDIS_URL:-redis://127.0.0.1:6379/1}"
+
+USER_EMAIL="alice@acme.test"
+ACME_AUDIENCE="https://api.acme.test"
+EXTRA_DOMAIN="auth.acme.test"
+GLOBEX_ALG="ES256"
+USER_PASSWORD="Corr3ct-Horse-Battery!"
+
+TOTAL_PASS=0
+TOTAL_FAIL=0
+SERVER_PIDS=()
+SERVER_LOGS=()
+WORKDIRS=()
+WORK=""
+USED_PORTS=" "
+SUMMARY_DONE=""
+
+log() { echo "e2e: $*"; }
+
+stop_servers() {
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${SERVER_PIDS[@]}"; do
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  SERVER_PIDS=()
+}
+
+dump_logs() {
+  local f
+  for f in "${SERVER_LOGS[@]}" ${WORK:+"$WORK/cli.log"}; do
+    [[ -s "$f" ]] || continue
+    echo "---------------- tail of $f"
+    tail -n 80 "$f" || true
+  done
+  echo "----------------"
+}
+
+cleanup() {
+  local rc=$?
+  stop_servers
+  if [[ $rc -ne 0 ]]; then
+    [[ -n "$SUMMARY_DONE" ]] || dump_logs
+    [[ ${#WORKDIRS[@]} -gt 0 ]] && log "kept temp dirs for inspection: ${WORKDIRS[*]}"
+  elif [[ -z "${E2E_KEEP:-}" ]]; then
+    local d
+    for d in "${WORKDIRS[@]}"; do rm -rf "$d"; done
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- helpers
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# pick_port LO HI -> sets PICKED to a port nobody listens on and we have not handed out
+pick_port() {
+  local p
+  for ((p = $1; p <= $2; p++)); do
+    [[ "$USED_PORTS" == *" $p "* ]] && continue
+    if ! port_busy "$p"; then
+      USED_PORTS+="$p "
+      PICKED=$p
+      return 0
+    fi
+  done
+  echo "e2e: no free port in $1-$2" >&2
+  return 1
+}
+
+# cli ARGS... : runs bin/authio, stdout is its JSON, stderr goes to the CLI log
+cli() {
+  echo "+ authio $*" >>"$WORK/cli.log"
+  "$BIN" "$@" 2>>"$WORK/cli.log"
+}
+
+# jget JSON FILTER : one value out of a CLI answer, or fail loudly
+jget() {
+  local v
+  if ! v="$(jq -er "$2" <<<"$1" 2>/dev/null)"; then
+    echo "e2e: cannot read $2 from CLI output: $1" >&2
+    return 1
+  fi
+  printf '%s' "$v"
+}
+
+uri() { jq -rn --arg s "$1" '$s|@uri'; }
+
+start_server() { # NAME PORT ADMIN_PORT
+  local name=$1 port=$2 admin=$3
+  local logf="$WORK/server-$name.log"
+  AUTHIO_LISTEN="127.0.0.1:$port" AUTHIO_ADMIN_LISTEN="127.0.0.1:$admin" "$BIN" serve >"$logf" 2>&1 &
+  local pid=$!
+  SERVER_PIDS+=("$pid")
+  SERVER_LOGS+=("$logf")
+  local deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    if curl -fsS -m 2 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+      log "server $name (pid $pid) is up on 127.0.0.1:$port, admin 127.0.0.1:$admin"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "server $name exited before answering /healthz"
+      return 1
+    fi
+    sleep 0.2
+  done
+  log "server $name did not answer /healthz within 30 s"
+  return 1
+}
+
+# record a result line in the same format as e2e.mjs
+R_PASS=0
+R_FAIL=0
+ok() {
+  R_PASS=$((R_PASS + 1))
+  echo "ok   $*"
+}
+nok() {
+  R_FAIL=$((R_FAIL + 1))
+  echo "FAIL $*"
+}
+
+jwt_kid() { node -e 'try{console.log(JSON.parse(Buffer.from(process.argv[1].split(".")[0],"base64url")).kid||"")}catch{console.log("")}' "$1"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ---- build and dependencies
+if [[ -z "${E2E_BIN:-}" ]]; then
+  log "building bin/authio"
+  go build -o bin/authio .
+fi
+
+if [[ ! -d "$E2E_DIR/node_modules/playwright-core" || ! -d "$E2E_DIR/node_modules/openid-client" || ! -d "$E2E_DIR/node_modules/jose" ]]; then
+  log "npm ci in scripts/e2e"
+  (cd "$E2E_DIR" && npm ci --no-audit --no-fund)
+fi
+
+# ---- one backend
+run_backend() {
+  local kind=$1
+  WORK="$(mktemp -d /tmp/authio-e2e-"$kind".XXXXXX)"
+  WORKDIRS+=("$WORK")
+  SERVER_LOGS=()
+  echo
+  echo "======== e2e on $kind ($WORK)"
+
+  export AUTHIO_SECRET_KEY
+  AUTHIO_SECRET_KEY="$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')" # 48 hex characters
+  [[ ${#AUTHIO_SECRET_KEY} -eq 48 ]] || { log "bad secret length"; return 1; }
+  export AUTHIO_BASE_DOMAIN=localhost AUTHIO_PUBLIC_SCHEME=http
+  export AUTHIO_LOG_LEVEL="${AUTHIO_LOG_LEVEL:-info}"
+
+  case "$kind" in
+    sqlite)
+      export AUTHIO_DATABASE_URL="sqlite:$WORK/authio.db"
+      unset AUTHIO_REDIS_URL
+      ;;
+    postgres)
+      psql "$PG_BASE/postgres?sslmode=disable" -v ON_ERROR_STOP=1 -q \
+        -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" -c "CREATE DATABASE $PG_DB" >/dev/null
+      redis-cli -u "$REDIS_URL" flushdb >/dev/null
+      export AUTHIO_DATABASE_URL="$PG_BASE/$PG_DB?sslmode=disable"
+      export AUTHIO_REDIS_URL="$REDIS_URL"
+      ;;
+  esac
+
+  local port_a admin_a cb_port port_b admin_b
+  pick_port 18080 18099; port_a=$PICKED
+  pick_port 18120 18139; admin_a=$PICKED
+  pick_port 18100 18119; cb_port=$PICKED
+  export AUTHIO_LISTEN="127.0.0.1:$port_a" AUTHIO_ADMIN_LISTEN="127.0.0.1:$admin_a"
+
+  local redirect="http://127.0.0.1:$cb_port/callback"
+  local post_logout="http://127.0.0.1:$cb_port/logged-out"
+
+  log "migrate"
+  "$BIN" migrate >>"$WORK/cli.log" 2>&1
+
+  R_PASS=0
+  R_FAIL=0
+  log "create tenants, user and clients"
+  local out
+  out="$(cli tenant create --slug acme --name "Acme")"; jget "$out" .id >/dev/null
+  local acme_domains; acme_domains="$(jq -c .domains <<<"$out")"
+  out="$(cli tenant create --slug globex --name "Globex" --signing-alg "$GLOBEX_ALG")"; jget "$out" .id >/dev/null
+  out="$(cli domain add --tenant acme --domain "$EXTRA_DOMAIN")"
+  if jq -e --arg d "$EXTRA_DOMAIN" '.tenant == "acme" and .domain == $d' <<<"$out" >/dev/null 2>&1; then
+    ok "cli: domain add --tenant acme --domain $EXTRA_DOMAIN"
+  else
+    nok "cli: domain add printed: $out"
+  fi
+  out="$(cli tenant list)"
+  if jq -e --arg d "$EXTRA_DOMAIN" 'type == "array" and (map(.slug) | sort) == ["acme","globex"]
+      and (.[] | select(.slug == "acme") | .domains | index("acme.localhost") != null and index($d) != null)' <<<"$out" >/dev/null 2>&1; then
+    ok "cli: tenant list shows acme (both domains) and globex"
+  else
+    nok "cli: tenant list printed: $out"
+  fi
+  out="$(cli user create --tenant acme --email "$USER_EMAIL" --password "$USER_PASSWORD")"
+  local user_id; user_id="$(jget "$out" .id)"
+  out="$(cli client create --tenant acme --name e2e-web --type public \
+    --redirect-uri "$redirect" --post-logout-redirect-uri "$post_logout" \
+    --grant authorization_code,refresh_token)"
+  local acme_pub; acme_pub="$(jget "$out" .client_id)"
+  out="$(cli client create --tenant acme --name e2e-service --type confidential --grant client_credentials --audience "$ACME_AUDIENCE")"
+  local acme_conf acme_secret; acme_conf="$(jget "$out" .client_id)"; acme_secret="$(jget "$out" .client_secret)"
+  out="$(cli client create --tenant globex --name e2e-web --type public \
+    --redirect-uri "$redirect" --post-logout-redirect-uri "$post_logout" \
+    --grant authorization_code,refresh_token)"
+  local globex_pub; globex_pub="$(jget "$out" .client_id)"
+  out="$(cli client create --tenant globex --name e2e-service --type confidential --grant client_credentials)"
+  local globex_conf globex_secret; globex_conf="$(jget "$out" .client_id)"; globex_secret="$(jget "$out" .client_secret)"
+  log "acme domains $acme_domains, user $user_id, public $acme_pub, confidential $acme_conf; globex public $globex_pub, confidential $globex_conf"
+
+  start_server A "$port_a" "$admin_a"
+
+  local rc=0 outf="$WORK/e2e.out"
+  E2E_LABEL="$kind" E2E_PORT="$port_a" E2E_CALLBACK_PORT="$cb_port" E2E_ADMIN_PORT="$admin_a" \
+    E2E_USER_EMAIL="$USER_EMAIL" E2E_USER_PASSWORD="$USER_PASSWORD" E2E_USER_ID="$user_id" \
+    E2E_ACME_PUBLIC_CLIENT_ID="$acme_pub" E2E_ACME_CONF_CLIENT_ID="$acme_conf" E2E_ACME_CONF_CLIENT_SECRET="$acme_secret" \
+    E2E_GLOBEX_PUBLIC_CLIENT_ID="$globex_pub" E2E_GLOBEX_CONF_CLIENT_ID="$globex_conf" E2E_GLOBEX_CONF_CLIENT_SECRET="$globex_secret" \
+    E2E_ACME_AUDIENCE="$ACME_AUDIENCE" E2E_GLOBEX_ALG="$GLOBEX_ALG" E2E_EXTRA_DOMAIN="$EXTRA_DOMAIN" \
+    E2E_BASE_DOMAIN=localhost E2E_SCHEME=http E2E_TIMEOUT_SECONDS=240 \
+    node "${E2E_MJS:-$E2E_DIR/e2e.mjs}" 2>&1 | tee "$outf" || rc=$?
+  local counts p=0 f=1
+  counts="$(tail -n 1 "$outf" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p')"
+  if [[ -n "$counts" ]]; then read -r p f <<<"$counts"; fi
+  [[ $rc -ne 0 && $f -eq 0 ]] && f=1
+  TOTAL_PASS=$((TOTAL_PASS + p))
+  TOTAL_FAIL=$((TOTAL_FAIL + f))
+
+  if [[ "$kind" == postgres ]]; then
+    pick_port 18080 18099; port_b=$PICKED
+    pick_port 18120 18139; admin_b=$PICKED
+    echo "== replicas: A on $port_a, B on $port_b (same Postgres + Redis); public host acme.localhost:$port_a"
+    if start_server B "$port_b" "$admin_b"; then
+      replica_checks "$port_a" "$port_b" "$acme_conf" "$acme_secret"
+    else
+      nok "replica B starts against the same database and Redis"
+    fi
+  fi
+  echo "script checks ($kind): $R_PASS passed, $R_FAIL failed"
+  TOTAL_PASS=$((TOTAL_PASS + R_PASS))
+  TOTAL_FAIL=$((TOTAL_FAIL + R_FAIL))
+
+  if [[ $f -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
+  stop_servers
+}
+
+# Both replicas are addressed as the same public host acme.localhost:PORT_A (as behind a load
+# balancer); curl --connect-to picks the replica.
+replica_checks() {
+  local pa=$1 pb=$2 id=$3 secret=$4
+  local host="acme.localhost:$pa" base="http://acme.localhost:$pa"
+  local basic; basic="$(uri "$id"):$(uri "$secret")"
+  rcurl() { local port=$1; shift; curl -sS -m 10 --connect-to "$host:127.0.0.1:$port" "$@"; }
+  cc_token() { rcurl "$1" -u "$basic" -d grant_type=client_credentials "$base/oauth/token" | jq -r '.access_token // empty'; }
+  introspect_active() { rcurl "$1" -u "$basic" --data-urlencode "token=$2" "$base/oauth/introspect" | jq -r '.active' 2>/dev/null; }
+  jwks_kids() { rcurl "$1" "$base/.well-known/jwks.json" | jq -r '.keys[]?.kid' 2>/dev/null | tr '\n' ' '; }
+
+  local t1 t2 a
+  t1="$(cc_token "$pa" || true)"
+  if [[ -n "$t1" ]]; then ok "client_credentials token from replica A"; else nok "client_credentials token from replica A"; return 0; fi
+  a="$(introspect_active "$pb" "$t1" || true)"
+  [[ "$a" == true ]] && ok "token issued by A introspects active on B" || nok "token issued by A introspects active on B (active=$a)"
+  t2="$(cc_token "$pa" || true)"
+  [[ -n "$t2" ]] || { nok "second client_credentials token from A"; return 0; }
+  # revocation on A is seen by B
+  local code
+  code="$(rcurl "$pa" -o /dev/null -w '%{http_code}' -u "$basic" --data-urlencode "token=$t2" -d token_type_hint=access_token "$base/oauth/revoke" || true)"
+  [[ "$code" == 200 ]] && ok "revoke on A -> 200" || nok "revoke on A -> $code"
+  a="$(introspect_active "$pb" "$t2" || true)"
+  [[ "$a" == false ]] && ok "token revoked on A is inactive on B" || nok "token revoked on A is inactive on B (active=$a)"
+
+  # key rotation through the CLI while both replicas run
+  local old_kid new_kid out kids_a kids_b t0 dt seen_a="" seen_b=""
+  old_kid="$(jwt_kid "$t1")"
+  if ! out="$(cli key rotate --tenant acme)" || ! new_kid="$(jget "$out" .kid)"; then
+    nok "authio key rotate --tenant acme prints {kid, alg} (got: ${out:-nothing})"
+    return 0
+  fi
+  ok "authio key rotate --tenant acme -> $new_kid"
+  [[ "$new_kid" != "$old_kid" ]] || nok "rotation returned the kid already in use ($old_kid)"
+  t0=$(now_ms)
+  while :; do
+    dt=$(($(now_ms) - t0))
+    [[ -z "$seen_a" ]] && kids_a="$(jwks_kids "$pa" || true)" && [[ " $kids_a " == *" $new_kid "* ]] && seen_a=$dt
+    [[ -z "$seen_b" ]] && kids_b="$(jwks_kids "$pb" || true)" && [[ " $kids_b " == *" $new_kid "* ]] && seen_b=$dt
+    [[ -n "$seen_a" && -n "$seen_b" ]] && break
+    ((dt > 2000)) && break
+    sleep 0.1
+  done
+  [[ -n "$seen_a" ]] && ok "new kid in replica A's JWKS after ${seen_a} ms" || nok "new kid $new_kid not in replica A's JWKS within 2 s (kids: $kids_a)"
+  [[ -n "$seen_b" ]] && ok "new kid in replica B's JWKS after ${seen_b} ms" || nok "new kid $new_kid not in replica B's JWKS within 2 s (kids: $kids_b)"
+  kids_b="$(jwks_kids "$pb" || true)"
+  [[ -n "$old_kid" && " $kids_b " == *" $old_kid "* ]] && ok "previous kid $old_kid still published (outstanding tokens verify)" || nok "previous kid $old_kid dropped from JWKS right after rotation (kids: $kids_b)"
+  a="$(introspect_active "$pb" "$t1" || true)"
+  [[ "$a" == true ]] && ok "pre-rotation token still active on B" || nok "pre-rotation token still active on B (active=$a)"
+  # new tokens are signed with the new key on both replicas
+  local r kid tok
+  for r in A B; do
+    local port=$pa; [[ $r == B ]] && port=$pb
+    t0=$(now_ms)
+    kid=""
+    while :; do
+      tok="$(cc_token "$port" || true)"
+      kid="$(jwt_kid "$tok")"
+      [[ "$kid" == "$new_kid" ]] && break
+      (($(now_ms) - t0 > 2000)) && break
+      sleep 0.1
+    done
+    [[ "$kid" == "$new_kid" ]] && ok "replica $r signs new tokens with $new_kid" || nok "replica $r still signs with ${kid:-?} 2 s after rotation (want $new_kid)"
+  done
+  code="$(rcurl "$pb" -o /dev/null -w '%{http_code}' "$base/readyz" || true)"
+  [[ "$code" == 200 ]] && ok "replica B /readyz -> 200" || nok "replica B /readyz -> $code"
+}
+
+# (plain `if`: a function called from an && list would run with errexit off)
+if [[ "$WHICH" == all || "$WHICH" == sqlite ]]; then run_backend sqlite; fi
+if [[ "$WHICH" == all || "$WHICH" == postgres ]]; then run_backend postgres; fi
+
+SUMMARY_DONE=1
+echo
+echo "======== e2e summary ($WHICH)"
+echo "e2e: $TOTAL_PASS passed, $TOTAL_FAIL failed"
+[[ $TOTAL_FAIL -eq 0 ]]

@@ -1,0 +1,953 @@
+// End-to-end test of a RUNNING Authio server.
+//
+// Drives the authorization-code flow (PKCE S256) in headless Debian Chromium through
+// playwright-core, and checks the tokens with strict third-party OIDC/JOSE libraries
+// (openid-client v5 validates the ID token: iss, aud, nonce, signature via JWKS; jose
+// verifies the JWT access token). Started by scripts/e2e.sh, which creates the tenants,
+// user and clients with the CLI and passes them in the environment:
+//
+//   E2E_PORT                      port Authio listens on (127.0.0.1)
+//   E2E_CALLBACK_PORT             port of the callback server this script runs on 127.0.0.1
+//   E2E_ADMIN_PORT                (optional) AUTHIO_ADMIN_LISTEN port: /metrics, /tls/ask
+//   E2E_USER_EMAIL, E2E_USER_PASSWORD, E2E_USER_ID   the user of tenant acme
+//   E2E_ACME_PUBLIC_CLIENT_ID     public client of acme (authorization_code,refresh_token) with
+//                                 redirect URI  http://127.0.0.1:$E2E_CALLBACK_PORT/callback and
+//                                 post-logout   http://127.0.0.1:$E2E_CALLBACK_PORT/logged-out
+//   E2E_ACME_CONF_CLIENT_ID, E2E_ACME_CONF_CLIENT_SECRET       confidential (client_credentials) of acme
+//   E2E_GLOBEX_CONF_CLIENT_ID, E2E_GLOBEX_CONF_CLIENT_SECRET   confidential (client_credentials) of globex
+//   E2E_GLOBEX_PUBLIC_CLIENT_ID   (optional) public client of globex
+//   E2E_ACME_AUDIENCE             (optional) an --audience the acme confidential client was created with
+//   E2E_GLOBEX_ALG                (optional) --signing-alg globex was created with (default RS256)
+//   E2E_EXTRA_DOMAIN              (optional) a domain added to acme with `authio domain add`
+//   E2E_BASE_DOMAIN (default localhost), E2E_SCHEME (default http), E2E_LABEL (printed),
+//   E2E_CHROMIUM (default /usr/bin/chromium), E2E_TIMEOUT_SECONDS (default 300)
+//
+// Prints one line per check and ends with "N passed, M failed"; exits 1 on any failure.
+
+import dns from 'node:dns';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+
+import { Issuer, custom, generators, errors as oidcErrors } from 'openid-client';
+import * as jose from 'jose';
+import { chromium } from 'playwright-core';
+
+// ---------------------------------------------------------------- configuration
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) {
+    console.error(`e2e: missing environment variable ${name}`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const PORT = need('E2E_PORT');
+const CB_PORT = need('E2E_CALLBACK_PORT');
+const ADMIN_PORT = process.env.E2E_ADMIN_PORT || '';
+const BASE_DOMAIN = process.env.E2E_BASE_DOMAIN || 'localhost';
+const SCHEME = process.env.E2E_SCHEME || 'http';
+const LABEL = process.env.E2E_LABEL || '';
+const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
+const TIMEOUT_S = Number(process.env.E2E_TIMEOUT_SECONDS || 300);
+
+const USER_EMAIL = need('E2E_USER_EMAIL');
+const USER_PASSWORD = need('E2E_USER_PASSWORD');
+const USER_ID = need('E2E_USER_ID');
+const ACME_PUBLIC_ID = need('E2E_ACME_PUBLIC_CLIENT_ID');
+const ACME_CONF_ID = need('E2E_ACME_CONF_CLIENT_ID');
+const ACME_CONF_SECRET = need('E2E_ACME_CONF_CLIENT_SECRET');
+const GLOBEX_CONF_ID = need('E2E_GLOBEX_CONF_CLIENT_ID');
+const GLOBEX_CONF_SECRET = need('E2E_GLOBEX_CONF_CLIENT_SECRET');
+const GLOBEX_PUBLIC_ID = process.env.E2E_GLOBEX_PUBLIC_CLIENT_ID || '';
+const ACME_AUDIENCE = process.env.E2E_ACME_AUDIENCE || '';
+const GLOBEX_ALG = process.env.E2E_GLOBEX_ALG || 'RS256';
+const EXTRA_DOMAIN = (process.env.E2E_EXTRA_DOMAIN || '').toLowerCase();
+
+const hostFor = (slug) => `${slug}.${BASE_DOMAIN}:${PORT}`;
+const ACME = `${SCHEME}://${hostFor('acme')}`; // expected issuer: scheme://host as sent, port kept
+const GLOBEX = `${SCHEME}://${hostFor('globex')}`;
+const NOPE = `${SCHEME}://${hostFor('nope')}`;
+const CB_ORIGIN = `http://127.0.0.1:${CB_PORT}`;
+const REDIRECT_URI = `${CB_ORIGIN}/callback`;
+const POST_LOGOUT_URI = `${CB_ORIGIN}/logged-out`;
+const EVIL_URI = `${CB_ORIGIN}/evil`;
+const SCOPE = 'openid profile email offline_access';
+
+// ---------------------------------------------------------------- name resolution
+// Chromium resolves *.localhost to loopback itself; Node's resolver may not. Every HTTP
+// request made from Node (openid-client and our own helper) goes through this lookup.
+
+function lookup(hostname, options, cb) {
+  if (typeof options === 'function') {
+    cb = options;
+    options = {};
+  } else if (typeof options === 'number') {
+    options = { family: options };
+  }
+  options = options || {};
+  const h = String(hostname).toLowerCase().replace(/\.$/, '');
+  if (h === 'localhost' || h.endsWith('.localhost') || (EXTRA_DOMAIN && h === EXTRA_DOMAIN)) {
+    if (options.all) return cb(null, [{ address: '127.0.0.1', family: 4 }]);
+    return cb(null, '127.0.0.1', 4);
+  }
+  return dns.lookup(hostname, options, cb);
+}
+
+custom.setHttpOptionsDefaults({ lookup, timeout: 15000 });
+
+// Plain HTTP without following redirects. Returns { status, headers, text, json }.
+function request(method, url, { headers = {}, form, bearer, basic } = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const h = { Accept: 'application/json, text/html;q=0.9, */*;q=0.5', ...headers };
+    let body;
+    if (form) {
+      body = new URLSearchParams(form).toString();
+      h['Content-Type'] = 'application/x-www-form-urlencoded';
+      h['Content-Length'] = Buffer.byteLength(body);
+    }
+    if (bearer) h.Authorization = `Bearer ${bearer}`;
+    if (basic) {
+      const enc = (s) => encodeURIComponent(s);
+      h.Authorization = 'Basic ' + Buffer.from(`${enc(basic[0])}:${enc(basic[1])}`).toString('base64');
+    }
+    const req = http.request(
+      { method, hostname: u.hostname, port: u.port || 80, path: u.pathname + u.search, headers: h, lookup, timeout: 15000 },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode, headers: res.headers, text, json });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${url}`)));
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+// ---------------------------------------------------------------- checks
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+
+function short(v, n = 300) {
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  if (s === undefined) return String(v);
+  return s.length > n ? s.slice(0, n) + '…' : s;
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+function eq(actual, expected, what) {
+  if (actual !== expected) throw new Error(`${what}: expected ${short(expected)}, got ${short(actual)}`);
+}
+
+let currentPage = null;
+
+async function check(name, fn) {
+  try {
+    const v = await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+    return v;
+  } catch (e) {
+    failed++;
+    let msg = e && e.message ? e.message : String(e);
+    if (e instanceof oidcErrors.OPError) {
+      msg = `OPError ${e.error}${e.error_description ? ` (${e.error_description})` : ''} HTTP ${e.response?.statusCode}`;
+    }
+    if (e && e.browser && currentPage) {
+      try {
+        const text = await currentPage.evaluate(() => document.body && document.body.innerText);
+        msg += ` [browser at ${currentPage.url()}; page text: ${short((text || '').replace(/\s+/g, ' '), 400)}]`;
+      } catch {
+        /* ignore */
+      }
+    }
+    failures.push(`${name}: ${msg}`);
+    console.log(`FAIL ${name}: ${msg}`);
+    return undefined;
+  }
+}
+
+// Marks an error as browser-related so the page URL/text is appended to the report.
+async function inBrowser(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e && typeof e === 'object') e.browser = true;
+    throw e;
+  }
+}
+
+function requireValue(v, what) {
+  if (v === undefined || v === null) throw new Error(`prerequisite failed: ${what}`);
+  return v;
+}
+
+// ---------------------------------------------------------------- callback server
+
+const callbackHits = [];
+const callbackServer = http.createServer((req, res) => {
+  callbackHits.push(req.url);
+  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(`<!doctype html><title>e2e callback</title><p id="cb">callback received: ${req.url.replace(/[<>&"]/g, '')}</p>`);
+});
+
+// ---------------------------------------------------------------- browser helpers
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+function isAt(urlStr, prefix) {
+  return urlStr === prefix || urlStr.startsWith(prefix + '?') || urlStr.startsWith(prefix + '#');
+}
+
+// Opens url and returns the final URL when the browser reaches `prefix` (following
+// server redirects), or throws after timeoutMs.
+async function gotoAndExpect(page, url, prefix, timeoutMs = 15000) {
+  const waiter = page.waitForURL((u) => isAt(u.href, prefix), { timeout: timeoutMs, waitUntil: 'commit' });
+  await page.goto(url, { waitUntil: 'commit', timeout: timeoutMs }).catch((e) => {
+    // a navigation interrupted by the redirect is fine; the waiter decides
+    if (!/interrupted|aborted/i.test(String(e))) throw e;
+  });
+  await waiter;
+  return page.url();
+}
+
+async function fillLogin(page, email, password) {
+  await page.waitForSelector('form input[name="email"]', { timeout: 15000 });
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', password);
+}
+
+// Full sign-in: opens the authorization URL, expects the login form (unless allowNoForm and
+// the server answers directly), submits it and returns { url, sawForm } at the redirect URI.
+async function signIn(page, authUrl, { allowNoForm = false } = {}) {
+  await page.goto(authUrl, { waitUntil: 'domcontentloaded', timeout: 15000 });
+  if (isAt(page.url(), REDIRECT_URI)) {
+    if (!allowNoForm) throw new Error(`expected the login form, the server redirected straight to ${page.url()}`);
+    return { url: page.url(), sawForm: false };
+  }
+  const at = new URL(page.url());
+  assert(at.pathname === '/login', `expected to be on /login, at ${page.url()}`);
+  await fillLogin(page, USER_EMAIL, USER_PASSWORD);
+  const waiter = page.waitForURL((u) => isAt(u.href, REDIRECT_URI), { timeout: 15000, waitUntil: 'commit' });
+  await page.click('form button[type="submit"]');
+  await waiter;
+  return { url: page.url(), sawForm: true };
+}
+
+// ---------------------------------------------------------------- token helpers
+
+function decodeHeader(jwt) {
+  return jose.decodeProtectedHeader(jwt);
+}
+
+async function tenantJWKS(base) {
+  const r = await request('GET', `${base}/.well-known/jwks.json`);
+  assert(r.status === 200, `GET ${base}/.well-known/jwks.json -> ${r.status}`);
+  assert(r.json && Array.isArray(r.json.keys), `JWKS without keys array: ${short(r.text)}`);
+  return r.json;
+}
+
+async function verifyAccessToken(at, base, algorithms = ['RS256']) {
+  const jwks = await tenantJWKS(base);
+  const { payload, protectedHeader } = await jose.jwtVerify(at, jose.createLocalJWKSet(jwks), {
+    issuer: base,
+    typ: 'at+jwt',
+    algorithms,
+    clockTolerance: 5,
+  });
+  assert(protectedHeader.kid, 'access token header has no kid');
+  return { payload, protectedHeader };
+}
+
+function expectOPError(e, codes, what) {
+  if (!(e instanceof oidcErrors.OPError)) throw new Error(`${what}: expected an OAuth error, got ${e && e.message}`);
+  if (codes && !codes.includes(e.error)) throw new Error(`${what}: expected error ${codes.join('|')}, got ${e.error} (${e.error_description || ''})`);
+}
+
+async function mustFail(promise, codes, what) {
+  let res;
+  try {
+    res = await promise;
+  } catch (e) {
+    expectOPError(e, codes, what);
+    return e;
+  }
+  throw new Error(`${what}: expected an error, the server answered ${short(res)}`);
+}
+
+// ---------------------------------------------------------------- scenario
+
+async function main() {
+  const t0 = Date.now();
+  console.log(`== Authio e2e ${LABEL ? `[${LABEL}] ` : ''}against ${ACME} (callback ${CB_ORIGIN})`);
+
+  await new Promise((resolve, reject) => {
+    callbackServer.once('error', reject);
+    callbackServer.listen(Number(CB_PORT), '127.0.0.1', resolve);
+  });
+
+  // ---- plain HTTP: health, hosts, discovery
+  await check('GET /healthz on a tenant host -> 200 ok', async () => {
+    const r = await request('GET', `${ACME}/healthz`);
+    eq(r.status, 200, 'status');
+    eq(r.text.trim(), 'ok', 'body');
+  });
+  await check('GET /healthz on an unknown host -> 200 (no tenant needed)', async () => {
+    const r = await request('GET', `${NOPE}/healthz`);
+    eq(r.status, 200, 'status');
+  });
+  await check('GET /readyz -> 200', async () => {
+    const r = await request('GET', `${ACME}/readyz`);
+    eq(r.status, 200, `status (body ${short(r.text)})`);
+  });
+  await check('unknown host nope.localhost -> 404 JSON', async () => {
+    const r = await request('GET', `${NOPE}/.well-known/openid-configuration`);
+    eq(r.status, 404, 'status');
+    assert(r.json !== undefined, `body is not JSON: ${short(r.text)}`);
+  });
+  await check('unknown host /authorize -> 404', async () => {
+    const r = await request('GET', `${NOPE}/authorize?client_id=${ACME_PUBLIC_ID}&response_type=code`);
+    eq(r.status, 404, 'status');
+  });
+
+  const acmeIssuer = await check('discovery of tenant acme (openid-client)', async () => {
+    const iss = await Issuer.discover(`${ACME}/.well-known/openid-configuration`);
+    eq(iss.issuer, ACME, 'issuer');
+    const m = iss.metadata;
+    eq(m.authorization_endpoint, `${ACME}/authorize`, 'authorization_endpoint');
+    eq(m.token_endpoint, `${ACME}/oauth/token`, 'token_endpoint');
+    eq(m.jwks_uri, `${ACME}/.well-known/jwks.json`, 'jwks_uri');
+    assert(m.userinfo_endpoint, 'no userinfo_endpoint');
+    assert(m.introspection_endpoint, 'no introspection_endpoint');
+    assert(m.revocation_endpoint, 'no revocation_endpoint');
+    return iss;
+  });
+  await check('discovery metadata: code flow, S256 only, RS256, end_session, iss parameter', async () => {
+    const m = requireValue(acmeIssuer, 'acme discovery').metadata;
+    assert((m.response_types_supported || []).includes('code'), `response_types_supported ${short(m.response_types_supported)}`);
+    const ccm = m.code_challenge_methods_supported || [];
+    assert(ccm.includes('S256') && !ccm.includes('plain'), `code_challenge_methods_supported ${short(ccm)}`);
+    assert((m.id_token_signing_alg_values_supported || []).includes('RS256'), `id_token_signing_alg_values_supported ${short(m.id_token_signing_alg_values_supported)}`);
+    eq(m.end_session_endpoint, `${ACME}/oidc/logout`, 'end_session_endpoint');
+    eq(m.authorization_response_iss_parameter_supported, true, 'authorization_response_iss_parameter_supported');
+    for (const g of ['authorization_code', 'refresh_token', 'client_credentials']) {
+      assert((m.grant_types_supported || []).includes(g), `grant_types_supported lacks ${g}: ${short(m.grant_types_supported)}`);
+    }
+  });
+  await check('GET /.well-known/oauth-authorization-server has the same issuer', async () => {
+    const r = await request('GET', `${ACME}/.well-known/oauth-authorization-server`);
+    eq(r.status, 200, 'status');
+    eq(r.json && r.json.issuer, ACME, 'issuer');
+  });
+  await check('JWKS: public keys only, each with kid', async () => {
+    const jwks = await tenantJWKS(ACME);
+    assert(jwks.keys.length >= 1, 'no keys');
+    for (const k of jwks.keys) {
+      assert(k.kid, `key without kid: ${short(k)}`);
+      for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) assert(!(priv in k), `JWKS leaks private member "${priv}" (kid ${k.kid})`);
+    }
+  });
+  const globexIssuer = await check('discovery of tenant globex: issuer differs from acme', async () => {
+    const iss = await Issuer.discover(`${GLOBEX}/.well-known/openid-configuration`);
+    eq(iss.issuer, GLOBEX, 'globex issuer');
+    assert(iss.issuer !== ACME, 'globex and acme have the same issuer');
+    return iss;
+  });
+  await check('acme and globex publish different signing keys', async () => {
+    const a = (await tenantJWKS(ACME)).keys.map((k) => k.kid);
+    const g = (await tenantJWKS(GLOBEX)).keys.map((k) => k.kid);
+    assert(!a.some((k) => g.includes(k)), `shared kid(s): acme ${short(a)} globex ${short(g)}`);
+  });
+
+  await check(`globex (created with --signing-alg ${GLOBEX_ALG}) signs with ${GLOBEX_ALG}`, async () => {
+    const gIss = requireValue(globexIssuer, 'globex discovery');
+    assert((gIss.metadata.id_token_signing_alg_values_supported || []).includes(GLOBEX_ALG), `id_token_signing_alg_values_supported ${short(gIss.metadata.id_token_signing_alg_values_supported)}`);
+    const kty = GLOBEX_ALG.startsWith('ES') ? 'EC' : 'RSA';
+    const keys = (await tenantJWKS(GLOBEX)).keys;
+    assert(keys.some((k) => k.kty === kty), `no ${kty} key in globex JWKS: ${short(keys.map((k) => [k.kid, k.kty, k.alg]))}`);
+    const gconf = new gIss.Client({ client_id: GLOBEX_CONF_ID, client_secret: GLOBEX_CONF_SECRET, token_endpoint_auth_method: 'client_secret_basic' });
+    const ts = await gconf.grant({ grant_type: 'client_credentials' });
+    const { protectedHeader, payload } = await verifyAccessToken(ts.access_token, GLOBEX, [GLOBEX_ALG]);
+    eq(protectedHeader.alg, GLOBEX_ALG, 'access token alg');
+    eq(payload.client_id, GLOBEX_CONF_ID, 'client_id');
+  });
+  if (EXTRA_DOMAIN) {
+    await check(`domain added with the CLI (${EXTRA_DOMAIN}) serves acme with its own issuer`, async () => {
+      const base = `${SCHEME}://${EXTRA_DOMAIN}:${PORT}`;
+      const r = await request('GET', `${base}/.well-known/openid-configuration`);
+      eq(r.status, 200, 'status');
+      eq(r.json && r.json.issuer, base, 'issuer');
+      const a = (await tenantJWKS(ACME)).keys.map((k) => k.kid).sort().join(' ');
+      const b = (await tenantJWKS(base)).keys.map((k) => k.kid).sort().join(' ');
+      eq(b, a, 'JWKS kids (same tenant)');
+    });
+  }
+
+  if (ADMIN_PORT) {
+    const ADMIN = `http://127.0.0.1:${ADMIN_PORT}`;
+    await check('admin: /tls/ask?domain=acme.localhost -> 200, unknown domain -> 404', async () => {
+      const a = await request('GET', `${ADMIN}/tls/ask?domain=acme.${BASE_DOMAIN}`);
+      eq(a.status, 200, 'acme status');
+      const n = await request('GET', `${ADMIN}/tls/ask?domain=nope.${BASE_DOMAIN}`);
+      eq(n.status, 404, 'nope status');
+      if (EXTRA_DOMAIN) eq((await request('GET', `${ADMIN}/tls/ask?domain=${EXTRA_DOMAIN}`)).status, 200, `${EXTRA_DOMAIN} status`);
+    });
+    await check('admin: /metrics is Prometheus text', async () => {
+      const r = await request('GET', `${ADMIN}/metrics`);
+      eq(r.status, 200, 'status');
+      assert(/^# (HELP|TYPE) /m.test(r.text), `not Prometheus exposition: ${short(r.text)}`);
+    });
+  }
+
+  const acmeIss = requireValue(acmeIssuer, 'acme discovery'); // everything below needs it
+  const pub = new acmeIss.Client({
+    client_id: ACME_PUBLIC_ID,
+    token_endpoint_auth_method: 'none',
+    redirect_uris: [REDIRECT_URI],
+    post_logout_redirect_uris: [POST_LOGOUT_URI],
+    response_types: ['code'],
+    id_token_signed_response_alg: 'RS256',
+  });
+  // Same client, but tolerant of a MISSING `iss` authorization-response parameter (a wrong
+  // `iss` is still refused by openid-client). Exchanges use it so that one defect does not hide
+  // the rest; the presence and value of `iss` are asserted by separate checks.
+  const laxIssuer = new Issuer({ ...acmeIss.metadata, authorization_response_iss_parameter_supported: false });
+  const pubLax = new laxIssuer.Client(pub.metadata);
+  const gpub =
+    GLOBEX_PUBLIC_ID && globexIssuer
+      ? new globexIssuer.Client({ client_id: GLOBEX_PUBLIC_ID, token_endpoint_auth_method: 'none', redirect_uris: [REDIRECT_URI], response_types: ['code'] })
+      : null;
+  const globexAuthUrl = (extra = {}) => {
+    const state = generators.state();
+    const url = gpub.authorizationUrl({
+      scope: SCOPE, state, nonce: generators.nonce(), code_challenge_method: 'S256',
+      code_challenge: generators.codeChallenge(generators.codeVerifier()), ...extra,
+    });
+    return { url, state };
+  };
+  const conf = new acmeIss.Client({
+    client_id: ACME_CONF_ID,
+    client_secret: ACME_CONF_SECRET,
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
+  const confPost = new acmeIss.Client({
+    client_id: ACME_CONF_ID,
+    client_secret: ACME_CONF_SECRET,
+    token_endpoint_auth_method: 'client_secret_post',
+  });
+
+  // a fresh code-flow request: returns { url, checks }
+  function newAuth(extra = {}) {
+    const code_verifier = generators.codeVerifier();
+    const state = generators.state();
+    const nonce = generators.nonce();
+    const url = pub.authorizationUrl({
+      scope: SCOPE,
+      code_challenge: generators.codeChallenge(code_verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+      ...extra,
+    });
+    return { url, checks: { code_verifier, state, nonce, response_type: 'code' } };
+  }
+
+  // ---- client credentials (confidential client)
+  await check('client_credentials (client_secret_basic): at+jwt access token from acme', async () => {
+    const ts = await conf.grant({ grant_type: 'client_credentials' });
+    assert(ts.access_token, 'no access_token');
+    eq(String(ts.token_type).toLowerCase(), 'bearer', 'token_type');
+    assert(!ts.refresh_token, 'client_credentials must not return a refresh token');
+    const { payload } = await verifyAccessToken(ts.access_token, ACME);
+    eq(payload.client_id, ACME_CONF_ID, 'client_id claim');
+  });
+  await check('client_credentials (client_secret_post) works', async () => {
+    const ts = await confPost.grant({ grant_type: 'client_credentials' });
+    assert(ts.access_token, 'no access_token');
+  });
+  if (ACME_AUDIENCE) {
+    await check('client_credentials with a registered audience= -> aud contains it', async () => {
+      const ts = await conf.grant({ grant_type: 'client_credentials', audience: ACME_AUDIENCE });
+      const { payload } = await verifyAccessToken(ts.access_token, ACME);
+      assert([].concat(payload.aud).includes(ACME_AUDIENCE), `aud ${short(payload.aud)}`);
+    });
+    await check('client_credentials with an unregistered audience is refused', async () => {
+      await mustFail(conf.grant({ grant_type: 'client_credentials', audience: 'https://not-registered.example' }), null, 'unregistered audience');
+    });
+  }
+  await check('client_credentials with a scope the client was not created with -> invalid_scope', async () => {
+    await mustFail(conf.grant({ grant_type: 'client_credentials', scope: 'admin:everything' }), ['invalid_scope'], 'unregistered scope');
+  });
+  await check('client_credentials by the public client is refused', async () => {
+    await mustFail(pub.grant({ grant_type: 'client_credentials' }), null, 'public client_credentials');
+  });
+  await check('/userinfo without a token -> 401', async () => {
+    const r = await request('GET', `${ACME}/userinfo`);
+    eq(r.status, 401, 'status');
+  });
+  await check('client_credentials with a wrong secret -> invalid_client', async () => {
+    const bad = new acmeIss.Client({ client_id: ACME_CONF_ID, client_secret: 'wrong-' + ACME_CONF_SECRET, token_endpoint_auth_method: 'client_secret_basic' });
+    await mustFail(bad.grant({ grant_type: 'client_credentials' }), ['invalid_client'], 'wrong secret');
+  });
+  await check('acme confidential client is unknown on globex -> invalid_client', async () => {
+    const gIss = requireValue(globexIssuer, 'globex discovery');
+    const c = new gIss.Client({ client_id: ACME_CONF_ID, client_secret: ACME_CONF_SECRET, token_endpoint_auth_method: 'client_secret_basic' });
+    await mustFail(c.grant({ grant_type: 'client_credentials' }), ['invalid_client'], 'cross-tenant client');
+  });
+
+  // ---- browser
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'authio-e2e-chromium-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 60000,
+    });
+    const page = context.pages()[0] || (await context.newPage());
+    currentPage = page;
+    page.setDefaultTimeout(15000);
+
+    // login page and failed sign-ins (done first: they create no session)
+    await check('/authorize without a session redirects to /login?return_to=<authorize URL>', () =>
+      inBrowser(async () => {
+        const { url } = newAuth();
+        await page.goto(url, { waitUntil: 'domcontentloaded' });
+        const at = new URL(page.url());
+        eq(`${at.protocol}//${at.host}${at.pathname}`, `${ACME}/login`, 'login page URL');
+        const rt = at.searchParams.get('return_to') || '';
+        assert(rt.includes('/authorize'), `return_to does not carry the /authorize URL: ${short(rt)}`);
+        assert(await page.locator('form input[name="email"]').count(), 'no email input');
+        assert(await page.locator('form input[name="password"]').count(), 'no password input');
+        assert(await page.locator('form input[type="hidden"]').count(), 'no hidden (CSRF) input');
+        assert(await page.locator('form button[type="submit"]').count(), 'no submit button');
+      }),
+    );
+
+    await check('wrong password and unknown email: form again, same message', () =>
+      inBrowser(async () => {
+        const attempt = async (email, password) => {
+          await page.goto(newAuth().url, { waitUntil: 'domcontentloaded' });
+          await fillLogin(page, email, password);
+          await Promise.all([page.waitForEvent('load'), page.click('form button[type="submit"]')]);
+          assert(!isAt(page.url(), REDIRECT_URI), 'a failed sign-in reached the redirect URI');
+          eq(new URL(page.url()).pathname, '/login', 'path after a failed sign-in');
+          assert(await page.locator('form input[name="password"]').count(), 'no form after a failed sign-in');
+          return (await page.evaluate(() => document.body.innerText))
+            .replace(/Request ID:\s*\S+/gi, '')
+            .replace(/\s+/g, ' ')
+            .trim();
+        };
+        const wrongPw = await attempt(USER_EMAIL, USER_PASSWORD + 'x');
+        const unknown = await attempt(`nobody-${crypto.randomBytes(4).toString('hex')}@acme.test`, USER_PASSWORD);
+        eq(unknown, wrongPw, 'page text for unknown email vs wrong password');
+      }),
+    );
+
+    await check('login_hint on /authorize pre-fills the email field', () =>
+      inBrowser(async () => {
+        await page.goto(newAuth({ login_hint: USER_EMAIL }).url, { waitUntil: 'domcontentloaded' });
+        await page.waitForSelector('form input[name="email"]');
+        eq(await page.inputValue('input[name="email"]'), USER_EMAIL, 'email field');
+      }),
+    );
+
+    if (gpub) {
+      await check("an acme user cannot sign in on globex (users are per tenant)", () =>
+        inBrowser(async () => {
+          await page.goto(globexAuthUrl().url, { waitUntil: 'domcontentloaded' });
+          eq(new URL(page.url()).host, hostFor('globex'), 'host');
+          await fillLogin(page, USER_EMAIL, USER_PASSWORD);
+          await Promise.all([page.waitForEvent('load'), page.click('form button[type="submit"]')]);
+          assert(!isAt(page.url(), REDIRECT_URI), `signed in on globex: ${page.url()}`);
+          eq(new URL(page.url()).pathname, '/login', 'path');
+          assert(await page.locator('form input[name="password"]').count(), 'no login form after the failed sign-in');
+        }),
+      );
+    }
+
+    // first sign-in
+    const first = newAuth();
+    const cb1 = await check('browser sign-in (code + PKCE S256) reaches the redirect URI', () =>
+      inBrowser(async () => (await signIn(page, first.url)).url),
+    );
+    const params1 = await check('callback carries a code and the same state, no error', async () => {
+      const p = pub.callbackParams(requireValue(cb1, 'sign-in'));
+      assert(!p.error, `error ${p.error}: ${p.error_description}`);
+      assert(p.code, 'no code');
+      eq(p.state, first.checks.state, 'state');
+      assert(callbackHits.some((h) => h.startsWith('/callback?')), 'callback server saw no request');
+      return p;
+    });
+    await check('callback carries iss = acme issuer (RFC 9207)', async () => {
+      eq(requireValue(params1, 'callback').iss, ACME, 'iss');
+    });
+    const ts1 = await check('code exchange; ID token validated by openid-client (iss, aud, nonce, signature)', async () => {
+      const ts = await pubLax.callback(REDIRECT_URI, requireValue(params1, 'callback'), first.checks);
+      assert(ts.id_token && ts.access_token && ts.refresh_token, `missing token(s): ${Object.keys(ts)}`);
+      return ts;
+    });
+    await check('ID token claims: sub = user id, aud, nonce, auth_time, sid, amr; RS256 with kid', async () => {
+      const ts = requireValue(ts1, 'token exchange');
+      const c = ts.claims();
+      eq(c.iss, ACME, 'iss');
+      eq(c.sub, USER_ID, 'sub');
+      assert([].concat(c.aud).includes(ACME_PUBLIC_ID), `aud ${short(c.aud)}`);
+      eq(c.nonce, first.checks.nonce, 'nonce');
+      assert(typeof c.auth_time === 'number', 'auth_time missing');
+      assert(c.sid, 'sid missing');
+      assert(Array.isArray(c.amr) && c.amr.length, `amr ${short(c.amr)}`);
+      const h = decodeHeader(ts.id_token);
+      eq(h.alg, 'RS256', 'alg');
+      assert(h.kid, 'no kid');
+    });
+    await check('access token verified with jose against the tenant JWKS (typ at+jwt, iss, sub, claims)', async () => {
+      const ts = requireValue(ts1, 'token exchange');
+      const { payload } = await verifyAccessToken(ts.access_token, ACME);
+      eq(payload.sub, USER_ID, 'sub');
+      eq(payload.client_id, ACME_PUBLIC_ID, 'client_id');
+      assert(payload.aud, 'aud missing');
+      assert(payload.jti, 'jti missing');
+      assert(typeof payload.exp === 'number' && typeof payload.iat === 'number', 'exp/iat missing');
+      const scopes = String(payload.scope || '').split(' ');
+      assert(scopes.includes('openid'), `scope ${short(payload.scope)}`);
+    });
+    await check('userinfo (acme) returns sub = user id and the email', async () => {
+      const ts = requireValue(ts1, 'token exchange');
+      const ui = await pub.userinfo(ts);
+      eq(ui.sub, USER_ID, 'sub');
+      eq(String(ui.email).toLowerCase(), USER_EMAIL.toLowerCase(), 'email');
+    });
+
+    // SSO and PKCE while a session exists
+    const tsSSO = await check('with a session, prompt=none returns a code without the form (SSO)', () =>
+      inBrowser(async () => {
+        const a = newAuth({ prompt: 'none' });
+        const url = await gotoAndExpect(page, a.url, REDIRECT_URI);
+        const p = pub.callbackParams(url);
+        assert(!p.error, `error ${p.error}: ${p.error_description}`);
+        eq(p.state, a.checks.state, 'state');
+        const ts = await pubLax.callback(REDIRECT_URI, p, a.checks);
+        eq(ts.claims().sub, USER_ID, 'sub');
+        return { ts, params: p, checks: a.checks };
+      }),
+    );
+    if (gpub) {
+      await check('the acme session is not valid on globex: prompt=none there -> login_required', () =>
+        inBrowser(async () => {
+          const g = globexAuthUrl({ prompt: 'none' });
+          const url = await gotoAndExpect(page, g.url, REDIRECT_URI);
+          const p = new URL(url).searchParams;
+          eq(p.get('error'), 'login_required', `error (url ${url})`);
+          assert(!p.get('code'), 'globex issued a code on the acme session');
+          eq(p.get('iss'), GLOBEX, 'iss');
+          eq(p.get('state'), g.state, 'state');
+        }),
+      );
+    }
+    // (done on the SSO code: RFC 6749 4.1.2 lets the server revoke the tokens of a replayed code)
+    await check('an authorization code cannot be redeemed twice -> invalid_grant', async () => {
+      const s = requireValue(tsSSO, 'SSO exchange');
+      await mustFail(pubLax.callback(REDIRECT_URI, s.params, s.checks), ['invalid_grant'], 'second redemption');
+    });
+    await check('code exchange with a wrong code_verifier -> invalid_grant', () =>
+      inBrowser(async () => {
+        const a = newAuth({ prompt: 'none' });
+        const p = pub.callbackParams(await gotoAndExpect(page, a.url, REDIRECT_URI));
+        assert(p.code, `no code: ${short(p)}`);
+        await mustFail(pubLax.callback(REDIRECT_URI, p, { ...a.checks, code_verifier: generators.codeVerifier() }), ['invalid_grant'], 'wrong verifier');
+      }),
+    );
+    const noCodeIssued = async (url, what) => {
+      const resp = await page.goto(url, { waitUntil: 'domcontentloaded' });
+      if (isAt(page.url(), REDIRECT_URI)) {
+        const p = new URL(page.url()).searchParams;
+        assert(!p.get('code'), `${what}: a code was issued`);
+        assert(p.get('error'), `${what}: redirect without error`);
+        return p.get('error');
+      }
+      assert(resp && resp.status() >= 400, `${what}: expected an error, got HTTP ${resp && resp.status()} at ${page.url()}`);
+      return `HTTP ${resp.status()}`;
+    };
+    await check('implicit flow (response_type=token) is refused', () =>
+      inBrowser(async () => {
+        const v = generators.codeVerifier();
+        const u = new URL(pub.authorizationUrl({ scope: SCOPE, state: generators.state(), nonce: generators.nonce(), code_challenge: generators.codeChallenge(v), code_challenge_method: 'S256' }));
+        u.searchParams.set('response_type', 'token');
+        const resp = await page.goto(u.href, { waitUntil: 'domcontentloaded' });
+        assert(!/access_token=/.test(page.url()), `access token delivered: ${page.url()}`);
+        if (isAt(page.url(), REDIRECT_URI)) {
+          const all = new URLSearchParams(new URL(page.url()).search + '&' + new URL(page.url()).hash.slice(1));
+          assert(all.get('error'), `redirect without error: ${page.url()}`);
+        } else {
+          assert(resp && resp.status() >= 400, `HTTP ${resp && resp.status()} at ${page.url()}`);
+        }
+      }),
+    );
+    await check('public client without PKCE is refused', () =>
+      inBrowser(async () => {
+        const url = pub.authorizationUrl({ scope: SCOPE, state: generators.state(), nonce: generators.nonce() });
+        await noCodeIssued(url, 'no code_challenge');
+      }),
+    );
+    await check('PKCE method plain is refused', () =>
+      inBrowser(async () => {
+        const v = generators.codeVerifier();
+        const url = pub.authorizationUrl({ scope: SCOPE, state: generators.state(), nonce: generators.nonce(), code_challenge: v, code_challenge_method: 'plain' });
+        await noCodeIssued(url, 'plain');
+      }),
+    );
+
+    // refresh-token rotation and reuse detection
+    const ts2 = await check('refresh: new tokens, new refresh token differs from the old one', async () => {
+      const old = requireValue(ts1, 'token exchange');
+      const ts = await pub.refresh(old);
+      assert(ts.access_token && ts.refresh_token, `missing token(s): ${Object.keys(ts)}`);
+      assert(ts.refresh_token !== old.refresh_token, 'refresh token was not rotated');
+      const { payload } = await verifyAccessToken(ts.access_token, ACME);
+      eq(payload.sub, USER_ID, 'sub of refreshed access token');
+      return ts;
+    });
+    await check('replaying the OLD refresh token -> invalid_grant', async () => {
+      requireValue(ts2, 'refresh');
+      await mustFail(pub.refresh(requireValue(ts1, 'token exchange').refresh_token), ['invalid_grant'], 'replay');
+    });
+    await check('after the replay the NEW refresh token fails too (family revoked)', async () => {
+      await mustFail(pub.refresh(requireValue(ts2, 'refresh').refresh_token), null, 'refresh with the new token');
+    });
+
+    // second sign-in, forced by prompt=login
+    const second = newAuth({ prompt: 'login' });
+    const si2 = await check('second sign-in with prompt=login reaches the redirect URI', () =>
+      inBrowser(async () => signIn(page, second.url, { allowNoForm: true })),
+    );
+    await check('prompt=login showed the login form although a session existed', async () => {
+      assert(requireValue(si2, 'second sign-in').sawForm, `no form: the server redirected straight to ${si2.url}`);
+    });
+    const ts3fresh = await check('second code exchange', async () => {
+      const p = pub.callbackParams(requireValue(si2, 'second sign-in').url);
+      assert(!p.error, `error ${p.error}: ${p.error_description}`);
+      eq(p.state, second.checks.state, 'state');
+      const ts = await pubLax.callback(REDIRECT_URI, p, second.checks);
+      eq(ts.claims().sub, USER_ID, 'sub');
+      return ts;
+    });
+    // below: the second sign-in's tokens, or (if it failed) the SSO ones, so one defect hides less
+    const ts3 = ts3fresh || (tsSSO && tsSSO.ts);
+
+    // introspection, cross-tenant, revocation
+    await check('introspection by the acme confidential client: active, sub, client_id', async () => {
+      const r = await conf.introspect(requireValue(ts3, 'second exchange').access_token, 'access_token');
+      eq(r.active, true, 'active');
+      eq(r.sub, USER_ID, 'sub');
+      eq(r.client_id, ACME_PUBLIC_ID, 'client_id');
+    });
+    await check('introspection without client authentication is refused (401)', async () => {
+      const r = await request('POST', `${ACME}/oauth/introspect`, { form: { token: requireValue(ts3, 'second exchange').access_token } });
+      eq(r.status, 401, `status (body ${short(r.text)})`);
+    });
+    await check('cross-tenant: acme token introspected by a globex client -> active=false', async () => {
+      const gIss = requireValue(globexIssuer, 'globex discovery');
+      const gconf = new gIss.Client({ client_id: GLOBEX_CONF_ID, client_secret: GLOBEX_CONF_SECRET, token_endpoint_auth_method: 'client_secret_basic' });
+      const r = await gconf.introspect(requireValue(ts3, 'second exchange').access_token, 'access_token');
+      eq(r.active, false, `active (response ${short(r)})`);
+    });
+    await check('cross-tenant: acme token on globex /userinfo -> 401', async () => {
+      const r = await request('GET', `${GLOBEX}/userinfo`, { bearer: requireValue(ts3, 'second exchange').access_token });
+      eq(r.status, 401, `status (body ${short(r.text)})`);
+    });
+    await check('cross-tenant: acme refresh token on globex /oauth/token is refused', async () => {
+      const ts = requireValue(ts3, 'second exchange');
+      const r = await request('POST', `${GLOBEX}/oauth/token`, { form: { grant_type: 'refresh_token', refresh_token: ts.refresh_token, client_id: ACME_PUBLIC_ID } });
+      assert(r.status >= 400 && r.status < 500, `status ${r.status} (body ${short(r.text)})`);
+      assert(!(r.json && r.json.access_token), 'globex issued tokens for an acme refresh token');
+    });
+    await check('acme /userinfo still accepts the token (GET and POST)', async () => {
+      const at = requireValue(ts3, 'second exchange').access_token;
+      const g = await request('GET', `${ACME}/userinfo`, { bearer: at });
+      eq(g.status, 200, 'GET status');
+      eq(g.json && g.json.sub, USER_ID, 'GET sub');
+      const p = await request('POST', `${ACME}/userinfo`, { bearer: at });
+      eq(p.status, 200, 'POST status');
+    });
+    await check('revoke the access token (RFC 7009) -> 200', async () => {
+      await pub.revoke(requireValue(ts3, 'second exchange').access_token, 'access_token');
+    });
+    await check('introspection after revocation -> active=false', async () => {
+      const r = await conf.introspect(requireValue(ts3, 'second exchange').access_token, 'access_token');
+      eq(r.active, false, 'active');
+    });
+    await check('userinfo with the revoked access token -> 401', async () => {
+      const r = await request('GET', `${ACME}/userinfo`, { bearer: requireValue(ts3, 'second exchange').access_token });
+      eq(r.status, 401, `status (body ${short(r.text)})`);
+    });
+
+    // RP-initiated logout
+    await check('RP-initiated logout ends at the registered post-logout URI with state', () =>
+      inBrowser(async () => {
+        const ts = requireValue(ts3, 'second exchange');
+        const state = generators.state();
+        const u = new URL(`${ACME}/oidc/logout`);
+        u.searchParams.set('id_token_hint', ts.id_token);
+        u.searchParams.set('post_logout_redirect_uri', POST_LOGOUT_URI);
+        u.searchParams.set('state', state);
+        const url = await gotoAndExpect(page, u.href, POST_LOGOUT_URI);
+        eq(new URL(url).searchParams.get('state'), state, 'state');
+      }),
+    );
+    await check('after logout, prompt=none -> error=login_required (with state, iss)', () =>
+      inBrowser(async () => {
+        const a = newAuth({ prompt: 'none' });
+        const url = await gotoAndExpect(page, a.url, REDIRECT_URI);
+        const p = new URL(url).searchParams;
+        eq(p.get('error'), 'login_required', 'error');
+        assert(!p.get('code'), 'a code was issued');
+        eq(p.get('state'), a.checks.state, 'state');
+        eq(p.get('iss'), ACME, 'iss');
+      }),
+    );
+    await check('logout with an unregistered post_logout_redirect_uri does not redirect there', () =>
+      inBrowser(async () => {
+        const before = callbackHits.length;
+        const u = new URL(`${ACME}/oidc/logout`);
+        u.searchParams.set('post_logout_redirect_uri', EVIL_URI);
+        u.searchParams.set('client_id', ACME_PUBLIC_ID);
+        await page.goto(u.href, { waitUntil: 'domcontentloaded' });
+        assert(!page.url().startsWith(EVIL_URI), `redirected to ${page.url()}`);
+        assert(!callbackHits.slice(before).some((h) => h.startsWith('/evil')), 'the unregistered URI was hit');
+      }),
+    );
+
+    await check('/v2/logout (Auth0 alias) with client_id and returnTo ends at the post-logout URI', () =>
+      inBrowser(async () => {
+        const u = new URL(`${ACME}/v2/logout`);
+        u.searchParams.set('client_id', ACME_PUBLIC_ID);
+        u.searchParams.set('returnTo', POST_LOGOUT_URI);
+        await gotoAndExpect(page, u.href, POST_LOGOUT_URI);
+      }),
+    );
+
+    // error pages, never redirects, for bad requests
+    await check('bad redirect_uri -> error page on the server, no redirect', () =>
+      inBrowser(async () => {
+        const before = callbackHits.length;
+        const a = newAuth({ redirect_uri: EVIL_URI });
+        const resp = await page.goto(a.url, { waitUntil: 'domcontentloaded' });
+        const at = new URL(page.url());
+        eq(at.host, hostFor('acme'), 'host of the final page');
+        assert(resp && resp.status() >= 400 && resp.status() < 500, `HTTP ${resp && resp.status()}`);
+        assert(!callbackHits.slice(before).some((h) => h.startsWith('/evil')), 'the bad redirect_uri was hit');
+      }),
+    );
+    await check('bad redirect_uri (no browser): 4xx, no Location header', async () => {
+      const a = newAuth({ redirect_uri: EVIL_URI });
+      const r = await request('GET', a.url);
+      assert(r.status >= 400 && r.status < 500, `status ${r.status} Location ${r.headers.location}`);
+      assert(!r.headers.location, `Location ${r.headers.location}`);
+    });
+    await check('unknown client_id -> 4xx error page, no redirect', async () => {
+      const u = new URL(newAuth().url);
+      u.searchParams.set('client_id', 'cli_does_not_exist');
+      const r = await request('GET', u.href);
+      assert(r.status >= 400 && r.status < 500, `status ${r.status} Location ${r.headers.location}`);
+      assert(!r.headers.location, `Location ${r.headers.location}`);
+    });
+    await check('acme public client on globex /authorize -> 4xx, no redirect', async () => {
+      const u = new URL(newAuth().url);
+      const g = new URL(`${GLOBEX}/authorize`);
+      g.search = u.search;
+      const r = await request('GET', g.href);
+      assert(r.status >= 400 && r.status < 500, `status ${r.status} Location ${r.headers.location}`);
+      assert(!r.headers.location, `Location ${r.headers.location}`);
+    });
+
+    // last, because it locks the account (and maybe the IP) for 15 minutes
+    await check('repeated wrong passwords -> 429 with Retry-After (then even the right password is refused)', () =>
+      inBrowser(async () => {
+        const submit = async (password) => {
+          await page.goto(newAuth().url, { waitUntil: 'domcontentloaded' });
+          await fillLogin(page, USER_EMAIL, password);
+          const [resp] = await Promise.all([
+            page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/login'),
+            page.click('form button[type="submit"]'),
+          ]);
+          await page.waitForLoadState('domcontentloaded');
+          return resp;
+        };
+        const statuses = [];
+        let limited;
+        for (let i = 0; i < 6 && !limited; i++) {
+          const resp = await submit(USER_PASSWORD + '-wrong');
+          statuses.push(resp.status());
+          if (resp.status() === 429) limited = resp;
+        }
+        assert(limited, `no 429 after ${statuses.length} more failures (statuses ${statuses.join(',')})`);
+        const ra = await limited.headerValue('retry-after');
+        assert(ra && /^\d+$/.test(ra.trim()) && Number(ra) > 0, `Retry-After ${short(ra)}`);
+        const right = await submit(USER_PASSWORD);
+        eq(right.status(), 429, 'status of the right password while locked');
+        assert(!isAt(page.url(), REDIRECT_URI), 'signed in while locked');
+      }),
+    );
+  } finally {
+    currentPage = null;
+    if (context) await context.close().catch(() => {});
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  }
+
+  console.log(`== done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+const watchdog = setTimeout(() => {
+  failed++;
+  console.log(`FAIL whole run: timed out after ${TIMEOUT_S} s`);
+  finish();
+}, TIMEOUT_S * 1000);
+
+function finish() {
+  clearTimeout(watchdog);
+  callbackServer.close();
+  if (failures.length) {
+    console.log('-- failures:');
+    for (const f of failures) console.log(`   ${f}`);
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().then(finish, (e) => {
+  failed++;
+  console.log(`FAIL aborted: ${e && e.stack ? e.stack : e}`);
+  finish();
+});
