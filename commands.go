@@ -66,6 +66,26 @@ func open(ctx context.Context, cfg config.Config, stderr io.Writer) (*server.Ser
 	return s, nil
 }
 
+// withServer loads configuration for a CLI command (its own flags already on fs), opens the server's services
+// with migrations applied, and runs fn. check runs after flags are parsed, before anything is opened.
+func withServer(ctx context.Context, fs *flag.FlagSet, args, environ []string, stderr io.Writer, check func() error, fn func(s *server.Server) error) error {
+	cfg, err := setup(fs, args, environ, stderr, false)
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	s, err := open(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s)
+}
+
 func cmdServe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	dev := false
@@ -224,70 +244,55 @@ func cmdTenantCreate(ctx context.Context, args, environ []string, stdout, stderr
 	signup := fs.Bool("signup", false, "allow users to sign up on the hosted pages")
 	var domains rawListFlag
 	fs.Var(&domains, "domain", "additional domain (repeatable)")
-	cfg, err := setup(fs, args, environ, stderr, false)
-	if err != nil {
-		return err
+	required := func() error {
+		if *slug == "" {
+			return usageError{"--slug is required"}
+		}
+		return nil
 	}
-	if *slug == "" {
-		return usageError{"--slug is required"}
-	}
-	s, err := open(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	info, err := s.CreateTenant(ctx, *slug, *name, *alg, domains)
-	if err != nil {
-		return err
-	}
-	if *signup {
-		// CreateTenant has no sign-up parameter on purpose: it is a policy the operator opts into.
-		if err := s.SetSignup(ctx, info.ID, true); err != nil {
+	return withServer(ctx, fs, args, environ, stderr, required, func(s *server.Server) error {
+		info, err := s.CreateTenant(ctx, *slug, *name, *alg, domains)
+		if err != nil {
 			return err
 		}
-	}
-	return printJSON(stdout, info)
+		if *signup {
+			// CreateTenant has no sign-up parameter on purpose: it is a policy the operator opts into.
+			if err := s.SetSignup(ctx, info.ID, true); err != nil {
+				return err
+			}
+		}
+		return printJSON(stdout, info)
+	})
 }
 
 func cmdTenantList(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tenant list", flag.ContinueOnError)
-	cfg, err := setup(fs, args, environ, stderr, false)
-	if err != nil {
-		return err
-	}
-	s, err := open(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	infos, err := s.TenantInfos(ctx)
-	if err != nil {
-		return err
-	}
-	return printJSON(stdout, infos)
+	return withServer(ctx, fs, args, environ, stderr, nil, func(s *server.Server) error {
+		infos, err := s.TenantInfos(ctx)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, infos)
+	})
 }
 
 func cmdDomainAdd(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("domain add", flag.ContinueOnError)
 	tenant := fs.String("tenant", "", "tenant slug or id")
 	domain := fs.String("domain", "", "host name to add")
-	cfg, err := setup(fs, args, environ, stderr, false)
-	if err != nil {
-		return err
+	required := func() error {
+		if *tenant == "" || *domain == "" {
+			return usageError{"--tenant and --domain are required"}
+		}
+		return nil
 	}
-	if *tenant == "" || *domain == "" {
-		return usageError{"--tenant and --domain are required"}
-	}
-	s, err := open(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	t, err := s.AddDomain(ctx, *tenant, *domain)
-	if err != nil {
-		return tenantErr(err, *tenant)
-	}
-	return printJSON(stdout, map[string]string{"tenant": t.Slug, "domain": strings.ToLower(*domain)})
+	return withServer(ctx, fs, args, environ, stderr, required, func(s *server.Server) error {
+		t, err := s.AddDomain(ctx, *tenant, *domain)
+		if err != nil {
+			return tenantErr(err, *tenant)
+		}
+		return printJSON(stdout, map[string]string{"tenant": t.Slug, "domain": strings.ToLower(*domain)})
+	})
 }
 
 func tenantErr(err error, tenant string) error {
@@ -323,26 +328,19 @@ func cmdClientCreate(ctx context.Context, args, environ []string, stdout, stderr
 	fs.Var(&audiences, "audience", "audience (API identifier) the client may request (repeatable)")
 	fs.Var(&scopes, "scope", "scope the client may request (repeatable; default openid profile email offline_access)")
 	fs.Var(&origins, "web-origin", "browser origin allowed by CORS (repeatable)")
-	cfg, err := setup(fs, args, environ, stderr, false)
-	if err != nil {
-		return err
-	}
-	s, err := open(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	tctx, _, err := tenantContext(ctx, s, *tenant)
-	if err != nil {
-		return err
-	}
-	spec.RedirectURIs, spec.PostLogoutRedirectURIs, spec.GrantTypes = redirects, logouts, grants
-	spec.Audiences, spec.Scopes, spec.WebOrigins = audiences, scopes, origins
-	out, err := s.CreateClient(tctx, spec)
-	if err != nil {
-		return err
-	}
-	return printJSON(stdout, out)
+	return withServer(ctx, fs, args, environ, stderr, nil, func(s *server.Server) error {
+		tctx, _, err := tenantContext(ctx, s, *tenant)
+		if err != nil {
+			return err
+		}
+		spec.RedirectURIs, spec.PostLogoutRedirectURIs, spec.GrantTypes = redirects, logouts, grants
+		spec.Audiences, spec.Scopes, spec.WebOrigins = audiences, scopes, origins
+		out, err := s.CreateClient(tctx, spec)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, out)
+	})
 }
 
 func cmdUserCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
@@ -351,45 +349,31 @@ func cmdUserCreate(ctx context.Context, args, environ []string, stdout, stderr i
 	email := fs.String("email", "", "email address")
 	password := fs.String("password", "", "password (at least 8 characters)")
 	name := fs.String("name", "", "display name")
-	cfg, err := setup(fs, args, environ, stderr, false)
-	if err != nil {
-		return err
-	}
-	s, err := open(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	tctx, _, err := tenantContext(ctx, s, *tenant)
-	if err != nil {
-		return err
-	}
-	u, err := s.CreateUser(tctx, *email, *password, *name)
-	if err != nil {
-		return err
-	}
-	return printJSON(stdout, map[string]string{"id": u.ID, "email": u.Email})
+	return withServer(ctx, fs, args, environ, stderr, nil, func(s *server.Server) error {
+		tctx, _, err := tenantContext(ctx, s, *tenant)
+		if err != nil {
+			return err
+		}
+		u, err := s.CreateUser(tctx, *email, *password, *name)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]string{"id": u.ID, "email": u.Email})
+	})
 }
 
 func cmdKeyRotate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("key rotate", flag.ContinueOnError)
 	tenant := fs.String("tenant", "", "tenant slug or id")
-	cfg, err := setup(fs, args, environ, stderr, false)
-	if err != nil {
-		return err
-	}
-	s, err := open(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	_, t, err := tenantContext(ctx, s, *tenant)
-	if err != nil {
-		return err
-	}
-	k, err := s.RotateKey(ctx, t)
-	if err != nil {
-		return err
-	}
-	return printJSON(stdout, map[string]string{"kid": k.ID, "alg": k.Alg})
+	return withServer(ctx, fs, args, environ, stderr, nil, func(s *server.Server) error {
+		_, t, err := tenantContext(ctx, s, *tenant)
+		if err != nil {
+			return err
+		}
+		k, err := s.RotateKey(ctx, t)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]string{"kid": k.ID, "alg": k.Alg})
+	})
 }
