@@ -74,7 +74,7 @@ func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extra
 	if err := s.Store.AddKey(storage.WithTenant(ctx, t.ID), key, now); err != nil {
 		return TenantInfo{}, err
 	}
-	_ = Announce(ctx, s.Cache)
+	s.announce(ctx, tenantsChannel, "changed")
 	return TenantInfo{ID: t.ID, Slug: t.Slug, Name: t.Name, Domains: domains}, nil
 }
 
@@ -111,7 +111,7 @@ func (s *Server) AddDomain(ctx context.Context, tenant, domain string) (storage.
 		}
 		return t, err
 	}
-	_ = Announce(ctx, s.Cache)
+	s.announce(ctx, tenantsChannel, "changed")
 	return t, nil
 }
 
@@ -203,7 +203,7 @@ func (s *Server) CreateClient(ctx context.Context, spec ClientSpec) (CreatedClie
 	if err := s.Store.CreateClient(ctx, c); err != nil {
 		return CreatedClient{}, err
 	}
-	_ = s.Cache.Publish(ctx, clientsChannel, c.ID)
+	s.announce(ctx, clientsChannel, c.ID)
 	return out, nil
 }
 
@@ -264,6 +264,15 @@ func (s *Server) SetSignup(ctx context.Context, tenantID string, enabled bool) e
 	}); err != nil {
 		return err
 	}
-	_ = Announce(ctx, s.Cache)
+	s.announce(ctx, tenantsChannel, "changed")
 	return nil
+}
+
+// announce tells other replicas that something they cache changed. The change itself is already stored, so
+// a failure only delays them until their caches expire (seconds): worth a warning, not an error.
+func (s *Server) announce(ctx context.Context, channel, msg string) {
+	if err := s.Cache.Publish(ctx, channel, msg); err != nil {
+		s.Logger.Warn("announcing a change to other replicas failed; they will see it when their caches expire",
+			"channel", channel, "err", err)
+	}
 }

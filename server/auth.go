@@ -61,7 +61,9 @@ func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storag
 		}
 		return storage.User{}, ErrInvalidCredentials
 	}
-	_ = s.Cache.Reset(ctx, keys[0])
+	if err := s.Cache.Reset(ctx, keys[0]); err != nil {
+		s.Logger.Warn("clearing the sign-in failure counter failed", "err", err)
+	}
 	return u, nil
 }
 

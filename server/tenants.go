@@ -54,11 +54,6 @@ func (r *TenantResolver) Flush() {
 	r.mu.Unlock()
 }
 
-// Announce tells every process that tenants or domains changed.
-func Announce(ctx context.Context, c cache.Cache) error {
-	return c.Publish(ctx, tenantsChannel, "changed")
-}
-
 // HostName strips the port from a Host header and lower-cases it.
 func HostName(host string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
