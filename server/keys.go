@@ -52,6 +52,30 @@ type KeySet struct {
 	Public map[string]*jose.JSONWebKey // kid -> public key, active and still-published
 	JWKS   []byte                      // serialised JWKS document
 	loaded time.Time
+
+	// verified remembers tokens whose signature this key set already checked (keyed by a hash of the whole
+	// token), because resource servers introspect the same token on every call. It lives and dies with the
+	// key set, so a rotation or reload starts it afresh; expiry is still checked on every use.
+	mu       sync.Mutex
+	verified map[[32]byte]*jwt.Token
+}
+
+const maxVerified = 10000
+
+func (ks *KeySet) cached(h [32]byte) (*jwt.Token, bool) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	t, ok := ks.verified[h]
+	return t, ok
+}
+
+func (ks *KeySet) remember(h [32]byte, t *jwt.Token) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if ks.verified == nil || len(ks.verified) >= maxVerified {
+		ks.verified = make(map[[32]byte]*jwt.Token)
+	}
+	ks.verified[h] = t
 }
 
 // NewKeyManager returns a manager; call Subscribe to hear rotations from other processes.
@@ -216,13 +240,18 @@ func (s *Signer) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.
 	return raw, raw[strings.LastIndexByte(raw, '.')+1:], nil
 }
 
-// Decode parses and verifies a token signed by one of the tenant's published keys.
+// Decode parses and verifies a token signed by one of the tenant's published keys. Callers must treat the
+// returned token as read-only: a verified token may be shared between requests.
 func (s *Signer) Decode(ctx context.Context, token string) (*jwt.Token, error) {
 	ks, err := s.Keys.ForTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return jwt.ParseWithClaims(token, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
+	h := sha256.Sum256([]byte(token))
+	if t, ok := ks.cached(h); ok && t.Claims.Valid() == nil {
+		return t, nil
+	}
+	t, err := jwt.ParseWithClaims(token, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		k, ok := ks.Public[kid]
 		if !ok {
@@ -233,6 +262,10 @@ func (s *Signer) Decode(ctx context.Context, token string) (*jwt.Token, error) {
 		}
 		return k.Key, nil
 	})
+	if err == nil && t != nil && t.Valid() {
+		ks.remember(h, t)
+	}
+	return t, err
 }
 
 // Validate verifies token and returns its signature.

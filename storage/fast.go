@@ -44,7 +44,7 @@ type pendingToken struct {
 }
 
 const (
-	batchWorkers = 4
+	batchWorkers = 8
 	batchMax     = 256
 )
 
