@@ -118,7 +118,9 @@ func newProvider(cfg config.Config, store *storage.Store, secrets *Secrets, sign
 			fc.AuthorizeEndpointHandlers.Append(ah)
 		}
 		if th, ok := h.(fosite.TokenEndpointHandler); ok {
-			fc.TokenEndpointHandlers.Append(th)
+			// Appended directly: fosite's Append skips a handler whose type is already listed, and every
+			// wrapper has the same type.
+			fc.TokenEndpointHandlers = append(fc.TokenEndpointHandlers, quietTokenHandler{th})
 		}
 		if ti, ok := h.(fosite.TokenIntrospector); ok {
 			fc.TokenIntrospectionHandlers.Append(ti)
@@ -128,4 +130,19 @@ func newProvider(cfg config.Config, store *storage.Store, secrets *Secrets, sign
 		}
 	}
 	return provider, pc
+}
+
+// quietTokenHandler skips a token endpoint handler that does not serve the request's grant. fosite asks every
+// handler to populate every token response, and the ones that do not apply answer with an error carrying a
+// stack trace: several per issued token, a measurable share of issuance CPU. fosite's request side already
+// asks CanHandleTokenEndpointRequest first; this does the same on the response side.
+type quietTokenHandler struct {
+	fosite.TokenEndpointHandler
+}
+
+func (q quietTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, req fosite.AccessRequester, resp fosite.AccessResponder) error {
+	if !q.CanHandleTokenEndpointRequest(ctx, req) {
+		return fosite.ErrUnknownRequest
+	}
+	return q.TokenEndpointHandler.PopulateTokenEndpointResponse(ctx, req, resp)
 }
