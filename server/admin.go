@@ -125,6 +125,7 @@ type ClientSpec struct {
 	Audiences              []string
 	Scopes                 []string
 	WebOrigins             []string
+	OrganizationUsage      string // deny (default), allow or require
 }
 
 // CreatedClient is what the CLI prints; the secret is shown only here.
@@ -133,7 +134,24 @@ type CreatedClient struct {
 	ClientSecret string `json:"client_secret,omitempty"`
 }
 
-var knownGrants = map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true}
+// GrantTokenExchange is RFC 8693's grant type; Authio uses it to switch a user's active organization.
+const GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+var knownGrants = map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true, GrantTokenExchange: true}
+
+// grantAliases lets the CLI say token_exchange for RFC 8693's grant type URN.
+var grantAliases = map[string]string{"token_exchange": GrantTokenExchange, "token-exchange": GrantTokenExchange}
+
+// checkOrganizationUsage normalises a client's organization usage ("" means deny).
+func checkOrganizationUsage(v string) (string, error) {
+	switch v {
+	case "":
+		return storage.OrgUsageDeny, nil
+	case storage.OrgUsageDeny, storage.OrgUsageAllow, storage.OrgUsageRequire:
+		return v, nil
+	}
+	return "", invalid("organization_usage", "must be deny, allow or require")
+}
 
 // CreateClient validates spec and stores a client in the tenant of ctx. Confidential clients get a generated
 // 256-bit secret, returned once and stored as a keyed hash.
@@ -147,9 +165,12 @@ func (s *Server) CreateClient(ctx context.Context, spec ClientSpec) (CreatedClie
 	if len(spec.GrantTypes) == 0 {
 		spec.GrantTypes = []string{"authorization_code", "refresh_token"}
 	}
-	for _, g := range spec.GrantTypes {
+	for i, g := range spec.GrantTypes {
+		if full, ok := grantAliases[g]; ok {
+			g, spec.GrantTypes[i] = full, full
+		}
 		if !knownGrants[g] {
-			return CreatedClient{}, invalid("grant", "unknown grant type %q (authorization_code, refresh_token, client_credentials)", g)
+			return CreatedClient{}, invalid("grant", "unknown grant type %q (authorization_code, refresh_token, client_credentials, token_exchange)", g)
 		}
 		if g == "client_credentials" && spec.Type == storage.ClientPublic {
 			return CreatedClient{}, invalid("grant", "public clients cannot use client_credentials")
@@ -187,9 +208,13 @@ func (s *Server) CreateClient(ctx context.Context, spec ClientSpec) (CreatedClie
 			return CreatedClient{}, invalid("scope", "%q is not a valid scope", sc)
 		}
 	}
+	usage, err := checkOrganizationUsage(spec.OrganizationUsage)
+	if err != nil {
+		return CreatedClient{}, err
+	}
 	now := s.Now().UTC()
 	c := storage.Client{
-		ID: NewID("cli"), Name: strings.TrimSpace(spec.Name), Type: spec.Type,
+		ID: NewID("cli"), Name: strings.TrimSpace(spec.Name), Type: spec.Type, OrganizationUsage: usage,
 		RedirectURIs: spec.RedirectURIs, PostLogoutRedirectURIs: spec.PostLogoutRedirectURIs,
 		GrantTypes: spec.GrantTypes, Scopes: spec.Scopes, Audiences: spec.Audiences,
 		WebOrigins: trimOrigins(spec.WebOrigins), CreatedAt: now, UpdatedAt: now,

@@ -48,7 +48,7 @@ func (s *Server) Observe(next http.Handler) http.Handler {
 			id = RandomToken(12)
 		}
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(WithRequestID(r.Context(), id))
+		r = r.WithContext(WithClientIP(WithRequestID(r.Context(), id), s.ClientIP(r)))
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		}

@@ -67,3 +67,42 @@ func (s *Session) Clone() fosite.Session {
 	}
 	return deepcopy.Copy(s).(fosite.Session)
 }
+
+// Access-token claims Authio adds. An organization token carries ClaimOrgID (and ClaimActOrg, the same
+// value), ClaimOrgName, ClaimRoles and ClaimPermissions; an internal token carries only the last two.
+const (
+	ClaimOrgID       = "org_id"
+	ClaimActOrg      = "act_org"
+	ClaimOrgName     = "org_name"
+	ClaimRoles       = "roles"
+	ClaimPermissions = "permissions"
+)
+
+// OrgID is the organization the session's tokens are for, "" for an internal token.
+func (s *Session) OrgID() string {
+	id, _ := s.AccessClaims[ClaimOrgID].(string)
+	return id
+}
+
+// Permissions are the permissions the session's access tokens carry.
+func (s *Session) Permissions() []string { return claimStrings(s.AccessClaims[ClaimPermissions]) }
+
+// Roles are the role names the session's access tokens carry.
+func (s *Session) Roles() []string { return claimStrings(s.AccessClaims[ClaimRoles]) }
+
+// claimStrings reads a string-list claim whether it is fresh ([]string) or came back from JSON ([]any).
+func claimStrings(v any) []string {
+	switch l := v.(type) {
+	case []string:
+		return l
+	case []any:
+		out := make([]string, 0, len(l))
+		for _, e := range l {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}

@@ -54,9 +54,17 @@ type Client struct {
 	Scopes                 StringList
 	Audiences              StringList
 	WebOrigins             StringList
+	OrganizationUsage      string // "deny" (default), "allow" or "require"
 	CreatedAt              time.Time
 	UpdatedAt              time.Time
 }
+
+// Client organization usage: whether tokens may (allow), must (require) or must not (deny) name an organization.
+const (
+	OrgUsageDeny    = "deny"
+	OrgUsageAllow   = "allow"
+	OrgUsageRequire = "require"
+)
 
 // Client types.
 const (

@@ -152,19 +152,26 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(old Client)
 }
 
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	db, _, err := s.scoped(ctx)
-	if err != nil {
-		return err
-	}
-	res := db.Where("id = ?", id).Delete(&Client{})
-	s.clients.forget(id)
-	if res.Error != nil {
-		return mapErr(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return nil
+	defer s.clients.forget(id)
+	return s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.deleteWhere(ctx, &Client{}, "id = ?", id); err != nil {
+			return err
+		}
+		for _, q := range []struct {
+			model any
+			where string
+			args  []any
+		}{
+			{&roleAssignment{}, "subject_kind = ? AND subject_id = ?", []any{SubjectClient, id}},
+			{&clientOrganization{}, "client_id = ?", []any{id}},
+		} {
+			db, _, _ := s.scoped(ctx)
+			if err := db.Where(q.where, q.args...).Delete(q.model).Error; err != nil {
+				return mapErr(err)
+			}
+		}
+		return nil
+	})
 }
 
 // ---- users ----
@@ -233,8 +240,19 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
+		db, tid, _ := s.scoped(ctx)
+		if err := db.Where("user_id = ?", id).Delete(&LoginSession{}).Error; err != nil {
+			return mapErr(err)
+		}
+		// Memberships go by foreign key; their role assignments and the user's own are removed here.
+		members := s.conn(ctx).Model(&Membership{}).Select("id").Where("tenant_id = ? AND user_id = ?", tid, id)
 		db, _, _ = s.scoped(ctx)
-		return mapErr(db.Where("user_id = ?", id).Delete(&LoginSession{}).Error)
+		if err := db.Where("(subject_kind = ? AND subject_id IN (?)) OR (subject_kind = ? AND subject_id = ?)",
+			SubjectMembership, members, SubjectUser, id).Delete(&roleAssignment{}).Error; err != nil {
+			return mapErr(err)
+		}
+		db, _, _ = s.scoped(ctx)
+		return mapErr(db.Where("user_id = ?", id).Delete(&Membership{}).Error)
 	})
 }
 

@@ -78,3 +78,96 @@ type Sessions interface {
 	SessionByCookieHash(ctx context.Context, cookieHash string, now time.Time) (LoginSession, error)
 	DeleteSession(ctx context.Context, id string) error
 }
+
+// Organizations manages the organizations of the tenant in the context. Names are unique per tenant.
+type Organizations interface {
+	// CreateOrganization stores o. ErrAlreadyExists when the tenant has an organization of that name.
+	CreateOrganization(ctx context.Context, o Organization) error
+	// GetOrganization finds an organization by id ("org_…") or name.
+	GetOrganization(ctx context.Context, idOrName string) (Organization, error)
+	// ListOrganizations returns a page ordered by creation, and the total count.
+	ListOrganizations(ctx context.Context, p Page) ([]Organization, int64, error)
+	UpdateOrganization(ctx context.Context, id string, fn func(old Organization) (Organization, error)) error
+	// DeleteOrganization removes the organization with its memberships, their role assignments, its custom
+	// roles and its client links.
+	DeleteOrganization(ctx context.Context, id string) error
+}
+
+// Memberships manages user ↔ organization links of the tenant in the context.
+type Memberships interface {
+	// CreateMembership stores m. ErrAlreadyExists when the user is already in the organization; ErrNotFound
+	// when the organization or the user is not the tenant's.
+	CreateMembership(ctx context.Context, m Membership) error
+	GetMembership(ctx context.Context, orgID, userID string) (Membership, error)
+	GetMembershipByID(ctx context.Context, id string) (Membership, error)
+	// ListMembers returns a page of an organization's members (any status) ordered by joining, and the total.
+	ListMembers(ctx context.Context, orgID string, p Page) ([]Member, int64, error)
+	// ListUserMemberships returns every membership of one user, with organization names, ordered by joining.
+	ListUserMemberships(ctx context.Context, userID string) ([]UserMembership, error)
+	UpdateMembership(ctx context.Context, id string, fn func(old Membership) (Membership, error)) error
+	// DeleteMembership removes a membership and its role assignments.
+	DeleteMembership(ctx context.Context, id string) error
+}
+
+// ResourceServers manages the APIs of the tenant in the context. Identifiers are unique per tenant.
+type ResourceServers interface {
+	CreateResourceServer(ctx context.Context, rs ResourceServer) error
+	// GetResourceServer finds a resource server by id or identifier (its audience).
+	GetResourceServer(ctx context.Context, idOrIdentifier string) (ResourceServer, error)
+	ListResourceServers(ctx context.Context, p Page) ([]ResourceServer, int64, error)
+	UpdateResourceServer(ctx context.Context, id string, fn func(old ResourceServer) (ResourceServer, error)) error
+	// DeleteResourceServer removes it and every role permission on it.
+	DeleteResourceServer(ctx context.Context, id string) error
+	// MaxTokenLifetime is the longest access token lifetime (seconds) of the tenant's resource servers, 0 for none.
+	MaxTokenLifetime(ctx context.Context) (int, error)
+}
+
+// Roles manages roles, their permissions and their assignments in the tenant in the context.
+type Roles interface {
+	// CreateRole stores r. ErrAlreadyExists for a second role of the same name in the same scope (tenant-wide,
+	// or one organization).
+	CreateRole(ctx context.Context, r Role) error
+	GetRole(ctx context.Context, id string) (Role, error)
+	ListRoles(ctx context.Context, p Page) ([]Role, int64, error)
+	UpdateRole(ctx context.Context, id string, fn func(old Role) (Role, error)) error
+	// DeleteRole removes the role with its permissions and assignments.
+	DeleteRole(ctx context.Context, id string) error
+	// AddRolePermissions adds permissions; ones the role already has are left alone.
+	AddRolePermissions(ctx context.Context, roleID string, ps []Permission) error
+	RemoveRolePermissions(ctx context.Context, roleID string, ps []Permission) error
+	ListRolePermissions(ctx context.Context, roleID string) ([]Permission, error)
+	// AssignRoles gives the subject each role it does not hold yet, recording source, and returns the ids
+	// newly assigned. ErrNotFound (nothing assigned) when a role is not the tenant's.
+	AssignRoles(ctx context.Context, kind, subjectID string, roleIDs []string, source string) ([]string, error)
+	// UnassignRoles removes the roles the subject holds among roleIDs and returns the ids removed.
+	UnassignRoles(ctx context.Context, kind, subjectID string, roleIDs []string) ([]string, error)
+	ListAssignedRoles(ctx context.Context, kind, subjectID string) ([]AssignedRole, error)
+	// GrantsFor returns the subject's role names and the permissions those roles hold on the given audiences.
+	GrantsFor(ctx context.Context, kind, subjectID string, audiences []string) (Grants, error)
+}
+
+// ClientOrganizations records which machine clients may ask for tokens of which organizations.
+type ClientOrganizations interface {
+	// AddClientOrganization allows the client into the organization (idempotent); ErrNotFound when either is
+	// not the tenant's.
+	AddClientOrganization(ctx context.Context, clientID, orgID string) error
+	RemoveClientOrganization(ctx context.Context, clientID, orgID string) error
+	ClientInOrganization(ctx context.Context, clientID, orgID string) (bool, error)
+	OrganizationClients(ctx context.Context, orgID string) ([]string, error)
+}
+
+// APIKeys manages the tenant's secret management API keys (stored as hashes).
+type APIKeys interface {
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	DeleteAPIKey(ctx context.Context, id string) error
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+}
+
+// Audit is the tenant's append-only audit log.
+type Audit interface {
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// ListAudit returns matching events newest first, at most f.Limit (default 50).
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}

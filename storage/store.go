@@ -38,6 +38,14 @@ var (
 	_ Clients  = (*Store)(nil)
 	_ Users    = (*Store)(nil)
 	_ Sessions = (*Store)(nil)
+
+	_ Organizations       = (*Store)(nil)
+	_ Memberships         = (*Store)(nil)
+	_ ResourceServers     = (*Store)(nil)
+	_ Roles               = (*Store)(nil)
+	_ ClientOrganizations = (*Store)(nil)
+	_ APIKeys             = (*Store)(nil)
+	_ Audit               = (*Store)(nil)
 )
 
 // Options tune the connection pool.
@@ -261,6 +269,10 @@ func (s *Store) scoped(ctx context.Context) (*gorm.DB, string, error) {
 	}
 	return s.conn(ctx).Where("tenant_id = ?", tid), tid, nil
 }
+
+// InTx runs fn in a transaction: every storage call made with the ctx fn receives joins it, so a change and
+// its audit event commit together or not at all. A ctx that already carries a transaction is reused.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error { return s.inTx(ctx, fn) }
 
 // inTx runs fn in a transaction, reusing one already carried by ctx.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
