@@ -10,7 +10,9 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/authio/authio/handlers/account"
 	"github.com/authio/authio/handlers/login"
+	"github.com/authio/authio/handlers/management"
 	"github.com/authio/authio/handlers/oauth"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/static"
@@ -55,6 +57,8 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 	tenant.Use(s.ResolveTenant)
 	(&oauth.Handler{S: s, Pages: pages, Logger: s.Logger, Now: s.Now}).Mount(tenant)
 	(&login.Handler{S: s, Pages: pages, Logger: s.Logger, Now: s.Now}).Mount(tenant)
+	(&account.Handler{S: s, Logger: s.Logger, Now: s.Now}).Mount(tenant)
+	(&management.Handler{S: s, Logger: s.Logger, Now: s.Now}).Mount(tenant)
 	if opts.DevCallback {
 		tenant.HandleFunc("/dev/callback", devCallback(pages)).Methods(http.MethodGet)
 	}
