@@ -272,7 +272,9 @@ func (s *Store) scoped(ctx context.Context) (*gorm.DB, string, error) {
 
 // InTx runs fn in a transaction: every storage call made with the ctx fn receives joins it, so a change and
 // its audit event commit together or not at all. A ctx that already carries a transaction is reused.
-func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error { return s.inTx(ctx, fn) }
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.inTx(ctx, fn)
+}
 
 // inTx runs fn in a transaction, reusing one already carried by ctx.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
