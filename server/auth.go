@@ -45,6 +45,9 @@ func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storag
 			return storage.User{}, err
 		}
 		if n >= MaxFailures {
+			if err := s.auditSignIn(ctx, EventSignInFailed, "", email, "throttled"); err != nil {
+				return storage.User{}, err
+			}
 			return storage.User{}, &ThrottledError{RetryAfter: left}
 		}
 	}
@@ -59,12 +62,32 @@ func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storag
 				return storage.User{}, err
 			}
 		}
+		if err := s.auditSignIn(ctx, EventSignInFailed, u.ID, email, "invalid_credentials"); err != nil {
+			return storage.User{}, err
+		}
 		return storage.User{}, ErrInvalidCredentials
 	}
 	if err := s.Cache.Reset(ctx, keys[0]); err != nil {
 		s.Logger.Warn("clearing the sign-in failure counter failed", "err", err)
 	}
+	if err := s.auditSignIn(ctx, EventSignInSucceeded, u.ID, u.Email, ""); err != nil {
+		return storage.User{}, err
+	}
 	return u, nil
+}
+
+// auditSignIn records a sign-in attempt. userID is empty for an unknown email; the email is recorded as typed
+// (trimmed, lower-cased) so a security team can see what was tried.
+func (s *Server) auditSignIn(ctx context.Context, event, userID, email, reason string) error {
+	data := storage.JSONMap{"email": strings.ToLower(strings.TrimSpace(email)), "connection": "password"}
+	if reason != "" {
+		data["reason"] = reason
+	}
+	actor := ""
+	if userID != "" {
+		actor = Actor{Kind: "user", ID: userID}.String()
+	}
+	return s.Audit(ctx, storage.AuditEvent{Type: event, UserID: userID, Actor: actor, Data: data})
 }
 
 // SignUp creates a user when the tenant allows sign-up.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -57,4 +58,33 @@ func (s *Server) AllowedOrigin(ctx context.Context, origin string) bool {
 		s.origins.mu.Unlock()
 	}
 	return e.set[strings.ToLower(origin)]
+}
+
+// CORS answers preflights and adds CORS headers for origins registered as a web origin of any of the tenant's
+// clients, so browser apps can call the token, userinfo, account and discovery endpoints. methods is the
+// Access-Control-Allow-Methods value for preflights.
+func (s *Server) CORS(next http.Handler, methods string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		allowed := origin != "" && s.AllowedOrigin(r.Context(), origin)
+		if origin != "" {
+			w.Header().Add("Vary", "Origin")
+		}
+		if allowed {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Expose-Headers", "WWW-Authenticate, X-Request-Id")
+		}
+		if r.Method == http.MethodOptions {
+			if !allowed {
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			w.Header().Set("Access-Control-Allow-Methods", methods)
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Auth0-Client")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

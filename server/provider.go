@@ -78,7 +78,7 @@ func (c *providerConfig) MaxTokenLifetime(t storage.Tenant) time.Duration {
 }
 
 // newProvider composes fosite explicitly with the flows Authio serves.
-func newProvider(cfg config.Config, store *storage.Store, secrets *Secrets, signer *Signer) (fosite.OAuth2Provider, *providerConfig) {
+func newProvider(cfg config.Config, store *storage.Store, secrets *Secrets, signer *Signer) (fosite.OAuth2Provider, *providerConfig, switchStrategy) {
 	fc := &fosite.Config{
 		GlobalSecret:                   secrets.Derive("fosite-hmac"),
 		ClientSecretsHasher:            NewSecretHasher(secrets),
@@ -97,8 +97,9 @@ func newProvider(cfg config.Config, store *storage.Store, secrets *Secrets, sign
 	pc := &providerConfig{Config: fc, defaults: cfg}
 
 	hmacStrategy := compose.NewOAuth2HMACStrategy(pc)
+	core := &oauth2.DefaultJWTStrategy{Signer: signer, HMACSHAStrategy: hmacStrategy, Config: pc}
 	strategy := &compose.CommonStrategy{
-		CoreStrategy:               &oauth2.DefaultJWTStrategy{Signer: signer, HMACSHAStrategy: hmacStrategy, Config: pc},
+		CoreStrategy:               core,
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: signer, Config: pc},
 		Signer:                     signer,
 	}
@@ -129,7 +130,12 @@ func newProvider(cfg config.Config, store *storage.Store, secrets *Secrets, sign
 			fc.RevocationHandlers.Append(rh)
 		}
 	}
-	return provider, pc
+	return provider, pc, core
+}
+
+// addTokenHandler appends one of Authio's own token endpoint handlers after fosite's.
+func (c *providerConfig) addTokenHandler(h fosite.TokenEndpointHandler) {
+	c.TokenEndpointHandlers = append(c.TokenEndpointHandlers, quietTokenHandler{h})
 }
 
 // quietTokenHandler skips a token endpoint handler that does not serve the request's grant. fosite asks every

@@ -28,12 +28,15 @@ type Server struct {
 	Provider fosite.OAuth2Provider
 	Metrics  *Metrics
 	Now      func() time.Time
+	// OrgPolicy checks an organization's auth policy when a session acts in it; nil asks for nothing more.
+	OrgPolicy OrgPolicy
 
-	pc      *providerConfig
-	origins *originCache
-	stops   []func()
-	wg      sync.WaitGroup
-	cancel  context.CancelFunc
+	pc       *providerConfig
+	strategy switchStrategy
+	origins  *originCache
+	stops    []func()
+	wg       sync.WaitGroup
+	cancel   context.CancelFunc
 }
 
 // New opens storage and the cache and composes the provider. It does not run migrations.
@@ -71,7 +74,8 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		Now:     time.Now,
 		origins: newOriginCache(5 * time.Second),
 	}
-	s.Provider, s.pc = newProvider(cfg, store, secrets, &Signer{Keys: keys})
+	s.Provider, s.pc, s.strategy = newProvider(cfg, store, secrets, &Signer{Keys: keys})
+	s.pc.addTokenHandler(&tokenExchangeHandler{s: s})
 	return s
 }
 

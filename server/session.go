@@ -16,6 +16,8 @@ type Session struct {
 	openid.DefaultSession
 	ClientID     string         `json:"client_id"`
 	AccessClaims map[string]any `json:"access_claims,omitempty"`
+
+	exchange *exchangeState // set between the two phases of a token exchange; never stored
 }
 
 var (

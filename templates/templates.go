@@ -31,11 +31,12 @@ const (
 	PageLogout    = "logout"
 	PageLoggedOut = "logged_out"
 	PageError     = "error"
+	PageOrgPicker = "org_picker"
 )
 
 // requiredPages are checked at start-up so a missing file fails New rather
 // than the first request that needs it.
-var requiredPages = []string{PageLogin, PageSignup, PageLogout, PageLoggedOut, PageError}
+var requiredPages = []string{PageLogin, PageSignup, PageLogout, PageLoggedOut, PageError, PageOrgPicker}
 
 const layoutFile = "layout.html"
 
@@ -57,6 +58,14 @@ type Page struct {
 	Action        string            // logout confirm form action (POST); empty posts back to the current URL
 	Hidden        map[string]string // extra hidden inputs for the logout confirm form
 	RequestID     string            // shown on the error page so users can quote it
+	Choices       []Choice          // the organization picker's options
+}
+
+// Choice is one option of a picker page: a link the user follows to choose it.
+type Choice struct {
+	Label  string // main text, e.g. the organization's display name
+	Detail string // secondary text, e.g. its name
+	URL    string // where choosing it goes (same-site)
 }
 
 // Renderer renders the hosted pages. It is safe for concurrent use.

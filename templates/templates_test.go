@@ -55,6 +55,7 @@ func TestNew(t *testing.T) {
 		"logout.html":     {Data: []byte(page)},
 		"logged_out.html": {Data: []byte(page)},
 		"error.html":      {Data: []byte(page)},
+		"org_picker.html": {Data: []byte(page)},
 	}
 	without := func(name string) fstest.MapFS {
 		m := fstest.MapFS{}
@@ -116,6 +117,7 @@ func TestEveryPage(t *testing.T) {
 		{name: "logout", page: PageLogout, status: http.StatusOK},
 		{name: "logged out", page: PageLoggedOut, status: http.StatusOK},
 		{name: "error", page: PageError, status: http.StatusBadRequest},
+		{name: "organization picker", page: PageOrgPicker, status: http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -482,5 +484,30 @@ func TestGolden(t *testing.T) {
 				t.Errorf("%s differs from rendered page (rerun with -update if intended)\n--- got ---\n%s", path, got)
 			}
 		})
+	}
+}
+
+func TestOrgPicker(t *testing.T) {
+	r := newRenderer(t)
+	rec := render(t, r, http.StatusOK, PageOrgPicker, Page{TenantName: "Acme", Email: "alice@acme.test", Choices: []Choice{
+		{Label: "Acme Inc", Detail: "acme", URL: "/authorize?client_id=c&organization=org_1"},
+		{Label: `<script>alert(1)</script>`, Detail: "globex", URL: "/authorize?client_id=c&organization=org_2"},
+	}})
+	body := rec.Body.String()
+	for _, want := range []string{
+		`<a class="choice" href="/authorize?client_id=c&amp;organization=org_1"><span class="choice-label">Acme Inc</span><span class="choice-detail">acme</span></a>`,
+		`&lt;script&gt;alert(1)&lt;/script&gt;`,
+		`Signed in as alice@acme.test.`,
+		`<h1>Choose an organization</h1>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("picker lacks %s\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "<script>") {
+		t.Error("a label was not escaped")
+	}
+	if n := strings.Count(body, `class="choice"`); n != 2 {
+		t.Errorf("%d choices rendered, want 2", n)
 	}
 }

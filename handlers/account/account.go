@@ -4,12 +4,19 @@
 package account
 
 import (
+	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
 
 	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
 )
 
 // Handler serves the account endpoints. Routes must run behind server.ResolveTenant.
@@ -19,7 +26,176 @@ type Handler struct {
 	Now    func() time.Time
 }
 
-// Mount registers the account endpoints on r.
+// Mount registers the account endpoints on r, with CORS for the tenant's registered web origins.
 func (h *Handler) Mount(r *mux.Router) {
-	_ = r
+	r.Handle("/v1/me", h.S.CORS(http.HandlerFunc(h.me), "GET")).Methods(http.MethodGet, http.MethodOptions)
+	r.Handle("/v1/me/memberships", h.S.CORS(http.HandlerFunc(h.memberships), "GET")).Methods(http.MethodGet, http.MethodOptions)
+	r.Handle("/v1/sessions/switch-org", h.S.CORS(http.HandlerFunc(h.switchOrg), "POST")).Methods(http.MethodPost, http.MethodOptions)
+}
+
+// user authenticates the bearer access token as a user's; it writes the 401 and returns ok=false otherwise.
+func (h *Handler) user(w http.ResponseWriter, r *http.Request) (server.Grant, bool) {
+	token := fosite.AccessTokenFromRequest(r)
+	if token == "" {
+		h.bearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
+		return server.Grant{}, false
+	}
+	g, err := h.S.UserGrant(r.Context(), token, fosite.AccessToken)
+	if errors.Is(err, server.ErrInvalidSubjectToken) {
+		h.bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired, revoked or not a user's token.")
+		return server.Grant{}, false
+	} else if err != nil {
+		h.serverError(w, r, "authenticating the access token failed", err)
+		return server.Grant{}, false
+	}
+	return g, true
+}
+
+type profile struct {
+	ID                 string          `json:"id"`
+	Email              string          `json:"email"`
+	EmailVerified      bool            `json:"email_verified"`
+	Name               string          `json:"name"`
+	CreatedAt          string          `json:"created_at"`
+	UpdatedAt          string          `json:"updated_at"`
+	ActiveOrganization *server.OrgView `json:"active_organization"`
+}
+
+func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
+	g, ok := h.user(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	u, err := h.S.Store.GetUser(ctx, g.Session.Subject)
+	if err != nil {
+		h.serverError(w, r, "loading the user failed", err)
+		return
+	}
+	p := profile{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name,
+		CreatedAt: u.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339)}
+	if orgID := g.Session.OrgID(); orgID != "" {
+		o, err := h.S.Store.GetOrganization(ctx, orgID)
+		switch {
+		case err == nil:
+			p.ActiveOrganization = &server.OrgView{ID: o.ID, Name: o.Name, DisplayName: o.DisplayName}
+		case !errors.Is(err, storage.ErrNotFound):
+			h.serverError(w, r, "loading the active organization failed", err)
+			return
+		}
+	}
+	server.WriteJSON(w, http.StatusOK, p)
+}
+
+func (h *Handler) memberships(w http.ResponseWriter, r *http.Request) {
+	g, ok := h.user(w, r)
+	if !ok {
+		return
+	}
+	views, err := h.S.MembershipViews(r.Context(), g.Session.Subject)
+	if err != nil {
+		h.serverError(w, r, "listing memberships failed", err)
+		return
+	}
+	server.WriteJSON(w, http.StatusOK, map[string]any{"memberships": views})
+}
+
+type switchBody struct {
+	OrganizationID string `json:"organization_id"`
+	RefreshToken   string `json:"refresh_token"`
+}
+
+type switchResponse struct {
+	AccessToken        string                  `json:"access_token"`
+	TokenType          string                  `json:"token_type"`
+	ExpiresIn          int64                   `json:"expires_in"`
+	Scope              string                  `json:"scope,omitempty"`
+	RefreshToken       string                  `json:"refresh_token,omitempty"`
+	ActiveOrganization server.OrgView          `json:"active_organization"`
+	Memberships        []server.MembershipView `json:"memberships"`
+}
+
+func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
+	token := fosite.AccessTokenFromRequest(r)
+	if token == "" {
+		h.bearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
+		return
+	}
+	var body switchBody
+	if msg := decodeJSON(r, &body); msg != "" {
+		server.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": msg})
+		return
+	}
+	if strings.TrimSpace(body.OrganizationID) == "" {
+		server.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request",
+			"error_description": "organization_id is required."})
+		return
+	}
+	res, err := h.S.SwitchOrganization(r.Context(), token, body.RefreshToken, strings.TrimSpace(body.OrganizationID))
+	var se *server.SwitchError
+	if errors.As(err, &se) {
+		h.Logger.Info("organization switch refused", "request_id", server.RequestIDFromContext(r.Context()), "error", se.Code,
+			"reason", se.Description)
+		if se.Status == http.StatusUnauthorized {
+			h.bearerError(w, se.Status, se.Code, se.Description)
+			return
+		}
+		server.WriteJSON(w, se.Status, map[string]string{"error": se.Code, "error_description": se.Description})
+		return
+	} else if err != nil {
+		h.serverError(w, r, "switching organization failed", err)
+		return
+	}
+	server.WriteJSON(w, http.StatusOK, switchResponse{
+		AccessToken: res.AccessToken, TokenType: "Bearer", ExpiresIn: int64(res.ExpiresIn / time.Second),
+		Scope: strings.Join(res.Scope, " "), RefreshToken: res.RefreshToken,
+		ActiveOrganization: server.OrgView{ID: res.Org.ID, Name: res.Org.Name, DisplayName: res.Org.DisplayName},
+		Memberships:        res.Memberships,
+	})
+}
+
+// decodeJSON reads a JSON object body strictly; it returns a message for the client when the body is not one.
+func decodeJSON(r *http.Request, v any) string {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return "The body must be JSON (Content-Type: application/json)."
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return "The body is too large."
+		}
+		return "The body is not a valid JSON object of the expected fields: " + jsonProblem(err)
+	}
+	if dec.Decode(&struct{}{}) != io.EOF {
+		return "The body must hold a single JSON object."
+	}
+	return ""
+}
+
+// jsonProblem describes a decoding error without echoing the body.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "field " + te.Field + " has the wrong type."
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		return "unknown field " + strings.TrimPrefix(msg, "json: unknown field ") + "."
+	}
+	return "malformed JSON."
+}
+
+// bearerError answers as RFC 6750 says: a WWW-Authenticate challenge and a JSON body.
+func (h *Handler) bearerError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+desc+`"`)
+	server.WriteJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, msg string, err error) {
+	if r.Context().Err() == nil {
+		h.Logger.Error(msg, "request_id", server.RequestIDFromContext(r.Context()), "err", err)
+	}
+	server.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error",
+		"error_description": "Something went wrong on our side."})
 }

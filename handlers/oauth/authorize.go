@@ -98,6 +98,11 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	access, ok := h.organization(w, r, ar, user, ls, requestedAt, fresh, has("none"))
+	if !ok {
+		return
+	}
+
 	sess := server.NewSession(user.ID, ar.GetClient().GetID())
 	claims := sess.IDTokenClaims()
 	claims.AuthTime = ls.AuthTime.UTC()
@@ -117,7 +122,11 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		claims.Extra["updated_at"] = user.UpdatedAt.Unix()
 	}
-	grantAudience(ar)
+	server.GrantAudience(ar)
+	if err := h.S.ApplyUserClaims(ctx, sess, user.ID, access, ar.GetGrantedAudience()); err != nil {
+		h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
+		return
+	}
 
 	resp, err := h.S.Provider.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
@@ -126,18 +135,6 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.AddParameter("iss", t.Issuer) // RFC 9207, in every response mode
 	h.S.Provider.WriteAuthorizeResponse(ctx, w, ar, resp)
-}
-
-// grantAudience grants the requested audiences (fosite has checked the client may ask for them), or the
-// client itself when none was asked for, so every access token names its audience (RFC 9068).
-func grantAudience(ar fosite.Requester) {
-	if len(ar.GetRequestedAudience()) == 0 {
-		ar.GrantAudience(ar.GetClient().GetID())
-		return
-	}
-	for _, a := range ar.GetRequestedAudience() {
-		ar.GrantAudience(a)
-	}
 }
 
 // loginURL sends the browser to the sign-in page with a way back to this authorization request.
@@ -168,8 +165,18 @@ func ticketBinding(r *http.Request, ar fosite.AuthorizeRequester) string {
 			q[k] = v
 		}
 	}
-	q.Del(TicketParam)
-	return q.Encode()
+	return bindingOf(q)
+}
+
+// bindingOf is the canonical form of authorization parameters a login ticket is bound to.
+func bindingOf(q url.Values) string {
+	c := url.Values{}
+	for k, v := range q {
+		if k != TicketParam {
+			c[k] = v
+		}
+	}
+	return c.Encode()
 }
 
 // authorizeError redirects the error to the client when its redirect URI is valid, and otherwise shows a

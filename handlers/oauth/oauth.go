@@ -47,31 +47,7 @@ func (h *Handler) Mount(r *mux.Router) {
 }
 
 // cors answers preflights and adds CORS headers for origins registered as a client's web origin.
-func (h *Handler) cors(next http.Handler, methods string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
-		allowed := origin != "" && h.S.AllowedOrigin(r.Context(), origin)
-		if origin != "" {
-			w.Header().Add("Vary", "Origin")
-		}
-		if allowed {
-			w.Header().Set("Access-Control-Allow-Origin", origin)
-			w.Header().Set("Access-Control-Expose-Headers", "WWW-Authenticate, X-Request-Id")
-		}
-		if r.Method == http.MethodOptions {
-			if !allowed {
-				w.WriteHeader(http.StatusForbidden)
-				return
-			}
-			w.Header().Set("Access-Control-Allow-Methods", methods)
-			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Auth0-Client")
-			w.Header().Set("Access-Control-Max-Age", "600")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
+func (h *Handler) cors(next http.Handler, methods string) http.Handler { return h.S.CORS(next, methods) }
 
 // issWriter adds the RFC 9207 "iss" parameter to authorization redirects (successes and errors alike).
 type issWriter struct {

@@ -3,12 +3,24 @@ package oauth
 import (
 	"net/http"
 
+	"github.com/ory/fosite"
+
 	"github.com/authio/authio/server"
 )
+
+// supportedGrants are the grant types the token endpoint serves; anything else is unsupported_grant_type.
+var supportedGrants = map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true,
+	server.GrantTokenExchange: true}
 
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess := server.NewSession("", "")
+	if gt := r.PostFormValue("grant_type"); gt != "" && !supportedGrants[gt] {
+		// fosite answers an unknown grant type with invalid_request; RFC 6749 §5.2 names the error.
+		err := fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt)
+		h.S.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
+		return
+	}
 	ar, err := h.S.Provider.NewAccessRequest(ctx, r, sess)
 	if err != nil {
 		h.logOAuthError(r, "token request refused", err)
@@ -19,14 +31,10 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	if gt := ar.GetGrantTypes(); len(gt) == 1 {
 		grant = gt[0]
 	}
-	if ar.GetGrantTypes().ExactOne("client_credentials") {
-		// RFC 9068: a token issued to a client on its own behalf has the client as its subject.
-		sess.ClientID = ar.GetClient().GetID()
-		sess.Subject = sess.ClientID
-		for _, s := range ar.GetRequestedScopes() {
-			ar.GrantScope(s)
-		}
-		grantAudience(ar)
+	if err := h.S.PrepareAccessRequest(ctx, ar); err != nil {
+		h.logOAuthError(r, "token request refused", err)
+		h.S.Provider.WriteAccessError(ctx, w, ar, err)
+		return
 	}
 	resp, err := h.S.Provider.NewAccessResponse(ctx, ar)
 	if err != nil {

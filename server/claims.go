@@ -1,0 +1,328 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/authio/authio/storage"
+)
+
+// Organization tokens and internal tokens.
+//
+// A token names an organization when the request asked for one (authorize or client credentials with
+// "organization", or a switch): its claims then carry the organization and the roles and permissions of the
+// user's membership (or of the machine client). Without an organization the token is internal: its roles and
+// permissions are the subject's tenant-level ones. Permissions are always those on the token's audiences.
+
+// OrgError says why a subject may not have tokens for an organization. Description is meant for the client
+// (error_description) and for hosted pages; it never tells a non-member whether the organization exists.
+type OrgError struct {
+	Code        string // stable: not_member, suspended, invited, usage_denied, organization_required, client_not_allowed
+	Description string
+}
+
+func (e *OrgError) Error() string { return e.Description }
+
+func orgErr(code, desc string) error { return &OrgError{Code: code, Description: desc} }
+
+// Organization usage of a client: whether its tokens may, must or must not name an organization.
+func orgUsage(c fosite.Client) string {
+	if fc, ok := c.(*storage.FositeClient); ok && fc.OrganizationUsage != "" {
+		return fc.OrganizationUsage
+	}
+	return storage.OrgUsageDeny
+}
+
+// OrganizationUsage returns the client's organization usage (deny, allow or require).
+func OrganizationUsage(c fosite.Client) string { return orgUsage(c) }
+
+// CheckOrgUsage refuses an organization the client may not ask for, or a missing one it must.
+func CheckOrgUsage(c fosite.Client, requested string) error {
+	switch usage := orgUsage(c); {
+	case requested != "" && usage == storage.OrgUsageDeny:
+		return orgErr("usage_denied", "This application does not use organizations (its organization_usage is deny).")
+	case requested == "" && usage == storage.OrgUsageRequire:
+		return orgErr("organization_required", "This application requires an organization.")
+	}
+	return nil
+}
+
+// OrgAccess is an organization a subject may have tokens for, with the user's membership (zero for a client).
+type OrgAccess struct {
+	Org        storage.Organization
+	Membership storage.Membership
+}
+
+// UserOrganization checks that user is an active member of the organization named by idOrName (id or name)
+// in the tenant of ctx.
+func (s *Server) UserOrganization(ctx context.Context, userID, idOrName string) (OrgAccess, error) {
+	notMember := orgErr("not_member", "You are not a member of this organization.")
+	org, err := s.Store.GetOrganization(ctx, idOrName)
+	if errors.Is(err, storage.ErrNotFound) {
+		return OrgAccess{}, notMember
+	} else if err != nil {
+		return OrgAccess{}, err
+	}
+	m, err := s.Store.GetMembership(ctx, org.ID, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return OrgAccess{}, notMember
+	} else if err != nil {
+		return OrgAccess{}, err
+	}
+	switch m.Status {
+	case storage.MembershipActive:
+		return OrgAccess{Org: org, Membership: m}, nil
+	case storage.MembershipSuspended:
+		return OrgAccess{}, orgErr("suspended", "Your membership in this organization is suspended.")
+	case storage.MembershipInvited:
+		return OrgAccess{}, orgErr("invited", "Your invitation to this organization has not been accepted yet.")
+	}
+	return OrgAccess{}, notMember
+}
+
+// ClientOrganization checks that a machine client has been allowed into the organization named by idOrName.
+func (s *Server) ClientOrganization(ctx context.Context, clientID, idOrName string) (OrgAccess, error) {
+	denied := orgErr("client_not_allowed", "This client is not allowed into this organization.")
+	org, err := s.Store.GetOrganization(ctx, idOrName)
+	if errors.Is(err, storage.ErrNotFound) {
+		return OrgAccess{}, denied
+	} else if err != nil {
+		return OrgAccess{}, err
+	}
+	in, err := s.Store.ClientInOrganization(ctx, clientID, org.ID)
+	if err != nil {
+		return OrgAccess{}, err
+	}
+	if !in {
+		return OrgAccess{}, denied
+	}
+	return OrgAccess{Org: org}, nil
+}
+
+// ActiveMemberships lists the organizations a user may pick: their active memberships only.
+func (s *Server) ActiveMemberships(ctx context.Context, userID string) ([]storage.UserMembership, error) {
+	all, err := s.Store.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, m := range all {
+		if m.Status == storage.MembershipActive {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// ApplyUserClaims sets the organization and authorization claims of a user's tokens: an organization token
+// when access is non-nil, an internal token otherwise. The ID token names the organization too.
+func (s *Server) ApplyUserClaims(ctx context.Context, sess *Session, userID string, access *OrgAccess, audiences []string) error {
+	kind, subject := storage.SubjectUser, userID
+	if access != nil {
+		kind, subject = storage.SubjectMembership, access.Membership.ID
+	}
+	g, err := s.Store.GrantsFor(ctx, kind, subject, audiences)
+	if err != nil {
+		return err
+	}
+	setClaims(sess, access, g)
+	return nil
+}
+
+// ApplyClientClaims sets the claims of a machine client's token: the client's roles and permissions, and the
+// organization when access is non-nil.
+func (s *Server) ApplyClientClaims(ctx context.Context, sess *Session, clientID string, access *OrgAccess, audiences []string) error {
+	g, err := s.Store.GrantsFor(ctx, storage.SubjectClient, clientID, audiences)
+	if err != nil {
+		return err
+	}
+	setClaims(sess, access, g)
+	return nil
+}
+
+func setClaims(sess *Session, access *OrgAccess, g storage.Grants) {
+	if sess.AccessClaims == nil {
+		sess.AccessClaims = map[string]any{}
+	}
+	for _, k := range []string{ClaimOrgID, ClaimActOrg, ClaimOrgName} {
+		delete(sess.AccessClaims, k)
+	}
+	idExtra := sess.IDTokenClaims().Extra
+	delete(idExtra, ClaimOrgID)
+	delete(idExtra, ClaimOrgName)
+	roles, perms := g.Roles, g.Permissions
+	if roles == nil {
+		roles = []string{}
+	}
+	if perms == nil {
+		perms = []string{}
+	}
+	sess.AccessClaims[ClaimRoles] = roles
+	sess.AccessClaims[ClaimPermissions] = perms
+	if access != nil {
+		sess.AccessClaims[ClaimOrgID] = access.Org.ID
+		sess.AccessClaims[ClaimActOrg] = access.Org.ID
+		sess.AccessClaims[ClaimOrgName] = access.Org.Name
+		idExtra[ClaimOrgID] = access.Org.ID
+		idExtra[ClaimOrgName] = access.Org.Name
+	}
+}
+
+// GrantAudience grants the requested audiences (fosite has checked the client may ask for them), or the
+// client itself when none was asked for, so every access token names its audience (RFC 9068).
+func GrantAudience(ar fosite.Requester) {
+	if len(ar.GetRequestedAudience()) == 0 {
+		ar.GrantAudience(ar.GetClient().GetID())
+		return
+	}
+	for _, a := range ar.GetRequestedAudience() {
+		ar.GrantAudience(a)
+	}
+}
+
+// PrepareAccessRequest completes a token request fosite has validated, before any token is minted:
+//   - client credentials: the client is the subject; an "organization" parameter makes an organization
+//     token if the client may use organizations and has been allowed into that one; the claims carry the
+//     client's roles and permissions for the audience;
+//   - refresh: the grant keeps its organization, but the user must still exist and still be an active member,
+//     and roles and permissions are read afresh, so a refresh never outlives a suspension or a role removal;
+//   - every grant: the lifetimes of the audience's resource server apply.
+//
+// Errors are fosite errors, ready for WriteAccessError.
+func (s *Server) PrepareAccessRequest(ctx context.Context, ar fosite.AccessRequester) error {
+	sess, ok := ar.GetSession().(*Session)
+	if !ok {
+		return fosite.ErrServerError.WithDebug("unexpected session type")
+	}
+	switch {
+	case ar.GetGrantTypes().ExactOne("client_credentials"):
+		if err := s.prepareClientCredentials(ctx, ar, sess); err != nil {
+			return err
+		}
+	case ar.GetGrantTypes().ExactOne("refresh_token"):
+		if err := s.refreshGrants(ctx, ar, sess); err != nil {
+			return err
+		}
+	}
+	return s.applyLifetimes(ctx, ar)
+}
+
+func (s *Server) prepareClientCredentials(ctx context.Context, ar fosite.AccessRequester, sess *Session) error {
+	client := ar.GetClient()
+	// RFC 9068: a token issued to a client on its own behalf has the client as its subject.
+	sess.ClientID = client.GetID()
+	sess.Subject = sess.ClientID
+	for _, sc := range ar.GetRequestedScopes() {
+		ar.GrantScope(sc)
+	}
+	GrantAudience(ar)
+	orgParam := ar.GetRequestForm().Get("organization")
+	if err := CheckOrgUsage(client, orgParam); err != nil {
+		return fosite.ErrInvalidRequest.WithHint(err.Error())
+	}
+	var access *OrgAccess
+	if orgParam != "" {
+		a, err := s.ClientOrganization(ctx, client.GetID(), orgParam)
+		if err != nil {
+			return AccessDeniedError(err)
+		}
+		access = &a
+	}
+	if err := s.ApplyClientClaims(ctx, sess, client.GetID(), access, ar.GetGrantedAudience()); err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	return nil
+}
+
+// refreshGrants re-reads a refreshed grant's organization membership and roles.
+func (s *Server) refreshGrants(ctx context.Context, ar fosite.AccessRequester, sess *Session) error {
+	if sess.Subject == "" || sess.Subject == sess.ClientID {
+		return nil
+	}
+	if _, err := s.Store.GetUser(ctx, sess.Subject); errors.Is(err, storage.ErrNotFound) {
+		return fosite.ErrInvalidGrant.WithHint("The user of this refresh token no longer exists.")
+	} else if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	var access *OrgAccess
+	if orgID := sess.OrgID(); orgID != "" {
+		a, err := s.UserOrganization(ctx, sess.Subject, orgID)
+		var oe *OrgError
+		if errors.As(err, &oe) {
+			return fosite.ErrInvalidGrant.WithHintf("The refresh token's organization no longer accepts this user: %s", oe.Description)
+		} else if err != nil {
+			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+		}
+		access = &a
+	}
+	if err := s.ApplyUserClaims(ctx, sess, sess.Subject, access, ar.GetGrantedAudience()); err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	return nil
+}
+
+// AccessDeniedError turns an OrgError into access_denied with its description; other errors are server errors.
+func AccessDeniedError(err error) *fosite.RFC6749Error {
+	var oe *OrgError
+	if errors.As(err, &oe) {
+		return fosite.ErrAccessDenied.WithHint(oe.Description)
+	}
+	return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+}
+
+// Lifetimes returns the access and refresh token lifetimes for tokens with the given audiences: those of
+// their resource servers (the shortest when there are several), or ok=false when no audience is one.
+func (s *Server) Lifetimes(ctx context.Context, audiences []string) (access, refresh time.Duration, ok bool, err error) {
+	for _, aud := range audiences {
+		rs, found, err := s.ResourceServer(ctx, aud)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if !found {
+			continue
+		}
+		at, rt := time.Duration(rs.TokenLifetime)*time.Second, time.Duration(rs.RefreshLifetime)*time.Second
+		if at <= 0 {
+			at = DefaultResourceTokenLifetime * time.Second
+		}
+		if rt <= 0 {
+			rt = DefaultResourceRefreshLifetime * time.Second
+		}
+		if !ok || at < access {
+			access = at
+		}
+		if !ok || rt < refresh {
+			refresh = rt
+		}
+		ok = true
+	}
+	return access, refresh, ok, nil
+}
+
+// applyLifetimes overrides the expiry fosite set from tenant defaults with the resource server's lifetimes.
+// A refreshed grant keeps the refresh expiry fosite gave it unless the resource server's is shorter.
+func (s *Server) applyLifetimes(ctx context.Context, ar fosite.AccessRequester) error {
+	// A code exchange grants its audiences only while fosite writes the response; until then the audiences
+	// the authorization request asked for are the ones it will get.
+	auds := ar.GetGrantedAudience()
+	if len(auds) == 0 {
+		auds = ar.GetRequestedAudience()
+	}
+	at, rt, ok, err := s.Lifetimes(ctx, auds)
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	if !ok {
+		return nil
+	}
+	now := time.Now().UTC().Round(time.Second)
+	sess := ar.GetSession()
+	sess.SetExpiresAt(fosite.AccessToken, now.Add(at))
+	if exp := sess.GetExpiresAt(fosite.RefreshToken); !exp.IsZero() && now.Add(rt).Before(exp) {
+		sess.SetExpiresAt(fosite.RefreshToken, now.Add(rt))
+	}
+	return nil
+}

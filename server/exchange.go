@@ -1,0 +1,388 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+
+	"github.com/authio/authio/storage"
+)
+
+// Switching the active organization. A user's session is theirs, not an organization's: a switch takes one
+// of the user's live tokens and mints tokens for another organization with the same subject, the same
+// sign-in (sid, auth_time, amr) and no more scope or audience than before. Two doors lead here:
+// POST /v1/sessions/switch-org (SwitchOrganization) and RFC 8693 token exchange at the token endpoint
+// (tokenExchangeHandler). Both refuse a non-member or suspended member, a token of another client or tenant,
+// and an expired or revoked token, and both write session.org_switched.
+
+// RFC 8693 token type identifiers.
+const (
+	TokenTypeAccess  = "urn:ietf:params:oauth:token-type:access_token"
+	TokenTypeRefresh = "urn:ietf:params:oauth:token-type:refresh_token"
+)
+
+// ErrInvalidTarget is RFC 8693's error for an audience the client may not ask for.
+var ErrInvalidTarget = &fosite.RFC6749Error{ErrorField: "invalid_target", DescriptionField: "The requested audience is not allowed.",
+	CodeField: http.StatusBadRequest}
+
+// ErrInvalidSubjectToken means a switch's token is unknown, expired, revoked, another tenant's, or not a user's.
+var ErrInvalidSubjectToken = errors.New("the token is invalid, expired, revoked or not a user's token")
+
+// Grant is a validated, live token of a user: what a switch starts from.
+type Grant struct {
+	Use     fosite.TokenUse
+	Request fosite.Requester // the stored request: client, granted scopes and audiences
+	Session *Session
+}
+
+// UserGrant validates token as a live token of use (access or refresh) issued to a user in the tenant of ctx.
+func (s *Server) UserGrant(ctx context.Context, token string, use fosite.TokenUse) (Grant, error) {
+	if token == "" {
+		return Grant{}, ErrInvalidSubjectToken
+	}
+	sess := NewSession("", "")
+	got, req, err := s.Provider.IntrospectToken(ctx, token, use, sess)
+	if err != nil || got != use {
+		return Grant{}, ErrInvalidSubjectToken
+	}
+	if sess.Subject == "" || sess.Subject == sess.ClientID {
+		return Grant{}, ErrInvalidSubjectToken // a client's own token has no user to switch
+	}
+	if _, err := s.Store.GetUser(ctx, sess.Subject); errors.Is(err, storage.ErrNotFound) {
+		return Grant{}, ErrInvalidSubjectToken
+	} else if err != nil {
+		return Grant{}, err
+	}
+	return Grant{Use: use, Request: req, Session: sess}, nil
+}
+
+// switchTo fills ar, a fresh request of client, for a switch of grant g into the organization orgParam, with
+// the requested scopes and audiences (empty: those of g). Errors are fosite errors.
+func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Grant, orgParam string, scopes, audiences []string) (OrgAccess, error) {
+	client := ar.GetClient()
+	if g.Request.GetClient().GetID() != client.GetID() {
+		return OrgAccess{}, fosite.ErrInvalidRequest.WithHint("The token was issued to another client.")
+	}
+	if orgParam == "" {
+		return OrgAccess{}, fosite.ErrInvalidRequest.WithHint("The organization to switch to is missing.")
+	}
+	if err := CheckOrgUsage(client, orgParam); err != nil {
+		return OrgAccess{}, fosite.ErrInvalidRequest.WithHint(err.Error())
+	}
+	userID := g.Session.Subject
+	access, err := s.UserOrganization(ctx, userID, orgParam)
+	if err != nil {
+		return OrgAccess{}, AccessDeniedError(err)
+	}
+	old := g.Session.IDTokenClaims()
+	// The seam for the target organization's auth policy (SSO only, MFA, maximum session age).
+	if err := s.CheckOrgPolicy(ctx, PolicyInput{Org: access.Org, Membership: access.Membership, UserID: userID,
+		AuthTime: old.AuthTime, AMR: old.AuthenticationMethodsReferences}); err != nil {
+		var pe *PolicyError
+		if errors.As(err, &pe) {
+			return OrgAccess{}, fosite.ErrInteractionRequired.WithHint(pe.Description).WithDebug(pe.Requirement)
+		}
+		return OrgAccess{}, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+
+	granted := g.Request.GetGrantedScopes()
+	if len(scopes) == 0 {
+		scopes = granted
+	}
+	for _, sc := range scopes {
+		if !granted.Has(sc) {
+			return OrgAccess{}, fosite.ErrInvalidScope.WithHintf("Scope %q was not granted to the token being exchanged: scopes can only shrink.", sc)
+		}
+	}
+	if len(audiences) == 0 {
+		audiences = g.Request.GetGrantedAudience()
+	}
+	if err := s.pc.GetAudienceStrategy(ctx)(client.GetAudience(), audiences); err != nil {
+		return OrgAccess{}, ErrInvalidTarget.WithHint("The client may not ask for this audience.")
+	}
+
+	sess := NewSession(userID, client.GetID())
+	claims := sess.IDTokenClaims()
+	claims.AuthTime, claims.AuthenticationMethodsReferences = old.AuthTime, old.AuthenticationMethodsReferences
+	if sid, ok := old.Extra["sid"]; ok {
+		claims.Extra["sid"] = sid
+	}
+	for _, k := range []string{"email", "email_verified", "name", "updated_at"} {
+		if v, ok := old.Extra[k]; ok {
+			claims.Extra[k] = v
+		}
+	}
+	ar.SetSession(sess)
+	for _, sc := range scopes {
+		ar.GrantScope(sc)
+	}
+	for _, a := range audiences {
+		ar.GrantAudience(a)
+	}
+	if err := s.ApplyUserClaims(ctx, sess, userID, &access, audiences); err != nil {
+		return OrgAccess{}, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	now := time.Now().UTC().Round(time.Second)
+	sess.SetExpiresAt(fosite.AccessToken, now.Add(s.pc.GetAccessTokenLifespan(ctx)))
+	sess.SetExpiresAt(fosite.RefreshToken, now.Add(s.pc.GetRefreshTokenLifespan(ctx)))
+	if err := s.applyLifetimes(ctx, ar); err != nil {
+		return OrgAccess{}, err
+	}
+	return access, nil
+}
+
+// Minted are the tokens of a switch.
+type Minted struct {
+	AccessToken  string
+	RefreshToken string // only when the switch started from a refresh token
+	ExpiresIn    time.Duration
+}
+
+// mintSwitch stores and returns the tokens of a prepared switch, and records it in the audit log, in one
+// transaction: either the tokens and the event exist, or neither.
+func (s *Server) mintSwitch(ctx context.Context, ar fosite.AccessRequester, withRefresh bool, from string, to OrgAccess, via string) (Minted, error) {
+	at, atSig, err := s.strategy.GenerateAccessToken(ctx, ar)
+	if err != nil {
+		return Minted{}, err
+	}
+	var rt, rtSig string
+	if withRefresh {
+		if rt, rtSig, err = s.strategy.GenerateRefreshToken(ctx, ar); err != nil {
+			return Minted{}, err
+		}
+	}
+	stored := ar.Sanitize(nil)
+	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.CreateAccessTokenSession(ctx, atSig, stored); err != nil {
+			return err
+		}
+		if withRefresh {
+			if err := s.Store.CreateRefreshTokenSession(ctx, rtSig, atSig, stored); err != nil {
+				return err
+			}
+		}
+		userID := ar.GetSession().GetSubject()
+		return s.Audit(WithActor(ctx, Actor{Kind: "user", ID: userID}), storage.AuditEvent{
+			Type: EventOrgSwitched, UserID: userID, OrganizationID: to.Org.ID, ClientID: ar.GetClient().GetID(),
+			Data: storage.JSONMap{"from": from, "to": to.Org.ID, "via": via},
+		})
+	})
+	if err != nil {
+		return Minted{}, err
+	}
+	return Minted{AccessToken: at, RefreshToken: rt,
+		ExpiresIn: time.Until(ar.GetSession().GetExpiresAt(fosite.AccessToken)).Round(time.Second)}, nil
+}
+
+// SwitchResult is what POST /v1/sessions/switch-org answers.
+type SwitchResult struct {
+	Minted
+	Scope       []string
+	Org         storage.Organization
+	Memberships []MembershipView
+}
+
+// SwitchError is a refused switch: Status and Code for the JSON error, Description for people.
+type SwitchError struct {
+	Status      int
+	Code        string
+	Description string
+}
+
+func (e *SwitchError) Error() string { return e.Code + ": " + e.Description }
+
+// SwitchOrganization switches the user of accessToken into the organization orgParam (id or name). With a
+// refresh token of the same user and client, a refresh token bound to the new organization comes back too.
+func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshToken, orgParam string) (SwitchResult, error) {
+	unauthorized := &SwitchError{Status: http.StatusUnauthorized, Code: "invalid_token",
+		Description: "The access token is invalid, expired, revoked or not a user's token."}
+	g, err := s.UserGrant(ctx, accessToken, fosite.AccessToken)
+	if errors.Is(err, ErrInvalidSubjectToken) {
+		return SwitchResult{}, unauthorized
+	} else if err != nil {
+		return SwitchResult{}, err
+	}
+	base := g
+	if refreshToken != "" {
+		rg, err := s.UserGrant(ctx, refreshToken, fosite.RefreshToken)
+		if errors.Is(err, ErrInvalidSubjectToken) {
+			return SwitchResult{}, &SwitchError{Status: http.StatusUnauthorized, Code: "invalid_token",
+				Description: "The refresh token is invalid, expired, revoked or not a user's token."}
+		} else if err != nil {
+			return SwitchResult{}, err
+		}
+		if rg.Session.Subject != g.Session.Subject || rg.Request.GetClient().GetID() != g.Request.GetClient().GetID() {
+			return SwitchResult{}, &SwitchError{Status: http.StatusBadRequest, Code: "invalid_request",
+				Description: "The refresh token belongs to another user or client than the access token."}
+		}
+		base = rg
+	}
+	ar := fosite.NewAccessRequest(NewSession("", ""))
+	ar.Client = base.Request.GetClient()
+	ar.GrantTypes = fosite.Arguments{GrantTokenExchange}
+	ar.RequestedAt = time.Now().UTC()
+	from := g.Session.OrgID()
+	access, err := s.switchTo(ctx, ar, base, orgParam, nil, nil)
+	if err != nil {
+		return SwitchResult{}, switchError(err)
+	}
+	minted, err := s.mintSwitch(ctx, ar, refreshToken != "", from, access, "switch-org")
+	if err != nil {
+		return SwitchResult{}, err
+	}
+	views, err := s.MembershipViews(ctx, g.Session.Subject)
+	if err != nil {
+		return SwitchResult{}, err
+	}
+	return SwitchResult{Minted: minted, Scope: ar.GetGrantedScopes(), Org: access.Org, Memberships: views}, nil
+}
+
+// switchError turns the fosite error of a refused switch into the switch endpoint's answer.
+func switchError(err error) error {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	status := rfc.CodeField
+	switch rfc.ErrorField {
+	case fosite.ErrAccessDenied.ErrorField, fosite.ErrInteractionRequired.ErrorField:
+		status = http.StatusForbidden
+	case fosite.ErrServerError.ErrorField:
+		return err
+	}
+	if status < 400 {
+		status = http.StatusBadRequest
+	}
+	return &SwitchError{Status: status, Code: rfc.ErrorField, Description: rfc.GetDescription()}
+}
+
+// MembershipView is a user's membership as the user sees it: the organization, the status and the roles.
+type MembershipView struct {
+	ID           string   `json:"id"`
+	Organization OrgView  `json:"organization"`
+	Status       string   `json:"status"`
+	Roles        []string `json:"roles"`
+	JoinedAt     string   `json:"joined_at"`
+}
+
+// OrgView is the public face of an organization.
+type OrgView struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+}
+
+// MembershipViews lists the user's own memberships (every status) with their role names.
+func (s *Server) MembershipViews(ctx context.Context, userID string) ([]MembershipView, error) {
+	ms, err := s.Store.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	roles, err := s.Store.MembershipRoleNames(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MembershipView, 0, len(ms))
+	for _, m := range ms {
+		rs := roles[m.ID]
+		if rs == nil {
+			rs = []string{}
+		}
+		out = append(out, MembershipView{ID: m.ID, Status: m.Status, Roles: rs, JoinedAt: m.JoinedAt.UTC().Format(time.RFC3339),
+			Organization: OrgView{ID: m.OrganizationID, Name: m.OrganizationName, DisplayName: m.OrganizationDisplayName}})
+	}
+	return out, nil
+}
+
+// tokenExchangeHandler serves RFC 8693 token exchange at the token endpoint for switching organization:
+// subject_token (an access or refresh token of this tenant and client), subject_token_type, organization,
+// and optionally a narrower scope or another allowed audience.
+type tokenExchangeHandler struct {
+	s *Server
+}
+
+var _ fosite.TokenEndpointHandler = (*tokenExchangeHandler)(nil)
+
+func (h *tokenExchangeHandler) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool {
+	return false
+}
+
+func (h *tokenExchangeHandler) CanHandleTokenEndpointRequest(_ context.Context, ar fosite.AccessRequester) bool {
+	return ar.GetGrantTypes().ExactOne(GrantTokenExchange)
+}
+
+func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
+	if !ar.GetClient().GetGrantTypes().Has(GrantTokenExchange) {
+		return fosite.ErrUnauthorizedClient.WithHint("The client is not allowed to use token exchange.")
+	}
+	form := ar.GetRequestForm()
+	if form.Get("actor_token") != "" || form.Get("actor_token_type") != "" {
+		return fosite.ErrInvalidRequest.WithHint("Delegation (actor_token) is not supported.")
+	}
+	if rt := form.Get("requested_token_type"); rt != "" && rt != TokenTypeAccess {
+		return fosite.ErrInvalidRequest.WithHint("Only access tokens can be requested (requested_token_type).")
+	}
+	var use fosite.TokenUse
+	switch form.Get("subject_token_type") {
+	case TokenTypeAccess:
+		use = fosite.AccessToken
+	case TokenTypeRefresh:
+		use = fosite.RefreshToken
+	case "":
+		return fosite.ErrInvalidRequest.WithHint("subject_token_type is missing.")
+	default:
+		return fosite.ErrInvalidRequest.WithHint("subject_token_type must be an access or refresh token type.")
+	}
+	// RFC 8693 §2.2.2: an invalid subject token is invalid_request.
+	g, err := h.s.UserGrant(ctx, form.Get("subject_token"), use)
+	if errors.Is(err, ErrInvalidSubjectToken) {
+		return fosite.ErrInvalidRequest.WithHint("The subject_token is invalid, expired, revoked or not a user's token of this client.")
+	} else if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	access, err := h.s.switchTo(ctx, ar, g, form.Get("organization"), ar.GetRequestedScopes(), ar.GetRequestedAudience())
+	if err != nil {
+		return err
+	}
+	ar.GetSession().(*Session).exchange = &exchangeState{from: g.Session.OrgID(), to: access, refresh: use == fosite.RefreshToken}
+	return nil
+}
+
+// exchangeState carries a validated exchange from the request to the response phase; it is never stored.
+type exchangeState struct {
+	from    string
+	to      OrgAccess
+	refresh bool
+}
+
+func (h *tokenExchangeHandler) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder) error {
+	sess, ok := ar.GetSession().(*Session)
+	if !ok || sess.exchange == nil {
+		return fosite.ErrServerError.WithDebug("token exchange response without a prepared request")
+	}
+	st := sess.exchange
+	m, err := h.s.mintSwitch(ctx, ar, st.refresh, st.from, st.to, "token_exchange")
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	resp.SetAccessToken(m.AccessToken)
+	resp.SetTokenType("bearer")
+	resp.SetExpiresIn(m.ExpiresIn)
+	resp.SetScopes(ar.GetGrantedScopes())
+	resp.SetExtra("issued_token_type", TokenTypeAccess)
+	if m.RefreshToken != "" {
+		resp.SetExtra("refresh_token", m.RefreshToken)
+	}
+	return nil
+}
+
+// switchStrategy is what minting a switch needs from fosite's token strategy.
+type switchStrategy interface {
+	oauth2.AccessTokenStrategy
+	oauth2.RefreshTokenStrategy
+}
