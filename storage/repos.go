@@ -229,10 +229,22 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(old User) (Us
 
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
-		db, _, err := s.scoped(ctx)
-		if err != nil {
+		if err := s.owned(ctx, &User{}, id); err != nil {
 			return err
 		}
+		// The user's memberships would go with the user by foreign key, and with them the ids their role
+		// assignments are found by: remove those assignments (and the user's own) while the memberships remain.
+		db, tid, _ := s.scoped(ctx)
+		members := s.conn(ctx).Model(&Membership{}).Select("id").Where("tenant_id = ? AND user_id = ?", tid, id)
+		if err := db.Where("(subject_kind = ? AND subject_id IN (?)) OR (subject_kind = ? AND subject_id = ?)",
+			SubjectMembership, members, SubjectUser, id).Delete(&roleAssignment{}).Error; err != nil {
+			return mapErr(err)
+		}
+		db, _, _ = s.scoped(ctx)
+		if err := db.Where("user_id = ?", id).Delete(&Membership{}).Error; err != nil {
+			return mapErr(err)
+		}
+		db, _, _ = s.scoped(ctx)
 		res := db.Where("id = ?", id).Delete(&User{})
 		if res.Error != nil {
 			return mapErr(res.Error)
@@ -240,19 +252,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		db, tid, _ := s.scoped(ctx)
-		if err := db.Where("user_id = ?", id).Delete(&LoginSession{}).Error; err != nil {
-			return mapErr(err)
-		}
-		// Memberships go by foreign key; their role assignments and the user's own are removed here.
-		members := s.conn(ctx).Model(&Membership{}).Select("id").Where("tenant_id = ? AND user_id = ?", tid, id)
 		db, _, _ = s.scoped(ctx)
-		if err := db.Where("(subject_kind = ? AND subject_id IN (?)) OR (subject_kind = ? AND subject_id = ?)",
-			SubjectMembership, members, SubjectUser, id).Delete(&roleAssignment{}).Error; err != nil {
-			return mapErr(err)
-		}
-		db, _, _ = s.scoped(ctx)
-		return mapErr(db.Where("user_id = ?", id).Delete(&Membership{}).Error)
+		return mapErr(db.Where("user_id = ?", id).Delete(&LoginSession{}).Error)
 	})
 }
 

@@ -44,6 +44,15 @@ func RunTests(t *testing.T, newStore func(t *testing.T) *storage.Store) {
 		{"Transactions", testTransactions},
 		{"DeleteExpired", testDeleteExpired},
 		{"TenantIsolation", testTenantIsolation},
+		{"Organizations", testOrganizations},
+		{"Memberships", testMemberships},
+		{"ResourceServers", testResourceServers},
+		{"Roles", testRoles},
+		{"ClientOrganizations", testClientOrganizations},
+		{"APIKeys", testAPIKeys},
+		{"Audit", testAudit},
+		{"OrgNoTenant", testOrgNoTenant},
+		{"OrgTenantIsolation", testOrgTenantIsolation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
