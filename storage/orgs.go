@@ -414,6 +414,11 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 				return mapErr(err)
 			}
 		}
+		// Organizations that gave the role to new members stop doing so.
+		db, _, _ := s.scoped(ctx)
+		if err := db.Model(&Organization{}).Where("default_role_id = ?", id).Update("default_role_id", "").Error; err != nil {
+			return mapErr(err)
+		}
 		return s.deleteWhere(ctx, &Role{}, "id = ?", id)
 	})
 }

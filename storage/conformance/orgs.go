@@ -1274,9 +1274,25 @@ func testRoles(t *testing.T, s *storage.Store) {
 			mustNil(t, "AddRolePermissions", s.AddRolePermissions(ctx, r.ID, []storage.Permission{perm(api, "read")}))
 			assign(t, s, ctx, storage.SubjectUser, subject, r.ID)
 		}
+		org := newOrg(t, s, ctx)
+		for _, r := range []string{gone.ID, kept.ID} {
+			other := newOrg(t, s, ctx)
+			if r == gone.ID {
+				other = org
+			}
+			mustNil(t, "set default role", s.UpdateOrganization(ctx, other.ID, func(o storage.Organization) (storage.Organization, error) {
+				o.DefaultRoleID = r
+				return o, nil
+			}))
+		}
 		mustNil(t, "DeleteRole", s.DeleteRole(ctx, gone.ID))
 		_, err := s.GetRole(ctx, gone.ID)
 		wantErr(t, "GetRole after delete", err, storage.ErrNotFound)
+		o, err := s.GetOrganization(ctx, org.ID)
+		mustNil(t, "GetOrganization", err)
+		if o.DefaultRoleID != "" {
+			t.Errorf("organization still names the deleted role %s as its default", o.DefaultRoleID)
+		}
 		assertSet(t, "roles held", assigned(t, s, ctx, storage.SubjectUser, subject), []string{kept.ID})
 		assertPermissions(t, s, ctx, kept.ID, perm(api, "read"))
 		wantErr(t, "DeleteRole again", s.DeleteRole(ctx, gone.ID), storage.ErrNotFound)
