@@ -153,51 +153,62 @@ func checkOrganizationUsage(v string) (string, error) {
 	return "", invalid("organization_usage", "must be deny, allow or require")
 }
 
-// CreateClient validates spec and stores a client in the tenant of ctx. Confidential clients get a generated
-// 256-bit secret, returned once and stored as a keyed hash.
-func (s *Server) CreateClient(ctx context.Context, spec ClientSpec) (CreatedClient, error) {
-	if strings.TrimSpace(spec.Name) == "" {
-		return CreatedClient{}, invalid("name", "is required")
+// normalizeClientSpec validates spec and fills its defaults in place: grant aliases resolved, default grants and
+// scopes, organization usage, web origins without a trailing slash. CreateClient and UpdateClient share it, so a
+// client can never be changed into one that could not have been created.
+func normalizeClientSpec(spec *ClientSpec) error {
+	spec.Name = strings.TrimSpace(spec.Name)
+	if spec.Name == "" {
+		return invalid("name", "is required")
 	}
 	if spec.Type != storage.ClientPublic && spec.Type != storage.ClientConfidential {
-		return CreatedClient{}, invalid("type", "must be public or confidential")
+		return invalid("type", "must be public or confidential")
 	}
 	if len(spec.GrantTypes) == 0 {
 		spec.GrantTypes = []string{"authorization_code", "refresh_token"}
 	}
+	grants := make([]string, len(spec.GrantTypes))
 	for i, g := range spec.GrantTypes {
 		if full, ok := grantAliases[g]; ok {
-			g, spec.GrantTypes[i] = full, full
+			g = full
 		}
 		if !knownGrants[g] {
-			return CreatedClient{}, invalid("grant", "unknown grant type %q (authorization_code, refresh_token, client_credentials, token_exchange)", g)
+			return invalid("grant", "unknown grant type %q (authorization_code, refresh_token, client_credentials, token_exchange)", g)
 		}
 		if g == "client_credentials" && spec.Type == storage.ClientPublic {
-			return CreatedClient{}, invalid("grant", "public clients cannot use client_credentials")
+			return invalid("grant", "public clients cannot use client_credentials")
 		}
+		grants[i] = g
 	}
+	spec.GrantTypes = grants
 	hasCode := false
 	for _, g := range spec.GrantTypes {
 		hasCode = hasCode || g == "authorization_code"
 	}
 	if hasCode && len(spec.RedirectURIs) == 0 {
-		return CreatedClient{}, invalid("redirect-uri", "at least one is required for authorization_code")
+		return invalid("redirect-uri", "at least one is required for authorization_code")
 	}
-	for _, u := range append(append([]string{}, spec.RedirectURIs...), spec.PostLogoutRedirectURIs...) {
-		pu, err := url.Parse(u)
-		if err != nil || pu.Scheme == "" || pu.Fragment != "" || (pu.Scheme == "http" || pu.Scheme == "https") && pu.Host == "" {
-			return CreatedClient{}, invalid("redirect-uri", "%q must be an absolute URI without a fragment", u)
+	for _, l := range []struct {
+		field string
+		uris  []string
+	}{{"redirect-uri", spec.RedirectURIs}, {"post-logout-redirect-uri", spec.PostLogoutRedirectURIs}} {
+		for _, u := range l.uris {
+			pu, err := url.Parse(u)
+			if err != nil || pu.Scheme == "" || pu.Fragment != "" || (pu.Scheme == "http" || pu.Scheme == "https") && pu.Host == "" {
+				return invalid(l.field, "%q must be an absolute URI without a fragment", u)
+			}
 		}
 	}
 	for _, o := range spec.WebOrigins {
 		pu, err := url.Parse(o)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || (pu.Path != "" && pu.Path != "/") {
-			return CreatedClient{}, invalid("web-origin", "%q must be an origin like https://app.example.com", o)
+			return invalid("web-origin", "%q must be an origin like https://app.example.com", o)
 		}
 	}
+	spec.WebOrigins = trimOrigins(spec.WebOrigins)
 	for _, a := range spec.Audiences {
 		if strings.TrimSpace(a) == "" || strings.ContainsAny(a, " \t") {
-			return CreatedClient{}, invalid("audience", "%q is not a valid audience", a)
+			return invalid("audience", "%q is not a valid audience", a)
 		}
 	}
 	if len(spec.Scopes) == 0 {
@@ -205,31 +216,46 @@ func (s *Server) CreateClient(ctx context.Context, spec ClientSpec) (CreatedClie
 	}
 	for _, sc := range spec.Scopes {
 		if sc == "" || strings.ContainsAny(sc, " \t\"\\") {
-			return CreatedClient{}, invalid("scope", "%q is not a valid scope", sc)
+			return invalid("scope", "%q is not a valid scope", sc)
 		}
 	}
 	usage, err := checkOrganizationUsage(spec.OrganizationUsage)
 	if err != nil {
+		return err
+	}
+	spec.OrganizationUsage = usage
+	return nil
+}
+
+// CreateClient validates spec and stores a client in the tenant of ctx. Confidential clients get a generated
+// 256-bit secret, returned once and stored as a keyed hash.
+func (s *Server) CreateClient(ctx context.Context, spec ClientSpec) (CreatedClient, error) {
+	if err := normalizeClientSpec(&spec); err != nil {
 		return CreatedClient{}, err
 	}
 	now := s.Now().UTC()
 	c := storage.Client{
-		ID: NewID("cli"), Name: strings.TrimSpace(spec.Name), Type: spec.Type, OrganizationUsage: usage,
+		ID: NewID("cli"), Name: spec.Name, Type: spec.Type, OrganizationUsage: spec.OrganizationUsage,
 		RedirectURIs: spec.RedirectURIs, PostLogoutRedirectURIs: spec.PostLogoutRedirectURIs,
 		GrantTypes: spec.GrantTypes, Scopes: spec.Scopes, Audiences: spec.Audiences,
-		WebOrigins: trimOrigins(spec.WebOrigins), CreatedAt: now, UpdatedAt: now,
+		WebOrigins: spec.WebOrigins, CreatedAt: now, UpdatedAt: now,
 	}
 	out := CreatedClient{ClientID: c.ID}
 	if c.Type == storage.ClientConfidential {
-		out.ClientSecret = RandomToken(32)
-		h, _ := NewSecretHasher(s.Secrets).Hash(ctx, []byte(out.ClientSecret))
-		c.SecretHash = string(h)
+		out.ClientSecret, c.SecretHash = s.newClientSecret(ctx)
 	}
 	if err := s.Store.CreateClient(ctx, c); err != nil {
 		return CreatedClient{}, err
 	}
 	s.announce(ctx, clientsChannel, c.ID)
 	return out, nil
+}
+
+// newClientSecret returns a fresh 256-bit client secret and the keyed hash to store in its place.
+func (s *Server) newClientSecret(ctx context.Context) (secret, hash string) {
+	secret = RandomToken(32)
+	h, _ := NewSecretHasher(s.Secrets).Hash(ctx, []byte(secret))
+	return secret, string(h)
 }
 
 func trimOrigins(in []string) []string {
@@ -242,9 +268,9 @@ func trimOrigins(in []string) []string {
 
 // CreateUser validates and stores a user with a bcrypt-hashed password in the tenant of ctx.
 func (s *Server) CreateUser(ctx context.Context, email, password, name string) (storage.User, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
-		return storage.User{}, invalid("email", "is not a valid email address")
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return storage.User{}, err
 	}
 	if err := CheckPasswordPolicy(password); err != nil {
 		return storage.User{}, err
@@ -263,6 +289,15 @@ func (s *Server) CreateUser(ctx context.Context, email, password, name string) (
 	}
 	u.TenantID, _ = storage.TenantFromContext(ctx)
 	return u, nil
+}
+
+// normalizeEmail lower-cases and checks an email address: users are keyed by (tenant, lower-cased email).
+func normalizeEmail(email string) (string, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return "", invalid("email", "is not a valid email address")
+	}
+	return email, nil
 }
 
 // CheckPasswordPolicy enforces the minimum password rules.

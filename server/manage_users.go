@@ -1,0 +1,144 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/authio/authio/storage"
+)
+
+// ErrNotSupported says the storage backend lacks what an operation needs.
+var ErrNotSupported = errors.New("not supported by this storage backend")
+
+// userLister is the storage method listing users needs. storage.Users has no list yet; ListUsers works as
+// soon as the store implements it.
+type userLister interface {
+	ListUsers(ctx context.Context, p storage.Page) ([]storage.User, int64, error)
+}
+
+// ListUsers returns a page of the tenant's users and their total count, or ErrNotSupported when the store
+// cannot list users.
+func (s *Server) ListUsers(ctx context.Context, p storage.Page) ([]storage.User, int64, error) {
+	l, ok := any(s.Store).(userLister)
+	if !ok {
+		return nil, 0, ErrNotSupported
+	}
+	return l.ListUsers(ctx, p)
+}
+
+// User finds a user of the tenant by id.
+func (s *Server) User(ctx context.Context, id string) (storage.User, error) {
+	u, err := s.Store.GetUser(ctx, id)
+	return u, notFound(err, "user", id)
+}
+
+// UserByEmail finds a user of the tenant by email address (compared lower-cased).
+func (s *Server) UserByEmail(ctx context.Context, email string) (storage.User, error) {
+	e, err := normalizeEmail(email)
+	if err != nil {
+		return storage.User{}, err
+	}
+	u, err := s.Store.GetUserByEmail(ctx, e)
+	return u, notFound(err, "user", e)
+}
+
+// UserSpec describes a user to create.
+type UserSpec struct {
+	Email, Password, Name string
+	EmailVerified         bool
+}
+
+// AddUser creates a user (CreateUser's rules) and marks the email verified when spec says so. A taken email is
+// a ConflictError.
+func (s *Server) AddUser(ctx context.Context, spec UserSpec) (storage.User, error) {
+	if e, err := normalizeEmail(spec.Email); err == nil {
+		if _, err := s.Store.GetUserByEmail(ctx, e); err == nil {
+			return storage.User{}, conflict("email", "a user with this email already exists")
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return storage.User{}, err
+		}
+	}
+	name, err := checkText("name", spec.Name, false, 255)
+	if err != nil {
+		return storage.User{}, err
+	}
+	u, err := s.CreateUser(ctx, spec.Email, spec.Password, name)
+	if err != nil || !spec.EmailVerified {
+		return u, err
+	}
+	if err := s.Store.UpdateUser(ctx, u.ID, func(old storage.User) (storage.User, error) {
+		old.EmailVerified = true
+		return old, nil
+	}); err != nil {
+		return u, err
+	}
+	return s.User(ctx, u.ID)
+}
+
+// UserUpdate changes the fields that are not nil. A new email is unverified unless EmailVerified says otherwise.
+type UserUpdate struct {
+	Email, Name, Password *string
+	EmailVerified         *bool
+}
+
+// UpdateUser changes a user and returns it as stored.
+func (s *Server) UpdateUser(ctx context.Context, id string, upd UserUpdate) (storage.User, error) {
+	if upd.Email != nil {
+		e, err := normalizeEmail(*upd.Email)
+		if err != nil {
+			return storage.User{}, err
+		}
+		upd.Email = &e
+	}
+	if upd.Name != nil {
+		n, err := checkText("name", *upd.Name, false, 255)
+		if err != nil {
+			return storage.User{}, err
+		}
+		upd.Name = &n
+	}
+	hash := ""
+	if upd.Password != nil {
+		if err := CheckPasswordPolicy(*upd.Password); err != nil {
+			return storage.User{}, err
+		}
+		var err error
+		if hash, err = HashPassword(*upd.Password); err != nil {
+			return storage.User{}, err
+		}
+	}
+	err := s.Store.UpdateUser(ctx, id, func(old storage.User) (storage.User, error) {
+		if upd.Email != nil && *upd.Email != old.Email {
+			old.Email, old.EmailVerified = *upd.Email, false
+		}
+		if upd.EmailVerified != nil {
+			old.EmailVerified = *upd.EmailVerified
+		}
+		if upd.Name != nil {
+			old.Name = *upd.Name
+		}
+		if hash != "" {
+			old.PasswordHash = hash
+		}
+		return old, nil
+	})
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		return storage.User{}, conflict("email", "a user with this email already exists")
+	} else if err != nil {
+		return storage.User{}, notFound(err, "user", id)
+	}
+	return s.User(ctx, id)
+}
+
+// DeleteUser removes a user with their sessions, memberships and roles.
+func (s *Server) DeleteUser(ctx context.Context, id string) error {
+	return notFound(s.Store.DeleteUser(ctx, id), "user", id)
+}
+
+// UserOrganizations lists a user's memberships with their organizations' names.
+func (s *Server) UserOrganizations(ctx context.Context, id string) ([]storage.UserMembership, error) {
+	if _, err := s.User(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.Store.ListUserMemberships(ctx, id)
+}
