@@ -1,0 +1,253 @@
+package management
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
+)
+
+// apiError is an answer the caller may read: an HTTP status, a stable snake_case code and a message. Anything
+// else a handler returns is logged and answered with a bare 500.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	scope   string // the scope an insufficient_scope answer asked for
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// errorBody is the Management API's error shape (Auth0's).
+type errorBody struct {
+	StatusCode int    `json:"statusCode"`
+	Error      string `json:"error"`
+	Message    string `json:"message"`
+	ErrorCode  string `json:"errorCode"`
+}
+
+// toAPIError maps what the server layer returns onto the answer the caller sees; nil for an unknown error.
+func toAPIError(err error) *apiError {
+	var (
+		ae  *apiError
+		ve  *server.ValidationError
+		nf  *server.NotFoundError
+		ce  *server.ConflictError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &ve):
+		return errorf(http.StatusBadRequest, "invalid_body", "%s", ve.Error())
+	case errors.As(err, &nf):
+		msg := fmt.Sprintf("No %s found", strings.ReplaceAll(nf.Resource, "_", " "))
+		if nf.ID != "" {
+			msg += fmt.Sprintf(" for %q", nf.ID)
+		}
+		return errorf(http.StatusNotFound, nf.Resource+"_not_found", "%s.", msg)
+	case errors.As(err, &ce):
+		return errorf(http.StatusConflict, "conflict", "%s", ce.Error())
+	case errors.Is(err, server.ErrNotSupported):
+		return errorf(http.StatusNotImplemented, "not_implemented", "This server's storage cannot do that yet.")
+	case errors.As(err, &mbe):
+		return errorf(http.StatusRequestEntityTooLarge, "payload_too_large", "The request body is larger than %d bytes.", mbe.Limit)
+	}
+	return nil
+}
+
+// fail writes err as the Management API's error JSON. Unknown errors are logged with the request id and
+// answered with a generic 500: their text may hold SQL or other internals.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	ae := toAPIError(err)
+	if ae == nil {
+		if r.Context().Err() == nil {
+			h.Logger.Error("management API request failed", "request_id", server.RequestIDFromContext(r.Context()),
+				"method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		ae = errorf(http.StatusInternalServerError, "internal_error", "Internal error; request id %s.", server.RequestIDFromContext(r.Context()))
+	}
+	switch {
+	case ae.status == http.StatusUnauthorized && ae.code == "invalid_token":
+		w.Header().Set("WWW-Authenticate", `Bearer realm="management", error="invalid_token"`)
+	case ae.status == http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="management"`)
+	case ae.code == "insufficient_scope":
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="management", error="insufficient_scope", scope=%q`, ae.scope))
+	}
+	server.WriteJSON(w, ae.status, errorBody{StatusCode: ae.status, Error: http.StatusText(ae.status), Message: ae.message, ErrorCode: ae.code})
+}
+
+// renameFields rewrites a validation error's field with names, so messages use the API's field names where
+// the server's are the CLI's flags.
+func renameFields(err error, names map[string]string) error {
+	var ve *server.ValidationError
+	if errors.As(err, &ve) {
+		if n, ok := names[ve.Field]; ok {
+			return &server.ValidationError{Field: n, Message: ve.Message}
+		}
+	}
+	return err
+}
+
+// decode reads a JSON object body into v, refusing other content types, unknown fields and trailing data.
+func decode(r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return errorf(http.StatusBadRequest, "invalid_body", "The body must be JSON with Content-Type application/json.")
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return errorf(http.StatusBadRequest, "invalid_body", "The body must hold exactly one JSON object.")
+	}
+	return nil
+}
+
+func bodyError(err error) error {
+	var (
+		mbe *http.MaxBytesError
+		ute *json.UnmarshalTypeError
+		se  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, io.EOF):
+		return errorf(http.StatusBadRequest, "invalid_body", "The body is empty; a JSON object is required.")
+	case errors.As(err, &ute):
+		if ute.Field == "" {
+			return errorf(http.StatusBadRequest, "invalid_body", "The body must be a JSON object.")
+		}
+		return errorf(http.StatusBadRequest, "invalid_body", "%s: must be %s.", ute.Field, jsonKind(ute.Type))
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
+		return errorf(http.StatusBadRequest, "invalid_body", "The body is not valid JSON.")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return errorf(http.StatusBadRequest, "invalid_body", "Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return errorf(http.StatusBadRequest, "invalid_body", "The body is not a valid request.")
+}
+
+// jsonKind names a Go type the way a JSON caller thinks of it.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "another type"
+}
+
+// Paging, as Auth0's lists do it: page is 0-based, per_page defaults to 50 and may not exceed 100.
+const (
+	defaultPerPage = 50
+	maxPerPage     = 100
+)
+
+type paging struct {
+	page, perPage int
+	totals        bool
+}
+
+func (p paging) store() storage.Page {
+	return storage.Page{Offset: p.page * p.perPage, Limit: p.perPage}
+}
+
+func queryError(param, format string, args ...any) *apiError {
+	return errorf(http.StatusBadRequest, "invalid_query_string", "%s: %s", param, fmt.Sprintf(format, args...))
+}
+
+func parsePaging(q url.Values) (paging, error) {
+	p := paging{perPage: defaultPerPage}
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1_000_000 {
+			return p, queryError("page", "must be a page number from 0")
+		}
+		p.page = n
+	}
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPerPage {
+			return p, queryError("per_page", "must be between 1 and %d", maxPerPage)
+		}
+		p.perPage = n
+	}
+	if v := q.Get("include_totals"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return p, queryError("include_totals", "must be true or false")
+		}
+		p.totals = b
+	}
+	return p, nil
+}
+
+// writeList answers a page of items: a bare array, or with include_totals an object holding the items under
+// key with start, limit, length and total.
+func writeList[T any](w http.ResponseWriter, p paging, key string, items []T, total int64) {
+	if items == nil {
+		items = []T{}
+	}
+	if !p.totals {
+		server.WriteJSON(w, http.StatusOK, items)
+		return
+	}
+	server.WriteJSON(w, http.StatusOK, map[string]any{key: items, "start": p.page * p.perPage, "limit": p.perPage,
+		"length": len(items), "total": total})
+}
+
+// mapSlice converts each element of in with f.
+func mapSlice[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, 0, len(in))
+	for _, v := range in {
+		out = append(out, f(v))
+	}
+	return out
+}
+
+// orEmpty returns m, or an empty object for nil, so JSON shows {} rather than null.
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// optional returns nil for "", so JSON shows null.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

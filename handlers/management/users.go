@@ -1,0 +1,146 @@
+package management
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
+)
+
+// userView never carries the password hash.
+type userView struct {
+	UserID        string    `json:"user_id"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	Name          string    `json:"name"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+func viewUser(u storage.User) userView {
+	return userView{UserID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+type userBody struct {
+	Email         *string `json:"email"`
+	Password      *string `json:"password"`
+	Name          *string `json:"name"`
+	EmailVerified *bool   `json:"email_verified"`
+}
+
+// listUsers serves GET /users: a page of users, or with ?email= the user with that address (if any).
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	p, err := parsePaging(q)
+	if err != nil {
+		return err
+	}
+	if q.Has("email") {
+		users, err := h.usersWithEmail(r, q.Get("email"))
+		if err != nil {
+			return err
+		}
+		writeList(w, p, "users", server.Paginate(users, p.store()), int64(len(users)))
+		return nil
+	}
+	users, n, err := h.S.ListUsers(r.Context(), p.store())
+	if err != nil {
+		return err
+	}
+	writeList(w, p, "users", mapSlice(users, viewUser), n)
+	return nil
+}
+
+// usersWithEmail returns the user with email as a list of zero or one, as Auth0's lookups do.
+func (h *Handler) usersWithEmail(r *http.Request, email string) ([]userView, error) {
+	u, err := h.S.UserByEmail(r.Context(), email)
+	var ve *server.ValidationError
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return []userView{}, nil
+	case errors.As(err, &ve):
+		return nil, queryError("email", "%s", ve.Message)
+	case err != nil:
+		return nil, err
+	}
+	return []userView{viewUser(u)}, nil
+}
+
+func (h *Handler) usersByEmail(w http.ResponseWriter, r *http.Request) error {
+	if !r.URL.Query().Has("email") {
+		return queryError("email", "is required")
+	}
+	users, err := h.usersWithEmail(r, r.URL.Query().Get("email"))
+	if err != nil {
+		return err
+	}
+	return ok(w, users)
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
+	var b userBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	u, err := h.S.AddUser(r.Context(), server.UserSpec{Email: deref(b.Email), Password: deref(b.Password), Name: deref(b.Name),
+		EmailVerified: deref(b.EmailVerified)})
+	if err != nil {
+		return err
+	}
+	return created(w, viewUser(u))
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := h.S.User(r.Context(), pathVar(r, "id"))
+	if err != nil {
+		return err
+	}
+	return ok(w, viewUser(u))
+}
+
+func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
+	var b userBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	u, err := h.S.UpdateUser(r.Context(), pathVar(r, "id"), server.UserUpdate{Email: b.Email, Name: b.Name, Password: b.Password,
+		EmailVerified: b.EmailVerified})
+	if err != nil {
+		return err
+	}
+	return ok(w, viewUser(u))
+}
+
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	if err := h.S.DeleteUser(r.Context(), pathVar(r, "id")); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+type userOrganizationView struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	DisplayName  string    `json:"display_name"`
+	MembershipID string    `json:"membership_id"`
+	Status       string    `json:"status"`
+	JoinedAt     time.Time `json:"joined_at"`
+}
+
+func (h *Handler) listUserOrganizations(w http.ResponseWriter, r *http.Request) error {
+	p, err := parsePaging(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	ms, err := h.S.UserOrganizations(r.Context(), pathVar(r, "id"))
+	if err != nil {
+		return err
+	}
+	writeList(w, p, "organizations", mapSlice(server.Paginate(ms, p.store()), func(m storage.UserMembership) userOrganizationView {
+		return userOrganizationView{ID: m.OrganizationID, Name: m.OrganizationName, DisplayName: m.OrganizationDisplayName,
+			MembershipID: m.ID, Status: m.Status, JoinedAt: m.JoinedAt}
+	}), int64(len(ms)))
+	return nil
+}
