@@ -311,7 +311,8 @@ func tenantContext(ctx context.Context, s *server.Server, tenant string) (contex
 	if err != nil {
 		return ctx, t, tenantErr(err, tenant)
 	}
-	return storage.WithTenant(ctx, t.ID), t, nil
+	// Changes made from the CLI are the operator's: audit events say so.
+	return server.WithActor(storage.WithTenant(ctx, t.ID), server.Actor{Kind: "cli"}), t, nil
 }
 
 func cmdClientCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
@@ -324,10 +325,11 @@ func cmdClientCreate(ctx context.Context, args, environ []string, stdout, stderr
 	var grants, scopes listFlag
 	fs.Var(&redirects, "redirect-uri", "redirect URI, exact match (repeatable)")
 	fs.Var(&logouts, "post-logout-redirect-uri", "post-logout redirect URI (repeatable)")
-	fs.Var(&grants, "grant", "grant types, comma separated: authorization_code,refresh_token,client_credentials")
+	fs.Var(&grants, "grant", "grant types, comma separated: authorization_code,refresh_token,client_credentials,token_exchange")
 	fs.Var(&audiences, "audience", "audience (API identifier) the client may request (repeatable)")
 	fs.Var(&scopes, "scope", "scope the client may request (repeatable; default openid profile email offline_access)")
 	fs.Var(&origins, "web-origin", "browser origin allowed by CORS (repeatable)")
+	fs.StringVar(&spec.OrganizationUsage, "organization-usage", "", "deny (default), allow or require tokens for an organization")
 	return withServer(ctx, fs, args, environ, stderr, nil, func(s *server.Server) error {
 		tctx, _, err := tenantContext(ctx, s, *tenant)
 		if err != nil {
@@ -375,5 +377,327 @@ func cmdKeyRotate(ctx context.Context, args, environ []string, stdout, stderr io
 			return err
 		}
 		return printJSON(stdout, map[string]string{"kid": k.ID, "alg": k.Alg})
+	})
+}
+
+// requiredFlag is a flag a command cannot run without.
+type requiredFlag struct {
+	name string
+	val  *string
+}
+
+// required returns a check for withServer that names the first of flags left empty.
+func required(flags ...requiredFlag) func() error {
+	return func() error {
+		for _, f := range flags {
+			if *f.val == "" {
+				return usageError{"--" + f.name + " is required"}
+			}
+		}
+		return nil
+	}
+}
+
+// lookupUser finds the user named by exactly one of --user and --email.
+func lookupUser(ctx context.Context, s *server.Server, id, email string) (storage.User, error) {
+	if id != "" {
+		return s.User(ctx, id)
+	}
+	return s.UserByEmail(ctx, email)
+}
+
+// oneOf checks that exactly one of the named flags is set.
+func oneOf(names string, vals ...string) error {
+	n := 0
+	for _, v := range vals {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return usageError{"exactly one of " + names + " is required"}
+	}
+	return nil
+}
+
+func cmdOrgCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("org create", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	name := fs.String("name", "", "organization name: lower-case letters, digits and hyphens")
+	display := fs.String("display-name", "", "display name (default: the name)")
+	defaultRole := fs.String("default-role", "", "role (id or tenant-wide name) every new member gets")
+	return withServer(ctx, fs, args, environ, stderr, required(requiredFlag{"name", name}), func(s *server.Server) error {
+		tctx, _, err := tenantContext(ctx, s, *tenant)
+		if err != nil {
+			return err
+		}
+		spec := server.OrganizationSpec{Name: *name, DisplayName: *display}
+		if *defaultRole != "" {
+			r, err := s.ResolveRole(tctx, *defaultRole, "")
+			if err != nil {
+				return err
+			}
+			spec.DefaultRoleID = r.ID
+		}
+		o, err := s.CreateOrganization(tctx, spec)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]string{"id": o.ID, "name": o.Name, "display_name": o.DisplayName})
+	})
+}
+
+func cmdOrgAddClient(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("org add-client", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	org := fs.String("org", "", "organization id or name")
+	client := fs.String("client", "", "id of a client with the client_credentials grant")
+	return withServer(ctx, fs, args, environ, stderr, required(requiredFlag{"org", org}, requiredFlag{"client", client}), func(s *server.Server) error {
+		tctx, _, err := tenantContext(ctx, s, *tenant)
+		if err != nil {
+			return err
+		}
+		o, err := s.AddOrganizationClient(tctx, *org, *client)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]string{"organization_id": o.ID, "client_id": *client})
+	})
+}
+
+// roleView is how the CLI prints a role held by a subject.
+type roleView struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Source string `json:"source"`
+}
+
+func cmdMemberAdd(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("member add", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	org := fs.String("org", "", "organization id or name")
+	userID := fs.String("user", "", "user id")
+	email := fs.String("email", "", "user email")
+	status := fs.String("status", storage.MembershipActive, "active, invited or suspended")
+	var roles rawListFlag
+	fs.Var(&roles, "role", "role id or name to assign on the membership (repeatable)")
+	check := func() error {
+		if *org == "" {
+			return usageError{"--org is required"}
+		}
+		return oneOf("--user and --email", *userID, *email)
+	}
+	return withServer(ctx, fs, args, environ, stderr, check, func(s *server.Server) error {
+		tctx, _, err := tenantContext(ctx, s, *tenant)
+		if err != nil {
+			return err
+		}
+		o, err := s.Organization(tctx, *org)
+		if err != nil {
+			return err
+		}
+		u, err := lookupUser(tctx, s, *userID, *email)
+		if err != nil {
+			return err
+		}
+		// Resolve every role before changing anything, so a bad --role adds no member.
+		roleIDs := make([]string, 0, len(roles))
+		for _, ref := range roles {
+			r, err := s.ResolveRole(tctx, ref, o.ID)
+			if err != nil {
+				return err
+			}
+			if r.OrganizationID != "" && r.OrganizationID != o.ID {
+				return fmt.Errorf("roles: role %q is custom to another organization", ref)
+			}
+			roleIDs = append(roleIDs, r.ID)
+		}
+		if _, err := s.AddMembers(tctx, o.ID, []string{u.ID}, *status); err != nil {
+			return err
+		}
+		if len(roleIDs) > 0 {
+			if _, err := s.AssignMemberRoles(tctx, o.ID, u.ID, roleIDs, storage.SourceManual); err != nil {
+				return err
+			}
+		}
+		_, m, err := s.Membership(tctx, o.ID, u.ID)
+		if err != nil {
+			return err
+		}
+		held, err := s.MemberRoles(tctx, o.ID, u.ID)
+		if err != nil {
+			return err
+		}
+		views := make([]roleView, 0, len(held))
+		for _, r := range held {
+			views = append(views, roleView{ID: r.ID, Name: r.Name, Source: r.Source})
+		}
+		return printJSON(stdout, map[string]any{"id": m.ID, "organization_id": o.ID, "user_id": u.ID, "status": m.Status, "roles": views})
+	})
+}
+
+func cmdRoleCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("role create", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	name := fs.String("name", "", "role name")
+	desc := fs.String("description", "", "description")
+	org := fs.String("org", "", "organization (id or name) the role is custom to; default tenant-wide")
+	var perms rawListFlag
+	fs.Var(&perms, "permission", "AUDIENCE:SCOPE of a resource server (repeatable), e.g. urn:authio:management:read:organizations")
+	check := func() error {
+		if err := required(requiredFlag{"name", name})(); err != nil {
+			return err
+		}
+		for _, p := range perms {
+			if i := strings.LastIndex(p, ":"); i <= 0 || i == len(p)-1 {
+				return usageError{fmt.Sprintf("--permission %q must be AUDIENCE:SCOPE", p)}
+			}
+		}
+		return nil
+	}
+	return withServer(ctx, fs, args, environ, stderr, check, func(s *server.Server) error {
+		tctx, _, err := tenantContext(ctx, s, *tenant)
+		if err != nil {
+			return err
+		}
+		// Audiences and scopes both may hold colons; the tenant's resource servers tell where one ends.
+		var parsed []storage.Permission
+		for _, p := range perms {
+			pp, err := s.ResolvePermission(tctx, p)
+			if err != nil {
+				return err
+			}
+			parsed = append(parsed, pp)
+		}
+		r, err := s.CreateRole(tctx, server.RoleSpec{Name: *name, Description: *desc, OrganizationID: *org, Permissions: parsed})
+		if err != nil {
+			return err
+		}
+		ps, err := s.RolePermissions(tctx, r.ID)
+		if err != nil {
+			return err
+		}
+		var orgID *string
+		if r.OrganizationID != "" {
+			orgID = &r.OrganizationID
+		}
+		return printJSON(stdout, map[string]any{"id": r.ID, "name": r.Name, "organization_id": orgID, "permissions": ps})
+	})
+}
+
+func cmdRoleAssign(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("role assign", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	role := fs.String("role", "", "role id, or name (tenant-wide first, then custom to --org)")
+	org := fs.String("org", "", "organization id or name: assign on the user's membership")
+	userID := fs.String("user", "", "user id")
+	email := fs.String("email", "", "user email")
+	client := fs.String("client", "", "machine client id: a tenant-level client role")
+	check := func() error {
+		if *role == "" {
+			return usageError{"--role is required"}
+		}
+		if *client != "" && *org != "" {
+			return usageError{"--client takes no --org: client roles are tenant-level"}
+		}
+		return oneOf("--user, --email and --client", *userID, *email, *client)
+	}
+	return withServer(ctx, fs, args, environ, stderr, check, func(s *server.Server) error {
+		tctx, _, err := tenantContext(ctx, s, *tenant)
+		if err != nil {
+			return err
+		}
+		orgID := ""
+		if *org != "" {
+			o, err := s.Organization(tctx, *org)
+			if err != nil {
+				return err
+			}
+			orgID = o.ID
+		}
+		r, err := s.ResolveRole(tctx, *role, orgID)
+		if err != nil {
+			return err
+		}
+		ids := []string{r.ID}
+		var (
+			subject string
+			assign  func() ([]storage.Role, error)
+		)
+		if *client != "" {
+			subject = storage.SubjectClient + ":" + *client
+			assign = func() ([]storage.Role, error) { return s.AssignClientRoles(tctx, *client, ids, storage.SourceManual) }
+		} else {
+			u, err := lookupUser(tctx, s, *userID, *email)
+			if err != nil {
+				return err
+			}
+			if orgID != "" {
+				_, m, err := s.Membership(tctx, orgID, u.ID)
+				if err != nil {
+					return err
+				}
+				subject = storage.SubjectMembership + ":" + m.ID
+				assign = func() ([]storage.Role, error) {
+					return s.AssignMemberRoles(tctx, orgID, u.ID, ids, storage.SourceManual)
+				}
+			} else {
+				subject = storage.SubjectUser + ":" + u.ID
+				assign = func() ([]storage.Role, error) { return s.AssignUserRoles(tctx, u.ID, ids, storage.SourceManual) }
+			}
+		}
+		added, err := assign()
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]any{"role": r.ID, "subject": subject, "source": storage.SourceManual, "assigned": len(added) > 0})
+	})
+}
+
+func cmdAPIKeyCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	name := fs.String("name", "", "a name to recognise the key by")
+	test := fs.Bool("test", false, "make an sk_test_ key instead of sk_live_")
+	return withServer(ctx, fs, args, environ, stderr, nil, func(s *server.Server) error {
+		tctx, _, err := tenantContext(ctx, s, *tenant)
+		if err != nil {
+			return err
+		}
+		k, err := s.CreateAPIKey(tctx, *name, *test)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, k)
+	})
+}
+
+func cmdAPICreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("api create", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	identifier := fs.String("identifier", "", "audience: an absolute URI or a URN, e.g. https://api.example.com")
+	name := fs.String("name", "", "display name")
+	lifetime := fs.Int("token-lifetime", 0, fmt.Sprintf("access token lifetime in seconds (default %d, at most %d)",
+		server.DefaultResourceTokenLifetime, server.MaxResourceTokenLifetime))
+	var scopes listFlag
+	fs.Var(&scopes, "scope", "scope the API defines (repeatable or comma separated)")
+	return withServer(ctx, fs, args, environ, stderr, required(requiredFlag{"identifier", identifier}, requiredFlag{"name", name}), func(s *server.Server) error {
+		tctx, _, err := tenantContext(ctx, s, *tenant)
+		if err != nil {
+			return err
+		}
+		spec := server.ResourceServerSpec{Identifier: *identifier, Name: *name, TokenLifetime: *lifetime}
+		for _, sc := range scopes {
+			spec.Scopes = append(spec.Scopes, storage.Scope{Value: sc})
+		}
+		rs, err := s.CreateResourceServer(tctx, spec)
+		if err != nil {
+			return err
+		}
+		scopes := []storage.Scope(rs.Scopes)
+		if scopes == nil {
+			scopes = []storage.Scope{}
+		}
+		return printJSON(stdout, map[string]any{"id": rs.ID, "identifier": rs.Identifier, "name": rs.Name, "scopes": scopes})
 	})
 }

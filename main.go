@@ -1,5 +1,6 @@
 // Command authio is the Authio server and its operator CLI: one binary that serves every tenant and creates
-// tenants, domains, clients, users and keys. Every create prints JSON on stdout; logs go to stderr.
+// tenants, domains, clients, users, organizations, members, roles, APIs and keys. Every create prints JSON on
+// stdout; logs go to stderr.
 package main
 
 import (
@@ -25,8 +26,20 @@ Usage:
   authio domain add --tenant T --domain D
   authio client create --tenant T --name N --type public|confidential [--redirect-uri U]...
                        [--post-logout-redirect-uri U]... [--grant G[,G]] [--audience A]... [--scope S]... [--web-origin O]...
+                       [--organization-usage deny|allow|require]
   authio user create --tenant T --email E --password P [--name N]
+  authio org create --tenant T --name N [--display-name D] [--default-role R]
+  authio org add-client --tenant T --org O --client C
+  authio member add --tenant T --org O (--user ID | --email E) [--role R]... [--status active|invited|suspended]
+  authio role create --tenant T --name N [--description D] [--org O] [--permission AUDIENCE:SCOPE]...
+  authio role assign --tenant T --role R (--org O (--user ID | --email E) | --user ID | --email E | --client ID)
+  authio api create --tenant T --identifier I --name N [--scope S]... [--token-lifetime SECONDS]
+  authio apikey create --tenant T [--name N] [--test]
   authio key rotate --tenant T
+
+Grant names: authorization_code, refresh_token, client_credentials, token_exchange. --org takes an organization
+id or name; --role a rol_ id or a role name (tenant-wide first, then one custom to --org). The API key is shown
+only once.
 
 Configuration comes from AUTHIO_* environment variables; flags override them. Run "authio serve -h" for the list.
 `
@@ -57,8 +70,11 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return nil
 	}
 	cmd, rest := args[0], args[1:]
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "tenant" || cmd == "domain" || cmd == "client" || cmd == "user" || cmd == "key") {
-		cmd, rest = cmd+" "+rest[0], rest[1:]
+	switch cmd {
+	case "tenant", "domain", "client", "user", "key", "org", "member", "role", "api", "apikey":
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			cmd, rest = cmd+" "+rest[0], rest[1:]
+		}
 	}
 	switch cmd {
 	case "serve":
@@ -77,6 +93,20 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return cmdUserCreate(ctx, rest, environ, stdout, stderr)
 	case "key rotate":
 		return cmdKeyRotate(ctx, rest, environ, stdout, stderr)
+	case "org create":
+		return cmdOrgCreate(ctx, rest, environ, stdout, stderr)
+	case "org add-client":
+		return cmdOrgAddClient(ctx, rest, environ, stdout, stderr)
+	case "member add":
+		return cmdMemberAdd(ctx, rest, environ, stdout, stderr)
+	case "role create":
+		return cmdRoleCreate(ctx, rest, environ, stdout, stderr)
+	case "role assign":
+		return cmdRoleAssign(ctx, rest, environ, stdout, stderr)
+	case "api create":
+		return cmdAPICreate(ctx, rest, environ, stdout, stderr)
+	case "apikey create":
+		return cmdAPIKeyCreate(ctx, rest, environ, stdout, stderr)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", strings.Join(args[:min(2, len(args))], " "))}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -284,4 +285,200 @@ func TestCLIUsageAndConfiguration(t *testing.T) {
 			t.Errorf("second migrate = %v, want applied: []", again)
 		}
 	})
+}
+
+// obj asserts a JSON object with exactly the keys want.
+func obj(t *testing.T, v any, want ...string) map[string]any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("printed %#v, want a JSON object", v)
+	}
+	sort.Strings(want)
+	if got := keys(m); !slices.Equal(got, want) {
+		t.Errorf("printed keys %v, want %v (%v)", got, want, m)
+	}
+	return m
+}
+
+func TestCLIOrganizationsRolesAndKeys(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.ok("tenant", "create", "--slug", "acme")
+	c.ok("tenant", "create", "--slug", "globex")
+
+	api := obj(t, c.ok("api", "create", "--tenant", "acme", "--identifier", "https://api.acme.test", "--name", "Acme API",
+		"--scope", "read:invoices,write:invoices", "--scope", "admin", "--token-lifetime", "600"), "id", "identifier", "name", "scopes")
+	if !strings.HasPrefix(api["id"].(string), "api_") || api["identifier"] != "https://api.acme.test" {
+		t.Errorf("api create = %v", api)
+	}
+	if s, _ := json.Marshal(api["scopes"]); string(s) != `[{"value":"read:invoices"},{"value":"write:invoices"},{"value":"admin"}]` {
+		t.Errorf("api scopes = %s", s)
+	}
+
+	viewer := obj(t, c.ok("role", "create", "--tenant", "acme", "--name", "viewer", "--description", "Reads",
+		"--permission", "https://api.acme.test:read:invoices", "--permission", "urn:authio:management:read:organizations"),
+		"id", "name", "organization_id", "permissions")
+	if !strings.HasPrefix(viewer["id"].(string), "rol_") || viewer["organization_id"] != nil {
+		t.Errorf("role create = %v", viewer)
+	}
+	if p, _ := json.Marshal(viewer["permissions"]); string(p) != `[{"permission_name":"read:invoices","resource_server_identifier":"https://api.acme.test"},`+
+		`{"permission_name":"read:organizations","resource_server_identifier":"urn:authio:management"}]` {
+		t.Errorf("permissions (audience and scope both holding colons) = %s", p)
+	}
+	support := obj(t, c.ok("role", "create", "--tenant", "acme", "--name", "support"), "id", "name", "organization_id", "permissions")
+
+	org := obj(t, c.ok("org", "create", "--tenant", "acme", "--name", "acme-corp", "--display-name", "Acme Corp", "--default-role", "viewer"),
+		"display_name", "id", "name")
+	orgID, _ := org["id"].(string)
+	if !strings.HasPrefix(orgID, "org_") || org["name"] != "acme-corp" || org["display_name"] != "Acme Corp" {
+		t.Errorf("org create = %v", org)
+	}
+	if plain := obj(t, c.ok("org", "create", "--tenant", "acme", "--name", "globex-corp"), "display_name", "id", "name"); plain["display_name"] != "globex-corp" {
+		t.Errorf("display name defaults to the name: %v", plain)
+	}
+	owner := obj(t, c.ok("role", "create", "--tenant", "acme", "--name", "owner", "--org", "acme-corp"), "id", "name", "organization_id", "permissions")
+	if owner["organization_id"] != orgID {
+		t.Errorf("custom role organization_id = %v, want %s", owner["organization_id"], orgID)
+	}
+
+	user := c.ok("user", "create", "--tenant", "acme", "--email", "alice@acme.test", "--password", "S3cret-pass!").(map[string]any)
+	userID := user["id"].(string)
+	member := obj(t, c.ok("member", "add", "--tenant", "acme", "--org", "acme-corp", "--email", "Alice@acme.test", "--role", "owner", "--status", "invited"),
+		"id", "organization_id", "roles", "status", "user_id")
+	memberID, _ := member["id"].(string)
+	if !strings.HasPrefix(memberID, "mem_") || member["organization_id"] != orgID || member["user_id"] != userID || member["status"] != "invited" {
+		t.Errorf("member add = %v", member)
+	}
+	if r, _ := json.Marshal(member["roles"]); string(r) != fmt.Sprintf(`[{"id":%q,"name":"owner","source":"manual"},{"id":%q,"name":"viewer","source":"default"}]`, owner["id"], viewer["id"]) {
+		t.Errorf("member roles = %s", r)
+	}
+	again := obj(t, c.ok("member", "add", "--tenant", "acme", "--org", orgID, "--user", userID), "id", "organization_id", "roles", "status", "user_id")
+	if again["id"] != memberID || again["status"] != "invited" {
+		t.Errorf("adding a member again = %v, want the same membership unchanged", again)
+	}
+
+	worker := c.ok("client", "create", "--tenant", "acme", "--name", "worker", "--type", "confidential", "--grant", "client_credentials,token_exchange",
+		"--organization-usage", "allow", "--audience", "urn:authio:management", "--scope", "read:organizations").(map[string]any)
+	workerID := worker["client_id"].(string)
+	added := obj(t, c.ok("org", "add-client", "--tenant", "acme", "--org", "acme-corp", "--client", workerID), "client_id", "organization_id")
+	if added["organization_id"] != orgID || added["client_id"] != workerID {
+		t.Errorf("org add-client = %v", added)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		subject string
+		role    any
+	}{
+		{name: "membership", args: []string{"--org", "acme-corp", "--email", "alice@acme.test", "--role", "support"}, subject: "membership:" + memberID, role: support["id"]},
+		{name: "user", args: []string{"--user", userID, "--role", support["id"].(string)}, subject: "user:" + userID, role: support["id"]},
+		{name: "client", args: []string{"--client", workerID, "--role", "support"}, subject: "client:" + workerID, role: support["id"]},
+	} {
+		t.Run("role assign to "+tc.name, func(t *testing.T) {
+			args := append([]string{"role", "assign", "--tenant", "acme"}, tc.args...)
+			first := obj(t, c.ok(args...), "assigned", "role", "source", "subject")
+			if first["role"] != tc.role || first["subject"] != tc.subject || first["source"] != "manual" || first["assigned"] != true {
+				t.Errorf("role assign = %v", first)
+			}
+			if second := c.ok(args...).(map[string]any); second["assigned"] != false {
+				t.Errorf("assigning again = %v, want assigned false", second)
+			}
+		})
+	}
+
+	live := obj(t, c.ok("apikey", "create", "--tenant", "acme", "--name", "ci"), "id", "key", "mode", "name")
+	test := obj(t, c.ok("apikey", "create", "--tenant", "acme", "--test"), "id", "key", "mode", "name")
+	liveKey, _ := live["key"].(string)
+	if !strings.HasPrefix(live["id"].(string), "apk_") || !strings.HasPrefix(liveKey, "sk_live_") || live["mode"] != "live" || live["name"] != "ci" {
+		t.Errorf("apikey create = %v", live)
+	}
+	if !strings.HasPrefix(test["key"].(string), "sk_test_") || test["mode"] != "test" {
+		t.Errorf("apikey create --test = %v", test)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		usage bool
+		want  string
+	}{
+		{name: "org with a bad name", args: []string{"org", "create", "--tenant", "acme", "--name", "Acme Corp"}, want: "name"},
+		{name: "duplicate org", args: []string{"org", "create", "--tenant", "acme", "--name", "acme-corp"}, want: "already exists"},
+		{name: "org without a name", args: []string{"org", "create", "--tenant", "acme"}, usage: true, want: "--name"},
+		{name: "org with an unknown default role", args: []string{"org", "create", "--tenant", "acme", "--name", "x", "--default-role", "nope"}, want: "nope"},
+		{name: "member without a user", args: []string{"member", "add", "--tenant", "acme", "--org", "acme-corp"}, usage: true, want: "--user"},
+		{name: "member with user and email", args: []string{"member", "add", "--tenant", "acme", "--org", "acme-corp", "--user", userID, "--email", "a@b.test"}, usage: true, want: "--email"},
+		{name: "member of an unknown org", args: []string{"member", "add", "--tenant", "acme", "--org", "nope", "--user", userID}, want: "nope"},
+		{name: "member with a bad status", args: []string{"member", "add", "--tenant", "acme", "--org", "globex-corp", "--user", userID, "--status", "gone"}, want: "status"},
+		{name: "member with another org's role", args: []string{"member", "add", "--tenant", "acme", "--org", "globex-corp", "--user", userID, "--role", owner["id"].(string)}, want: "roles"},
+		{name: "permission without a colon", args: []string{"role", "create", "--tenant", "acme", "--name", "x", "--permission", "read"}, usage: true, want: "AUDIENCE:SCOPE"},
+		{name: "permission without a scope", args: []string{"role", "create", "--tenant", "acme", "--name", "x", "--permission", "https://api.acme.test"}, want: "AUDIENCE:SCOPE"},
+		{name: "permission of an unknown API", args: []string{"role", "create", "--tenant", "acme", "--name", "x", "--permission", "https://nope.test:read"}, want: "permissions"},
+		{name: "permission the API lacks", args: []string{"role", "create", "--tenant", "acme", "--name", "x", "--permission", "https://api.acme.test:delete:invoices"}, want: "delete:invoices"},
+		{name: "client role with an org", args: []string{"role", "assign", "--tenant", "acme", "--role", "support", "--client", workerID, "--org", "acme-corp"}, usage: true, want: "--org"},
+		{name: "custom role to a user", args: []string{"role", "assign", "--tenant", "acme", "--role", owner["id"].(string), "--user", userID}, want: "roles"},
+		{name: "role of another tenant", args: []string{"role", "assign", "--tenant", "globex", "--role", support["id"].(string), "--client", workerID}, want: support["id"].(string)},
+		{name: "api with a relative identifier", args: []string{"api", "create", "--tenant", "acme", "--identifier", "invoices", "--name", "x"}, want: "identifier"},
+		{name: "api too long-lived", args: []string{"api", "create", "--tenant", "acme", "--identifier", "urn:x", "--name", "x", "--token-lifetime", "86401"}, want: "token_lifetime"},
+		{name: "the management API", args: []string{"api", "create", "--tenant", "acme", "--identifier", "urn:authio:management", "--name", "x"}, want: "identifier"},
+		{name: "key for an unknown tenant", args: []string{"apikey", "create", "--tenant", "nope"}, want: `"nope"`},
+		{name: "human client into an org", args: []string{"org", "add-client", "--tenant", "acme", "--org", "acme-corp", "--client", "cli_nope"}, want: "cli_nope"},
+		{name: "bad organization usage", args: []string{"client", "create", "--tenant", "acme", "--name", "x", "--grant", "client_credentials", "--organization-usage", "sometimes"}, want: "organization_usage"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := c.run(tc.args...)
+			if err == nil {
+				t.Fatalf("succeeded: %s", out)
+			}
+			var ue usageError
+			if errors.As(err, &ue) != tc.usage {
+				t.Errorf("usage error = %v, want %v (%v)", !tc.usage, tc.usage, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q, want one line mentioning %q", err, tc.want)
+			}
+			if out != "" {
+				t.Errorf("stdout on failure: %q", out)
+			}
+		})
+	}
+
+	// What the CLI made is what a server over the same database serves, and the key it printed works there.
+	st, err := storage.Open(c.dsn, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testenv.New(t, testenv.Options{Store: st})
+	acme, globex := env.Tenant("acme"), env.Tenant("globex")
+	hc := env.Client(testenv.ClientOptions{})
+	r := acme.API(t, hc, "GET", "/organizations/acme-corp/members", liveKey, nil)
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, memberID) || !strings.Contains(r.Body, `"status":"invited"`) {
+		t.Errorf("members through the API: %d %s", r.StatusCode, r.Body)
+	}
+	if r := globex.API(t, hc, "GET", "/organizations", liveKey, nil); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("acme's key on globex: status %d", r.StatusCode)
+	}
+	r = acme.API(t, hc, "GET", "/logs?"+url.Values{"type": {"role.assigned"}, "organization_id": {orgID}}.Encode(), liveKey, nil)
+	var logs struct {
+		Logs []struct {
+			Actor string         `json:"actor"`
+			Data  map[string]any `json:"data"`
+		} `json:"logs"`
+	}
+	if err := json.Unmarshal([]byte(r.Body), &logs); err != nil || len(logs.Logs) != 3 {
+		t.Fatalf("role.assigned events of the organization: %v\n%s", err, r.Body)
+	}
+	for _, e := range logs.Logs {
+		if e.Actor != "cli" {
+			t.Errorf("CLI change recorded with actor %q, want cli", e.Actor)
+		}
+	}
+	// The client may now ask for the Management API; its token reads the organizations.
+	tok := testenv.TokensOf(t, acme.ClientCredentials(t, hc, workerID, worker["client_secret"].(string),
+		url.Values{"audience": {"urn:authio:management"}, "scope": {"read:organizations"}}))
+	if r := acme.API(t, hc, "GET", "/organizations", tok.AccessToken, nil); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "acme-corp") {
+		t.Errorf("client token on the API: %d %s", r.StatusCode, r.Body)
+	}
 }
