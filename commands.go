@@ -302,6 +302,19 @@ func tenantErr(err error, tenant string) error {
 	return err
 }
 
+// withTenant is withServer for a command scoped to --tenant: fn gets a context scoped to the tenant, with the
+// CLI as the actor of audit events.
+func withTenant(ctx context.Context, fs *flag.FlagSet, args, environ []string, stderr io.Writer, tenant *string, check func() error,
+	fn func(s *server.Server, tctx context.Context) error) error {
+	return withServer(ctx, fs, args, environ, stderr, check, func(s *server.Server) error {
+		tctx, _, err := tenantContext(ctx, s, *tenant)
+		if err != nil {
+			return err
+		}
+		return fn(s, tctx)
+	})
+}
+
 // tenantContext resolves --tenant for a tenant-scoped command.
 func tenantContext(ctx context.Context, s *server.Server, tenant string) (context.Context, storage.Tenant, error) {
 	if tenant == "" {
@@ -330,11 +343,7 @@ func cmdClientCreate(ctx context.Context, args, environ []string, stdout, stderr
 	fs.Var(&scopes, "scope", "scope the client may request (repeatable; default openid profile email offline_access)")
 	fs.Var(&origins, "web-origin", "browser origin allowed by CORS (repeatable)")
 	fs.StringVar(&spec.OrganizationUsage, "organization-usage", "", "deny (default), allow or require tokens for an organization")
-	return withServer(ctx, fs, args, environ, stderr, nil, func(s *server.Server) error {
-		tctx, _, err := tenantContext(ctx, s, *tenant)
-		if err != nil {
-			return err
-		}
+	return withTenant(ctx, fs, args, environ, stderr, tenant, nil, func(s *server.Server, tctx context.Context) error {
 		spec.RedirectURIs, spec.PostLogoutRedirectURIs, spec.GrantTypes = redirects, logouts, grants
 		spec.Audiences, spec.Scopes, spec.WebOrigins = audiences, scopes, origins
 		out, err := s.CreateClient(tctx, spec)
@@ -351,11 +360,7 @@ func cmdUserCreate(ctx context.Context, args, environ []string, stdout, stderr i
 	email := fs.String("email", "", "email address")
 	password := fs.String("password", "", "password (at least 8 characters)")
 	name := fs.String("name", "", "display name")
-	return withServer(ctx, fs, args, environ, stderr, nil, func(s *server.Server) error {
-		tctx, _, err := tenantContext(ctx, s, *tenant)
-		if err != nil {
-			return err
-		}
+	return withTenant(ctx, fs, args, environ, stderr, tenant, nil, func(s *server.Server, tctx context.Context) error {
 		u, err := s.CreateUser(tctx, *email, *password, *name)
 		if err != nil {
 			return err
@@ -426,11 +431,7 @@ func cmdOrgCreate(ctx context.Context, args, environ []string, stdout, stderr io
 	name := fs.String("name", "", "organization name: lower-case letters, digits and hyphens")
 	display := fs.String("display-name", "", "display name (default: the name)")
 	defaultRole := fs.String("default-role", "", "role (id or tenant-wide name) every new member gets")
-	return withServer(ctx, fs, args, environ, stderr, required(requiredFlag{"name", name}), func(s *server.Server) error {
-		tctx, _, err := tenantContext(ctx, s, *tenant)
-		if err != nil {
-			return err
-		}
+	return withTenant(ctx, fs, args, environ, stderr, tenant, required(requiredFlag{"name", name}), func(s *server.Server, tctx context.Context) error {
 		spec := server.OrganizationSpec{Name: *name, DisplayName: *display}
 		if *defaultRole != "" {
 			r, err := s.ResolveRole(tctx, *defaultRole, "")
@@ -452,11 +453,7 @@ func cmdOrgAddClient(ctx context.Context, args, environ []string, stdout, stderr
 	tenant := fs.String("tenant", "", "tenant slug or id")
 	org := fs.String("org", "", "organization id or name")
 	client := fs.String("client", "", "id of a client with the client_credentials grant")
-	return withServer(ctx, fs, args, environ, stderr, required(requiredFlag{"org", org}, requiredFlag{"client", client}), func(s *server.Server) error {
-		tctx, _, err := tenantContext(ctx, s, *tenant)
-		if err != nil {
-			return err
-		}
+	return withTenant(ctx, fs, args, environ, stderr, tenant, required(requiredFlag{"org", org}, requiredFlag{"client", client}), func(s *server.Server, tctx context.Context) error {
 		o, err := s.AddOrganizationClient(tctx, *org, *client)
 		if err != nil {
 			return err
@@ -487,11 +484,7 @@ func cmdMemberAdd(ctx context.Context, args, environ []string, stdout, stderr io
 		}
 		return oneOf("--user and --email", *userID, *email)
 	}
-	return withServer(ctx, fs, args, environ, stderr, check, func(s *server.Server) error {
-		tctx, _, err := tenantContext(ctx, s, *tenant)
-		if err != nil {
-			return err
-		}
+	return withTenant(ctx, fs, args, environ, stderr, tenant, check, func(s *server.Server, tctx context.Context) error {
 		o, err := s.Organization(tctx, *org)
 		if err != nil {
 			return err
@@ -555,11 +548,7 @@ func cmdRoleCreate(ctx context.Context, args, environ []string, stdout, stderr i
 		}
 		return nil
 	}
-	return withServer(ctx, fs, args, environ, stderr, check, func(s *server.Server) error {
-		tctx, _, err := tenantContext(ctx, s, *tenant)
-		if err != nil {
-			return err
-		}
+	return withTenant(ctx, fs, args, environ, stderr, tenant, check, func(s *server.Server, tctx context.Context) error {
 		// Audiences and scopes both may hold colons; the tenant's resource servers tell where one ends.
 		var parsed []storage.Permission
 		for _, p := range perms {
@@ -602,11 +591,7 @@ func cmdRoleAssign(ctx context.Context, args, environ []string, stdout, stderr i
 		}
 		return oneOf("--user, --email and --client", *userID, *email, *client)
 	}
-	return withServer(ctx, fs, args, environ, stderr, check, func(s *server.Server) error {
-		tctx, _, err := tenantContext(ctx, s, *tenant)
-		if err != nil {
-			return err
-		}
+	return withTenant(ctx, fs, args, environ, stderr, tenant, check, func(s *server.Server, tctx context.Context) error {
 		orgID := ""
 		if *org != "" {
 			o, err := s.Organization(tctx, *org)
@@ -659,11 +644,7 @@ func cmdAPIKeyCreate(ctx context.Context, args, environ []string, stdout, stderr
 	tenant := fs.String("tenant", "", "tenant slug or id")
 	name := fs.String("name", "", "a name to recognise the key by")
 	test := fs.Bool("test", false, "make an sk_test_ key instead of sk_live_")
-	return withServer(ctx, fs, args, environ, stderr, nil, func(s *server.Server) error {
-		tctx, _, err := tenantContext(ctx, s, *tenant)
-		if err != nil {
-			return err
-		}
+	return withTenant(ctx, fs, args, environ, stderr, tenant, nil, func(s *server.Server, tctx context.Context) error {
 		k, err := s.CreateAPIKey(tctx, *name, *test)
 		if err != nil {
 			return err
@@ -681,11 +662,7 @@ func cmdAPICreate(ctx context.Context, args, environ []string, stdout, stderr io
 		server.DefaultResourceTokenLifetime, server.MaxResourceTokenLifetime))
 	var scopes listFlag
 	fs.Var(&scopes, "scope", "scope the API defines (repeatable or comma separated)")
-	return withServer(ctx, fs, args, environ, stderr, required(requiredFlag{"identifier", identifier}, requiredFlag{"name", name}), func(s *server.Server) error {
-		tctx, _, err := tenantContext(ctx, s, *tenant)
-		if err != nil {
-			return err
-		}
+	return withTenant(ctx, fs, args, environ, stderr, tenant, required(requiredFlag{"identifier", identifier}, requiredFlag{"name", name}), func(s *server.Server, tctx context.Context) error {
 		spec := server.ResourceServerSpec{Identifier: *identifier, Name: *name, TokenLifetime: *lifetime}
 		for _, sc := range scopes {
 			spec.Scopes = append(spec.Scopes, storage.Scope{Value: sc})
