@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/authio/authio/storage"
 )
@@ -312,8 +313,22 @@ func CheckPasswordPolicy(pw string) error {
 }
 
 // RotateKey makes a new active key for the tenant in ctx; the old one stays in JWKS until its tokens expire.
+// The old key stays published for the longest lifetime any of its tokens can have: the tenant's defaults or a
+// resource server's own (the Management API's included).
 func (s *Server) RotateKey(ctx context.Context, t storage.Tenant) (storage.SigningKey, error) {
-	return s.Keys.Rotate(storage.WithTenant(ctx, t.ID), t.SigningAlg, s.Now().Add(s.pc.MaxTokenLifetime(t)))
+	tctx := storage.WithTenant(ctx, t.ID)
+	keep := s.pc.MaxTokenLifetime(t)
+	rsMax, err := s.Store.MaxTokenLifetime(tctx)
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	if builtin := managementResourceServer(t.ID).TokenLifetime; builtin > rsMax {
+		rsMax = builtin
+	}
+	if d := time.Duration(rsMax)*time.Second + 5*time.Minute; d > keep {
+		keep = d
+	}
+	return s.Keys.Rotate(tctx, t.SigningAlg, s.Now().Add(keep))
 }
 
 // SetSignup turns self-service sign-up on or off for a tenant.

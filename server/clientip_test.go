@@ -41,3 +41,24 @@ func TestClientIP(t *testing.T) {
 		})
 	}
 }
+
+func TestClientIDOfLogsOnlyClientIDs(t *testing.T) {
+	for _, tc := range []struct {
+		name, basicUser, query, want string
+	}{
+		{name: "basic auth client", basicUser: "cli_abc", want: "cli_abc"},
+		{name: "query client", query: "client_id=cli_xyz", want: "cli_xyz"},
+		{name: "an API key as the user name", basicUser: "sk_live_secret", want: ""},
+		{name: "anything else", query: "client_id=hello", want: ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/oauth/token?"+tc.query, nil)
+			if tc.basicUser != "" {
+				r.SetBasicAuth(tc.basicUser, "pw")
+			}
+			if got := clientIDOf(r); got != tc.want {
+				t.Errorf("clientIDOf = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

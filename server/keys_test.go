@@ -177,3 +177,41 @@ func TestRotationByAnotherProcess(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestRotationWindowCoversResourceServerLifetimes: a retired key stays published as long as the longest-lived
+// token it may have signed, and a resource server may give tokens a longer life than the tenant's default.
+func TestRotationWindowCoversResourceServerLifetimes(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	acme := env.NewTenant("acme")
+	expiry := func() time.Duration {
+		t.Helper()
+		old := acme.KeyIDs(t)[0]
+		if _, err := env.S.RotateKey(context.Background(), acme.Stored(t)); err != nil {
+			t.Fatal(err)
+		}
+		ks, err := env.S.Store.ListKeys(acme.Ctx, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range ks {
+			if k.ID == old && k.ExpiresAt != nil {
+				return time.Until(*k.ExpiresAt)
+			}
+		}
+		t.Fatalf("retired key %s is not published with an expiry: %+v", old, ks)
+		return 0
+	}
+	// Tenant defaults (1 h access and ID tokens) and the Management API (1 h): about 1 h 5 min.
+	if d := expiry(); d < time.Hour || d > time.Hour+6*time.Minute {
+		t.Errorf("retired key published for %v, want about 1h5m", d)
+	}
+	now := time.Now().UTC()
+	if err := env.S.Store.CreateResourceServer(acme.Ctx, storage.ResourceServer{ID: server.NewID("api"), Identifier: "https://long.acme.test",
+		Name: "Long", TokenLifetime: 6 * 3600, RefreshLifetime: 3600, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if d := expiry(); d < 6*time.Hour || d > 6*time.Hour+6*time.Minute {
+		t.Errorf("retired key published for %v, want about 6h5m (the resource server's token lifetime)", d)
+	}
+}

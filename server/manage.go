@@ -59,6 +59,9 @@ const (
 	EventOrganizationClientRemoved = "organization_client.deleted"
 	EventAPIKeyCreated             = "api_key.created"
 	EventClientSecretRotated       = "client.secret_rotated"
+	EventUserCreated               = "user.created"
+	EventUserUpdated               = "user.updated"
+	EventUserDeleted               = "user.deleted"
 )
 
 // checkText trims a free-text field and checks its length and that it holds no control characters.

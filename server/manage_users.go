@@ -7,23 +7,9 @@ import (
 	"github.com/authio/authio/storage"
 )
 
-// ErrNotSupported says the storage backend lacks what an operation needs.
-var ErrNotSupported = errors.New("not supported by this storage backend")
-
-// userLister is the storage method listing users needs. storage.Users has no list yet; ListUsers works as
-// soon as the store implements it.
-type userLister interface {
-	ListUsers(ctx context.Context, p storage.Page) ([]storage.User, int64, error)
-}
-
-// ListUsers returns a page of the tenant's users and their total count, or ErrNotSupported when the store
-// cannot list users.
+// ListUsers returns a page of the tenant's users and their total count.
 func (s *Server) ListUsers(ctx context.Context, p storage.Page) ([]storage.User, int64, error) {
-	l, ok := any(s.Store).(userLister)
-	if !ok {
-		return nil, 0, ErrNotSupported
-	}
-	return l.ListUsers(ctx, p)
+	return s.Store.ListUsers(ctx, p)
 }
 
 // User finds a user of the tenant by id.
@@ -62,14 +48,24 @@ func (s *Server) AddUser(ctx context.Context, spec UserSpec) (storage.User, erro
 	if err != nil {
 		return storage.User{}, err
 	}
+	// The password hash is computed outside any transaction (bcrypt takes a quarter of a second, and SQLite
+	// has one connection); the verified flag and the audit event commit together right after.
 	u, err := s.CreateUser(ctx, spec.Email, spec.Password, name)
-	if err != nil || !spec.EmailVerified {
+	if err != nil {
 		return u, err
 	}
-	if err := s.Store.UpdateUser(ctx, u.ID, func(old storage.User) (storage.User, error) {
-		old.EmailVerified = true
-		return old, nil
-	}); err != nil {
+	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		if spec.EmailVerified {
+			if err := s.Store.UpdateUser(ctx, u.ID, func(old storage.User) (storage.User, error) {
+				old.EmailVerified = true
+				return old, nil
+			}); err != nil {
+				return err
+			}
+		}
+		return s.Audit(ctx, storage.AuditEvent{Type: EventUserCreated, UserID: u.ID})
+	})
+	if err != nil {
 		return u, err
 	}
 	return s.User(ctx, u.ID)
@@ -107,20 +103,37 @@ func (s *Server) UpdateUser(ctx context.Context, id string, upd UserUpdate) (sto
 			return storage.User{}, err
 		}
 	}
-	err := s.Store.UpdateUser(ctx, id, func(old storage.User) (storage.User, error) {
-		if upd.Email != nil && *upd.Email != old.Email {
-			old.Email, old.EmailVerified = *upd.Email, false
-		}
-		if upd.EmailVerified != nil {
-			old.EmailVerified = *upd.EmailVerified
-		}
-		if upd.Name != nil {
-			old.Name = *upd.Name
+	var changed []string
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		err := s.Store.UpdateUser(ctx, id, func(old storage.User) (storage.User, error) {
+			if upd.Email != nil && *upd.Email != old.Email {
+				old.Email, old.EmailVerified = *upd.Email, false
+				changed = append(changed, "email")
+			}
+			if upd.EmailVerified != nil && *upd.EmailVerified != old.EmailVerified {
+				old.EmailVerified = *upd.EmailVerified
+				changed = append(changed, "email_verified")
+			}
+			if upd.Name != nil && *upd.Name != old.Name {
+				old.Name = *upd.Name
+				changed = append(changed, "name")
+			}
+			if hash != "" {
+				old.PasswordHash = hash
+				changed = append(changed, "password")
+			}
+			return old, nil
+		})
+		if err != nil {
+			return err
 		}
 		if hash != "" {
-			old.PasswordHash = hash
+			// A new password ends the sessions the old one opened.
+			if err := s.Store.DeleteUserSessions(ctx, id); err != nil {
+				return err
+			}
 		}
-		return old, nil
+		return s.Audit(ctx, storage.AuditEvent{Type: EventUserUpdated, UserID: id, Data: storage.JSONMap{"changed": changed}})
 	})
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return storage.User{}, conflict("email", "a user with this email already exists")
@@ -132,7 +145,13 @@ func (s *Server) UpdateUser(ctx context.Context, id string, upd UserUpdate) (sto
 
 // DeleteUser removes a user with their sessions, memberships and roles.
 func (s *Server) DeleteUser(ctx context.Context, id string) error {
-	return notFound(s.Store.DeleteUser(ctx, id), "user", id)
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.DeleteUser(ctx, id); err != nil {
+			return err
+		}
+		return s.Audit(ctx, storage.AuditEvent{Type: EventUserDeleted, UserID: id})
+	})
+	return notFound(err, "user", id)
 }
 
 // UserOrganizations lists a user's memberships with their organizations' names.

@@ -129,13 +129,20 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // clientIDOf names the OAuth client a request speaks for, from Basic credentials or the client_id parameter
 // (never the secret).
 func clientIDOf(r *http.Request) string {
-	if id, _, ok := r.BasicAuth(); ok {
-		return id
+	id, _, ok := r.BasicAuth()
+	if !ok {
+		if r.Form != nil {
+			id = r.Form.Get("client_id")
+		} else {
+			id = r.URL.Query().Get("client_id")
+		}
 	}
-	if r.Form != nil {
-		return r.Form.Get("client_id")
+	// Only something shaped like a client id is logged: a caller who puts a secret (an API key, say) where the
+	// client id belongs must not get it into the log.
+	if !strings.HasPrefix(id, "cli_") || len(id) > 64 {
+		return ""
 	}
-	return r.URL.Query().Get("client_id")
+	return id
 }
 
 // ClientIP is the address a request came from: the connection's peer, or, when that peer is a trusted proxy,

@@ -206,6 +206,21 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (User, error) 
 	return u, mapErr(err)
 }
 
+func (s *Store) ListUsers(ctx context.Context, p Page) ([]User, int64, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	var n int64
+	if err := db.Model(&User{}).Count(&n).Error; err != nil {
+		return nil, 0, mapErr(err)
+	}
+	db, _, _ = s.scoped(ctx)
+	var out []User
+	err = pageQuery(db.Order("created_at, id"), p).Find(&out).Error
+	return out, n, mapErr(err)
+}
+
 func (s *Store) UpdateUser(ctx context.Context, id string, fn func(old User) (User, error)) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
 		old, err := s.GetUser(ctx, id)
@@ -285,6 +300,14 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		return err
 	}
 	return mapErr(db.Where("id = ?", id).Delete(&LoginSession{}).Error)
+}
+
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return err
+	}
+	return mapErr(db.Where("user_id = ?", userID).Delete(&LoginSession{}).Error)
 }
 
 // DeleteExpired removes token records and sessions that expired before cutoff. Not tenant-scoped: housekeeping.

@@ -67,6 +67,8 @@ type Users interface {
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, id string) (User, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
+	// ListUsers returns a page of the tenant's users ordered by creation, and the total count.
+	ListUsers(ctx context.Context, p Page) ([]User, int64, error)
 	UpdateUser(ctx context.Context, id string, fn func(old User) (User, error)) error
 	DeleteUser(ctx context.Context, id string) error
 }
@@ -77,6 +79,8 @@ type Sessions interface {
 	// SessionByCookieHash returns an unexpired session; ErrNotFound otherwise.
 	SessionByCookieHash(ctx context.Context, cookieHash string, now time.Time) (LoginSession, error)
 	DeleteSession(ctx context.Context, id string) error
+	// DeleteUserSessions ends every browser session of a user (after a password change, say).
+	DeleteUserSessions(ctx context.Context, userID string) error
 }
 
 // Organizations manages the organizations of the tenant in the context. Names are unique per tenant.

@@ -3,7 +3,6 @@ package management
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/ory/fosite"
@@ -77,8 +76,10 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 	if use != fosite.AccessToken || !ok {
 		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "An access token is required.")
 	}
-	if !slices.Contains(ar.GetGrantedAudience(), server.ManagementAudience) {
-		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "The access token is not for the Management API (audience %s).", server.ManagementAudience)
+	// The token must be for the Management API alone: its permissions claim does not say which audience each
+	// permission is on, so a token for several APIs could smuggle in a same-named scope of another one.
+	if aud := ar.GetGrantedAudience(); len(aud) != 1 || aud[0] != server.ManagementAudience {
+		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "The access token must be for the Management API (audience %s) alone.", server.ManagementAudience)
 	}
 	p := principal{scopes: map[string]bool{}, orgID: sess.OrgID()}
 	for _, perm := range sess.Permissions() {

@@ -156,6 +156,10 @@ func TestClientCredentialsTokenScopes(t *testing.T) {
 		// A token for another audience is no Management API token, and a token is its tenant's only.
 		other := token(t, "https://api.acme.test", "read:organizations")
 		wantError(t, f.acme.API(t, f.c, "GET", "/organizations", other, nil), http.StatusUnauthorized, "invalid_token", server.ManagementAudience)
+		// Nor is a token for the Management API and another API at once.
+		both := testenv.TokensOf(t, f.acme.ClientCredentials(t, f.c, cl.ClientID, cl.ClientSecret,
+			url.Values{"audience": {server.ManagementAudience, "https://api.acme.test"}, "scope": {"read:organizations"}})).AccessToken
+		wantError(t, f.acme.API(t, f.c, "GET", "/organizations", both, nil), http.StatusUnauthorized, "invalid_token", "alone")
 		wantError(t, f.globex.API(t, f.c, "GET", "/organizations", reader, nil), http.StatusUnauthorized, "invalid_token")
 
 		// A revoked token stops working.

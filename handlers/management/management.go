@@ -118,14 +118,16 @@ func (h *Handler) Mount(r *mux.Router) {
 			allow = append(allow, m)
 		}
 		sort.Strings(allow)
-		api.Handle(p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// CORS for the tenant's registered web origins: a customer's admin portal calls this from the browser
+		// with an organization-scoped token.
+		api.Handle(p, h.S.CORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if e, ok := methods[r.Method]; ok {
 				e.ServeHTTP(w, r)
 				return
 			}
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			h.fail(w, r, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed; use %s.", strings.Join(allow, ", ")))
-		}))
+		}), strings.Join(allow, ", ")))
 	}
 	// Misses under /api/v2 answer in the API's shape; they bypass r's middleware, so resolve the tenant here.
 	api.NotFoundHandler = h.S.ResolveTenant(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -61,8 +61,6 @@ func toAPIError(err error) *apiError {
 		return errorf(http.StatusNotFound, nf.Resource+"_not_found", "%s.", msg)
 	case errors.As(err, &ce):
 		return errorf(http.StatusConflict, "conflict", "%s", ce.Error())
-	case errors.Is(err, server.ErrNotSupported):
-		return errorf(http.StatusNotImplemented, "not_implemented", "This server's storage cannot do that yet.")
 	case errors.As(err, &mbe):
 		return errorf(http.StatusRequestEntityTooLarge, "payload_too_large", "The request body is larger than %d bytes.", mbe.Limit)
 	}

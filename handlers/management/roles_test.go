@@ -126,10 +126,11 @@ func TestResourceServers(t *testing.T) {
 			t.Errorf("urn resource server = %v", urn)
 		}
 
-		// By id or by URL-escaped identifier. (An identifier holding "//" cannot be a path segment until the root
-		// router matches on the escaped path: it redirects to a cleaned path first.)
+		// By id or by URL-escaped identifier, "https://…" included.
 		for _, tc := range []struct{ path, id string }{
 			{"/resource-servers/" + id, id},
+			{"/resource-servers/" + url.PathEscape(invoices), id},
+			{"/resource-servers/" + url.QueryEscape(invoices), id},
 			{"/resource-servers/" + urn["id"].(string), urn["id"].(string)},
 			{"/resource-servers/" + url.PathEscape("urn:acme:reports"), urn["id"].(string)},
 			{"/resource-servers/urn%3Aacme%3Areports", urn["id"].(string)},

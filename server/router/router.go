@@ -28,6 +28,9 @@ type Options struct {
 // New returns the public handler.
 func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler {
 	r := mux.NewRouter()
+	// Match on the path as sent, so an escaped slash stays inside one path segment: a resource server is
+	// addressed by its URL identifier as /api/v2/resource-servers/https%3A%2F%2Fapi.example.com.
+	r.UseEncodedPath()
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

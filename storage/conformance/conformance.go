@@ -828,6 +828,20 @@ func testUsers(t *testing.T, s *storage.Store) {
 	u.TenantID, u.Email = tn.ID, local+"@example.test"
 	other := newUser(t, s, ctx)
 
+	t.Run("list", func(t *testing.T) {
+		all, n, err := s.ListUsers(ctx, storage.Page{})
+		mustNil(t, "ListUsers", err)
+		if n != 2 || len(all) != 2 || all[0].ID != u.ID || all[1].ID != other.ID {
+			t.Fatalf("ListUsers = %+v (total %d), want %s then %s", all, n, u.ID, other.ID)
+		}
+		assertEqual(t, "listed user", normUser(all[0]), normUser(u))
+		page, n, err := s.ListUsers(ctx, storage.Page{Offset: 1, Limit: 5})
+		mustNil(t, "ListUsers page", err)
+		if n != 2 || len(page) != 1 || page[0].ID != other.ID {
+			t.Fatalf("ListUsers offset 1 = %+v (total %d), want only %s", page, n, other.ID)
+		}
+	})
+
 	t.Run("lookups", func(t *testing.T) {
 		tests := []struct {
 			name    string
@@ -978,6 +992,19 @@ func testSessions(t *testing.T, s *storage.Store) {
 		wantErr(t, "SessionByCookieHash after delete", err, storage.ErrNotFound)
 		_, err = s.SessionByCookieHash(ctx, edge.CookieHash, now())
 		mustNil(t, "other session", err)
+	})
+
+	t.Run("delete a user's sessions", func(t *testing.T) {
+		other := newUser(t, s, ctx)
+		kept := newSession(t, s, ctx, other.ID, at(time.Hour))
+		second := newSession(t, s, ctx, u.ID, at(time.Hour))
+		mustNil(t, "DeleteUserSessions", s.DeleteUserSessions(ctx, u.ID))
+		for _, gone := range []storage.LoginSession{edge, second} {
+			_, err := s.SessionByCookieHash(ctx, gone.CookieHash, now())
+			wantErr(t, "the user's session after DeleteUserSessions", err, storage.ErrNotFound)
+		}
+		_, err := s.SessionByCookieHash(ctx, kept.CookieHash, now())
+		mustNil(t, "another user's session", err)
 	})
 }
 
@@ -1384,6 +1411,11 @@ func testTenantIsolation(t *testing.T, s *storage.Store) {
 		if len(cs) != 1 || cs[0].ID != b.client.ID {
 			t.Fatalf("ListClients as B = %+v, want only %s", cs, b.client.ID)
 		}
+		us, n, err := s.ListUsers(ctxB, storage.Page{})
+		mustNil(t, "ListUsers", err)
+		if len(us) != 1 || n != 1 || us[0].ID != b.user.ID {
+			t.Fatalf("ListUsers as B = %+v (total %d), want only %s", us, n, b.user.ID)
+		}
 		ks, err := s.ListKeys(ctxB, now())
 		mustNil(t, "ListKeys", err)
 		if len(ks) != 1 || ks[0].ID != b.key.ID {
@@ -1413,6 +1445,7 @@ func testTenantIsolation(t *testing.T, s *storage.Store) {
 		{"DeleteClient", func(t *testing.T, a *seeded) error { return s.DeleteClient(ctxB, a.client.ID) }, storage.ErrNotFound},
 		{"DeleteUser", func(t *testing.T, a *seeded) error { return s.DeleteUser(ctxB, a.user.ID) }, storage.ErrNotFound},
 		{"DeleteSession", func(t *testing.T, a *seeded) error { return s.DeleteSession(ctxB, a.session.ID) }, nil},
+		{"DeleteUserSessions", func(t *testing.T, a *seeded) error { return s.DeleteUserSessions(ctxB, a.user.ID) }, nil},
 		{"AddKey", func(t *testing.T, a *seeded) error {
 			return s.AddKey(ctxB, newKey(t, "key_"+rnd(t), true, time.Second, nil), at(-time.Minute))
 		}, nil},
