@@ -47,7 +47,9 @@ func (h *Handler) Mount(r *mux.Router) {
 }
 
 // cors answers preflights and adds CORS headers for origins registered as a client's web origin.
-func (h *Handler) cors(next http.Handler, methods string) http.Handler { return h.S.CORS(next, methods) }
+func (h *Handler) cors(next http.Handler, methods string) http.Handler {
+	return h.S.CORS(next, methods)
+}
 
 // issWriter adds the RFC 9207 "iss" parameter to authorization redirects (successes and errors alike).
 type issWriter struct {
