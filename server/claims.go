@@ -135,7 +135,7 @@ func (s *Server) ApplyUserClaims(ctx context.Context, sess *Session, userID stri
 // ApplyClientClaims sets the claims of a machine client's token: the client's roles and permissions, and the
 // organization when access is non-nil.
 func (s *Server) ApplyClientClaims(ctx context.Context, sess *Session, clientID string, access *OrgAccess, audiences []string) error {
-	g, err := s.Store.GrantsFor(ctx, storage.SubjectClient, clientID, audiences)
+	g, err := s.clientGrants(ctx, clientID, audiences)
 	if err != nil {
 		return err
 	}

@@ -173,6 +173,40 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
+	t.Run("a role given to a client through A counts in B's next token", func(t *testing.T) {
+		ctx := acmeA.Ctx
+		rs, err := a.S.CreateResourceServer(ctx, server.ResourceServerSpec{Identifier: api, Name: "API", Scopes: []storage.Scope{{Value: "read"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		role, err := a.S.CreateRole(ctx, server.RoleSpec{Name: "reader", Permissions: []storage.Permission{{ResourceServer: rs.Identifier, Name: "read"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		perms := func() []string {
+			tok := testenv.TokensOf(t, acmeB.ClientCredentials(t, browserB, svc.ClientID, svc.ClientSecret, url.Values{"audience": {api}}))
+			_, c := testenv.DecodeJWT(t, tok.AccessToken)
+			var out []string
+			for _, p := range c["permissions"].([]any) {
+				out = append(out, p.(string))
+			}
+			return out
+		}
+		if got := perms(); len(got) != 0 {
+			t.Fatalf("permissions before the assignment = %v", got) // B now has the client's grants cached
+		}
+		if _, err := a.S.AssignClientRoles(ctx, svc.ClientID, []string{role.ID}, storage.SourceManual); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(time.Second)
+		for got := perms(); !slices.Equal(got, []string{"read"}); got = perms() {
+			if time.Now().After(deadline) {
+				t.Fatalf("B's tokens still carry %v a second after A gave the client the reader role", got)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+
 	t.Run("sign-in throttling is shared", func(t *testing.T) {
 		acmeA.NewUser("bob@acme.test")
 		for i := 0; i < server.MaxFailures; i++ {

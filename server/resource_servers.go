@@ -135,6 +135,7 @@ func (s *Server) CreateResourceServer(ctx context.Context, spec ResourceServerSp
 		return storage.ResourceServer{}, err
 	}
 	rs.TenantID, _ = storage.TenantFromContext(ctx)
+	s.authzChanged(ctx) // the audience may have been cached as "no resource server"
 	return rs, nil
 }
 
@@ -240,6 +241,7 @@ func (s *Server) UpdateResourceServer(ctx context.Context, ref string, upd Resou
 	if err != nil {
 		return rs, notFound(err, "resource_server", ref)
 	}
+	s.authzChanged(ctx)
 	return s.ResourceServerByRef(ctx, rs.ID)
 }
 
@@ -252,5 +254,9 @@ func (s *Server) DeleteResourceServer(ctx context.Context, ref string) error {
 	if isManagementAPI(rs.Identifier) {
 		return invalid("identifier", "the built-in Management API cannot be deleted")
 	}
-	return notFound(s.Store.DeleteResourceServer(ctx, rs.ID), "resource_server", ref)
+	if err := s.Store.DeleteResourceServer(ctx, rs.ID); err != nil {
+		return notFound(err, "resource_server", ref)
+	}
+	s.authzChanged(ctx)
+	return nil
 }

@@ -66,6 +66,11 @@ func (s *Server) ResourceServer(ctx context.Context, audience string) (rs storag
 		tid, _ := storage.TenantFromContext(ctx)
 		return managementResourceServer(tid), true, nil
 	}
+	return s.cachedResourceServer(ctx, audience)
+}
+
+// lookupResourceServer reads a resource server from storage; found is false when there is none.
+func (s *Server) lookupResourceServer(ctx context.Context, audience string) (rs storage.ResourceServer, found bool, err error) {
 	rs, err = s.Store.GetResourceServer(ctx, audience)
 	if errors.Is(err, storage.ErrNotFound) {
 		return rs, false, nil

@@ -160,13 +160,18 @@ func (s *Server) UpdateRole(ctx context.Context, id string, upd RoleUpdate) (sto
 	} else if err != nil {
 		return storage.Role{}, notFound(err, "role", id)
 	}
+	s.authzChanged(ctx) // role names are in tokens
 	return s.Role(ctx, id)
 }
 
 // DeleteRole removes a role with its permissions and assignments; organizations that had it as their default
 // role no longer have one.
 func (s *Server) DeleteRole(ctx context.Context, id string) error {
-	return notFound(s.Store.DeleteRole(ctx, id), "role", id)
+	if err := s.Store.DeleteRole(ctx, id); err != nil {
+		return notFound(err, "role", id)
+	}
+	s.authzChanged(ctx)
+	return nil
 }
 
 // checkPermissions checks that each permission names a resource server of the tenant (by identifier or id) and
@@ -247,7 +252,7 @@ func (s *Server) AddRolePermissions(ctx context.Context, roleID string, ps []sto
 	if len(ps) == 0 {
 		return invalid("permissions", "at least one is required")
 	}
-	return s.Store.InTx(ctx, func(ctx context.Context) error {
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
 		if _, err := s.Role(ctx, roleID); err != nil {
 			return err
 		}
@@ -257,6 +262,10 @@ func (s *Server) AddRolePermissions(ctx context.Context, roleID string, ps []sto
 		}
 		return notFound(s.Store.AddRolePermissions(ctx, roleID, perms), "role", roleID)
 	})
+	if err == nil {
+		s.authzChanged(ctx)
+	}
+	return err
 }
 
 // RemoveRolePermissions takes permissions from a role; ones it does not hold are ignored.
@@ -264,7 +273,7 @@ func (s *Server) RemoveRolePermissions(ctx context.Context, roleID string, ps []
 	if len(ps) == 0 {
 		return invalid("permissions", "at least one is required")
 	}
-	return s.Store.InTx(ctx, func(ctx context.Context) error {
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
 		if _, err := s.Role(ctx, roleID); err != nil {
 			return err
 		}
@@ -274,6 +283,10 @@ func (s *Server) RemoveRolePermissions(ctx context.Context, roleID string, ps []
 		}
 		return notFound(s.Store.RemoveRolePermissions(ctx, roleID, perms), "role", roleID)
 	})
+	if err == nil {
+		s.authzChanged(ctx)
+	}
+	return err
 }
 
 // ---- assignments ----
@@ -404,6 +417,9 @@ func (s *Server) assign(ctx context.Context, sub roleSubject, roleIDs []string, 
 		added, err = s.assignRoles(ctx, sub, ids, source)
 		return err
 	})
+	if err == nil && sub.Kind == storage.SubjectClient {
+		s.authzChanged(ctx)
+	}
 	return added, err
 }
 
@@ -418,6 +434,9 @@ func (s *Server) unassign(ctx context.Context, sub roleSubject, roleIDs []string
 		removed, err = s.removeRoles(ctx, sub, ids)
 		return err
 	})
+	if err == nil && sub.Kind == storage.SubjectClient {
+		s.authzChanged(ctx)
+	}
 	return removed, err
 }
 

@@ -34,6 +34,7 @@ type Server struct {
 	pc       *providerConfig
 	strategy switchStrategy
 	origins  *originCache
+	authz    *authzCache
 	stops    []func()
 	wg       sync.WaitGroup
 	cancel   context.CancelFunc
@@ -62,6 +63,10 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		keyTTL = 2 * time.Second
 	}
 	keys := NewKeyManager(store, secrets, c, keyTTL)
+	authzTTL := 30 * time.Second
+	if cfg.RedisURL == "" {
+		authzTTL = 2 * time.Second
+	}
 	s := &Server{
 		Config:  cfg,
 		Logger:  logger,
@@ -73,6 +78,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		Metrics: NewMetrics(),
 		Now:     time.Now,
 		origins: newOriginCache(5 * time.Second),
+		authz:   newAuthzCache(authzTTL),
 	}
 	s.Provider, s.pc, s.strategy = newProvider(cfg, store, secrets, &Signer{Keys: keys})
 	s.pc.addTokenHandler(&tokenExchangeHandler{s: s})
@@ -87,6 +93,9 @@ func (s *Server) Start(ctx context.Context) error {
 	for _, sub := range []func(context.Context) (func(), error){
 		s.Keys.Subscribe,
 		s.Tenants.Subscribe,
+		func(ctx context.Context) (func(), error) {
+			return s.Cache.Subscribe(ctx, authzChannel, s.authz.forget)
+		},
 		func(ctx context.Context) (func(), error) {
 			return s.Cache.Subscribe(ctx, clientsChannel, func(id string) {
 				s.Store.InvalidateClient(id)

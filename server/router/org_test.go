@@ -628,3 +628,48 @@ func regexpAll(pattern, s string) []string {
 	}
 	return out
 }
+
+// TestMachineGrantsFollowChanges: what client credentials caches (the audience's resource server, the client's
+// roles and permissions) changes on the very next token after a change through the server.
+func TestMachineGrantsFollowChanges(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	acme := env.NewTenant("acme")
+	const aud = "https://billing.acme.test"
+	svc := acme.NewClient(server.ClientSpec{Name: "worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
+		Audiences: []string{aud}})
+	c := env.Client(testenv.ClientOptions{})
+	token := func() (int, []string) {
+		t.Helper()
+		tk := testenv.TokensOf(t, acme.ClientCredentials(t, c, svc.ClientID, svc.ClientSecret, url.Values{"audience": {aud}}))
+		_, claims := testenv.DecodeJWT(t, tk.AccessToken)
+		return tk.ExpiresIn, strs(claims["permissions"])
+	}
+	if exp, perms := token(); exp < 3500 || len(perms) != 0 {
+		t.Fatalf("before any resource server: expires_in %d, permissions %v", exp, perms)
+	}
+	ctx := acme.Ctx
+	if _, err := env.S.CreateResourceServer(ctx, server.ResourceServerSpec{Identifier: aud, Name: "Billing", TokenLifetime: 120,
+		Scopes: []storage.Scope{{Value: "read:invoices"}, {Value: "pay:invoices"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if exp, _ := token(); exp > 120 || exp < 115 {
+		t.Errorf("right after the resource server was created: expires_in %d, want its 120", exp)
+	}
+	role, err := env.S.CreateRole(ctx, server.RoleSpec{Name: "payer", Permissions: []storage.Permission{{ResourceServer: aud, Name: "read:invoices"}}})
+	must(t, "role", err)
+	_, err = env.S.AssignClientRoles(ctx, svc.ClientID, []string{role.ID}, storage.SourceManual)
+	must(t, "assign", err)
+	if _, perms := token(); !slices.Equal(perms, []string{"read:invoices"}) {
+		t.Errorf("after the assignment: %v", perms)
+	}
+	must(t, "add permission", env.S.AddRolePermissions(ctx, role.ID, []storage.Permission{{ResourceServer: aud, Name: "pay:invoices"}}))
+	if _, perms := token(); !slices.Equal(perms, []string{"pay:invoices", "read:invoices"}) {
+		t.Errorf("after adding a permission: %v", perms)
+	}
+	_, err = env.S.RemoveClientRoles(ctx, svc.ClientID, []string{role.ID})
+	must(t, "unassign", err)
+	if _, perms := token(); len(perms) != 0 {
+		t.Errorf("after removing the role: %v", perms)
+	}
+}
