@@ -3,12 +3,15 @@
 #   sqlite    SQLite in a temp file, no Redis (in-process cache)
 #   postgres  PostgreSQL (fresh database authio_e2e) + Redis db 1, plus a second replica
 # migrates, creates tenants acme/globex, a user and clients with the CLI, starts `authio serve`
-# and runs scripts/e2e/e2e.mjs (headless Chromium + openid-client + jose) against it.
+# and runs scripts/e2e/e2e.mjs (headless Chromium + openid-client + jose) against it; then sets up
+# organizations on two more tenants (orgs, rival) with the CLI and runs scripts/e2e/orgs.mjs
+# (organization tokens, switch-org, RFC 8693 token exchange, picker, Management API, audit log).
 #
 # Usage: bash scripts/e2e.sh [sqlite|postgres|all]      (default: all)
 # Env:   E2E_TIMEOUT (whole run, seconds, default 600), E2E_KEEP=1 keeps the temp dirs,
 #        E2E_BIN=/path/to/authio tests that binary instead of building bin/authio,
 #        E2E_MJS=/path/to/script.mjs runs another client script instead of scripts/e2e/e2e.mjs,
+#        E2E_ORGS_MJS=/path/to/script.mjs the same for scripts/e2e/orgs.mjs (E2E_ORGS=0 skips it),
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
 # Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium.
@@ -47,6 +50,10 @@ ACME_AUDIENCE="https://api.acme.test"
 EXTRA_DOMAIN="auth.acme.test"
 GLOBEX_ALG="ES256"
 USER_PASSWORD="Corr3ct-Horse-Battery!"
+# organizations (orgs.mjs): fresh tenants, so e2e.mjs's sign-in lockout on acme does not reach them
+ORGS_TENANT="orgs"
+ORGS_OTHER_TENANT="rival"
+ORGS_API="https://api.orgs.test"
 
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -186,6 +193,114 @@ if [[ ! -d "$E2E_DIR/node_modules/playwright-core" || ! -d "$E2E_DIR/node_module
   (cd "$E2E_DIR" && npm ci --no-audit --no-fund)
 fi
 
+# add_counts OUTFILE RC : adds the "N passed, M failed" line of a client script to the totals
+# (a script that died without it counts as one failure); sets LAST_FAIL
+add_counts() {
+  local counts p=0 f=1
+  counts="$(tail -n 1 "$1" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p')"
+  if [[ -n "$counts" ]]; then read -r p f <<<"$counts"; fi
+  [[ $2 -ne 0 && $f -eq 0 ]] && f=1
+  TOTAL_PASS=$((TOTAL_PASS + p))
+  TOTAL_FAIL=$((TOTAL_FAIL + f))
+  LAST_FAIL=$f
+}
+
+# ---- organizations: setup with the CLI, then scripts/e2e/orgs.mjs
+
+# ocli ARGS... : cli, but a failure names the command (the setup below stops at the first one)
+ocli() {
+  local out
+  if ! out="$(cli "$@")"; then
+    echo "e2e: authio $* failed:" >&2
+    tail -n 5 "$WORK/cli.log" >&2
+    return 1
+  fi
+  printf '%s' "$out"
+}
+
+# orgs_setup REDIRECT_URI FILE : tenant $ORGS_TENANT with an API, roles admin/member, organizations
+# acme, globex, initech, users alice (admin in Acme, member in Globex, suspended in Initech), bob
+# (member in Globex), carol (member in Acme), clients app (allow, token exchange), picker (require)
+# and machine (in Globex), an API key; tenant $ORGS_OTHER_TENANT with a user and a client. Writes what
+# orgs.mjs needs to FILE. Called in an `if`, so errexit is off: every step says `|| return 1`.
+orgs_setup() {
+  local redirect=$1 file=$2 t=$ORGS_TENANT o=$ORGS_OTHER_TENANT mgmt="urn:authio:management"
+  local admin member acme globex initech alice bob carol other app picker machine rival key
+  ocli tenant create --slug "$t" --name "Orgs E2E" >/dev/null || return 1
+  ocli tenant create --slug "$o" --name "Rival E2E" >/dev/null || return 1
+  ocli api create --tenant "$t" --identifier "$ORGS_API" --name "Docs API" --scope read:docs --scope write:docs >/dev/null || return 1
+  admin="$(ocli role create --tenant "$t" --name admin --description "Organization administrator" \
+    --permission "$ORGS_API:read:docs" --permission "$ORGS_API:write:docs" \
+    --permission "$mgmt:read:organizations" --permission "$mgmt:read:organization_members")" || return 1
+  member="$(ocli role create --tenant "$t" --name member --permission "$ORGS_API:read:docs")" || return 1
+  acme="$(ocli org create --tenant "$t" --name acme --display-name "Acme Corp")" || return 1
+  globex="$(ocli org create --tenant "$t" --name globex --display-name "Globex Inc")" || return 1
+  initech="$(ocli org create --tenant "$t" --name initech --display-name "Initech LLC")" || return 1
+  alice="$(ocli user create --tenant "$t" --email alice@orgs.test --password "$USER_PASSWORD" --name "Alice")" || return 1
+  bob="$(ocli user create --tenant "$t" --email bob@orgs.test --password "$USER_PASSWORD" --name "Bob")" || return 1
+  carol="$(ocli user create --tenant "$t" --email carol@orgs.test --password "$USER_PASSWORD" --name "Carol")" || return 1
+  other="$(ocli user create --tenant "$o" --email alice@orgs.test --password "$USER_PASSWORD" --name "Alice elsewhere")" || return 1
+  local m_a1 m_a2 m_a3 m_b m_c
+  m_a1="$(ocli member add --tenant "$t" --org acme --email alice@orgs.test --role admin)" || return 1
+  m_a2="$(ocli member add --tenant "$t" --org globex --email alice@orgs.test --role member)" || return 1
+  m_a3="$(ocli member add --tenant "$t" --org initech --email alice@orgs.test --role member --status suspended)" || return 1
+  m_b="$(ocli member add --tenant "$t" --org globex --email bob@orgs.test --role member)" || return 1
+  m_c="$(ocli member add --tenant "$t" --org acme --email carol@orgs.test --role member)" || return 1
+  if ! jq -e '.status == "suspended" and (.roles | map(.name)) == ["member"]' <<<"$m_a3" >/dev/null; then
+    echo "e2e: member add --status suspended printed: $m_a3" >&2
+    return 1
+  fi
+  app="$(ocli client create --tenant "$t" --name orgs-app --type public --redirect-uri "$redirect" \
+    --grant authorization_code,refresh_token,token_exchange --audience "$ORGS_API" --audience "$mgmt" \
+    --organization-usage allow)" || return 1
+  picker="$(ocli client create --tenant "$t" --name orgs-picker --type public --redirect-uri "$redirect" \
+    --grant authorization_code,refresh_token --audience "$ORGS_API" --organization-usage require)" || return 1
+  machine="$(ocli client create --tenant "$t" --name orgs-worker --type confidential --grant client_credentials \
+    --audience "$ORGS_API" --organization-usage allow)" || return 1
+  ocli org add-client --tenant "$t" --org globex --client "$(jget "$machine" .client_id)" >/dev/null || return 1
+  rival="$(ocli client create --tenant "$o" --name rival-app --type public --redirect-uri "$redirect" \
+    --grant authorization_code,refresh_token,token_exchange --organization-usage allow)" || return 1
+  key="$(ocli apikey create --tenant "$t" --name e2e)" || return 1
+  jq -n --arg t "$t" --arg o "$o" --arg api "$ORGS_API" --arg pw "$USER_PASSWORD" \
+    --argjson admin "$admin" --argjson member "$member" \
+    --argjson acme "$acme" --argjson globex "$globex" --argjson initech "$initech" \
+    --argjson alice "$alice" --argjson bob "$bob" --argjson carol "$carol" --argjson other "$other" \
+    --argjson ma "$(jq -s 'map(.id)' <<<"$m_a1$m_a2$m_a3")" --argjson mb "$(jq -s 'map(.id)' <<<"$m_b")" \
+    --argjson mc "$(jq -s 'map(.id)' <<<"$m_c")" \
+    --argjson app "$app" --argjson picker "$picker" --argjson machine "$machine" --argjson rival "$rival" \
+    --argjson key "$key" '
+    def perms: [.permissions[] | select(.resource_server_identifier == $api) | .permission_name];
+    def org: {id, name, display_name};
+    def user($m): {id, email, membership_ids: $m};
+    {tenant: $t, other_tenant: $o, api: $api, password: $pw,
+     roles: {admin: ($admin | {id, permissions: perms}), member: ($member | {id, permissions: perms})},
+     orgs: {acme: ($acme | org), globex: ($globex | org), initech: ($initech | org)},
+     users: {alice: ($alice | user($ma)), bob: ($bob | user($mb)), carol: ($carol | user($mc)), other: ($other | user([]))},
+     clients: {app: $app.client_id, picker: $picker.client_id, other: $rival.client_id,
+               machine: {id: $machine.client_id, secret: $machine.client_secret}},
+     api_key: $key.key}' >"$file" || return 1
+  jq -e '[.. | select(. == null or . == "")] | length == 0' "$file" >/dev/null || { echo "e2e: incomplete orgs setup: $(cat "$file")" >&2; return 1; }
+}
+
+# run_orgs KIND PORT : sets up organizations and runs orgs.mjs against the server on PORT; sets LAST_FAIL
+run_orgs() {
+  local kind=$1 port=$2 cb setup="$WORK/orgs-setup.json" outf="$WORK/orgs.out" rc=0
+  pick_port 18100 18119; cb=$PICKED
+  echo
+  echo "== organizations ($kind): tenants $ORGS_TENANT and $ORGS_OTHER_TENANT, callback port $cb"
+  if ! orgs_setup "http://127.0.0.1:$cb/callback" "$setup"; then
+    echo "FAIL organizations setup with the CLI (log: $WORK/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    LAST_FAIL=1
+    return 0
+  fi
+  log "organizations set up: $(jq -c '{orgs: (.orgs | map_values(.id)), users: (.users | map_values(.id)), clients: (.clients | .machine = .machine.id)}' "$setup")"
+  E2E_LABEL="$kind" E2E_PORT="$port" E2E_CALLBACK_PORT="$cb" E2E_ORGS_SETUP="$setup" \
+    E2E_BASE_DOMAIN=localhost E2E_SCHEME=http E2E_TIMEOUT_SECONDS=180 \
+    node "${E2E_ORGS_MJS:-$E2E_DIR/orgs.mjs}" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+}
+
 # ---- one backend
 run_backend() {
   local kind=$1
@@ -273,12 +388,12 @@ run_backend() {
     E2E_ACME_AUDIENCE="$ACME_AUDIENCE" E2E_GLOBEX_ALG="$GLOBEX_ALG" E2E_EXTRA_DOMAIN="$EXTRA_DOMAIN" \
     E2E_BASE_DOMAIN=localhost E2E_SCHEME=http E2E_TIMEOUT_SECONDS=240 \
     node "${E2E_MJS:-$E2E_DIR/e2e.mjs}" 2>&1 | tee "$outf" || rc=$?
-  local counts p=0 f=1
-  counts="$(tail -n 1 "$outf" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p')"
-  if [[ -n "$counts" ]]; then read -r p f <<<"$counts"; fi
-  [[ $rc -ne 0 && $f -eq 0 ]] && f=1
-  TOTAL_PASS=$((TOTAL_PASS + p))
-  TOTAL_FAIL=$((TOTAL_FAIL + f))
+  add_counts "$outf" "$rc"
+  local f=$LAST_FAIL of=0
+  if [[ "${E2E_ORGS:-1}" != 0 ]]; then
+    run_orgs "$kind" "$port_a"
+    of=$LAST_FAIL
+  fi
 
   if [[ "$kind" == postgres ]]; then
     pick_port 18080 18099; port_b=$PICKED
@@ -294,7 +409,7 @@ run_backend() {
   TOTAL_PASS=$((TOTAL_PASS + R_PASS))
   TOTAL_FAIL=$((TOTAL_FAIL + R_FAIL))
 
-  if [[ $f -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
+  if [[ $f -ne 0 || $of -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
   stop_servers
 }
 
