@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Load benchmark of a local Authio server (see BENCHMARKS.md).
 #
-#   bash scripts/bench.sh                     # full run (~4-5 min)
+#   bash scripts/bench.sh                     # full run (~5-6 min)
 #   BENCH_DURATION=3s bash scripts/bench.sh   # smoke test
 #
 # Environment (all optional):
 #   BENCH_DURATION   wrk duration per scenario and connection count (default 20s)
 #   BENCH_CONNS      connection counts (default "16 64")
 #   BENCH_THREADS    wrk threads (default 2)
-#   BENCH_SCENARIOS  subset of: cc_rs256 cc_es256 introspect jwks discovery
+#   BENCH_SCENARIOS  subset of: cc_rs256 cc_es256 introspect jwks discovery switch_org
 #   BENCH_SIGN_BENCHTIME  -benchtime of the raw signing benchmark (default 3s)
 #   BENCH_TIMEOUT    bound of the whole run in seconds (default 1200)
 #   BENCH_LOG_LEVEL  AUTHIO_LOG_LEVEL of the server (default warn)
@@ -32,7 +32,7 @@ cd "$ROOT"
 DURATION="${BENCH_DURATION:-20s}"
 CONNS="${BENCH_CONNS:-16 64}"
 THREADS="${BENCH_THREADS:-2}"
-SCENARIOS="${BENCH_SCENARIOS:-cc_rs256 cc_es256 introspect jwks discovery}"
+SCENARIOS="${BENCH_SCENARIOS:-cc_rs256 cc_es256 introspect jwks discovery switch_org}"
 SIGN_BENCHTIME="${BENCH_SIGN_BENCHTIME:-3s}"
 PG_HOST="${BENCH_PG_HOST:-127.0.0.1}"
 PG_PORT="${BENCH_PG_PORT:-5432}"
@@ -43,6 +43,11 @@ PORT=19080
 ADMIN_PORT=19090
 BASE="http://127.0.0.1:${PORT}"
 AUDIENCE="https://api.bench.test"
+# switch_org: tenant sw, a user in organizations alpha and beta, a public client allowing organizations
+SW_HOST="sw.localhost:${PORT}"
+SW_EMAIL="switcher@sw.bench.test"
+SW_PASSWORD="Bench-Switch-Password-1"
+SW_REDIRECT="http://127.0.0.1:${PORT}/bench-callback"   # registered, never followed
 LUA="$ROOT/scripts/bench/bench.lua"
 OUT="$ROOT/scripts/bench/out"            # git-ignored
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -212,6 +217,30 @@ RS_AUTH="$(basic "$RS_ID" "$RS_SECRET")"
 ES_AUTH="$(basic "$ES_ID" "$ES_SECRET")"
 log "clients: rs=$RS_ID es=$ES_ID"
 
+# cli_json NAME ARGS... : runs bin/authio ARGS, keeps its JSON in $TMP/NAME.json, dies on failure
+cli_json() {
+  local name=$1
+  shift
+  "$BIN" "$@" >"$TMP/$name.json" 2>"$TMP/$name.err" || { cat "$TMP/$name.err" >&2; die "authio $* failed"; }
+}
+has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+
+if has_scenario switch_org; then
+  create_tenant sw RS256
+  cli_json sw-role role create --tenant sw --name member
+  cli_json sw-org-a org create --tenant sw --name alpha --display-name "Alpha"
+  cli_json sw-org-b org create --tenant sw --name beta --display-name "Beta"
+  cli_json sw-user user create --tenant sw --email "$SW_EMAIL" --password "$SW_PASSWORD"
+  cli_json sw-member-a member add --tenant sw --org alpha --email "$SW_EMAIL" --role member
+  cli_json sw-member-b member add --tenant sw --org beta --email "$SW_EMAIL" --role member
+  cli_json sw-client client create --tenant sw --name bench-switch --type public --redirect-uri "$SW_REDIRECT" \
+    --grant authorization_code,refresh_token --organization-usage allow
+  SW_ORG_A="$(json_get id <"$TMP/sw-org-a.json")" || die "no id in $(cat "$TMP/sw-org-a.json")"
+  SW_ORG_B="$(json_get id <"$TMP/sw-org-b.json")" || die "no id in $(cat "$TMP/sw-org-b.json")"
+  SW_CLIENT="$(json_get client_id <"$TMP/sw-client.json")" || die "no client_id in $(cat "$TMP/sw-client.json")"
+  log "switch_org: tenant sw, organizations alpha=$SW_ORG_A beta=$SW_ORG_B, public client $SW_CLIENT"
+fi
+
 # ------------------------------------------------------------------ server
 log "starting authio serve on $AUTHIO_LISTEN (admin $AUTHIO_ADMIN_LISTEN), log $SERVER_LOG"
 "$BIN" serve >"$SERVER_LOG" 2>&1 &
@@ -244,16 +273,64 @@ ES_TOKEN="$(fetch_token "$ES_HOST" "$ES_AUTH")" || die "could not get an ES256 t
 log "rs token header: $(jwt_header "$RS_TOKEN")"
 log "es token header: $(jwt_header "$ES_TOKEN")"
 
+# pkce_challenge VERIFIER -> base64url(SHA-256(VERIFIER)) (RFC 7636 S256), coreutils only
+pkce_challenge() {
+  local hex
+  hex="$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)"
+  # shellcheck disable=SC2059
+  printf "$(sed 's/../\\x&/g' <<<"$hex")" | base64 -w0 | tr '+/' '-_' | tr -d '='
+}
+html_unescape() { sed -e 's/&#34;/"/g; s/&quot;/"/g; s/&#39;/'"'"'/g; s/&#43;/+/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g'; }
+
+# sw_user_token -> a user's access token for organization alpha, obtained without a browser through the
+# hosted login: GET /authorize -> 302 /login; GET /login (cookies, csrf_token); POST /login with the
+# tenant's Origin -> /authorize -> 302 to the redirect URI with a code; POST /oauth/token with the verifier.
+sw_user_token() {
+  local jar="$TMP/sw-cookies.txt" base="http://$SW_HOST" verifier challenge state url loc page csrf rt code
+  local c=(curl -s -m 10 --resolve "$SW_HOST:127.0.0.1" -b "$jar" -c "$jar")
+  : >"$jar"
+  verifier="$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+  challenge="$(pkce_challenge "$verifier")"
+  state="$(head -c 12 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+  url="$base/authorize?response_type=code&client_id=$(urlencode "$SW_CLIENT")&redirect_uri=$(urlencode "$SW_REDIRECT")"
+  url+="&scope=openid&state=$state&code_challenge=$challenge&code_challenge_method=S256&organization=$(urlencode "$SW_ORG_A")"
+  loc="$("${c[@]}" -o /dev/null -w '%{http_code} %{redirect_url}' "$url")" || true
+  [[ "$loc" =~ ^30[0-9]\ .*/login\? ]] || { echo "GET /authorize: expected a redirect to /login, got '$loc'" >&2; return 1; }
+  page="$("${c[@]}" "${loc#* }")" || true
+  csrf="$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' <<<"$page" | head -n1 | html_unescape)"
+  rt="$(sed -n 's/.*name="return_to" value="\([^"]*\)".*/\1/p' <<<"$page" | head -n1 | html_unescape)"
+  [[ -n "$csrf" && -n "$rt" ]] || { echo "GET /login: no csrf_token/return_to in: $(head -c 300 <<<"$page")" >&2; return 1; }
+  loc="$("${c[@]}" -o "$TMP/sw-login.out" -w '%{http_code} %{redirect_url}' -H "Origin: $base" \
+    --data-urlencode "csrf_token=$csrf" --data-urlencode "return_to=$rt" \
+    --data-urlencode "email=$SW_EMAIL" --data-urlencode "password=$SW_PASSWORD" "$base/login")" || true
+  [[ "$loc" =~ ^30[0-9]\ .*/authorize\? ]] || { echo "POST /login: expected a redirect to /authorize, got '$loc': $(head -c 300 "$TMP/sw-login.out")" >&2; return 1; }
+  loc="$("${c[@]}" -o /dev/null -w '%{http_code} %{redirect_url}' "${loc#* }")" || true
+  [[ "$loc" == *" $SW_REDIRECT?"* ]] || { echo "GET /authorize after sign-in: expected a redirect to $SW_REDIRECT, got '$loc'" >&2; return 1; }
+  code="$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$loc")"
+  [[ -n "$code" && "$loc" == *"state=$state"* ]] || { echo "no code or wrong state in '$loc'" >&2; return 1; }
+  loc="$("${c[@]}" -o "$TMP/sw-token.json" -w '%{http_code}' --data-urlencode grant_type=authorization_code \
+    --data-urlencode "code=$code" --data-urlencode "redirect_uri=$SW_REDIRECT" --data-urlencode "client_id=$SW_CLIENT" \
+    --data-urlencode "code_verifier=$verifier" "$base/oauth/token")" || true
+  [[ "$loc" == 200 ]] || { echo "POST /oauth/token -> HTTP $loc: $(head -c 300 "$TMP/sw-token.json")" >&2; return 1; }
+  json_get access_token <"$TMP/sw-token.json"
+}
+if has_scenario switch_org; then
+  SW_TOKEN="$(sw_user_token)" || die "could not get the switch_org user's access token through the hosted login"
+  log "switch_org: user token (organization alpha, expires_in $(json_get expires_in <"$TMP/sw-token.json")s) header: $(jwt_header "$SW_TOKEN")"
+fi
+
 # ------------------------------------------------------------------ scenarios
 # scenario NAME -> sets S_HOST S_PATH S_METHOD S_BODY S_AUTH S_DESC
 scenario() {
-  S_METHOD=GET S_BODY="" S_AUTH="" S_HOST="$RS_HOST"
+  S_METHOD=GET S_BODY="" S_AUTH="" S_HOST="$RS_HOST" S_CTYPE="application/x-www-form-urlencoded"
   case "$1" in
     cc_rs256)   S_DESC="client_credentials RS256"; S_METHOD=POST S_PATH=/oauth/token S_BODY="$CC_BODY" S_AUTH="$RS_AUTH" ;;
     cc_es256)   S_DESC="client_credentials ES256"; S_METHOD=POST S_PATH=/oauth/token S_BODY="$CC_BODY" S_AUTH="$ES_AUTH" S_HOST="$ES_HOST" ;;
     introspect) S_DESC="introspection (RS256 token)"; S_METHOD=POST S_PATH=/oauth/introspect S_BODY="token=$RS_TOKEN" S_AUTH="$RS_AUTH" ;;
     jwks)       S_DESC="JWKS"; S_PATH=/.well-known/jwks.json ;;
     discovery)  S_DESC="discovery"; S_PATH=/.well-known/openid-configuration ;;
+    switch_org) S_DESC="switch-org (user token, alpha -> beta)"; S_METHOD=POST S_PATH=/v1/sessions/switch-org
+                S_BODY="{\"organization_id\":\"$SW_ORG_B\"}" S_AUTH="Bearer $SW_TOKEN" S_HOST="$SW_HOST" S_CTYPE=application/json ;;
     *) die "unknown scenario $1" ;;
   esac
 }
@@ -263,11 +340,14 @@ scenario() {
 preflight() {
   local args=(-s -m 10 -o "$TMP/preflight.out" -w '%{http_code}' -X "$S_METHOD" -H "Host: $S_HOST")
   [[ -n "$S_AUTH" ]] && args+=(-H "Authorization: $S_AUTH")
-  [[ -n "$S_BODY" ]] && args+=(-H 'Content-Type: application/x-www-form-urlencoded' --data "$S_BODY")
+  [[ -n "$S_BODY" ]] && args+=(-H "Content-Type: $S_CTYPE" --data "$S_BODY")
   local code
   code="$(curl "${args[@]}" "$BASE$S_PATH")" || code="curl-failed"
   if [[ "$1" == introspect ]] && ! grep -q '"active":[[:space:]]*true' "$TMP/preflight.out"; then
     log "preflight introspect: the token is not reported active: $(head -c 300 "$TMP/preflight.out")"
+  fi
+  if [[ "$1" == switch_org ]] && ! grep -q "\"active_organization\":{\"id\":\"$SW_ORG_B\"" "$TMP/preflight.out"; then
+    log "preflight switch_org: the answer does not name organization beta: $(head -c 300 "$TMP/preflight.out")"
   fi
   if [[ "$code" =~ ^2 ]]; then
     log "preflight $1: HTTP $code ($(wc -c <"$TMP/preflight.out") bytes)"
@@ -316,7 +396,7 @@ for sc in $SCENARIOS; do
     kill -0 "$SERVER_PID" 2>/dev/null || die "server died before $sc/$c"
     x0="$(pg_xacts)"; snap0="$(cpu_snapshot)"; w0="$(date +%s.%N)"
     out="$TMP/wrk-$sc-$c.txt"
-    BENCH_METHOD="$S_METHOD" BENCH_BODY="$S_BODY" BENCH_AUTH="$S_AUTH" \
+    BENCH_METHOD="$S_METHOD" BENCH_BODY="$S_BODY" BENCH_AUTH="$S_AUTH" BENCH_CONTENT_TYPE="$S_CTYPE" \
     BENCH_SCENARIO="$sc" BENCH_CONNS="$c" \
       wrk -t"$THREADS" -c"$c" -d"$DURATION" --timeout 5s --latency \
         -H "Host: $S_HOST" -s "$LUA" "$BASE$S_PATH" >"$out" 2>&1 ||
@@ -349,7 +429,7 @@ kill -0 "$SERVER_PID" 2>/dev/null || die "server died during the run"
     sc="$(field scenario "$line")"; c="$(field conns "$line")"; rps="$(field rps "$line")"
     pct="-"
     case "$sc" in
-      cc_rs256) pct="$(awk -v r="$rps" -v m="$RAW_RS_2" 'BEGIN { printf "%.0f%%", 100 * r / m }')" ;;
+      cc_rs256 | switch_org) pct="$(awk -v r="$rps" -v m="$RAW_RS_2" 'BEGIN { printf "%.0f%%", 100 * r / m }')" ;;
       cc_es256) pct="$(awk -v r="$rps" -v m="$RAW_ES_2" 'BEGIN { printf "%.0f%%", 100 * r / m }')" ;;
     esac
     printf '%-12s %5s %9.0f %9s %9s %7s %8s %5s %5s %5s %5s %6s\n' "$sc" "$c" "$rps" \
@@ -380,10 +460,15 @@ kill -0 "$SERVER_PID" 2>/dev/null || die "server died during the run"
       introspect) check "introspection >= 5000/s" "$(ge "$b" 5000)" "$b/s" ;;
       jwks)       check "JWKS >= 20000/s" "$(ge "$b" 20000)" "$b/s" ;;
       discovery)  check "discovery >= 20000/s" "$(ge "$b" 20000)" "$b/s" ;;
+      switch_org) # no target: reported only
+                  at() { awk -v s="$1" -v c="$2" -v k="$3" '$0 ~ " scenario="s" " && $0 ~ " conns="c" " { for (i = 1; i <= NF; i++) if (index($i, k"=") == 1) v = substr($i, length(k) + 2) } END { print (v == "" ? "-" : v) }' "$RESULTS"; }
+                  printf '  ----  %-44s %s\n' "switch-org: reported, no target" \
+                    "$b/s; p99 $(at switch_org 16 p99_ms) ms at 16 conns, $(at switch_org 64 p99_ms) ms at 64; errors $(at switch_org 16 errors) / $(at switch_org 64 errors)" ;;
     esac
   done
   while read -r line; do
     sc="$(field scenario "$line")"; c="$(field conns "$line")"
+    [[ "$sc" == switch_org ]] && continue   # reported above, no pass/fail
     if [[ "$c" == 16 ]]; then
       p99="$(field p99_ms "$line")"
       check "p99 < 50 ms at 16 conns: $sc" "$(awk -v p="$p99" 'BEGIN { print (p < 50) ? 1 : 0 }')" "${p99} ms"

@@ -2,7 +2,8 @@
 --
 -- Configured through the environment (wrk's LuaJIT has os.getenv):
 --   BENCH_METHOD        GET (default) or POST
---   BENCH_BODY          request body (sent as application/x-www-form-urlencoded)
+--   BENCH_BODY          request body
+--   BENCH_CONTENT_TYPE  Content-Type of the body (default application/x-www-form-urlencoded)
 --   BENCH_AUTH          full Authorization header value, e.g. "Basic Y2xp..."
 --   BENCH_SCENARIO      label printed in the result line
 --   BENCH_CONNS         label printed in the result line
@@ -18,12 +19,14 @@
 local method = os.getenv("BENCH_METHOD") or "GET"
 local body = os.getenv("BENCH_BODY") or ""
 local auth = os.getenv("BENCH_AUTH") or ""
+local ctype = os.getenv("BENCH_CONTENT_TYPE") or ""
+if ctype == "" then ctype = "application/x-www-form-urlencoded" end
 
 wrk.method = method
 wrk.headers["Accept"] = "application/json"
 if body ~= "" then
   wrk.body = body
-  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  wrk.headers["Content-Type"] = ctype
 end
 if auth ~= "" then
   wrk.headers["Authorization"] = auth
