@@ -326,3 +326,47 @@ func (s *Server) applyLifetimes(ctx context.Context, ar fosite.AccessRequester) 
 	}
 	return nil
 }
+
+// ErrGrantWithdrawn means a token's grant no longer holds: its user is gone, its membership is no longer
+// active, or its machine client is no longer allowed into its organization.
+var ErrGrantWithdrawn = errors.New("the token's user, membership or organization access has been withdrawn")
+
+// LivePermissions re-evaluates, now, what the subject of an access token's session may do on audience: an
+// organization token needs its user's membership (or its client's access) to be active still, a user must
+// still exist, and roles and permissions are read afresh rather than taken from the token. APIs Authio serves
+// itself (the Management API) use it so a suspension or a role removal counts at once, not at token expiry.
+func (s *Server) LivePermissions(ctx context.Context, sess *Session, audience string) ([]string, error) {
+	auds := []string{audience}
+	orgID := sess.OrgID()
+	if sess.Subject == "" || sess.Subject == sess.ClientID {
+		if orgID != "" {
+			_, err := s.ClientOrganization(ctx, sess.ClientID, orgID)
+			var oe *OrgError
+			if errors.As(err, &oe) {
+				return nil, ErrGrantWithdrawn
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		g, err := s.clientGrants(ctx, sess.ClientID, auds)
+		return g.Permissions, err
+	}
+	if orgID != "" {
+		a, err := s.UserOrganization(ctx, sess.Subject, orgID)
+		var oe *OrgError
+		if errors.As(err, &oe) {
+			return nil, ErrGrantWithdrawn
+		} else if err != nil {
+			return nil, err
+		}
+		g, err := s.Store.GrantsFor(ctx, storage.SubjectMembership, a.Membership.ID, auds)
+		return g.Permissions, err
+	}
+	if _, err := s.Store.GetUser(ctx, sess.Subject); errors.Is(err, storage.ErrNotFound) {
+		return nil, ErrGrantWithdrawn
+	} else if err != nil {
+		return nil, err
+	}
+	g, err := s.Store.GrantsFor(ctx, storage.SubjectUser, sess.Subject, auds)
+	return g.Permissions, err
+}

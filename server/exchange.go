@@ -14,7 +14,8 @@ import (
 
 // Switching the active organization. A user's session is theirs, not an organization's: a switch takes one
 // of the user's live tokens and mints tokens for another organization with the same subject, the same
-// sign-in (sid, auth_time, amr) and no more scope or audience than before. Two doors lead here:
+// sign-in (sid, auth_time, amr), no more scope than before, and an audience within the token's (or, for a
+// client that authenticates, within the client's allowed audiences). Two doors lead here:
 // POST /v1/sessions/switch-org (SwitchOrganization) and RFC 8693 token exchange at the token endpoint
 // (tokenExchangeHandler). Both refuse a non-member or suspended member, a token of another client or tenant,
 // and an expired or revoked token, and both write session.org_switched.
@@ -103,6 +104,14 @@ func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gran
 	}
 	if err := s.pc.GetAudienceStrategy(ctx)(client.GetAudience(), audiences); err != nil {
 		return OrgAccess{}, ErrInvalidTarget.WithHint("The client may not ask for this audience.")
+	}
+	// A public client proves nothing but the token it presents, and access tokens travel to APIs: whoever
+	// holds one (that API's server, say) could otherwise trade it for a token to another API, the Management
+	// API included. Only an authenticated client may move to another of its audiences.
+	if client.IsPublic() {
+		if err := s.pc.GetAudienceStrategy(ctx)(g.Request.GetGrantedAudience(), audiences); err != nil {
+			return OrgAccess{}, ErrInvalidTarget.WithHint("A public client can only keep the audience of the token it exchanges.")
+		}
 	}
 
 	sess := NewSession(userID, client.GetID())
@@ -301,7 +310,7 @@ func (s *Server) MembershipViews(ctx context.Context, userID string) ([]Membersh
 
 // tokenExchangeHandler serves RFC 8693 token exchange at the token endpoint for switching organization:
 // subject_token (an access or refresh token of this tenant and client), subject_token_type, organization,
-// and optionally a narrower scope or another allowed audience.
+// and optionally a narrower scope or, for a client that authenticates, another of its allowed audiences.
 type tokenExchangeHandler struct {
 	s *Server
 }

@@ -45,7 +45,8 @@ var errNoCredentials = errorf(http.StatusUnauthorized, "missing_token", "Authori
 
 // authenticate identifies the caller from its bearer credential: a secret API key of this tenant (every scope),
 // or an access token of this tenant for the Management API audience. A client-credentials token brings its
-// granted scopes and permissions; a user's token only the permissions of the user's roles.
+// granted scopes and its roles' permissions; a user's token only the permissions of the user's roles (the
+// membership's, for an organization token), as they are now.
 func (h *Handler) authenticate(r *http.Request) (principal, error) {
 	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	cred = strings.TrimSpace(cred)
@@ -81,8 +82,16 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 	if aud := ar.GetGrantedAudience(); len(aud) != 1 || aud[0] != server.ManagementAudience {
 		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "The access token must be for the Management API (audience %s) alone.", server.ManagementAudience)
 	}
+	// Permissions are read now, not from the token: a member suspended or a role removed since the token was
+	// issued loses access at once.
+	perms, err := h.S.LivePermissions(ctx, sess, server.ManagementAudience)
+	if errors.Is(err, server.ErrGrantWithdrawn) {
+		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "The access token's user, membership or organization access is no longer active.")
+	} else if err != nil {
+		return principal{}, err
+	}
 	p := principal{scopes: map[string]bool{}, orgID: sess.OrgID()}
-	for _, perm := range sess.Permissions() {
+	for _, perm := range perms {
 		p.scopes[perm] = true
 	}
 	clientID := ar.GetClient().GetID()

@@ -247,3 +247,28 @@ func TestCrossTenantAccessFinds404(t *testing.T) {
 		}
 	})
 }
+
+// TestWithdrawnAccessCountsAtOnce: the Management API reads a token's permissions and membership as they are
+// now, so a role removal or a suspension takes effect on the next call, not when the token expires.
+func TestWithdrawnAccessCountsAtOnce(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		o := newOrgTokenSetup(t, f)
+		token := f.signIn(t, o.portal, "admin@acme.test", url.Values{"organization": {"acme-corp"}, "audience": {server.ManagementAudience}})
+		decode(t, f.acme.API(t, f.c, "GET", "/organizations/acme-corp/members", token, nil), http.StatusOK)
+
+		roles := arr(t, f.must(t, http.StatusOK, "GET", "/organizations/acme-corp/members/"+o.admin+"/roles", nil))
+		roleID := obj(t, roles[0])["id"]
+		f.must(t, http.StatusNoContent, "DELETE", "/organizations/acme-corp/members/"+o.admin+"/roles", map[string]any{"roles": []any{roleID}})
+		wantError(t, f.acme.API(t, f.c, "GET", "/organizations/acme-corp/members", token, nil), http.StatusForbidden, "insufficient_scope")
+
+		f.must(t, http.StatusNoContent, "POST", "/organizations/acme-corp/members/"+o.admin+"/roles", map[string]any{"roles": []any{roleID}})
+		decode(t, f.acme.API(t, f.c, "GET", "/organizations/acme-corp/members", token, nil), http.StatusOK)
+
+		f.must(t, http.StatusOK, "PATCH", "/organizations/acme-corp/members/"+o.admin, map[string]any{"status": "suspended"})
+		r := f.acme.API(t, f.c, "GET", "/organizations/acme-corp/members", token, nil)
+		wantError(t, r, http.StatusUnauthorized, "invalid_token")
+		if strings.Contains(r.Body, "member@acme.test") {
+			t.Errorf("a suspended member's token still reads members: %s", r.Body)
+		}
+	})
+}

@@ -88,7 +88,7 @@ func newOrgSetup(t *testing.T, usage string) *orgSetup {
 	_, err := st.AssignRoles(ctx, storage.SubjectUser, o.alice.ID, []string{o.supp.ID}, storage.SourceManual)
 	must(t, "tenant role", err)
 	o.spa = acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
-		GrantTypes: []string{"authorization_code", "refresh_token", "token_exchange"}, Audiences: []string{docsAPI},
+		GrantTypes: []string{"authorization_code", "refresh_token", "token_exchange"}, Audiences: []string{docsAPI, server.ManagementAudience},
 		OrganizationUsage: usage})
 	o.browser = env.Client(testenv.ClientOptions{StopAt: []string{orgRedirect}})
 	o.jwks = acme.JWKS(t, o.browser)
@@ -372,6 +372,7 @@ func TestOrganizationRefusals(t *testing.T) {
 			{"missing organization", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}}, 400, "invalid_request"},
 			{"wider scope", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "scope": {"openid admin:all"}}, 400, "invalid_scope"},
 			{"audience not allowed", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "audience": {"https://elsewhere.test"}}, 400, "invalid_target"},
+			{"public client moving to another of its audiences", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "audience": {server.ManagementAudience}}, 400, "invalid_target"},
 			{"actor token", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "actor_token": {bob.AccessToken}, "actor_token_type": {server.TokenTypeAccess}}, 400, "invalid_request"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -671,5 +672,30 @@ func TestMachineGrantsFollowChanges(t *testing.T) {
 	must(t, "unassign", err)
 	if _, perms := token(); len(perms) != 0 {
 		t.Errorf("after removing the role: %v", perms)
+	}
+}
+
+// TestExchangeToAnotherAudience: a confidential client, which proves itself, may trade a user's token for one
+// to another of its audiences; the token alone (a public client) cannot, see TestOrganizationRefusals.
+func TestExchangeToAnotherAudience(t *testing.T) {
+	t.Parallel()
+	o := newOrgSetup(t, storage.OrgUsageAllow)
+	web := o.acme.NewClient(server.ClientSpec{Name: "web", Type: storage.ClientConfidential, RedirectURIs: []string{orgRedirect},
+		GrantTypes: []string{"authorization_code", "token_exchange"}, Audiences: []string{docsAPI, server.ManagementAudience},
+		OrganizationUsage: storage.OrgUsageAllow})
+	ar := testenv.NewAuthRequest(web.ClientID, orgRedirect)
+	ar.Extra = url.Values{"organization": {"acme-corp"}, "audience": {docsAPI}}
+	code := ar.Code(t, o.acme, o.browser, o.alice.Email, testenv.Password)
+	tk := testenv.TokensOf(t, testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), url.Values{"grant_type": {"authorization_code"},
+		"code": {code}, "redirect_uri": {orgRedirect}, "code_verifier": {ar.Verifier}}, testenv.BasicAuth(web.ClientID, web.ClientSecret)))
+	form := url.Values{"grant_type": {server.GrantTokenExchange}, "subject_token": {tk.AccessToken},
+		"subject_token_type": {server.TokenTypeAccess}, "organization": {"globex"}, "audience": {server.ManagementAudience}}
+	if r := testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), form, testenv.BasicAuth(web.ClientID, "wrong-secret")); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("exchange with a wrong secret: %d %s", r.StatusCode, r.Body)
+	}
+	r := testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), form, testenv.BasicAuth(web.ClientID, web.ClientSecret))
+	c := o.claims(t, testenv.TokensOf(t, r).AccessToken)
+	if !slices.Equal(strs(c["aud"]), []string{server.ManagementAudience}) || c["org_id"] != o.globex.ID {
+		t.Errorf("exchanged token aud=%v org_id=%v", c["aud"], c["org_id"])
 	}
 }
