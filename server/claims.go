@@ -60,13 +60,7 @@ type OrgAccess struct {
 // in the tenant of ctx.
 func (s *Server) UserOrganization(ctx context.Context, userID, idOrName string) (OrgAccess, error) {
 	notMember := orgErr("not_member", "You are not a member of this organization.")
-	org, err := s.Store.GetOrganization(ctx, idOrName)
-	if errors.Is(err, storage.ErrNotFound) {
-		return OrgAccess{}, notMember
-	} else if err != nil {
-		return OrgAccess{}, err
-	}
-	m, err := s.Store.GetMembership(ctx, org.ID, userID)
+	org, m, err := s.Store.OrganizationMembership(ctx, idOrName, userID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return OrgAccess{}, notMember
 	} else if err != nil {

@@ -41,6 +41,7 @@ type Grant struct {
 }
 
 // UserGrant validates token as a live token of use (access or refresh) issued to a user in the tenant of ctx.
+// It does not look the user up.
 func (s *Server) UserGrant(ctx context.Context, token string, use fosite.TokenUse) (Grant, error) {
 	if token == "" {
 		return Grant{}, ErrInvalidSubjectToken
@@ -53,11 +54,8 @@ func (s *Server) UserGrant(ctx context.Context, token string, use fosite.TokenUs
 	if sess.Subject == "" || sess.Subject == sess.ClientID {
 		return Grant{}, ErrInvalidSubjectToken // a client's own token has no user to switch
 	}
-	if _, err := s.Store.GetUser(ctx, sess.Subject); errors.Is(err, storage.ErrNotFound) {
-		return Grant{}, ErrInvalidSubjectToken
-	} else if err != nil {
-		return Grant{}, err
-	}
+	// Whether the user still exists is for the caller to ask where it matters: a switch needs an active
+	// membership, which a deleted user no longer has.
 	return Grant{Use: use, Request: req, Session: sess}, nil
 }
 
@@ -151,8 +149,7 @@ type Minted struct {
 	ExpiresIn    time.Duration
 }
 
-// mintSwitch stores and returns the tokens of a prepared switch, and records it in the audit log, in one
-// transaction: either the tokens and the event exist, or neither.
+// mintSwitch stores and returns the tokens of a prepared switch and records it in the audit log.
 func (s *Server) mintSwitch(ctx context.Context, ar fosite.AccessRequester, withRefresh bool, from string, to OrgAccess, via string) (Minted, error) {
 	at, atSig, err := s.strategy.GenerateAccessToken(ctx, ar)
 	if err != nil {
@@ -164,23 +161,23 @@ func (s *Server) mintSwitch(ctx context.Context, ar fosite.AccessRequester, with
 			return Minted{}, err
 		}
 	}
+	// The token records go through the store's group commit, and the audit event is written after them: no
+	// token is handed out unless its session.org_switched event is stored (a failure leaves token records that
+	// nobody holds).
 	stored := ar.Sanitize(nil)
-	err = s.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Store.CreateAccessTokenSession(ctx, atSig, stored); err != nil {
-			return err
+	if err := s.Store.CreateAccessTokenSession(ctx, atSig, stored); err != nil {
+		return Minted{}, err
+	}
+	if withRefresh {
+		if err := s.Store.CreateRefreshTokenSession(ctx, rtSig, atSig, stored); err != nil {
+			return Minted{}, err
 		}
-		if withRefresh {
-			if err := s.Store.CreateRefreshTokenSession(ctx, rtSig, atSig, stored); err != nil {
-				return err
-			}
-		}
-		userID := ar.GetSession().GetSubject()
-		return s.Audit(WithActor(ctx, Actor{Kind: "user", ID: userID}), storage.AuditEvent{
-			Type: EventOrgSwitched, UserID: userID, OrganizationID: to.Org.ID, ClientID: ar.GetClient().GetID(),
-			Data: storage.JSONMap{"from": from, "to": to.Org.ID, "via": via},
-		})
-	})
-	if err != nil {
+	}
+	userID := ar.GetSession().GetSubject()
+	if err := s.Audit(WithActor(ctx, Actor{Kind: "user", ID: userID}), storage.AuditEvent{
+		Type: EventOrgSwitched, UserID: userID, OrganizationID: to.Org.ID, ClientID: ar.GetClient().GetID(),
+		Data: storage.JSONMap{"from": from, "to": to.Org.ID, "via": via},
+	}); err != nil {
 		return Minted{}, err
 	}
 	return Minted{AccessToken: at, RefreshToken: rt,
@@ -284,25 +281,13 @@ type OrgView struct {
 
 // MembershipViews lists the user's own memberships (every status) with their role names.
 func (s *Server) MembershipViews(ctx context.Context, userID string) ([]MembershipView, error) {
-	ms, err := s.Store.ListUserMemberships(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(ms))
-	for i, m := range ms {
-		ids[i] = m.ID
-	}
-	roles, err := s.Store.MembershipRoleNames(ctx, ids)
+	ms, err := s.Store.ListUserMembershipsWithRoles(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]MembershipView, 0, len(ms))
 	for _, m := range ms {
-		rs := roles[m.ID]
-		if rs == nil {
-			rs = []string{}
-		}
-		out = append(out, MembershipView{ID: m.ID, Status: m.Status, Roles: rs, JoinedAt: m.JoinedAt.UTC().Format(time.RFC3339),
+		out = append(out, MembershipView{ID: m.ID, Status: m.Status, Roles: m.Roles, JoinedAt: m.JoinedAt.UTC().Format(time.RFC3339),
 			Organization: OrgView{ID: m.OrganizationID, Name: m.OrganizationName, DisplayName: m.OrganizationDisplayName}})
 	}
 	return out, nil

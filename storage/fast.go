@@ -10,8 +10,9 @@ import (
 	"gorm.io/gorm"
 )
 
-// The token hot paths (one insert per issued token, one lookup per introspection) bypass gorm's reflection
-// and, on Postgres, group concurrent inserts into one statement and one commit. Both still scope every
+// The hot paths (one insert per issued token, one lookup per introspection, an audit event per switch, sign-in
+// or API key use) bypass gorm's reflection and, on Postgres, group concurrent inserts into one statement and
+// one commit. Both still scope every
 // statement by the tenant in the context, and both fall back to gorm inside a transaction.
 
 const (
@@ -19,6 +20,12 @@ const (
 		(tenant_id, kind, signature, request_id, client_id, subject, active, requested_at, expires_at, data)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 			$7::boolean[], $8::timestamptz[], $9::timestamptz[], $10::bytea[])`
+	pgInsertAudit = `INSERT INTO audit_events
+		(id, tenant_id, type, actor, user_id, organization_id, client_id, ip, data, created_at)
+		SELECT id, tenant_id, type, actor, user_id, organization_id, client_id, ip, data, created_at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::text[], $10::timestamptz[]) WITH ORDINALITY AS r(id, tenant_id, type, actor, user_id,
+			organization_id, client_id, ip, data, created_at, n) ORDER BY n`
 	pgSelectToken     = `SELECT client_id, active, data FROM oauth_tokens WHERE tenant_id = $1 AND kind = $2 AND signature = $3`
 	sqliteSelectToken = `SELECT client_id, active, data FROM oauth_tokens WHERE tenant_id = ? AND kind = ? AND signature = ?`
 )
@@ -29,17 +36,17 @@ func inTxContext(ctx context.Context) bool {
 	return ok
 }
 
-// tokenBatcher turns concurrent token inserts into multi-row inserts: each caller waits for the commit that
+// batcher turns concurrent inserts of one table into multi-row inserts: each caller waits for the commit that
 // carries its row, so nothing is acknowledged before it is durable.
-type tokenBatcher struct {
-	db   *sql.DB
-	ch   chan *pendingToken
-	wg   sync.WaitGroup
-	once sync.Once
+type batcher[T any] struct {
+	insert func(ctx context.Context, rows []T) error
+	ch     chan *pending[T]
+	wg     sync.WaitGroup
+	once   sync.Once
 }
 
-type pendingToken struct {
-	row  *oauthToken
+type pending[T any] struct {
+	row  T
 	done chan error
 }
 
@@ -48,8 +55,8 @@ const (
 	batchMax     = 256
 )
 
-func newTokenBatcher(db *sql.DB) *tokenBatcher {
-	b := &tokenBatcher{db: db, ch: make(chan *pendingToken, 4096)}
+func newBatcher[T any](insert func(ctx context.Context, rows []T) error) *batcher[T] {
+	b := &batcher[T]{insert: insert, ch: make(chan *pending[T], 4096)}
 	for i := 0; i < batchWorkers; i++ {
 		b.wg.Add(1)
 		go b.work()
@@ -57,10 +64,10 @@ func newTokenBatcher(db *sql.DB) *tokenBatcher {
 	return b
 }
 
-func (b *tokenBatcher) work() {
+func (b *batcher[T]) work() {
 	defer b.wg.Done()
 	for first := range b.ch {
-		batch := []*pendingToken{first}
+		batch := []*pending[T]{first}
 	fill:
 		for len(batch) < batchMax {
 			select {
@@ -73,36 +80,22 @@ func (b *tokenBatcher) work() {
 				break fill
 			}
 		}
-		err := b.insert(batch)
+		rows := make([]T, len(batch))
+		for i, p := range batch {
+			rows[i] = p.row
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := b.insert(ctx, rows)
+		cancel()
 		for _, p := range batch {
 			p.done <- err
 		}
 	}
 }
 
-func (b *tokenBatcher) insert(batch []*pendingToken) error {
-	n := len(batch)
-	var (
-		tenants, kinds, sigs, reqs, clients, subjects = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		active                                        = make([]bool, n)
-		requested                                     = make([]time.Time, n)
-		expires                                       = make([]*time.Time, n)
-		data                                          = make([][]byte, n)
-	)
-	for i, p := range batch {
-		r := p.row
-		tenants[i], kinds[i], sigs[i], reqs[i], clients[i], subjects[i] = r.TenantID, r.Kind, r.Signature, r.RequestID, r.ClientID, r.Subject
-		active[i], requested[i], expires[i], data[i] = r.Active, r.RequestedAt, r.ExpiresAt, r.Data
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := b.db.ExecContext(ctx, pgInsertTokens, tenants, kinds, sigs, reqs, clients, subjects, active, requested, expires, data)
-	return mapErr(err)
-}
-
 // add queues row and waits for its commit.
-func (b *tokenBatcher) add(ctx context.Context, row *oauthToken) error {
-	p := &pendingToken{row: row, done: make(chan error, 1)}
+func (b *batcher[T]) add(ctx context.Context, row T) error {
+	p := &pending[T]{row: row, done: make(chan error, 1)}
 	select {
 	case b.ch <- p:
 	case <-ctx.Done():
@@ -111,17 +104,61 @@ func (b *tokenBatcher) add(ctx context.Context, row *oauthToken) error {
 	return <-p.done
 }
 
-func (b *tokenBatcher) close() {
+func (b *batcher[T]) close() {
 	b.once.Do(func() {
 		close(b.ch)
 		b.wg.Wait()
 	})
 }
 
+// insertTokens writes token records in one statement.
+func insertTokens(db *sql.DB) func(ctx context.Context, rows []*oauthToken) error {
+	return func(ctx context.Context, rows []*oauthToken) error {
+		n := len(rows)
+		var (
+			tenants, kinds, sigs, reqs, clients, subjects = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			active                                        = make([]bool, n)
+			requested                                     = make([]time.Time, n)
+			expires                                       = make([]*time.Time, n)
+			data                                          = make([][]byte, n)
+		)
+		for i, r := range rows {
+			tenants[i], kinds[i], sigs[i], reqs[i], clients[i], subjects[i] = r.TenantID, r.Kind, r.Signature, r.RequestID, r.ClientID, r.Subject
+			active[i], requested[i], expires[i], data[i] = r.Active, r.RequestedAt, r.ExpiresAt, r.Data
+		}
+		_, err := db.ExecContext(ctx, pgInsertTokens, tenants, kinds, sigs, reqs, clients, subjects, active, requested, expires, data)
+		return mapErr(err)
+	}
+}
+
+// insertAudit writes audit events in one statement; seq comes from the table's sequence in row order.
+func insertAudit(db *sql.DB) func(ctx context.Context, rows []*AuditEvent) error {
+	return func(ctx context.Context, rows []*AuditEvent) error {
+		n := len(rows)
+		cols := make([][]string, 9)
+		for i := range cols {
+			cols[i] = make([]string, n)
+		}
+		created := make([]time.Time, n)
+		for i, e := range rows {
+			data, err := e.Data.Value()
+			if err != nil {
+				return err
+			}
+			for c, v := range []string{e.ID, e.TenantID, e.Type, e.Actor, e.UserID, e.OrganizationID, e.ClientID, e.IP, data.(string)} {
+				cols[c][i] = v
+			}
+			created[i] = e.CreatedAt
+		}
+		_, err := db.ExecContext(ctx, pgInsertAudit, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], created)
+		return mapErr(err)
+	}
+}
+
 // insertToken stores a token record: batched on Postgres outside transactions, through gorm otherwise.
 func (s *Store) insertToken(ctx context.Context, row *oauthToken) error {
-	if s.batch != nil && !inTxContext(ctx) {
-		return s.batch.add(ctx, row)
+	if s.tokens != nil && !inTxContext(ctx) {
+		return s.tokens.add(ctx, row)
 	}
 	return mapErr(s.conn(ctx).Create(row).Error)
 }

@@ -1,31 +1,80 @@
 package storage
 
-import "context"
+import (
+	"context"
+	"time"
 
-// MembershipRoleNames returns the role names of each of the given memberships of the tenant in ctx, in one
-// query; memberships without roles are absent from the map.
-func (s *Store) MembershipRoleNames(ctx context.Context, membershipIDs []string) (map[string][]string, error) {
+	"gorm.io/gorm/clause"
+)
+
+// OrganizationMembership finds, in one query, the organization named by idOrName (id or name) in the tenant of
+// ctx and userID's membership in it. ErrNotFound when either is missing: a non-member learns nothing about
+// whether the organization exists.
+func (s *Store) OrganizationMembership(ctx context.Context, idOrName, userID string) (Organization, Membership, error) {
+	tid, ok := TenantFromContext(ctx)
+	if !ok {
+		return Organization{}, Membership{}, ErrNoTenant
+	}
+	var row struct {
+		Membership
+		OrgName, OrgDisplayName, OrgDefaultRoleID string
+		OrgMetadata, OrgBranding                  JSONMap
+		OrgCreatedAt, OrgUpdatedAt                time.Time
+	}
+	res := s.conn(ctx).Table("memberships m").
+		Select(`m.*, o.name AS org_name, o.display_name AS org_display_name, o.default_role_id AS org_default_role_id,
+			o.metadata AS org_metadata, o.branding AS org_branding, o.created_at AS org_created_at, o.updated_at AS org_updated_at`).
+		Joins("JOIN organizations o ON o.id = m.organization_id AND o.tenant_id = m.tenant_id").
+		Where("m.tenant_id = ? AND m.user_id = ? AND (o.id = ? OR o.name = ?)", tid, userID, idOrName, idOrName).
+		// An id match wins over a name match, as in GetOrganization.
+		Order(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN o.id = ? THEN 0 ELSE 1 END", Vars: []any{idOrName}, WithoutParentheses: true}}).
+		Limit(1).Scan(&row)
+	if res.Error != nil {
+		return Organization{}, Membership{}, mapErr(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Organization{}, Membership{}, ErrNotFound
+	}
+	o := Organization{ID: row.OrganizationID, TenantID: tid, Name: row.OrgName, DisplayName: row.OrgDisplayName,
+		Metadata: row.OrgMetadata, Branding: row.OrgBranding, DefaultRoleID: row.OrgDefaultRoleID,
+		CreatedAt: row.OrgCreatedAt, UpdatedAt: row.OrgUpdatedAt}
+	return o, row.Membership, nil
+}
+
+// MembershipWithRoles is one of a user's memberships with its organization's names and its role names.
+type MembershipWithRoles struct {
+	UserMembership
+	Roles []string
+}
+
+// ListUserMembershipsWithRoles is ListUserMemberships with each membership's role names, in one query.
+func (s *Store) ListUserMembershipsWithRoles(ctx context.Context, userID string) ([]MembershipWithRoles, error) {
 	tid, ok := TenantFromContext(ctx)
 	if !ok {
 		return nil, ErrNoTenant
 	}
-	out := map[string][]string{}
-	if len(membershipIDs) == 0 {
-		return out, nil
-	}
 	var rows []struct {
-		SubjectID string
-		Name      string
+		UserMembership
+		RoleName *string
 	}
-	err := s.conn(ctx).Table("role_assignments a").Select("a.subject_id AS subject_id, r.name AS name").
-		Joins("JOIN roles r ON r.id = a.role_id AND r.tenant_id = a.tenant_id").
-		Where("a.tenant_id = ? AND a.subject_kind = ? AND a.subject_id IN ?", tid, SubjectMembership, membershipIDs).
-		Order("r.name").Scan(&rows).Error
+	err := s.conn(ctx).Table("memberships m").
+		Select("m.*, o.name AS organization_name, o.display_name AS organization_display_name, r.name AS role_name").
+		Joins("JOIN organizations o ON o.id = m.organization_id AND o.tenant_id = m.tenant_id").
+		Joins("LEFT JOIN role_assignments a ON a.tenant_id = m.tenant_id AND a.subject_kind = ? AND a.subject_id = m.id", SubjectMembership).
+		Joins("LEFT JOIN roles r ON r.id = a.role_id AND r.tenant_id = a.tenant_id").
+		Where("m.tenant_id = ? AND m.user_id = ?", tid, userID).
+		Order("m.joined_at, m.id, r.name").Scan(&rows).Error
 	if err != nil {
 		return nil, mapErr(err)
 	}
+	var out []MembershipWithRoles
 	for _, r := range rows {
-		out[r.SubjectID] = append(out[r.SubjectID], r.Name)
+		if n := len(out); n == 0 || out[n-1].ID != r.ID {
+			out = append(out, MembershipWithRoles{UserMembership: r.UserMembership, Roles: []string{}})
+		}
+		if r.RoleName != nil {
+			out[len(out)-1].Roles = append(out[len(out)-1].Roles, *r.RoleName)
+		}
 	}
 	return out, nil
 }

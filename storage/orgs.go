@@ -690,9 +690,15 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 // ---- audit log ----
 
 func (s *Store) AppendAudit(ctx context.Context, e AuditEvent) error {
-	e.Seq = 0
-	e.CreatedAt = e.CreatedAt.UTC()
-	return s.create(ctx, &e, func(tid string) { e.TenantID = tid })
+	tid, ok := TenantFromContext(ctx)
+	if !ok {
+		return ErrNoTenant
+	}
+	e.Seq, e.TenantID, e.CreatedAt = 0, tid, e.CreatedAt.UTC()
+	if s.audit != nil && !inTxContext(ctx) {
+		return s.audit.add(ctx, &e)
+	}
+	return mapErr(s.conn(ctx).Create(&e).Error)
 }
 
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {

@@ -29,7 +29,8 @@ type Store struct {
 	dialect string // "sqlite" or "postgres"
 	clients *clientCache
 	sqlDB   *sql.DB
-	batch   *tokenBatcher // Postgres only
+	tokens  *batcher[*oauthToken] // Postgres only
+	audit   *batcher[*AuditEvent] // Postgres only
 }
 
 var (
@@ -108,7 +109,8 @@ func Open(dsn string, opts Options) (*Store, error) {
 	}
 	st := &Store{db: db, dialect: dialect, clients: newClientCache(5 * time.Second), sqlDB: sqlDB}
 	if dialect == "postgres" {
-		st.batch = newTokenBatcher(sqlDB)
+		st.tokens = newBatcher(insertTokens(sqlDB))
+		st.audit = newBatcher(insertAudit(sqlDB))
 	}
 	return st, nil
 }
@@ -140,8 +142,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close flushes pending token writes and releases the connection pool.
 func (s *Store) Close() error {
-	if s.batch != nil {
-		s.batch.close()
+	if s.tokens != nil {
+		s.tokens.close()
+		s.audit.close()
 	}
 	sqlDB, err := s.db.DB()
 	if err != nil {

@@ -33,22 +33,27 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/v1/sessions/switch-org", h.S.CORS(http.HandlerFunc(h.switchOrg), "POST")).Methods(http.MethodPost, http.MethodOptions)
 }
 
-// user authenticates the bearer access token as a user's; it writes the 401 and returns ok=false otherwise.
-func (h *Handler) user(w http.ResponseWriter, r *http.Request) (server.Grant, bool) {
+// user authenticates the bearer access token as the token of a user who still exists; it writes the 401 and
+// returns ok=false otherwise.
+func (h *Handler) user(w http.ResponseWriter, r *http.Request) (server.Grant, storage.User, bool) {
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
 		h.bearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
-		return server.Grant{}, false
+		return server.Grant{}, storage.User{}, false
 	}
+	var u storage.User
 	g, err := h.S.UserGrant(r.Context(), token, fosite.AccessToken)
-	if errors.Is(err, server.ErrInvalidSubjectToken) {
+	if err == nil {
+		u, err = h.S.Store.GetUser(r.Context(), g.Session.Subject)
+	}
+	if errors.Is(err, server.ErrInvalidSubjectToken) || errors.Is(err, storage.ErrNotFound) {
 		h.bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired, revoked or not a user's token.")
-		return server.Grant{}, false
+		return server.Grant{}, storage.User{}, false
 	} else if err != nil {
 		h.serverError(w, r, "authenticating the access token failed", err)
-		return server.Grant{}, false
+		return server.Grant{}, storage.User{}, false
 	}
-	return g, true
+	return g, u, true
 }
 
 type profile struct {
@@ -62,16 +67,11 @@ type profile struct {
 }
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
-	g, ok := h.user(w, r)
+	g, u, ok := h.user(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
-	u, err := h.S.Store.GetUser(ctx, g.Session.Subject)
-	if err != nil {
-		h.serverError(w, r, "loading the user failed", err)
-		return
-	}
 	p := profile{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name,
 		CreatedAt: u.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339)}
 	if orgID := g.Session.OrgID(); orgID != "" {
@@ -88,7 +88,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) memberships(w http.ResponseWriter, r *http.Request) {
-	g, ok := h.user(w, r)
+	g, _, ok := h.user(w, r)
 	if !ok {
 		return
 	}

@@ -547,6 +547,65 @@ func testMemberships(t *testing.T, s *storage.Store) {
 	m2 := newMembership(t, s, ctx, org2.ID, u1.ID, at(-3*time.Hour))
 	m3 := newMembership(t, s, ctx, org1.ID, u2.ID, at(-2*time.Hour))
 
+	t.Run("organization and membership in one lookup", func(t *testing.T) {
+		tests := []struct {
+			name    string
+			ctx     context.Context
+			ref     string
+			user    string
+			wantOrg string
+			wantMem string
+			wantErr error
+		}{
+			{"by organization id", ctx, org1.ID, u1.ID, org1.ID, m1.ID, nil},
+			{"by organization name", ctx, org2.Name, u1.ID, org2.ID, m2.ID, nil},
+			{"not a member", ctx, org2.ID, u2.ID, "", "", storage.ErrNotFound},
+			{"unknown organization", ctx, "org_" + rnd(t), u1.ID, "", "", storage.ErrNotFound},
+			{"another tenant", ctxB, org1.ID, u1.ID, "", "", storage.ErrNotFound},
+			{"another tenant by name", ctxB, org1.Name, u1.ID, "", "", storage.ErrNotFound},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				o, m, err := s.OrganizationMembership(tc.ctx, tc.ref, tc.user)
+				wantErr(t, "OrganizationMembership", err, tc.wantErr)
+				if tc.wantErr == nil && (o.ID != tc.wantOrg || m.ID != tc.wantMem || m.UserID != tc.user || o.TenantID != tn.ID) {
+					t.Errorf("got organization %+v and membership %+v, want %s / %s", o, m, tc.wantOrg, tc.wantMem)
+				}
+			})
+		}
+		o, _, err := s.OrganizationMembership(ctx, org1.ID, u1.ID)
+		mustNil(t, "OrganizationMembership", err)
+		want, err := s.GetOrganization(ctx, org1.ID)
+		mustNil(t, "GetOrganization", err)
+		assertEqual(t, "organization", normOrg(o), normOrg(want))
+	})
+
+	t.Run("a user's memberships with their roles", func(t *testing.T) {
+		r1, r2 := newRole(t, s, ctx, "", "b-"+rnd(t)), newRole(t, s, ctx, "", "a-"+rnd(t))
+		assign(t, s, ctx, storage.SubjectMembership, m2.ID, r1.ID, r2.ID)
+		assign(t, s, ctx, storage.SubjectUser, u1.ID, r1.ID) // a tenant-level role is no membership role
+		ms, err := s.ListUserMembershipsWithRoles(ctx, u1.ID)
+		mustNil(t, "ListUserMembershipsWithRoles", err)
+		if len(ms) != 2 || ms[0].ID != m2.ID || ms[1].ID != m1.ID {
+			t.Fatalf("memberships = %+v, want %s then %s (joining order)", ms, m2.ID, m1.ID)
+		}
+		if want := []string{r2.Name, r1.Name}; !slices.Equal(ms[0].Roles, want) || ms[0].OrganizationName != org2.Name {
+			t.Errorf("first membership roles %v org %q, want %v %q", ms[0].Roles, ms[0].OrganizationName, want, org2.Name)
+		}
+		if ms[1].Roles == nil || len(ms[1].Roles) != 0 {
+			t.Errorf("membership without roles has roles %#v, want an empty list", ms[1].Roles)
+		}
+		none, err := s.ListUserMembershipsWithRoles(ctxB, u1.ID)
+		mustNil(t, "ListUserMembershipsWithRoles as another tenant", err)
+		if len(none) != 0 {
+			t.Errorf("another tenant sees %+v", none)
+		}
+		mustNil(t, "unassign", func() error {
+			_, err := s.UnassignRoles(ctx, storage.SubjectMembership, m2.ID, []string{r1.ID, r2.ID})
+			return err
+		}())
+	})
+
 	t.Run("create", func(t *testing.T) {
 		tests := []struct {
 			name        string
