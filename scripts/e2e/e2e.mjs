@@ -23,37 +23,30 @@
 //   E2E_CHROMIUM (default /usr/bin/chromium), E2E_TIMEOUT_SECONDS (default 300)
 //
 // Prints one line per check and ends with "N passed, M failed"; exits 1 on any failure.
+// The harness (environment, HTTP from Node, checks, the report and the watchdog) is harness.mjs.
 
-import dns from 'node:dns';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 
-import { Issuer, custom, generators, errors as oidcErrors } from 'openid-client';
+import { Issuer, generators, errors as oidcErrors } from 'openid-client';
 import * as jose from 'jose';
 import { chromium } from 'playwright-core';
 
+import {
+  configure, need, BASE_DOMAIN, SCHEME, LABEL, CHROMIUM, CHROMIUM_ARGS, request,
+  check, assert, eq, requireValue, short, isAt, inBrowser, run,
+} from './harness.mjs';
+
 // ---------------------------------------------------------------- configuration
 
-function need(name) {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`e2e: missing environment variable ${name}`);
-    process.exit(2);
-  }
-  return v;
-}
+configure({ name: 'e2e', accept: 'application/json, text/html;q=0.9, */*;q=0.5' });
 
 const PORT = need('E2E_PORT');
 const CB_PORT = need('E2E_CALLBACK_PORT');
 const ADMIN_PORT = process.env.E2E_ADMIN_PORT || '';
-const BASE_DOMAIN = process.env.E2E_BASE_DOMAIN || 'localhost';
-const SCHEME = process.env.E2E_SCHEME || 'http';
-const LABEL = process.env.E2E_LABEL || '';
-const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT_S = Number(process.env.E2E_TIMEOUT_SECONDS || 300);
 
 const USER_EMAIL = need('E2E_USER_EMAIL');
 const USER_PASSWORD = need('E2E_USER_PASSWORD');
@@ -67,6 +60,7 @@ const GLOBEX_PUBLIC_ID = process.env.E2E_GLOBEX_PUBLIC_CLIENT_ID || '';
 const ACME_AUDIENCE = process.env.E2E_ACME_AUDIENCE || '';
 const GLOBEX_ALG = process.env.E2E_GLOBEX_ALG || 'RS256';
 const EXTRA_DOMAIN = (process.env.E2E_EXTRA_DOMAIN || '').toLowerCase();
+if (EXTRA_DOMAIN) configure({ loopbackHosts: [EXTRA_DOMAIN] }); // Node resolves it to 127.0.0.1
 
 const hostFor = (slug) => `${slug}.${BASE_DOMAIN}:${PORT}`;
 const ACME = `${SCHEME}://${hostFor('acme')}`; // expected issuer: scheme://host as sent, port kept
@@ -78,131 +72,6 @@ const POST_LOGOUT_URI = `${CB_ORIGIN}/logged-out`;
 const EVIL_URI = `${CB_ORIGIN}/evil`;
 const SCOPE = 'openid profile email offline_access';
 
-// ---------------------------------------------------------------- name resolution
-// Chromium resolves *.localhost to loopback itself; Node's resolver may not. Every HTTP
-// request made from Node (openid-client and our own helper) goes through this lookup.
-
-function lookup(hostname, options, cb) {
-  if (typeof options === 'function') {
-    cb = options;
-    options = {};
-  } else if (typeof options === 'number') {
-    options = { family: options };
-  }
-  options = options || {};
-  const h = String(hostname).toLowerCase().replace(/\.$/, '');
-  if (h === 'localhost' || h.endsWith('.localhost') || (EXTRA_DOMAIN && h === EXTRA_DOMAIN)) {
-    if (options.all) return cb(null, [{ address: '127.0.0.1', family: 4 }]);
-    return cb(null, '127.0.0.1', 4);
-  }
-  return dns.lookup(hostname, options, cb);
-}
-
-custom.setHttpOptionsDefaults({ lookup, timeout: 15000 });
-
-// Plain HTTP without following redirects. Returns { status, headers, text, json }.
-function request(method, url, { headers = {}, form, bearer, basic } = {}) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const h = { Accept: 'application/json, text/html;q=0.9, */*;q=0.5', ...headers };
-    let body;
-    if (form) {
-      body = new URLSearchParams(form).toString();
-      h['Content-Type'] = 'application/x-www-form-urlencoded';
-      h['Content-Length'] = Buffer.byteLength(body);
-    }
-    if (bearer) h.Authorization = `Bearer ${bearer}`;
-    if (basic) {
-      const enc = (s) => encodeURIComponent(s);
-      h.Authorization = 'Basic ' + Buffer.from(`${enc(basic[0])}:${enc(basic[1])}`).toString('base64');
-    }
-    const req = http.request(
-      { method, hostname: u.hostname, port: u.port || 80, path: u.pathname + u.search, headers: h, lookup, timeout: 15000 },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode, headers: res.headers, text, json });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${url}`)));
-    req.on('error', reject);
-    if (body) req.write(body);
-    req.end();
-  });
-}
-
-// ---------------------------------------------------------------- checks
-
-let passed = 0;
-let failed = 0;
-const failures = [];
-
-function short(v, n = 300) {
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
-  if (s === undefined) return String(v);
-  return s.length > n ? s.slice(0, n) + '…' : s;
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function eq(actual, expected, what) {
-  if (actual !== expected) throw new Error(`${what}: expected ${short(expected)}, got ${short(actual)}`);
-}
-
-let currentPage = null;
-
-async function check(name, fn) {
-  try {
-    const v = await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-    return v;
-  } catch (e) {
-    failed++;
-    let msg = e && e.message ? e.message : String(e);
-    if (e instanceof oidcErrors.OPError) {
-      msg = `OPError ${e.error}${e.error_description ? ` (${e.error_description})` : ''} HTTP ${e.response?.statusCode}`;
-    }
-    if (e && e.browser && currentPage) {
-      try {
-        const text = await currentPage.evaluate(() => document.body && document.body.innerText);
-        msg += ` [browser at ${currentPage.url()}; page text: ${short((text || '').replace(/\s+/g, ' '), 400)}]`;
-      } catch {
-        /* ignore */
-      }
-    }
-    failures.push(`${name}: ${msg}`);
-    console.log(`FAIL ${name}: ${msg}`);
-    return undefined;
-  }
-}
-
-// Marks an error as browser-related so the page URL/text is appended to the report.
-async function inBrowser(fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e && typeof e === 'object') e.browser = true;
-    throw e;
-  }
-}
-
-function requireValue(v, what) {
-  if (v === undefined || v === null) throw new Error(`prerequisite failed: ${what}`);
-  return v;
-}
-
 // ---------------------------------------------------------------- callback server
 
 const callbackHits = [];
@@ -213,21 +82,6 @@ const callbackServer = http.createServer((req, res) => {
 });
 
 // ---------------------------------------------------------------- browser helpers
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-function isAt(urlStr, prefix) {
-  return urlStr === prefix || urlStr.startsWith(prefix + '?') || urlStr.startsWith(prefix + '#');
-}
 
 // Opens url and returns the final URL when the browser reaches `prefix` (following
 // server redirects), or throws after timeoutMs.
@@ -536,12 +390,11 @@ async function main() {
       timeout: 60000,
     });
     const page = context.pages()[0] || (await context.newPage());
-    currentPage = page;
     page.setDefaultTimeout(15000);
 
     // login page and failed sign-ins (done first: they create no session)
     await check('/authorize without a session redirects to /login?return_to=<authorize URL>', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const { url } = newAuth();
         await page.goto(url, { waitUntil: 'domcontentloaded' });
         const at = new URL(page.url());
@@ -556,7 +409,7 @@ async function main() {
     );
 
     await check('wrong password and unknown email: form again, same message', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const attempt = async (email, password) => {
           await page.goto(newAuth().url, { waitUntil: 'domcontentloaded' });
           await fillLogin(page, email, password);
@@ -576,7 +429,7 @@ async function main() {
     );
 
     await check('login_hint on /authorize pre-fills the email field', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         await page.goto(newAuth({ login_hint: USER_EMAIL }).url, { waitUntil: 'domcontentloaded' });
         await page.waitForSelector('form input[name="email"]');
         eq(await page.inputValue('input[name="email"]'), USER_EMAIL, 'email field');
@@ -585,7 +438,7 @@ async function main() {
 
     if (gpub) {
       await check("an acme user cannot sign in on globex (users are per tenant)", () =>
-        inBrowser(async () => {
+        inBrowser(page, async () => {
           await page.goto(globexAuthUrl().url, { waitUntil: 'domcontentloaded' });
           eq(new URL(page.url()).host, hostFor('globex'), 'host');
           await fillLogin(page, USER_EMAIL, USER_PASSWORD);
@@ -600,7 +453,7 @@ async function main() {
     // first sign-in
     const first = newAuth();
     const cb1 = await check('browser sign-in (code + PKCE S256) reaches the redirect URI', () =>
-      inBrowser(async () => (await signIn(page, first.url)).url),
+      inBrowser(page, async () => (await signIn(page, first.url)).url),
     );
     const params1 = await check('callback carries a code and the same state, no error', async () => {
       const p = pub.callbackParams(requireValue(cb1, 'sign-in'));
@@ -652,7 +505,7 @@ async function main() {
 
     // SSO and PKCE while a session exists
     const tsSSO = await check('with a session, prompt=none returns a code without the form (SSO)', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const a = newAuth({ prompt: 'none' });
         const url = await gotoAndExpect(page, a.url, REDIRECT_URI);
         const p = pub.callbackParams(url);
@@ -665,7 +518,7 @@ async function main() {
     );
     if (gpub) {
       await check('the acme session is not valid on globex: prompt=none there -> login_required', () =>
-        inBrowser(async () => {
+        inBrowser(page, async () => {
           const g = globexAuthUrl({ prompt: 'none' });
           const url = await gotoAndExpect(page, g.url, REDIRECT_URI);
           const p = new URL(url).searchParams;
@@ -682,7 +535,7 @@ async function main() {
       await mustFail(pubLax.callback(REDIRECT_URI, s.params, s.checks), ['invalid_grant'], 'second redemption');
     });
     await check('code exchange with a wrong code_verifier -> invalid_grant', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const a = newAuth({ prompt: 'none' });
         const p = pub.callbackParams(await gotoAndExpect(page, a.url, REDIRECT_URI));
         assert(p.code, `no code: ${short(p)}`);
@@ -701,7 +554,7 @@ async function main() {
       return `HTTP ${resp.status()}`;
     };
     await check('implicit flow (response_type=token) is refused', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const v = generators.codeVerifier();
         const u = new URL(pub.authorizationUrl({ scope: SCOPE, state: generators.state(), nonce: generators.nonce(), code_challenge: generators.codeChallenge(v), code_challenge_method: 'S256' }));
         u.searchParams.set('response_type', 'token');
@@ -716,13 +569,13 @@ async function main() {
       }),
     );
     await check('public client without PKCE is refused', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const url = pub.authorizationUrl({ scope: SCOPE, state: generators.state(), nonce: generators.nonce() });
         await noCodeIssued(url, 'no code_challenge');
       }),
     );
     await check('PKCE method plain is refused', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const v = generators.codeVerifier();
         const url = pub.authorizationUrl({ scope: SCOPE, state: generators.state(), nonce: generators.nonce(), code_challenge: v, code_challenge_method: 'plain' });
         await noCodeIssued(url, 'plain');
@@ -750,7 +603,7 @@ async function main() {
     // second sign-in, forced by prompt=login
     const second = newAuth({ prompt: 'login' });
     const si2 = await check('second sign-in with prompt=login reaches the redirect URI', () =>
-      inBrowser(async () => signIn(page, second.url, { allowNoForm: true })),
+      inBrowser(page, async () => signIn(page, second.url, { allowNoForm: true })),
     );
     await check('prompt=login showed the login form although a session existed', async () => {
       assert(requireValue(si2, 'second sign-in').sawForm, `no form: the server redirected straight to ${si2.url}`);
@@ -815,7 +668,7 @@ async function main() {
 
     // RP-initiated logout
     await check('RP-initiated logout ends at the registered post-logout URI with state', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const ts = requireValue(ts3, 'second exchange');
         const state = generators.state();
         const u = new URL(`${ACME}/oidc/logout`);
@@ -827,7 +680,7 @@ async function main() {
       }),
     );
     await check('after logout, prompt=none -> error=login_required (with state, iss)', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const a = newAuth({ prompt: 'none' });
         const url = await gotoAndExpect(page, a.url, REDIRECT_URI);
         const p = new URL(url).searchParams;
@@ -838,7 +691,7 @@ async function main() {
       }),
     );
     await check('logout with an unregistered post_logout_redirect_uri does not redirect there', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const before = callbackHits.length;
         const u = new URL(`${ACME}/oidc/logout`);
         u.searchParams.set('post_logout_redirect_uri', EVIL_URI);
@@ -850,7 +703,7 @@ async function main() {
     );
 
     await check('/v2/logout (Auth0 alias) with client_id and returnTo ends at the post-logout URI', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const u = new URL(`${ACME}/v2/logout`);
         u.searchParams.set('client_id', ACME_PUBLIC_ID);
         u.searchParams.set('returnTo', POST_LOGOUT_URI);
@@ -860,7 +713,7 @@ async function main() {
 
     // error pages, never redirects, for bad requests
     await check('bad redirect_uri -> error page on the server, no redirect', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const before = callbackHits.length;
         const a = newAuth({ redirect_uri: EVIL_URI });
         const resp = await page.goto(a.url, { waitUntil: 'domcontentloaded' });
@@ -894,7 +747,7 @@ async function main() {
 
     // last, because it locks the account (and maybe the IP) for 15 minutes
     await check('repeated wrong passwords -> 429 with Retry-After (then even the right password is refused)', () =>
-      inBrowser(async () => {
+      inBrowser(page, async () => {
         const submit = async (password) => {
           await page.goto(newAuth().url, { waitUntil: 'domcontentloaded' });
           await fillLogin(page, USER_EMAIL, password);
@@ -921,7 +774,6 @@ async function main() {
       }),
     );
   } finally {
-    currentPage = null;
     if (context) await context.close().catch(() => {});
     fs.rmSync(userDataDir, { recursive: true, force: true });
   }
@@ -929,25 +781,4 @@ async function main() {
   console.log(`== done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-const watchdog = setTimeout(() => {
-  failed++;
-  console.log(`FAIL whole run: timed out after ${TIMEOUT_S} s`);
-  finish();
-}, TIMEOUT_S * 1000);
-
-function finish() {
-  clearTimeout(watchdog);
-  callbackServer.close();
-  if (failures.length) {
-    console.log('-- failures:');
-    for (const f of failures) console.log(`   ${f}`);
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().then(finish, (e) => {
-  failed++;
-  console.log(`FAIL aborted: ${e && e.stack ? e.stack : e}`);
-  finish();
-});
+run(main, () => callbackServer.close());

@@ -31,8 +31,8 @@
 //   E2E_CHROMIUM (default /usr/bin/chromium), E2E_TIMEOUT_SECONDS (default 300)
 //
 // Prints one line per check and ends with "N passed, M failed"; exits 1 on any failure.
+// The harness (environment, HTTP from Node, checks, the report and the watchdog) is harness.mjs.
 
-import dns from 'node:dns';
 import fs from 'node:fs';
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -40,24 +40,17 @@ import crypto from 'node:crypto';
 import * as jose from 'jose';
 import { chromium } from 'playwright-core';
 
+import {
+  configure, need, BASE_DOMAIN, SCHEME, LABEL, CHROMIUM, CHROMIUM_ARGS, request,
+  check, assert, eq, sameSet, status, requireValue, short, isAt, inBrowser, run,
+} from './harness.mjs';
+
 // ---------------------------------------------------------------- configuration
 
-function need(name) {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`orgs: missing environment variable ${name}`);
-    process.exit(2);
-  }
-  return v;
-}
+configure({ name: 'orgs', accept: 'application/json' });
 
 const PORT = need('E2E_PORT');
 const CB_PORT = need('E2E_CALLBACK_PORT');
-const BASE_DOMAIN = process.env.E2E_BASE_DOMAIN || 'localhost';
-const SCHEME = process.env.E2E_SCHEME || 'http';
-const LABEL = process.env.E2E_LABEL || '';
-const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT_S = Number(process.env.E2E_TIMEOUT_SECONDS || 300);
 const S = JSON.parse(fs.readFileSync(need('E2E_ORGS_SETUP'), 'utf8'));
 
 const A = `${SCHEME}://${S.tenant}.${BASE_DOMAIN}:${PORT}`; // tenant A's issuer
@@ -69,142 +62,6 @@ const TT_ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 const SCOPE = 'openid profile email offline_access';
 const { alice, bob, carol } = S.users;
 const { acme, globex, initech } = S.orgs;
-
-// ---------------------------------------------------------------- HTTP from Node
-// Node's resolver may not map *.localhost to loopback (Chromium does it itself).
-
-function lookup(hostname, options, cb) {
-  if (typeof options === 'function') {
-    cb = options;
-    options = {};
-  } else if (typeof options === 'number') {
-    options = { family: options };
-  }
-  options = options || {};
-  const h = String(hostname).toLowerCase().replace(/\.$/, '');
-  if (h === 'localhost' || h.endsWith('.localhost')) {
-    if (options.all) return cb(null, [{ address: '127.0.0.1', family: 4 }]);
-    return cb(null, '127.0.0.1', 4);
-  }
-  return dns.lookup(hostname, options, cb);
-}
-
-// Plain HTTP without following redirects. Returns { status, headers, text, json }.
-function request(method, url, { headers = {}, form, json, bearer, basic } = {}) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const h = { Accept: 'application/json', ...headers };
-    let body;
-    if (form) {
-      body = new URLSearchParams(form).toString();
-      h['Content-Type'] = 'application/x-www-form-urlencoded';
-    } else if (json !== undefined) {
-      body = JSON.stringify(json);
-      h['Content-Type'] = 'application/json';
-    }
-    if (body !== undefined) h['Content-Length'] = Buffer.byteLength(body);
-    if (bearer) h.Authorization = `Bearer ${bearer}`;
-    if (basic) {
-      const enc = (s) => encodeURIComponent(s);
-      h.Authorization = 'Basic ' + Buffer.from(`${enc(basic[0])}:${enc(basic[1])}`).toString('base64');
-    }
-    const req = http.request(
-      { method, hostname: u.hostname, port: u.port || 80, path: u.pathname + u.search, headers: h, lookup, timeout: 15000 },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          resolve({ status: res.statusCode, headers: res.headers, text, json: parsed });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${url}`)));
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
-// ---------------------------------------------------------------- checks
-
-let passed = 0;
-let failed = 0;
-const failures = [];
-
-function short(v, n = 300) {
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
-  if (s === undefined) return String(v);
-  return s.length > n ? s.slice(0, n) + '…' : s;
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function eq(actual, expected, what) {
-  if (actual !== expected) throw new Error(`${what}: expected ${short(expected)}, got ${short(actual)}`);
-}
-
-function sameSet(actual, expected, what) {
-  const a = [...(Array.isArray(actual) ? actual : [])].sort();
-  const e = [...expected].sort();
-  if (!Array.isArray(actual) || a.length !== e.length || a.some((v, i) => v !== e[i])) {
-    throw new Error(`${what}: expected ${short(e)}, got ${short(actual)}`);
-  }
-}
-
-function status(r, want, what) {
-  const ok = Array.isArray(want) ? want.includes(r.status) : r.status === want;
-  if (!ok) throw new Error(`${what}: expected HTTP ${[].concat(want).join('|')}, got ${r.status} ${short(r.text)}`);
-}
-
-let currentPage = null;
-
-async function check(name, fn) {
-  try {
-    const v = await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-    return v;
-  } catch (e) {
-    failed++;
-    let msg = e && e.message ? e.message : String(e);
-    if (e && e.browser && currentPage) {
-      try {
-        const text = await currentPage.evaluate(() => document.body && document.body.innerText);
-        msg += ` [browser at ${currentPage.url()}; page text: ${short((text || '').replace(/\s+/g, ' '), 400)}]`;
-      } catch {
-        /* ignore */
-      }
-    }
-    failures.push(`${name}: ${msg}`);
-    console.log(`FAIL ${name}: ${msg}`);
-    return undefined;
-  }
-}
-
-// Runs fn with page as the page to describe if it fails.
-async function inBrowser(page, fn) {
-  currentPage = page;
-  try {
-    return await fn();
-  } catch (e) {
-    if (e && typeof e === 'object') e.browser = true;
-    throw e;
-  }
-}
-
-function requireValue(v, what) {
-  if (v === undefined || v === null) throw new Error(`prerequisite failed: ${what}`);
-  return v;
-}
 
 // ---------------------------------------------------------------- callback server
 
@@ -229,10 +86,6 @@ function newAuth(base, clientId, extra = {}) {
   };
   for (const [k, v] of Object.entries(q)) if (v !== undefined) u.searchParams.set(k, v);
   return { url: u.href, base, clientId, verifier, state, nonce };
-}
-
-function isAt(urlStr, prefix) {
-  return urlStr === prefix || urlStr.startsWith(prefix + '?') || urlStr.startsWith(prefix + '#');
 }
 
 // Opens an authorization URL in page. With `who`, the hosted login form is expected (unless the
@@ -381,8 +234,7 @@ async function main() {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run',
-      '--disable-component-update', '--disable-sync'],
+    args: CHROMIUM_ARGS,
     timeout: 60000,
   });
   // one isolated browser (cookie jar) per person
@@ -755,31 +607,9 @@ async function main() {
       eq(logs.length, switches, `number of session.org_switched events (${switches} successful switches; refused ones write none)`);
     });
   } finally {
-    currentPage = null;
     await browser.close().catch(() => {});
   }
   console.log(`== done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-const watchdog = setTimeout(() => {
-  failed++;
-  console.log(`FAIL whole run: timed out after ${TIMEOUT_S} s`);
-  finish();
-}, TIMEOUT_S * 1000);
-
-function finish() {
-  clearTimeout(watchdog);
-  callbackServer.close();
-  if (failures.length) {
-    console.log('-- failures:');
-    for (const f of failures) console.log(`   ${f}`);
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().then(finish, (e) => {
-  failed++;
-  console.log(`FAIL aborted: ${e && e.stack ? e.stack : e}`);
-  finish();
-});
+run(main, () => callbackServer.close());
