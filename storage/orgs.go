@@ -68,7 +68,6 @@ func (s *Store) GetOrganization(ctx context.Context, idOrName string) (Organizat
 	err = db.Where(col+" = ?", idOrName).Take(&o).Error
 	if err == gormNotFound && col == "id" {
 		// An organization may be named like an id; fall back to the name.
-		db, _, _ = s.scoped(ctx)
 		err = db.Where("name = ?", idOrName).Take(&o).Error
 	}
 	return o, mapErr(err)
@@ -83,7 +82,6 @@ func (s *Store) ListOrganizations(ctx context.Context, p Page) ([]Organization, 
 	if err := db.Model(&Organization{}).Count(&n).Error; err != nil {
 		return nil, 0, mapErr(err)
 	}
-	db, _, _ = s.scoped(ctx)
 	var os []Organization
 	err = pageQuery(db.Order("created_at, id"), p).Find(&os).Error
 	return os, n, mapErr(err)
@@ -104,7 +102,6 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(old O
 			return err
 		}
 		o.ID, o.TenantID, o.CreatedAt, o.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, time.Now().UTC()
-		db, _, _ = s.scoped(ctx)
 		return mapErr(db.Where("id = ?", id).Select("*").Updates(&o).Error)
 	})
 }
@@ -120,12 +117,10 @@ func (s *Store) DeleteOrganization(ctx context.Context, id string) error {
 			return mapErr(err)
 		}
 		for _, model := range []any{&Membership{}, &clientOrganization{}} {
-			db, _, _ = s.scoped(ctx)
 			if err := db.Where("organization_id = ?", id).Delete(model).Error; err != nil {
 				return mapErr(err)
 			}
 		}
-		db, _, _ = s.scoped(ctx)
 		if err := db.Where("organization_id = ?", id).Delete(&Role{}).Error; err != nil {
 			return mapErr(err)
 		}
@@ -271,7 +266,6 @@ func (s *Store) ListResourceServers(ctx context.Context, p Page) ([]ResourceServ
 	if err := db.Model(&ResourceServer{}).Count(&n).Error; err != nil {
 		return nil, 0, mapErr(err)
 	}
-	db, _, _ = s.scoped(ctx)
 	var out []ResourceServer
 	err = pageQuery(db.Order("created_at, id"), p).Find(&out).Error
 	return out, n, mapErr(err)
@@ -293,19 +287,16 @@ func (s *Store) UpdateResourceServer(ctx context.Context, id string, fn func(old
 		}
 		// The identifier is the audience of issued tokens and the key of role permissions: it never changes.
 		rs.ID, rs.TenantID, rs.Identifier, rs.CreatedAt, rs.UpdatedAt = old.ID, old.TenantID, old.Identifier, old.CreatedAt, time.Now().UTC()
-		db, _, _ = s.scoped(ctx)
 		if err := db.Where("id = ?", id).Select("*").Updates(&rs).Error; err != nil {
 			return mapErr(err)
 		}
 		// Permissions for scopes the resource server no longer defines go with them.
 		var perms []rolePermission
-		db, _, _ = s.scoped(ctx)
 		if err := db.Where("resource_server = ?", old.Identifier).Find(&perms).Error; err != nil {
 			return mapErr(err)
 		}
 		for _, p := range perms {
 			if !rs.Scopes.Has(p.Permission) {
-				db, _, _ = s.scoped(ctx)
 				if err := db.Where("role_id = ? AND resource_server = ? AND permission = ?", p.RoleID, p.ResourceServer, p.Permission).
 					Delete(&rolePermission{}).Error; err != nil {
 					return mapErr(err)
@@ -326,7 +317,6 @@ func (s *Store) DeleteResourceServer(ctx context.Context, id string) error {
 		if err := db.Where("id = ?", id).Take(&rs).Error; err != nil {
 			return mapErr(err)
 		}
-		db, _, _ = s.scoped(ctx)
 		if err := db.Where("resource_server = ?", rs.Identifier).Delete(&rolePermission{}).Error; err != nil {
 			return mapErr(err)
 		}
@@ -380,7 +370,6 @@ func (s *Store) ListRoles(ctx context.Context, p Page) ([]Role, int64, error) {
 	if err := db.Model(&Role{}).Count(&n).Error; err != nil {
 		return nil, 0, mapErr(err)
 	}
-	db, _, _ = s.scoped(ctx)
 	var out []Role
 	err = pageQuery(db.Order("created_at, id"), p).Find(&out).Error
 	return out, n, mapErr(err)

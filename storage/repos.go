@@ -215,7 +215,6 @@ func (s *Store) ListUsers(ctx context.Context, p Page) ([]User, int64, error) {
 	if err := db.Model(&User{}).Count(&n).Error; err != nil {
 		return nil, 0, mapErr(err)
 	}
-	db, _, _ = s.scoped(ctx)
 	var out []User
 	err = pageQuery(db.Order("created_at, id"), p).Find(&out).Error
 	return out, n, mapErr(err)
@@ -255,11 +254,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			SubjectMembership, members, SubjectUser, id).Delete(&roleAssignment{}).Error; err != nil {
 			return mapErr(err)
 		}
-		db, _, _ = s.scoped(ctx)
 		if err := db.Where("user_id = ?", id).Delete(&Membership{}).Error; err != nil {
 			return mapErr(err)
 		}
-		db, _, _ = s.scoped(ctx)
 		res := db.Where("id = ?", id).Delete(&User{})
 		if res.Error != nil {
 			return mapErr(res.Error)
@@ -267,7 +264,6 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		db, _, _ = s.scoped(ctx)
 		return mapErr(db.Where("user_id = ?", id).Delete(&LoginSession{}).Error)
 	})
 }

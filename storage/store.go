@@ -264,13 +264,15 @@ func (s *Store) conn(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx)
 }
 
-// scoped is the one place tenant scoping happens: every tenant-owned query starts here.
+// scoped is the one place tenant scoping happens: every tenant-owned query starts here. The returned query is
+// a gorm session, safe to start several queries from: each chain copies the tenant condition and nothing that
+// another chain added.
 func (s *Store) scoped(ctx context.Context) (*gorm.DB, string, error) {
 	tid, ok := TenantFromContext(ctx)
 	if !ok {
 		return nil, "", ErrNoTenant
 	}
-	return s.conn(ctx).Where("tenant_id = ?", tid), tid, nil
+	return s.conn(ctx).Where("tenant_id = ?", tid).Session(&gorm.Session{}), tid, nil
 }
 
 // InTx runs fn in a transaction: every storage call made with the ctx fn receives joins it, so a change and
