@@ -4,9 +4,7 @@
 package account
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -122,8 +120,15 @@ func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body switchBody
-	if msg := decodeJSON(r, &body); msg != "" {
-		server.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": msg})
+	if err := server.DecodeJSON(r, &body); err != nil {
+		status, msg := http.StatusBadRequest, "The body is too large."
+		var be *server.BodyError
+		if errors.As(err, &be) {
+			msg = be.Message
+		} else {
+			status = http.StatusRequestEntityTooLarge
+		}
+		server.WriteJSON(w, status, map[string]string{"error": "invalid_request", "error_description": msg})
 		return
 	}
 	if strings.TrimSpace(body.OrganizationID) == "" {
@@ -152,38 +157,6 @@ func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 		ActiveOrganization: server.OrgView{ID: res.Org.ID, Name: res.Org.Name, DisplayName: res.Org.DisplayName},
 		Memberships:        res.Memberships,
 	})
-}
-
-// decodeJSON reads a JSON object body strictly; it returns a message for the client when the body is not one.
-func decodeJSON(r *http.Request, v any) string {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return "The body must be JSON (Content-Type: application/json)."
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return "The body is too large."
-		}
-		return "The body is not a valid JSON object of the expected fields: " + jsonProblem(err)
-	}
-	if dec.Decode(&struct{}{}) != io.EOF {
-		return "The body must hold a single JSON object."
-	}
-	return ""
-}
-
-// jsonProblem describes a decoding error without echoing the body.
-func jsonProblem(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return "field " + te.Field + " has the wrong type."
-	}
-	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-		return "unknown field " + strings.TrimPrefix(msg, "json: unknown field ") + "."
-	}
-	return "malformed JSON."
 }
 
 // bearerError answers as RFC 6750 says: a WWW-Authenticate challenge and a JSON body.

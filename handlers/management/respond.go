@@ -1,14 +1,10 @@
 package management
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -101,69 +97,14 @@ func renameFields(err error, names map[string]string) error {
 	return err
 }
 
-// decode reads a JSON object body into v, refusing other content types, unknown fields and trailing data.
+// decode reads a JSON object body into v (server.DecodeJSON's rules); bad input is invalid_body.
 func decode(r *http.Request, v any) error {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		return errorf(http.StatusBadRequest, "invalid_body", "The body must be JSON with Content-Type application/json.")
+	err := server.DecodeJSON(r, v)
+	var be *server.BodyError
+	if errors.As(err, &be) {
+		return errorf(http.StatusBadRequest, "invalid_body", "%s", be.Message)
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return bodyError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return errorf(http.StatusBadRequest, "invalid_body", "The body must hold exactly one JSON object.")
-	}
-	return nil
-}
-
-func bodyError(err error) error {
-	var (
-		mbe *http.MaxBytesError
-		ute *json.UnmarshalTypeError
-		se  *json.SyntaxError
-	)
-	switch {
-	case errors.As(err, &mbe):
-		return err
-	case errors.Is(err, io.EOF):
-		return errorf(http.StatusBadRequest, "invalid_body", "The body is empty; a JSON object is required.")
-	case errors.As(err, &ute):
-		if ute.Field == "" {
-			return errorf(http.StatusBadRequest, "invalid_body", "The body must be a JSON object.")
-		}
-		return errorf(http.StatusBadRequest, "invalid_body", "%s: must be %s.", ute.Field, jsonKind(ute.Type))
-	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-		return errorf(http.StatusBadRequest, "invalid_body", "The body is not valid JSON.")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return errorf(http.StatusBadRequest, "invalid_body", "Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
-	}
-	return errorf(http.StatusBadRequest, "invalid_body", "The body is not a valid request.")
-}
-
-// jsonKind names a Go type the way a JSON caller thinks of it.
-func jsonKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64:
-		return "a number"
-	case reflect.Slice:
-		return "an array"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	}
-	return "another type"
+	return err
 }
 
 // Paging, as Auth0's lists do it: page is 0-based, per_page defaults to 50 and may not exceed 100.
