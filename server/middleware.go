@@ -126,6 +126,13 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
+// WriteBearerError answers a request whose bearer token is missing or refused as RFC 6750 says: a
+// WWW-Authenticate challenge and a JSON body.
+func WriteBearerError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+desc+`"`)
+	WriteJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
 // clientIDOf names the OAuth client a request speaks for, from Basic credentials or the client_id parameter
 // (never the secret).
 func clientIDOf(r *http.Request) string {

@@ -36,7 +36,7 @@ func (h *Handler) Mount(r *mux.Router) {
 func (h *Handler) user(w http.ResponseWriter, r *http.Request) (server.Grant, storage.User, bool) {
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
-		h.bearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
+		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
 		return server.Grant{}, storage.User{}, false
 	}
 	var u storage.User
@@ -45,7 +45,7 @@ func (h *Handler) user(w http.ResponseWriter, r *http.Request) (server.Grant, st
 		u, err = h.S.Store.GetUser(r.Context(), g.Session.Subject)
 	}
 	if errors.Is(err, server.ErrInvalidSubjectToken) || errors.Is(err, storage.ErrNotFound) {
-		h.bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired, revoked or not a user's token.")
+		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired, revoked or not a user's token.")
 		return server.Grant{}, storage.User{}, false
 	} else if err != nil {
 		h.serverError(w, r, "authenticating the access token failed", err)
@@ -116,7 +116,7 @@ type switchResponse struct {
 func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
-		h.bearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
+		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
 		return
 	}
 	var body switchBody
@@ -142,7 +142,7 @@ func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 		h.Logger.Info("organization switch refused", "request_id", server.RequestIDFromContext(r.Context()), "error", se.Code,
 			"reason", se.Description)
 		if se.Status == http.StatusUnauthorized {
-			h.bearerError(w, se.Status, se.Code, se.Description)
+			server.WriteBearerError(w, se.Status, se.Code, se.Description)
 			return
 		}
 		server.WriteJSON(w, se.Status, map[string]string{"error": se.Code, "error_description": se.Description})
@@ -157,12 +157,6 @@ func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 		ActiveOrganization: server.OrgView{ID: res.Org.ID, Name: res.Org.Name, DisplayName: res.Org.DisplayName},
 		Memberships:        res.Memberships,
 	})
-}
-
-// bearerError answers as RFC 6750 says: a WWW-Authenticate challenge and a JSON body.
-func (h *Handler) bearerError(w http.ResponseWriter, status int, code, desc string) {
-	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+desc+`"`)
-	server.WriteJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }
 
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, msg string, err error) {

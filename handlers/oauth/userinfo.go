@@ -14,22 +14,22 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
-		bearerError(w, http.StatusUnauthorized, "invalid_request", "An access token is required.")
+		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_request", "An access token is required.")
 		return
 	}
 	sess := server.NewSession("", "")
 	use, ar, err := h.S.Provider.IntrospectToken(ctx, token, fosite.AccessToken, sess)
 	if err != nil || use != fosite.AccessToken {
-		bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
+		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
 		return
 	}
 	if !ar.GetGrantedScopes().Has("openid") || sess.Subject == "" {
-		bearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not granted the openid scope for a user.")
+		server.WriteBearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not granted the openid scope for a user.")
 		return
 	}
 	u, err := h.S.Store.GetUser(ctx, sess.Subject)
 	if errors.Is(err, storage.ErrNotFound) {
-		bearerError(w, http.StatusUnauthorized, "invalid_token", "The user no longer exists.")
+		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The user no longer exists.")
 		return
 	} else if err != nil {
 		h.Logger.Error("userinfo: loading user failed", "request_id", server.RequestIDFromContext(ctx), "err", err)
@@ -48,10 +48,4 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 		claims["updated_at"] = u.UpdatedAt.Unix()
 	}
 	server.WriteJSON(w, http.StatusOK, claims)
-}
-
-// bearerError answers as RFC 6750 says: a WWW-Authenticate challenge and a JSON body.
-func bearerError(w http.ResponseWriter, status int, code, desc string) {
-	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+desc+`"`)
-	server.WriteJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }
