@@ -17,8 +17,37 @@ type Tenant struct {
 	AccessTokenTTL  int // seconds; 0 = server default
 	RefreshTokenTTL int
 	IDTokenTTL      int
+	Settings        TenantSettings
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+}
+
+// TenantSettings are a tenant's tunable policies, stored as one JSON object. A zero field means the default.
+type TenantSettings struct {
+	// RefreshTokenReuseInterval is how long, in seconds, a just-rotated refresh token may be presented again and
+	// get the same successor back (for clients whose network lost the answer) instead of revoking its whole
+	// family as reuse. 0, the default, is strict rotation.
+	RefreshTokenReuseInterval int `json:"refresh_token_reuse_interval,omitempty"`
+}
+
+// Value implements driver.Valuer.
+func (ts TenantSettings) Value() (driver.Value, error) {
+	b, err := json.Marshal(ts)
+	return string(b), err
+}
+
+// Scan implements sql.Scanner.
+func (ts *TenantSettings) Scan(src any) error {
+	*ts = TenantSettings{}
+	switch v := src.(type) {
+	case nil:
+		return nil
+	case string:
+		return json.Unmarshal([]byte(v), ts)
+	case []byte:
+		return json.Unmarshal(v, ts)
+	}
+	return errors.New("storage: TenantSettings: unsupported column type")
 }
 
 // TenantDomain is a host name a tenant answers on. Host names are unique across tenants.
@@ -80,8 +109,10 @@ type User struct {
 	EmailVerified bool
 	Name          string
 	PasswordHash  string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Blocked users can neither sign in nor obtain tokens (Auth0's "blocked").
+	Blocked   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // LoginSession is a browser session on one tenant. ID is public (the "sid" claim); CookieHash is the hash of the
@@ -110,6 +141,10 @@ type oauthToken struct {
 	RequestedAt time.Time
 	ExpiresAt   *time.Time
 	Data        []byte
+	// RotatedAt and Successor are set on a refresh token when it is rotated: Successor is the new refresh token,
+	// encrypted by the caller, which a retry within the tenant's reuse interval gets back.
+	RotatedAt *time.Time
+	Successor []byte
 }
 
 func (oauthToken) TableName() string { return "oauth_tokens" }
