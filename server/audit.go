@@ -17,6 +17,7 @@ const (
 	EventOrgSwitched       = "session.org_switched"
 	EventSignInSucceeded   = "signin.succeeded"
 	EventSignInFailed      = "signin.failed"
+	EventSessionEnded      = "session.ended"
 	EventAPIKeyUsed        = "api_key.used"
 )
 

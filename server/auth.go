@@ -24,6 +24,8 @@ var (
 	// ErrInvalidCredentials is the one answer for an unknown email and a wrong password.
 	ErrInvalidCredentials = errors.New("wrong email or password")
 	ErrSignupDisabled     = errors.New("sign-up is disabled for this tenant")
+	// ErrUserBlocked answers the right password of a blocked user; only someone who knows it learns the block.
+	ErrUserBlocked = errors.New("this account is blocked")
 )
 
 // ThrottledError says sign-in is refused for RetryAfter.
@@ -66,6 +68,12 @@ func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storag
 			return storage.User{}, err
 		}
 		return storage.User{}, ErrInvalidCredentials
+	}
+	if u.Blocked {
+		if err := s.auditSignIn(ctx, EventSignInFailed, u.ID, email, "blocked"); err != nil {
+			return storage.User{}, err
+		}
+		return storage.User{}, ErrUserBlocked
 	}
 	if err := s.Cache.Reset(ctx, keys[0]); err != nil {
 		s.Logger.Warn("clearing the sign-in failure counter failed", "err", err)
@@ -112,7 +120,8 @@ func (s *Server) StartSession(ctx context.Context, u storage.User, amr []string)
 	return cookie, ls, nil
 }
 
-// SessionFromCookie returns the live session and its user for a cookie value; storage.ErrNotFound when none.
+// SessionFromCookie returns the live session and its user for a cookie value; storage.ErrNotFound when there is
+// none, or its user has been deleted or blocked.
 func (s *Server) SessionFromCookie(ctx context.Context, cookie string) (storage.LoginSession, storage.User, error) {
 	if cookie == "" {
 		return storage.LoginSession{}, storage.User{}, storage.ErrNotFound
@@ -121,13 +130,24 @@ func (s *Server) SessionFromCookie(ctx context.Context, cookie string) (storage.
 	if err != nil {
 		return ls, storage.User{}, err
 	}
-	u, err := s.Store.GetUser(ctx, ls.UserID)
+	// A deleted or blocked user has no session, whatever the cookie says.
+	u, err := s.LiveUser(ctx, ls.UserID)
+	if errors.Is(err, ErrGrantWithdrawn) {
+		return storage.LoginSession{}, storage.User{}, storage.ErrNotFound
+	}
 	return ls, u, err
 }
 
-// EndSession deletes a browser session.
-func (s *Server) EndSession(ctx context.Context, id string) error {
-	return s.Store.DeleteSession(ctx, id)
+// EndSession ends a browser session and records session.ended. Of several concurrent calls for one session
+// exactly one ends it; the others get storage.ErrNotFound and record nothing.
+func (s *Server) EndSession(ctx context.Context, ls storage.LoginSession) error {
+	return s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.DeleteSession(ctx, ls.ID); err != nil {
+			return err
+		}
+		return s.Audit(WithActor(ctx, Actor{Kind: "user", ID: ls.UserID}), storage.AuditEvent{
+			Type: EventSessionEnded, UserID: ls.UserID, Data: storage.JSONMap{"session_id": ls.ID}})
+	})
 }
 
 // SignValue returns value with an HMAC, bound to purpose and the tenant in ctx.
@@ -161,8 +181,22 @@ func (s *Server) LoginTicket(ctx context.Context, requestedAt time.Time, binding
 	return ts + "." + s.mac(ctx, "login-ticket", ts+"\x00"+binding)
 }
 
+// loginTicketTTL is how long a login ticket is honoured.
+const loginTicketTTL = 15 * time.Minute
+
+// UseLoginTicket consumes a genuine login ticket (see CheckLoginTicket) issued at issuedAt: true the first time,
+// false for every later or concurrent use on any replica, so one sign-in satisfies prompt=login or max_age for
+// one authorization response only.
+func (s *Server) UseLoginTicket(ctx context.Context, ticket string, issuedAt time.Time) (bool, error) {
+	err := s.Store.UseOnce(ctx, "login-ticket", ticket, issuedAt.Add(loginTicketTTL))
+	if errors.Is(err, storage.ErrAlreadyUsed) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // CheckLoginTicket returns the time recorded by LoginTicket, if the ticket is genuine, was made for the same
-// request and is under 15 minutes old.
+// request and is under 15 minutes old. It does not consume the ticket: UseLoginTicket does.
 func (s *Server) CheckLoginTicket(ctx context.Context, ticket, binding string) (time.Time, bool) {
 	v, mac, found := strings.Cut(ticket, ".")
 	if !found || !hmac.Equal([]byte(mac), []byte(s.mac(ctx, "login-ticket", v+"\x00"+binding))) {
@@ -173,7 +207,7 @@ func (s *Server) CheckLoginTicket(ctx context.Context, ticket, binding string) (
 		return time.Time{}, false
 	}
 	t := time.Unix(sec, 0).UTC()
-	if s.Now().Sub(t) > 15*time.Minute {
+	if s.Now().Sub(t) > loginTicketTTL {
 		return time.Time{}, false
 	}
 	return t, true

@@ -181,11 +181,15 @@ func GrantAudience(ar fosite.Requester) {
 //   - client credentials: the client is the subject; an "organization" parameter makes an organization
 //     token if the client may use organizations and has been allowed into that one; the claims carry the
 //     client's roles and permissions for the audience;
-//   - refresh: the grant keeps its organization, but the user must still exist and still be an active member,
-//     and roles and permissions are read afresh, so a refresh never outlives a suspension or a role removal;
+//   - authorization code and refresh: the grant keeps the organization it was authorized for, but what
+//     /authorize (or the previous refresh) saw is not trusted: the user must still exist and not be blocked,
+//     the membership must still be active and the organization's policy still met, and roles, permissions and
+//     profile claims are read afresh — so no token outlives a suspension, a removal, a block or a role change;
+//     anything withdrawn is invalid_grant (RFC 6749 §5.2);
 //   - every grant: the lifetimes of the audience's resource server apply.
 //
-// Errors are fosite errors, ready for WriteAccessError.
+// Token exchange and switching re-read the same things in switchTo. Errors are fosite errors, ready for
+// WriteAccessError.
 func (s *Server) PrepareAccessRequest(ctx context.Context, ar fosite.AccessRequester) error {
 	sess, ok := ar.GetSession().(*Session)
 	if !ok {
@@ -196,8 +200,8 @@ func (s *Server) PrepareAccessRequest(ctx context.Context, ar fosite.AccessReque
 		if err := s.prepareClientCredentials(ctx, ar, sess); err != nil {
 			return err
 		}
-	case ar.GetGrantTypes().ExactOne("refresh_token"):
-		if err := s.refreshGrants(ctx, ar, sess); err != nil {
+	case ar.GetGrantTypes().ExactOne("refresh_token"), ar.GetGrantTypes().ExactOne("authorization_code"):
+		if err := s.userGrants(ctx, ar, sess); err != nil {
 			return err
 		}
 	}
@@ -231,13 +235,16 @@ func (s *Server) prepareClientCredentials(ctx context.Context, ar fosite.AccessR
 	return nil
 }
 
-// refreshGrants re-reads a refreshed grant's organization membership and roles.
-func (s *Server) refreshGrants(ctx context.Context, ar fosite.AccessRequester, sess *Session) error {
+// userGrants re-reads, at the moment a code is redeemed or a refresh token used, everything the grant's tokens
+// say about its user: that the user still exists and is not blocked, the organization membership and policy,
+// roles and permissions, and the profile claims.
+func (s *Server) userGrants(ctx context.Context, ar fosite.AccessRequester, sess *Session) error {
 	if sess.Subject == "" || sess.Subject == sess.ClientID {
 		return nil
 	}
-	if _, err := s.Store.GetUser(ctx, sess.Subject); errors.Is(err, storage.ErrNotFound) {
-		return fosite.ErrInvalidGrant.WithHint("The user of this refresh token no longer exists.")
+	u, err := s.LiveUser(ctx, sess.Subject)
+	if errors.Is(err, ErrGrantWithdrawn) {
+		return fosite.ErrInvalidGrant.WithHint("The user of this grant no longer exists or has been blocked.")
 	} else if err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
@@ -246,16 +253,69 @@ func (s *Server) refreshGrants(ctx context.Context, ar fosite.AccessRequester, s
 		a, err := s.UserOrganization(ctx, sess.Subject, orgID)
 		var oe *OrgError
 		if errors.As(err, &oe) {
-			return fosite.ErrInvalidGrant.WithHintf("The refresh token's organization no longer accepts this user: %s", oe.Description)
+			return fosite.ErrInvalidGrant.WithHintf("The grant's organization no longer accepts this user: %s", oe.Description)
+		} else if err != nil {
+			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+		}
+		claims := sess.IDTokenClaims()
+		err = s.CheckOrgPolicy(ctx, PolicyInput{Org: a.Org, Membership: a.Membership, UserID: u.ID,
+			AuthTime: claims.AuthTime, AMR: claims.AuthenticationMethodsReferences})
+		var pe *PolicyError
+		if errors.As(err, &pe) {
+			return fosite.ErrInvalidGrant.WithHint(pe.Description)
 		} else if err != nil {
 			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 		}
 		access = &a
 	}
-	if err := s.ApplyUserClaims(ctx, sess, sess.Subject, access, ar.GetGrantedAudience()); err != nil {
+	if err := s.ApplyUserClaims(ctx, sess, u.ID, access, tokenAudiences(ar)); err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
+	extra := sess.IDTokenClaims().Extra
+	_, email := extra["email"]
+	_, profile := extra["updated_at"]
+	SetProfileClaims(extra, u, email, profile)
 	return nil
+}
+
+// tokenAudiences are the audiences the tokens of ar will carry: those already granted (refresh), else those the
+// authorization asked for (a code grants its audiences only while the response is written), else the client.
+func tokenAudiences(ar fosite.AccessRequester) []string {
+	if a := ar.GetGrantedAudience(); len(a) > 0 {
+		return a
+	}
+	if a := ar.GetRequestedAudience(); len(a) > 0 {
+		return a
+	}
+	return []string{ar.GetClient().GetID()}
+}
+
+// LiveUser returns the user with id if the user still exists and is not blocked, ErrGrantWithdrawn if not, or
+// the storage error. Every path that mints or honours a user's token asks it.
+func (s *Server) LiveUser(ctx context.Context, id string) (storage.User, error) {
+	u, err := s.Store.GetUser(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Blocked) {
+		return storage.User{}, ErrGrantWithdrawn
+	}
+	return u, err
+}
+
+// SetProfileClaims sets a user's standard claims (OIDC Core §5.1) in claims: email and email_verified when
+// email is true (the email scope), name (when the user has one) and updated_at when profile is true (the profile
+// scope). updated_at is an integer number of seconds, as §5.1 requires. The ID token, the userinfo response and
+// every refreshed or switched token take their profile claims from here.
+func SetProfileClaims(claims map[string]any, u storage.User, email, profile bool) {
+	if email {
+		claims["email"] = u.Email
+		claims["email_verified"] = u.EmailVerified
+	}
+	if profile {
+		delete(claims, "name")
+		if u.Name != "" {
+			claims["name"] = u.Name
+		}
+		claims["updated_at"] = u.UpdatedAt.Unix()
+	}
 }
 
 // AccessDeniedError turns an OrgError into access_denied with its description; other errors are server errors.
@@ -321,13 +381,13 @@ func (s *Server) applyLifetimes(ctx context.Context, ar fosite.AccessRequester) 
 	return nil
 }
 
-// ErrGrantWithdrawn means a token's grant no longer holds: its user is gone, its membership is no longer
-// active, or its machine client is no longer allowed into its organization.
+// ErrGrantWithdrawn means a token's grant no longer holds: its user is gone or blocked, its membership is no
+// longer active, or its machine client is no longer allowed into its organization.
 var ErrGrantWithdrawn = errors.New("the token's user, membership or organization access has been withdrawn")
 
 // LivePermissions re-evaluates, now, what the subject of an access token's session may do on audience: an
 // organization token needs its user's membership (or its client's access) to be active still, a user must
-// still exist, and roles and permissions are read afresh rather than taken from the token. APIs Authio serves
+// still exist and not be blocked, and roles and permissions are read afresh rather than taken from the token. APIs Authio serves
 // itself (the Management API) use it so a suspension or a role removal counts at once, not at token expiry.
 func (s *Server) LivePermissions(ctx context.Context, sess *Session, audience string) ([]string, error) {
 	auds := []string{audience}
@@ -345,6 +405,9 @@ func (s *Server) LivePermissions(ctx context.Context, sess *Session, audience st
 		g, err := s.clientGrants(ctx, sess.ClientID, auds)
 		return g.Permissions, err
 	}
+	if _, err := s.LiveUser(ctx, sess.Subject); err != nil {
+		return nil, err
+	}
 	if orgID != "" {
 		a, err := s.UserOrganization(ctx, sess.Subject, orgID)
 		var oe *OrgError
@@ -355,11 +418,6 @@ func (s *Server) LivePermissions(ctx context.Context, sess *Session, audience st
 		}
 		g, err := s.Store.GrantsFor(ctx, storage.SubjectMembership, a.Membership.ID, auds)
 		return g.Permissions, err
-	}
-	if _, err := s.Store.GetUser(ctx, sess.Subject); errors.Is(err, storage.ErrNotFound) {
-		return nil, ErrGrantWithdrawn
-	} else if err != nil {
-		return nil, err
 	}
 	g, err := s.Store.GrantsFor(ctx, storage.SubjectUser, sess.Subject, auds)
 	return g.Permissions, err

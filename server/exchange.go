@@ -59,9 +59,9 @@ func (s *Server) UserGrant(ctx context.Context, token string, use fosite.TokenUs
 	return Grant{Use: use, Request: req, Session: sess}, nil
 }
 
-// switchTo fills ar, a fresh request of client, for a switch of grant g into the organization orgParam, with
-// the requested scopes and audiences (empty: those of g). Errors are fosite errors.
-func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Grant, orgParam string, scopes, audiences []string) (OrgAccess, error) {
+// switchTo fills ar, a fresh request of client, for a switch of grant g of user u (live: see LiveUser) into the
+// organization orgParam, with the requested scopes and audiences (empty: those of g). Errors are fosite errors.
+func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Grant, u storage.User, orgParam string, scopes, audiences []string) (OrgAccess, error) {
 	client := ar.GetClient()
 	if g.Request.GetClient().GetID() != client.GetID() {
 		return OrgAccess{}, fosite.ErrInvalidRequest.WithHint("The token was issued to another client.")
@@ -118,11 +118,9 @@ func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gran
 	if sid, ok := old.Extra["sid"]; ok {
 		claims.Extra["sid"] = sid
 	}
-	for _, k := range []string{"email", "email_verified", "name", "updated_at"} {
-		if v, ok := old.Extra[k]; ok {
-			claims.Extra[k] = v
-		}
-	}
+	_, email := old.Extra["email"]
+	_, profile := old.Extra["updated_at"]
+	SetProfileClaims(claims.Extra, u, email, profile)
 	ar.SetSession(sess)
 	for _, sc := range scopes {
 		ar.GrantScope(sc)
@@ -212,6 +210,13 @@ func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshTok
 	} else if err != nil {
 		return SwitchResult{}, err
 	}
+	u, err := s.LiveUser(ctx, g.Session.Subject)
+	if errors.Is(err, ErrGrantWithdrawn) {
+		return SwitchResult{}, &SwitchError{Status: http.StatusUnauthorized, Code: "invalid_token",
+			Description: "The access token's user no longer exists or has been blocked."}
+	} else if err != nil {
+		return SwitchResult{}, err
+	}
 	base := g
 	if refreshToken != "" {
 		rg, err := s.UserGrant(ctx, refreshToken, fosite.RefreshToken)
@@ -232,7 +237,7 @@ func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshTok
 	ar.GrantTypes = fosite.Arguments{GrantTokenExchange}
 	ar.RequestedAt = time.Now().UTC()
 	from := g.Session.OrgID()
-	access, err := s.switchTo(ctx, ar, base, orgParam, nil, nil)
+	access, err := s.switchTo(ctx, ar, base, u, orgParam, nil, nil)
 	if err != nil {
 		return SwitchResult{}, switchError(err)
 	}
@@ -339,7 +344,13 @@ func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, a
 	} else if err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
-	access, err := h.s.switchTo(ctx, ar, g, form.Get("organization"), ar.GetRequestedScopes(), ar.GetRequestedAudience())
+	u, err := h.s.LiveUser(ctx, g.Session.Subject)
+	if errors.Is(err, ErrGrantWithdrawn) {
+		return fosite.ErrInvalidGrant.WithHint("The subject_token's user no longer exists or has been blocked.")
+	} else if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	access, err := h.s.switchTo(ctx, ar, g, u, form.Get("organization"), ar.GetRequestedScopes(), ar.GetRequestedAudience())
 	if err != nil {
 		return err
 	}

@@ -30,11 +30,11 @@ func (s *Server) UserByEmail(ctx context.Context, email string) (storage.User, e
 
 // UserSpec describes a user to create.
 type UserSpec struct {
-	Email, Password, Name string
-	EmailVerified         bool
+	Email, Password, Name  string
+	EmailVerified, Blocked bool
 }
 
-// AddUser creates a user (CreateUser's rules) and marks the email verified when spec says so. A taken email is
+// AddUser creates a user (CreateUser's rules) and marks the email verified, or the user blocked, when spec says so. A taken email is
 // a ConflictError.
 func (s *Server) AddUser(ctx context.Context, spec UserSpec) (storage.User, error) {
 	if e, err := normalizeEmail(spec.Email); err == nil {
@@ -55,9 +55,9 @@ func (s *Server) AddUser(ctx context.Context, spec UserSpec) (storage.User, erro
 		return u, err
 	}
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
-		if spec.EmailVerified {
+		if spec.EmailVerified || spec.Blocked {
 			if err := s.Store.UpdateUser(ctx, u.ID, func(old storage.User) (storage.User, error) {
-				old.EmailVerified = true
+				old.EmailVerified, old.Blocked = spec.EmailVerified, spec.Blocked
 				return old, nil
 			}); err != nil {
 				return err
@@ -72,9 +72,11 @@ func (s *Server) AddUser(ctx context.Context, spec UserSpec) (storage.User, erro
 }
 
 // UserUpdate changes the fields that are not nil. A new email is unverified unless EmailVerified says otherwise.
+// Blocked (Auth0's "blocked") stops the user from signing in and from obtaining tokens, and ends their browser
+// sessions; tokens already issued are refused at their next refresh, exchange or switch.
 type UserUpdate struct {
-	Email, Name, Password *string
-	EmailVerified         *bool
+	Email, Name, Password  *string
+	EmailVerified, Blocked *bool
 }
 
 // UpdateUser changes a user and returns it as stored.
@@ -122,13 +124,17 @@ func (s *Server) UpdateUser(ctx context.Context, id string, upd UserUpdate) (sto
 				old.PasswordHash = hash
 				changed = append(changed, "password")
 			}
+			if upd.Blocked != nil && *upd.Blocked != old.Blocked {
+				old.Blocked = *upd.Blocked
+				changed = append(changed, "blocked")
+			}
 			return old, nil
 		})
 		if err != nil {
 			return err
 		}
-		if hash != "" {
-			// A new password ends the sessions the old one opened.
+		if hash != "" || (upd.Blocked != nil && *upd.Blocked) {
+			// A new password ends the sessions the old one opened; blocking ends every session.
 			if err := s.Store.DeleteUserSessions(ctx, id); err != nil {
 				return err
 			}

@@ -115,6 +115,14 @@ func newProvider(cfg config.Config, store *storage.Store, secrets *Secrets, sign
 		compose.OAuth2PKCEFactory,
 	} {
 		h := factory(pc, store, strategy)
+		// The code and refresh grants consume their single-use record with one conditional write; these
+		// wrappers answer a lost race as replay (see grants.go).
+		switch g := h.(type) {
+		case *oauth2.AuthorizeExplicitGrantHandler:
+			h = &codeGrant{AuthorizeExplicitGrantHandler: g, store: store}
+		case *oauth2.RefreshTokenGrantHandler:
+			h = &refreshGrant{RefreshTokenGrantHandler: g, store: store, secrets: secrets}
+		}
 		if ah, ok := h.(fosite.AuthorizeEndpointHandler); ok {
 			fc.AuthorizeEndpointHandlers.Append(ah)
 		}

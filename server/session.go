@@ -18,6 +18,7 @@ type Session struct {
 	AccessClaims map[string]any `json:"access_claims,omitempty"`
 
 	exchange *exchangeState // set between the two phases of a token exchange; never stored
+	refresh  *refreshState  // set between the two phases of a refresh retried within the reuse interval; never stored
 }
 
 var (

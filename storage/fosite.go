@@ -307,12 +307,52 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, code string, sessio
 	return req, nil
 }
 
+// InvalidateAuthorizeCodeSession consumes an authorization code with one conditional write: of several
+// concurrent redemptions, on any replica, exactly one changes the row; the others get ErrAlreadyUsed.
 func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, code string) error {
+	return s.consume(ctx, kindCode, sigHash(code), nil)
+}
+
+// consume flips an active single-use record to inactive in one conditional UPDATE and reports
+// ErrAlreadyUsed when another request got there first (or the record is gone). extra columns are set in the
+// same statement. Inside a transaction on Postgres, a concurrent consumer blocks on the row until this one
+// commits or rolls back, then re-evaluates the condition: it cannot see the record as still active.
+func (s *Store) consume(ctx context.Context, kind, hashedSig string, extra map[string]any) error {
 	db, _, err := s.scoped(ctx)
 	if err != nil {
 		return err
 	}
-	return db.Model(&oauthToken{}).Where("kind = ? AND signature = ?", kindCode, sigHash(code)).Update("active", false).Error
+	set := map[string]any{"active": false}
+	for k, v := range extra {
+		set[k] = v
+	}
+	res := db.Model(&oauthToken{}).Where("kind = ? AND signature = ? AND active = ?", kind, hashedSig, true).Updates(set)
+	if res.Error != nil {
+		return mapErr(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrAlreadyUsed
+	}
+	return nil
+}
+
+// UseOnce records that the one-time secret of purpose (e.g. a login ticket) has been used, with one insert
+// that the primary key makes conditional: the first call succeeds, every later or concurrent call, on any
+// replica, gets ErrAlreadyUsed. Only a hash of secret is stored; the record is kept until expiresAt (and a day
+// of housekeeping grace), which must be at least the secret's own lifetime.
+func (s *Store) UseOnce(ctx context.Context, purpose, secret string, expiresAt time.Time) error {
+	tid, ok := TenantFromContext(ctx)
+	if !ok {
+		return ErrNoTenant
+	}
+	now := time.Now().UTC()
+	exp := expiresAt.UTC()
+	err := mapErr(s.conn(ctx).Create(&oauthToken{Signature: sigHash(secret), Kind: "once:" + purpose, TenantID: tid,
+		RequestID: "-", Active: false, RequestedAt: now, ExpiresAt: &exp, Data: []byte("{}")}).Error)
+	if errors.Is(err, ErrAlreadyExists) {
+		return ErrAlreadyUsed
+	}
+	return err
 }
 
 func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, req fosite.Requester) error {
@@ -354,16 +394,49 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 }
 
 // RotateRefreshToken marks the used refresh token inactive (so a replay is detected as reuse) and revokes the
-// access tokens issued with it.
+// access tokens issued with it. It is RotateRefreshTokenTo without a successor record.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	db, _, err := s.scoped(ctx)
-	if err != nil {
-		return err
+	return s.RotateRefreshTokenTo(ctx, requestID, signature, time.Now(), nil)
+}
+
+// RotateRefreshTokenTo consumes the refresh token with signature in one conditional write — of several
+// concurrent rotations, on any replica, exactly one succeeds and the others get ErrAlreadyUsed — recording
+// when it was rotated and its successor (already encrypted by the caller; nil to keep none), then revokes the
+// access tokens of the grant issued before. Call it inside a transaction that also stores the successor, so a
+// concurrent rotation waits for the outcome.
+func (s *Store) RotateRefreshTokenTo(ctx context.Context, requestID, signature string, rotatedAt time.Time, successor []byte) error {
+	extra := map[string]any{"rotated_at": rotatedAt.UTC()}
+	if successor != nil {
+		extra["successor"] = successor
 	}
-	if err := db.Model(&oauthToken{}).Where("kind = ? AND signature = ?", kindRefresh, sigHash(signature)).Update("active", false).Error; err != nil {
+	if err := s.consume(ctx, kindRefresh, sigHash(signature), extra); err != nil {
 		return err
 	}
 	return s.RevokeAccessToken(ctx, requestID)
+}
+
+// RefreshRotation is what the store knows of a refresh token's rotation.
+type RefreshRotation struct {
+	ClientID  string
+	Active    bool       // not rotated (nor revoked) yet
+	RotatedAt *time.Time // when it was rotated; nil while active
+	Successor []byte     // the encrypted successor recorded at rotation, if any
+}
+
+// RefreshTokenRotation returns the rotation record of the refresh token with signature; ErrNotFound when the
+// token is unknown or its family was revoked.
+func (s *Store) RefreshTokenRotation(ctx context.Context, signature string) (RefreshRotation, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return RefreshRotation{}, err
+	}
+	var row oauthToken
+	err = db.Select("client_id", "active", "rotated_at", "successor").
+		Where("kind = ? AND signature = ?", kindRefresh, sigHash(signature)).Take(&row).Error
+	if err != nil {
+		return RefreshRotation{}, mapErr(err)
+	}
+	return RefreshRotation{ClientID: row.ClientID, Active: row.Active, RotatedAt: row.RotatedAt, Successor: row.Successor}, nil
 }
 
 // RevokeRefreshToken deletes every refresh token of the grant (the whole rotation family).
@@ -401,9 +474,20 @@ func (s *Store) CreateOpenIDConnectSession(ctx context.Context, code string, req
 	return s.createToken(ctx, kindOIDC, code, req, fosite.AuthorizeCode)
 }
 
+// GetOpenIDConnectSession returns the OpenID Connect record of an authorization code. Its session is the
+// token request's own (req's), not the one stored at /authorize: the code redemption has already loaded that
+// session and brought its claims up to date (membership, roles, profile), and the ID token must carry the same
+// claims as the access token minted beside it.
 func (s *Store) GetOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) (fosite.Requester, error) {
-	r, _, err := s.getToken(ctx, kindOIDC, code, req.GetSession())
-	return r, err
+	r, _, err := s.getToken(ctx, kindOIDC, code, nil)
+	if err != nil {
+		if errors.Is(err, fosite.ErrNotFound) {
+			return nil, openid.ErrNoSessionFound
+		}
+		return nil, err
+	}
+	r.(*fosite.Request).Session = req.GetSession()
+	return r, nil
 }
 
 func (s *Store) DeleteOpenIDConnectSession(ctx context.Context, code string) error {

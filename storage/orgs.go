@@ -89,6 +89,9 @@ func (s *Store) ListOrganizations(ctx context.Context, p Page) ([]Organization, 
 
 func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(old Organization) (Organization, error)) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.lockRow(ctx, &Organization{}, id); err != nil {
+			return err
+		}
 		db, _, err := s.scoped(ctx)
 		if err != nil {
 			return err
@@ -215,6 +218,9 @@ func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]UserM
 
 func (s *Store) UpdateMembership(ctx context.Context, id string, fn func(old Membership) (Membership, error)) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.lockRow(ctx, &Membership{}, id); err != nil {
+			return err
+		}
 		old, err := s.GetMembershipByID(ctx, id)
 		if err != nil {
 			return err
@@ -273,6 +279,9 @@ func (s *Store) ListResourceServers(ctx context.Context, p Page) ([]ResourceServ
 
 func (s *Store) UpdateResourceServer(ctx context.Context, id string, fn func(old ResourceServer) (ResourceServer, error)) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.lockRow(ctx, &ResourceServer{}, id); err != nil {
+			return err
+		}
 		db, _, err := s.scoped(ctx)
 		if err != nil {
 			return err
@@ -377,6 +386,9 @@ func (s *Store) ListRoles(ctx context.Context, p Page) ([]Role, int64, error) {
 
 func (s *Store) UpdateRole(ctx context.Context, id string, fn func(old Role) (Role, error)) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.lockRow(ctx, &Role{}, id); err != nil {
+			return err
+		}
 		old, err := s.GetRole(ctx, id)
 		if err != nil {
 			return err

@@ -131,6 +131,9 @@ func (s *Store) ListClients(ctx context.Context) ([]Client, error) {
 
 func (s *Store) UpdateClient(ctx context.Context, id string, fn func(old Client) (Client, error)) error {
 	err := s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.lockRow(ctx, &Client{}, id); err != nil {
+			return err
+		}
 		old, err := s.GetClientByID(ctx, id)
 		if err != nil {
 			return err
@@ -222,6 +225,9 @@ func (s *Store) ListUsers(ctx context.Context, p Page) ([]User, int64, error) {
 
 func (s *Store) UpdateUser(ctx context.Context, id string, fn func(old User) (User, error)) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.lockRow(ctx, &User{}, id); err != nil {
+			return err
+		}
 		old, err := s.GetUser(ctx, id)
 		if err != nil {
 			return err
@@ -295,7 +301,14 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return mapErr(db.Where("id = ?", id).Delete(&LoginSession{}).Error)
+	res := db.Where("id = ?", id).Delete(&LoginSession{})
+	if res.Error != nil {
+		return mapErr(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
@@ -338,6 +351,9 @@ func utcPtr(t *time.Time) *time.Time {
 // UpdateTenant applies fn to a tenant inside a transaction; id and slug cannot change.
 func (s *Store) UpdateTenant(ctx context.Context, id string, fn func(old Tenant) (Tenant, error)) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.lockRow(ctx, &Tenant{}, id); err != nil {
+			return err
+		}
 		old, err := s.GetTenant(ctx, id)
 		if err != nil {
 			return err

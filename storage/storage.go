@@ -13,6 +13,9 @@ var (
 	// ErrNoTenant is returned by tenant-owned queries whose context carries no tenant: a programming error
 	// that must never turn into an unscoped query.
 	ErrNoTenant = errors.New("storage: no tenant in context")
+	// ErrAlreadyUsed is returned when a single-use record (an authorization code, a refresh token, a login
+	// ticket) was consumed by another request first: the conditional write that consumes it changed nothing.
+	ErrAlreadyUsed = errors.New("storage: already used")
 )
 
 type tenantKey struct{}
@@ -78,6 +81,8 @@ type Sessions interface {
 	CreateSession(ctx context.Context, s LoginSession) error
 	// SessionByCookieHash returns an unexpired session; ErrNotFound otherwise.
 	SessionByCookieHash(ctx context.Context, cookieHash string, now time.Time) (LoginSession, error)
+	// DeleteSession ends a session; ErrNotFound when it was already ended (by a concurrent sign-out, say), so
+	// exactly one of several concurrent calls succeeds.
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteUserSessions ends every browser session of a user (after a password change, say).
 	DeleteUserSessions(ctx context.Context, userID string) error

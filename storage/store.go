@@ -17,6 +17,7 @@ import (
 	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
@@ -273,6 +274,26 @@ func (s *Store) scoped(ctx context.Context) (*gorm.DB, string, error) {
 		return nil, "", ErrNoTenant
 	}
 	return s.conn(ctx).Where("tenant_id = ?", tid).Session(&gorm.Session{}), tid, nil
+}
+
+// lockRow takes the row lock of record id of model (scoped to the tenant in ctx; a *Tenant by id or slug) for
+// the rest of the transaction in ctx, so that a read-modify-write (the UpdateX functions) cannot lose a
+// concurrent update: a second writer waits for the first to commit and then reads what it wrote. SQLite needs
+// none: a transaction holds the database's only connection.
+func (s *Store) lockRow(ctx context.Context, model any, id string) error {
+	if s.dialect != "postgres" {
+		return nil
+	}
+	var ids []string
+	if _, isTenant := model.(*Tenant); isTenant {
+		return mapErr(s.conn(ctx).Model(model).Clauses(clause.Locking{Strength: "UPDATE"}).
+			Where("id = ? OR slug = ?", id, id).Pluck("id", &ids).Error)
+	}
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return err
+	}
+	return mapErr(db.Model(model).Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Pluck("id", &ids).Error)
 }
 
 // InTx runs fn in a transaction: every storage call made with the ctx fn receives joins it, so a change and

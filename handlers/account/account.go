@@ -31,7 +31,7 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/v1/sessions/switch-org", h.S.CORS(http.HandlerFunc(h.switchOrg), "POST")).Methods(http.MethodPost, http.MethodOptions)
 }
 
-// user authenticates the bearer access token as the token of a user who still exists; it writes the 401 and
+// user authenticates the bearer access token as the token of a user who still exists and is not blocked; it writes the 401 and
 // returns ok=false otherwise.
 func (h *Handler) user(w http.ResponseWriter, r *http.Request) (server.Grant, storage.User, bool) {
 	token := fosite.AccessTokenFromRequest(r)
@@ -42,9 +42,9 @@ func (h *Handler) user(w http.ResponseWriter, r *http.Request) (server.Grant, st
 	var u storage.User
 	g, err := h.S.UserGrant(r.Context(), token, fosite.AccessToken)
 	if err == nil {
-		u, err = h.S.Store.GetUser(r.Context(), g.Session.Subject)
+		u, err = h.S.LiveUser(r.Context(), g.Session.Subject)
 	}
-	if errors.Is(err, server.ErrInvalidSubjectToken) || errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, server.ErrInvalidSubjectToken) || errors.Is(err, server.ErrGrantWithdrawn) {
 		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired, revoked or not a user's token.")
 		return server.Grant{}, storage.User{}, false
 	} else if err != nil {

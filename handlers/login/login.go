@@ -154,6 +154,11 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.Logger.Info("sign-in throttled", "request_id", server.RequestIDFromContext(ctx))
 		h.render(w, r, http.StatusTooManyRequests, templates.PageLogin, p)
 		return
+	case errors.Is(err, server.ErrUserBlocked):
+		p.Error = "This account is blocked. Contact your administrator."
+		h.Logger.Info("sign-in refused: user blocked", "request_id", server.RequestIDFromContext(ctx))
+		h.render(w, r, http.StatusForbidden, templates.PageLogin, p)
+		return
 	case errors.Is(err, server.ErrInvalidCredentials):
 		p.Error = "Wrong email or password."
 		h.Logger.Info("sign-in failed", "request_id", server.RequestIDFromContext(ctx))

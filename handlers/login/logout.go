@@ -78,12 +78,16 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if signedIn {
-		if err := h.S.EndSession(ctx, ls.ID); err != nil {
+		switch err := h.S.EndSession(ctx, ls); {
+		case errors.Is(err, storage.ErrNotFound):
+			// A concurrent sign-out of the same session ended it first: the outcome the user asked for.
+		case err != nil:
 			h.Logger.Error("ending session failed", "request_id", server.RequestIDFromContext(ctx), "err", err)
 			h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.")
 			return
+		default:
+			h.Logger.Info("signed out", "request_id", server.RequestIDFromContext(ctx), "user_id", ls.UserID)
 		}
-		h.Logger.Info("signed out", "request_id", server.RequestIDFromContext(ctx), "user_id", ls.UserID)
 	}
 	http.SetCookie(w, &http.Cookie{Name: oauth.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: h.S.Config.PublicScheme == "https"})

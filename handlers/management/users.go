@@ -15,12 +15,13 @@ type userView struct {
 	Email         string    `json:"email"`
 	EmailVerified bool      `json:"email_verified"`
 	Name          string    `json:"name"`
+	Blocked       bool      `json:"blocked"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 func viewUser(u storage.User) userView {
-	return userView{UserID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	return userView{UserID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, Blocked: u.Blocked, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 type userBody struct {
@@ -28,6 +29,7 @@ type userBody struct {
 	Password      *string `json:"password"`
 	Name          *string `json:"name"`
 	EmailVerified *bool   `json:"email_verified"`
+	Blocked       *bool   `json:"blocked"`
 }
 
 // listUsers serves GET /users: a page of users, or with ?email= the user with that address (if any).
@@ -85,7 +87,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := h.S.AddUser(r.Context(), server.UserSpec{Email: deref(b.Email), Password: deref(b.Password), Name: deref(b.Name),
-		EmailVerified: deref(b.EmailVerified)})
+		EmailVerified: deref(b.EmailVerified), Blocked: deref(b.Blocked)})
 	if err != nil {
 		return err
 	}
@@ -106,7 +108,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := h.S.UpdateUser(r.Context(), pathVar(r, "id"), server.UserUpdate{Email: b.Email, Name: b.Name, Password: b.Password,
-		EmailVerified: b.EmailVerified})
+		EmailVerified: b.EmailVerified, Blocked: b.Blocked})
 	if err != nil {
 		return err
 	}

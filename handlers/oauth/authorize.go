@@ -74,9 +74,18 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	// first seen so prompt=login and max_age are judged against that moment.
 	requestedAt := now
 	fresh := false
+	// The ticket is single-use: a replayed authorization URL (another tab, the browser's history) no longer
+	// counts as having just signed in.
 	if ticket := r.URL.Query().Get(TicketParam); ticket != "" {
 		if at, ok := h.S.CheckLoginTicket(ctx, ticket, ticketBinding(r, ar)); ok && signedIn && !ls.AuthTime.Before(at) {
-			requestedAt, fresh = at, true
+			used, err := h.S.UseLoginTicket(ctx, ticket, at)
+			if err != nil {
+				h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
+				return
+			}
+			if used {
+				requestedAt, fresh = at, true
+			}
 		}
 	}
 	needLogin := !signedIn
@@ -112,16 +121,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}
-	if ar.GetGrantedScopes().Has("email") {
-		claims.Extra["email"] = user.Email
-		claims.Extra["email_verified"] = user.EmailVerified
-	}
-	if ar.GetGrantedScopes().Has("profile") {
-		if user.Name != "" {
-			claims.Extra["name"] = user.Name
-		}
-		claims.Extra["updated_at"] = user.UpdatedAt.Unix()
-	}
+	server.SetProfileClaims(claims.Extra, user, ar.GetGrantedScopes().Has("email"), ar.GetGrantedScopes().Has("profile"))
 	server.GrantAudience(ar)
 	if err := h.S.ApplyUserClaims(ctx, sess, user.ID, access, ar.GetGrantedAudience()); err != nil {
 		h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))

@@ -7,7 +7,6 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/server"
-	"github.com/authio/authio/storage"
 )
 
 func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
@@ -27,9 +26,9 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 		server.WriteBearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not granted the openid scope for a user.")
 		return
 	}
-	u, err := h.S.Store.GetUser(ctx, sess.Subject)
-	if errors.Is(err, storage.ErrNotFound) {
-		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The user no longer exists.")
+	u, err := h.S.LiveUser(ctx, sess.Subject)
+	if errors.Is(err, server.ErrGrantWithdrawn) {
+		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The user no longer exists or has been blocked.")
 		return
 	} else if err != nil {
 		h.Logger.Error("userinfo: loading user failed", "request_id", server.RequestIDFromContext(ctx), "err", err)
@@ -37,15 +36,6 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	claims := map[string]any{"sub": u.ID}
-	if ar.GetGrantedScopes().Has("email") {
-		claims["email"] = u.Email
-		claims["email_verified"] = u.EmailVerified
-	}
-	if ar.GetGrantedScopes().Has("profile") {
-		if u.Name != "" {
-			claims["name"] = u.Name
-		}
-		claims["updated_at"] = u.UpdatedAt.Unix()
-	}
+	server.SetProfileClaims(claims, u, ar.GetGrantedScopes().Has("email"), ar.GetGrantedScopes().Has("profile"))
 	server.WriteJSON(w, http.StatusOK, claims)
 }

@@ -1,0 +1,237 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+
+	"github.com/authio/authio/storage"
+)
+
+// Single-use grants. An authorization code and a refresh token are each consumed by one conditional write
+// (storage.Store.InvalidateAuthorizeCodeSession, RotateRefreshTokenTo): of several concurrent redemptions, on
+// one replica or many, exactly one succeeds. fosite's own handlers read the record, then write without
+// looking at what the write changed, and turn a lost race into a 500; the two wrappers here give the losers
+// the RFC's answer instead:
+//   - a second redemption of a code is invalid_grant, and the tokens issued with the code are revoked
+//     (RFC 6749 §4.1.2, RFC 9700 §4.2.4 on code replay);
+//   - a second use of a refresh token is reuse: invalid_grant, and the whole rotation family is revoked
+//     (RFC 9700 §4.14.2), unless the tenant's refresh_token_reuse_interval allows the retry of a client whose
+//     network lost the answer — then the retry gets the same successor refresh token back, so the family never
+//     forks.
+
+var (
+	_ fosite.TokenEndpointHandler = (*refreshGrant)(nil)
+	_ fosite.TokenEndpointHandler = (*codeGrant)(nil)
+)
+
+// refreshSuccessorPurpose is the encryption purpose of the successor stored with a rotated refresh token.
+const refreshSuccessorPurpose = "refresh-successor"
+
+// refreshGrant is fosite's refresh-token grant with single-use rotation and the tenant's reuse interval.
+type refreshGrant struct {
+	*oauth2.RefreshTokenGrantHandler
+	store   *storage.Store
+	secrets *Secrets
+}
+
+// reuseInterval is the tenant's refresh_token_reuse_interval (0: strict rotation).
+func reuseInterval(ctx context.Context) time.Duration {
+	if t := TenantFromContext(ctx); t != nil && t.Settings.RefreshTokenReuseInterval > 0 {
+		return time.Duration(t.Settings.RefreshTokenReuseInterval) * time.Second
+	}
+	return 0
+}
+
+// refreshState carries a replay within the reuse interval from the request to the response phase; it is never
+// stored.
+type refreshState struct {
+	successor string // the refresh token to answer with, unchanged
+}
+
+func (r *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
+	if !r.CanHandleTokenEndpointRequest(ctx, ar) {
+		return fosite.ErrUnknownRequest
+	}
+	form := ar.GetRequestForm()
+	presented := form.Get("refresh_token")
+	successor, ok, err := r.replayable(ctx, r.RefreshTokenStrategy.RefreshTokenSignature(ctx, presented), ar.GetClient())
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	if !ok {
+		return r.RefreshTokenGrantHandler.HandleTokenEndpointRequest(ctx, ar)
+	}
+	// A retry within the reuse interval is judged as a request with the successor: that token must still be
+	// live, belong to this client, not have expired — and if it was itself rotated since, this is the reuse
+	// of an older generation, which fosite's handler answers by revoking the family.
+	form.Set("refresh_token", successor)
+	err = r.RefreshTokenGrantHandler.HandleTokenEndpointRequest(ctx, ar)
+	form.Set("refresh_token", presented)
+	if err != nil {
+		return err
+	}
+	sess, ok := ar.GetSession().(*Session)
+	if !ok {
+		return fosite.ErrServerError.WithDebug("unexpected session type")
+	}
+	sess.refresh = &refreshState{successor: successor}
+	return nil
+}
+
+// replayable reports whether the refresh token with signature was rotated within the tenant's reuse interval
+// for client, and returns its successor. With a zero interval it asks storage nothing.
+func (r *refreshGrant) replayable(ctx context.Context, signature string, client fosite.Client) (string, bool, error) {
+	interval := reuseInterval(ctx)
+	if interval <= 0 {
+		return "", false, nil
+	}
+	rot, err := r.store.RefreshTokenRotation(ctx, signature)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", false, nil
+	} else if err != nil {
+		return "", false, err
+	}
+	if rot.Active || rot.RotatedAt == nil || len(rot.Successor) == 0 || rot.ClientID != client.GetID() ||
+		time.Since(*rot.RotatedAt) > interval {
+		return "", false, nil
+	}
+	tid, _ := storage.TenantFromContext(ctx)
+	plain, err := r.secrets.Decrypt(refreshSuccessorPurpose+":"+tid, rot.Successor)
+	if err != nil {
+		return "", false, err
+	}
+	return string(plain), true, nil
+}
+
+// PopulateTokenEndpointResponse rotates the refresh token: one transaction consumes the presented token with a
+// conditional write and stores the new access and refresh tokens. A request that loses the race to a
+// concurrent rotation is a reuse.
+func (r *refreshGrant) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder) error {
+	if !r.CanHandleTokenEndpointRequest(ctx, ar) {
+		return fosite.ErrUnknownRequest
+	}
+	if sess, ok := ar.GetSession().(*Session); ok && sess.refresh != nil {
+		return r.answerWith(ctx, ar, resp, sess.refresh.successor)
+	}
+	at, atSig, err := r.AccessTokenStrategy.GenerateAccessToken(ctx, ar)
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	rt, rtSig, err := r.RefreshTokenStrategy.GenerateRefreshToken(ctx, ar)
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	var successor []byte
+	if reuseInterval(ctx) > 0 {
+		tid, _ := storage.TenantFromContext(ctx)
+		if successor, err = r.secrets.Encrypt(refreshSuccessorPurpose+":"+tid, []byte(rt)); err != nil {
+			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+		}
+	}
+	presented := r.RefreshTokenStrategy.RefreshTokenSignature(ctx, ar.GetRequestForm().Get("refresh_token"))
+	stored := ar.Sanitize(nil)
+	stored.SetID(ar.GetID())
+
+	err = r.store.InTx(ctx, func(ctx context.Context) error {
+		if err := r.store.RotateRefreshTokenTo(ctx, ar.GetID(), presented, time.Now(), successor); err != nil {
+			return err
+		}
+		if err := r.store.CreateAccessTokenSession(ctx, atSig, stored); err != nil {
+			return err
+		}
+		return r.store.CreateRefreshTokenSession(ctx, rtSig, atSig, stored)
+	})
+	if errors.Is(err, storage.ErrAlreadyUsed) {
+		return r.lostRace(ctx, ar, resp, presented)
+	} else if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	writeTokens(ctx, ar, resp, at, rt)
+	return nil
+}
+
+// lostRace answers a request whose refresh token was rotated by a concurrent request after this one read it:
+// within the reuse interval it gets the winner's successor; otherwise it is reuse, and the family goes.
+func (r *refreshGrant) lostRace(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder, signature string) error {
+	successor, ok, err := r.replayable(ctx, signature, ar.GetClient())
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	if ok {
+		return r.answerWith(ctx, ar, resp, successor)
+	}
+	if err := revokeGrant(ctx, r.store, ar.GetID()); err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	return fosite.ErrInvalidGrant.WithHint("The refresh token was already used.").
+		WithDebug("Concurrent reuse of a refresh token was detected: every token of its family has been revoked.")
+}
+
+// answerWith answers a retry within the reuse interval: a new access token, and the successor refresh token
+// that the first request already received, unchanged.
+func (r *refreshGrant) answerWith(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder, successor string) error {
+	// The successor must still be live: if it was revoked (or rotated) meanwhile, nothing is issued.
+	if _, err := r.store.GetRefreshTokenSession(ctx, r.RefreshTokenStrategy.RefreshTokenSignature(ctx, successor), NewSession("", "")); err != nil {
+		if errors.Is(err, fosite.ErrNotFound) || errors.Is(err, fosite.ErrInactiveToken) {
+			return fosite.ErrInvalidGrant.WithHint("The refresh token was already used.")
+		}
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	at, atSig, err := r.AccessTokenStrategy.GenerateAccessToken(ctx, ar)
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	stored := ar.Sanitize(nil)
+	stored.SetID(ar.GetID())
+	if err := r.store.CreateAccessTokenSession(ctx, atSig, stored); err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	writeTokens(ctx, ar, resp, at, successor)
+	return nil
+}
+
+// writeTokens fills a token response as fosite's grant handlers do.
+func writeTokens(_ context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder, accessToken, refreshToken string) {
+	resp.SetAccessToken(accessToken)
+	resp.SetTokenType("bearer")
+	resp.SetExpiresIn(time.Until(ar.GetSession().GetExpiresAt(fosite.AccessToken)).Round(time.Second))
+	resp.SetScopes(ar.GetGrantedScopes())
+	if refreshToken != "" {
+		resp.SetExtra("refresh_token", refreshToken)
+	}
+}
+
+// revokeGrant revokes every access and refresh token of a grant (one authorization, one rotation family).
+func revokeGrant(ctx context.Context, store *storage.Store, requestID string) error {
+	return store.InTx(ctx, func(ctx context.Context) error {
+		if err := store.RevokeRefreshToken(ctx, requestID); err != nil {
+			return err
+		}
+		return store.RevokeAccessToken(ctx, requestID)
+	})
+}
+
+// codeGrant is fosite's authorization-code grant whose lost races are answered as code replay.
+type codeGrant struct {
+	*oauth2.AuthorizeExplicitGrantHandler
+	store *storage.Store
+}
+
+func (c *codeGrant) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder) error {
+	err := c.AuthorizeExplicitGrantHandler.PopulateTokenEndpointResponse(ctx, ar, resp)
+	// fosite reads the code again and consumes it in a transaction; a concurrent redemption that committed
+	// first shows as an invalidated code or as a conditional write that changed nothing. fosite calls both a
+	// server error; they are a replayed code.
+	if err != nil && (errors.Is(err, storage.ErrAlreadyUsed) || errors.Is(err, fosite.ErrInvalidatedAuthorizeCode)) {
+		if rerr := revokeGrant(ctx, c.store, ar.GetID()); rerr != nil {
+			return fosite.ErrServerError.WithWrap(rerr).WithDebug(rerr.Error())
+		}
+		return fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.").
+			WithDebug("Concurrent redemption of an authorization code: the tokens issued with it have been revoked.")
+	}
+	return err
+}
