@@ -215,23 +215,78 @@ func revokeGrant(ctx context.Context, store *storage.Store, requestID string) er
 	})
 }
 
-// codeGrant is fosite's authorization-code grant whose lost races are answered as code replay.
+// codeGrant is fosite's authorization-code grant, with the response phase written here: fosite's loads the
+// code's session a second time — undoing what PrepareAccessRequest re-read about the user, the membership and
+// the roles — and answers a lost race with a 500.
 type codeGrant struct {
 	*oauth2.AuthorizeExplicitGrantHandler
 	store *storage.Store
 }
 
 func (c *codeGrant) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder) error {
-	err := c.AuthorizeExplicitGrantHandler.PopulateTokenEndpointResponse(ctx, ar, resp)
-	// fosite reads the code again and consumes it in a transaction; a concurrent redemption that committed
-	// first shows as an invalidated code or as a conditional write that changed nothing. fosite calls both a
-	// server error; they are a replayed code.
-	if err != nil && (errors.Is(err, storage.ErrAlreadyUsed) || errors.Is(err, fosite.ErrInvalidatedAuthorizeCode)) {
-		if rerr := revokeGrant(ctx, c.store, ar.GetID()); rerr != nil {
-			return fosite.ErrServerError.WithWrap(rerr).WithDebug(rerr.Error())
-		}
-		return fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.").
-			WithDebug("Concurrent redemption of an authorization code: the tokens issued with it have been revoked.")
+	if !c.CanHandleTokenEndpointRequest(ctx, ar) {
+		return fosite.ErrUnknownRequest
 	}
-	return err
+	code := ar.GetRequestForm().Get("code")
+	signature := c.AuthorizeCodeStrategy.AuthorizeCodeSignature(ctx, code)
+	// The request phase loaded the code's session into ar and brought it up to date; only the stored
+	// request's grants are needed here, so its session goes into a scratch value.
+	authorized, err := c.CoreStorage.GetAuthorizeCodeSession(ctx, signature, NewSession("", ""))
+	if errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		return c.replayed(ctx, ar)
+	} else if errors.Is(err, fosite.ErrNotFound) {
+		return fosite.ErrInvalidGrant.WithHint("The authorization code is not valid.")
+	} else if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	if err := c.AuthorizeCodeStrategy.ValidateAuthorizeCode(ctx, ar, code); err != nil {
+		return fosite.ErrInvalidGrant.WithWrap(err).WithDebug(err.Error())
+	}
+	for _, scope := range authorized.GetGrantedScopes() {
+		ar.GrantScope(scope)
+	}
+	for _, aud := range authorized.GetGrantedAudience() {
+		ar.GrantAudience(aud)
+	}
+	at, atSig, err := c.AccessTokenStrategy.GenerateAccessToken(ctx, ar)
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	var rt, rtSig string
+	scopes := c.Config.GetRefreshTokenScopes(ctx)
+	if (len(scopes) == 0 || authorized.GetGrantedScopes().HasOneOf(scopes...)) && authorized.GetClient().GetGrantTypes().Has("refresh_token") {
+		if rt, rtSig, err = c.RefreshTokenStrategy.GenerateRefreshToken(ctx, ar); err != nil {
+			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+		}
+	}
+	stored := ar.Sanitize(nil)
+	err = c.store.InTx(ctx, func(ctx context.Context) error {
+		if err := c.store.InvalidateAuthorizeCodeSession(ctx, signature); err != nil {
+			return err
+		}
+		if err := c.store.CreateAccessTokenSession(ctx, atSig, stored); err != nil {
+			return err
+		}
+		if rtSig == "" {
+			return nil
+		}
+		return c.store.CreateRefreshTokenSession(ctx, rtSig, atSig, stored)
+	})
+	if errors.Is(err, storage.ErrAlreadyUsed) {
+		return c.replayed(ctx, ar)
+	} else if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	writeTokens(ctx, ar, resp, at, rt)
+	return nil
+}
+
+// replayed answers a code that another request redeemed first: invalid_grant, and the tokens issued with it
+// are revoked (RFC 6749 §4.1.2).
+func (c *codeGrant) replayed(ctx context.Context, ar fosite.AccessRequester) error {
+	if err := revokeGrant(ctx, c.store, ar.GetID()); err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	return fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.").
+		WithDebug("Concurrent redemption of an authorization code: the tokens issued with it have been revoked.")
 }

@@ -45,7 +45,13 @@ func must(t *testing.T, what string, err error) {
 
 func newOrgSetup(t *testing.T, usage string) *orgSetup {
 	t.Helper()
-	env := testenv.New(t, testenv.Options{})
+	return newOrgSetupOn(t, usage, testenv.Options{})
+}
+
+// newOrgSetupOn is newOrgSetup on a backend of the test's choosing (testenv.Backends).
+func newOrgSetupOn(t *testing.T, usage string, opts testenv.Options) *orgSetup {
+	t.Helper()
+	env := testenv.New(t, opts)
 	acme := env.NewTenant("acme")
 	st, ctx := env.S.Store, acme.Ctx
 	o := &orgSetup{env: env, acme: acme}

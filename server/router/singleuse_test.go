@@ -1,0 +1,314 @@
+package router_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authio/authio/internal/testenv"
+	"github.com/authio/authio/storage"
+)
+
+// Single use under concurrency: every single-use thing is consumed by one conditional write, so of several
+// requests presenting it at once exactly one succeeds and the others get the RFC's refusal — never a 500, and
+// never a second set of working tokens. These run on every backend (SQLite; Postgres + Redis in CI).
+
+// outcome is one concurrent request's answer.
+type outcome struct {
+	status   int
+	body     string
+	location string
+	err      error
+}
+
+// concurrently sends the n requests mk builds all at once — a barrier releases them together — and returns
+// their outcomes in order. It never calls t: goroutines other than the test's may not fail it.
+func concurrently(c *http.Client, n int, mk func(i int) *http.Request) []outcome {
+	out := make([]outcome, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		req := mk(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			resp, err := c.Do(req)
+			if err != nil {
+				out[i].err = err
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			out[i] = outcome{status: resp.StatusCode, body: string(b), location: resp.Header.Get("Location"), err: err}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+func formRequest(rawURL string, form url.Values) *http.Request {
+	req, err := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		panic(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
+}
+
+// oneWinner checks that exactly one outcome is a 200 and every other one a 400 invalid_grant, and returns the
+// winner's body.
+func oneWinner(t *testing.T, what string, outs []outcome) string {
+	t.Helper()
+	winner, wins := "", 0
+	for i, o := range outs {
+		switch {
+		case o.err != nil:
+			t.Fatalf("%s, request %d: %v", what, i, o.err)
+		case o.status == http.StatusOK:
+			wins++
+			winner = o.body
+		case o.status == http.StatusBadRequest && errorOf(o.body) == "invalid_grant":
+		default:
+			t.Errorf("%s, request %d: status %d %s, want 200 once and 400 invalid_grant otherwise", what, i, o.status, o.body)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%s: %d of %d concurrent requests succeeded, want exactly 1", what, wins, len(outs))
+	}
+	return winner
+}
+
+func errorOf(body string) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	_ = json.Unmarshal([]byte(body), &e)
+	return e.Error
+}
+
+func tokensIn(t *testing.T, body string) testenv.Tokens {
+	t.Helper()
+	var tk testenv.Tokens
+	if err := json.Unmarshal([]byte(body), &tk); err != nil || tk.AccessToken == "" {
+		t.Fatalf("not a token response: %v %s", err, body)
+	}
+	return tk
+}
+
+func (o *orgSetup) refreshForm(rt string) url.Values {
+	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {o.spa.ClientID}}
+}
+
+// setReuseInterval sets the tenant's refresh_token_reuse_interval and drops the cached tenant.
+func (o *orgSetup) setReuseInterval(t *testing.T, seconds int) {
+	t.Helper()
+	must(t, "tenant settings", o.env.S.Store.UpdateTenant(context.Background(), o.acme.ID, func(old storage.Tenant) (storage.Tenant, error) {
+		old.Settings.RefreshTokenReuseInterval = seconds
+		return old, nil
+	}))
+	o.env.S.Tenants.Flush()
+}
+
+const racers = 8
+
+func TestConcurrentRefreshIsSingleUse(t *testing.T) {
+	t.Parallel()
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
+			for round := range 5 {
+				_, tk := o.signIn(t, o.browser, o.alice.Email, nil)
+				outs := concurrently(o.browser, racers, func(int) *http.Request {
+					return formRequest(o.acme.URL("/oauth/token"), o.refreshForm(tk.RefreshToken))
+				})
+				won := tokensIn(t, oneWinner(t, "refresh round "+string(rune('1'+round)), outs))
+				// The losers were reuse: the family is revoked, the winner's tokens included.
+				r := testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), o.refreshForm(won.RefreshToken))
+				if r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
+					t.Errorf("the winner's refresh token after concurrent reuse: %d %s, want invalid_grant", r.StatusCode, r.Body)
+				}
+				if r := testenv.Get(t, o.browser, o.acme.URL("/v1/me"), testenv.Bearer(won.AccessToken)); r.StatusCode != http.StatusUnauthorized {
+					t.Errorf("the winner's access token after concurrent reuse: %d, want 401", r.StatusCode)
+				}
+			}
+		})
+	}
+}
+
+func TestConcurrentCodeRedemptionIsSingleUse(t *testing.T) {
+	t.Parallel()
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
+			for range 5 {
+				ar := testenv.NewAuthRequest(o.spa.ClientID, orgRedirect)
+				code := ar.Code(t, o.acme, o.browser, o.alice.Email, testenv.Password)
+				outs := concurrently(o.browser, racers, func(int) *http.Request {
+					return formRequest(o.acme.URL("/oauth/token"), url.Values{"grant_type": {"authorization_code"}, "code": {code},
+						"redirect_uri": {ar.RedirectURI}, "client_id": {ar.ClientID}, "code_verifier": {ar.Verifier}})
+				})
+				oneWinner(t, "code redemption", outs)
+				// A later replay is refused too.
+				if r := ar.Exchange(t, o.acme, o.browser, code); r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
+					t.Errorf("replayed code: %d %s", r.StatusCode, r.Body)
+				}
+			}
+		})
+	}
+}
+
+func TestRefreshTokenReuseInterval(t *testing.T) {
+	t.Parallel()
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
+			token := o.acme.URL("/oauth/token")
+
+			o.setReuseInterval(t, 60)
+			_, tk := o.signIn(t, o.browser, o.alice.Email, nil)
+			// A client whose network lost the answer retries, several times at once: every retry gets the same
+			// successor, and the family does not fork.
+			outs := concurrently(o.browser, racers, func(int) *http.Request { return formRequest(token, o.refreshForm(tk.RefreshToken)) })
+			successor := ""
+			for i, out := range outs {
+				if out.err != nil || out.status != http.StatusOK {
+					t.Fatalf("retry %d within the reuse interval: %v %d %s", i, out.err, out.status, out.body)
+				}
+				got := tokensIn(t, out.body)
+				if successor == "" {
+					successor = got.RefreshToken
+				}
+				if got.RefreshToken != successor {
+					t.Fatalf("retries within the reuse interval got different refresh tokens: the family forked")
+				}
+				if r := testenv.Get(t, o.browser, o.acme.URL("/v1/me"), testenv.Bearer(got.AccessToken)); r.StatusCode != http.StatusOK {
+					t.Errorf("access token of retry %d: %d", i, r.StatusCode)
+				}
+			}
+			if successor == tk.RefreshToken {
+				t.Fatal("the refresh token was not rotated")
+			}
+			// The successor works, once.
+			next := testenv.TokensOf(t, testenv.PostForm(t, o.browser, token, o.refreshForm(successor)))
+			// The first token is now two generations old: presenting it is reuse, and the family goes.
+			r := testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken))
+			if r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
+				t.Fatalf("a refresh token two rotations old: %d %s, want invalid_grant", r.StatusCode, r.Body)
+			}
+			if r := testenv.PostForm(t, o.browser, token, o.refreshForm(next.RefreshToken)); r.StatusCode != http.StatusBadRequest {
+				t.Errorf("the family survived the reuse of an old generation: %d %s", r.StatusCode, r.Body)
+			}
+
+			// After the interval, reuse revokes as with strict rotation.
+			o.setReuseInterval(t, 1)
+			_, tk = o.signIn(t, o.browser, o.alice.Email, nil)
+			rotated := testenv.TokensOf(t, testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)))
+			time.Sleep(1500 * time.Millisecond)
+			if r := testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)); r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
+				t.Fatalf("reuse after the interval: %d %s, want invalid_grant", r.StatusCode, r.Body)
+			}
+			if r := testenv.PostForm(t, o.browser, token, o.refreshForm(rotated.RefreshToken)); r.StatusCode != http.StatusBadRequest {
+				t.Errorf("reuse after the interval left the family alive: %d %s", r.StatusCode, r.Body)
+			}
+
+			// Strict rotation (0, the default): one retry is reuse.
+			o.setReuseInterval(t, 0)
+			_, tk = o.signIn(t, o.browser, o.alice.Email, nil)
+			testenv.TokensOf(t, testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)))
+			if r := testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)); r.StatusCode != http.StatusBadRequest {
+				t.Errorf("strict rotation accepted a retry: %d %s", r.StatusCode, r.Body)
+			}
+		})
+	}
+}
+
+func TestLoginTicketIsSingleUse(t *testing.T) {
+	t.Parallel()
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
+			browser := o.env.Client(testenv.ClientOptions{NoRedirects: true})
+			ar := testenv.NewAuthRequest(o.spa.ClientID, orgRedirect)
+			ar.Extra.Set("prompt", "login")
+			r := testenv.Get(t, browser, ar.URL(o.acme))
+			if r.StatusCode != http.StatusFound || r.Location(t).Path != "/login" {
+				t.Fatalf("prompt=login without a session: %d %s", r.StatusCode, r.Header.Get("Location"))
+			}
+			page := testenv.Get(t, browser, r.Location(t).String())
+			r = o.acme.Submit(t, browser, testenv.ParseForm(t, page.Body), url.Values{"email": {o.alice.Email}, "password": {testenv.Password}})
+			back := r.Location(t)
+			if back.Path != "/authorize" || back.Query().Get("authio_ticket") == "" {
+				t.Fatalf("sign-in did not return to the ticketed authorization request: %s", back)
+			}
+			// The same ticketed URL, opened several times at once (tabs, a replayed history entry): one sign-in
+			// answers prompt=login once; the others must sign in again.
+			outs := concurrently(browser, racers, func(int) *http.Request {
+				req, _ := http.NewRequest(http.MethodGet, back.String(), nil)
+				return req
+			})
+			codes := 0
+			for i, out := range outs {
+				if out.err != nil {
+					t.Fatal(out.err)
+				}
+				loc, err := url.Parse(out.location)
+				switch {
+				case err != nil || (out.status != http.StatusFound && out.status != http.StatusSeeOther):
+					t.Errorf("request %d: %d %s", i, out.status, out.body)
+				case strings.HasPrefix(out.location, orgRedirect) && loc.Query().Get("code") != "":
+					codes++
+				case loc.Path == "/login":
+				default:
+					t.Errorf("request %d went to %s", i, out.location)
+				}
+			}
+			if codes != 1 {
+				t.Fatalf("%d codes from one sign-in with prompt=login, want 1", codes)
+			}
+		})
+	}
+}
+
+func TestSignOutEndsASessionOnce(t *testing.T) {
+	t.Parallel()
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
+			_, tk := o.signIn(t, o.browser, o.alice.Email, nil)
+			logout := o.acme.URL("/oidc/logout?" + url.Values{"id_token_hint": {tk.IDToken}}.Encode())
+			outs := concurrently(o.browser, racers, func(int) *http.Request {
+				req, _ := http.NewRequest(http.MethodGet, logout, nil)
+				return req
+			})
+			for i, out := range outs {
+				if out.err != nil || out.status != http.StatusOK {
+					t.Errorf("sign-out %d: %v %d %s", i, out.err, out.status, out.body)
+				}
+			}
+			events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: "session.ended", UserID: o.alice.ID})
+			must(t, "audit", err)
+			if len(events) != 1 {
+				t.Fatalf("%d session.ended events for one session signed out %d times at once, want 1", len(events), racers)
+			}
+			// The session is gone: prompt=none now needs a sign-in.
+			ar := testenv.NewAuthRequest(o.spa.ClientID, orgRedirect)
+			ar.Extra.Set("prompt", "none")
+			if q := ar.Callback(t, o.acme, testenv.Get(t, o.browser, ar.URL(o.acme))); q.Get("error") != "login_required" {
+				t.Errorf("after sign-out, prompt=none: %v", q)
+			}
+		})
+	}
+}
