@@ -63,7 +63,22 @@ func open(ctx context.Context, cfg config.Config, stderr io.Writer) (*server.Ser
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	if err := checkSecretKey(ctx, s); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// checkSecretKey stops a command whose AUTHIO_SECRET_KEY is not the database's (see server.CheckSecretKey)
+// before it changes or serves anything, saying which key to use instead.
+func checkSecretKey(ctx context.Context, s *server.Server) error {
+	err := s.CheckSecretKey(ctx)
+	if errors.Is(err, server.ErrSecretKeyMismatch) {
+		return fmt.Errorf("%w: run with the key it was created with (for a database made by \"authio serve --dev\", "+
+			"unset AUTHIO_SECRET_KEY so that the one in %s is used)", err, devSecretFile)
+	}
+	return err
 }
 
 // withServer loads configuration for a CLI command (its own flags already on fs), opens the server's services
@@ -116,6 +131,9 @@ func cmdServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	if len(applied) > 0 {
 		logger.Info("applied migrations", "versions", applied)
+	}
+	if err := checkSecretKey(ctx, s); err != nil {
+		return err
 	}
 	if err := s.Start(ctx); err != nil {
 		return err
@@ -228,6 +246,9 @@ func cmdMigrate(ctx context.Context, args, environ []string, stdout, stderr io.W
 	defer s.Close()
 	applied, err := s.Store.Migrate(ctx)
 	if err != nil {
+		return err
+	}
+	if err := checkSecretKey(ctx, s); err != nil {
 		return err
 	}
 	if applied == nil {

@@ -198,7 +198,11 @@ func (c Config) Validate() error {
 	if c.PublicScheme != "http" && c.PublicScheme != "https" {
 		p = append(p, fmt.Sprintf("public scheme %q must be http or https", c.PublicScheme))
 	}
-	if len(c.SecretKey) < 32 {
+	switch {
+	case c.SecretKey == "":
+		p = append(p, `AUTHIO_SECRET_KEY is not set: set it to a random value of at least 32 characters `+
+			`(e.g. openssl rand -base64 48), or run "authio serve --dev" for development`)
+	case len(c.SecretKey) < 32:
 		p = append(p, "secret key (AUTHIO_SECRET_KEY) must be at least 32 characters")
 	}
 	switch c.LogLevel {

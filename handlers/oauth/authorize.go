@@ -23,7 +23,15 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	t := server.TenantFromContext(ctx)
 	w = &issWriter{ResponseWriter: w, iss: t.Issuer}
 
+	unsupported, err := takeRequestObject(r)
+	if err != nil {
+		h.authorizeError(w, r, nil, err)
+		return
+	}
 	ar, err := h.S.Provider.NewAuthorizeRequest(ctx, r)
+	if unsupported != nil && ar != nil && (err == nil || ar.IsRedirectURIValid()) {
+		err = unsupported // the client and its redirect URI are valid: tell the client what it sent in vain
+	}
 	if err != nil {
 		h.authorizeError(w, r, ar, err)
 		return

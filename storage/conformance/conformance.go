@@ -53,6 +53,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) *storage.Store) {
 		{"Audit", testAudit},
 		{"OrgNoTenant", testOrgNoTenant},
 		{"OrgTenantIsolation", testOrgTenantIsolation},
+		{"Meta", testMeta},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
