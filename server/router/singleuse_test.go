@@ -3,11 +3,9 @@ package router_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,80 +17,14 @@ import (
 // requests presenting it at once exactly one succeeds and the others get the RFC's refusal — never a 500, and
 // never a second set of working tokens. These run on every backend (SQLite; Postgres + Redis in CI).
 
-// outcome is one concurrent request's answer.
-type outcome struct {
-	status   int
-	body     string
-	location string
-	err      error
+// concurrently sends the n requests mk builds all at once through c.
+func concurrently(c *http.Client, n int, mk func(i int) *http.Request) []testenv.Outcome {
+	return testenv.Concurrently(n, func(int) *http.Client { return c }, mk)
 }
 
-// concurrently sends the n requests mk builds all at once — a barrier releases them together — and returns
-// their outcomes in order. It never calls t: goroutines other than the test's may not fail it.
-func concurrently(c *http.Client, n int, mk func(i int) *http.Request) []outcome {
-	out := make([]outcome, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		req := mk(i)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			resp, err := c.Do(req)
-			if err != nil {
-				out[i].err = err
-				return
-			}
-			defer resp.Body.Close()
-			b, err := io.ReadAll(resp.Body)
-			out[i] = outcome{status: resp.StatusCode, body: string(b), location: resp.Header.Get("Location"), err: err}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return out
-}
+var formRequest = testenv.FormRequest
 
-func formRequest(rawURL string, form url.Values) *http.Request {
-	req, err := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		panic(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return req
-}
-
-// oneWinner checks that exactly one outcome is a 200 and every other one a 400 invalid_grant, and returns the
-// winner's body.
-func oneWinner(t *testing.T, what string, outs []outcome) string {
-	t.Helper()
-	winner, wins := "", 0
-	for i, o := range outs {
-		switch {
-		case o.err != nil:
-			t.Fatalf("%s, request %d: %v", what, i, o.err)
-		case o.status == http.StatusOK:
-			wins++
-			winner = o.body
-		case o.status == http.StatusBadRequest && errorOf(o.body) == "invalid_grant":
-		default:
-			t.Errorf("%s, request %d: status %d %s, want 200 once and 400 invalid_grant otherwise", what, i, o.status, o.body)
-		}
-	}
-	if wins != 1 {
-		t.Fatalf("%s: %d of %d concurrent requests succeeded, want exactly 1", what, wins, len(outs))
-	}
-	return winner
-}
-
-func errorOf(body string) string {
-	var e struct {
-		Error string `json:"error"`
-	}
-	_ = json.Unmarshal([]byte(body), &e)
-	return e.Error
-}
+var oneWinner = testenv.OneWinner
 
 func tokensIn(t *testing.T, body string) testenv.Tokens {
 	t.Helper()
@@ -182,10 +114,10 @@ func TestRefreshTokenReuseInterval(t *testing.T) {
 			outs := concurrently(o.browser, racers, func(int) *http.Request { return formRequest(token, o.refreshForm(tk.RefreshToken)) })
 			successor := ""
 			for i, out := range outs {
-				if out.err != nil || out.status != http.StatusOK {
-					t.Fatalf("retry %d within the reuse interval: %v %d %s", i, out.err, out.status, out.body)
+				if out.Err != nil || out.Status != http.StatusOK {
+					t.Fatalf("retry %d within the reuse interval: %v %d %s", i, out.Err, out.Status, out.Body)
 				}
-				got := tokensIn(t, out.body)
+				got := tokensIn(t, out.Body)
 				if successor == "" {
 					successor = got.RefreshToken
 				}
@@ -260,18 +192,18 @@ func TestLoginTicketIsSingleUse(t *testing.T) {
 			})
 			codes := 0
 			for i, out := range outs {
-				if out.err != nil {
-					t.Fatal(out.err)
+				if out.Err != nil {
+					t.Fatal(out.Err)
 				}
-				loc, err := url.Parse(out.location)
+				loc, err := url.Parse(out.Location)
 				switch {
-				case err != nil || (out.status != http.StatusFound && out.status != http.StatusSeeOther):
-					t.Errorf("request %d: %d %s", i, out.status, out.body)
-				case strings.HasPrefix(out.location, orgRedirect) && loc.Query().Get("code") != "":
+				case err != nil || (out.Status != http.StatusFound && out.Status != http.StatusSeeOther):
+					t.Errorf("request %d: %d %s", i, out.Status, out.Body)
+				case strings.HasPrefix(out.Location, orgRedirect) && loc.Query().Get("code") != "":
 					codes++
 				case loc.Path == "/login":
 				default:
-					t.Errorf("request %d went to %s", i, out.location)
+					t.Errorf("request %d went to %s", i, out.Location)
 				}
 			}
 			if codes != 1 {
@@ -294,8 +226,8 @@ func TestSignOutEndsASessionOnce(t *testing.T) {
 				return req
 			})
 			for i, out := range outs {
-				if out.err != nil || out.status != http.StatusOK {
-					t.Errorf("sign-out %d: %v %d %s", i, out.err, out.status, out.body)
+				if out.Err != nil || out.Status != http.StatusOK {
+					t.Errorf("sign-out %d: %v %d %s", i, out.Err, out.Status, out.Body)
 				}
 			}
 			events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: "session.ended", UserID: o.alice.ID})
