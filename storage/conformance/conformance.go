@@ -54,6 +54,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) *storage.Store) {
 		{"OrgNoTenant", testOrgNoTenant},
 		{"OrgTenantIsolation", testOrgTenantIsolation},
 		{"Meta", testMeta},
+		{"SingleUse", testSingleUse},
+		{"NoLostUpdates", testNoLostUpdates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
