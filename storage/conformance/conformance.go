@@ -241,6 +241,18 @@ func withExpiry(r *fosite.Request, tt fosite.TokenType, exp time.Time) *fosite.R
 
 func newSessionTarget() fosite.Session { return &openid.DefaultSession{} }
 
+// getOIDC reads an OpenID Connect record. Its contract differs from the other records': the session that comes
+// back is the caller's (the token request's, already up to date), not the one stored at /authorize. getOIDC
+// hands in want's session and checks that exactly that session is returned.
+func getOIDC(s *storage.Store, ctx context.Context, sig string, want fosite.Requester) (fosite.Requester, error) {
+	caller := &fosite.Request{Session: want.GetSession()}
+	got, err := s.GetOpenIDConnectSession(ctx, sig, caller)
+	if err == nil && got.GetSession() != caller.Session {
+		return nil, errors.New("GetOpenIDConnectSession did not return the caller's session")
+	}
+	return got, err
+}
+
 // assertRequest checks that got is want after a trip through the store, session included.
 func assertRequest(t *testing.T, want *fosite.Request, got fosite.Requester) {
 	t.Helper()
@@ -1046,7 +1058,7 @@ func testFositeRecords(t *testing.T, s *storage.Store) {
 			}, s.DeletePKCERequestSession},
 		{"OpenIDConnect", s.CreateOpenIDConnectSession,
 			func(ctx context.Context, sig string) (fosite.Requester, error) {
-				return s.GetOpenIDConnectSession(ctx, sig, &fosite.Request{Session: newSessionTarget()})
+				return getOIDC(s, ctx, sig, req)
 			}, s.DeleteOpenIDConnectSession},
 	}
 	for _, k := range kinds {
@@ -1346,7 +1358,7 @@ func (d *seeded) assertIntact(t *testing.T, s *storage.Store) {
 		}},
 		{"pkce", func() (fosite.Requester, error) { return s.GetPKCERequestSession(ctx, d.pkce, newSessionTarget()) }},
 		{"oidc", func() (fosite.Requester, error) {
-			return s.GetOpenIDConnectSession(ctx, d.oidc, &fosite.Request{Session: newSessionTarget()})
+			return getOIDC(s, ctx, d.oidc, d.req)
 		}},
 	}
 	for _, r := range records {
