@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -52,34 +53,106 @@ type refreshState struct {
 	successor string // the refresh token to answer with, unchanged
 }
 
+// HandleTokenEndpointRequest validates a refresh request (RFC 6749 §6) as fosite's handler does, but decides
+// reuse from a single read of the presented token: a token found rotated is either a retry within the reuse
+// interval — then the request is judged as if its successor had been presented — or reuse, and the family
+// goes. (Checking the interval first and then letting fosite read again would let a concurrent rotation slip in
+// between and make a legitimate retry revoke the family.)
 func (r *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
 	if !r.CanHandleTokenEndpointRequest(ctx, ar) {
 		return fosite.ErrUnknownRequest
 	}
-	form := ar.GetRequestForm()
-	presented := form.Get("refresh_token")
-	successor, ok, err := r.replayable(ctx, r.RefreshTokenStrategy.RefreshTokenSignature(ctx, presented), ar.GetClient())
+	client := ar.GetClient()
+	if !client.GetGrantTypes().Has("refresh_token") {
+		return fosite.ErrUnauthorizedClient.WithHint("The OAuth 2.0 Client is not allowed to use authorization grant 'refresh_token'.")
+	}
+	token := ar.GetRequestForm().Get("refresh_token")
+	signature := r.RefreshTokenStrategy.RefreshTokenSignature(ctx, token)
+	orig, err := r.store.GetRefreshTokenSession(ctx, signature, ar.GetSession())
+	replay := ""
+	if errors.Is(err, fosite.ErrInactiveToken) {
+		successor, ok, rerr := r.replayable(ctx, signature, client)
+		if rerr != nil {
+			return fosite.ErrServerError.WithWrap(rerr).WithDebug(rerr.Error())
+		}
+		if !ok {
+			return r.reuse(ctx, signature, orig)
+		}
+		// A retry within the interval stands for its successor, which must itself still be live: if it was
+		// rotated in turn, the presented token is two generations old, and that is reuse.
+		token, replay = successor, successor
+		signature = r.RefreshTokenStrategy.RefreshTokenSignature(ctx, token)
+		if orig, err = r.store.GetRefreshTokenSession(ctx, signature, ar.GetSession()); errors.Is(err, fosite.ErrInactiveToken) {
+			return r.reuse(ctx, signature, orig)
+		}
+	}
+	if errors.Is(err, fosite.ErrNotFound) {
+		return fosite.ErrInvalidGrant.WithWrap(err).WithHint("The refresh token is malformed or not valid.")
+	} else if err != nil {
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	if err := r.RefreshTokenStrategy.ValidateRefreshToken(ctx, orig, token); errors.Is(err, fosite.ErrTokenExpired) {
+		return fosite.ErrInvalidGrant.WithWrap(err).WithHint("The refresh token expired.")
+	} else if err != nil {
+		return fosite.ErrInvalidRequest.WithWrap(err).WithDebug(err.Error())
+	}
+	if scopes := r.Config.GetRefreshTokenScopes(ctx); len(scopes) > 0 && !orig.GetGrantedScopes().HasOneOf(scopes...) {
+		return fosite.ErrScopeNotGranted.WithHintf("The OAuth 2.0 Client was not granted scope %s and may thus not perform the 'refresh_token' authorization grant.",
+			strings.Join(scopes, " or "))
+	}
+	if orig.GetClient().GetID() != client.GetID() {
+		return fosite.ErrInvalidGrant.WithHint("The OAuth 2.0 Client ID from this request does not match the ID during the initial token issuance.")
+	}
+	ar.SetID(orig.GetID())
+	ar.SetSession(orig.GetSession().Clone())
+	ar.SetRequestedScopes(orig.GetRequestedScopes())
+	ar.SetRequestedAudience(orig.GetRequestedAudience())
+	for _, scope := range orig.GetGrantedScopes() {
+		if !r.Config.GetScopeStrategy(ctx)(client.GetScopes(), scope) {
+			return fosite.ErrInvalidScope.WithHintf("The OAuth 2.0 Client is not allowed to request scope '%s'.", scope)
+		}
+		ar.GrantScope(scope)
+	}
+	if err := r.Config.GetAudienceStrategy(ctx)(client.GetAudience(), orig.GetGrantedAudience()); err != nil {
+		return err
+	}
+	for _, aud := range orig.GetGrantedAudience() {
+		ar.GrantAudience(aud)
+	}
+	now := time.Now().UTC()
+	sess := ar.GetSession()
+	sess.SetExpiresAt(fosite.AccessToken, now.Add(fosite.GetEffectiveLifespan(client, fosite.GrantTypeRefreshToken, fosite.AccessToken,
+		r.Config.GetAccessTokenLifespan(ctx))).Round(time.Second))
+	if rt := fosite.GetEffectiveLifespan(client, fosite.GrantTypeRefreshToken, fosite.RefreshToken, r.Config.GetRefreshTokenLifespan(ctx)); rt > -1 {
+		sess.SetExpiresAt(fosite.RefreshToken, now.Add(rt).Round(time.Second))
+	}
+	if replay != "" {
+		s, ok := sess.(*Session)
+		if !ok {
+			return fosite.ErrServerError.WithDebug("unexpected session type")
+		}
+		s.refresh = &refreshState{successor: replay}
+	}
+	return nil
+}
+
+// reuse answers a refresh token presented after it was rotated (outside any reuse interval): the token record
+// and every token of its family are revoked (RFC 9700 §4.14.2), and the request gets invalid_grant.
+func (r *refreshGrant) reuse(ctx context.Context, signature string, orig fosite.Requester) error {
+	if orig == nil {
+		return fosite.ErrServerError.WithDebug("a rotated refresh token came back without its request")
+	}
+	err := r.store.InTx(ctx, func(ctx context.Context) error {
+		if err := r.store.DeleteRefreshTokenSession(ctx, signature); err != nil {
+			return err
+		}
+		return revokeGrant(ctx, r.store, orig.GetID())
+	})
 	if err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
-	if !ok {
-		return r.RefreshTokenGrantHandler.HandleTokenEndpointRequest(ctx, ar)
-	}
-	// A retry within the reuse interval is judged as a request with the successor: that token must still be
-	// live, belong to this client, not have expired — and if it was itself rotated since, this is the reuse
-	// of an older generation, which fosite's handler answers by revoking the family.
-	form.Set("refresh_token", successor)
-	err = r.RefreshTokenGrantHandler.HandleTokenEndpointRequest(ctx, ar)
-	form.Set("refresh_token", presented)
-	if err != nil {
-		return err
-	}
-	sess, ok := ar.GetSession().(*Session)
-	if !ok {
-		return fosite.ErrServerError.WithDebug("unexpected session type")
-	}
-	sess.refresh = &refreshState{successor: successor}
-	return nil
+	return fosite.ErrInvalidGrant.WithHint("The refresh token was already used.").
+		WithDebug("Refresh token reuse was detected: every token of its family has been revoked.")
 }
 
 // replayable reports whether the refresh token with signature was rotated within the tenant's reuse interval
