@@ -311,9 +311,10 @@ func (s *Server) CreateUser(ctx context.Context, email, password, name string) (
 	return u, nil
 }
 
-// normalizeEmail lower-cases and checks an email address: users are keyed by (tenant, lower-cased email).
+// normalizeEmail puts an email address in canonical form (canon.Email: trimmed, NFC, case-folded) and checks it:
+// users are keyed by (tenant, canonical email), so two spellings a person reads as one address are one user.
 func normalizeEmail(email string) (string, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = canon.Email(email)
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		return "", invalid("email", "is not a valid email address")
 	}
