@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/router"
 	"github.com/authio/authio/storage"
@@ -175,10 +176,15 @@ func seedDemo(ctx context.Context, s *server.Server, stdout io.Writer) error {
 		return err
 	}
 	tctx := storage.WithTenant(ctx, t.ID)
-	_, port, _ := net.SplitHostPort(s.Config.Listen)
+	// The printed URLs carry the issuer the server will answer with: the canonical host (canon.Host drops the
+	// scheme's default port, and only that one). Port 0 (a listener on a random port) has no URL to print.
 	host := "demo." + s.Config.BaseDomain
-	if port != "80" && port != "443" {
+	if _, port, _ := net.SplitHostPort(s.Config.Listen); port != "" && port != "0" {
 		host += ":" + port
+	}
+	host, err = canon.Host(host, s.Config.PublicScheme)
+	if err != nil {
+		return err
 	}
 	issuer := s.Config.PublicScheme + "://" + host
 	redirect := issuer + "/dev/callback"
@@ -312,7 +318,9 @@ func cmdDomainAdd(ctx context.Context, args, environ []string, stdout, stderr io
 		if err != nil {
 			return tenantErr(err, *tenant)
 		}
-		return printJSON(stdout, map[string]string{"tenant": t.Slug, "domain": strings.ToLower(*domain)})
+		// AddDomain stored the canonical form; print that one, which is what the tenant answers on.
+		stored, _ := canon.Domain(strings.TrimSpace(*domain))
+		return printJSON(stdout, map[string]string{"tenant": t.Slug, "domain": stored})
 	})
 }
 

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/authio/authio/internal/canon"
 )
 
 // Config is the whole configuration of a server or CLI process.
@@ -138,6 +140,11 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 		problems = append(problems, "trusted proxies: "+err.Error())
 	}
 	c.TrustedProxies = prefixes
+	// Tenants' default domains are built from the base domain: keep it in the one form domains are stored in
+	// (Validate reports it when it has none).
+	if d, err := canon.Domain(c.BaseDomain); err == nil {
+		c.BaseDomain = d
+	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return c, fs.Args(), errors.New(strings.Join(problems, "; "))
@@ -192,7 +199,7 @@ func (c Config) Validate() error {
 			p = append(p, "admin listen address must differ from the public one")
 		}
 	}
-	if c.BaseDomain == "" || strings.ContainsAny(c.BaseDomain, ":/ ") {
+	if _, err := canon.Domain(c.BaseDomain); err != nil {
 		p = append(p, fmt.Sprintf("base domain %q must be a bare host name", c.BaseDomain))
 	}
 	if c.PublicScheme != "http" && c.PublicScheme != "https" {

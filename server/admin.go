@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/storage"
 )
 
@@ -38,6 +39,8 @@ type TenantInfo struct {
 }
 
 // CreateTenant creates a tenant answering on <slug>.<base domain> plus extra domains, with a fresh signing key.
+// Domains are stored canonical (tenantDomain); a domain that is not a host name is a ValidationError of field
+// "domain".
 func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extraDomains []string) (TenantInfo, error) {
 	slug = strings.ToLower(strings.TrimSpace(slug))
 	if !slugRE.MatchString(slug) {
@@ -52,11 +55,15 @@ func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extra
 	if alg != AlgRS256 && alg != AlgES256 {
 		return TenantInfo{}, invalid("signing-alg", "must be RS256 or ES256")
 	}
-	domains := []string{slug + "." + s.Config.BaseDomain}
+	def, err := tenantDomain(slug + "." + s.Config.BaseDomain)
+	if err != nil {
+		return TenantInfo{}, err
+	}
+	domains := []string{def}
 	for _, d := range extraDomains {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if !domainRE.MatchString(d) {
-			return TenantInfo{}, invalid("domain", "%q is not a host name", d)
+		d, err := tenantDomain(d)
+		if err != nil {
+			return TenantInfo{}, err
 		}
 		domains = append(domains, d)
 	}
@@ -79,6 +86,17 @@ func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extra
 	return TenantInfo{ID: t.ID, Slug: t.Slug, Name: t.Name, Domains: domains}, nil
 }
 
+// tenantDomain returns the canonical form of a domain an operator gives a tenant (canon.Domain, surrounding
+// space trimmed), the one form ResolveTenant looks up: a Unicode name is stored in its ASCII form. A tenant
+// domain also needs at least two labels.
+func tenantDomain(d string) (string, error) {
+	c, err := canon.Domain(strings.TrimSpace(d))
+	if err != nil || !domainRE.MatchString(c) {
+		return "", invalid("domain", "%q is not a host name", d)
+	}
+	return c, nil
+}
+
 // TenantInfos lists every tenant with its domains.
 func (s *Server) TenantInfos(ctx context.Context) ([]TenantInfo, error) {
 	ts, err := s.Store.ListTenants(ctx)
@@ -96,15 +114,16 @@ func (s *Server) TenantInfos(ctx context.Context) ([]TenantInfo, error) {
 	return out, nil
 }
 
-// AddDomain attaches a host name to a tenant.
+// AddDomain attaches a host name to a tenant, stored canonical (tenantDomain): "Bücher.Example." is stored and
+// served as "xn--bcher-kva.example". A domain that is not a host name is a ValidationError of field "domain".
 func (s *Server) AddDomain(ctx context.Context, tenant, domain string) (storage.Tenant, error) {
 	t, err := s.Store.GetTenant(ctx, tenant)
 	if err != nil {
 		return t, err
 	}
-	domain = strings.ToLower(strings.TrimSpace(domain))
-	if !domainRE.MatchString(domain) {
-		return t, invalid("domain", "%q is not a host name", domain)
+	domain, err = tenantDomain(domain)
+	if err != nil {
+		return t, err
 	}
 	if err := s.Store.AddDomain(ctx, t.ID, domain); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
@@ -292,9 +311,10 @@ func (s *Server) CreateUser(ctx context.Context, email, password, name string) (
 	return u, nil
 }
 
-// normalizeEmail lower-cases and checks an email address: users are keyed by (tenant, lower-cased email).
+// normalizeEmail puts an email address in canonical form (canon.Email: trimmed, NFC, case-folded) and checks it:
+// users are keyed by (tenant, canonical email), so two spellings a person reads as one address are one user.
 func normalizeEmail(email string) (string, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = canon.Email(email)
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		return "", invalid("email", "is not a valid email address")
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/storage"
 )
 
@@ -34,7 +35,7 @@ type ThrottledError struct{ RetryAfter time.Duration }
 func (e *ThrottledError) Error() string { return "too many failed sign-in attempts" }
 
 func throttleKeys(tenantID, email, ip string) []string {
-	return []string{"signin-fail:acct:" + tenantID + ":" + strings.ToLower(strings.TrimSpace(email)), "signin-fail:ip:" + tenantID + ":" + ip}
+	return []string{"signin-fail:acct:" + tenantID + ":" + canon.Email(email), "signin-fail:ip:" + tenantID + ":" + ip}
 }
 
 // SignIn checks email and password for the tenant in ctx, throttling failures per account and per IP.
@@ -85,9 +86,9 @@ func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storag
 }
 
 // auditSignIn records a sign-in attempt. userID is empty for an unknown email; the email is recorded as typed
-// (trimmed, lower-cased) so a security team can see what was tried.
+// (put in canonical form, canon.Email) so a security team can see what was tried.
 func (s *Server) auditSignIn(ctx context.Context, event, userID, email, reason string) error {
-	data := storage.JSONMap{"email": strings.ToLower(strings.TrimSpace(email)), "connection": "password"}
+	data := storage.JSONMap{"email": canon.Email(email), "connection": "password"}
 	if reason != "" {
 		data["reason"] = reason
 	}

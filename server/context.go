@@ -9,8 +9,8 @@ import (
 // Tenant is the resolved tenant of a request, with the issuer derived from the host the request came in on.
 type Tenant struct {
 	storage.Tenant
-	Issuer string // {scheme}://{host as the request carried it}
-	Host   string // the Host header, port included
+	Issuer string // {scheme}://{Host}
+	Host   string // the request's Host in canonical form (canon.Host): name, or name:port when not the default
 }
 
 type tenantKey struct{}

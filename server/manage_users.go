@@ -18,7 +18,7 @@ func (s *Server) User(ctx context.Context, id string) (storage.User, error) {
 	return u, notFound(err, "user", id)
 }
 
-// UserByEmail finds a user of the tenant by email address (compared lower-cased).
+// UserByEmail finds a user of the tenant by email address, compared in canonical form (canon.Email).
 func (s *Server) UserByEmail(ctx context.Context, email string) (storage.User, error) {
 	e, err := normalizeEmail(email)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/authio/authio/internal/canon"
 )
 
 // MaxBodyBytes bounds every request body; OAuth and form posts are tiny.
@@ -96,10 +98,19 @@ func (s *Server) Observe(next http.Handler) http.Handler {
 	})
 }
 
-// ResolveTenant attaches the tenant answering on the request's Host; an unknown host gets a bare 404 JSON.
+// ResolveTenant attaches the tenant answering on the request's Host. The Host is canonicalized first
+// (canon.Host: lower case, no trailing dot, IDNs in ASCII, a numeric port without the scheme's default), so
+// however a client spells a tenant domain it gets one issuer; a Host that is not a host name gets 400
+// invalid_request before any lookup, and an unknown host a bare 404 JSON.
 func (s *Server) ResolveTenant(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := s.Tenants.Resolve(r.Context(), r.Host)
+		host, err := canon.Host(r.Host, s.Config.PublicScheme)
+		if err != nil {
+			WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "The Host header is not a valid host name."})
+			return
+		}
+		name, _, _ := strings.Cut(host, ":")
+		t, err := s.Tenants.Resolve(r.Context(), name)
 		if errors.Is(err, ErrUnknownHost) {
 			WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No tenant answers on this host."})
 			return
@@ -108,7 +119,7 @@ func (s *Server) ResolveTenant(next http.Handler) http.Handler {
 			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
 			return
 		}
-		tenant := &Tenant{Tenant: t, Host: r.Host, Issuer: s.Config.PublicScheme + "://" + r.Host}
+		tenant := &Tenant{Tenant: t, Host: host, Issuer: s.Config.PublicScheme + "://" + host}
 		next.ServeHTTP(w, r.WithContext(WithTenant(r.Context(), tenant)))
 	})
 }

@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -54,17 +52,10 @@ func (r *TenantResolver) Flush() {
 	r.mu.Unlock()
 }
 
-// HostName strips the port from a Host header and lower-cases it.
-func HostName(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	return strings.ToLower(strings.TrimSuffix(host, "."))
-}
-
-// Resolve returns the tenant answering on host (port ignored).
-func (r *TenantResolver) Resolve(ctx context.Context, host string) (storage.Tenant, error) {
-	name := HostName(host)
+// Resolve returns the tenant answering on domain, a canonical domain name without port (canon.Domain, or
+// the name part of canon.Host): the cache and the domain table both hold only that form.
+func (r *TenantResolver) Resolve(ctx context.Context, domain string) (storage.Tenant, error) {
+	name := domain
 	now := r.now()
 	r.mu.RLock()
 	e, ok := r.m[name]

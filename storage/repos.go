@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/authio/authio/internal/canon"
 )
 
 // ---- tenants (not tenant-scoped: this is how a tenant is found) ----
@@ -185,7 +187,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 		return ErrNoTenant
 	}
 	u.TenantID = tid
-	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	u.Email = canon.Email(u.Email)
 	return mapErr(s.conn(ctx).Create(&u).Error)
 }
 
@@ -205,7 +207,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (User, error) 
 		return User{}, err
 	}
 	var u User
-	err = db.Where("email = ?", strings.ToLower(strings.TrimSpace(email))).Take(&u).Error
+	err = db.Where("email = ?", canon.Email(email)).Take(&u).Error
 	return u, mapErr(err)
 }
 
@@ -237,7 +239,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(old User) (Us
 			return err
 		}
 		u.ID, u.TenantID, u.CreatedAt = old.ID, old.TenantID, old.CreatedAt
-		u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+		u.Email = canon.Email(u.Email)
 		u.UpdatedAt = time.Now().UTC()
 		db, _, err := s.scoped(ctx)
 		if err != nil {

@@ -65,7 +65,8 @@ type Clients interface {
 	DeleteClient(ctx context.Context, id string) error
 }
 
-// Users manages the users of the tenant in the context. Emails are unique per tenant, compared lower-cased.
+// Users manages the users of the tenant in the context. Emails are unique per tenant and always stored and
+// looked up in canonical form (canon.Email: trimmed, NFC, case-folded), whatever form callers pass.
 type Users interface {
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, id string) (User, error)

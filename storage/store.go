@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"path"
 	"sort"
@@ -155,8 +156,15 @@ func (s *Store) Close() error {
 }
 
 // Migrate applies pending migrations in order, each in a transaction, and records them in schema_migrations.
-// It returns the versions applied. On Postgres an advisory lock keeps two replicas from migrating at once.
+// A version with a Go step (goSteps) runs it in the same transaction right after its SQL; a step that fails
+// rolls the whole version back. It returns the versions applied. On Postgres an advisory lock keeps two
+// replicas from migrating at once.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	return s.migrate(ctx, math.MaxInt)
+}
+
+// migrate is Migrate stopping after version upTo (tests build databases of an older schema with it).
+func (s *Store) migrate(ctx context.Context, upTo int) ([]int, error) {
 	dir := path.Join("migrations", s.dialect)
 	entries, err := fs.ReadDir(migrationsFS, dir)
 	if err != nil {
@@ -196,7 +204,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			done[v] = true
 		}
 		for _, m := range migs {
-			if done[m.version] {
+			if done[m.version] || m.version > upTo {
 				continue
 			}
 			body, err := fs.ReadFile(migrationsFS, path.Join(dir, m.name))
@@ -206,6 +214,11 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			err = db.Transaction(func(tx *gorm.DB) error {
 				for _, stmt := range splitSQL(string(body)) {
 					if err := tx.Exec(stmt).Error; err != nil {
+						return fmt.Errorf("migration %s: %w", m.name, err)
+					}
+				}
+				if step := goSteps[m.version]; step != nil {
+					if err := step(tx); err != nil {
 						return fmt.Errorf("migration %s: %w", m.name, err)
 					}
 				}

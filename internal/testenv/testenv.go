@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/server/router"
@@ -233,7 +234,7 @@ func (tn *Tenant) NewUser(email string) storage.User {
 		}
 	})
 	now := time.Now().UTC()
-	u := storage.User{ID: server.NewID("user"), TenantID: tn.ID, Email: strings.ToLower(email), PasswordHash: hashed,
+	u := storage.User{ID: server.NewID("user"), TenantID: tn.ID, Email: canon.Email(email), PasswordHash: hashed,
 		CreatedAt: now, UpdatedAt: now}
 	if err := tn.Env.S.Store.CreateUser(tn.Ctx, u); err != nil {
 		tn.Env.t.Fatalf("create user %s: %v", email, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/authio/authio/handlers/login"
 	"github.com/authio/authio/handlers/management"
 	"github.com/authio/authio/handlers/oauth"
+	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/static"
 	"github.com/authio/authio/templates"
@@ -104,14 +105,21 @@ func Admin(s *server.Server) http.Handler {
 	r.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	r.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	// Caddy's on_demand_tls asks here before obtaining a certificate: 200 only for tenant domains.
+	// Caddy's on_demand_tls asks here before obtaining a certificate: 200 only for tenant domains. The name is
+	// canonicalized as tenant domains are stored (canon.Domain), so the answer matches what the public listener
+	// serves; a name that is not a host name is 400.
 	r.HandleFunc("/tls/ask", func(w http.ResponseWriter, req *http.Request) {
 		domain := req.URL.Query().Get("domain")
 		if domain == "" {
 			http.Error(w, "domain is required", http.StatusBadRequest)
 			return
 		}
-		if _, err := s.Tenants.Resolve(req.Context(), domain); err != nil {
+		name, err := canon.Domain(domain)
+		if err != nil {
+			http.Error(w, "domain is not a host name", http.StatusBadRequest)
+			return
+		}
+		if _, err := s.Tenants.Resolve(req.Context(), name); err != nil {
 			http.Error(w, "not a tenant domain", http.StatusNotFound)
 			return
 		}
