@@ -15,9 +15,9 @@ import (
 // ErrAlreadyExists (a unique violation); the driver's error stays in the chain for the log. Callers must never
 // turn it into "not found", "invalid" or "unauthorized": the data may well be there.
 //
-// Two kinds of error are left untagged on purpose: context.Canceled (the caller, typically a client that hung
-// up, gave up; the database did nothing wrong) and gorm's refusals to build a statement (a programming error,
-// not an outage).
+// Three kinds of error are left untagged on purpose: context.Canceled (the caller, typically a client that
+// hung up, gave up; the database did nothing wrong), other constraint violations (the database refused the
+// data: a bug no retry fixes) and gorm's refusals to build a statement (a programming error, not an outage).
 var ErrUnavailable = errors.New("storage: database unavailable")
 
 // unavailableError is a driver error tagged with ErrUnavailable; both stay visible to errors.Is and errors.As.
@@ -33,7 +33,7 @@ func classify(err error) error {
 	switch {
 	case err == nil, errors.Is(err, ErrUnavailable), errors.Is(err, ErrNotFound), errors.Is(err, ErrAlreadyExists),
 		errors.Is(err, ErrNoTenant), errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, context.Canceled),
-		isUniqueViolation(err), isGormUsage(err):
+		isUniqueViolation(err), isConstraintViolation(err), isGormUsage(err):
 		return err
 	}
 	return &unavailableError{err: err}
@@ -57,6 +57,14 @@ func failed(ctx context.Context, err error) error {
 func isUniqueViolation(err error) bool {
 	msg := strings.ToLower(err.Error())
 	return strings.Contains(msg, "unique constraint") || strings.Contains(msg, "duplicate key") || strings.Contains(msg, "sqlstate 23505")
+}
+
+// isConstraintViolation recognises the database refusing the data itself (a foreign key, check or not-null
+// constraint: SQLite's "constraint failed", Postgres's SQLSTATE class 23): a bug in the statement, which no
+// retry can fix, so not ErrUnavailable.
+func isConstraintViolation(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "constraint failed") || strings.Contains(msg, "(sqlstate 23")
 }
 
 // gormUsage are the errors gorm raises itself, before or instead of asking the database: bugs in a query, not
