@@ -138,9 +138,9 @@ func (f *outage) clientCredentials(t *testing.T) testenv.Tokens {
 type surface int
 
 const (
-	oauthJSON surface = iota // {"error","error_description"} (RFC 6749 §5.2)
-	page                     // a hosted HTML page
-	management               // {"statusCode","error","message","errorCode"}
+	oauthJSON  surface = iota // {"error","error_description"} (RFC 6749 §5.2)
+	page                      // a hosted HTML page
+	management                // {"statusCode","error","message","errorCode"}
 )
 
 type outageRequest struct {
@@ -152,7 +152,9 @@ type outageRequest struct {
 func (f *outage) requests() []outageRequest {
 	acme, c := f.acme, f.browser
 	token := func(form url.Values, opts ...testenv.RequestOption) func(t *testing.T) *testenv.Response {
-		return func(t *testing.T) *testenv.Response { return testenv.PostForm(t, c, acme.URL("/oauth/token"), form, opts...) }
+		return func(t *testing.T) *testenv.Response {
+			return testenv.PostForm(t, c, acme.URL("/oauth/token"), form, opts...)
+		}
 	}
 	svcAuth := testenv.BasicAuth(f.svc.ClientID, f.svc.ClientSecret)
 	return []outageRequest{
