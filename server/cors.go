@@ -32,11 +32,18 @@ func (c *originCache) flush() {
 	c.mu.Unlock()
 }
 
-// AllowedOrigin reports whether origin is a web origin registered by any client of the tenant in ctx.
+// AllowedOrigin reports whether origin is a web origin registered by any client of the tenant in ctx; an
+// origin that could not be checked (the database failed) is not allowed.
 func (s *Server) AllowedOrigin(ctx context.Context, origin string) bool {
+	ok, _ := s.allowedOrigin(ctx, origin)
+	return ok
+}
+
+// allowedOrigin is AllowedOrigin with the error of a lookup that failed.
+func (s *Server) allowedOrigin(ctx context.Context, origin string) (bool, error) {
 	tid, ok := storage.TenantFromContext(ctx)
 	if !ok || origin == "" {
-		return false
+		return false, nil
 	}
 	now := s.Now()
 	s.origins.mu.RLock()
@@ -45,7 +52,7 @@ func (s *Server) AllowedOrigin(ctx context.Context, origin string) bool {
 	if !ok || now.After(e.expires) {
 		clients, err := s.Store.ListClients(ctx)
 		if err != nil {
-			return false
+			return false, err
 		}
 		e = originEntry{set: map[string]bool{}, expires: now.Add(s.origins.ttl)}
 		for _, c := range clients {
@@ -57,7 +64,7 @@ func (s *Server) AllowedOrigin(ctx context.Context, origin string) bool {
 		s.origins.m[tid] = e
 		s.origins.mu.Unlock()
 	}
-	return e.set[strings.ToLower(origin)]
+	return e.set[strings.ToLower(origin)], nil
 }
 
 // CORS answers preflights and adds CORS headers for origins registered as a web origin of any of the tenant's
@@ -66,7 +73,7 @@ func (s *Server) AllowedOrigin(ctx context.Context, origin string) bool {
 func (s *Server) CORS(next http.Handler, methods string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		allowed := origin != "" && s.AllowedOrigin(r.Context(), origin)
+		allowed, err := s.allowedOrigin(r.Context(), origin)
 		if origin != "" {
 			w.Header().Add("Vary", "Origin")
 		}
@@ -75,6 +82,12 @@ func (s *Server) CORS(next http.Handler, methods string) http.Handler {
 			w.Header().Set("Access-Control-Expose-Headers", "WWW-Authenticate, X-Request-Id")
 		}
 		if r.Method == http.MethodOptions {
+			if err != nil {
+				// A preflight refused during an outage would read as "this origin is not registered".
+				LogFailure(r.Context(), s.Logger, "CORS preflight: loading web origins failed", err)
+				WriteFailure(w, err)
+				return
+			}
 			if !allowed {
 				w.WriteHeader(http.StatusForbidden)
 				return

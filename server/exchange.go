@@ -41,13 +41,17 @@ type Grant struct {
 }
 
 // UserGrant validates token as a live token of use (access or refresh) issued to a user in the tenant of ctx.
-// It does not look the user up.
+// It does not look the user up. A token it could not check (the database failed) is not invalid: that error
+// comes back as it is (OAuthError: 5xx), never as ErrInvalidSubjectToken.
 func (s *Server) UserGrant(ctx context.Context, token string, use fosite.TokenUse) (Grant, error) {
 	if token == "" {
 		return Grant{}, ErrInvalidSubjectToken
 	}
 	sess := NewSession("", "")
 	got, req, err := s.Provider.IntrospectToken(ctx, token, use, sess)
+	if rfc := OAuthError(err); rfc != nil && rfc.CodeField >= http.StatusInternalServerError {
+		return Grant{}, rfc
+	}
 	if err != nil || got != use {
 		return Grant{}, ErrInvalidSubjectToken
 	}
@@ -254,13 +258,13 @@ func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshTok
 
 // switchError turns the fosite error of a refused switch into the switch endpoint's answer.
 func switchError(err error) error {
-	rfc := fosite.ErrorToRFC6749Error(err)
+	rfc := OAuthError(err)
 	status := rfc.CodeField
-	switch rfc.ErrorField {
-	case fosite.ErrAccessDenied.ErrorField, fosite.ErrInteractionRequired.ErrorField:
+	switch {
+	case status >= http.StatusInternalServerError:
+		return err // a failure of ours, not a refusal
+	case rfc.ErrorField == fosite.ErrAccessDenied.ErrorField, rfc.ErrorField == fosite.ErrInteractionRequired.ErrorField:
 		status = http.StatusForbidden
-	case fosite.ErrServerError.ErrorField:
-		return err
 	}
 	if status < 400 {
 		status = http.StatusBadRequest

@@ -115,8 +115,8 @@ func (s *Server) ResolveTenant(next http.Handler) http.Handler {
 			WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No tenant answers on this host."})
 			return
 		} else if err != nil {
-			s.Logger.Error("tenant resolution failed", "request_id", RequestIDFromContext(r.Context()), "err", err)
-			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+			LogFailure(r.Context(), s.Logger, "tenant resolution failed", err)
+			WriteFailure(w, err)
 			return
 		}
 		tenant := &Tenant{Tenant: t, Host: host, Issuer: s.Config.PublicScheme + "://" + host}

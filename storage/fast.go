@@ -101,7 +101,8 @@ func (b *batcher[T]) add(ctx context.Context, row T) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return <-p.done
+	// The insert ran under the batch's own context; record its failure in the caller's.
+	return failed(ctx, <-p.done)
 }
 
 func (b *batcher[T]) close() {
@@ -188,5 +189,5 @@ func (s *Store) selectToken(ctx context.Context, kind, signature string) (client
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil, ErrNotFound
 	}
-	return clientID, active, data, err
+	return clientID, active, data, failed(ctx, err)
 }

@@ -90,6 +90,9 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dialect, redactErr(err))
 	}
+	if err := classifyErrors(db); err != nil {
+		return nil, err
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, err
@@ -133,13 +136,13 @@ func redactErr(err error) error {
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 
-// Ping checks the database answers.
+// Ping checks the database answers; a failure matches ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
 	}
-	return sqlDB.PingContext(ctx)
+	return failed(ctx, sqlDB.PingContext(ctx))
 }
 
 // Close flushes pending token writes and releases the connection pool.
@@ -242,7 +245,7 @@ func (s *Store) withConn(ctx context.Context, fn func(db *gorm.DB) error) error 
 	}
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
-		return err
+		return failed(ctx, err)
 	}
 	defer conn.Close()
 	var dialector gorm.Dialector
@@ -253,6 +256,9 @@ func (s *Store) withConn(ctx context.Context, fn func(db *gorm.DB) error) error 
 	}
 	db, err := gorm.Open(dialector, &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
 	if err != nil {
+		return failed(ctx, err)
+	}
+	if err := classifyErrors(db); err != nil {
 		return err
 	}
 	return fn(db.WithContext(ctx))
@@ -320,16 +326,23 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context) error) er
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
+	var fnErr error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		fnErr = fn(context.WithValue(ctx, txKey{}, tx))
+		return fnErr
 	})
+	if err != nil && fnErr == nil {
+		// BEGIN or COMMIT failed: that is the database's failure, whatever fn's statements did.
+		return failed(ctx, err)
+	}
+	return err
 }
 
 // BeginTX implements fosite's storage.Transactional.
 func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	tx := s.db.WithContext(ctx).Begin()
 	if tx.Error != nil {
-		return ctx, tx.Error
+		return ctx, failed(ctx, tx.Error)
 	}
 	return context.WithValue(ctx, txKey{}, tx), nil
 }
@@ -340,7 +353,7 @@ func (s *Store) Commit(ctx context.Context) error {
 	if !ok {
 		return errors.New("storage: commit without transaction")
 	}
-	return tx.Commit().Error
+	return failed(ctx, tx.Commit().Error)
 }
 
 // Rollback implements fosite's storage.Transactional.
@@ -349,10 +362,11 @@ func (s *Store) Rollback(ctx context.Context) error {
 	if !ok {
 		return errors.New("storage: rollback without transaction")
 	}
-	return tx.Rollback().Error
+	return failed(ctx, tx.Rollback().Error)
 }
 
-// mapErr turns driver errors into the package's sentinel errors.
+// mapErr turns driver errors into the package's sentinel errors: ErrNotFound, ErrAlreadyExists, and
+// ErrUnavailable for everything else the database reported (see classify).
 func mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -360,9 +374,8 @@ func mapErr(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return ErrNotFound
 	}
-	msg := strings.ToLower(err.Error())
-	if strings.Contains(msg, "unique constraint") || strings.Contains(msg, "duplicate key") || strings.Contains(msg, "sqlstate 23505") {
+	if isUniqueViolation(err) {
 		return fmt.Errorf("%w: %v", ErrAlreadyExists, err)
 	}
-	return err
+	return classify(err)
 }

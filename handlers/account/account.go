@@ -159,10 +159,9 @@ func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// serverError answers a failure of ours: temporarily_unavailable (503) when a backing service failed,
+// server_error (500) otherwise (server.WriteFailure).
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, msg string, err error) {
-	if r.Context().Err() == nil {
-		h.Logger.Error(msg, "request_id", server.RequestIDFromContext(r.Context()), "err", err)
-	}
-	server.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error",
-		"error_description": "Something went wrong on our side."})
+	server.LogFailure(r.Context(), h.Logger, msg, err)
+	server.WriteFailure(w, err)
 }

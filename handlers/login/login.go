@@ -165,8 +165,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnauthorized, templates.PageLogin, p)
 		return
 	case err != nil:
-		h.Logger.Error("sign-in error", "request_id", server.RequestIDFromContext(ctx), "err", err)
-		h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.")
+		h.failed(w, r, "sign-in error", err)
 		return
 	}
 	h.startSession(w, r, user.ID, returnTo, func() (string, error) {
@@ -179,8 +178,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, userID, returnTo string, start func() (string, error)) {
 	cookie, err := start()
 	if err != nil {
-		h.Logger.Error("starting session failed", "request_id", server.RequestIDFromContext(r.Context()), "err", err)
-		h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.")
+		h.failed(w, r, "starting session failed", err)
 		return
 	}
 	h.Logger.Info("signed in", "request_id", server.RequestIDFromContext(r.Context()), "user_id", userID)
@@ -229,8 +227,7 @@ func (h *Handler) signupSubmit(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusNotFound, "Sign-up is not available", "Ask your administrator for an account.")
 		return
 	case err != nil:
-		h.Logger.Error("sign-up error", "request_id", server.RequestIDFromContext(ctx), "err", err)
-		h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.")
+		h.failed(w, r, "sign-up error", err)
 		return
 	}
 	h.startSession(w, r, user.ID, returnTo, func() (string, error) {

@@ -29,6 +29,11 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if hint != "" {
 		signer := &server.Signer{Keys: h.S.Keys}
 		tok, err := signer.Decode(ctx, hint)
+		if server.IsUnavailable(err) {
+			// The tenant's keys could not be loaded: the hint was not checked, let alone refused.
+			h.failed(w, r, "sign-out: loading signing keys failed", err)
+			return
+		}
 		var ve *jwt.ValidationError
 		// An expired hint is fine (the user may have been away); anything else means it is not ours.
 		expiredOnly := errors.As(err, &ve) && ve.Errors == jwt.ValidationErrorExpired
@@ -52,6 +57,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c, err := h.S.Store.GetClientByID(ctx, clientID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			h.failed(w, r, "sign-out: loading the client failed", err)
+			return
+		}
 		if err != nil || !(c.PostLogoutRedirectURIs.Has(redirect)) {
 			h.errorPage(w, r, http.StatusBadRequest, "Sign-out link is not valid", "The post-logout redirect URI is not registered for this application.")
 			return
@@ -61,8 +70,14 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	var ls storage.LoginSession
 	signedIn := false
 	if c, err := r.Cookie(oauth.SessionCookie); err == nil {
-		if s, _, err := h.S.SessionFromCookie(ctx, c.Value); err == nil {
+		s, _, err := h.S.SessionFromCookie(ctx, c.Value)
+		switch {
+		case err == nil:
 			ls, signedIn = s, true
+		case !errors.Is(err, storage.ErrNotFound):
+			// Clearing the cookie would tell the user they are signed out while their session lives on.
+			h.failed(w, r, "sign-out: loading the session failed", err)
+			return
 		}
 	}
 	// A POST reaching here passed the CSRF check (unverified posts were turned into GETs by Mount).
@@ -82,8 +97,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, storage.ErrNotFound):
 			// A concurrent sign-out of the same session ended it first: the outcome the user asked for.
 		case err != nil:
-			h.Logger.Error("ending session failed", "request_id", server.RequestIDFromContext(ctx), "err", err)
-			h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.")
+			h.failed(w, r, "ending session failed", err)
 			return
 		default:
 			h.Logger.Info("signed out", "request_id", server.RequestIDFromContext(ctx), "user_id", ls.UserID)

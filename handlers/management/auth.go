@@ -66,8 +66,10 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 
 	use, ar, err := h.S.Provider.IntrospectToken(ctx, cred, fosite.AccessToken, server.NewSession("", ""))
 	if err != nil {
-		if rfc := fosite.ErrorToRFC6749Error(err); rfc.CodeField >= http.StatusInternalServerError {
-			return principal{}, err
+		// fosite wraps a failed token lookup in request_unauthorized: that token was not refused, it was not
+		// checked.
+		if rfc := server.OAuthError(err); rfc.CodeField >= http.StatusInternalServerError {
+			return principal{}, rfc
 		}
 		h.Logger.Debug("management API token refused", "request_id", server.RequestIDFromContext(ctx),
 			"error", fosite.ErrorToRFC6749Error(err).ErrorField)

@@ -64,15 +64,18 @@ func toAPIError(err error) *apiError {
 }
 
 // fail writes err as the Management API's error JSON. Unknown errors are logged with the request id and
-// answered with a generic 500: their text may hold SQL or other internals.
+// answered with a generic 500 (their text may hold SQL or other internals), or with 503 and Retry-After when
+// the database or the cache failed (server.IsUnavailable).
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	ae := toAPIError(err)
 	if ae == nil {
-		if r.Context().Err() == nil {
-			h.Logger.Error("management API request failed", "request_id", server.RequestIDFromContext(r.Context()),
-				"method", r.Method, "path", r.URL.Path, "err", err)
-		}
+		server.LogFailure(r.Context(), h.Logger, "management API request failed", err)
 		ae = errorf(http.StatusInternalServerError, "internal_error", "Internal error; request id %s.", server.RequestIDFromContext(r.Context()))
+		if server.IsUnavailable(err) {
+			ae = errorf(http.StatusServiceUnavailable, "temporarily_unavailable",
+				"The service is temporarily unavailable; retry shortly. Request id %s.", server.RequestIDFromContext(r.Context()))
+			server.SetRetryAfter(w, ae.status)
+		}
 	}
 	switch {
 	case ae.status == http.StatusUnauthorized && ae.code == "invalid_token":

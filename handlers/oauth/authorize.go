@@ -188,11 +188,20 @@ func bindingOf(q url.Values) string {
 }
 
 // authorizeError redirects the error to the client when its redirect URI is valid, and otherwise shows a
-// page: an error never goes to an unregistered redirect URI.
+// page: an error never goes to an unregistered redirect URI. A failure of ours (server.OAuthError: 500, or 503
+// when a backing service failed) is always a page with that status: the user can reload it, and monitoring
+// sees a 5xx rather than a redirect.
 func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
-	rfc := fosite.ErrorToRFC6749Error(err)
-	if rfc.CodeField >= 500 {
-		h.Logger.Error("authorize failed", "request_id", server.RequestIDFromContext(r.Context()), "err", err, "debug", rfc.DebugField)
+	rfc := server.OAuthError(err)
+	if rfc.CodeField >= http.StatusInternalServerError {
+		server.LogFailure(r.Context(), h.Logger, "authorize failed", rfc)
+		server.SetRetryAfter(w, rfc.CodeField)
+		title, msg := "Something went wrong", "Something went wrong on our side. Please try again."
+		if rfc.CodeField == http.StatusServiceUnavailable {
+			title, msg = "Sign-in is temporarily unavailable", "We cannot complete this sign-in right now. Please try again in a moment."
+		}
+		h.errorPage(w, r, rfc.CodeField, title, msg)
+		return
 	}
 	if ar != nil && ar.IsRedirectURIValid() {
 		if ar.GetResponseMode() == fosite.ResponseModeFormPost {
@@ -214,17 +223,18 @@ func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, ar fosi
 	if status < 400 {
 		status = http.StatusBadRequest
 	}
-	msg := rfc.GetDescription()
-	if rfc.CodeField >= 500 {
-		msg = "Something went wrong on our side. Please try again."
-	}
+	h.errorPage(w, r, status, "This sign-in link is not valid", rfc.GetDescription())
+}
+
+// errorPage shows an error page with status.
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
 	renderErr := h.Pages.Render(w, status, templates.PageError, templates.Page{
-		Title:      "This sign-in link is not valid",
+		Title:      title,
 		TenantName: server.TenantFromContext(r.Context()).Name,
 		Message:    msg,
 		RequestID:  server.RequestIDFromContext(r.Context()),
 	})
 	if renderErr != nil {
-		http.Error(w, "bad request", status)
+		http.Error(w, http.StatusText(status), status)
 	}
 }

@@ -93,8 +93,8 @@ func (h *Handler) authorizationServerMetadata(w http.ResponseWriter, r *http.Req
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 	ks, err := h.S.Keys.ForTenant(r.Context())
 	if err != nil {
-		h.Logger.Error("loading signing keys failed", "request_id", server.RequestIDFromContext(r.Context()), "err", err)
-		server.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		server.LogFailure(r.Context(), h.Logger, "loading signing keys failed", err)
+		server.WriteFailure(w, err)
 		return
 	}
 	writeCachedJSON(w, ks.JWKS)

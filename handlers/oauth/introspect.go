@@ -1,11 +1,13 @@
 package oauth
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
 )
 
 func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
@@ -13,38 +15,57 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 	// Only authenticated clients may introspect. fosite would also accept any active access token as a
 	// bearer credential (header or access_token parameter), letting one user's token probe others'.
 	if _, _, ok := r.BasicAuth(); !ok || fosite.AccessTokenFromRequest(r) != "" {
-		w.Header().Set("WWW-Authenticate", `Basic realm="introspection"`)
-		server.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client",
-			"error_description": "Client authentication with client_secret_basic is required."})
+		h.introspectionClientError(w, "Client authentication with client_secret_basic is required.")
 		return
 	}
 	ir, err := h.S.Provider.NewIntrospectionRequest(ctx, r, server.NewSession("", ""))
 	if err != nil {
-		// fosite answers {"active":false} for unknown, foreign, expired or revoked tokens, and a JSON error
-		// (401) only when the caller itself is not authenticated.
-		h.logOAuthError(r, "introspection refused", err)
-		h.S.Provider.WriteIntrospectionError(ctx, w, err)
+		rfc := server.OAuthError(err)
+		h.logOAuthError(r, "introspection refused", rfc)
+		switch {
+		case rfc.CodeField >= http.StatusInternalServerError:
+			// A token that could not be looked up is not inactive, and a client that could not be loaded did
+			// not fail to authenticate: the resource server must not act on either answer.
+			server.SetRetryAfter(w, rfc.CodeField)
+			h.S.Provider.WriteAccessError(ctx, w, nil, rfc)
+		case errors.Is(err, fosite.ErrInactiveToken):
+			// Unknown, foreign, expired or revoked tokens (RFC 7662 §2.2).
+			h.S.Provider.WriteIntrospectionError(ctx, w, err)
+		case errors.Is(err, fosite.ErrRequestUnauthorized):
+			// fosite's request_unauthorized for an unknown client, a wrong secret or a public client.
+			h.introspectionClientError(w, "Client authentication failed.")
+		default:
+			h.S.Provider.WriteIntrospectionError(ctx, w, err)
+		}
 		return
 	}
 	h.S.Provider.WriteIntrospectionResponse(ctx, w, ir)
 }
 
-func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	err := h.S.Provider.NewRevocationRequest(ctx, r)
-	if err != nil {
-		h.logOAuthError(r, "revocation refused", err)
-	}
-	h.S.Provider.WriteRevocationResponse(ctx, w, err)
+// introspectionClientError refuses a caller that did not authenticate as a client. RFC 7662 §2.1 asks for RFC
+// 6749 client authentication, whose failure is invalid_client with 401 and a challenge (RFC 6749 §5.2).
+func (h *Handler) introspectionClientError(w http.ResponseWriter, desc string) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="introspection"`)
+	server.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": fosite.ErrInvalidClient.ErrorField,
+		"error_description": desc})
 }
 
-// logOAuthError logs the detail of a refused OAuth request that the client only sees as an RFC error.
-func (h *Handler) logOAuthError(r *http.Request, msg string, err error) {
-	rfc := fosite.ErrorToRFC6749Error(err)
-	level := h.Logger.Debug
-	// A client that hung up cancels the request context; that is not a server fault.
-	if rfc.CodeField >= 500 && r.Context().Err() == nil {
-		level = h.Logger.Error
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
+	// fosite answers a failed token lookup with a bare temporarily_unavailable; the failure log keeps what
+	// failed for ours.
+	ctx := storage.WithFailureLog(r.Context())
+	r = r.WithContext(ctx)
+	err := h.S.Provider.NewRevocationRequest(ctx, r)
+	if err != nil {
+		rfc := server.OAuthError(err)
+		h.logOAuthError(r, "revocation refused", rfc)
+		if rfc.CodeField >= http.StatusInternalServerError {
+			// fosite's writer would answer 200 (or invalid_client): RFC 7009 §2.2.1 lets a server that could not
+			// revoke say so, and the client must retry, since the token may still be valid.
+			server.SetRetryAfter(w, rfc.CodeField)
+			h.S.Provider.WriteAccessError(ctx, w, nil, rfc)
+			return
+		}
 	}
-	level(msg, "request_id", server.RequestIDFromContext(r.Context()), "error", rfc.ErrorField, "hint", rfc.HintField, "debug", rfc.DebugField)
+	h.S.Provider.WriteRevocationResponse(ctx, w, err)
 }

@@ -23,8 +23,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	}
 	ar, err := h.S.Provider.NewAccessRequest(ctx, r, sess)
 	if err != nil {
-		h.logOAuthError(r, "token request refused", err)
-		h.S.Provider.WriteAccessError(ctx, w, ar, err)
+		h.accessError(w, r, ar, "token request refused", err)
 		return
 	}
 	grant := "unknown"
@@ -32,14 +31,12 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		grant = gt[0]
 	}
 	if err := h.S.PrepareAccessRequest(ctx, ar); err != nil {
-		h.logOAuthError(r, "token request refused", err)
-		h.S.Provider.WriteAccessError(ctx, w, ar, err)
+		h.accessError(w, r, ar, "token request refused", err)
 		return
 	}
 	resp, err := h.S.Provider.NewAccessResponse(ctx, ar)
 	if err != nil {
-		h.logOAuthError(r, "token response failed", err)
-		h.S.Provider.WriteAccessError(ctx, w, ar, err)
+		h.accessError(w, r, ar, "token response failed", err)
 		return
 	}
 	h.S.Metrics.TokensIssued.WithLabelValues(server.TenantFromContext(ctx).Slug, grant).Inc()

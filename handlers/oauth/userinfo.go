@@ -18,6 +18,11 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := server.NewSession("", "")
 	use, ar, err := h.S.Provider.IntrospectToken(ctx, token, fosite.AccessToken, sess)
+	if rfc := server.OAuthError(err); rfc != nil && rfc.CodeField >= http.StatusInternalServerError {
+		server.LogFailure(ctx, h.Logger, "userinfo: validating the access token failed", rfc)
+		server.WriteFailure(w, rfc)
+		return
+	}
 	if err != nil || use != fosite.AccessToken {
 		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
 		return
@@ -31,8 +36,8 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The user no longer exists or has been blocked.")
 		return
 	} else if err != nil {
-		h.Logger.Error("userinfo: loading user failed", "request_id", server.RequestIDFromContext(ctx), "err", err)
-		server.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		server.LogFailure(ctx, h.Logger, "userinfo: loading user failed", err)
+		server.WriteFailure(w, err)
 		return
 	}
 	claims := map[string]any{"sub": u.ID}

@@ -72,6 +72,8 @@ type Options struct {
 	Port string
 	// Configure adjusts the configuration before the server is built.
 	Configure func(*config.Config)
+	// Logger is the server's logger; nil: Logger(). Tests that assert on log lines pass their own.
+	Logger *slog.Logger
 }
 
 // Env is one running server.
@@ -134,7 +136,11 @@ func New(t testing.TB, o Options) *Env {
 	if o.Configure != nil {
 		o.Configure(&cfg)
 	}
-	s := server.NewWith(cfg, Logger(), store, c)
+	logger := o.Logger
+	if logger == nil {
+		logger = Logger()
+	}
+	s := server.NewWith(cfg, logger, store, c)
 	clock := &Clock{}
 	s.Now = clock.Now // before router.New: handlers copy the function
 	if err := s.Start(context.Background()); err != nil {

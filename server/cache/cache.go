@@ -49,6 +49,11 @@ type Cache interface {
 // ErrClosed is returned by every method of a Cache after Close.
 var ErrClosed = errors.New("cache: closed")
 
+// ErrUnavailable marks a failure of the cache backend (Redis refused, dropped or timed out a call). Every such
+// error a Cache method returns matches it (errors.Is), with the client's error still in the chain for the
+// log; a caller's own cancellation (context.Canceled) is returned as it is.
+var ErrUnavailable = errors.New("cache: unavailable")
+
 var (
 	_ Cache = (*Memory)(nil)
 	_ Cache = (*Redis)(nil)

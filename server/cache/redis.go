@@ -101,12 +101,16 @@ func NewRedis(rawURL, prefix string) (*Redis, error) {
 	return r, nil
 }
 
-// wrap maps go-redis's closed-client error onto ErrClosed so callers need only this package's errors.
+// wrap maps go-redis's closed-client error onto ErrClosed and tags every other failure with ErrUnavailable,
+// so callers need only this package's errors.
 func wrap(err error) error {
-	if errors.Is(err, redis.ErrClosed) {
+	switch {
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, ErrUnavailable):
+		return err
+	case errors.Is(err, redis.ErrClosed):
 		return ErrClosed
 	}
-	return err
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
 func (r *Redis) Hit(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error) {

@@ -4,6 +4,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/pprof"
 	"time"
@@ -119,8 +120,13 @@ func Admin(s *server.Server) http.Handler {
 			http.Error(w, "domain is not a host name", http.StatusBadRequest)
 			return
 		}
-		if _, err := s.Tenants.Resolve(req.Context(), name); err != nil {
+		if _, err := s.Tenants.Resolve(req.Context(), name); errors.Is(err, server.ErrUnknownHost) {
 			http.Error(w, "not a tenant domain", http.StatusNotFound)
+			return
+		} else if err != nil {
+			// Not "not a tenant domain": Caddy would refuse a certificate for a domain that is one.
+			server.LogFailure(req.Context(), s.Logger, "tls ask: resolving the domain failed", err)
+			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))
