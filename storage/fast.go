@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -43,7 +44,14 @@ type batcher[T any] struct {
 	ch     chan *pending[T]
 	wg     sync.WaitGroup
 	once   sync.Once
+	// mu keeps add from sending on ch once close has closed it (a request still running while the server
+	// shuts down): such an add fails with errBatcherClosed instead of panicking.
+	mu     sync.RWMutex
+	closed bool
 }
+
+// errBatcherClosed is what a write gets after the store was closed.
+var errBatcherClosed = fmt.Errorf("%w: the store is closed", ErrUnavailable)
 
 type pending[T any] struct {
 	row  T
@@ -96,18 +104,28 @@ func (b *batcher[T]) work() {
 // add queues row and waits for its commit.
 func (b *batcher[T]) add(ctx context.Context, row T) error {
 	p := &pending[T]{row: row, done: make(chan error, 1)}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return errBatcherClosed
+	}
 	select {
 	case b.ch <- p:
 	case <-ctx.Done():
+		b.mu.RUnlock()
 		return ctx.Err()
 	}
+	b.mu.RUnlock()
 	// The insert ran under the batch's own context; record its failure in the caller's.
 	return failed(ctx, <-p.done)
 }
 
 func (b *batcher[T]) close() {
 	b.once.Do(func() {
+		b.mu.Lock()
+		b.closed = true
 		close(b.ch)
+		b.mu.Unlock()
 		b.wg.Wait()
 	})
 }

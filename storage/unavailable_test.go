@@ -3,10 +3,12 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
 
 	"github.com/authio/authio/storage"
 )
@@ -77,3 +79,30 @@ func TestDatabaseFailuresAreUnavailable(t *testing.T) {
 func errOf[T any](_ T, err error) error { return err }
 
 func errOf2[T, U any](_ T, _ U, err error) error { return err }
+
+// A request still writing a token while a Postgres store shuts down gets ErrUnavailable; the group-commit
+// batcher behind the write must not panic on its closed queue.
+func TestWritesAfterCloseOnPostgres(t *testing.T) {
+	dsn := os.Getenv(postgresEnv)
+	if dsn == "" {
+		t.Skip(postgresEnv + " is not set")
+	}
+	t.Parallel()
+	s, err := storage.Open(dsn, storage.Options{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatalf("%s is set but the database is unreachable: %v", postgresEnv, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := storage.WithTenant(context.Background(), "ten_closed")
+	req := &fosite.Request{ID: "req_x", Client: &storage.FositeClient{}, RequestedAt: time.Now(), Session: &openid.DefaultSession{}}
+	for name, err := range map[string]error{
+		"CreateAccessTokenSession": s.CreateAccessTokenSession(ctx, "sig", req),
+		"AppendAudit":              s.AppendAudit(ctx, storage.AuditEvent{ID: "evt_x", Type: "test", CreatedAt: time.Now()}),
+	} {
+		if !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("%s after Close: %v, want ErrUnavailable", name, err)
+		}
+	}
+}
