@@ -23,7 +23,14 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	t := server.TenantFromContext(ctx)
 	w = &issWriter{ResponseWriter: w, iss: t.Issuer}
 
+	if err := authorizeTargetOnce(r); err != nil {
+		h.authorizeError(w, r, nil, err)
+		return
+	}
 	ar, err := h.S.Provider.NewAuthorizeRequest(ctx, r)
+	if name := repeatedParam(r.Form); name != "" {
+		err = errRepeated(name) // RFC 6749 §3.1, redirected once fosite has validated the redirect URI
+	}
 	if err != nil {
 		h.authorizeError(w, r, ar, err)
 		return

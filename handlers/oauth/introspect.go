@@ -18,6 +18,10 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 			"error_description": "Client authentication with client_secret_basic is required."})
 		return
 	}
+	if err := bodyParamsOnce(r); err != nil {
+		h.S.Provider.WriteIntrospectionError(ctx, w, err)
+		return
+	}
 	ir, err := h.S.Provider.NewIntrospectionRequest(ctx, r, server.NewSession("", ""))
 	if err != nil {
 		// fosite answers {"active":false} for unknown, foreign, expired or revoked tokens, and a JSON error
@@ -31,6 +35,10 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if err := bodyParamsOnce(r); err != nil {
+		writeJSONError(w, err)
+		return
+	}
 	err := h.S.Provider.NewRevocationRequest(ctx, r)
 	if err != nil {
 		h.logOAuthError(r, "revocation refused", err)
