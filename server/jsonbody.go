@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,14 +23,24 @@ func bodyErrorf(format string, args ...any) *BodyError {
 }
 
 // DecodeJSON reads a request body into v strictly: Content-Type application/json, one JSON object, no unknown
-// fields, nothing after it. It returns a *BodyError for bad input, or the *http.MaxBytesError when the body
-// is over the server's limit; each JSON API answers these in its own error shape.
+// fields, nothing after it, and no string (key or value, at any depth) that storage cannot keep: none with a
+// NUL character, and a body of UTF-8 only. It returns a *BodyError for bad input, naming the field where there
+// is one (name, metadata.plan, callbacks[1]), or the *http.MaxBytesError when the body is over the server's
+// limit; each JSON API answers these in its own error shape.
 func DecodeJSON(r *http.Request, v any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return bodyErrorf("The body must be JSON with Content-Type application/json.")
 	}
-	dec := json.NewDecoder(r.Body)
+	// The whole body, before decoding: the decoder hides invalid UTF-8 by replacing it with U+FFFD.
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if be := unstorableJSON(raw); be != nil {
+		return be
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)

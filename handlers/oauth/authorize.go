@@ -23,13 +23,19 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	t := server.TenantFromContext(ctx)
 	w = &issWriter{ResponseWriter: w, iss: t.Issuer}
 
+	if err := authorizeTargetOnce(r); err != nil {
+		h.authorizeError(w, r, nil, err)
+		return
+	}
 	unsupported, err := takeRequestObject(r)
 	if err != nil {
 		h.authorizeError(w, r, nil, err)
 		return
 	}
 	ar, err := h.S.Provider.NewAuthorizeRequest(ctx, r)
-	if unsupported != nil && ar != nil && (err == nil || ar.IsRedirectURIValid()) {
+	if name := repeatedParam(r.Form); name != "" {
+		err = errRepeated(name) // RFC 6749 §3.1, redirected once fosite has validated the redirect URI
+	} else if unsupported != nil && ar != nil && (err == nil || ar.IsRedirectURIValid()) {
 		err = unsupported // the client and its redirect URI are valid: tell the client what it sent in vain
 	}
 	if err != nil {

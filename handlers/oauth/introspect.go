@@ -18,6 +18,10 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 		h.introspectionClientError(w, "Client authentication with client_secret_basic is required.")
 		return
 	}
+	if err := bodyParamsOnce(r); err != nil {
+		h.S.Provider.WriteIntrospectionError(ctx, w, err)
+		return
+	}
 	ir, err := h.S.Provider.NewIntrospectionRequest(ctx, r, server.NewSession("", ""))
 	if err != nil {
 		rfc := server.OAuthError(err)
@@ -55,6 +59,10 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 	// failed for ours.
 	ctx := storage.WithFailureLog(r.Context())
 	r = r.WithContext(ctx)
+	if err := bodyParamsOnce(r); err != nil {
+		writeJSONError(w, err)
+		return
+	}
 	err := h.S.Provider.NewRevocationRequest(ctx, r)
 	if err != nil {
 		rfc := server.OAuthError(err)

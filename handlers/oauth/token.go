@@ -15,6 +15,10 @@ var supportedGrants = map[string]bool{"authorization_code": true, "refresh_token
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess := server.NewSession("", "")
+	if err := bodyParamsOnce(r); err != nil {
+		h.S.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
+		return
+	}
 	if gt := r.PostFormValue("grant_type"); gt != "" && !supportedGrants[gt] {
 		// fosite answers an unknown grant type with invalid_request; RFC 6749 §5.2 names the error.
 		err := fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt)

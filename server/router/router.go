@@ -59,11 +59,16 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 	})).Methods(http.MethodGet, http.MethodHead)
 
 	tenant := r.NewRoute().Subrouter()
-	tenant.Use(s.ResolveTenant)
-	(&oauth.Handler{S: s, Pages: pages, Logger: s.Logger, Now: s.Now}).Mount(tenant)
-	(&login.Handler{S: s, Pages: pages, Logger: s.Logger, Now: s.Now}).Mount(tenant)
-	(&account.Handler{S: s, Logger: s.Logger, Now: s.Now}).Mount(tenant)
-	(&management.Handler{S: s, Logger: s.Logger, Now: s.Now}).Mount(tenant)
+	oh := &oauth.Handler{S: s, Pages: pages, Logger: s.Logger, Now: s.Now}
+	lh := &login.Handler{S: s, Pages: pages, Logger: s.Logger, Now: s.Now}
+	ah := &account.Handler{S: s, Logger: s.Logger, Now: s.Now}
+	mh := &management.Handler{S: s, Logger: s.Logger, Now: s.Now}
+	// Every tenant route, whatever its surface, refuses input storage cannot keep before its handler runs.
+	tenant.Use(s.ResolveTenant, s.RefuseBadInput(refuseInput(oh, lh, ah, mh)))
+	oh.Mount(tenant)
+	lh.Mount(tenant)
+	ah.Mount(tenant)
+	mh.Mount(tenant)
 	if opts.DevCallback {
 		tenant.HandleFunc("/dev/callback", devCallback(pages)).Methods(http.MethodGet)
 	}
