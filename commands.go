@@ -38,6 +38,16 @@ func setup(fs *flag.FlagSet, args, environ []string, stderr io.Writer, dev bool)
 	if len(rest) > 0 {
 		return cfg, usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(rest, " "))}
 	}
+	// Flags reach storage as typed: refuse what the database cannot keep before anything is opened.
+	var bad []string
+	fs.Visit(func(f *flag.Flag) {
+		if why := server.Unstorable(f.Value.String()); why != "" {
+			bad = append(bad, "--"+f.Name+" "+why)
+		}
+	})
+	if len(bad) > 0 {
+		return cfg, usageError{strings.Join(bad, "; ")}
+	}
 	if cfg.SecretKey == "" {
 		if b, err := os.ReadFile(devSecretFile); err == nil {
 			cfg.SecretKey = strings.TrimSpace(string(b))

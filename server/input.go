@@ -77,6 +77,10 @@ func quoteName(name string) string {
 	return strconv.Quote(name)
 }
 
+// Unstorable says why s cannot be stored — it holds a NUL byte, or is not valid UTF-8 — or "" when it can. Every
+// entry point that is not an HTTP request (the CLI's flags) asks it too.
+func Unstorable(s string) string { return unstorable(s) }
+
 // unstorable says why s cannot be stored, or "" when it can.
 func unstorable(s string) string {
 	if strings.IndexByte(s, 0) >= 0 {

@@ -60,11 +60,12 @@ func isUniqueViolation(err error) bool {
 }
 
 // isConstraintViolation recognises the database refusing the data itself (a foreign key, check or not-null
-// constraint: SQLite's "constraint failed", Postgres's SQLSTATE class 23): a bug in the statement, which no
-// retry can fix, so not ErrUnavailable.
+// constraint: SQLite's "constraint failed", Postgres's SQLSTATE class 23; or a value it cannot hold, such as a
+// NUL byte or invalid UTF-8 in text: Postgres's class 22, data exception): a bug in the statement or a missed
+// input check, which no retry can fix, so not ErrUnavailable.
 func isConstraintViolation(err error) bool {
 	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "constraint failed") || strings.Contains(msg, "(sqlstate 23")
+	return strings.Contains(msg, "constraint failed") || strings.Contains(msg, "(sqlstate 23") || strings.Contains(msg, "(sqlstate 22")
 }
 
 // gormUsage are the errors gorm raises itself, before or instead of asking the database: bugs in a query, not
