@@ -40,37 +40,8 @@ func keyBackends(t *testing.T) map[string]func(t *testing.T) string {
 	return b
 }
 
-// freshSchema creates a schema of the test's own in the Postgres database at dsn, drops it when the test ends,
-// and returns dsn pointed at it.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatalf("AUTHIO_TEST_POSTGRES_DSN is set but Postgres is unreachable: %v", err)
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := "authio_t_" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(testenv.RandomString(9)))
-	if err := db.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		t.Fatalf("AUTHIO_TEST_POSTGRES_DSN is set but unusable: create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		_ = sqlDB.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// freshSchema is testenv.PostgresSchema: a schema of the test's own, dropped when it ends.
+func freshSchema(t *testing.T, dsn string) string { return testenv.PostgresSchema(t, dsn) }
 
 // metaRows reads authio_meta of the database at dsn as (name, value) pairs, bypassing Authio.
 func metaRows(t *testing.T, dsn string) map[string]string {

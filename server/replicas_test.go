@@ -6,13 +6,8 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
-
-	"gorm.io/driver/postgres"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/internal/testenv"
@@ -21,37 +16,8 @@ import (
 	"github.com/authio/authio/storage"
 )
 
-// freshSchema creates a schema of its own in the Postgres database at dsn, dropped at the end of the test, and
-// returns a DSN whose connections use it.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatalf("AUTHIO_TEST_POSTGRES_DSN is set but Postgres is unreachable: %v", err)
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sqlDB.Ping(); err != nil {
-		t.Fatalf("AUTHIO_TEST_POSTGRES_DSN is set but Postgres is unreachable: %v", err)
-	}
-	schema := "authio_t_" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(testenv.RandomString(9)))
-	if err := db.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		_ = sqlDB.Close()
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
-}
+// freshSchema is testenv.PostgresSchema: a schema of the test's own, dropped when it ends.
+func freshSchema(t *testing.T, dsn string) string { return testenv.PostgresSchema(t, dsn) }
 
 // TestReplicas runs two servers over one Postgres database and one Redis, as two replicas behind a load
 // balancer: both answer on the same host names, so they share issuers; each test client dials one of them.

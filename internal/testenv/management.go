@@ -47,9 +47,10 @@ func Backends() []Backend {
 	}})
 }
 
-// PostgresStore opens a migrated store in a schema of its own in the Postgres database at dsn; the schema is
-// dropped when the test ends. The store is the caller's to close (New closes it with the server).
-func PostgresStore(t testing.TB, dsn string) *storage.Store {
+// PostgresSchema creates a schema of the test's own in the Postgres database at dsn, drops it when the test
+// ends, and returns dsn pointed at it (search_path), so suites sharing one database neither see nor leave
+// anything behind. A DSN that is set but unusable fails the test.
+func PostgresSchema(t testing.TB, dsn string) string {
 	t.Helper()
 	admin, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
@@ -73,13 +74,21 @@ func PostgresStore(t testing.TB, dsn string) *storage.Store {
 	if strings.Contains(dsn, "?") {
 		sep = "&"
 	}
-	st, err := storage.Open(dsn+sep+"search_path="+schema, storage.Options{MaxOpenConns: 4})
+	return dsn + sep + "search_path=" + schema
+}
+
+// PostgresStore opens a migrated store in a schema of its own (PostgresSchema) in the Postgres database at dsn.
+// The store is the caller's to close (New closes it with the server).
+func PostgresStore(t testing.TB, dsn string) *storage.Store {
+	t.Helper()
+	schemaDSN := PostgresSchema(t, dsn)
+	st, err := storage.Open(schemaDSN, storage.Options{MaxOpenConns: 4})
 	if err != nil {
-		t.Fatalf("open postgres schema %s: %v", schema, err)
+		t.Fatalf("open postgres schema %s: %v", schemaDSN, err)
 	}
 	if _, err := st.Migrate(context.Background()); err != nil {
 		st.Close()
-		t.Fatalf("migrate postgres schema %s: %v", schema, err)
+		t.Fatalf("migrate postgres schema: %v", err)
 	}
 	return st
 }
