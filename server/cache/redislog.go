@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,7 +24,7 @@ var quietOnce sync.Once
 // process, so this is process-wide too; it only ever drops repeats.
 func quietRedisLogs() {
 	quietOnce.Do(func() {
-		redis.SetLogger(&rateLimitedLogger{out: log.New(os.Stderr, "redis: ", log.LstdFlags), last: map[string]time.Time{}})
+		redis.SetLogger(&rateLimitedLogger{out: log.New(os.Stderr, "", log.LstdFlags), last: map[string]time.Time{}})
 	})
 }
 
@@ -45,5 +46,9 @@ func (l *rateLimitedLogger) Printf(_ context.Context, format string, v ...any) {
 	}
 	l.last[format] = now
 	l.mu.Unlock()
-	_ = l.out.Output(2, fmt.Sprintf(format, v...))
+	msg := fmt.Sprintf(format, v...)
+	if !strings.HasPrefix(msg, "redis: ") {
+		msg = "redis: " + msg
+	}
+	_ = l.out.Output(2, msg)
 }
