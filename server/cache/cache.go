@@ -41,7 +41,7 @@ type Cache interface {
 	// messages of that subscription only. stop may be called more than once and from inside fn; it does not wait
 	// for a call of fn already under way, but no message published after stop returns reaches fn.
 	Subscribe(ctx context.Context, channel string, fn func(msg string)) (stop func(), err error)
-	// Ping reports whether the backend answers (used by /readyz).
+	// Ping reports whether the backend answers (the server's health monitor calls it every second).
 	Ping(ctx context.Context) error
 	// Close ends every subscription and releases the backend. Calls after Close fail with ErrClosed;
 	// Close itself may be called more than once.
