@@ -56,8 +56,9 @@ func openRedis(t *testing.T, url, prefix string) cache.Cache {
 func publishUntilDelivered(t *testing.T, pub cache.Cache, channel string, e *events) {
 	t.Helper()
 	deadline := time.Now().Add(outageWait)
+	round := testenv.RandomString(6) // a message of an earlier call must not count
 	for i := 0; ; i++ {
-		m := fmt.Sprint("probe-", i)
+		m := fmt.Sprint("probe-", round, "-", i)
 		_ = pub.Publish(context.Background(), channel, m) // fails until Redis answers
 		time.Sleep(50 * time.Millisecond)
 		if msgs, _ := e.got(); slices.Contains(msgs, m) {
