@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/internal/canon"
+	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
 )
 
@@ -348,7 +349,12 @@ func (s *Server) RotateKey(ctx context.Context, t storage.Tenant) (storage.Signi
 	if d := time.Duration(rsMax)*time.Second + 5*time.Minute; d > keep {
 		keep = d
 	}
-	return s.Keys.Rotate(tctx, t.SigningAlg, s.Now().Add(keep))
+	k, err := s.Keys.Rotate(tctx, t.SigningAlg, s.Now().Add(keep))
+	if err != nil {
+		return k, err
+	}
+	s.announce(tctx, keysChannel, t.ID)
+	return k, nil
 }
 
 // SetSignup turns self-service sign-up on or off for a tenant.
@@ -363,11 +369,25 @@ func (s *Server) SetSignup(ctx context.Context, tenantID string, enabled bool) e
 	return nil
 }
 
-// announce tells other replicas that something they cache changed. The change itself is already stored, so
-// a failure only delays them until their caches expire (seconds): worth a warning, not an error.
+// announce tells other replicas that something they cache changed. The change itself is already stored, so a
+// failure only delays them until their caches expire: it is retried for up to announceBudget (tried once while
+// Redis is known not to answer), then dropped with a warning. It never fails the caller's operation, and a
+// cancelled request does not cancel it.
 func (s *Server) announce(ctx context.Context, channel, msg string) {
-	if err := s.Cache.Publish(ctx, channel, msg); err != nil {
-		s.Logger.Warn("announcing a change to other replicas failed; they will see it when their caches expire",
-			"channel", channel, "err", err)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceBudget)
+	defer cancel()
+	wait := 50 * time.Millisecond
+	for {
+		err := s.Cache.Publish(ctx, channel, msg)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, cache.ErrClosed) || s.health.degraded() || sleepCtx(ctx, wait) != nil {
+			s.health.failed(err)
+			s.Logger.Warn("announcing a change to other replicas failed; dropped: they will see it when their caches expire",
+				"channel", channel, "err", err)
+			return
+		}
+		wait *= 2
 	}
 }

@@ -14,13 +14,6 @@ import (
 	"github.com/authio/authio/storage"
 )
 
-// Sign-in throttling: after MaxFailures failures within FailureWindow for an account or an IP, sign-in is
-// refused until the window ends.
-const (
-	MaxFailures   = 5
-	FailureWindow = 15 * time.Minute
-)
-
 var (
 	// ErrInvalidCredentials is the one answer for an unknown email and a wrong password.
 	ErrInvalidCredentials = errors.New("wrong email or password")
@@ -34,36 +27,29 @@ type ThrottledError struct{ RetryAfter time.Duration }
 
 func (e *ThrottledError) Error() string { return "too many failed sign-in attempts" }
 
-func throttleKeys(tenantID, email, ip string) []string {
-	return []string{"signin-fail:acct:" + tenantID + ":" + canon.Email(email), "signin-fail:ip:" + tenantID + ":" + ip}
-}
-
-// SignIn checks email and password for the tenant in ctx, throttling failures per account and per IP.
+// SignIn checks email and password for the tenant in ctx, throttling failures per (account, IP), per IP and per
+// account (throttle.go). It returns ErrInvalidCredentials for an unknown email and a wrong password alike, and a
+// *ThrottledError for an attempt refused before its password was checked.
 func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storage.User, error) {
 	tid, _ := storage.TenantFromContext(ctx)
-	keys := throttleKeys(tid, email, ip)
-	for _, k := range keys {
-		n, left, err := s.Cache.Count(ctx, k)
-		if err != nil {
-			return storage.User{}, err
-		}
-		if n >= MaxFailures {
-			if err := s.auditSignIn(ctx, EventSignInFailed, "", email, "throttled"); err != nil {
-				return storage.User{}, err
-			}
-			return storage.User{}, &ThrottledError{RetryAfter: left}
-		}
-	}
+	// The user comes first: the account's throttling keys depend on its password hash ("" when unknown).
 	u, err := s.Store.GetUserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return storage.User{}, err
 	}
+	policy := throttlePolicyOf(ctx)
+	keys := s.throttleKeysFor(tid, email, u.PasswordHash, ip)
+	if wait, refused, err := s.signInRefused(ctx, keys, policy); err != nil {
+		return storage.User{}, err
+	} else if refused {
+		if err := s.auditSignIn(ctx, EventSignInFailed, u.ID, email, "throttled"); err != nil {
+			return storage.User{}, err
+		}
+		return storage.User{}, &ThrottledError{RetryAfter: wait}
+	}
 	if !CheckPassword(u.PasswordHash, password) {
-		// Count the failure; the attempt after the limit is refused before any password check.
-		for _, k := range keys {
-			if _, _, err := s.Cache.Hit(ctx, k, FailureWindow); err != nil {
-				return storage.User{}, err
-			}
+		if err := s.recordSignInFailure(ctx, keys, policy); err != nil {
+			return storage.User{}, err
 		}
 		if err := s.auditSignIn(ctx, EventSignInFailed, u.ID, email, "invalid_credentials"); err != nil {
 			return storage.User{}, err
@@ -76,9 +62,7 @@ func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storag
 		}
 		return storage.User{}, ErrUserBlocked
 	}
-	if err := s.Cache.Reset(ctx, keys[0]); err != nil {
-		s.Logger.Warn("clearing the sign-in failure counter failed", "err", err)
-	}
+	s.recordSignInSuccess(ctx, keys)
 	if err := s.auditSignIn(ctx, EventSignInSucceeded, u.ID, u.Email, ""); err != nil {
 		return storage.User{}, err
 	}

@@ -18,8 +18,11 @@ const authzChannel = "authz"
 // very next sign-in, refresh or switch.
 type authzCache struct {
 	ttl time.Duration
-	mu  sync.RWMutex
-	m   map[string]*tenantAuthz // tenant id -> entries
+	// unannounced, when set, reports whether changes on other replicas may currently go unannounced (Redis does
+	// not answer); entries then live unannouncedTTL at most.
+	unannounced func() bool
+	mu          sync.RWMutex
+	m           map[string]*tenantAuthz // tenant id -> entries
 }
 
 type tenantAuthz struct {
@@ -102,6 +105,21 @@ func (c *authzCache) forget(tid string) {
 	c.mu.Unlock()
 }
 
+// flush forgets every tenant's entries.
+func (c *authzCache) flush() {
+	c.mu.Lock()
+	c.m = map[string]*tenantAuthz{}
+	c.mu.Unlock()
+}
+
+// entryTTL is how long a new entry lives.
+func (c *authzCache) entryTTL() time.Duration {
+	if c.unannounced != nil && c.unannounced() {
+		return min(c.ttl, unannouncedTTL)
+	}
+	return c.ttl
+}
+
 // cachedResourceServer is ResourceServer's storage lookup through the cache.
 func (s *Server) cachedResourceServer(ctx context.Context, audience string) (storage.ResourceServer, bool, error) {
 	tid, _ := storage.TenantFromContext(ctx)
@@ -113,7 +131,7 @@ func (s *Server) cachedResourceServer(ctx context.Context, audience string) (sto
 	if err != nil {
 		return rs, false, err
 	}
-	s.authz.putRS(tid, audience, rsEntry{rs: rs, found: found, expires: now.Add(s.authz.ttl)})
+	s.authz.putRS(tid, audience, rsEntry{rs: rs, found: found, expires: now.Add(s.authz.entryTTL())})
 	return rs, found, nil
 }
 
@@ -129,7 +147,7 @@ func (s *Server) clientGrants(ctx context.Context, clientID string, audiences []
 	if err != nil {
 		return g, err
 	}
-	s.authz.putGrants(tid, key, grantsEntry{g: g, expires: now.Add(s.authz.ttl)})
+	s.authz.putGrants(tid, key, grantsEntry{g: g, expires: now.Add(s.authz.entryTTL())})
 	return g, nil
 }
 

@@ -40,6 +40,9 @@ type KeyManager struct {
 	cache   cache.Cache
 	ttl     time.Duration
 	now     func() time.Time
+	// Unannounced, when set, reports whether rotations made by other processes may currently go unannounced
+	// (Redis does not answer); cached keys are then trusted for unannouncedTTL at most.
+	Unannounced func() bool
 
 	mu   sync.RWMutex
 	sets map[string]*KeySet
@@ -95,6 +98,22 @@ func (m *KeyManager) Invalidate(tenantID string) {
 	m.mu.Unlock()
 }
 
+// Flush drops every tenant's cached keys.
+func (m *KeyManager) Flush() {
+	m.mu.Lock()
+	m.sets = map[string]*KeySet{}
+	m.mu.Unlock()
+}
+
+// maxAge is how long a loaded key set is trusted: the TTL, or unannouncedTTL while rotations elsewhere may go
+// unannounced (Unannounced reports true).
+func (m *KeyManager) maxAge() time.Duration {
+	if m.Unannounced != nil && m.Unannounced() {
+		return min(m.ttl, unannouncedTTL)
+	}
+	return m.ttl
+}
+
 // ForTenant returns the keys of the tenant in ctx.
 func (m *KeyManager) ForTenant(ctx context.Context) (*KeySet, error) {
 	tid, ok := storage.TenantFromContext(ctx)
@@ -105,7 +124,7 @@ func (m *KeyManager) ForTenant(ctx context.Context) (*KeySet, error) {
 	m.mu.RLock()
 	ks, ok := m.sets[tid]
 	m.mu.RUnlock()
-	if ok && now.Sub(ks.loaded) < m.ttl {
+	if ok && now.Sub(ks.loaded) < m.maxAge() {
 		return ks, nil
 	}
 	m.load.Lock()
@@ -113,7 +132,7 @@ func (m *KeyManager) ForTenant(ctx context.Context) (*KeySet, error) {
 	m.mu.RLock()
 	ks, ok = m.sets[tid]
 	m.mu.RUnlock()
-	if ok && now.Sub(ks.loaded) < m.ttl {
+	if ok && now.Sub(ks.loaded) < m.maxAge() {
 		return ks, nil
 	}
 	ks, err := m.loadSet(ctx, now)
@@ -196,6 +215,8 @@ func (m *KeyManager) NewSigningKey(alg string) (storage.SigningKey, error) {
 }
 
 // Rotate makes a new active key for the tenant in ctx; the previous key stays published until retireUntil.
+// It drops this process's cached keys; the caller announces the rotation to the others (Server.announce), which
+// must not fail a rotation that is already stored.
 func (m *KeyManager) Rotate(ctx context.Context, alg string, retireUntil time.Time) (storage.SigningKey, error) {
 	k, err := m.NewSigningKey(alg)
 	if err != nil {
@@ -206,9 +227,6 @@ func (m *KeyManager) Rotate(ctx context.Context, alg string, retireUntil time.Ti
 	}
 	tid, _ := storage.TenantFromContext(ctx)
 	m.Invalidate(tid)
-	if err := m.cache.Publish(ctx, keysChannel, tid); err != nil {
-		return k, fmt.Errorf("key stored, but announcing the rotation failed: %w", err)
-	}
 	return k, nil
 }
 

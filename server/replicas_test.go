@@ -175,12 +175,16 @@ func TestReplicas(t *testing.T) {
 
 	t.Run("sign-in throttling is shared", func(t *testing.T) {
 		acmeA.NewUser("bob@acme.test")
-		for i := 0; i < server.MaxFailures; i++ {
+		for i := 0; i < server.DefaultBruteForceThreshold; i++ {
 			acmeA.SignIn(t, a.Client(testenv.ClientOptions{NoRedirects: true, SourceIP: "127.0.0.31"}), "bob@acme.test", "wrong-password-1", "")
 		}
-		r := acmeB.SignIn(t, b.Client(testenv.ClientOptions{NoRedirects: true, SourceIP: "127.0.0.32"}), "bob@acme.test", testenv.Password, "")
+		r := acmeB.SignIn(t, b.Client(testenv.ClientOptions{NoRedirects: true, SourceIP: "127.0.0.31"}), "bob@acme.test", testenv.Password, "")
 		if r.StatusCode != http.StatusTooManyRequests {
-			t.Errorf("B after five failures at A: status %d, want 429", r.StatusCode)
+			t.Errorf("B, from the IP that failed %d times at A: status %d, want 429", server.DefaultBruteForceThreshold, r.StatusCode)
+		}
+		r = acmeB.SignIn(t, b.Client(testenv.ClientOptions{NoRedirects: true, SourceIP: "127.0.0.32"}), "bob@acme.test", testenv.Password, "")
+		if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusSeeOther {
+			t.Errorf("B, from another IP: status %d, want a sign-in", r.StatusCode)
 		}
 	})
 }

@@ -41,6 +41,8 @@ var ManagementScopes = []storage.Scope{
 	{Value: "update:clients", Description: "Update clients and rotate their secrets"},
 	{Value: "delete:clients", Description: "Delete clients"},
 	{Value: "read:logs", Description: "Read the audit log"},
+	{Value: "read:tenant_settings", Description: "Read the tenant's settings"},
+	{Value: "update:tenant_settings", Description: "Update the tenant's settings"},
 }
 
 // Default token lifetimes of resource servers that do not set their own.

@@ -35,12 +35,17 @@ type Server struct {
 	strategy switchStrategy
 	origins  *originCache
 	authz    *authzCache
-	stops    []func()
-	wg       sync.WaitGroup
-	cancel   context.CancelFunc
+	health   *cacheHealth
+	// localCounters hold sign-in failures while Redis does not answer (see throttleCounters).
+	localCounters *cache.Memory
+	stops         []func()
+	wg            sync.WaitGroup
+	cancel        context.CancelFunc
 }
 
-// New opens storage and the cache and composes the provider. It does not run migrations.
+// New opens storage and the cache and composes the provider. It does not run migrations. An unreachable Redis
+// does not stop it: it logs a warning and the server runs degraded until Redis answers (see cacheHealth); a
+// malformed Redis URL is an error.
 func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 	store, err := storage.Open(cfg.DatabaseURL, storage.Options{MaxOpenConns: cfg.DBMaxConns})
 	if err != nil {
@@ -51,7 +56,11 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	return NewWith(cfg, logger, store, c), nil
+	s := NewWith(cfg, logger, store, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*healthTimeout)
+	defer cancel()
+	_ = s.health.check(ctx)
+	return s, nil
 }
 
 // NewWith builds a Server over an open store and cache (tests use it to share them).
@@ -80,6 +89,11 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		origins: newOriginCache(5 * time.Second),
 		authz:   newAuthzCache(authzTTL),
 	}
+	s.health = newCacheHealth(c, logger, s.flushLocalCaches)
+	s.localCounters = cache.NewMemory()
+	s.Keys.Unannounced = s.health.degraded
+	s.Tenants.Unannounced = s.health.degraded
+	s.authz.unannounced = s.health.degraded
 	s.Provider, s.pc, s.strategy = newProvider(cfg, store, secrets, &Signer{Keys: keys})
 	s.pc.addTokenHandler(&tokenExchangeHandler{s: s})
 	return s
@@ -87,9 +101,17 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 
 const clientsChannel = "clients"
 
-// Start subscribes to cross-replica invalidations and starts housekeeping; Close stops them.
+// Start subscribes to cross-replica invalidations, starts watching whether Redis answers and starts
+// housekeeping; Close stops them. Redis need not answer: subscriptions go live when it does.
 func (s *Server) Start(ctx context.Context) error {
 	ctx, s.cancel = context.WithCancel(ctx)
+	if rc, ok := s.Cache.(cache.Reconnecting); ok {
+		rc.OnResubscribe(func(channel string) {
+			// Announcements published while the subscription was down are lost.
+			s.Logger.Info("cache invalidations resumed; dropping local caches in case some were missed", "channel", channel)
+			s.flushLocalCaches()
+		})
+	}
 	for _, sub := range []func(context.Context) (func(), error){
 		s.Keys.Subscribe,
 		s.Tenants.Subscribe,
@@ -108,6 +130,13 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("subscribe to cache invalidations: %w", err)
 		}
 		s.stops = append(s.stops, stop)
+	}
+	if s.health.remote {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.health.run(ctx)
+		}()
 	}
 	s.wg.Add(1)
 	go func() {
@@ -140,18 +169,36 @@ func (s *Server) Close() error {
 		stop()
 	}
 	s.wg.Wait()
-	return errors.Join(s.Cache.Close(), s.Store.Close())
+	return errors.Join(s.Cache.Close(), s.localCounters.Close(), s.Store.Close())
 }
 
-// Ready reports whether the database and the cache answer.
+// Ready reports whether the database answers: a replica can serve without Redis (degraded), never without
+// its database.
 func (s *Server) Ready(ctx context.Context) error {
 	if err := s.Store.Ping(ctx); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
-	if err := s.Cache.Ping(ctx); err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
 	return nil
+}
+
+// Readiness is the body of /readyz. Status is "ready" (HTTP 200) when the database answers, whatever Redis does,
+// and "not_ready" (503) otherwise. Checks name each dependency's state: "database" is "ok" or "unavailable";
+// "cache" is CacheOK, CacheDegraded (Redis configured but not answering: the replica serves, with the
+// degradations described in cachehealth.go) or CacheInProcess (no Redis configured).
+type Readiness struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+// Readiness checks the database now and reports the cache as the health monitor last saw it. err is the
+// database's error, for the log; it is never shown to the caller.
+func (s *Server) Readiness(ctx context.Context) (Readiness, error) {
+	r := Readiness{Status: "ready", Checks: map[string]string{"database": "ok", "cache": s.health.status()}}
+	err := s.Ready(ctx)
+	if err != nil {
+		r.Status, r.Checks["database"] = "not_ready", "unavailable"
+	}
+	return r, err
 }
 
 // Serve runs the public and admin HTTP servers until ctx ends, then shuts them down gracefully.

@@ -24,6 +24,9 @@ type TenantResolver struct {
 	ttl    time.Duration
 	negTTL time.Duration
 	now    func() time.Time
+	// Unannounced, when set, reports whether changes made by other processes may currently go unannounced (Redis
+	// does not answer); resolutions are then cached for unannouncedTTL at most.
+	Unannounced func() bool
 
 	mu sync.RWMutex
 	m  map[string]resolved
@@ -73,7 +76,11 @@ func (r *TenantResolver) Resolve(ctx context.Context, domain string) (storage.Te
 	} else if err != nil {
 		return storage.Tenant{}, err
 	}
-	r.put(name, resolved{t: t, found: true, expires: now.Add(r.ttl)})
+	ttl := r.ttl
+	if r.Unannounced != nil && r.Unannounced() {
+		ttl = min(ttl, unannouncedTTL)
+	}
+	r.put(name, resolved{t: t, found: true, expires: now.Add(ttl)})
 	return t, nil
 }
 

@@ -119,6 +119,13 @@ func (cc *clientCache) forget(id string) {
 // InvalidateClient drops a cached client, e.g. when another replica changed it.
 func (s *Store) InvalidateClient(id string) { s.clients.forget(id) }
 
+// InvalidateClients drops every cached client, e.g. when invalidation messages may have been missed.
+func (s *Store) InvalidateClients() {
+	s.clients.mu.Lock()
+	s.clients.m = map[string]cachedClient{}
+	s.clients.mu.Unlock()
+}
+
 // GetClient implements fosite.ClientManager for the tenant in the context.
 func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	tid, ok := TenantFromContext(ctx)

@@ -28,6 +28,19 @@ type TenantSettings struct {
 	// get the same successor back (for clients whose network lost the answer) instead of revoking its whole
 	// family as reuse. 0, the default, is strict rotation.
 	RefreshTokenReuseInterval int `json:"refresh_token_reuse_interval,omitempty"`
+
+	// Sign-in throttling (server/throttle.go). BruteForceThreshold failures in a row for one account from one
+	// IP block that IP for that account for BruteForceBlockSeconds (default 10 and 3600).
+	BruteForceThreshold    int `json:"brute_force_threshold,omitempty"`
+	BruteForceBlockSeconds int `json:"brute_force_block_seconds,omitempty"`
+	// IPFailureLimit failures from one IP, for any accounts, within IPFailureWindowSeconds refuse that IP for the
+	// rest of the window (default 100 per 3600 seconds).
+	IPFailureLimit         int `json:"ip_failure_limit,omitempty"`
+	IPFailureWindowSeconds int `json:"ip_failure_window_seconds,omitempty"`
+	// AccountFailureLimit failures for one account, from any IPs, within AccountFailureWindowSeconds refuse that
+	// account for the rest of the window (default 1000 per 3600 seconds).
+	AccountFailureLimit         int `json:"account_failure_limit,omitempty"`
+	AccountFailureWindowSeconds int `json:"account_failure_window_seconds,omitempty"`
 }
 
 // Value implements driver.Valuer.

@@ -2,13 +2,10 @@ package login_test
 
 import (
 	"net/http"
-	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/authio/authio/config"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -202,87 +199,6 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 		if strip(a, "alice@acme.test") != strip(b, "nobody@acme.test") {
 			t.Errorf("the two failure pages differ beyond the email and tokens:\n%s\n----\n%s", a.Body, b.Body)
 		}
-	}
-}
-
-func TestLoginThrottling(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	f.acme.NewUser("bob@acme.test")
-	fail := func(t *testing.T, ip, email string) *testenv.Response {
-		c := f.env.Client(testenv.ClientOptions{NoRedirects: true, SourceIP: ip})
-		return f.acme.SignIn(t, c, email, "wrong-password-1", "")
-	}
-	succeed := func(t *testing.T, ip, email string) *testenv.Response {
-		c := f.env.Client(testenv.ClientOptions{NoRedirects: true, SourceIP: ip})
-		return f.acme.SignIn(t, c, email, testenv.Password, "")
-	}
-	checkThrottled := func(t *testing.T, r *testenv.Response) {
-		t.Helper()
-		if r.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("status %d, want 429\n%s", r.StatusCode, testenv.Alert(r.Body))
-		}
-		if secs, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || secs <= 0 {
-			t.Errorf("Retry-After = %q, want a positive number of seconds", r.Header.Get("Retry-After"))
-		}
-		if setsSession(r) {
-			t.Error("a throttled sign-in set a session")
-		}
-	}
-
-	t.Run("per account", func(t *testing.T) {
-		for i := 1; i <= server.MaxFailures; i++ {
-			r := fail(t, "127.0.0.11", "alice@acme.test")
-			if r.StatusCode != http.StatusUnauthorized || testenv.Alert(r.Body) != "Wrong email or password." {
-				t.Errorf("failure %d of %d: status %d %q, want 401 and the usual message", i, server.MaxFailures, r.StatusCode, testenv.Alert(r.Body))
-			}
-		}
-		// The 6th attempt, from another address and with the right password, is refused: the account is throttled.
-		checkThrottled(t, succeed(t, "127.0.0.12", "alice@acme.test"))
-		// Other accounts are not affected from a fresh address.
-		if r := succeed(t, "127.0.0.13", "bob@acme.test"); r.StatusCode != http.StatusOK || !setsSession(r) {
-			t.Errorf("bob's sign-in: status %d", r.StatusCode)
-		}
-	})
-
-	t.Run("per IP", func(t *testing.T) {
-		for i := 1; i <= server.MaxFailures; i++ {
-			fail(t, "127.0.0.21", "nobody"+strconv.Itoa(i)+"@acme.test")
-		}
-		checkThrottled(t, succeed(t, "127.0.0.21", "bob@acme.test"))
-	})
-}
-
-// TestLoginThrottlingBehindProxy: behind a trusted proxy the per-IP limit applies to the client named in
-// X-Forwarded-For, so one attacker does not lock out everyone who shares the proxy's address.
-func TestLoginThrottlingBehindProxy(t *testing.T) {
-	t.Parallel()
-	env := testenv.New(t, testenv.Options{Configure: func(c *config.Config) {
-		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	}})
-	acme := env.NewTenant("acme")
-	acme.NewUser("carol@acme.test")
-	// Five failures for different (unknown) accounts from one client behind the proxy.
-	attacker := env.Client(testenv.ClientOptions{NoRedirects: true})
-	victim := env.Client(testenv.ClientOptions{NoRedirects: true})
-	try := func(cl *http.Client, xff, email, password string) *testenv.Response {
-		page := testenv.Get(t, cl, acme.URL("/login"))
-		form := testenv.ParseForm(t, page.Body)
-		form.Fields.Set("email", email)
-		form.Fields.Set("password", password)
-		return testenv.PostForm(t, cl, acme.URL("/login"), form.Fields,
-			testenv.Header("Origin", acme.Issuer), testenv.Header("X-Forwarded-For", xff))
-	}
-	for i := 1; i <= server.MaxFailures; i++ {
-		if r := try(attacker, "203.0.113.1", "nobody"+strconv.Itoa(i)+"@acme.test", "wrong-password-1"); r.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("failure %d: status %d, want 401", i, r.StatusCode)
-		}
-	}
-	if r := try(attacker, "203.0.113.1", "carol@acme.test", testenv.Password); r.StatusCode != http.StatusTooManyRequests {
-		t.Errorf("the throttled client: status %d, want 429", r.StatusCode)
-	}
-	if r := try(victim, "203.0.113.2", "carol@acme.test", testenv.Password); r.StatusCode != http.StatusSeeOther && r.StatusCode != http.StatusOK {
-		t.Errorf("another client behind the same proxy: status %d, want a successful sign-in\n%s", r.StatusCode, testenv.Alert(r.Body))
 	}
 }
 

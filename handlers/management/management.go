@@ -93,6 +93,9 @@ func (h *Handler) routes() []route {
 		{"DELETE", "/clients/{id}/roles", access{"update:clients", !org}, h.removeClientRoles},
 
 		{"GET", "/logs", access{"read:logs", !org}, h.listLogs},
+
+		{"GET", "/tenants/settings", access{"read:tenant_settings", !org}, h.getTenantSettings},
+		{"PATCH", "/tenants/settings", access{"update:tenant_settings", !org}, h.updateTenantSettings},
 	}
 }
 

@@ -745,7 +745,7 @@ async function main() {
       assert(!r.headers.location, `Location ${r.headers.location}`);
     });
 
-    // last, because it locks the account (and maybe the IP) for 15 minutes
+    // last, because it blocks this IP for this account for an hour (10 failures in a row, the default)
     await check('repeated wrong passwords -> 429 with Retry-After (then even the right password is refused)', () =>
       inBrowser(page, async () => {
         const submit = async (password) => {
@@ -760,7 +760,7 @@ async function main() {
         };
         const statuses = [];
         let limited;
-        for (let i = 0; i < 6 && !limited; i++) {
+        for (let i = 0; i < 11 && !limited; i++) {
           const resp = await submit(USER_PASSWORD + '-wrong');
           statuses.push(resp.status());
           if (resp.status() === 429) limited = resp;

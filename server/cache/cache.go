@@ -34,12 +34,14 @@ type Cache interface {
 	// messages should say "something changed, reload it" rather than carry the only copy of a change.
 	Publish(ctx context.Context, channel, msg string) error
 	// Subscribe calls fn for every message published on channel until ctx is done or the returned stop func is called.
-	// It returns once the subscription is live, so a Publish after Subscribe returns is never missed.
+	// It returns once the subscription is live, so a Publish after Subscribe returns is never missed; when the
+	// backend is unreachable it returns at once without error, and the subscription goes live by itself when the
+	// backend answers (see Reconnecting).
 	// fn runs on one goroutine per subscription, one message at a time, in publish order; a slow fn delays later
 	// messages of that subscription only. stop may be called more than once and from inside fn; it does not wait
 	// for a call of fn already under way, but no message published after stop returns reaches fn.
 	Subscribe(ctx context.Context, channel string, fn func(msg string)) (stop func(), err error)
-	// Ping reports whether the backend answers (used by /readyz).
+	// Ping reports whether the backend answers (the server's health monitor calls it every second).
 	Ping(ctx context.Context) error
 	// Close ends every subscription and releases the backend. Calls after Close fail with ErrClosed;
 	// Close itself may be called more than once.
@@ -55,17 +57,30 @@ var ErrClosed = errors.New("cache: closed")
 var ErrUnavailable = errors.New("cache: unavailable")
 
 var (
-	_ Cache = (*Memory)(nil)
-	_ Cache = (*Redis)(nil)
+	_ Cache        = (*Memory)(nil)
+	_ Cache        = (*Redis)(nil)
+	_ Reconnecting = (*Redis)(nil)
 )
+
+// Reconnecting is implemented by a Cache whose subscriptions can lose messages while their connection to the
+// backend is down (Redis). The in-process cache never loses one and does not implement it.
+type Reconnecting interface {
+	// OnResubscribe registers f, called with the channel each time a subscription is live again after its
+	// connection was lost, or goes live late because the backend was unreachable when Subscribe returned.
+	// Messages published in between were lost, so whatever they keep fresh must be reloaded. f runs on the
+	// subscription's goroutine before any later message of that subscription reaches its fn; it must not block.
+	OnResubscribe(f func(channel string))
+}
 
 // Open returns the in-process cache when url is empty and a Redis cache otherwise. prefix namespaces Redis keys
 // and channels so several deployments (or test runs) can share one Redis; the in-process cache ignores it.
+// Open does not wait for Redis: an unreachable Redis is not an error (its calls fail, and Ping says so, until
+// it answers; subscriptions go live when it does); only a malformed URL is.
 func Open(url, prefix string) (Cache, error) {
 	if url == "" {
 		return NewMemory(), nil
 	}
-	return NewRedis(url, prefix)
+	return newRedis(url, prefix)
 }
 
 var errBadWindow = errors.New("cache: Hit window must be positive")

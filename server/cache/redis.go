@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -47,9 +48,10 @@ type Redis struct {
 	client *redis.Client
 	prefix string
 
-	mu     sync.Mutex
-	closed bool
-	subs   map[*redisSub]struct{}
+	mu      sync.Mutex
+	closed  bool
+	subs    map[*redisSub]struct{}
+	onResub []func(channel string)
 }
 
 type redisSub struct {
@@ -59,8 +61,24 @@ type redisSub struct {
 }
 
 // NewRedis connects to the Redis at rawURL (redis://[user:password@]host:port/db, rediss:// for TLS, go-redis
-// query options allowed) and pings it. prefix, e.g. "authio:", is prepended to every key and channel.
+// query options allowed) and pings it: an unreachable Redis is an error here (Open is the constructor that
+// tolerates one). prefix, e.g. "authio:", is prepended to every key and channel.
 func NewRedis(rawURL, prefix string) (*Redis, error) {
+	r, err := newRedis(rawURL, prefix)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := r.client.Ping(ctx).Err(); err != nil {
+		_ = r.client.Close()
+		return nil, fmt.Errorf("cache: redis at %s: %w", r.client.Options().Addr, err)
+	}
+	return r, nil
+}
+
+// newRedis parses rawURL and builds the client without contacting Redis; only a malformed URL is an error.
+func newRedis(rawURL, prefix string) (*Redis, error) {
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
 		// url.Error repeats the whole URL, password included; keep only the reason.
@@ -88,17 +106,15 @@ func NewRedis(rawURL, prefix string) (*Redis, error) {
 	if opts.ClientName == "" {
 		opts.ClientName = defaultClientName
 	}
+	// go-redis retries a refused dial 5 times, 100ms apart, inside every call (the URL cannot say otherwise).
+	// Callers here have a fallback for an unreachable Redis (in-process counters, short cache TTLs), so one
+	// quick failure serves them better than half a second of waiting on each call during an outage.
+	opts.DialerRetries = 1
 	// Let request deadlines cut Redis calls short instead of waiting out ReadTimeout.
 	opts.ContextTimeoutEnabled = true
+	quietRedisLogs()
 
-	r := &Redis{client: redis.NewClient(opts), prefix: prefix, subs: make(map[*redisSub]struct{})}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	if err := r.client.Ping(ctx).Err(); err != nil {
-		_ = r.client.Close()
-		return nil, fmt.Errorf("cache: redis at %s: %w", opts.Addr, err)
-	}
-	return r, nil
+	return &Redis{client: redis.NewClient(opts), prefix: prefix, subs: make(map[*redisSub]struct{})}, nil
 }
 
 // wrap maps go-redis's closed-client error onto ErrClosed and tags every other failure with ErrUnavailable,
@@ -196,6 +212,8 @@ func (r *Redis) Subscribe(ctx context.Context, channel string, fn func(msg strin
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// client.Subscribe records the channel even when it cannot reach Redis, so the PubSub subscribes on every
+	// connection it makes from now on, the first included.
 	s := &redisSub{pubsub: r.client.Subscribe(ctx, r.prefix+channel), done: make(chan struct{})}
 	r.mu.Lock()
 	if r.closed {
@@ -222,19 +240,25 @@ func (r *Redis) Subscribe(ctx context.Context, channel string, fn func(msg strin
 	confirmCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	reply, err := s.pubsub.Receive(confirmCtx)
 	cancel()
-	if err == nil {
+	switch {
+	case err == nil:
 		if _, ok := reply.(*redis.Subscription); !ok {
-			err = fmt.Errorf("cache: unexpected reply %T to SUBSCRIBE", reply)
+			stop()
+			return nil, fmt.Errorf("cache: subscribe %q: unexpected reply %T to SUBSCRIBE", channel, reply)
 		}
-	}
-	if err != nil {
+	case ctx.Err() != nil || errors.Is(err, redis.ErrClosed):
 		stop()
 		return nil, fmt.Errorf("cache: subscribe %q: %w", channel, wrap(err))
+	default:
+		// Redis is unreachable. The subscription stays registered and goes live by itself when Redis answers;
+		// the OnResubscribe hooks then tell the caller that messages may have been missed meanwhile.
 	}
 
-	// Channel reconnects and resubscribes after network errors and pings the connection when it is idle;
-	// messages published while it is reconnecting are lost (see Publish).
-	msgs := s.pubsub.Channel()
+	// The PubSub reconnects and resubscribes after network errors (retrying every 100ms) and pings its
+	// connection when it is idle, so a subscription outlives a Redis restart. Each SUBSCRIBE confirmation read
+	// from here on is such a resubscription: messages published while it was reconnecting are lost (see
+	// Publish), which the hooks report.
+	msgs := s.pubsub.ChannelWithSubscriptions()
 	go func() {
 		for {
 			select {
@@ -243,7 +267,7 @@ func (r *Redis) Subscribe(ctx context.Context, channel string, fn func(msg strin
 				return
 			case <-s.done:
 				return
-			case msg, ok := <-msgs:
+			case m, ok := <-msgs:
 				if !ok {
 					return
 				}
@@ -252,11 +276,34 @@ func (r *Redis) Subscribe(ctx context.Context, channel string, fn func(msg strin
 					return
 				default:
 				}
-				fn(msg.Payload)
+				switch m := m.(type) {
+				case *redis.Subscription:
+					if m.Kind == "subscribe" {
+						r.resubscribed(channel)
+					}
+				case *redis.Message:
+					fn(m.Payload)
+				}
 			}
 		}
 	}()
 	return stop, nil
+}
+
+// OnResubscribe implements Reconnecting.
+func (r *Redis) OnResubscribe(f func(channel string)) {
+	r.mu.Lock()
+	r.onResub = append(r.onResub, f)
+	r.mu.Unlock()
+}
+
+func (r *Redis) resubscribed(channel string) {
+	r.mu.Lock()
+	hooks := slices.Clone(r.onResub)
+	r.mu.Unlock()
+	for _, f := range hooks {
+		f(channel)
+	}
 }
 
 func (r *Redis) Ping(ctx context.Context) error {

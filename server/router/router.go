@@ -37,16 +37,18 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	}).Methods(http.MethodGet, http.MethodHead)
+	// Ready while the database answers, whatever Redis does: a load balancer must not drain every replica
+	// because the coordinator is away while tokens still work. The body says which dependency is degraded.
 	r.HandleFunc("/readyz", func(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 		defer cancel()
-		if err := s.Ready(ctx); err != nil {
+		rd, err := s.Readiness(ctx)
+		status := http.StatusOK
+		if err != nil {
 			s.Logger.Warn("not ready", "err", err)
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
+			status = http.StatusServiceUnavailable
 		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ready\n"))
+		server.WriteJSON(w, status, rd)
 	}).Methods(http.MethodGet, http.MethodHead)
 	staticFiles := http.StripPrefix("/static/", http.FileServerFS(static.FS))
 	r.PathPrefix("/static/").Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

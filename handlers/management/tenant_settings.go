@@ -1,0 +1,67 @@
+package management
+
+import (
+	"net/http"
+
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
+)
+
+// tenantSettingsView is every tenant setting with the value in effect (defaults filled in). Durations are seconds.
+type tenantSettingsView struct {
+	RefreshTokenReuseInterval   int `json:"refresh_token_reuse_interval"`
+	BruteForceThreshold         int `json:"brute_force_threshold"`
+	BruteForceBlockSeconds      int `json:"brute_force_block_seconds"`
+	IPFailureLimit              int `json:"ip_failure_limit"`
+	IPFailureWindowSeconds      int `json:"ip_failure_window_seconds"`
+	AccountFailureLimit         int `json:"account_failure_limit"`
+	AccountFailureWindowSeconds int `json:"account_failure_window_seconds"`
+}
+
+func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
+	return tenantSettingsView{
+		RefreshTokenReuseInterval: ts.RefreshTokenReuseInterval,
+		BruteForceThreshold:       ts.BruteForceThreshold, BruteForceBlockSeconds: ts.BruteForceBlockSeconds,
+		IPFailureLimit: ts.IPFailureLimit, IPFailureWindowSeconds: ts.IPFailureWindowSeconds,
+		AccountFailureLimit: ts.AccountFailureLimit, AccountFailureWindowSeconds: ts.AccountFailureWindowSeconds,
+	}
+}
+
+// tenantSettingsBody is a PATCH: the settings it names change, the others stay.
+type tenantSettingsBody struct {
+	RefreshTokenReuseInterval   *int `json:"refresh_token_reuse_interval"`
+	BruteForceThreshold         *int `json:"brute_force_threshold"`
+	BruteForceBlockSeconds      *int `json:"brute_force_block_seconds"`
+	IPFailureLimit              *int `json:"ip_failure_limit"`
+	IPFailureWindowSeconds      *int `json:"ip_failure_window_seconds"`
+	AccountFailureLimit         *int `json:"account_failure_limit"`
+	AccountFailureWindowSeconds *int `json:"account_failure_window_seconds"`
+}
+
+// getTenantSettings serves GET /tenants/settings (Auth0's path): the settings of the tenant the request came in on.
+func (h *Handler) getTenantSettings(w http.ResponseWriter, r *http.Request) error {
+	ts, err := h.S.TenantSettings(r.Context())
+	if err != nil {
+		return err
+	}
+	return ok(w, viewTenantSettings(ts))
+}
+
+// updateTenantSettings serves PATCH /tenants/settings: a value out of range is 400 naming the setting, and then
+// nothing changes.
+func (h *Handler) updateTenantSettings(w http.ResponseWriter, r *http.Request) error {
+	var b tenantSettingsBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	ts, err := h.S.UpdateTenantSettings(r.Context(), server.TenantSettingsUpdate{
+		RefreshTokenReuseInterval: b.RefreshTokenReuseInterval,
+		BruteForceThreshold:       b.BruteForceThreshold, BruteForceBlockSeconds: b.BruteForceBlockSeconds,
+		IPFailureLimit: b.IPFailureLimit, IPFailureWindowSeconds: b.IPFailureWindowSeconds,
+		AccountFailureLimit: b.AccountFailureLimit, AccountFailureWindowSeconds: b.AccountFailureWindowSeconds,
+	})
+	if err != nil {
+		return err
+	}
+	return ok(w, viewTenantSettings(ts))
+}

@@ -1,0 +1,158 @@
+package management_test
+
+import (
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/authio/authio/internal/testenv"
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
+)
+
+// settingNames lists the JSON names of every field of storage.TenantSettings, so a setting added there and not
+// served by the API fails this test.
+func settingNames(t *testing.T) []string {
+	t.Helper()
+	var names []string
+	typ := reflect.TypeFor[storage.TenantSettings]()
+	for i := range typ.NumField() {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			t.Fatalf("storage.TenantSettings.%s has no JSON name", typ.Field(i).Name)
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func TestTenantSettings(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		defaults := map[string]any{
+			"refresh_token_reuse_interval":   0.0,
+			"brute_force_threshold":          float64(server.DefaultBruteForceThreshold),
+			"brute_force_block_seconds":      float64(server.DefaultBruteForceBlockSeconds),
+			"ip_failure_limit":               float64(server.DefaultIPFailureLimit),
+			"ip_failure_window_seconds":      float64(server.DefaultIPFailureWindowSeconds),
+			"account_failure_limit":          float64(server.DefaultAccountFailureLimit),
+			"account_failure_window_seconds": float64(server.DefaultAccountFailureWindowSeconds),
+		}
+		got := obj(t, f.must(t, http.StatusOK, "GET", "/tenants/settings", nil))
+		if keys := keysOf(got); !slices.Equal(keys, settingNames(t)) {
+			t.Fatalf("GET /tenants/settings serves %v, want every tenant setting %v", keys, settingNames(t))
+		}
+		if !reflect.DeepEqual(got, defaults) {
+			t.Errorf("settings of a new tenant = %v, want the defaults %v", got, defaults)
+		}
+
+		want := maps(defaults, map[string]any{"brute_force_threshold": 5.0, "refresh_token_reuse_interval": 30.0})
+		if got := obj(t, f.must(t, http.StatusOK, "PATCH", "/tenants/settings",
+			map[string]any{"brute_force_threshold": 5, "refresh_token_reuse_interval": 30})); !reflect.DeepEqual(got, want) {
+			t.Errorf("PATCH answered %v, want %v", got, want)
+		}
+		if got := obj(t, f.must(t, http.StatusOK, "GET", "/tenants/settings", nil)); !reflect.DeepEqual(got, want) {
+			t.Errorf("GET after PATCH = %v, want %v", got, want)
+		}
+		if st := f.acme.Stored(t).Settings; st.BruteForceThreshold != 5 || st.RefreshTokenReuseInterval != 30 {
+			t.Errorf("stored settings = %+v", st)
+		}
+		audited := func(t *testing.T) []any {
+			t.Helper()
+			return arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?type="+server.EventTenantSettingsUpdated, nil))["logs"])
+		}
+		if events := audited(t); len(events) != 1 {
+			t.Fatalf("%s events = %v, want 1", server.EventTenantSettingsUpdated, events)
+		} else {
+			e := obj(t, events[0])
+			d := obj(t, e["data"])
+			if !reflect.DeepEqual(d["changed"], []any{"refresh_token_reuse_interval", "brute_force_threshold"}) ||
+				!reflect.DeepEqual(d["values"], map[string]any{"refresh_token_reuse_interval": 30.0, "brute_force_threshold": 5.0}) ||
+				!strings.HasPrefix(e["actor"].(string), "api_key:") {
+				t.Errorf("audit event = %v", e)
+			}
+		}
+
+		for _, tc := range []struct {
+			name  string
+			body  any
+			field string
+		}{
+			{name: "threshold zero", body: map[string]any{"brute_force_threshold": 0}, field: "brute_force_threshold"},
+			{name: "reuse interval over 300", body: map[string]any{"refresh_token_reuse_interval": 301}, field: "refresh_token_reuse_interval"},
+			{name: "negative reuse interval", body: map[string]any{"refresh_token_reuse_interval": -1}, field: "refresh_token_reuse_interval"},
+			{name: "window too short", body: map[string]any{"ip_failure_window_seconds": 10}, field: "ip_failure_window_seconds"},
+			{name: "block too long", body: map[string]any{"brute_force_block_seconds": 31 * 24 * 3600}, field: "brute_force_block_seconds"},
+			{name: "not a number", body: map[string]any{"account_failure_limit": "many"}, field: "account_failure_limit"},
+			{name: "fraction", body: map[string]any{"account_failure_window_seconds": 90.5}, field: "account_failure_window_seconds"},
+			{name: "unknown setting", body: map[string]any{"brute_force_treshold": 3}, field: "brute_force_treshold"},
+			{name: "a valid and an invalid value", body: map[string]any{"ip_failure_limit": 50, "brute_force_threshold": -1}, field: "brute_force_threshold"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				wantError(t, f.api(t, "PATCH", "/tenants/settings", tc.body), http.StatusBadRequest, "invalid_body", tc.field)
+				if got := obj(t, f.must(t, http.StatusOK, "GET", "/tenants/settings", nil)); !reflect.DeepEqual(got, want) {
+					t.Errorf("a refused PATCH changed the settings: %v, want %v", got, want)
+				}
+			})
+		}
+		if events := audited(t); len(events) != 1 {
+			t.Errorf("refused changes were audited: %v", events)
+		}
+
+		// Another tenant's key gets nothing of acme's settings, and its own tenant's are its own.
+		wantError(t, f.acme.API(t, f.c, "GET", "/tenants/settings", f.globexKey, nil), http.StatusUnauthorized, "invalid_token")
+		wantError(t, f.acme.API(t, f.c, "PATCH", "/tenants/settings", f.globexKey, map[string]any{"brute_force_threshold": 1}),
+			http.StatusUnauthorized, "invalid_token")
+		if got := obj(t, decode(t, f.globex.API(t, f.c, "GET", "/tenants/settings", f.globexKey, nil), http.StatusOK)); !reflect.DeepEqual(got, defaults) {
+			t.Errorf("globex's settings = %v, want the defaults", got)
+		}
+		if got := obj(t, f.must(t, http.StatusOK, "GET", "/tenants/settings", nil)); !reflect.DeepEqual(got, want) {
+			t.Errorf("acme's settings after globex's attempts = %v, want %v", got, want)
+		}
+	})
+}
+
+// TestTenantSettingsScopes: reading and changing the settings are separate Management API scopes.
+func TestTenantSettingsScopes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		cl := managementClient(f.acme, "read:tenant_settings")
+		reader := testenv.TokensOf(t, f.acme.ClientCredentials(t, f.c, cl.ClientID, cl.ClientSecret,
+			url.Values{"audience": {server.ManagementAudience}, "scope": {"read:tenant_settings"}})).AccessToken
+		decode(t, f.acme.API(t, f.c, "GET", "/tenants/settings", reader, nil), http.StatusOK)
+		wantError(t, f.acme.API(t, f.c, "PATCH", "/tenants/settings", reader, map[string]any{"brute_force_threshold": 3}),
+			http.StatusForbidden, "insufficient_scope", "update:tenant_settings")
+		if st := f.acme.Stored(t).Settings; st.BruteForceThreshold != 0 {
+			t.Errorf("a refused PATCH stored %+v", st)
+		}
+		for _, scope := range []string{"read:tenant_settings", "update:tenant_settings"} {
+			if !slices.ContainsFunc(server.ManagementScopes, func(s storage.Scope) bool { return s.Value == scope }) {
+				t.Errorf("%s is not a Management API scope", scope)
+			}
+		}
+	})
+}
+
+func keysOf(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// maps returns a copy of base with over's entries set.
+func maps(base, over map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
+}

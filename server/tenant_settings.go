@@ -1,0 +1,128 @@
+package server
+
+import (
+	"context"
+
+	"github.com/authio/authio/storage"
+)
+
+// EventTenantSettingsUpdated is audited, with the changed settings and their new values, when a tenant's
+// settings change.
+const EventTenantSettingsUpdated = "tenant.settings_updated"
+
+// Defaults of the tenant settings (storage.TenantSettings stores 0 for "the default"). Durations are seconds.
+const (
+	DefaultBruteForceThreshold         = 10
+	DefaultBruteForceBlockSeconds      = 3600
+	DefaultIPFailureLimit              = 100
+	DefaultIPFailureWindowSeconds      = 3600
+	DefaultAccountFailureLimit         = 1000
+	DefaultAccountFailureWindowSeconds = 3600
+	// MaxRefreshTokenReuseInterval bounds refresh_token_reuse_interval: a grace period, not a second lifetime.
+	MaxRefreshTokenReuseInterval = 300
+)
+
+// TenantSettingsUpdate changes the settings that are not nil; each is named in errors and the audit log by its
+// JSON name in storage.TenantSettings.
+type TenantSettingsUpdate struct {
+	RefreshTokenReuseInterval   *int
+	BruteForceThreshold         *int
+	BruteForceBlockSeconds      *int
+	IPFailureLimit              *int
+	IPFailureWindowSeconds      *int
+	AccountFailureLimit         *int
+	AccountFailureWindowSeconds *int
+}
+
+// setting is one integer tenant setting: its name, where it lives, the value 0 stands for, and its range.
+type setting struct {
+	name     string
+	field    *int // in the settings being read or changed
+	update   *int // the new value; nil leaves it
+	def      int
+	min, max int
+}
+
+// settings lists every field of ts, paired with its new value in u. A field added to storage.TenantSettings
+// must be added here (the Management API tests check that every field is served).
+func (u TenantSettingsUpdate) settings(ts *storage.TenantSettings) []setting {
+	return []setting{
+		{"refresh_token_reuse_interval", &ts.RefreshTokenReuseInterval, u.RefreshTokenReuseInterval, 0, 0, MaxRefreshTokenReuseInterval},
+		{"brute_force_threshold", &ts.BruteForceThreshold, u.BruteForceThreshold, DefaultBruteForceThreshold, 1, 1000},
+		{"brute_force_block_seconds", &ts.BruteForceBlockSeconds, u.BruteForceBlockSeconds, DefaultBruteForceBlockSeconds, 60, 30 * 24 * 3600},
+		{"ip_failure_limit", &ts.IPFailureLimit, u.IPFailureLimit, DefaultIPFailureLimit, 1, 1_000_000},
+		{"ip_failure_window_seconds", &ts.IPFailureWindowSeconds, u.IPFailureWindowSeconds, DefaultIPFailureWindowSeconds, 60, 24 * 3600},
+		{"account_failure_limit", &ts.AccountFailureLimit, u.AccountFailureLimit, DefaultAccountFailureLimit, 1, 1_000_000},
+		{"account_failure_window_seconds", &ts.AccountFailureWindowSeconds, u.AccountFailureWindowSeconds, DefaultAccountFailureWindowSeconds, 60, 24 * 3600},
+	}
+}
+
+// EffectiveSettings returns ts with every field left at 0 set to the default it stands for.
+func EffectiveSettings(ts storage.TenantSettings) storage.TenantSettings {
+	for _, f := range (TenantSettingsUpdate{}).settings(&ts) {
+		if *f.field == 0 {
+			*f.field = f.def
+		}
+	}
+	return ts
+}
+
+// TenantSettings returns the settings of the tenant in ctx as they are stored now, defaults filled in.
+func (s *Server) TenantSettings(ctx context.Context) (storage.TenantSettings, error) {
+	tid, ok := storage.TenantFromContext(ctx)
+	if !ok {
+		return storage.TenantSettings{}, storage.ErrNoTenant
+	}
+	t, err := s.Store.GetTenant(ctx, tid)
+	if err != nil {
+		return storage.TenantSettings{}, err
+	}
+	return EffectiveSettings(t.Settings), nil
+}
+
+// UpdateTenantSettings changes the settings of the tenant in ctx and returns them, defaults filled in. A value out
+// of its range is a ValidationError naming the setting, and then nothing changes. A change is audited
+// (EventTenantSettingsUpdated) in its transaction and announced on the tenants channel, so every replica's tenant
+// cache drops the old settings; this replica's drops them before UpdateTenantSettings returns.
+func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpdate) (storage.TenantSettings, error) {
+	tid, ok := storage.TenantFromContext(ctx)
+	if !ok {
+		return storage.TenantSettings{}, storage.ErrNoTenant
+	}
+	for _, f := range upd.settings(&storage.TenantSettings{}) {
+		if f.update != nil && (*f.update < f.min || *f.update > f.max) {
+			return storage.TenantSettings{}, invalid(f.name, "must be an integer from %d to %d", f.min, f.max)
+		}
+	}
+	var changed []string
+	values := storage.JSONMap{}
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		err := s.Store.UpdateTenant(ctx, tid, func(t storage.Tenant) (storage.Tenant, error) {
+			changed, values = nil, storage.JSONMap{}
+			for _, f := range upd.settings(&t.Settings) {
+				cur := *f.field
+				if cur == 0 {
+					cur = f.def
+				}
+				if f.update != nil && *f.update != cur {
+					*f.field = *f.update
+					changed = append(changed, f.name)
+					values[f.name] = *f.update
+				}
+			}
+			return t, nil
+		})
+		if err != nil || len(changed) == 0 {
+			return err
+		}
+		return s.Audit(ctx, storage.AuditEvent{Type: EventTenantSettingsUpdated, Data: storage.JSONMap{"changed": changed, "values": values}})
+	})
+	if err != nil {
+		return storage.TenantSettings{}, err
+	}
+	if len(changed) > 0 {
+		s.Tenants.Flush()
+		s.announce(ctx, tenantsChannel, "changed")
+	}
+	return s.TenantSettings(ctx)
+}
