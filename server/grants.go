@@ -76,14 +76,14 @@ func (r *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 			return fosite.ErrServerError.WithWrap(rerr).WithDebug(rerr.Error())
 		}
 		if !ok {
-			return r.reuse(ctx, signature, orig)
+			return r.reuse(ctx, orig)
 		}
 		// A retry within the interval stands for its successor, which must itself still be live: if it was
 		// rotated in turn, the presented token is two generations old, and that is reuse.
 		token, replay = successor, successor
 		signature = r.RefreshTokenStrategy.RefreshTokenSignature(ctx, token)
 		if orig, err = r.store.GetRefreshTokenSession(ctx, signature, ar.GetSession()); errors.Is(err, fosite.ErrInactiveToken) {
-			return r.reuse(ctx, signature, orig)
+			return r.reuse(ctx, orig)
 		}
 	}
 	if errors.Is(err, fosite.ErrNotFound) {
@@ -136,19 +136,14 @@ func (r *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	return nil
 }
 
-// reuse answers a refresh token presented after it was rotated (outside any reuse interval): the token record
-// and every token of its family are revoked (RFC 9700 §4.14.2), and the request gets invalid_grant.
-func (r *refreshGrant) reuse(ctx context.Context, signature string, orig fosite.Requester) error {
+// reuse answers a refresh token presented after it was rotated (outside any reuse interval): every token of its
+// family is revoked (RFC 9700 §4.14.2), and the request gets invalid_grant.
+func (r *refreshGrant) reuse(ctx context.Context, orig fosite.Requester) error {
 	if orig == nil {
 		return fosite.ErrServerError.WithDebug("a rotated refresh token came back without its request")
 	}
-	err := r.store.InTx(ctx, func(ctx context.Context) error {
-		if err := r.store.DeleteRefreshTokenSession(ctx, signature); err != nil {
-			return err
-		}
-		return revokeGrant(ctx, r.store, orig.GetID())
-	})
-	if err != nil {
+	// The presented token belongs to the family (same request id): revoking the family deletes it too.
+	if err := revokeGrant(ctx, r.store, orig.GetID()); err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
 	return fosite.ErrInvalidGrant.WithHint("The refresh token was already used.").
@@ -278,14 +273,16 @@ func writeTokens(_ context.Context, ar fosite.AccessRequester, resp fosite.Acces
 	}
 }
 
-// revokeGrant revokes every access and refresh token of a grant (one authorization, one rotation family).
+// revokeGrant revokes every access and refresh token of a grant (one authorization, one rotation family). The
+// two deletes run as statements of their own, not in one transaction: several requests that detect the same
+// reuse revoke the same rows at once, and a transaction holding the refresh tokens' row locks while waiting for
+// the access tokens' (or one that first deleted a single token) could deadlock with another. Each delete is
+// idempotent, and refresh tokens go first, so no new access token can be minted from the family in between.
 func revokeGrant(ctx context.Context, store *storage.Store, requestID string) error {
-	return store.InTx(ctx, func(ctx context.Context) error {
-		if err := store.RevokeRefreshToken(ctx, requestID); err != nil {
-			return err
-		}
-		return store.RevokeAccessToken(ctx, requestID)
-	})
+	if err := store.RevokeRefreshToken(ctx, requestID); err != nil {
+		return err
+	}
+	return store.RevokeAccessToken(ctx, requestID)
 }
 
 // codeGrant is fosite's authorization-code grant, with the response phase written here: fosite's loads the
