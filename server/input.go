@@ -151,6 +151,12 @@ func (s *Server) RefuseBadInput(refuse func(http.ResponseWriter, *http.Request, 
 // checkPath checks each decoded segment of the escaped path the router matched, so "%00" and "%FF" count, and an
 // escaped slash stays inside its segment.
 func checkPath(r *http.Request) *InputError {
+	// The decoded path is every decoded segment joined by slashes (an escaped slash decodes to one too), and a
+	// string split at ASCII slashes keeps its validity: when the whole path is storable, every segment is. Only a
+	// refused path is walked segment by segment, to name the segment.
+	if unstorable(r.URL.Path) == "" {
+		return nil
+	}
 	vars := mux.Vars(r)
 	for _, seg := range strings.Split(r.URL.EscapedPath(), "/") {
 		dec, err := url.PathUnescape(seg)
@@ -181,6 +187,11 @@ func checkPath(r *http.Request) *InputError {
 // checkPairs checks the names and values of an urlencoded string in order. A pair net/url cannot decode is
 // skipped: url.ParseQuery drops it, so it reaches no handler.
 func checkPairs(in, raw string) *InputError {
+	// Without a percent escape, every decoded name and value is a piece of raw (with '+' read as a space): one
+	// check of raw covers them all.
+	if strings.IndexByte(raw, '%') < 0 && unstorable(raw) == "" {
+		return nil
+	}
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
@@ -210,17 +221,30 @@ func checkFormBody(r *http.Request) *InputError {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || (mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data") {
-		return nil
+	ct := r.Header.Get("Content-Type")
+	var (
+		mt     string
+		params map[string]string
+	)
+	// The token, introspection and revocation endpoints take a form on every request: recognise it without
+	// parsing the media type.
+	if len(ct) >= len(formType) && strings.EqualFold(ct[:len(formType)], formType) && (len(ct) == len(formType) || ct[len(formType)] == ';') {
+		mt = formType
+	} else {
+		var err error
+		if mt, params, err = mime.ParseMediaType(ct); err != nil || mt != "multipart/form-data" {
+			return nil
+		}
 	}
 	orig := r.Body
-	b, err := io.ReadAll(orig)
-	r.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(b), errReader{err}), Closer: orig}
+	buf := bytes.NewBuffer(make([]byte, 0, max(min(r.ContentLength, MaxBodyBytes), 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(orig)
+	b := buf.Bytes()
+	r.Body = &replayBody{data: b, err: err, closer: orig}
 	if err != nil {
 		return nil
 	}
-	if mt == "application/x-www-form-urlencoded" {
+	if mt == formType {
 		return checkPairs(InForm, string(b))
 	}
 	mr := multipart.NewReader(bytes.NewReader(b), params["boundary"])
@@ -246,18 +270,27 @@ func checkFormBody(r *http.Request) *InputError {
 	}
 }
 
+// formType is the media type of an urlencoded form body.
+const formType = "application/x-www-form-urlencoded"
+
 // replayBody serves the bytes CheckInput read, then the error reading them ended with (nil: io.EOF), and closes
 // the original body.
 type replayBody struct {
-	io.Reader
-	io.Closer
+	data   []byte
+	err    error
+	closer io.Closer
 }
 
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) {
-	if e.err == nil {
-		return 0, io.EOF
+func (b *replayBody) Read(p []byte) (int, error) {
+	if len(b.data) == 0 {
+		if b.err == nil {
+			return 0, io.EOF
+		}
+		return 0, b.err
 	}
-	return 0, e.err
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
 }
+
+func (b *replayBody) Close() error { return b.closer.Close() }

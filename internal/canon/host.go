@@ -51,6 +51,9 @@ func Domain(name string) (string, error) {
 		return "", fmt.Errorf("%w: not UTF-8", ErrInvalidHost)
 	}
 	name = strings.TrimSuffix(name, ".")
+	if isCanonicalLDH(name) {
+		return name, nil // what ToASCII would return, without its mapping tables: the common case, on every request
+	}
 	a, err := profile.ToASCII(name)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrInvalidHost, err)
@@ -97,5 +100,35 @@ func Host(hostHeader, scheme string) (string, error) {
 	if n == def {
 		return name, nil
 	}
+	if port[0] != '0' && len(name)+1+len(port) == len(hostHeader) && hostHeader[:len(name)] == name {
+		return hostHeader, nil // already canonical: no new string
+	}
 	return name + ":" + strconv.FormatUint(n, 10), nil
+}
+
+// isCanonicalLDH reports whether name is already in the form Domain returns and needs none of IDNA's mapping or
+// checks: 1 to 253 bytes of dot-separated labels of 1 to 63 lower-case letters, digits and hyphens, none starting
+// or ending with a hyphen and none with hyphens in its third and fourth places (which IDNA reserves, "xn--"
+// included, and checks itself).
+func isCanonicalLDH(name string) bool {
+	if len(name) == 0 || len(name) > 253 {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(name); i++ {
+		if i < len(name) && name[i] != '.' {
+			c := name[i]
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+			continue
+		}
+		label := name[start:i]
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			(len(label) >= 4 && label[2] == '-' && label[3] == '-') {
+			return false
+		}
+		start = i + 1
+	}
+	return true
 }
