@@ -50,25 +50,31 @@ func CheckOrgUsage(c fosite.Client, requested string) error {
 	return nil
 }
 
-// OrgAccess is an organization a subject may have tokens for, with the user's membership (zero for a client).
+// OrgAccess is an organization a subject may have tokens for, with the user's membership and the user as they
+// are now (zero for a client).
 type OrgAccess struct {
 	Org        storage.Organization
 	Membership storage.Membership
+	User       storage.User
 }
 
-// UserOrganization checks that user is an active member of the organization named by idOrName (id or name)
-// in the tenant of ctx.
+// UserOrganization checks, in one query, that user is an active member of the organization named by idOrName
+// (id or name) in the tenant of ctx: an *OrgError when not (a deleted user is no member), ErrGrantWithdrawn when
+// the user is blocked.
 func (s *Server) UserOrganization(ctx context.Context, userID, idOrName string) (OrgAccess, error) {
 	notMember := orgErr("not_member", "You are not a member of this organization.")
-	org, m, err := s.Store.OrganizationMembership(ctx, idOrName, userID)
+	org, m, u, err := s.Store.OrganizationMembership(ctx, idOrName, userID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return OrgAccess{}, notMember
 	} else if err != nil {
 		return OrgAccess{}, err
 	}
+	if u.Blocked {
+		return OrgAccess{}, ErrGrantWithdrawn
+	}
 	switch m.Status {
 	case storage.MembershipActive:
-		return OrgAccess{Org: org, Membership: m}, nil
+		return OrgAccess{Org: org, Membership: m, User: u}, nil
 	case storage.MembershipSuspended:
 		return OrgAccess{}, orgErr("suspended", "Your membership in this organization is suspended.")
 	case storage.MembershipInvited:
@@ -242,21 +248,23 @@ func (s *Server) userGrants(ctx context.Context, ar fosite.AccessRequester, sess
 	if sess.Subject == "" || sess.Subject == sess.ClientID {
 		return nil
 	}
-	u, err := s.LiveUser(ctx, sess.Subject)
-	if errors.Is(err, ErrGrantWithdrawn) {
-		return fosite.ErrInvalidGrant.WithHint("The user of this grant no longer exists or has been blocked.")
-	} else if err != nil {
-		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
-	}
-	var access *OrgAccess
+	withdrawn := fosite.ErrInvalidGrant.WithHint("The user of this grant no longer exists or has been blocked.")
+	var (
+		u      storage.User
+		access *OrgAccess
+	)
 	if orgID := sess.OrgID(); orgID != "" {
+		// The membership query brings the user along: one read for both.
 		a, err := s.UserOrganization(ctx, sess.Subject, orgID)
 		var oe *OrgError
-		if errors.As(err, &oe) {
+		if errors.Is(err, ErrGrantWithdrawn) {
+			return withdrawn
+		} else if errors.As(err, &oe) {
 			return fosite.ErrInvalidGrant.WithHintf("The grant's organization no longer accepts this user: %s", oe.Description)
 		} else if err != nil {
 			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 		}
+		u = a.User
 		claims := sess.IDTokenClaims()
 		err = s.CheckOrgPolicy(ctx, PolicyInput{Org: a.Org, Membership: a.Membership, UserID: u.ID,
 			AuthTime: claims.AuthTime, AMR: claims.AuthenticationMethodsReferences})
@@ -267,6 +275,13 @@ func (s *Server) userGrants(ctx context.Context, ar fosite.AccessRequester, sess
 			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 		}
 		access = &a
+	} else {
+		var err error
+		if u, err = s.LiveUser(ctx, sess.Subject); errors.Is(err, ErrGrantWithdrawn) {
+			return withdrawn
+		} else if err != nil {
+			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+		}
 	}
 	if err := s.ApplyUserClaims(ctx, sess, u.ID, access, tokenAudiences(ar)); err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
@@ -318,11 +333,15 @@ func SetProfileClaims(claims map[string]any, u storage.User, email, profile bool
 	}
 }
 
-// AccessDeniedError turns an OrgError into access_denied with its description; other errors are server errors.
+// AccessDeniedError turns an OrgError (or a blocked user, ErrGrantWithdrawn) into access_denied with its
+// description; other errors are server errors.
 func AccessDeniedError(err error) *fosite.RFC6749Error {
 	var oe *OrgError
 	if errors.As(err, &oe) {
 		return fosite.ErrAccessDenied.WithHint(oe.Description)
+	}
+	if errors.Is(err, ErrGrantWithdrawn) {
+		return fosite.ErrAccessDenied.WithHint("This account is blocked.")
 	}
 	return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 }
@@ -405,11 +424,8 @@ func (s *Server) LivePermissions(ctx context.Context, sess *Session, audience st
 		g, err := s.clientGrants(ctx, sess.ClientID, auds)
 		return g.Permissions, err
 	}
-	if _, err := s.LiveUser(ctx, sess.Subject); err != nil {
-		return nil, err
-	}
 	if orgID != "" {
-		a, err := s.UserOrganization(ctx, sess.Subject, orgID)
+		a, err := s.UserOrganization(ctx, sess.Subject, orgID) // ErrGrantWithdrawn for a blocked user
 		var oe *OrgError
 		if errors.As(err, &oe) {
 			return nil, ErrGrantWithdrawn
@@ -418,6 +434,9 @@ func (s *Server) LivePermissions(ctx context.Context, sess *Session, audience st
 		}
 		g, err := s.Store.GrantsFor(ctx, storage.SubjectMembership, a.Membership.ID, auds)
 		return g.Permissions, err
+	}
+	if _, err := s.LiveUser(ctx, sess.Subject); err != nil {
+		return nil, err
 	}
 	g, err := s.Store.GrantsFor(ctx, storage.SubjectUser, sess.Subject, auds)
 	return g.Permissions, err

@@ -63,9 +63,10 @@ func (s *Server) UserGrant(ctx context.Context, token string, use fosite.TokenUs
 	return Grant{Use: use, Request: req, Session: sess}, nil
 }
 
-// switchTo fills ar, a fresh request of client, for a switch of grant g of user u (live: see LiveUser) into the
-// organization orgParam, with the requested scopes and audiences (empty: those of g). Errors are fosite errors.
-func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Grant, u storage.User, orgParam string, scopes, audiences []string) (OrgAccess, error) {
+// switchTo fills ar, a fresh request of client, for a switch of grant g into the organization orgParam, with
+// the requested scopes and audiences (empty: those of g). Errors are fosite errors: invalid_grant when the user
+// has been deleted or blocked since g was issued, access_denied when the user is not an active member.
+func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Grant, orgParam string, scopes, audiences []string) (OrgAccess, error) {
 	client := ar.GetClient()
 	if g.Request.GetClient().GetID() != client.GetID() {
 		return OrgAccess{}, fosite.ErrInvalidRequest.WithHint("The token was issued to another client.")
@@ -77,9 +78,21 @@ func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gran
 		return OrgAccess{}, fosite.ErrInvalidRequest.WithHint(err.Error())
 	}
 	userID := g.Session.Subject
-	access, err := s.UserOrganization(ctx, userID, orgParam)
-	if err != nil {
+	withdrawn := fosite.ErrInvalidGrant.WithHint("The token's user no longer exists or has been blocked.")
+	access, err := s.UserOrganization(ctx, userID, orgParam) // the user comes with the membership, in one read
+	var oe *OrgError
+	if errors.Is(err, ErrGrantWithdrawn) {
+		return OrgAccess{}, withdrawn
+	} else if errors.As(err, &oe) {
+		// Not a member — or no longer a user at all, which only this refusal pays a second read to tell.
+		if _, lerr := s.LiveUser(ctx, userID); errors.Is(lerr, ErrGrantWithdrawn) {
+			return OrgAccess{}, withdrawn
+		} else if lerr != nil {
+			return OrgAccess{}, fosite.ErrServerError.WithWrap(lerr).WithDebug(lerr.Error())
+		}
 		return OrgAccess{}, AccessDeniedError(err)
+	} else if err != nil {
+		return OrgAccess{}, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
 	old := g.Session.IDTokenClaims()
 	// The seam for the target organization's auth policy (SSO only, MFA, maximum session age).
@@ -124,7 +137,7 @@ func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gran
 	}
 	_, email := old.Extra["email"]
 	_, profile := old.Extra["updated_at"]
-	SetProfileClaims(claims.Extra, u, email, profile)
+	SetProfileClaims(claims.Extra, access.User, email, profile)
 	ar.SetSession(sess)
 	for _, sc := range scopes {
 		ar.GrantScope(sc)
@@ -214,13 +227,6 @@ func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshTok
 	} else if err != nil {
 		return SwitchResult{}, err
 	}
-	u, err := s.LiveUser(ctx, g.Session.Subject)
-	if errors.Is(err, ErrGrantWithdrawn) {
-		return SwitchResult{}, &SwitchError{Status: http.StatusUnauthorized, Code: "invalid_token",
-			Description: "The access token's user no longer exists or has been blocked."}
-	} else if err != nil {
-		return SwitchResult{}, err
-	}
 	base := g
 	if refreshToken != "" {
 		rg, err := s.UserGrant(ctx, refreshToken, fosite.RefreshToken)
@@ -241,7 +247,7 @@ func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshTok
 	ar.GrantTypes = fosite.Arguments{GrantTokenExchange}
 	ar.RequestedAt = time.Now().UTC()
 	from := g.Session.OrgID()
-	access, err := s.switchTo(ctx, ar, base, u, orgParam, nil, nil)
+	access, err := s.switchTo(ctx, ar, base, orgParam, nil, nil)
 	if err != nil {
 		return SwitchResult{}, switchError(err)
 	}
@@ -265,6 +271,10 @@ func switchError(err error) error {
 		return err // a failure of ours, not a refusal
 	case rfc.ErrorField == fosite.ErrAccessDenied.ErrorField, rfc.ErrorField == fosite.ErrInteractionRequired.ErrorField:
 		status = http.StatusForbidden
+	case rfc.ErrorField == fosite.ErrInvalidGrant.ErrorField:
+		// The bearer token's user is gone or blocked: at this endpoint the token itself is no longer good.
+		return &SwitchError{Status: http.StatusUnauthorized, Code: "invalid_token",
+			Description: "The access token's user no longer exists or has been blocked."}
 	}
 	if status < 400 {
 		status = http.StatusBadRequest
@@ -348,13 +358,7 @@ func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, a
 	} else if err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
-	u, err := h.s.LiveUser(ctx, g.Session.Subject)
-	if errors.Is(err, ErrGrantWithdrawn) {
-		return fosite.ErrInvalidGrant.WithHint("The subject_token's user no longer exists or has been blocked.")
-	} else if err != nil {
-		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
-	}
-	access, err := h.s.switchTo(ctx, ar, g, u, form.Get("organization"), ar.GetRequestedScopes(), ar.GetRequestedAudience())
+	access, err := h.s.switchTo(ctx, ar, g, form.Get("organization"), ar.GetRequestedScopes(), ar.GetRequestedAudience())
 	if err != nil {
 		return err
 	}

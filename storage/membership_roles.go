@@ -8,37 +8,46 @@ import (
 )
 
 // OrganizationMembership finds, in one query, the organization named by idOrName (id or name) in the tenant of
-// ctx and userID's membership in it. ErrNotFound when either is missing: a non-member learns nothing about
-// whether the organization exists.
-func (s *Store) OrganizationMembership(ctx context.Context, idOrName, userID string) (Organization, Membership, error) {
+// ctx, userID's membership in it and the user (every grant minted for an organization needs all three, now).
+// ErrNotFound when any is missing: a non-member learns nothing about whether the organization exists.
+func (s *Store) OrganizationMembership(ctx context.Context, idOrName, userID string) (Organization, Membership, User, error) {
 	tid, ok := TenantFromContext(ctx)
 	if !ok {
-		return Organization{}, Membership{}, ErrNoTenant
+		return Organization{}, Membership{}, User{}, ErrNoTenant
 	}
 	var row struct {
 		Membership
 		OrgName, OrgDisplayName, OrgDefaultRoleID string
 		OrgMetadata, OrgBranding                  JSONMap
 		OrgCreatedAt, OrgUpdatedAt                time.Time
+		UserEmail, UserName, UserPasswordHash     string
+		UserEmailVerified, UserBlocked            bool
+		UserCreatedAt, UserUpdatedAt              time.Time
 	}
 	res := s.conn(ctx).Table("memberships m").
 		Select(`m.*, o.name AS org_name, o.display_name AS org_display_name, o.default_role_id AS org_default_role_id,
-			o.metadata AS org_metadata, o.branding AS org_branding, o.created_at AS org_created_at, o.updated_at AS org_updated_at`).
+			o.metadata AS org_metadata, o.branding AS org_branding, o.created_at AS org_created_at, o.updated_at AS org_updated_at,
+			u.email AS user_email, u.name AS user_name, u.password_hash AS user_password_hash,
+			u.email_verified AS user_email_verified, u.blocked AS user_blocked, u.created_at AS user_created_at,
+			u.updated_at AS user_updated_at`).
 		Joins("JOIN organizations o ON o.id = m.organization_id AND o.tenant_id = m.tenant_id").
+		Joins("JOIN users u ON u.id = m.user_id AND u.tenant_id = m.tenant_id").
 		Where("m.tenant_id = ? AND m.user_id = ? AND (o.id = ? OR o.name = ?)", tid, userID, idOrName, idOrName).
 		// An id match wins over a name match, as in GetOrganization.
 		Order(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN o.id = ? THEN 0 ELSE 1 END", Vars: []any{idOrName}, WithoutParentheses: true}}).
 		Limit(1).Scan(&row)
 	if res.Error != nil {
-		return Organization{}, Membership{}, mapErr(res.Error)
+		return Organization{}, Membership{}, User{}, mapErr(res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return Organization{}, Membership{}, ErrNotFound
+		return Organization{}, Membership{}, User{}, ErrNotFound
 	}
 	o := Organization{ID: row.OrganizationID, TenantID: tid, Name: row.OrgName, DisplayName: row.OrgDisplayName,
 		Metadata: row.OrgMetadata, Branding: row.OrgBranding, DefaultRoleID: row.OrgDefaultRoleID,
 		CreatedAt: row.OrgCreatedAt, UpdatedAt: row.OrgUpdatedAt}
-	return o, row.Membership, nil
+	u := User{ID: row.UserID, TenantID: tid, Email: row.UserEmail, EmailVerified: row.UserEmailVerified, Name: row.UserName,
+		PasswordHash: row.UserPasswordHash, Blocked: row.UserBlocked, CreatedAt: row.UserCreatedAt, UpdatedAt: row.UserUpdatedAt}
+	return o, row.Membership, u, nil
 }
 
 // MembershipWithRoles is one of a user's memberships with its organization's names and its role names.

@@ -104,7 +104,7 @@ func TestCodeRedemptionRereadsTheGrant(t *testing.T) {
 	}
 }
 
-func TestSwitchAndExchangeRefuseABlockedUser(t *testing.T) {
+func TestSwitchAndExchangeRefuseABlockedOrDeletedUser(t *testing.T) {
 	t.Parallel()
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -129,6 +129,12 @@ func TestSwitchAndExchangeRefuseABlockedUser(t *testing.T) {
 			if q := ar.Callback(t, o.acme, testenv.Get(t, o.browser, ar.URL(o.acme))); q.Get("error") != "login_required" {
 				t.Errorf("prompt=none after the block: %v", q)
 			}
+			// A deleted user is no longer a member anywhere, but that is invalid_grant, not access_denied.
+			_, bobTokens := o.signIn(t, o.env.Client(testenv.ClientOptions{StopAt: []string{orgRedirect}}), o.bob.Email, url.Values{"organization": {"globex"}})
+			must(t, "delete bob", o.env.S.DeleteUser(o.acme.Ctx, o.bob.ID))
+			wantInvalidGrant(t, "token exchange of a deleted user", o.exchange(t, url.Values{"subject_token": {bobTokens.RefreshToken},
+				"subject_token_type": {server.TokenTypeRefresh}, "organization": {"globex"}}))
+
 			events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: server.EventUserUpdated, UserID: o.alice.ID})
 			must(t, "audit", err)
 			if len(events) != 1 || !slices.Contains(strs(events[0].Data["changed"]), "blocked") {

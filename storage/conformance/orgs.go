@@ -566,18 +566,21 @@ func testMemberships(t *testing.T, s *storage.Store) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				o, m, err := s.OrganizationMembership(tc.ctx, tc.ref, tc.user)
+				o, m, _, err := s.OrganizationMembership(tc.ctx, tc.ref, tc.user)
 				wantErr(t, "OrganizationMembership", err, tc.wantErr)
 				if tc.wantErr == nil && (o.ID != tc.wantOrg || m.ID != tc.wantMem || m.UserID != tc.user || o.TenantID != tn.ID) {
 					t.Errorf("got organization %+v and membership %+v, want %s / %s", o, m, tc.wantOrg, tc.wantMem)
 				}
 			})
 		}
-		o, _, err := s.OrganizationMembership(ctx, org1.ID, u1.ID)
+		o, _, u, err := s.OrganizationMembership(ctx, org1.ID, u1.ID)
 		mustNil(t, "OrganizationMembership", err)
 		want, err := s.GetOrganization(ctx, org1.ID)
 		mustNil(t, "GetOrganization", err)
 		assertEqual(t, "organization", normOrg(o), normOrg(want))
+		wantUser, err := s.GetUser(ctx, u1.ID)
+		mustNil(t, "GetUser", err)
+		assertEqual(t, "user", normUser(u), normUser(wantUser))
 	})
 
 	t.Run("a user's memberships with their roles", func(t *testing.T) {
