@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/internal/testenv"
+	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -241,6 +242,38 @@ func TestSignOutEndsASessionOnce(t *testing.T) {
 			if q := ar.Callback(t, o.acme, testenv.Get(t, o.browser, ar.URL(o.acme))); q.Get("error") != "login_required" {
 				t.Errorf("after sign-out, prompt=none: %v", q)
 			}
+		})
+	}
+}
+
+// TestAnotherTenantCannotConsume: a code or refresh token presented on another tenant's token endpoint (with that
+// tenant's client, or with the issuing client's id) is refused, and stays usable on its own tenant: another
+// tenant can neither redeem nor burn it.
+func TestAnotherTenantCannotConsume(t *testing.T) {
+	t.Parallel()
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
+			other := o.env.NewTenant("initech")
+			otherSPA := other.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
+				GrantTypes: []string{"authorization_code", "refresh_token"}})
+			ar, tk := o.signIn(t, o.browser, o.alice.Email, nil)
+			code := ar.Code(t, o.acme, o.browser, o.alice.Email, testenv.Password)
+			for _, clientID := range []string{otherSPA.ClientID, o.spa.ClientID} {
+				r := testenv.PostForm(t, o.browser, other.URL("/oauth/token"), url.Values{"grant_type": {"refresh_token"},
+					"refresh_token": {tk.RefreshToken}, "client_id": {clientID}})
+				if r.StatusCode < 400 || r.StatusCode >= 500 {
+					t.Errorf("acme's refresh token at initech with client %s: %d %s", clientID, r.StatusCode, r.Body)
+				}
+				r = testenv.PostForm(t, o.browser, other.URL("/oauth/token"), url.Values{"grant_type": {"authorization_code"},
+					"code": {code}, "redirect_uri": {ar.RedirectURI}, "client_id": {clientID}, "code_verifier": {ar.Verifier}})
+				if r.StatusCode < 400 || r.StatusCode >= 500 {
+					t.Errorf("acme's code at initech with client %s: %d %s", clientID, r.StatusCode, r.Body)
+				}
+			}
+			testenv.TokensOf(t, testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), o.refreshForm(tk.RefreshToken)))
+			testenv.TokensOf(t, ar.Exchange(t, o.acme, o.browser, code))
 		})
 	}
 }
