@@ -232,7 +232,9 @@ func checkFormBody(r *http.Request) *InputError {
 		mt = formType
 	} else {
 		var err error
-		if mt, params, err = mime.ParseMediaType(ct); err != nil || mt != "multipart/form-data" {
+		// Any other spelling net/http parses as a form ("…urlencoded ; charset=utf-8", other case) is checked too:
+		// the fast path above only saves the parse.
+		if mt, params, err = mime.ParseMediaType(ct); err != nil || (mt != formType && mt != "multipart/form-data") {
 			return nil
 		}
 	}
