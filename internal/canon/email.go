@@ -2,6 +2,7 @@ package canon
 
 import (
 	"strings"
+	"unicode"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -20,11 +21,28 @@ var folder = cases.Fold()
 //     folding is the mapping Unicode defines for caseless comparison, so "STRASSE" and "Straße" both become
 //     "strasse", and the Kelvin sign and Greek final sigma compare as the letters they look like, which
 //     lower-casing leaves apart;
+//   - Cherokee letters end in their capital form, which is what Unicode's CaseFolding.txt folds both cases to:
+//     x/text's Fold swaps the two cases of Cherokee instead, so folding twice undid it and two users could be
+//     "Ꭰlice" and "ꭰlice";
 //   - it is put in NFC again, since folding can yield a decomposed sequence.
 //
 // Email does not check that the result is a valid address; callers that accept new addresses validate it.
 // It is idempotent: Email(Email(s)) == Email(s).
 func Email(s string) string {
 	s = norm.NFC.String(strings.TrimSpace(s))
-	return norm.NFC.String(folder.String(s))
+	s = folder.String(s)
+	if strings.ContainsFunc(s, isCherokee) {
+		s = strings.Map(func(r rune) rune {
+			if isCherokee(r) {
+				return unicode.ToUpper(r)
+			}
+			return r
+		}, s)
+	}
+	return norm.NFC.String(s)
+}
+
+// isCherokee reports whether r is a Cherokee letter of either case (U+13A0–U+13FD, U+AB70–U+ABBF).
+func isCherokee(r rune) bool {
+	return (r >= 0x13A0 && r <= 0x13FD) || (r >= 0xAB70 && r <= 0xABBF)
 }

@@ -43,3 +43,20 @@ func TestEmail(t *testing.T) {
 		t.Error("spellings a person reads as one address differ")
 	}
 }
+
+// TestEmailIsIdempotent: canonical stays canonical, for every rune of the Basic Multilingual Plane and beyond a
+// few, as the storage layer normalizes again what the server already normalized.
+func TestEmailIsIdempotent(t *testing.T) {
+	for r := rune(0x20); r < 0x20000; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			continue
+		}
+		s := string(r) + "lice@acme.test"
+		if once := canon.Email(s); canon.Email(once) != once {
+			t.Errorf("Email(%+q) = %+q, but Email of that is %+q", s, once, canon.Email(once))
+		}
+	}
+	if canon.Email("\u13A0lice@acme.test") != canon.Email("\uAB70lice@acme.test") {
+		t.Error("the two cases of a Cherokee letter are two addresses")
+	}
+}
