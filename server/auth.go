@@ -47,8 +47,18 @@ func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storag
 		}
 		return storage.User{}, &ThrottledError{RetryAfter: wait}
 	}
+	// Counted before the password is checked, so parallel attempts cannot all slip under a limit.
+	a, over, err := s.reserveSignIn(ctx, keys, policy)
+	if err != nil {
+		return storage.User{}, err
+	} else if over {
+		if err := s.auditSignIn(ctx, EventSignInFailed, u.ID, email, "throttled"); err != nil {
+			return storage.User{}, err
+		}
+		return storage.User{}, &ThrottledError{RetryAfter: time.Second} // the attempts ahead settle the counts within a second
+	}
 	if !CheckPassword(u.PasswordHash, password) {
-		if err := s.recordSignInFailure(ctx, keys, policy); err != nil {
+		if err := a.failed(ctx); err != nil {
 			return storage.User{}, err
 		}
 		if err := s.auditSignIn(ctx, EventSignInFailed, u.ID, email, "invalid_credentials"); err != nil {
@@ -56,13 +66,14 @@ func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storag
 		}
 		return storage.User{}, ErrInvalidCredentials
 	}
+	// The right password: whatever follows, the attempt was no failure.
+	a.succeeded(ctx)
 	if u.Blocked {
 		if err := s.auditSignIn(ctx, EventSignInFailed, u.ID, email, "blocked"); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, ErrUserBlocked
 	}
-	s.recordSignInSuccess(ctx, keys)
 	if err := s.auditSignIn(ctx, EventSignInSucceeded, u.ID, u.Email, ""); err != nil {
 		return storage.User{}, err
 	}

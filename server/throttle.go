@@ -139,13 +139,94 @@ func (s *Server) countFailures(ctx context.Context, key string) (int64, time.Dur
 	return n, left, nil
 }
 
-func (s *Server) hitFailure(ctx context.Context, key string, window time.Duration) (int64, error) {
+// hitFailure counts one attempt at key and returns the count after it, and whether the shared counters took it
+// (else this process's own: the take-back must go to the same place).
+func (s *Server) hitFailure(ctx context.Context, key string, window time.Duration) (int64, bool, error) {
 	var n int64
-	_, err := s.throttleCounters(ctx, func(c cache.Cache) (err error) {
+	shared, err := s.throttleCounters(ctx, func(c cache.Cache) (err error) {
 		n, _, err = c.Hit(ctx, key, window)
 		return err
 	})
-	return n, err
+	return n, shared, err
+}
+
+// attempt is a sign-in attempt counted against its IP, account and (account, IP) pair before its password is
+// checked: concurrent attempts take their places in the counts one by one, so no number of parallel requests
+// gets more passwords checked than the limits allow. Whatever does not end as a failure is taken back.
+type attempt struct {
+	s    *Server
+	k    throttleKeys
+	p    throttlePolicy
+	hits []attemptHit
+	pair int64 // the pair's count, this attempt included
+}
+
+type attemptHit struct {
+	key    string
+	shared bool
+}
+
+// reserveSignIn counts an attempt that signInRefused let through. over reports that a concurrent attempt took
+// the last place under a limit first: the attempt is then refused, and its counts are already taken back.
+func (s *Server) reserveSignIn(ctx context.Context, k throttleKeys, p throttlePolicy) (a *attempt, over bool, err error) {
+	a = &attempt{s: s, k: k, p: p}
+	for _, l := range []struct {
+		key    string
+		window time.Duration
+		limit  int64
+	}{{k.ip, p.ipWindow, p.ipLimit}, {k.account, p.accountWindow, p.accountLimit}, {k.pair, p.block, p.threshold}} {
+		n, shared, err := s.hitFailure(ctx, l.key, l.window)
+		if err != nil {
+			a.takeBack(ctx)
+			return nil, false, err
+		}
+		a.hits = append(a.hits, attemptHit{key: l.key, shared: shared})
+		if l.key == k.pair {
+			a.pair = n
+		}
+		if n > l.limit {
+			over = true
+		}
+	}
+	if over {
+		a.takeBack(ctx)
+		return nil, true, nil
+	}
+	return a, false, nil
+}
+
+// takeBack removes the attempt from every count it was added to: it was refused, or it was no failure.
+func (a *attempt) takeBack(ctx context.Context) {
+	for _, h := range a.hits {
+		var c cache.Cache = a.s.localCounters
+		if h.shared {
+			c = a.s.Cache
+		}
+		if err := c.Unhit(ctx, h.key); err != nil {
+			a.s.Logger.Warn("taking back a sign-in attempt from the throttling counters failed", "err", err)
+		}
+	}
+	a.hits = nil
+}
+
+// failed keeps the attempt in the counts as a failure, and blocks the pair when it reached the threshold: for the
+// whole block time from this failure, counting afresh after it.
+func (a *attempt) failed(ctx context.Context) error {
+	if a.pair < a.p.threshold {
+		return nil
+	}
+	if _, _, err := a.s.hitFailure(ctx, a.k.block, a.p.block); err != nil {
+		return err
+	}
+	_, err := a.s.throttleCounters(ctx, func(c cache.Cache) error { return c.Reset(ctx, a.k.pair) })
+	return err
+}
+
+// succeeded takes the attempt back from the IP and account counts (a success is no failure) and ends the pair's
+// run of failures, here and in the shared counters.
+func (a *attempt) succeeded(ctx context.Context) {
+	a.takeBack(ctx)
+	a.s.recordSignInSuccess(ctx, a.k)
 }
 
 // signInRefused reports whether an attempt is refused before its password is checked, and for how long: until
@@ -166,26 +247,6 @@ func (s *Server) signInRefused(ctx context.Context, k throttleKeys, p throttlePo
 		}
 	}
 	return wait, refused, nil
-}
-
-// recordSignInFailure counts a wrong password against the IP, the account and the pair, and blocks the pair
-// when it reaches the threshold: for the whole block time from this failure, counting afresh after it.
-func (s *Server) recordSignInFailure(ctx context.Context, k throttleKeys, p throttlePolicy) error {
-	if _, err := s.hitFailure(ctx, k.ip, p.ipWindow); err != nil {
-		return err
-	}
-	if _, err := s.hitFailure(ctx, k.account, p.accountWindow); err != nil {
-		return err
-	}
-	n, err := s.hitFailure(ctx, k.pair, p.block)
-	if err != nil || n < p.threshold {
-		return err
-	}
-	if _, err := s.hitFailure(ctx, k.block, p.block); err != nil {
-		return err
-	}
-	_, err = s.throttleCounters(ctx, func(c cache.Cache) error { return c.Reset(ctx, k.pair) })
-	return err
 }
 
 // recordSignInSuccess ends the run of failures of the pair, here and in the shared counters.

@@ -14,6 +14,11 @@ type Cache interface {
 	// this hit and the time left in the window. Used for sign-in throttling (per account, per IP).
 	// Later hits never extend the window. window must be positive. Hit on a key holding a non-counter value fails.
 	Hit(ctx context.Context, key string, window time.Duration) (count int64, retryAfter time.Duration, err error)
+	// Unhit takes back one Hit: it subtracts one from the counter at key, leaving its window alone; an absent or
+	// expired counter, or one at zero, is left as it is. It lets a caller count an attempt before its outcome is
+	// known (so concurrent attempts cannot all pass a limit) and take the count back when it turns out not to be
+	// a failure.
+	Unhit(ctx context.Context, key string) error
 	// Count returns the current count at key and the time left (0, 0 if absent) without adding.
 	Count(ctx context.Context, key string) (int64, time.Duration, error)
 	// Reset deletes a counter (e.g. after a successful sign-in). Resetting an absent counter is not an error.

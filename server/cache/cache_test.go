@@ -132,6 +132,7 @@ func runCacheTests(t *testing.T, newCache func(t *testing.T) Cache) {
 		{"HitGivesExpiryToCounterWithout", testHitHealsCounterWithoutExpiry},
 		{"HitRejectsBadInput", testHitRejectsBadInput},
 		{"CountAndReset", testCountAndReset},
+		{"UnhitTakesBackOne", testUnhit},
 		{"GetSetDelete", testGetSetDelete},
 		{"SetTTLExpires", testSetTTL},
 		{"SetNX", testSetNX},
@@ -323,6 +324,36 @@ func testCountAndReset(t *testing.T, newCache func(t *testing.T) Cache) {
 	}
 	if n, _, err := c.Hit(ctx, "k", longTTL); err != nil || n != 1 {
 		t.Errorf("Hit after Reset = %d, %v; want 1, nil", n, err)
+	}
+}
+
+func testUnhit(t *testing.T, newCache func(t *testing.T) Cache) {
+	c, other, ctx := newCache(t), newCache(t), t.Context()
+	if err := c.Unhit(ctx, "k"); err != nil {
+		t.Fatalf("Unhit of absent: %v", err)
+	}
+	if n, _, err := c.Count(ctx, "k"); err != nil || n != 0 {
+		t.Fatalf("Count after Unhit of absent = %d, %v; want 0 (Unhit creates nothing)", n, err)
+	}
+	for range 3 {
+		if _, _, err := c.Hit(ctx, "k", longTTL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := other.Unhit(ctx, "k"); err != nil { // another replica takes one back
+		t.Fatal(err)
+	}
+	n, left, err := c.Count(ctx, "k")
+	if err != nil || n != 2 || left <= 0 || left > longTTL {
+		t.Errorf("Count after Unhit = %d, %v, %v; want 2 within the same window", n, left, err)
+	}
+	for range 3 {
+		if err := c.Unhit(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _, err := c.Count(ctx, "k"); err != nil || n != 0 {
+		t.Errorf("Count after more Unhits than Hits = %d, %v; want 0, never below", n, err)
 	}
 }
 
@@ -610,6 +641,7 @@ func testClosed(t *testing.T, newCache func(t *testing.T) Cache) {
 		"Hit":       func() error { _, _, err := c.Hit(ctx, "k", time.Second); return err },
 		"Count":     func() error { _, _, err := c.Count(ctx, "k"); return err },
 		"Reset":     func() error { return c.Reset(ctx, "k") },
+		"Unhit":     func() error { return c.Unhit(ctx, "k") },
 		"Get":       func() error { _, _, err := c.Get(ctx, "k"); return err },
 		"Set":       func() error { return c.Set(ctx, "k", nil, time.Second) },
 		"Delete":    func() error { return c.Delete(ctx, "k") },

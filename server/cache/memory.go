@@ -177,6 +177,24 @@ func (m *Memory) Hit(ctx context.Context, key string, window time.Duration) (int
 	return n, e.expires.Sub(now), nil
 }
 
+func (m *Memory) Unhit(ctx context.Context, key string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	e, ok := m.live(key, m.now())
+	if !ok {
+		return nil
+	}
+	n, err := parseCounter(key, e.value)
+	if err != nil || n <= 0 {
+		return err
+	}
+	e.value = strconv.AppendInt(nil, n-1, 10)
+	m.items[key] = e
+	return nil
+}
+
 func (m *Memory) Count(ctx context.Context, key string) (int64, time.Duration, error) {
 	if err := m.lock(ctx); err != nil {
 		return 0, 0, err

@@ -42,6 +42,15 @@ end
 return {n, ttl}
 `)
 
+// unhitScript takes one back from a counter that exists and is above zero; its expiry (the window) stays.
+var unhitScript = redis.NewScript(`
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n and n > 0 then
+	redis.call('DECR', KEYS[1])
+end
+return 0
+`)
+
 // Redis is the Cache shared by every replica. All keys and channels are namespaced with the prefix given to
 // NewRedis.
 type Redis struct {
@@ -169,6 +178,10 @@ func (r *Redis) Count(ctx context.Context, key string) (int64, time.Duration, er
 		left = 0
 	}
 	return n, left, nil
+}
+
+func (r *Redis) Unhit(ctx context.Context, key string) error {
+	return wrap(unhitScript.Run(ctx, r.client, []string{r.prefix + key}).Err())
 }
 
 func (r *Redis) Reset(ctx context.Context, key string) error {
