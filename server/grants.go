@@ -242,20 +242,23 @@ func (r *refreshGrant) lostRace(ctx context.Context, ar fosite.AccessRequester, 
 // answerWith answers a retry within the reuse interval: a new access token, and the successor refresh token
 // that the first request already received, unchanged.
 func (r *refreshGrant) answerWith(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder, successor string) error {
-	// The successor must still be live: if it was revoked (or rotated) meanwhile, nothing is issued.
-	if _, err := r.store.GetRefreshTokenSession(ctx, r.RefreshTokenStrategy.RefreshTokenSignature(ctx, successor), NewSession("", "")); err != nil {
-		if errors.Is(err, fosite.ErrNotFound) || errors.Is(err, fosite.ErrInactiveToken) {
-			return fosite.ErrInvalidGrant.WithHint("The refresh token was already used.")
-		}
-		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
-	}
 	at, atSig, err := r.AccessTokenStrategy.GenerateAccessToken(ctx, ar)
 	if err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
 	stored := ar.Sanitize(nil)
 	stored.SetID(ar.GetID())
-	if err := r.store.CreateAccessTokenSession(ctx, atSig, stored); err != nil {
+	// The successor must still be live, and stay so until the new access token is stored: a revocation of the
+	// family that starts meanwhile waits for this transaction and then revokes that access token too.
+	err = r.store.InTx(ctx, func(ctx context.Context) error {
+		if err := r.store.LockLiveRefreshToken(ctx, r.RefreshTokenStrategy.RefreshTokenSignature(ctx, successor)); err != nil {
+			return err
+		}
+		return r.store.CreateAccessTokenSession(ctx, atSig, stored)
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return fosite.ErrInvalidGrant.WithHint("The refresh token was already used.")
+	} else if err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
 	writeTokens(ctx, ar, resp, at, successor)
@@ -273,16 +276,12 @@ func writeTokens(_ context.Context, ar fosite.AccessRequester, resp fosite.Acces
 	}
 }
 
-// revokeGrant revokes every access and refresh token of a grant (one authorization, one rotation family). The
-// two deletes run as statements of their own, not in one transaction: several requests that detect the same
-// reuse revoke the same rows at once, and a transaction holding the refresh tokens' row locks while waiting for
-// the access tokens' (or one that first deleted a single token) could deadlock with another. Each delete is
-// idempotent, and refresh tokens go first, so no new access token can be minted from the family in between.
+// revokeGrant revokes every access and refresh token of a grant (one authorization, one rotation family), those
+// of a rotation in flight included (storage.Store.RevokeRefreshToken). Its deletes run as statements of their
+// own, not in one transaction: several requests that detect the same reuse revoke the same rows at once, and
+// transactions holding some of those rows while waiting for others could deadlock.
 func revokeGrant(ctx context.Context, store *storage.Store, requestID string) error {
-	if err := store.RevokeRefreshToken(ctx, requestID); err != nil {
-		return err
-	}
-	return store.RevokeAccessToken(ctx, requestID)
+	return store.RevokeRefreshToken(ctx, requestID)
 }
 
 // codeGrant is fosite's authorization-code grant, with the response phase written here: fosite's loads the

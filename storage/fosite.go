@@ -16,6 +16,7 @@ import (
 	"github.com/ory/fosite/handler/pkce"
 	fstorage "github.com/ory/fosite/storage"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 var (
@@ -446,13 +447,50 @@ func (s *Store) RefreshTokenRotation(ctx context.Context, signature string) (Ref
 	return RefreshRotation{ClientID: row.ClientID, Active: row.Active, RotatedAt: row.RotatedAt, Successor: row.Successor}, nil
 }
 
-// RevokeRefreshToken deletes every refresh token of the grant (the whole rotation family).
+// RevokeRefreshToken revokes a whole rotation family: every refresh token of the grant and every access token
+// issued with them. A rotation in flight (RotateRefreshTokenTo in its transaction) has locked the token it
+// consumes and inserted a successor that a DELETE begun before its commit cannot see; such a DELETE waits on the
+// lock, and the next one, begun after the commit, finds the successor. So the deletes are repeated until one
+// round finds nothing: then no rotation of the family was in flight, and none can start (there is no live token
+// left to rotate). Bounded, so a pathological stream of rotations cannot hold a request forever.
 func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
 	db, _, err := s.scoped(ctx)
 	if err != nil {
 		return err
 	}
-	return db.Where("kind = ? AND request_id = ?", kindRefresh, requestID).Delete(&oauthToken{}).Error
+	for range 16 {
+		res := db.Where("kind IN ? AND request_id = ?", []string{kindRefresh, kindAccess}, requestID).Delete(&oauthToken{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// LockLiveRefreshToken takes the row lock of a live (active) refresh token for the rest of the transaction in ctx,
+// so that what the transaction then writes for it (an access token minted for a retry within the reuse interval)
+// commits before a concurrent revocation of its family can finish, and is revoked with it. ErrNotFound when the
+// token was rotated, revoked or never existed. SQLite needs no lock: a transaction holds its only connection.
+func (s *Store) LockLiveRefreshToken(ctx context.Context, signature string) error {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return err
+	}
+	q := db.Model(&oauthToken{}).Where("kind = ? AND signature = ? AND active = ?", kindRefresh, sigHash(signature), true)
+	if s.dialect == "postgres" {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var sigs []string
+	if err := q.Pluck("signature", &sigs).Error; err != nil {
+		return mapErr(err)
+	}
+	if len(sigs) == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // RevokeAccessToken deletes every access token of the grant.

@@ -1142,7 +1142,9 @@ func testRefreshTokenRotation(t *testing.T, s *storage.Store) {
 		wantErr(t, "rotated token", getRefresh(rt1), fosite.ErrNotFound)
 		wantErr(t, "current token", getRefresh(rt2), fosite.ErrNotFound)
 		mustNil(t, "refresh token of another grant", getRefresh(otherRT))
-		mustNil(t, "access token of the same grant", getAccess(at2))
+		// Revoking a family revokes the access tokens issued with it too.
+		wantErr(t, "access token of the same grant", getAccess(at2), fosite.ErrNotFound)
+		mustNil(t, "access token of another grant", getAccess(atOther))
 	})
 
 	t.Run("revoke access tokens", func(t *testing.T) {

@@ -1,0 +1,156 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+
+	"github.com/authio/authio/storage"
+)
+
+// newPostgresStore opens a migrated store in a schema of its own, dropped when the test ends.
+func newPostgresStore(t *testing.T) *storage.Store {
+	t.Helper()
+	dsn := os.Getenv(postgresEnv)
+	admin, err := storage.Open(dsn, storage.Options{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatalf("%s is set but the database is unreachable: %v", postgresEnv, err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+	schema := "authio_test_" + randomHex(t)
+	if err := storage.DBForTest(admin).Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { storage.DBForTest(admin).Exec("DROP SCHEMA " + schema + " CASCADE") })
+	scoped, err := withSearchPath(dsn, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := storage.Open(scoped, storage.Options{MaxOpenConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestRevocationCatchesARotationInFlight: a family revoked while one of its refresh tokens is being rotated loses
+// the successor too. The revocation's first DELETE cannot see the successor the rotation has not committed yet;
+// it waits on the rotated token's lock, and a later DELETE must find the successor once it is committed.
+func TestRevocationCatchesARotationInFlight(t *testing.T) {
+	backends := map[string]func(*testing.T) *storage.Store{"sqlite": newSQLiteStore}
+	if os.Getenv(postgresEnv) != "" {
+		backends["postgres"] = newPostgresStore
+	}
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			bg := context.Background()
+			now := time.Now().UTC().Truncate(time.Second)
+			tn := storage.Tenant{ID: "ten_" + randomHex(t), Slug: "t" + randomHex(t), Name: "T", SigningAlg: "RS256", CreatedAt: now, UpdatedAt: now}
+			if err := s.CreateTenant(bg, tn, []string{tn.Slug + ".example.test"}); err != nil {
+				t.Fatal(err)
+			}
+			ctx := storage.WithTenant(bg, tn.ID)
+			c := storage.Client{ID: "cli_" + randomHex(t), Name: "app", Type: storage.ClientPublic, CreatedAt: now, UpdatedAt: now}
+			if err := s.CreateClient(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			req := &fosite.Request{ID: "req_" + randomHex(t), RequestedAt: now, Client: &storage.FositeClient{Client: c},
+				Session: &openid.DefaultSession{Subject: "user_1", ExpiresAt: map[fosite.TokenType]time.Time{fosite.RefreshToken: now.Add(time.Hour)}}}
+			if err := s.CreateRefreshTokenSession(ctx, "rt1", "at1", req); err != nil {
+				t.Fatal(err)
+			}
+
+			// The rotation: consumes rt1 and stores rt2 and at2, and has not committed yet.
+			txCtx, err := s.BeginTX(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RotateRefreshTokenTo(txCtx, req.ID, "rt1", now, nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, create := range []error{s.CreateAccessTokenSession(txCtx, "at2", req), s.CreateRefreshTokenSession(txCtx, "rt2", "at2", req)} {
+				if create != nil {
+					t.Fatal(create)
+				}
+			}
+			// The revocation starts meanwhile and waits (on rt1's row lock on Postgres, on the one connection on SQLite).
+			revoked := make(chan error, 1)
+			go func() { revoked <- s.RevokeRefreshToken(ctx, req.ID) }()
+			if name == "postgres" {
+				waitForLockWait(t, s)
+			}
+			if err := s.Commit(txCtx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-revoked; err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.GetRefreshTokenSession(ctx, "rt2", &openid.DefaultSession{}); !errors.Is(err, fosite.ErrNotFound) {
+				t.Errorf("the successor committed during the revocation: %v, want it revoked (not found)", err)
+			}
+			if _, err := s.GetAccessTokenSession(ctx, "at2", &openid.DefaultSession{}); !errors.Is(err, fosite.ErrNotFound) {
+				t.Errorf("the access token committed during the revocation: %v, want it revoked (not found)", err)
+			}
+
+			// A retry within the reuse interval mints an access token for a live successor under its lock: a
+			// revocation that starts meanwhile revokes that access token too, and a revoked successor mints nothing.
+			if err := s.CreateRefreshTokenSession(ctx, "rt3", "at3", req); err != nil {
+				t.Fatal(err)
+			}
+			txCtx, err = s.BeginTX(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.LockLiveRefreshToken(txCtx, "rt3"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreateAccessTokenSession(txCtx, "at4", req); err != nil {
+				t.Fatal(err)
+			}
+			go func() { revoked <- s.RevokeRefreshToken(ctx, req.ID) }()
+			if name == "postgres" {
+				waitForLockWait(t, s)
+			}
+			if err := s.Commit(txCtx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-revoked; err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.GetAccessTokenSession(ctx, "at4", &openid.DefaultSession{}); !errors.Is(err, fosite.ErrNotFound) {
+				t.Errorf("the retry's access token committed during the revocation: %v, want it revoked", err)
+			}
+			if err := s.LockLiveRefreshToken(ctx, "rt3"); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("LockLiveRefreshToken of a revoked token: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+// waitForLockWait returns once some session of the database waits on a lock (the revocation on the rotation).
+func waitForLockWait(t *testing.T, s *storage.Store) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int64
+		if err := storage.DBForTest(s).Raw(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()
+			AND query ILIKE '%DELETE FROM "oauth_tokens"%request_id%'`).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the revocation never waited on the rotation's lock")
+}
