@@ -102,7 +102,9 @@ func (s *Server) SignUp(ctx context.Context, email, password string) (storage.Us
 	return s.CreateUser(ctx, email, password, "")
 }
 
-// StartSession records a browser session for u and returns the cookie value to set.
+// StartSession records a browser session for u, who has just proven the password whose hash u carries, and
+// returns the cookie value to set. storage.ErrCredentialsChanged when that password was changed, or the user
+// blocked, while the sign-in was under way: the session is not opened.
 func (s *Server) StartSession(ctx context.Context, u storage.User, amr []string) (string, storage.LoginSession, error) {
 	cookie := RandomToken(32)
 	now := s.Now().UTC().Truncate(time.Second)
@@ -110,7 +112,7 @@ func (s *Server) StartSession(ctx context.Context, u storage.User, amr []string)
 		ID: NewID("ses"), UserID: u.ID, CookieHash: s.Secrets.TokenHash(cookie), AuthTime: now, AMR: amr,
 		ExpiresAt: now.Add(s.Config.SessionTTL), CreatedAt: now,
 	}
-	if err := s.Store.CreateSession(ctx, ls); err != nil {
+	if err := s.Store.CreateSessionFor(ctx, ls, u.PasswordHash); err != nil {
 		return "", ls, err
 	}
 	return cookie, ls, nil

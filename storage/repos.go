@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/authio/authio/internal/canon"
 )
@@ -286,6 +287,32 @@ func (s *Store) CreateSession(ctx context.Context, ls LoginSession) error {
 	ls.TenantID = tid
 	ls.AuthTime, ls.ExpiresAt, ls.CreatedAt = ls.AuthTime.UTC(), ls.ExpiresAt.UTC(), ls.CreatedAt.UTC()
 	return mapErr(s.conn(ctx).Create(&ls).Error)
+}
+
+// CreateSessionFor stores ls for a user who signed in with the password whose hash is passwordHash, only if that
+// is still the user's password and the user is not blocked; ErrCredentialsChanged otherwise. The check and the
+// insert are one transaction holding a share lock on the user, so a sign-in whose password check ran while an
+// administrator changed the password (or blocked the user) either finishes first — and that change's ending of
+// the user's sessions ends this one — or sees the change and opens nothing.
+func (s *Store) CreateSessionFor(ctx context.Context, ls LoginSession, passwordHash string) error {
+	return s.inTx(ctx, func(ctx context.Context) error {
+		db, _, err := s.scoped(ctx)
+		if err != nil {
+			return err
+		}
+		q := db.Model(&User{}).Where("id = ? AND password_hash = ? AND blocked = ?", ls.UserID, passwordHash, false)
+		if s.dialect == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "SHARE"})
+		}
+		var ids []string
+		if err := q.Pluck("id", &ids).Error; err != nil {
+			return mapErr(err)
+		}
+		if len(ids) == 0 {
+			return ErrCredentialsChanged
+		}
+		return s.CreateSession(ctx, ls)
+	})
 }
 
 func (s *Store) SessionByCookieHash(ctx context.Context, cookieHash string, now time.Time) (LoginSession, error) {

@@ -87,7 +87,7 @@ func TestRevocationCatchesARotationInFlight(t *testing.T) {
 			revoked := make(chan error, 1)
 			go func() { revoked <- s.RevokeRefreshToken(ctx, req.ID) }()
 			if name == "postgres" {
-				waitForLockWait(t, s)
+				waitForLockWait(t, s, `%DELETE FROM "oauth_tokens"%request_id%`)
 			}
 			if err := s.Commit(txCtx); err != nil {
 				t.Fatal(err)
@@ -119,7 +119,7 @@ func TestRevocationCatchesARotationInFlight(t *testing.T) {
 			}
 			go func() { revoked <- s.RevokeRefreshToken(ctx, req.ID) }()
 			if name == "postgres" {
-				waitForLockWait(t, s)
+				waitForLockWait(t, s, `%DELETE FROM "oauth_tokens"%request_id%`)
 			}
 			if err := s.Commit(txCtx); err != nil {
 				t.Fatal(err)
@@ -137,14 +137,14 @@ func TestRevocationCatchesARotationInFlight(t *testing.T) {
 	}
 }
 
-// waitForLockWait returns once some session of the database waits on a lock (the revocation on the rotation).
-func waitForLockWait(t *testing.T, s *storage.Store) {
+// waitForLockWait returns once a statement of the database matching query (ILIKE) waits on a lock.
+func waitForLockWait(t *testing.T, s *storage.Store, query string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		var n int64
 		if err := storage.DBForTest(s).Raw(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()
-			AND query ILIKE '%DELETE FROM "oauth_tokens"%request_id%'`).Scan(&n).Error; err != nil {
+			AND query ILIKE ?`, query).Scan(&n).Error; err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {
@@ -152,5 +152,5 @@ func waitForLockWait(t *testing.T, s *storage.Store) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("the revocation never waited on the rotation's lock")
+	t.Fatalf("no statement like %s waited on a lock", query)
 }

@@ -16,6 +16,9 @@ var (
 	// ErrAlreadyUsed is returned when a single-use record (an authorization code, a refresh token, a login
 	// ticket) was consumed by another request first: the conditional write that consumes it changed nothing.
 	ErrAlreadyUsed = errors.New("storage: already used")
+	// ErrCredentialsChanged means a user's password changed (or the user was blocked or deleted) between a
+	// sign-in's password check and the session it was opening.
+	ErrCredentialsChanged = errors.New("storage: credentials changed meanwhile")
 )
 
 type tenantKey struct{}

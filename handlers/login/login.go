@@ -16,6 +16,7 @@ import (
 
 	"github.com/authio/authio/handlers/oauth"
 	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
 )
 
@@ -177,7 +178,12 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 // startSession sets the session cookie and continues to returnTo (or a signed-in page).
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, userID, returnTo string, start func() (string, error)) {
 	cookie, err := start()
-	if err != nil {
+	if errors.Is(err, storage.ErrCredentialsChanged) {
+		// The password changed (or the user was blocked) while this sign-in checked the old one.
+		h.Logger.Info("sign-in failed: credentials changed during the sign-in", "request_id", server.RequestIDFromContext(r.Context()))
+		h.render(w, r, http.StatusUnauthorized, templates.PageLogin, templates.Page{ReturnTo: returnTo, Error: "Wrong email or password."})
+		return
+	} else if err != nil {
 		h.failed(w, r, "starting session failed", err)
 		return
 	}
