@@ -130,6 +130,12 @@ func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gran
 	}
 
 	sess := NewSession(userID, client.GetID())
+	// The switched tokens start a rotation family of their own but stay part of the sign-in they came from:
+	// revoking it (or detecting reuse in it) revokes them too.
+	sess.GrantID = g.Session.GrantID
+	if sess.GrantID == "" {
+		sess.GrantID = g.Request.GetID()
+	}
 	claims := sess.IDTokenClaims()
 	claims.AuthTime, claims.AuthenticationMethodsReferences = old.AuthTime, old.AuthenticationMethodsReferences
 	if sid, ok := old.Extra["sid"]; ok {
@@ -153,6 +159,14 @@ func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gran
 	sess.SetExpiresAt(fosite.RefreshToken, now.Add(s.pc.GetRefreshTokenLifespan(ctx)))
 	if err := s.applyLifetimes(ctx, ar); err != nil {
 		return OrgAccess{}, err
+	}
+	// A switch moves a grant to another organization; it never lengthens it: the token it starts from bounds the
+	// token of the same kind it mints (so an access token cannot renew itself by switching again and again, nor
+	// a refresh token restart its lifetime).
+	if exp := g.Session.GetExpiresAt(g.Use); !exp.IsZero() {
+		if typ := fosite.TokenType(g.Use); sess.GetExpiresAt(typ).After(exp) {
+			sess.SetExpiresAt(typ, exp)
+		}
 	}
 	return access, nil
 }
@@ -362,7 +376,10 @@ func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, a
 	if err != nil {
 		return err
 	}
-	ar.GetSession().(*Session).exchange = &exchangeState{from: g.Session.OrgID(), to: access, refresh: use == fosite.RefreshToken}
+	// A refresh token comes back for a refresh-token subject, and only while the narrowed scope still holds
+	// offline_access (as for any other grant).
+	refresh := use == fosite.RefreshToken && ar.GetGrantedScopes().HasOneOf(h.s.pc.GetRefreshTokenScopes(ctx)...)
+	ar.GetSession().(*Session).exchange = &exchangeState{from: g.Session.OrgID(), to: access, refresh: refresh}
 	return nil
 }
 

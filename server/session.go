@@ -8,6 +8,8 @@ import (
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
+
+	"github.com/authio/authio/storage"
 )
 
 // Session is what fosite stores with every grant: the ID token claims (via openid.DefaultSession) plus what
@@ -16,12 +18,19 @@ type Session struct {
 	openid.DefaultSession
 	ClientID     string         `json:"client_id"`
 	AccessClaims map[string]any `json:"access_claims,omitempty"`
+	// GrantID is the grant (sign-in) a switched session descends from; "" for a session of its own grant.
+	// Revoking that grant revokes this session's tokens too (storage.GrantRooted).
+	GrantID string `json:"grant_id,omitempty"`
 
 	exchange *exchangeState // set between the two phases of a token exchange; never stored
 	refresh  *refreshState  // set between the two phases of a refresh retried within the reuse interval; never stored
 }
 
+// GrantRoot implements storage.GrantRooted.
+func (s *Session) GrantRoot() string { return s.GrantID }
+
 var (
+	_ storage.GrantRooted        = (*Session)(nil)
 	_ openid.Session             = (*Session)(nil)
 	_ oauth2.JWTSessionContainer = (*Session)(nil)
 )

@@ -18,9 +18,9 @@ import (
 
 const (
 	pgInsertTokens = `INSERT INTO oauth_tokens
-		(tenant_id, kind, signature, request_id, client_id, subject, active, requested_at, expires_at, data)
+		(tenant_id, kind, signature, request_id, client_id, subject, active, requested_at, expires_at, data, grant_id)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-			$7::boolean[], $8::timestamptz[], $9::timestamptz[], $10::bytea[])`
+			$7::boolean[], $8::timestamptz[], $9::timestamptz[], $10::bytea[], $11::text[])`
 	pgInsertAudit = `INSERT INTO audit_events
 		(id, tenant_id, type, actor, user_id, organization_id, client_id, ip, data, created_at)
 		SELECT id, tenant_id, type, actor, user_id, organization_id, client_id, ip, data, created_at
@@ -136,6 +136,7 @@ func insertTokens(db *sql.DB) func(ctx context.Context, rows []*oauthToken) erro
 		n := len(rows)
 		var (
 			tenants, kinds, sigs, reqs, clients, subjects = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			grants                                        = make([]string, n)
 			active                                        = make([]bool, n)
 			requested                                     = make([]time.Time, n)
 			expires                                       = make([]*time.Time, n)
@@ -143,9 +144,9 @@ func insertTokens(db *sql.DB) func(ctx context.Context, rows []*oauthToken) erro
 		)
 		for i, r := range rows {
 			tenants[i], kinds[i], sigs[i], reqs[i], clients[i], subjects[i] = r.TenantID, r.Kind, r.Signature, r.RequestID, r.ClientID, r.Subject
-			active[i], requested[i], expires[i], data[i] = r.Active, r.RequestedAt, r.ExpiresAt, r.Data
+			active[i], requested[i], expires[i], data[i], grants[i] = r.Active, r.RequestedAt, r.ExpiresAt, r.Data, r.GrantID
 		}
-		_, err := db.ExecContext(ctx, pgInsertTokens, tenants, kinds, sigs, reqs, clients, subjects, active, requested, expires, data)
+		_, err := db.ExecContext(ctx, pgInsertTokens, tenants, kinds, sigs, reqs, clients, subjects, active, requested, expires, data, grants)
 		return mapErr(err)
 	}
 }

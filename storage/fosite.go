@@ -243,6 +243,10 @@ func (s *Store) createToken(ctx context.Context, kind, signature string, req fos
 		RequestedAt: req.GetRequestedAt().UTC(),
 		Data:        data,
 	}
+	row.GrantID = row.RequestID
+	if gr, ok := req.GetSession().(GrantRooted); ok && gr.GrantRoot() != "" {
+		row.GrantID = gr.GrantRoot()
+	}
 	if sess := req.GetSession(); sess != nil {
 		row.Subject = sess.GetSubject()
 		if exp := sess.GetExpiresAt(tokenType); !exp.IsZero() {
@@ -447,8 +451,9 @@ func (s *Store) RefreshTokenRotation(ctx context.Context, signature string) (Ref
 	return RefreshRotation{ClientID: row.ClientID, Active: row.Active, RotatedAt: row.RotatedAt, Successor: row.Successor}, nil
 }
 
-// RevokeRefreshToken revokes a whole rotation family: every refresh token of the grant and every access token
-// issued with them. A rotation in flight (RotateRefreshTokenTo in its transaction) has locked the token it
+// RevokeRefreshToken revokes a whole grant: every refresh token of the rotation family requestID and every access
+// token issued with them, and likewise for the sign-in it descends from and every family switched from it
+// (GrantRooted), since a stolen token switched into another organization is the same theft. A rotation in flight (RotateRefreshTokenTo in its transaction) has locked the token it
 // consumes and inserted a successor that a DELETE begun before its commit cannot see; such a DELETE waits on the
 // lock, and the next one, begun after the commit, finds the successor. So the deletes are repeated until one
 // round finds nothing: then no rotation of the family was in flight, and none can start (there is no live token
@@ -458,8 +463,19 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error 
 	if err != nil {
 		return err
 	}
+	// The whole sign-in goes: the family, the grant it descends from, and every family switched from either.
+	ids := []string{requestID}
+	var grants []string
+	if err := db.Model(&oauthToken{}).Where("request_id = ? AND grant_id <> ''", requestID).Distinct().Pluck("grant_id", &grants).Error; err != nil {
+		return mapErr(err)
+	}
+	for _, g := range grants {
+		if g != requestID {
+			ids = append(ids, g)
+		}
+	}
 	for range 16 {
-		res := db.Where("kind IN ? AND request_id = ?", []string{kindRefresh, kindAccess}, requestID).Delete(&oauthToken{})
+		res := db.Where("kind IN ? AND (request_id IN ? OR grant_id IN ?)", []string{kindRefresh, kindAccess}, ids, ids).Delete(&oauthToken{})
 		if res.Error != nil {
 			return res.Error
 		}

@@ -158,6 +158,15 @@ type oauthToken struct {
 	// encrypted by the caller, which a retry within the tenant's reuse interval gets back.
 	RotatedAt *time.Time
 	Successor []byte
+	// GrantID is the sign-in the record descends from (GrantRooted): its own request id, or for tokens minted by
+	// a switch, the grant of the token switched from.
+	GrantID string
+}
+
+// GrantRooted is implemented by sessions that descend from another grant (a switch of organization): GrantRoot
+// names it, and revoking that grant revokes the tokens stored with such a session too. "" for none.
+type GrantRooted interface {
+	GrantRoot() string
 }
 
 func (oauthToken) TableName() string { return "oauth_tokens" }
