@@ -73,7 +73,7 @@ func TestSwitchedTokensShareTheSignIn(t *testing.T) {
 				exp := func(raw string) float64 { return o.claims(t, raw)["exp"].(float64) }
 				at := tk.AccessToken
 				time.Sleep(1100 * time.Millisecond) // token times are in seconds: let one pass, or nothing could be longer
-				for range 3 { // an access token switched into its own organization again and again
+				for range 3 {                       // an access token switched into its own organization again and again
 					r := o.switchOrg(t, at, map[string]string{"organization_id": "acme-corp"})
 					var sw testenv.Tokens
 					if r.StatusCode != http.StatusOK || json.Unmarshal([]byte(r.Body), &sw) != nil {
