@@ -29,7 +29,11 @@ const devSecretFile = ".authio-dev-secret"
 func setup(fs *flag.FlagSet, args, environ []string, stderr io.Writer, dev bool) (config.Config, error) {
 	fs.SetOutput(stderr)
 	cfg, rest, err := config.Load(fs, args, environ)
-	if err != nil {
+	var loaded config.Problems
+	if errors.As(err, &loaded) {
+		// Say everything wrong at once: what did not load, and what is wrong with the rest.
+		return cfg, config.LoadProblems(loaded, cfg, true)
+	} else if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
 		}

@@ -3,7 +3,6 @@
 package config
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -147,7 +146,7 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
-		return c, fs.Args(), errors.New(strings.Join(problems, "; "))
+		return c, fs.Args(), Problems(problems)
 	}
 	return c, fs.Args(), nil
 }
@@ -178,7 +177,36 @@ func ParsePrefixes(list string) ([]netip.Prefix, error) {
 }
 
 // Validate reports every problem with c at once, joined into one line.
+// LoadProblems joins what Load found (unknown variables, values that do not parse) with what Validate finds in
+// the rest, so a start-up that fails says everything at once. Problems with the secret key are left out when
+// skipSecret (the key may still come from .authio-dev-secret).
+func LoadProblems(loaded Problems, c Config, skipSecret bool) error {
+	all := append(Problems{}, loaded...)
+	for _, q := range c.problems() {
+		if skipSecret && strings.Contains(q, "AUTHIO_SECRET_KEY") {
+			continue
+		}
+		all = append(all, q)
+	}
+	sort.Strings(all)
+	return fmt.Errorf("invalid configuration: %w", all)
+}
+
+// Problems lists what is wrong with a configuration; its Error joins them into one line.
+type Problems []string
+
+func (p Problems) Error() string { return strings.Join(p, "; ") }
+
+// Validate reports every problem with c at once, joined into one line (an error holding Problems).
 func (c Config) Validate() error {
+	if p := c.problems(); len(p) > 0 {
+		return fmt.Errorf("invalid configuration: %w", p)
+	}
+	return nil
+}
+
+// problems lists what Validate refuses, sorted.
+func (c Config) problems() Problems {
 	var p []string
 	switch {
 	case strings.HasPrefix(c.DatabaseURL, "sqlite:") && len(c.DatabaseURL) > len("sqlite:"):
@@ -229,9 +257,6 @@ func (c Config) Validate() error {
 			p = append(p, name+" must be positive")
 		}
 	}
-	if len(p) == 0 {
-		return nil
-	}
 	sort.Strings(p)
-	return errors.New("invalid configuration: " + strings.Join(p, "; "))
+	return p
 }

@@ -119,9 +119,9 @@ func (h *cacheHealth) set(down bool, err error) {
 	if down {
 		h.logger.Warn("Redis is unreachable; Authio runs degraded until it answers: sign-in throttling counts on this "+
 			"replica alone, caches refresh every few seconds, changes are not announced to other replicas",
-			"cache", h.c, "err", err)
+			"err", err)
 	} else {
-		h.logger.Info("Redis answers again; throttling and cache invalidation are shared across replicas again", "cache", h.c)
+		h.logger.Info("Redis answers again; throttling and cache invalidation are shared across replicas again")
 	}
 	if h.onChange != nil {
 		h.onChange()
@@ -135,7 +135,7 @@ func (h *cacheHealth) warnDegradedThrottling(err error) {
 	if now-last < int64(degradedLogEvery) || !h.lastWarned.CompareAndSwap(last, now) {
 		return
 	}
-	attrs := []any{"cache", h.c}
+	attrs := []any{}
 	if err != nil {
 		attrs = append(attrs, "err", err)
 	}

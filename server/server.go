@@ -51,6 +51,7 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	cache.LogRedisTo(logger)
 	c, err := cache.Open(cfg.RedisURL, "authio:")
 	if err != nil {
 		store.Close()

@@ -3,10 +3,10 @@ package cache
 import (
 	"context"
 	"fmt"
-	"log"
-	"os"
+	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,19 +17,26 @@ import (
 // Authio reports the outage itself (server.cacheHealth), once.
 const redisLogEvery = time.Minute
 
-var quietOnce sync.Once
+var (
+	quietOnce sync.Once
+	// redisLog is where go-redis's lines go (LogRedisTo); nil drops them.
+	redisLog atomic.Pointer[slog.Logger]
+)
 
-// quietRedisLogs replaces go-redis's process-wide logger, which writes every line to stderr, with one that
-// writes each kind of line (its format string) at most once per redisLogEvery. go-redis has one logger per
-// process, so this is process-wide too; it only ever drops repeats.
+// LogRedisTo sends go-redis's own log lines to logger, at debug level: Authio reports a Redis outage itself, once
+// (server.cacheHealth), in the configured log format. go-redis has one logger per process, so the last call wins.
+func LogRedisTo(logger *slog.Logger) { redisLog.Store(logger) }
+
+// quietRedisLogs replaces go-redis's process-wide logger, which writes every line to stderr in a format of its
+// own, with one that writes each kind of line (its format string) at most once per redisLogEvery, through the
+// logger given to LogRedisTo. go-redis has one logger per process, so this is process-wide too.
 func quietRedisLogs() {
 	quietOnce.Do(func() {
-		redis.SetLogger(&rateLimitedLogger{out: log.New(os.Stderr, "", log.LstdFlags), last: map[string]time.Time{}})
+		redis.SetLogger(&rateLimitedLogger{last: map[string]time.Time{}})
 	})
 }
 
 type rateLimitedLogger struct {
-	out  *log.Logger
 	mu   sync.Mutex
 	last map[string]time.Time // format -> when it was last written
 }
@@ -46,9 +53,13 @@ func (l *rateLimitedLogger) Printf(_ context.Context, format string, v ...any) {
 	}
 	l.last[format] = now
 	l.mu.Unlock()
+	logger := redisLog.Load()
+	if logger == nil {
+		return
+	}
 	msg := fmt.Sprintf(format, v...)
 	if !strings.HasPrefix(msg, "redis: ") {
 		msg = "redis: " + msg
 	}
-	_ = l.out.Output(2, msg)
+	logger.Debug(msg, "component", "go-redis")
 }
