@@ -92,8 +92,11 @@ func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extra
 // domain also needs at least two labels.
 func tenantDomain(d string) (string, error) {
 	c, err := canon.Domain(strings.TrimSpace(d))
-	if err != nil || !domainRE.MatchString(c) {
+	if err != nil {
 		return "", invalid("domain", "%q is not a host name", d)
+	}
+	if !domainRE.MatchString(c) {
+		return "", invalid("domain", "%q must be a host name of at least two labels, such as auth.example.com", d)
 	}
 	return c, nil
 }
