@@ -58,6 +58,27 @@ func bodyParamsOnce(r *http.Request) error {
 	if name := repeatedParam(r.PostForm); name != "" {
 		return errRepeated(name)
 	}
+	return oneClient(r)
+}
+
+// oneClient is invalid_request when a request names its client twice: Basic credentials and a client_secret in
+// the body (RFC 6749 §2.3: "MUST NOT use more than one authentication method in each request"), or Basic
+// credentials of one client and a client_id of another in the body. fosite would authenticate the Basic one and
+// ignore the rest, and a proxy or a log would see another client than the one served.
+func oneClient(r *http.Request) error {
+	id, _, ok := r.BasicAuth()
+	if !ok {
+		return nil
+	}
+	if r.PostForm.Has("client_secret") {
+		return fosite.ErrInvalidRequest.WithHint("Use one client authentication method: Basic credentials or client_secret in the body, not both.")
+	}
+	if u, err := url.QueryUnescape(id); err == nil {
+		id = u
+	}
+	if body := r.PostForm.Get("client_id"); body != "" && body != id {
+		return fosite.ErrInvalidRequest.WithHint("The client_id in the body is not the client of the Basic credentials.")
+	}
 	return nil
 }
 

@@ -341,6 +341,22 @@ func TestRepeatedOAuthParameters(t *testing.T) {
 			}
 		})
 
+		t.Run("one client per request", func(t *testing.T) {
+			// RFC 6749 §2.3: one authentication method; and the body must not name another client than Basic.
+			other := s.spa.ClientID
+			for _, tc := range []struct {
+				name string
+				form url.Values
+			}{
+				{"client_secret beside Basic", url.Values{"grant_type": {"client_credentials"}, "client_secret": {s.svc.ClientSecret}}},
+				{"another client_id beside Basic", url.Values{"grant_type": {"client_credentials"}, "client_id": {other}}},
+			} {
+				wantOAuthError(t, token(t, tc.form, basic), "invalid_request", "")
+			}
+			// The same client_id as Basic is fine.
+			testenv.TokensOf(t, token(t, url.Values{"grant_type": {"client_credentials"}, "client_id": {s.svc.ClientID}}, basic))
+		})
+
 		t.Run("audience repeats", func(t *testing.T) {
 			tk := testenv.TokensOf(t, token(t, url.Values{"grant_type": {"client_credentials"}, "audience": {inputAPI, inputOtherAPI}}, basic))
 			_, claims := testenv.VerifyJWT(t, tk.AccessToken, s.acme.JWKS(t, s.c))
