@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"testing"
 
-	"github.com/authio/authio/config"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
-	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
 )
 
@@ -19,33 +16,8 @@ import (
 // one Redis: the conditional write that consumes it lets exactly one request through, whichever replica it
 // reaches. Before that write existed, 18 of 20 tries forked a refresh-token family across two replicas.
 func TestReplicasSingleUse(t *testing.T) {
-	dsn, redisURL := os.Getenv("AUTHIO_TEST_POSTGRES_DSN"), os.Getenv("AUTHIO_TEST_REDIS_URL")
-	if dsn == "" || redisURL == "" {
-		t.Skip("set AUTHIO_TEST_POSTGRES_DSN and AUTHIO_TEST_REDIS_URL to run the replica tests against real services")
-	}
 	t.Parallel()
-	schemaDSN := freshSchema(t, dsn)
-	prefix := "authio-test-" + testenv.RandomString(9) + ":"
-	newReplica := func(port string) *testenv.Env {
-		st, err := storage.Open(schemaDSN, storage.Options{MaxOpenConns: 8})
-		if err != nil {
-			t.Fatalf("open: %v", err)
-		}
-		if _, err := st.Migrate(context.Background()); err != nil {
-			st.Close()
-			t.Fatalf("migrate: %v", err)
-		}
-		c, err := cache.NewRedis(redisURL, prefix)
-		if err != nil {
-			st.Close()
-			t.Fatalf("redis: %v", err)
-		}
-		return testenv.New(t, testenv.Options{Store: st, Cache: c, Port: port, Configure: func(c *config.Config) {
-			c.DatabaseURL, c.RedisURL = schemaDSN, redisURL
-		}})
-	}
-	a := newReplica("")
-	b := newReplica(a.Port)
+	a, b := twoReplicas(t)
 	acmeA := a.NewTenant("acme")
 	acmeA.NewUser("alice@acme.test")
 	spa := acmeA.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},

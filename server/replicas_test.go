@@ -19,17 +19,17 @@ import (
 // freshSchema is testenv.PostgresSchema: a schema of the test's own, dropped when it ends.
 func freshSchema(t *testing.T, dsn string) string { return testenv.PostgresSchema(t, dsn) }
 
-// TestReplicas runs two servers over one Postgres database and one Redis, as two replicas behind a load
-// balancer: both answer on the same host names, so they share issuers; each test client dials one of them.
-func TestReplicas(t *testing.T) {
+// twoReplicas starts two servers over one fresh Postgres schema and one Redis (the services the test variables
+// name), as two replicas behind a load balancer: both answer on the same host names, so they share issuers; each
+// test client dials one of them. It skips without both variables, as the other real-service suites do.
+func twoReplicas(t *testing.T) (a, b *testenv.Env) {
+	t.Helper()
 	dsn, redisURL := os.Getenv("AUTHIO_TEST_POSTGRES_DSN"), os.Getenv("AUTHIO_TEST_REDIS_URL")
 	if dsn == "" || redisURL == "" {
 		t.Skip("set AUTHIO_TEST_POSTGRES_DSN and AUTHIO_TEST_REDIS_URL to run the replica tests against real services")
 	}
-	t.Parallel()
 	schemaDSN := freshSchema(t, dsn)
 	prefix := "authio-test-" + testenv.RandomString(9) + ":"
-
 	newReplica := func(port string) *testenv.Env {
 		st, err := storage.Open(schemaDSN, storage.Options{MaxOpenConns: 8})
 		if err != nil {
@@ -48,8 +48,14 @@ func TestReplicas(t *testing.T) {
 			c.DatabaseURL, c.RedisURL = schemaDSN, redisURL
 		}})
 	}
-	a := newReplica("")
-	b := newReplica(a.Port)
+	a = newReplica("")
+	return a, newReplica(a.Port)
+}
+
+// TestReplicas runs two replicas (twoReplicas) and checks what they must share.
+func TestReplicas(t *testing.T) {
+	t.Parallel()
+	a, b := twoReplicas(t)
 
 	acmeA := a.NewTenant("acme")
 	acmeB := b.Tenant("acme")
