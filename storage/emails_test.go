@@ -25,38 +25,72 @@ func unmigratedStores(t *testing.T) map[string]func(t *testing.T) *storage.Store
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}}
-	dsn := os.Getenv(postgresEnv)
-	if dsn == "" {
-		return out
-	}
-	out["postgres"] = func(t *testing.T) *storage.Store {
-		ctx := context.Background()
-		admin, err := storage.Open(dsn, storage.Options{MaxOpenConns: 2})
-		if err != nil {
-			t.Fatalf("%s is set but the database is unreachable: %v", postgresEnv, err)
-		}
-		t.Cleanup(func() { _ = admin.Close() })
-		schema := "authio_test_" + randomHex(t)
-		if err := storage.DBForTest(admin).WithContext(ctx).Exec("CREATE SCHEMA " + schema).Error; err != nil {
-			t.Fatalf("create schema: %v", err)
-		}
-		t.Cleanup(func() {
-			if err := storage.DBForTest(admin).WithContext(ctx).Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		scoped, err := withSearchPath(dsn, schema)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := storage.Open(scoped, storage.Options{MaxOpenConns: 2})
-		if err != nil {
-			t.Fatalf("open postgres schema %s: %v", schema, err)
-		}
-		t.Cleanup(func() { _ = s.Close() }) // before the schema is dropped
-		return s
+	if os.Getenv(postgresEnv) != "" {
+		out["postgres"] = newUnmigratedPostgresStore
 	}
 	return out
+}
+
+// newUnmigratedPostgresStore opens an empty schema of the test's own in the Postgres database at
+// AUTHIO_TEST_POSTGRES_DSN, dropped when the test ends.
+func newUnmigratedPostgresStore(t *testing.T) *storage.Store {
+	t.Helper()
+	ctx := context.Background()
+	dsn := os.Getenv(postgresEnv)
+	admin, err := storage.Open(dsn, storage.Options{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatalf("%s is set but the database is unreachable: %v", postgresEnv, err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+	schema := "authio_test_" + randomHex(t)
+	if err := storage.DBForTest(admin).WithContext(ctx).Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := storage.DBForTest(admin).WithContext(ctx).Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	scoped, err := withSearchPath(dsn, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := storage.Open(scoped, storage.Options{MaxOpenConns: 8})
+	if err != nil {
+		t.Fatalf("open postgres schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() { _ = s.Close() }) // before the schema is dropped
+	return s
+}
+
+// newPostgresStore is newUnmigratedPostgresStore, migrated.
+func newPostgresStore(t *testing.T) *storage.Store {
+	t.Helper()
+	s := newUnmigratedPostgresStore(t)
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return s
+}
+
+// migratedStores opens a migrated database per backend, as unmigratedStores.
+func migratedStores() map[string]func(t *testing.T) *storage.Store {
+	out := map[string]func(t *testing.T) *storage.Store{"sqlite": newSQLiteStore}
+	if os.Getenv(postgresEnv) != "" {
+		out["postgres"] = newPostgresStore
+	}
+	return out
+}
+
+// newStoreTenant creates a tenant in s and returns a context scoped to it.
+func newStoreTenant(t *testing.T, s *storage.Store) context.Context {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	tn := storage.Tenant{ID: "ten_" + randomHex(t), Slug: "t" + randomHex(t), Name: "T", SigningAlg: "RS256", CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateTenant(context.Background(), tn, []string{tn.Slug + ".example.test"}); err != nil {
+		t.Fatal(err)
+	}
+	return storage.WithTenant(context.Background(), tn.ID)
 }
 
 // TestMigrationCanonicalizesEmails: migration 3 puts stored emails in canonical form, and stops with a list,

@@ -1,9 +1,7 @@
 package storage_test
 
 import (
-	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -13,53 +11,15 @@ import (
 	"github.com/authio/authio/storage"
 )
 
-// newPostgresStore opens a migrated store in a schema of its own, dropped when the test ends.
-func newPostgresStore(t *testing.T) *storage.Store {
-	t.Helper()
-	dsn := os.Getenv(postgresEnv)
-	admin, err := storage.Open(dsn, storage.Options{MaxOpenConns: 2})
-	if err != nil {
-		t.Fatalf("%s is set but the database is unreachable: %v", postgresEnv, err)
-	}
-	t.Cleanup(func() { _ = admin.Close() })
-	schema := "authio_test_" + randomHex(t)
-	if err := storage.DBForTest(admin).Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { storage.DBForTest(admin).Exec("DROP SCHEMA " + schema + " CASCADE") })
-	scoped, err := withSearchPath(dsn, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := storage.Open(scoped, storage.Options{MaxOpenConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestRevocationCatchesARotationInFlight: a family revoked while one of its refresh tokens is being rotated loses
 // the successor too. The revocation's first DELETE cannot see the successor the rotation has not committed yet;
 // it waits on the rotated token's lock, and a later DELETE must find the successor once it is committed.
 func TestRevocationCatchesARotationInFlight(t *testing.T) {
-	backends := map[string]func(*testing.T) *storage.Store{"sqlite": newSQLiteStore}
-	if os.Getenv(postgresEnv) != "" {
-		backends["postgres"] = newPostgresStore
-	}
-	for name, open := range backends {
+	for name, open := range migratedStores() {
 		t.Run(name, func(t *testing.T) {
 			s := open(t)
-			bg := context.Background()
+			ctx := newStoreTenant(t, s)
 			now := time.Now().UTC().Truncate(time.Second)
-			tn := storage.Tenant{ID: "ten_" + randomHex(t), Slug: "t" + randomHex(t), Name: "T", SigningAlg: "RS256", CreatedAt: now, UpdatedAt: now}
-			if err := s.CreateTenant(bg, tn, []string{tn.Slug + ".example.test"}); err != nil {
-				t.Fatal(err)
-			}
-			ctx := storage.WithTenant(bg, tn.ID)
 			c := storage.Client{ID: "cli_" + randomHex(t), Name: "app", Type: storage.ClientPublic, CreatedAt: now, UpdatedAt: now}
 			if err := s.CreateClient(ctx, c); err != nil {
 				t.Fatal(err)

@@ -3,7 +3,6 @@ package storage_test
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -13,20 +12,11 @@ import (
 // TestSessionNeedsTheCheckedPassword: a sign-in opens its session only if the password it checked is still the
 // user's and the user is not blocked — also when the change commits while the sign-in is opening the session.
 func TestSessionNeedsTheCheckedPassword(t *testing.T) {
-	backends := map[string]func(*testing.T) *storage.Store{"sqlite": newSQLiteStore}
-	if os.Getenv(postgresEnv) != "" {
-		backends["postgres"] = newPostgresStore
-	}
-	for name, open := range backends {
+	for name, open := range migratedStores() {
 		t.Run(name, func(t *testing.T) {
 			s := open(t)
-			bg := context.Background()
+			ctx := newStoreTenant(t, s)
 			now := time.Now().UTC().Truncate(time.Second)
-			tn := storage.Tenant{ID: "ten_" + randomHex(t), Slug: "t" + randomHex(t), Name: "T", SigningAlg: "RS256", CreatedAt: now, UpdatedAt: now}
-			if err := s.CreateTenant(bg, tn, []string{tn.Slug + ".example.test"}); err != nil {
-				t.Fatal(err)
-			}
-			ctx := storage.WithTenant(bg, tn.ID)
 			u := storage.User{ID: "user_" + randomHex(t), Email: "a@example.test", PasswordHash: "old-hash", CreatedAt: now, UpdatedAt: now}
 			if err := s.CreateUser(ctx, u); err != nil {
 				t.Fatal(err)

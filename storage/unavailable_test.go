@@ -116,29 +116,8 @@ func TestUnstorableDataIsNotAnOutage(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	admin, err := storage.Open(dsn, storage.Options{MaxOpenConns: 2})
-	if err != nil {
-		t.Fatalf("%s is set but the database is unreachable: %v", postgresEnv, err)
-	}
-	defer admin.Close()
-	schema := "authio_test_" + randomHex(t)
-	if err := storage.DBForTest(admin).Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		t.Fatal(err)
-	}
-	defer storage.DBForTest(admin).Exec("DROP SCHEMA " + schema + " CASCADE")
-	scoped, err := withSearchPath(dsn, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := storage.Open(scoped, storage.Options{MaxOpenConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.GetTenant(ctx, "slug-with-\x00-nul")
+	s := newPostgresStore(t)
+	_, err := s.GetTenant(ctx, "slug-with-\x00-nul")
 	if err == nil || errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("a NUL in a query parameter: %v, want a data error that is not ErrUnavailable", err)
 	}
