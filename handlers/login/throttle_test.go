@@ -25,22 +25,18 @@ type throttleFixture struct {
 // eachThrottleBackend runs fn on a fresh fixture per storage backend: SQLite with the in-process cache, and
 // Postgres with Redis when configured.
 func eachThrottleBackend(t *testing.T, fn func(t *testing.T, f *throttleFixture)) {
-	t.Parallel()
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			o := b.Options(t)
-			o.Configure = func(c *config.Config) {
-				c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
-			}
-			env := testenv.New(t, o)
-			acme := env.NewTenant("acme")
-			f := &throttleFixture{env: env, acme: acme, alice: acme.NewUser("alice@acme.test"), apiKey: acme.APIKey(t),
-				c: env.Client(testenv.ClientOptions{NoRedirects: true})}
-			acme.NewUser("bob@acme.test")
-			fn(t, f)
-		})
-	}
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		o := opts
+		o.Configure = func(c *config.Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		}
+		env := testenv.New(t, o)
+		acme := env.NewTenant("acme")
+		f := &throttleFixture{env: env, acme: acme, alice: acme.NewUser("alice@acme.test"), apiKey: acme.APIKey(t),
+			c: env.Client(testenv.ClientOptions{NoRedirects: true})}
+		acme.NewUser("bob@acme.test")
+		fn(t, f)
+	})
 }
 
 // try posts the sign-in form as the client at ip.

@@ -21,13 +21,7 @@ type fixture struct {
 
 // eachBackend runs fn on a fresh fixture per storage backend (SQLite; Postgres and Redis when configured).
 func eachBackend(t *testing.T, fn func(t *testing.T, f *fixture)) {
-	t.Parallel()
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, newFixture(t, b.Options(t)))
-		})
-	}
+	testenv.EachBackend(t, func(t *testing.T, o testenv.Options) { fn(t, newFixture(t, o)) })
 }
 
 func newFixture(t *testing.T, o testenv.Options) *fixture {

@@ -126,3 +126,16 @@ func (tn *Tenant) API(t testing.TB, c *http.Client, method, path, bearer string,
 	}
 	return Do(t, c, method, tn.URL("/api/v2"+path), rd, opts...)
 }
+
+// EachBackend runs fn, in parallel, once per backend (Backends), with fresh Options for it: the one loop every
+// suite that must hold on SQLite and on Postgres + Redis starts with.
+func EachBackend(t *testing.T, fn func(t *testing.T, o Options)) {
+	t.Helper()
+	t.Parallel()
+	for _, b := range Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b.Options(t))
+		})
+	}
+}

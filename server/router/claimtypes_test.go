@@ -71,66 +71,62 @@ type profileClaims struct {
 // refresh token is redeemed; updated_at must still be an integer in the ID token of either grant, in every
 // token and in userinfo, on every backend.
 func TestIntegerClaimsStayIntegers(t *testing.T) {
-	t.Parallel()
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			env := testenv.New(t, b.Options(t))
-			acme := env.NewTenant("acme")
-			user := acme.NewUser("alice@acme.test")
-			spa := acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
-			c := env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}})
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		env := testenv.New(t, opts)
+		acme := env.NewTenant("acme")
+		user := acme.NewUser("alice@acme.test")
+		spa := acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+		c := env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}})
 
-			ar := testenv.NewAuthRequest(spa.ClientID, spaRedirect)
-			ar.Scope = "openid profile email offline_access"
-			first := testenv.TokensOf(t, ar.Exchange(t, acme, c, ar.Code(t, acme, c, "alice@acme.test", testenv.Password)))
-			second := testenv.TokensOf(t, testenv.PostForm(t, c, acme.URL("/oauth/token"), url.Values{
-				"grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken}, "client_id": {spa.ClientID},
-			}))
+		ar := testenv.NewAuthRequest(spa.ClientID, spaRedirect)
+		ar.Scope = "openid profile email offline_access"
+		first := testenv.TokensOf(t, ar.Exchange(t, acme, c, ar.Code(t, acme, c, "alice@acme.test", testenv.Password)))
+		second := testenv.TokensOf(t, testenv.PostForm(t, c, acme.URL("/oauth/token"), url.Values{
+			"grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken}, "client_id": {spa.ClientID},
+		}))
 
-			for _, tc := range []struct {
-				name, token string
-			}{
-				{name: "ID token of the code grant", token: first.IDToken},
-				{name: "ID token of the refresh grant", token: second.IDToken},
-			} {
-				t.Run(tc.name, func(t *testing.T) {
-					if tc.token == "" {
-						t.Fatal("no ID token")
-					}
-					raw := jwtPayload(t, tc.token)
-					integerClaims(t, "claims", raw)
-					var got profileClaims
-					if err := json.Unmarshal(raw, &got); err != nil {
-						t.Fatalf("decoding the ID token claims into int64 fields: %v\n%s", err, raw)
-					}
-					if got.UpdatedAt != user.UpdatedAt.Unix() {
-						t.Errorf("updated_at = %d, want %d", got.UpdatedAt, user.UpdatedAt.Unix())
-					}
-				})
-			}
-			for _, tc := range []struct {
-				name, token string
-			}{
-				{name: "access token of the code grant", token: first.AccessToken},
-				{name: "access token of the refresh grant", token: second.AccessToken},
-			} {
-				t.Run(tc.name, func(t *testing.T) { integerClaims(t, "claims", jwtPayload(t, tc.token)) })
-			}
-
-			t.Run("userinfo", func(t *testing.T) {
-				r := testenv.Get(t, c, acme.URL("/userinfo"), testenv.Bearer(second.AccessToken))
-				if r.StatusCode != http.StatusOK {
-					t.Fatalf("userinfo: status %d\n%s", r.StatusCode, r.Body)
+		for _, tc := range []struct {
+			name, token string
+		}{
+			{name: "ID token of the code grant", token: first.IDToken},
+			{name: "ID token of the refresh grant", token: second.IDToken},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if tc.token == "" {
+					t.Fatal("no ID token")
 				}
-				integerClaims(t, "userinfo", []byte(r.Body))
-				var got struct {
-					UpdatedAt int64 `json:"updated_at"`
+				raw := jwtPayload(t, tc.token)
+				integerClaims(t, "claims", raw)
+				var got profileClaims
+				if err := json.Unmarshal(raw, &got); err != nil {
+					t.Fatalf("decoding the ID token claims into int64 fields: %v\n%s", err, raw)
 				}
-				if err := json.Unmarshal([]byte(r.Body), &got); err != nil || got.UpdatedAt != user.UpdatedAt.Unix() {
-					t.Errorf("userinfo updated_at = %d (%v), want %d", got.UpdatedAt, err, user.UpdatedAt.Unix())
+				if got.UpdatedAt != user.UpdatedAt.Unix() {
+					t.Errorf("updated_at = %d, want %d", got.UpdatedAt, user.UpdatedAt.Unix())
 				}
 			})
+		}
+		for _, tc := range []struct {
+			name, token string
+		}{
+			{name: "access token of the code grant", token: first.AccessToken},
+			{name: "access token of the refresh grant", token: second.AccessToken},
+		} {
+			t.Run(tc.name, func(t *testing.T) { integerClaims(t, "claims", jwtPayload(t, tc.token)) })
+		}
+
+		t.Run("userinfo", func(t *testing.T) {
+			r := testenv.Get(t, c, acme.URL("/userinfo"), testenv.Bearer(second.AccessToken))
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("userinfo: status %d\n%s", r.StatusCode, r.Body)
+			}
+			integerClaims(t, "userinfo", []byte(r.Body))
+			var got struct {
+				UpdatedAt int64 `json:"updated_at"`
+			}
+			if err := json.Unmarshal([]byte(r.Body), &got); err != nil || got.UpdatedAt != user.UpdatedAt.Unix() {
+				t.Errorf("userinfo updated_at = %d (%v), want %d", got.UpdatedAt, err, user.UpdatedAt.Unix())
+			}
 		})
-	}
+	})
 }

@@ -35,23 +35,19 @@ type inputSetup struct {
 // eachInputBackend runs fn on a fresh setup per storage backend: SQLite, and Postgres (with Redis) when
 // AUTHIO_TEST_POSTGRES_DSN is set. On Postgres the unguarded inputs were 500s.
 func eachInputBackend(t *testing.T, fn func(t *testing.T, s *inputSetup)) {
-	t.Parallel()
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			env := testenv.New(t, b.Options(t))
-			acme := env.NewTenant("acme")
-			s := &inputSetup{env: env, acme: acme, user: acme.NewUser("alice@acme.test"),
-				spa: acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
-					WebOrigins: []string{spaOrigin}}),
-				svc: acme.NewClient(server.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
-					GrantTypes: []string{"client_credentials"}, Audiences: []string{inputAPI, inputOtherAPI}, Scopes: []string{"read:things"}}),
-				c: env.Client(testenv.ClientOptions{NoRedirects: true}),
-			}
-			s.key = acme.APIKey(t)
-			fn(t, s)
-		})
-	}
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		env := testenv.New(t, opts)
+		acme := env.NewTenant("acme")
+		s := &inputSetup{env: env, acme: acme, user: acme.NewUser("alice@acme.test"),
+			spa: acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
+				WebOrigins: []string{spaOrigin}}),
+			svc: acme.NewClient(server.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
+				GrantTypes: []string{"client_credentials"}, Audiences: []string{inputAPI, inputOtherAPI}, Scopes: []string{"read:things"}}),
+			c: env.Client(testenv.ClientOptions{NoRedirects: true}),
+		}
+		s.key = acme.APIKey(t)
+		fn(t, s)
+	})
 }
 
 // wantAPIError checks a Management API error: status, exactly Auth0's four fields, the code, and that the

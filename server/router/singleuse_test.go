@@ -53,227 +53,203 @@ func (o *orgSetup) setReuseInterval(t *testing.T, seconds int) {
 const racers = 8
 
 func TestConcurrentRefreshIsSingleUse(t *testing.T) {
-	t.Parallel()
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
-			for round := range 5 {
-				_, tk := o.signIn(t, o.browser, o.alice.Email, nil)
-				outs := concurrently(o.browser, racers, func(int) *http.Request {
-					return formRequest(o.acme.URL("/oauth/token"), o.refreshForm(tk.RefreshToken))
-				})
-				won := tokensIn(t, oneWinner(t, "refresh round "+string(rune('1'+round)), outs))
-				// The losers were reuse: the family is revoked, the winner's tokens included.
-				r := testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), o.refreshForm(won.RefreshToken))
-				if r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
-					t.Errorf("the winner's refresh token after concurrent reuse: %d %s, want invalid_grant", r.StatusCode, r.Body)
-				}
-				if r := testenv.Get(t, o.browser, o.acme.URL("/v1/me"), testenv.Bearer(won.AccessToken)); r.StatusCode != http.StatusUnauthorized {
-					t.Errorf("the winner's access token after concurrent reuse: %d, want 401", r.StatusCode)
-				}
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		o := newOrgSetupOn(t, storage.OrgUsageAllow, opts)
+		for round := range 5 {
+			_, tk := o.signIn(t, o.browser, o.alice.Email, nil)
+			outs := concurrently(o.browser, racers, func(int) *http.Request {
+				return formRequest(o.acme.URL("/oauth/token"), o.refreshForm(tk.RefreshToken))
+			})
+			won := tokensIn(t, oneWinner(t, "refresh round "+string(rune('1'+round)), outs))
+			// The losers were reuse: the family is revoked, the winner's tokens included.
+			r := testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), o.refreshForm(won.RefreshToken))
+			if r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
+				t.Errorf("the winner's refresh token after concurrent reuse: %d %s, want invalid_grant", r.StatusCode, r.Body)
 			}
-		})
-	}
+			if r := testenv.Get(t, o.browser, o.acme.URL("/v1/me"), testenv.Bearer(won.AccessToken)); r.StatusCode != http.StatusUnauthorized {
+				t.Errorf("the winner's access token after concurrent reuse: %d, want 401", r.StatusCode)
+			}
+		}
+	})
 }
 
 func TestConcurrentCodeRedemptionIsSingleUse(t *testing.T) {
-	t.Parallel()
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
-			for range 5 {
-				ar := testenv.NewAuthRequest(o.spa.ClientID, orgRedirect)
-				code := ar.Code(t, o.acme, o.browser, o.alice.Email, testenv.Password)
-				outs := concurrently(o.browser, racers, func(int) *http.Request {
-					return formRequest(o.acme.URL("/oauth/token"), url.Values{"grant_type": {"authorization_code"}, "code": {code},
-						"redirect_uri": {ar.RedirectURI}, "client_id": {ar.ClientID}, "code_verifier": {ar.Verifier}})
-				})
-				oneWinner(t, "code redemption", outs)
-				// A later replay is refused too.
-				if r := ar.Exchange(t, o.acme, o.browser, code); r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
-					t.Errorf("replayed code: %d %s", r.StatusCode, r.Body)
-				}
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		o := newOrgSetupOn(t, storage.OrgUsageAllow, opts)
+		for range 5 {
+			ar := testenv.NewAuthRequest(o.spa.ClientID, orgRedirect)
+			code := ar.Code(t, o.acme, o.browser, o.alice.Email, testenv.Password)
+			outs := concurrently(o.browser, racers, func(int) *http.Request {
+				return formRequest(o.acme.URL("/oauth/token"), url.Values{"grant_type": {"authorization_code"}, "code": {code},
+					"redirect_uri": {ar.RedirectURI}, "client_id": {ar.ClientID}, "code_verifier": {ar.Verifier}})
+			})
+			oneWinner(t, "code redemption", outs)
+			// A later replay is refused too.
+			if r := ar.Exchange(t, o.acme, o.browser, code); r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
+				t.Errorf("replayed code: %d %s", r.StatusCode, r.Body)
 			}
-		})
-	}
+		}
+	})
 }
 
 func TestRefreshTokenReuseInterval(t *testing.T) {
-	t.Parallel()
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
-			token := o.acme.URL("/oauth/token")
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		o := newOrgSetupOn(t, storage.OrgUsageAllow, opts)
+		token := o.acme.URL("/oauth/token")
 
-			o.setReuseInterval(t, 60)
-			_, tk := o.signIn(t, o.browser, o.alice.Email, nil)
-			// A client whose network lost the answer retries, several times at once: every retry gets the same
-			// successor, and the family does not fork.
-			outs := concurrently(o.browser, racers, func(int) *http.Request { return formRequest(token, o.refreshForm(tk.RefreshToken)) })
-			successor := ""
-			for i, out := range outs {
-				if out.Err != nil || out.Status != http.StatusOK {
-					t.Fatalf("retry %d within the reuse interval: %v %d %s", i, out.Err, out.Status, out.Body)
-				}
-				got := tokensIn(t, out.Body)
-				if successor == "" {
-					successor = got.RefreshToken
-				}
-				if got.RefreshToken != successor {
-					t.Fatalf("retries within the reuse interval got different refresh tokens: the family forked")
-				}
-				if r := testenv.Get(t, o.browser, o.acme.URL("/v1/me"), testenv.Bearer(got.AccessToken)); r.StatusCode != http.StatusOK {
-					t.Errorf("access token of retry %d: %d", i, r.StatusCode)
-				}
+		o.setReuseInterval(t, 60)
+		_, tk := o.signIn(t, o.browser, o.alice.Email, nil)
+		// A client whose network lost the answer retries, several times at once: every retry gets the same
+		// successor, and the family does not fork.
+		outs := concurrently(o.browser, racers, func(int) *http.Request { return formRequest(token, o.refreshForm(tk.RefreshToken)) })
+		successor := ""
+		for i, out := range outs {
+			if out.Err != nil || out.Status != http.StatusOK {
+				t.Fatalf("retry %d within the reuse interval: %v %d %s", i, out.Err, out.Status, out.Body)
 			}
-			if successor == tk.RefreshToken {
-				t.Fatal("the refresh token was not rotated")
+			got := tokensIn(t, out.Body)
+			if successor == "" {
+				successor = got.RefreshToken
 			}
-			// The successor works, once.
-			next := testenv.TokensOf(t, testenv.PostForm(t, o.browser, token, o.refreshForm(successor)))
-			// The first token is now two generations old: presenting it is reuse, and the family goes.
-			r := testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken))
-			if r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
-				t.Fatalf("a refresh token two rotations old: %d %s, want invalid_grant", r.StatusCode, r.Body)
+			if got.RefreshToken != successor {
+				t.Fatalf("retries within the reuse interval got different refresh tokens: the family forked")
 			}
-			if r := testenv.PostForm(t, o.browser, token, o.refreshForm(next.RefreshToken)); r.StatusCode != http.StatusBadRequest {
-				t.Errorf("the family survived the reuse of an old generation: %d %s", r.StatusCode, r.Body)
+			if r := testenv.Get(t, o.browser, o.acme.URL("/v1/me"), testenv.Bearer(got.AccessToken)); r.StatusCode != http.StatusOK {
+				t.Errorf("access token of retry %d: %d", i, r.StatusCode)
 			}
+		}
+		if successor == tk.RefreshToken {
+			t.Fatal("the refresh token was not rotated")
+		}
+		// The successor works, once.
+		next := testenv.TokensOf(t, testenv.PostForm(t, o.browser, token, o.refreshForm(successor)))
+		// The first token is now two generations old: presenting it is reuse, and the family goes.
+		r := testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken))
+		if r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
+			t.Fatalf("a refresh token two rotations old: %d %s, want invalid_grant", r.StatusCode, r.Body)
+		}
+		if r := testenv.PostForm(t, o.browser, token, o.refreshForm(next.RefreshToken)); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("the family survived the reuse of an old generation: %d %s", r.StatusCode, r.Body)
+		}
 
-			// After the interval, reuse revokes as with strict rotation.
-			o.setReuseInterval(t, 1)
-			_, tk = o.signIn(t, o.browser, o.alice.Email, nil)
-			rotated := testenv.TokensOf(t, testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)))
-			time.Sleep(1500 * time.Millisecond)
-			if r := testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)); r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
-				t.Fatalf("reuse after the interval: %d %s, want invalid_grant", r.StatusCode, r.Body)
-			}
-			if r := testenv.PostForm(t, o.browser, token, o.refreshForm(rotated.RefreshToken)); r.StatusCode != http.StatusBadRequest {
-				t.Errorf("reuse after the interval left the family alive: %d %s", r.StatusCode, r.Body)
-			}
+		// After the interval, reuse revokes as with strict rotation.
+		o.setReuseInterval(t, 1)
+		_, tk = o.signIn(t, o.browser, o.alice.Email, nil)
+		rotated := testenv.TokensOf(t, testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)))
+		time.Sleep(1500 * time.Millisecond)
+		if r := testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)); r.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, r) != "invalid_grant" {
+			t.Fatalf("reuse after the interval: %d %s, want invalid_grant", r.StatusCode, r.Body)
+		}
+		if r := testenv.PostForm(t, o.browser, token, o.refreshForm(rotated.RefreshToken)); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("reuse after the interval left the family alive: %d %s", r.StatusCode, r.Body)
+		}
 
-			// Strict rotation (0, the default): one retry is reuse.
-			o.setReuseInterval(t, 0)
-			_, tk = o.signIn(t, o.browser, o.alice.Email, nil)
-			testenv.TokensOf(t, testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)))
-			if r := testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)); r.StatusCode != http.StatusBadRequest {
-				t.Errorf("strict rotation accepted a retry: %d %s", r.StatusCode, r.Body)
-			}
-		})
-	}
+		// Strict rotation (0, the default): one retry is reuse.
+		o.setReuseInterval(t, 0)
+		_, tk = o.signIn(t, o.browser, o.alice.Email, nil)
+		testenv.TokensOf(t, testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)))
+		if r := testenv.PostForm(t, o.browser, token, o.refreshForm(tk.RefreshToken)); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("strict rotation accepted a retry: %d %s", r.StatusCode, r.Body)
+		}
+	})
 }
 
 func TestLoginTicketIsSingleUse(t *testing.T) {
-	t.Parallel()
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
-			browser := o.env.Client(testenv.ClientOptions{NoRedirects: true})
-			ar := testenv.NewAuthRequest(o.spa.ClientID, orgRedirect)
-			ar.Extra.Set("prompt", "login")
-			r := testenv.Get(t, browser, ar.URL(o.acme))
-			if r.StatusCode != http.StatusFound || r.Location(t).Path != "/login" {
-				t.Fatalf("prompt=login without a session: %d %s", r.StatusCode, r.Header.Get("Location"))
-			}
-			page := testenv.Get(t, browser, r.Location(t).String())
-			r = o.acme.Submit(t, browser, testenv.ParseForm(t, page.Body), url.Values{"email": {o.alice.Email}, "password": {testenv.Password}})
-			back := r.Location(t)
-			if back.Path != "/authorize" || back.Query().Get("authio_ticket") == "" {
-				t.Fatalf("sign-in did not return to the ticketed authorization request: %s", back)
-			}
-			// The same ticketed URL, opened several times at once (tabs, a replayed history entry): one sign-in
-			// answers prompt=login once; the others must sign in again.
-			outs := concurrently(browser, racers, func(int) *http.Request {
-				req, _ := http.NewRequest(http.MethodGet, back.String(), nil)
-				return req
-			})
-			codes := 0
-			for i, out := range outs {
-				if out.Err != nil {
-					t.Fatal(out.Err)
-				}
-				loc, err := url.Parse(out.Location)
-				switch {
-				case err != nil || (out.Status != http.StatusFound && out.Status != http.StatusSeeOther):
-					t.Errorf("request %d: %d %s", i, out.Status, out.Body)
-				case strings.HasPrefix(out.Location, orgRedirect) && loc.Query().Get("code") != "":
-					codes++
-				case loc.Path == "/login":
-				default:
-					t.Errorf("request %d went to %s", i, out.Location)
-				}
-			}
-			if codes != 1 {
-				t.Fatalf("%d codes from one sign-in with prompt=login, want 1", codes)
-			}
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		o := newOrgSetupOn(t, storage.OrgUsageAllow, opts)
+		browser := o.env.Client(testenv.ClientOptions{NoRedirects: true})
+		ar := testenv.NewAuthRequest(o.spa.ClientID, orgRedirect)
+		ar.Extra.Set("prompt", "login")
+		r := testenv.Get(t, browser, ar.URL(o.acme))
+		if r.StatusCode != http.StatusFound || r.Location(t).Path != "/login" {
+			t.Fatalf("prompt=login without a session: %d %s", r.StatusCode, r.Header.Get("Location"))
+		}
+		page := testenv.Get(t, browser, r.Location(t).String())
+		r = o.acme.Submit(t, browser, testenv.ParseForm(t, page.Body), url.Values{"email": {o.alice.Email}, "password": {testenv.Password}})
+		back := r.Location(t)
+		if back.Path != "/authorize" || back.Query().Get("authio_ticket") == "" {
+			t.Fatalf("sign-in did not return to the ticketed authorization request: %s", back)
+		}
+		// The same ticketed URL, opened several times at once (tabs, a replayed history entry): one sign-in
+		// answers prompt=login once; the others must sign in again.
+		outs := concurrently(browser, racers, func(int) *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, back.String(), nil)
+			return req
 		})
-	}
+		codes := 0
+		for i, out := range outs {
+			if out.Err != nil {
+				t.Fatal(out.Err)
+			}
+			loc, err := url.Parse(out.Location)
+			switch {
+			case err != nil || (out.Status != http.StatusFound && out.Status != http.StatusSeeOther):
+				t.Errorf("request %d: %d %s", i, out.Status, out.Body)
+			case strings.HasPrefix(out.Location, orgRedirect) && loc.Query().Get("code") != "":
+				codes++
+			case loc.Path == "/login":
+			default:
+				t.Errorf("request %d went to %s", i, out.Location)
+			}
+		}
+		if codes != 1 {
+			t.Fatalf("%d codes from one sign-in with prompt=login, want 1", codes)
+		}
+	})
 }
 
 func TestSignOutEndsASessionOnce(t *testing.T) {
-	t.Parallel()
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
-			_, tk := o.signIn(t, o.browser, o.alice.Email, nil)
-			logout := o.acme.URL("/oidc/logout?" + url.Values{"id_token_hint": {tk.IDToken}}.Encode())
-			outs := concurrently(o.browser, racers, func(int) *http.Request {
-				req, _ := http.NewRequest(http.MethodGet, logout, nil)
-				return req
-			})
-			for i, out := range outs {
-				if out.Err != nil || out.Status != http.StatusOK {
-					t.Errorf("sign-out %d: %v %d %s", i, out.Err, out.Status, out.Body)
-				}
-			}
-			events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: "session.ended", UserID: o.alice.ID})
-			must(t, "audit", err)
-			if len(events) != 1 {
-				t.Fatalf("%d session.ended events for one session signed out %d times at once, want 1", len(events), racers)
-			}
-			// The session is gone: prompt=none now needs a sign-in.
-			ar := testenv.NewAuthRequest(o.spa.ClientID, orgRedirect)
-			ar.Extra.Set("prompt", "none")
-			if q := ar.Callback(t, o.acme, testenv.Get(t, o.browser, ar.URL(o.acme))); q.Get("error") != "login_required" {
-				t.Errorf("after sign-out, prompt=none: %v", q)
-			}
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		o := newOrgSetupOn(t, storage.OrgUsageAllow, opts)
+		_, tk := o.signIn(t, o.browser, o.alice.Email, nil)
+		logout := o.acme.URL("/oidc/logout?" + url.Values{"id_token_hint": {tk.IDToken}}.Encode())
+		outs := concurrently(o.browser, racers, func(int) *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, logout, nil)
+			return req
 		})
-	}
+		for i, out := range outs {
+			if out.Err != nil || out.Status != http.StatusOK {
+				t.Errorf("sign-out %d: %v %d %s", i, out.Err, out.Status, out.Body)
+			}
+		}
+		events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: "session.ended", UserID: o.alice.ID})
+		must(t, "audit", err)
+		if len(events) != 1 {
+			t.Fatalf("%d session.ended events for one session signed out %d times at once, want 1", len(events), racers)
+		}
+		// The session is gone: prompt=none now needs a sign-in.
+		ar := testenv.NewAuthRequest(o.spa.ClientID, orgRedirect)
+		ar.Extra.Set("prompt", "none")
+		if q := ar.Callback(t, o.acme, testenv.Get(t, o.browser, ar.URL(o.acme))); q.Get("error") != "login_required" {
+			t.Errorf("after sign-out, prompt=none: %v", q)
+		}
+	})
 }
 
 // TestAnotherTenantCannotConsume: a code or refresh token presented on another tenant's token endpoint (with that
 // tenant's client, or with the issuing client's id) is refused, and stays usable on its own tenant: another
 // tenant can neither redeem nor burn it.
 func TestAnotherTenantCannotConsume(t *testing.T) {
-	t.Parallel()
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			o := newOrgSetupOn(t, storage.OrgUsageAllow, b.Options(t))
-			other := o.env.NewTenant("initech")
-			otherSPA := other.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
-				GrantTypes: []string{"authorization_code", "refresh_token"}})
-			ar, tk := o.signIn(t, o.browser, o.alice.Email, nil)
-			code := ar.Code(t, o.acme, o.browser, o.alice.Email, testenv.Password)
-			for _, clientID := range []string{otherSPA.ClientID, o.spa.ClientID} {
-				r := testenv.PostForm(t, o.browser, other.URL("/oauth/token"), url.Values{"grant_type": {"refresh_token"},
-					"refresh_token": {tk.RefreshToken}, "client_id": {clientID}})
-				if r.StatusCode < 400 || r.StatusCode >= 500 {
-					t.Errorf("acme's refresh token at initech with client %s: %d %s", clientID, r.StatusCode, r.Body)
-				}
-				r = testenv.PostForm(t, o.browser, other.URL("/oauth/token"), url.Values{"grant_type": {"authorization_code"},
-					"code": {code}, "redirect_uri": {ar.RedirectURI}, "client_id": {clientID}, "code_verifier": {ar.Verifier}})
-				if r.StatusCode < 400 || r.StatusCode >= 500 {
-					t.Errorf("acme's code at initech with client %s: %d %s", clientID, r.StatusCode, r.Body)
-				}
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		o := newOrgSetupOn(t, storage.OrgUsageAllow, opts)
+		other := o.env.NewTenant("initech")
+		otherSPA := other.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
+			GrantTypes: []string{"authorization_code", "refresh_token"}})
+		ar, tk := o.signIn(t, o.browser, o.alice.Email, nil)
+		code := ar.Code(t, o.acme, o.browser, o.alice.Email, testenv.Password)
+		for _, clientID := range []string{otherSPA.ClientID, o.spa.ClientID} {
+			r := testenv.PostForm(t, o.browser, other.URL("/oauth/token"), url.Values{"grant_type": {"refresh_token"},
+				"refresh_token": {tk.RefreshToken}, "client_id": {clientID}})
+			if r.StatusCode < 400 || r.StatusCode >= 500 {
+				t.Errorf("acme's refresh token at initech with client %s: %d %s", clientID, r.StatusCode, r.Body)
 			}
-			testenv.TokensOf(t, testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), o.refreshForm(tk.RefreshToken)))
-			testenv.TokensOf(t, ar.Exchange(t, o.acme, o.browser, code))
-		})
-	}
+			r = testenv.PostForm(t, o.browser, other.URL("/oauth/token"), url.Values{"grant_type": {"authorization_code"},
+				"code": {code}, "redirect_uri": {ar.RedirectURI}, "client_id": {clientID}, "code_verifier": {ar.Verifier}})
+			if r.StatusCode < 400 || r.StatusCode >= 500 {
+				t.Errorf("acme's code at initech with client %s: %d %s", clientID, r.StatusCode, r.Body)
+			}
+		}
+		testenv.TokensOf(t, testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), o.refreshForm(tk.RefreshToken)))
+		testenv.TokensOf(t, ar.Exchange(t, o.acme, o.browser, code))
+	})
 }
