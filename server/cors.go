@@ -32,14 +32,8 @@ func (c *originCache) flush() {
 	c.mu.Unlock()
 }
 
-// AllowedOrigin reports whether origin is a web origin registered by any client of the tenant in ctx; an
-// origin that could not be checked (the database failed) is not allowed.
-func (s *Server) AllowedOrigin(ctx context.Context, origin string) bool {
-	ok, _ := s.allowedOrigin(ctx, origin)
-	return ok
-}
-
-// allowedOrigin is AllowedOrigin with the error of a lookup that failed.
+// allowedOrigin reports whether origin is a web origin registered by any client of the tenant in ctx, and the
+// error of a lookup that failed (then the origin is not allowed, and a preflight answers 5xx).
 func (s *Server) allowedOrigin(ctx context.Context, origin string) (bool, error) {
 	tid, ok := storage.TenantFromContext(ctx)
 	if !ok || origin == "" {
