@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/authio/authio/storage"
+	"github.com/authio/authio/tenancy"
 )
 
 // Tenant is the resolved tenant of a request, with the issuer derived from the host the request came in on.
@@ -13,17 +14,16 @@ type Tenant struct {
 	Host   string // the request's Host in canonical form (canon.Host): name, or name:port when not the default
 }
 
-type tenantKey struct{}
-
-// WithTenant returns ctx carrying t; storage queries made with it are scoped to t.
+// WithTenant returns ctx carrying t as its tenancy scope (tenancy.Scope, the one context key): storage queries
+// made with it are scoped to t, and fosite's getters read t's issuer.
 func WithTenant(ctx context.Context, t *Tenant) context.Context {
-	ctx = storage.WithTenant(ctx, t.ID)
-	return context.WithValue(ctx, tenantKey{}, t)
+	return tenancy.With(ctx, tenancy.Scope{TenantID: t.ID, Slug: t.Slug, Issuer: t.Issuer, Host: t.Host, Record: t})
 }
 
-// TenantFromContext returns the request's tenant; nil when the request has none.
+// TenantFromContext returns the request's resolved tenant; nil when the context's scope did not come from a
+// request on a tenant domain (or there is none).
 func TenantFromContext(ctx context.Context) *Tenant {
-	t, _ := ctx.Value(tenantKey{}).(*Tenant)
+	t, _ := tenancy.Record(ctx).(*Tenant)
 	return t
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/authio/authio/tenancy"
 )
 
 // Sentinel errors. Backends map driver errors onto these; callers compare with errors.Is.
@@ -21,17 +23,17 @@ var (
 	ErrCredentialsChanged = errors.New("storage: credentials changed meanwhile")
 )
 
-type tenantKey struct{}
-
-// WithTenant returns a context whose tenant-owned queries are scoped to tenantID.
+// WithTenant returns a context whose tenant-owned queries are scoped to tenantID: a storage-only tenancy scope
+// (tenancy.Scope with the id alone, no issuer), for CLI commands and background work. Requests get their
+// scope, with host and issuer, from the tenant-resolution middleware.
 func WithTenant(ctx context.Context, tenantID string) context.Context {
-	return context.WithValue(ctx, tenantKey{}, tenantID)
+	return tenancy.With(ctx, tenancy.Scope{TenantID: tenantID})
 }
 
-// TenantFromContext returns the tenant id set by WithTenant.
+// TenantFromContext returns the id of the tenant in ctx's tenancy scope.
 func TenantFromContext(ctx context.Context) (string, bool) {
-	id, ok := ctx.Value(tenantKey{}).(string)
-	return id, ok && id != ""
+	id, err := tenancy.TenantID(ctx)
+	return id, err == nil
 }
 
 // Tenants manages tenants and the host names they answer on. These queries are not tenant-scoped:
