@@ -26,16 +26,3 @@ func TenantFromContext(ctx context.Context) *Tenant {
 	t, _ := tenancy.Record(ctx).(*Tenant)
 	return t
 }
-
-type requestIDKey struct{}
-
-// WithRequestID carries the request id for logs and error pages.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
-}
-
-// RequestIDFromContext returns the request id, or "".
-func RequestIDFromContext(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}

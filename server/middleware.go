@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -16,8 +15,6 @@ import (
 	"github.com/authio/authio/internal/canon"
 )
 
-// MaxBodyBytes bounds every request body; OAuth and form posts are tiny.
-const MaxBodyBytes = 64 << 10
 
 type statusWriter struct {
 	http.ResponseWriter
@@ -122,26 +119,6 @@ func (s *Server) ResolveTenant(next http.Handler) http.Handler {
 		tenant := &Tenant{Tenant: t, Host: host, Issuer: s.Config.PublicScheme + "://" + host}
 		next.ServeHTTP(w, r.WithContext(WithTenant(r.Context(), tenant)))
 	})
-}
-
-// WriteJSON writes v as JSON with status, uncached.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "internal server error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-// WriteBearerError answers a request whose bearer token is missing or refused as RFC 6750 says: a
-// WWW-Authenticate challenge and a JSON body.
-func WriteBearerError(w http.ResponseWriter, status int, code, desc string) {
-	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+desc+`"`)
-	WriteJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }
 
 // clientIDOf names the OAuth client a request speaks for, from Basic credentials or the client_id parameter

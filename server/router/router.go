@@ -15,6 +15,7 @@ import (
 	"github.com/authio/authio/handlers/login"
 	"github.com/authio/authio/handlers/management"
 	"github.com/authio/authio/handlers/oauth"
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/static"
@@ -66,7 +67,7 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 	ah := &account.Handler{S: s, Logger: s.Logger, Now: s.Now}
 	mh := &management.Handler{S: s, Logger: s.Logger, Now: s.Now}
 	// Every tenant route, whatever its surface, refuses input storage cannot keep before its handler runs.
-	tenant.Use(s.ResolveTenant, s.RefuseBadInput(refuseInput(oh, lh, ah, mh)))
+	tenant.Use(s.ResolveTenant, httpx.RefuseBadInput(s.Logger, refuseInput(oh, lh, ah, mh)))
 	oh.Mount(tenant)
 	lh.Mount(tenant)
 	ah.Mount(tenant)

@@ -1,8 +1,9 @@
-package server
+package httpx
 
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -97,7 +98,7 @@ func unstorable(s string) string {
 // body, then the client id of Basic credentials (fosite looks the client up by it). Run it after the route
 // matched, so mux.Vars names the segments. It reads a form body and puts the same bytes back, so the handler
 // parses it as if untouched, errors included; a body it cannot read is left to the handler, which refuses it.
-// JSON bodies are server.DecodeJSON's to check.
+// JSON bodies are DecodeJSON's to check.
 //
 // The other inputs never reach storage as sent: net/http refuses a Host header with control or non-ASCII bytes
 // before any handler runs; bearer tokens, API keys, session cookies and codes are looked up by their hash (and an
@@ -126,8 +127,9 @@ func CheckInput(r *http.Request) *InputError {
 }
 
 // RefuseBadInput is middleware that answers a request CheckInput refuses with refuse (each surface answers in
-// its own error shape) and passes every other request to next. Mount it on routes, after tenant resolution.
-func (s *Server) RefuseBadInput(refuse func(http.ResponseWriter, *http.Request, *InputError)) func(http.Handler) http.Handler {
+// its own error shape) and passes every other request to next; refusals are logged at debug level to logger.
+// Mount it on routes, after tenant resolution.
+func RefuseBadInput(logger *slog.Logger, refuse func(http.ResponseWriter, *http.Request, *InputError)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// A CORS preflight is answered from its Origin and Access-Control-Request-* headers alone (Server.CORS);
@@ -138,7 +140,7 @@ func (s *Server) RefuseBadInput(refuse func(http.ResponseWriter, *http.Request, 
 			}
 			if e := CheckInput(r); e != nil {
 				// Names only: the value may be a secret (a refresh token, a password).
-				s.Logger.Debug("request refused: input storage cannot keep", "request_id", RequestIDFromContext(r.Context()),
+				logger.Debug("request refused: input storage cannot keep", "request_id", RequestIDFromContext(r.Context()),
 					"in", e.In, "name", e.Name, "reason", e.Reason)
 				refuse(w, r, e)
 				return

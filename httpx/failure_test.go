@@ -1,4 +1,4 @@
-package server_test
+package httpx_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 	"github.com/ory/fosite"
 
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
 )
@@ -87,11 +87,11 @@ func TestOAuthErrorClassifiesFailures(t *testing.T) {
 		{"missing tenant behind invalid_client", fosite.ErrInvalidClient.WithWrap(storage.ErrNoTenant), "server_error", 500},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := server.OAuthError(tc.err)
+			got := httpx.OAuthError(tc.err)
 			if got.ErrorField != tc.wantError || got.CodeField != tc.wantStatus {
 				t.Fatalf("OAuthError = %s (%d), want %s (%d)", got.ErrorField, got.CodeField, tc.wantError, tc.wantStatus)
 			}
-			if cause := server.FailureCause(context.Background(), tc.err); !errors.Is(got, cause) {
+			if cause := httpx.FailureCause(context.Background(), tc.err); !errors.Is(got, cause) {
 				t.Errorf("the result lost the underlying error %v for the log", cause)
 			}
 			body, err := json.Marshal(got)
@@ -104,7 +104,7 @@ func TestOAuthErrorClassifiesFailures(t *testing.T) {
 				}
 			}
 			rec := httptest.NewRecorder()
-			server.WriteFailure(rec, tc.err)
+			httpx.WriteFailure(rec, tc.err)
 			if rec.Code < 500 || strings.Contains(rec.Body.String(), `"error":"error"`) {
 				t.Errorf("WriteFailure: %d %s", rec.Code, rec.Body)
 			}
@@ -113,7 +113,7 @@ func TestOAuthErrorClassifiesFailures(t *testing.T) {
 			}
 		})
 	}
-	if server.OAuthError(nil) != nil {
+	if httpx.OAuthError(nil) != nil {
 		t.Error("OAuthError(nil) is not nil")
 	}
 }
@@ -122,7 +122,7 @@ func TestFailureCauseIsWhatTheDatabaseSaid(t *testing.T) {
 	t.Parallel()
 	dbDown := closedStoreError(t)
 	wrapped := fmt.Errorf("stack: %w", fosite.ErrInactiveToken.WithWrap(fosite.ErrRequestUnauthorized.WithWrap(dbDown)))
-	if got := server.FailureCause(context.Background(), wrapped); got != dbDown {
+	if got := httpx.FailureCause(context.Background(), wrapped); got != dbDown {
 		t.Errorf("FailureCause = %v, want the storage error %v", got, dbDown)
 	}
 
@@ -136,7 +136,7 @@ func TestFailureCauseIsWhatTheDatabaseSaid(t *testing.T) {
 	if _, err := st.GetUser(ctx, "user_x"); !errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("GetUser on a closed store: %v", err)
 	}
-	got := server.FailureCause(ctx, fosite.ErrTemporarilyUnavailable)
+	got := httpx.FailureCause(ctx, fosite.ErrTemporarilyUnavailable)
 	if !errors.Is(got, storage.ErrUnavailable) || !strings.Contains(got.Error(), "closed") {
 		t.Errorf("FailureCause with a failure log = %v, want the recorded storage failure", got)
 	}
