@@ -1,7 +1,12 @@
-package server
+// Package audit is the tenant's audit trail: the event types Authio records, who acted (Actor) and from
+// where (the client IP), carried in the request context, and the Recorder that stamps and appends events to the
+// audit log of the tenant in scope. Events written with a transaction's context commit with the change they
+// record.
+package audit
 
 import (
 	"context"
+	"time"
 
 	"github.com/authio/authio/storage"
 )
@@ -64,12 +69,22 @@ func ClientIPFromContext(ctx context.Context) string {
 	return ip
 }
 
-// Audit appends e to the log of the tenant in ctx, filling its id, time, actor and IP from ctx where e leaves
-// them empty. Called with a transaction's ctx (Store.InTx), the event commits with the change it records.
-func (s *Server) Audit(ctx context.Context, e storage.AuditEvent) error {
-	e.ID = NewID("evt")
+// Recorder appends events to the audit log of the tenant in scope.
+type Recorder struct {
+	Store storage.Audit
+	// Now is the clock events are stamped with.
+	Now func() time.Time
+	// NewID makes event ids from a prefix ("evt" → "evt_…").
+	NewID func(prefix string) string
+}
+
+// Record appends e to the log of the tenant in ctx's scope, filling its id, time, actor and IP from ctx where e
+// leaves them empty. Called with a transaction's ctx (Store.InTx), the event commits with the change it
+// records. storage.ErrNoTenant without a scope.
+func (a *Recorder) Record(ctx context.Context, e storage.AuditEvent) error {
+	e.ID = a.NewID("evt")
 	if e.CreatedAt.IsZero() {
-		e.CreatedAt = s.Now().UTC()
+		e.CreatedAt = a.Now().UTC()
 	}
 	if e.Actor == "" {
 		e.Actor = ActorFromContext(ctx).String()
@@ -77,5 +92,5 @@ func (s *Server) Audit(ctx context.Context, e storage.AuditEvent) error {
 	if e.IP == "" {
 		e.IP = ClientIPFromContext(ctx)
 	}
-	return s.Store.AppendAudit(ctx, e)
+	return a.Store.AppendAudit(ctx, e)
 }
