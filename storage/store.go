@@ -3,15 +3,9 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"math"
 	"net/url"
-	"path"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,9 +15,6 @@ import (
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
-
-//go:embed migrations
-var migrationsFS embed.FS
 
 // Store is the gorm-backed implementation of every storage interface and of fosite's storage.
 type Store struct {
@@ -158,85 +149,6 @@ func (s *Store) Close() error {
 	return sqlDB.Close()
 }
 
-// Migrate applies pending migrations in order, each in a transaction, and records them in schema_migrations.
-// A version with a Go step (goSteps) runs it in the same transaction right after its SQL; a step that fails
-// rolls the whole version back. It returns the versions applied. On Postgres an advisory lock keeps two
-// replicas from migrating at once.
-func (s *Store) Migrate(ctx context.Context) ([]int, error) {
-	return s.migrate(ctx, math.MaxInt)
-}
-
-// migrate is Migrate stopping after version upTo (tests build databases of an older schema with it).
-func (s *Store) migrate(ctx context.Context, upTo int) ([]int, error) {
-	dir := path.Join("migrations", s.dialect)
-	entries, err := fs.ReadDir(migrationsFS, dir)
-	if err != nil {
-		return nil, err
-	}
-	type mig struct {
-		version int
-		name    string
-	}
-	var migs []mig
-	for _, e := range entries {
-		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("storage: bad migration file name %q", e.Name())
-		}
-		migs = append(migs, mig{v, e.Name()})
-	}
-	sort.Slice(migs, func(i, j int) bool { return migs[i].version < migs[j].version })
-
-	var applied []int
-	err = s.withConn(ctx, func(db *gorm.DB) error {
-		if s.dialect == "postgres" {
-			if err := db.Exec("SELECT pg_advisory_lock(726354)").Error; err != nil {
-				return err
-			}
-			defer db.Exec("SELECT pg_advisory_unlock(726354)")
-		}
-		if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`).Error; err != nil {
-			return err
-		}
-		done := map[int]bool{}
-		var versions []int
-		if err := db.Raw("SELECT version FROM schema_migrations").Scan(&versions).Error; err != nil {
-			return err
-		}
-		for _, v := range versions {
-			done[v] = true
-		}
-		for _, m := range migs {
-			if done[m.version] || m.version > upTo {
-				continue
-			}
-			body, err := fs.ReadFile(migrationsFS, path.Join(dir, m.name))
-			if err != nil {
-				return err
-			}
-			err = db.Transaction(func(tx *gorm.DB) error {
-				for _, stmt := range splitSQL(string(body)) {
-					if err := tx.Exec(stmt).Error; err != nil {
-						return fmt.Errorf("migration %s: %w", m.name, err)
-					}
-				}
-				if step := goSteps[m.version]; step != nil {
-					if err := step(tx); err != nil {
-						return fmt.Errorf("migration %s: %w", m.name, err)
-					}
-				}
-				return tx.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", m.version, time.Now().UTC()).Error
-			})
-			if err != nil {
-				return err
-			}
-			applied = append(applied, m.version)
-		}
-		return nil
-	})
-	return applied, err
-}
-
 // withConn runs fn on one dedicated connection (session-level locks need that).
 func (s *Store) withConn(ctx context.Context, fn func(db *gorm.DB) error) error {
 	sqlDB, err := s.db.DB()
@@ -262,16 +174,6 @@ func (s *Store) withConn(ctx context.Context, fn func(db *gorm.DB) error) error 
 		return err
 	}
 	return fn(db.WithContext(ctx))
-}
-
-func splitSQL(body string) []string {
-	var out []string
-	for _, stmt := range strings.Split(body, ";") {
-		if strings.TrimSpace(stmt) != "" {
-			out = append(out, stmt)
-		}
-	}
-	return out
 }
 
 type txKey struct{}
