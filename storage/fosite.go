@@ -161,7 +161,7 @@ func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
 		return err
 	}
 	var n int64
-	err = db.Model(&oauthToken{}).Where("kind = ? AND signature = ? AND expires_at > ?", kindJTI, sigHash(jti), time.Now().UTC()).Count(&n).Error
+	err = db.Model(&oauthToken{}).Where("kind = ? AND signature = ? AND expires_at > ?", kindJTI, sigHash(jti), s.Now()).Count(&n).Error
 	if err != nil {
 		return err
 	}
@@ -179,12 +179,12 @@ func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.
 	}
 	exp = exp.UTC()
 	// An expired record of the same jti may still be there; it no longer protects anything.
-	if err := s.conn(ctx).Where("tenant_id = ? AND kind = ? AND signature = ? AND expires_at <= ?", tid, kindJTI, sigHash(jti), time.Now().UTC()).
+	if err := s.conn(ctx).Where("tenant_id = ? AND kind = ? AND signature = ? AND expires_at <= ?", tid, kindJTI, sigHash(jti), s.Now()).
 		Delete(&oauthToken{}).Error; err != nil {
 		return err
 	}
 	err := s.conn(ctx).Create(&oauthToken{Signature: sigHash(jti), Kind: kindJTI, TenantID: tid, RequestID: jti, Active: true,
-		RequestedAt: time.Now().UTC(), ExpiresAt: &exp, Data: []byte("{}")}).Error
+		RequestedAt: s.Now(), ExpiresAt: &exp, Data: []byte("{}")}).Error
 	if errors.Is(mapErr(err), ErrAlreadyExists) {
 		return fosite.ErrJTIKnown
 	}
@@ -357,7 +357,7 @@ func (s *Store) UseOnce(ctx context.Context, purpose, secret string, expiresAt t
 	if !ok {
 		return ErrNoTenant
 	}
-	now := time.Now().UTC()
+	now := s.Now()
 	exp := expiresAt.UTC()
 	err := mapErr(s.conn(ctx).Create(&oauthToken{Signature: sigHash(secret), Kind: "once:" + purpose, TenantID: tid,
 		RequestID: "-", Active: false, RequestedAt: now, ExpiresAt: &exp, Data: []byte("{}")}).Error)
@@ -408,7 +408,7 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 // RotateRefreshToken marks the used refresh token inactive (so a replay is detected as reuse) and revokes the
 // access tokens issued with it. It is RotateRefreshTokenTo without a successor record.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	return s.RotateRefreshTokenTo(ctx, requestID, signature, time.Now(), nil)
+	return s.RotateRefreshTokenTo(ctx, requestID, signature, s.Now(), nil)
 }
 
 // RotateRefreshTokenTo consumes the refresh token with signature in one conditional write — of several

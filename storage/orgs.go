@@ -104,7 +104,7 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(old O
 		if err != nil {
 			return err
 		}
-		o.ID, o.TenantID, o.CreatedAt, o.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, time.Now().UTC()
+		o.ID, o.TenantID, o.CreatedAt, o.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, s.Now()
 		return mapErr(db.Where("id = ?", id).Select("*").Updates(&o).Error)
 	})
 }
@@ -230,7 +230,7 @@ func (s *Store) UpdateMembership(ctx context.Context, id string, fn func(old Mem
 			return err
 		}
 		m.ID, m.TenantID, m.OrganizationID, m.UserID, m.CreatedAt = old.ID, old.TenantID, old.OrganizationID, old.UserID, old.CreatedAt
-		m.JoinedAt, m.UpdatedAt = m.JoinedAt.UTC(), time.Now().UTC()
+		m.JoinedAt, m.UpdatedAt = m.JoinedAt.UTC(), s.Now()
 		db, _, _ := s.scoped(ctx)
 		return mapErr(db.Where("id = ?", id).Select("*").Updates(&m).Error)
 	})
@@ -295,7 +295,7 @@ func (s *Store) UpdateResourceServer(ctx context.Context, id string, fn func(old
 			return err
 		}
 		// The identifier is the audience of issued tokens and the key of role permissions: it never changes.
-		rs.ID, rs.TenantID, rs.Identifier, rs.CreatedAt, rs.UpdatedAt = old.ID, old.TenantID, old.Identifier, old.CreatedAt, time.Now().UTC()
+		rs.ID, rs.TenantID, rs.Identifier, rs.CreatedAt, rs.UpdatedAt = old.ID, old.TenantID, old.Identifier, old.CreatedAt, s.Now()
 		if err := db.Where("id = ?", id).Select("*").Updates(&rs).Error; err != nil {
 			return mapErr(err)
 		}
@@ -398,7 +398,7 @@ func (s *Store) UpdateRole(ctx context.Context, id string, fn func(old Role) (Ro
 			return err
 		}
 		// Moving a role between organizations would silently change who holds it: the scope is fixed.
-		r.ID, r.TenantID, r.OrganizationID, r.CreatedAt, r.UpdatedAt = old.ID, old.TenantID, old.OrganizationID, old.CreatedAt, time.Now().UTC()
+		r.ID, r.TenantID, r.OrganizationID, r.CreatedAt, r.UpdatedAt = old.ID, old.TenantID, old.OrganizationID, old.CreatedAt, s.Now()
 		db, _, _ := s.scoped(ctx)
 		return mapErr(db.Where("id = ?", id).Select("*").Updates(&r).Error)
 	})
@@ -504,7 +504,7 @@ func (s *Store) AssignRoles(ctx context.Context, kind, subjectID string, roleIDs
 		for _, r := range held {
 			has[r.ID] = true
 		}
-		now := time.Now().UTC()
+		now := s.Now()
 		for _, id := range roleIDs {
 			if has[id] {
 				continue
@@ -621,7 +621,7 @@ func (s *Store) AddClientOrganization(ctx context.Context, clientID, orgID strin
 			return err
 		}
 		tid, _ := TenantFromContext(ctx)
-		return mapErr(s.conn(ctx).Create(&clientOrganization{TenantID: tid, ClientID: clientID, OrganizationID: orgID, CreatedAt: time.Now().UTC()}).Error)
+		return mapErr(s.conn(ctx).Create(&clientOrganization{TenantID: tid, ClientID: clientID, OrganizationID: orgID, CreatedAt: s.Now()}).Error)
 	})
 }
 

@@ -55,7 +55,7 @@ func (s *Store) AddDomain(ctx context.Context, tenantID, domain string) error {
 	if _, err := s.GetTenant(ctx, tenantID); err != nil {
 		return err
 	}
-	return mapErr(s.conn(ctx).Create(&TenantDomain{Domain: strings.ToLower(domain), TenantID: tenantID, CreatedAt: time.Now().UTC()}).Error)
+	return mapErr(s.conn(ctx).Create(&TenantDomain{Domain: strings.ToLower(domain), TenantID: tenantID, CreatedAt: s.Now()}).Error)
 }
 
 func (s *Store) ListDomains(ctx context.Context, tenantID string) ([]string, error) {
@@ -80,7 +80,7 @@ func (s *Store) AddKey(ctx context.Context, k SigningKey, retireUntil time.Time)
 			if err != nil {
 				return err
 			}
-			now := time.Now().UTC()
+			now := s.Now()
 			err = db.Model(&SigningKey{}).Where("active = ?", true).
 				Updates(map[string]any{"active": false, "retired_at": now, "expires_at": retireUntil}).Error
 			if err != nil {
@@ -146,7 +146,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(old Client)
 			return err
 		}
 		c.ID, c.TenantID, c.CreatedAt = old.ID, old.TenantID, old.CreatedAt
-		c.UpdatedAt = time.Now().UTC()
+		c.UpdatedAt = s.Now()
 		db, _, err := s.scoped(ctx)
 		if err != nil {
 			return err
@@ -241,7 +241,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(old User) (Us
 		}
 		u.ID, u.TenantID, u.CreatedAt = old.ID, old.TenantID, old.CreatedAt
 		u.Email = canon.Email(u.Email)
-		u.UpdatedAt = time.Now().UTC()
+		u.UpdatedAt = s.Now()
 		db, _, err := s.scoped(ctx)
 		if err != nil {
 			return err
@@ -391,7 +391,7 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, fn func(old Tenant)
 		if err != nil {
 			return err
 		}
-		t.ID, t.Slug, t.CreatedAt, t.UpdatedAt = old.ID, old.Slug, old.CreatedAt, time.Now().UTC()
+		t.ID, t.Slug, t.CreatedAt, t.UpdatedAt = old.ID, old.Slug, old.CreatedAt, s.Now()
 		return mapErr(s.conn(ctx).Model(&Tenant{}).Where("id = ?", old.ID).Select("*").Updates(&t).Error)
 	})
 }

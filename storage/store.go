@@ -20,6 +20,7 @@ import (
 type Store struct {
 	db      *gorm.DB
 	dialect string // "sqlite" or "postgres"
+	clock   func() time.Time
 	clients *clientCache
 	sqlDB   *sql.DB
 	tokens  *batcher[*oauthToken] // Postgres only
@@ -27,6 +28,8 @@ type Store struct {
 }
 
 var (
+	_ Storage = (*Store)(nil)
+
 	_ Tenants  = (*Store)(nil)
 	_ Keys     = (*Store)(nil)
 	_ Clients  = (*Store)(nil)
@@ -42,9 +45,12 @@ var (
 	_ Audit               = (*Store)(nil)
 )
 
-// Options tune the connection pool.
+// Options tune the store.
 type Options struct {
 	MaxOpenConns int // Postgres pool size; SQLite always uses one connection
+	// Now is the clock storage stamps created_at and updated_at with and compares expiry times against when a
+	// caller passes none. Default: time.Now; Store.Now returns its value in UTC.
+	Now func() time.Time
 }
 
 // Open connects to dsn: "sqlite:PATH" (or "sqlite::memory:") or "postgres://…". It does not run migrations.
@@ -72,11 +78,15 @@ func Open(dsn string, opts Options) (*Store, error) {
 	default:
 		return nil, errors.New("storage: database URL must start with sqlite: or postgres://")
 	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
 	db, err := gorm.Open(dialector, &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 		PrepareStmt:            dialect == "postgres",
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+		NowFunc:                func() time.Time { return clock().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dialect, redactErr(err))
@@ -103,7 +113,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if err := sqlDB.Ping(); err != nil {
 		return nil, fmt.Errorf("storage: connect %s: %w", dialect, redactErr(err))
 	}
-	st := &Store{db: db, dialect: dialect, clients: newClientCache(5 * time.Second), sqlDB: sqlDB}
+	st := &Store{db: db, dialect: dialect, clock: clock, clients: newClientCache(5 * time.Second), sqlDB: sqlDB}
 	if dialect == "postgres" {
 		st.tokens = newBatcher(insertTokens(sqlDB))
 		st.audit = newBatcher(insertAudit(sqlDB))
@@ -126,6 +136,9 @@ func redactErr(err error) error {
 
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
+
+// Now is the store's clock (Options.Now) in UTC.
+func (s *Store) Now() time.Time { return s.clock().UTC() }
 
 // Ping checks the database answers; a failure matches ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
@@ -166,7 +179,7 @@ func (s *Store) withConn(ctx context.Context, fn func(db *gorm.DB) error) error 
 	} else {
 		dialector = &sqlite.Dialector{Conn: conn}
 	}
-	db, err := gorm.Open(dialector, &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	db, err := gorm.Open(dialector, &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true, NowFunc: s.Now})
 	if err != nil {
 		return failed(ctx, err)
 	}
