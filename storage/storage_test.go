@@ -35,7 +35,7 @@ func newSQLiteStore(t *testing.T) *storage.Store {
 }
 
 func TestSQLite(t *testing.T) {
-	conformance.RunTests(t, newSQLiteStore)
+	conformance.RunTests(t, func(t *testing.T) storage.Storage { return newSQLiteStore(t) })
 	t.Run("SignaturesHashed", func(t *testing.T) { testSignaturesHashed(t, newSQLiteStore(t)) })
 }
 
@@ -61,7 +61,7 @@ func TestPostgres(t *testing.T) {
 		t.Fatalf("migrating the fresh schema %s applied nothing", current)
 	}
 
-	newStore := func(*testing.T) *storage.Store { return s }
+	newStore := func(*testing.T) storage.Storage { return s }
 	conformance.RunTests(t, newStore)
 	t.Run("SignaturesHashed", func(t *testing.T) { testSignaturesHashed(t, s) })
 }
