@@ -1440,6 +1440,27 @@ func testTenantIsolation(t *testing.T, s storage.Storage) {
 		}
 	})
 
+	// Domains are looked up by host, not by the tenant in ctx; what isolates them is that a domain names one
+	// tenant only: B can neither list A's domains as its own nor take one over.
+	t.Run("domains", func(t *testing.T) {
+		aDomains, err := s.ListDomains(context.Background(), a.tenant.ID)
+		mustNil(t, "ListDomains of A", err)
+		if len(aDomains) != 1 {
+			t.Fatalf("A has domains %v, want one", aDomains)
+		}
+		bDomains, err := s.ListDomains(context.Background(), b.tenant.ID)
+		mustNil(t, "ListDomains of B", err)
+		if slices.Contains(bDomains, aDomains[0]) || len(bDomains) != 1 {
+			t.Fatalf("B's domains %v, want one of B's own (A has %v)", bDomains, aDomains)
+		}
+		wantErr(t, "AddDomain of A's domain to B", s.AddDomain(context.Background(), b.tenant.ID, aDomains[0]), storage.ErrAlreadyExists)
+		owner, err := s.TenantByDomain(context.Background(), aDomains[0])
+		mustNil(t, "TenantByDomain of A's domain", err)
+		if owner.ID != a.tenant.ID {
+			t.Fatalf("A's domain %s resolves to %s after B tried to take it, want %s", aDomains[0], owner.ID, a.tenant.ID)
+		}
+	})
+
 	writes := []struct {
 		name    string
 		write   func(t *testing.T, a *seeded) error
