@@ -199,17 +199,6 @@ func (s *Store) conn(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx)
 }
 
-// scoped is the one place tenant scoping happens: every tenant-owned query starts here. The returned query is
-// a gorm session, safe to start several queries from: each chain copies the tenant condition and nothing that
-// another chain added.
-func (s *Store) scoped(ctx context.Context) (*gorm.DB, string, error) {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return nil, "", ErrNoTenant
-	}
-	return s.conn(ctx).Where("tenant_id = ?", tid).Session(&gorm.Session{}), tid, nil
-}
-
 // lockRow takes the row lock of record id of model (scoped to the tenant in ctx; a *Tenant by id or slug) for
 // the rest of the transaction in ctx, so that a read-modify-write (the UpdateX functions) cannot lose a
 // concurrent update: a second writer waits for the first to commit and then reads what it wrote. SQLite needs
