@@ -61,7 +61,8 @@ func TestCLIMigrateStopsOnCollidingEmails(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	for v, file := range map[int]string{1: "0001_init.sql", 2: "0002_organizations.sql"} {
+	for i, file := range []string{"0001_init.sql", "0002_organizations.sql"} { // in order: 2 alters 1's tables
+		v := i + 1
 		body, err := os.ReadFile(filepath.Join("storage", "migrations", "sqlite", file))
 		if err != nil {
 			t.Fatal(err)

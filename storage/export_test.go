@@ -13,5 +13,5 @@ func DBForTest(s *Store) *gorm.DB { return s.db }
 // MigrateToForTest applies pending migrations up to and including version, so a test can fill a database of an
 // older schema and then run Migrate over it.
 func MigrateToForTest(ctx context.Context, s *Store, version int) ([]int, error) {
-	return s.migrate(ctx, version)
+	return s.migrate(ctx, int64(version))
 }

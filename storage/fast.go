@@ -185,9 +185,9 @@ func (s *Store) insertToken(ctx context.Context, row *oauthToken) error {
 
 // selectToken loads the columns getToken needs for the tenant in ctx.
 func (s *Store) selectToken(ctx context.Context, kind, signature string) (clientID string, active bool, data []byte, err error) {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return "", false, nil, ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return "", false, nil, err
 	}
 	if inTxContext(ctx) {
 		db, _, err := s.scoped(ctx)

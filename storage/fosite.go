@@ -129,9 +129,9 @@ func (s *Store) InvalidateClients() {
 
 // GetClient implements fosite.ClientManager for the tenant in the context.
 func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return nil, ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
 	}
 	now := time.Now()
 	key := tid + "/" + id
@@ -161,7 +161,7 @@ func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
 		return err
 	}
 	var n int64
-	err = db.Model(&oauthToken{}).Where("kind = ? AND signature = ? AND expires_at > ?", kindJTI, sigHash(jti), time.Now().UTC()).Count(&n).Error
+	err = db.Model(&oauthToken{}).Where("kind = ? AND signature = ? AND expires_at > ?", kindJTI, sigHash(jti), s.Now()).Count(&n).Error
 	if err != nil {
 		return err
 	}
@@ -173,18 +173,18 @@ func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
 
 // SetClientAssertionJWT records jti until exp.
 func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return err
 	}
 	exp = exp.UTC()
 	// An expired record of the same jti may still be there; it no longer protects anything.
-	if err := s.conn(ctx).Where("tenant_id = ? AND kind = ? AND signature = ? AND expires_at <= ?", tid, kindJTI, sigHash(jti), time.Now().UTC()).
+	if err := s.conn(ctx).Where("tenant_id = ? AND kind = ? AND signature = ? AND expires_at <= ?", tid, kindJTI, sigHash(jti), s.Now()).
 		Delete(&oauthToken{}).Error; err != nil {
 		return err
 	}
-	err := s.conn(ctx).Create(&oauthToken{Signature: sigHash(jti), Kind: kindJTI, TenantID: tid, RequestID: jti, Active: true,
-		RequestedAt: time.Now().UTC(), ExpiresAt: &exp, Data: []byte("{}")}).Error
+	err = s.conn(ctx).Create(&oauthToken{Signature: sigHash(jti), Kind: kindJTI, TenantID: tid, RequestID: jti, Active: true,
+		RequestedAt: s.Now(), ExpiresAt: &exp, Data: []byte("{}")}).Error
 	if errors.Is(mapErr(err), ErrAlreadyExists) {
 		return fosite.ErrJTIKnown
 	}
@@ -211,9 +211,9 @@ func sigHash(signature string) string {
 }
 
 func (s *Store) createToken(ctx context.Context, kind, signature string, req fosite.Requester, tokenType fosite.TokenType) error {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return err
 	}
 	sess, err := json.Marshal(req.GetSession())
 	if err != nil {
@@ -353,13 +353,13 @@ func (s *Store) consume(ctx context.Context, kind, hashedSig string, extra map[s
 // replica, gets ErrAlreadyUsed. Only a hash of secret is stored; the record is kept until expiresAt (and a day
 // of housekeeping grace), which must be at least the secret's own lifetime.
 func (s *Store) UseOnce(ctx context.Context, purpose, secret string, expiresAt time.Time) error {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return err
 	}
-	now := time.Now().UTC()
+	now := s.Now()
 	exp := expiresAt.UTC()
-	err := mapErr(s.conn(ctx).Create(&oauthToken{Signature: sigHash(secret), Kind: "once:" + purpose, TenantID: tid,
+	err = mapErr(s.conn(ctx).Create(&oauthToken{Signature: sigHash(secret), Kind: "once:" + purpose, TenantID: tid,
 		RequestID: "-", Active: false, RequestedAt: now, ExpiresAt: &exp, Data: []byte("{}")}).Error)
 	if errors.Is(err, ErrAlreadyExists) {
 		return ErrAlreadyUsed
@@ -408,7 +408,7 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 // RotateRefreshToken marks the used refresh token inactive (so a replay is detected as reuse) and revokes the
 // access tokens issued with it. It is RotateRefreshTokenTo without a successor record.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	return s.RotateRefreshTokenTo(ctx, requestID, signature, time.Now(), nil)
+	return s.RotateRefreshTokenTo(ctx, requestID, signature, s.Now(), nil)
 }
 
 // RotateRefreshTokenTo consumes the refresh token with signature in one conditional write — of several

@@ -11,9 +11,9 @@ import (
 // ctx, userID's membership in it and the user (every grant minted for an organization needs all three, now).
 // ErrNotFound when any is missing: a non-member learns nothing about whether the organization exists.
 func (s *Store) OrganizationMembership(ctx context.Context, idOrName, userID string) (Organization, Membership, User, error) {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return Organization{}, Membership{}, User{}, ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return Organization{}, Membership{}, User{}, err
 	}
 	var row struct {
 		Membership
@@ -58,15 +58,15 @@ type MembershipWithRoles struct {
 
 // ListUserMembershipsWithRoles is ListUserMemberships with each membership's role names, in one query.
 func (s *Store) ListUserMembershipsWithRoles(ctx context.Context, userID string) ([]MembershipWithRoles, error) {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return nil, ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var rows []struct {
 		UserMembership
 		RoleName *string
 	}
-	err := s.conn(ctx).Table("memberships m").
+	err = s.conn(ctx).Table("memberships m").
 		Select("m.*, o.name AS organization_name, o.display_name AS organization_display_name, r.name AS role_name").
 		Joins("JOIN organizations o ON o.id = m.organization_id AND o.tenant_id = m.tenant_id").
 		Joins("LEFT JOIN role_assignments a ON a.tenant_id = m.tenant_id AND a.subject_kind = ? AND a.subject_id = m.id", SubjectMembership).

@@ -9,8 +9,8 @@ import (
 	"gorm.io/gorm"
 )
 
-// Organizations, memberships, resource servers, roles and their assignments. Every query starts from
-// s.scoped(ctx) or writes the tenant id taken from ctx, never one from the caller's value.
+// Organizations, memberships, resource servers, roles and their assignments. Every query goes through the
+// helpers of scope.go, or writes the tenant id taken from ctx, never one from the caller's value.
 
 func pageQuery(db *gorm.DB, p Page) *gorm.DB {
 	if p.Offset > 0 {
@@ -20,32 +20,6 @@ func pageQuery(db *gorm.DB, p Page) *gorm.DB {
 		db = db.Limit(p.Limit)
 	}
 	return db
-}
-
-// create stores a tenant-owned row after stamping the context's tenant on it.
-func (s *Store) create(ctx context.Context, row any, setTenant func(string)) error {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return ErrNoTenant
-	}
-	setTenant(tid)
-	return mapErr(s.conn(ctx).Create(row).Error)
-}
-
-// deleteWhere deletes the tenant's rows of model matching where; ErrNotFound when none matched.
-func (s *Store) deleteWhere(ctx context.Context, model any, where string, args ...any) error {
-	db, _, err := s.scoped(ctx)
-	if err != nil {
-		return err
-	}
-	res := db.Where(where, args...).Delete(model)
-	if res.Error != nil {
-		return mapErr(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return nil
 }
 
 // ---- organizations ----
@@ -104,8 +78,8 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(old O
 		if err != nil {
 			return err
 		}
-		o.ID, o.TenantID, o.CreatedAt, o.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, time.Now().UTC()
-		return mapErr(db.Where("id = ?", id).Select("*").Updates(&o).Error)
+		o.ID, o.TenantID, o.CreatedAt, o.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, s.Now()
+		return s.update(ctx, id, &o)
 	})
 }
 
@@ -183,9 +157,9 @@ func (s *Store) GetMembershipByID(ctx context.Context, id string) (Membership, e
 }
 
 func (s *Store) ListMembers(ctx context.Context, orgID string, p Page) ([]Member, int64, error) {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return nil, 0, ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return nil, 0, err
 	}
 	var n int64
 	db, _, _ := s.scoped(ctx)
@@ -198,17 +172,17 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, p Page) ([]Member
 		Joins("JOIN users u ON u.id = m.user_id AND u.tenant_id = m.tenant_id").
 		Where("m.tenant_id = ? AND m.organization_id = ?", tid, orgID).
 		Order("m.joined_at, m.id")
-	err := pageQuery(q, p).Scan(&out).Error
+	err = pageQuery(q, p).Scan(&out).Error
 	return out, n, mapErr(err)
 }
 
 func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]UserMembership, error) {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return nil, ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []UserMembership
-	err := s.conn(ctx).Table("memberships m").
+	err = s.conn(ctx).Table("memberships m").
 		Select("m.*, o.name AS organization_name, o.display_name AS organization_display_name").
 		Joins("JOIN organizations o ON o.id = m.organization_id AND o.tenant_id = m.tenant_id").
 		Where("m.tenant_id = ? AND m.user_id = ?", tid, userID).
@@ -230,9 +204,8 @@ func (s *Store) UpdateMembership(ctx context.Context, id string, fn func(old Mem
 			return err
 		}
 		m.ID, m.TenantID, m.OrganizationID, m.UserID, m.CreatedAt = old.ID, old.TenantID, old.OrganizationID, old.UserID, old.CreatedAt
-		m.JoinedAt, m.UpdatedAt = m.JoinedAt.UTC(), time.Now().UTC()
-		db, _, _ := s.scoped(ctx)
-		return mapErr(db.Where("id = ?", id).Select("*").Updates(&m).Error)
+		m.JoinedAt, m.UpdatedAt = m.JoinedAt.UTC(), s.Now()
+		return s.update(ctx, id, &m)
 	})
 }
 
@@ -295,9 +268,9 @@ func (s *Store) UpdateResourceServer(ctx context.Context, id string, fn func(old
 			return err
 		}
 		// The identifier is the audience of issued tokens and the key of role permissions: it never changes.
-		rs.ID, rs.TenantID, rs.Identifier, rs.CreatedAt, rs.UpdatedAt = old.ID, old.TenantID, old.Identifier, old.CreatedAt, time.Now().UTC()
-		if err := db.Where("id = ?", id).Select("*").Updates(&rs).Error; err != nil {
-			return mapErr(err)
+		rs.ID, rs.TenantID, rs.Identifier, rs.CreatedAt, rs.UpdatedAt = old.ID, old.TenantID, old.Identifier, old.CreatedAt, s.Now()
+		if err := s.update(ctx, id, &rs); err != nil {
+			return err
 		}
 		// Permissions for scopes the resource server no longer defines go with them.
 		var perms []rolePermission
@@ -398,9 +371,8 @@ func (s *Store) UpdateRole(ctx context.Context, id string, fn func(old Role) (Ro
 			return err
 		}
 		// Moving a role between organizations would silently change who holds it: the scope is fixed.
-		r.ID, r.TenantID, r.OrganizationID, r.CreatedAt, r.UpdatedAt = old.ID, old.TenantID, old.OrganizationID, old.CreatedAt, time.Now().UTC()
-		db, _, _ := s.scoped(ctx)
-		return mapErr(db.Where("id = ?", id).Select("*").Updates(&r).Error)
+		r.ID, r.TenantID, r.OrganizationID, r.CreatedAt, r.UpdatedAt = old.ID, old.TenantID, old.OrganizationID, old.CreatedAt, s.Now()
+		return s.update(ctx, id, &r)
 	})
 }
 
@@ -492,9 +464,9 @@ func (s *Store) ListRolePermissions(ctx context.Context, roleID string) ([]Permi
 func (s *Store) AssignRoles(ctx context.Context, kind, subjectID string, roleIDs []string, source string) ([]string, error) {
 	var added []string
 	err := s.inTx(ctx, func(ctx context.Context) error {
-		tid, ok := TenantFromContext(ctx)
-		if !ok {
-			return ErrNoTenant
+		tid, err := tenantOf(ctx)
+		if err != nil {
+			return err
 		}
 		held, err := s.ListAssignedRoles(ctx, kind, subjectID)
 		if err != nil {
@@ -504,7 +476,7 @@ func (s *Store) AssignRoles(ctx context.Context, kind, subjectID string, roleIDs
 		for _, r := range held {
 			has[r.ID] = true
 		}
-		now := time.Now().UTC()
+		now := s.Now()
 		for _, id := range roleIDs {
 			if has[id] {
 				continue
@@ -552,12 +524,12 @@ func (s *Store) UnassignRoles(ctx context.Context, kind, subjectID string, roleI
 }
 
 func (s *Store) ListAssignedRoles(ctx context.Context, kind, subjectID string) ([]AssignedRole, error) {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return nil, ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []AssignedRole
-	err := s.conn(ctx).Table("role_assignments a").
+	err = s.conn(ctx).Table("role_assignments a").
 		Select("r.*, a.source AS source, a.created_at AS assigned_at").
 		Joins("JOIN roles r ON r.id = a.role_id AND r.tenant_id = a.tenant_id").
 		Where("a.tenant_id = ? AND a.subject_kind = ? AND a.subject_id = ?", tid, kind, subjectID).
@@ -566,9 +538,9 @@ func (s *Store) ListAssignedRoles(ctx context.Context, kind, subjectID string) (
 }
 
 func (s *Store) GrantsFor(ctx context.Context, kind, subjectID string, audiences []string) (Grants, error) {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return Grants{}, ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return Grants{}, err
 	}
 	// One round trip: every role of the subject, joined with its permissions on the audiences (if any).
 	type row struct {
@@ -584,7 +556,7 @@ func (s *Store) GrantsFor(ctx context.Context, kind, subjectID string, audiences
 	} else {
 		q = q.Select("r.name AS name, NULL AS permission")
 	}
-	err := q.Where("a.tenant_id = ? AND a.subject_kind = ? AND a.subject_id = ?", tid, kind, subjectID).Scan(&rows).Error
+	err = q.Where("a.tenant_id = ? AND a.subject_kind = ? AND a.subject_id = ?", tid, kind, subjectID).Scan(&rows).Error
 	if err != nil {
 		return Grants{}, mapErr(err)
 	}
@@ -621,7 +593,7 @@ func (s *Store) AddClientOrganization(ctx context.Context, clientID, orgID strin
 			return err
 		}
 		tid, _ := TenantFromContext(ctx)
-		return mapErr(s.conn(ctx).Create(&clientOrganization{TenantID: tid, ClientID: clientID, OrganizationID: orgID, CreatedAt: time.Now().UTC()}).Error)
+		return mapErr(s.conn(ctx).Create(&clientOrganization{TenantID: tid, ClientID: clientID, OrganizationID: orgID, CreatedAt: s.Now()}).Error)
 	})
 }
 
@@ -691,9 +663,9 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 // ---- audit log ----
 
 func (s *Store) AppendAudit(ctx context.Context, e AuditEvent) error {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return err
 	}
 	e.Seq, e.TenantID, e.CreatedAt = 0, tid, e.CreatedAt.UTC()
 	if s.audit != nil && !inTxContext(ctx) {

@@ -55,7 +55,7 @@ func (s *Store) AddDomain(ctx context.Context, tenantID, domain string) error {
 	if _, err := s.GetTenant(ctx, tenantID); err != nil {
 		return err
 	}
-	return mapErr(s.conn(ctx).Create(&TenantDomain{Domain: strings.ToLower(domain), TenantID: tenantID, CreatedAt: time.Now().UTC()}).Error)
+	return mapErr(s.conn(ctx).Create(&TenantDomain{Domain: strings.ToLower(domain), TenantID: tenantID, CreatedAt: s.Now()}).Error)
 }
 
 func (s *Store) ListDomains(ctx context.Context, tenantID string) ([]string, error) {
@@ -67,9 +67,9 @@ func (s *Store) ListDomains(ctx context.Context, tenantID string) ([]string, err
 // ---- signing keys ----
 
 func (s *Store) AddKey(ctx context.Context, k SigningKey, retireUntil time.Time) error {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return ErrNoTenant
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return err
 	}
 	k.TenantID = tid
 	k.CreatedAt, k.RetiredAt, k.ExpiresAt = k.CreatedAt.UTC(), utcPtr(k.RetiredAt), utcPtr(k.ExpiresAt)
@@ -80,7 +80,7 @@ func (s *Store) AddKey(ctx context.Context, k SigningKey, retireUntil time.Time)
 			if err != nil {
 				return err
 			}
-			now := time.Now().UTC()
+			now := s.Now()
 			err = db.Model(&SigningKey{}).Where("active = ?", true).
 				Updates(map[string]any{"active": false, "retired_at": now, "expires_at": retireUntil}).Error
 			if err != nil {
@@ -104,12 +104,7 @@ func (s *Store) ListKeys(ctx context.Context, now time.Time) ([]SigningKey, erro
 // ---- clients ----
 
 func (s *Store) CreateClient(ctx context.Context, c Client) error {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return ErrNoTenant
-	}
-	c.TenantID = tid
-	return mapErr(s.conn(ctx).Create(&c).Error)
+	return s.create(ctx, &c, func(tid string) { c.TenantID = tid })
 }
 
 func (s *Store) GetClientByID(ctx context.Context, id string) (Client, error) {
@@ -146,12 +141,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(old Client)
 			return err
 		}
 		c.ID, c.TenantID, c.CreatedAt = old.ID, old.TenantID, old.CreatedAt
-		c.UpdatedAt = time.Now().UTC()
-		db, _, err := s.scoped(ctx)
-		if err != nil {
-			return err
-		}
-		return mapErr(db.Where("id = ?", id).Select("*").Updates(&c).Error)
+		c.UpdatedAt = s.Now()
+		return s.update(ctx, id, &c)
 	})
 	s.clients.forget(id)
 	return err
@@ -183,13 +174,8 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 // ---- users ----
 
 func (s *Store) CreateUser(ctx context.Context, u User) error {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return ErrNoTenant
-	}
-	u.TenantID = tid
 	u.Email = canon.Email(u.Email)
-	return mapErr(s.conn(ctx).Create(&u).Error)
+	return s.create(ctx, &u, func(tid string) { u.TenantID = tid })
 }
 
 func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
@@ -241,12 +227,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(old User) (Us
 		}
 		u.ID, u.TenantID, u.CreatedAt = old.ID, old.TenantID, old.CreatedAt
 		u.Email = canon.Email(u.Email)
-		u.UpdatedAt = time.Now().UTC()
-		db, _, err := s.scoped(ctx)
-		if err != nil {
-			return err
-		}
-		return mapErr(db.Where("id = ?", id).Select("*").Updates(&u).Error)
+		u.UpdatedAt = s.Now()
+		return s.update(ctx, id, &u)
 	})
 }
 
@@ -280,13 +262,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 // ---- browser sessions ----
 
 func (s *Store) CreateSession(ctx context.Context, ls LoginSession) error {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return ErrNoTenant
-	}
-	ls.TenantID = tid
 	ls.AuthTime, ls.ExpiresAt, ls.CreatedAt = ls.AuthTime.UTC(), ls.ExpiresAt.UTC(), ls.CreatedAt.UTC()
-	return mapErr(s.conn(ctx).Create(&ls).Error)
+	return s.create(ctx, &ls, func(tid string) { ls.TenantID = tid })
 }
 
 // CreateSessionFor stores ls for a user who signed in with the password whose hash is passwordHash, only if that
@@ -391,7 +368,7 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, fn func(old Tenant)
 		if err != nil {
 			return err
 		}
-		t.ID, t.Slug, t.CreatedAt, t.UpdatedAt = old.ID, old.Slug, old.CreatedAt, time.Now().UTC()
+		t.ID, t.Slug, t.CreatedAt, t.UpdatedAt = old.ID, old.Slug, old.CreatedAt, s.Now()
 		return mapErr(s.conn(ctx).Model(&Tenant{}).Where("id = ?", old.ID).Select("*").Updates(&t).Error)
 	})
 }

@@ -5,6 +5,12 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	fstorage "github.com/ory/fosite/storage"
+
 	"github.com/authio/authio/tenancy"
 )
 
@@ -49,6 +55,8 @@ type Tenants interface {
 	// AddDomain attaches domain to tenantID. ErrAlreadyExists when any tenant already has it.
 	AddDomain(ctx context.Context, tenantID, domain string) error
 	ListDomains(ctx context.Context, tenantID string) ([]string, error)
+	// UpdateTenant applies fn to the tenant with id (or slug) in a transaction; id and slug cannot change.
+	UpdateTenant(ctx context.Context, id string, fn func(old Tenant) (Tenant, error)) error
 }
 
 // Keys manages the signing keys of the tenant in the context.
@@ -85,6 +93,9 @@ type Users interface {
 // Sessions manages browser sign-in sessions of the tenant in the context. Only a hash of the cookie is stored.
 type Sessions interface {
 	CreateSession(ctx context.Context, s LoginSession) error
+	// CreateSessionFor stores s only while passwordHash is still the user's password and the user is not
+	// blocked; ErrCredentialsChanged otherwise (the check and the insert are one transaction).
+	CreateSessionFor(ctx context.Context, s LoginSession, passwordHash string) error
 	// SessionByCookieHash returns an unexpired session; ErrNotFound otherwise.
 	SessionByCookieHash(ctx context.Context, cookieHash string, now time.Time) (LoginSession, error)
 	// DeleteSession ends a session; ErrNotFound when it was already ended (by a concurrent sign-out, say), so
@@ -122,6 +133,11 @@ type Memberships interface {
 	UpdateMembership(ctx context.Context, id string, fn func(old Membership) (Membership, error)) error
 	// DeleteMembership removes a membership and its role assignments.
 	DeleteMembership(ctx context.Context, id string) error
+	// OrganizationMembership finds, in one query, the organization (id or name), userID's membership in it and
+	// the user. ErrNotFound when any is missing.
+	OrganizationMembership(ctx context.Context, idOrName, userID string) (Organization, Membership, User, error)
+	// ListUserMembershipsWithRoles is ListUserMemberships with each membership's role names.
+	ListUserMembershipsWithRoles(ctx context.Context, userID string) ([]MembershipWithRoles, error)
 }
 
 // ResourceServers manages the APIs of the tenant in the context. Identifiers are unique per tenant.
@@ -185,4 +201,93 @@ type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// ListAudit returns matching events newest first, at most f.Limit (default 50).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}
+
+// ClientCache is the per-replica cache of fosite clients that GetClient reads through.
+type ClientCache interface {
+	// InvalidateClient drops one cached client (another replica changed it, say).
+	InvalidateClient(id string)
+	// InvalidateClients drops every cached client (invalidation messages may have been missed).
+	InvalidateClients()
+}
+
+// OAuth is what fosite needs from storage: clients, authorization codes, access and refresh tokens, PKCE and
+// OpenID Connect sessions, JWT assertion ids (RFC 7523 replay), revocation (RFC 7009) and transactions. Every
+// method is scoped to the tenant in ctx; signatures are stored hashed.
+type OAuth interface {
+	fosite.Storage
+	oauth2.CoreStorage
+	oauth2.TokenRevocationStorage
+	openid.OpenIDConnectRequestStorage
+	pkce.PKCERequestStorage
+	fstorage.Transactional
+}
+
+// TokenLineage is Authio's refresh-token rotation on top of fosite's storage: one conditional write per rotation
+// (ErrAlreadyUsed for the losers), the rotation record that reuse detection and retries read, and housekeeping.
+type TokenLineage interface {
+	// RotateRefreshTokenTo consumes the refresh token with signature (ErrAlreadyUsed when it was already
+	// consumed), recording rotatedAt and the encrypted successor (nil for none), and revokes the grant's earlier
+	// access tokens.
+	RotateRefreshTokenTo(ctx context.Context, requestID, signature string, rotatedAt time.Time, successor []byte) error
+	// RefreshTokenRotation returns the rotation record of a refresh token; ErrNotFound when unknown or revoked.
+	RefreshTokenRotation(ctx context.Context, signature string) (RefreshRotation, error)
+	// LockLiveRefreshToken locks a live refresh token's row for the rest of the transaction in ctx; ErrNotFound
+	// when it was rotated, revoked or never existed.
+	LockLiveRefreshToken(ctx context.Context, signature string) error
+	// DeleteExpired removes token records and sessions that expired before cutoff, in every tenant, and returns
+	// how many rows went.
+	DeleteExpired(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
+// SingleUse records one-time secrets as used.
+type SingleUse interface {
+	// UseOnce records that secret (of purpose) is used, with one conditional insert: exactly one call succeeds,
+	// every other gets ErrAlreadyUsed. Only a hash is stored, kept until expiresAt.
+	UseOnce(ctx context.Context, purpose, secret string, expiresAt time.Time) error
+}
+
+// Transactions groups storage calls.
+type Transactions interface {
+	// InTx runs fn in a transaction that every storage call made with fn's ctx joins; a ctx already carrying a
+	// transaction reuses it. fn's error rolls everything back and is returned.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Lifecycle is the database as a whole: schema, health, clock and shutdown.
+type Lifecycle interface {
+	// Migrate applies pending schema migrations and returns the versions applied.
+	Migrate(ctx context.Context) ([]int, error)
+	// Ping checks the database answers; a failure matches ErrUnavailable.
+	Ping(ctx context.Context) error
+	// Dialect is "sqlite" or "postgres".
+	Dialect() string
+	// Now is the storage clock (Options.Now), in UTC: what created_at and updated_at are stamped with.
+	Now() time.Time
+	// Close flushes pending writes and releases the connections.
+	Close() error
+}
+
+// Storage is everything the services use from storage, as one interface; *Store implements it. Handlers and
+// services should take the narrow interfaces above that they need.
+type Storage interface {
+	Tenants
+	Keys
+	Clients
+	Users
+	Sessions
+	Organizations
+	Memberships
+	ResourceServers
+	Roles
+	ClientOrganizations
+	APIKeys
+	Audit
+	Meta
+	ClientCache
+	OAuth
+	TokenLineage
+	SingleUse
+	Transactions
+	Lifecycle
 }

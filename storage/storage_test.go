@@ -35,7 +35,7 @@ func newSQLiteStore(t *testing.T) *storage.Store {
 }
 
 func TestSQLite(t *testing.T) {
-	conformance.RunTests(t, newSQLiteStore)
+	conformance.RunTests(t, func(t *testing.T) storage.Storage { return newSQLiteStore(t) })
 	t.Run("SignaturesHashed", func(t *testing.T) { testSignaturesHashed(t, newSQLiteStore(t)) })
 }
 
@@ -61,7 +61,7 @@ func TestPostgres(t *testing.T) {
 		t.Fatalf("migrating the fresh schema %s applied nothing", current)
 	}
 
-	newStore := func(*testing.T) *storage.Store { return s }
+	newStore := func(*testing.T) storage.Storage { return s }
 	conformance.RunTests(t, newStore)
 	t.Run("SignaturesHashed", func(t *testing.T) { testSignaturesHashed(t, s) })
 }
@@ -175,5 +175,51 @@ func TestOpenErrors(t *testing.T) {
 				t.Fatalf("error leaks %q: %v", tc.forbidden, err)
 			}
 		})
+	}
+}
+
+// TestInjectedClock: Options.Now is the clock storage stamps records with and checks expiry against when the
+// caller passes no time: an update is stamped with it, and a JWT id recorded until a moment the injected clock has
+// passed is no longer known, although the wall clock has not reached that moment yet.
+func TestInjectedClock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fixed := time.Date(2031, 7, 8, 9, 10, 11, 0, time.FixedZone("east", 3*3600))
+	s, err := storage.Open("sqlite:"+filepath.Join(t.TempDir(), "authio.db"), storage.Options{Now: func() time.Time { return fixed }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var st storage.Storage = s
+	if got := st.Now(); !got.Equal(fixed) || got.Location() != time.UTC {
+		t.Fatalf("Now() = %v, want %v in UTC", got, fixed)
+	}
+	tctx := newStoreTenant(t, s)
+	c := storage.Client{ID: "cli_" + randomHex(t), Name: "App", Type: storage.ClientPublic}
+	if err := s.CreateClient(tctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateClient(tctx, c.ID, func(old storage.Client) (storage.Client, error) {
+		old.Name = "Renamed"
+		return old, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetClientByID(tctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.UpdatedAt.Equal(fixed) {
+		t.Errorf("UpdatedAt = %v, want the injected %v", got.UpdatedAt, fixed)
+	}
+	jti := "jti-" + randomHex(t)
+	if err := s.SetClientAssertionJWT(tctx, jti, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClientAssertionJWTValid(tctx, jti); err != nil {
+		t.Errorf("a jti recorded until an hour from the wall clock, checked in 2031: %v, want unknown (nil)", err)
 	}
 }

@@ -3,15 +3,9 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"math"
 	"net/url"
-	"path"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,13 +16,11 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-//go:embed migrations
-var migrationsFS embed.FS
-
 // Store is the gorm-backed implementation of every storage interface and of fosite's storage.
 type Store struct {
 	db      *gorm.DB
 	dialect string // "sqlite" or "postgres"
+	clock   func() time.Time
 	clients *clientCache
 	sqlDB   *sql.DB
 	tokens  *batcher[*oauthToken] // Postgres only
@@ -36,6 +28,8 @@ type Store struct {
 }
 
 var (
+	_ Storage = (*Store)(nil)
+
 	_ Tenants  = (*Store)(nil)
 	_ Keys     = (*Store)(nil)
 	_ Clients  = (*Store)(nil)
@@ -51,9 +45,12 @@ var (
 	_ Audit               = (*Store)(nil)
 )
 
-// Options tune the connection pool.
+// Options tune the store.
 type Options struct {
 	MaxOpenConns int // Postgres pool size; SQLite always uses one connection
+	// Now is the clock storage stamps created_at and updated_at with and compares expiry times against when a
+	// caller passes none. Default: time.Now; Store.Now returns its value in UTC.
+	Now func() time.Time
 }
 
 // Open connects to dsn: "sqlite:PATH" (or "sqlite::memory:") or "postgres://…". It does not run migrations.
@@ -81,11 +78,15 @@ func Open(dsn string, opts Options) (*Store, error) {
 	default:
 		return nil, errors.New("storage: database URL must start with sqlite: or postgres://")
 	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
 	db, err := gorm.Open(dialector, &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 		PrepareStmt:            dialect == "postgres",
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+		NowFunc:                func() time.Time { return clock().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dialect, redactErr(err))
@@ -112,7 +113,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if err := sqlDB.Ping(); err != nil {
 		return nil, fmt.Errorf("storage: connect %s: %w", dialect, redactErr(err))
 	}
-	st := &Store{db: db, dialect: dialect, clients: newClientCache(5 * time.Second), sqlDB: sqlDB}
+	st := &Store{db: db, dialect: dialect, clock: clock, clients: newClientCache(5 * time.Second), sqlDB: sqlDB}
 	if dialect == "postgres" {
 		st.tokens = newBatcher(insertTokens(sqlDB))
 		st.audit = newBatcher(insertAudit(sqlDB))
@@ -136,6 +137,9 @@ func redactErr(err error) error {
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 
+// Now is the store's clock (Options.Now) in UTC.
+func (s *Store) Now() time.Time { return s.clock().UTC() }
+
 // Ping checks the database answers; a failure matches ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
@@ -158,85 +162,6 @@ func (s *Store) Close() error {
 	return sqlDB.Close()
 }
 
-// Migrate applies pending migrations in order, each in a transaction, and records them in schema_migrations.
-// A version with a Go step (goSteps) runs it in the same transaction right after its SQL; a step that fails
-// rolls the whole version back. It returns the versions applied. On Postgres an advisory lock keeps two
-// replicas from migrating at once.
-func (s *Store) Migrate(ctx context.Context) ([]int, error) {
-	return s.migrate(ctx, math.MaxInt)
-}
-
-// migrate is Migrate stopping after version upTo (tests build databases of an older schema with it).
-func (s *Store) migrate(ctx context.Context, upTo int) ([]int, error) {
-	dir := path.Join("migrations", s.dialect)
-	entries, err := fs.ReadDir(migrationsFS, dir)
-	if err != nil {
-		return nil, err
-	}
-	type mig struct {
-		version int
-		name    string
-	}
-	var migs []mig
-	for _, e := range entries {
-		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("storage: bad migration file name %q", e.Name())
-		}
-		migs = append(migs, mig{v, e.Name()})
-	}
-	sort.Slice(migs, func(i, j int) bool { return migs[i].version < migs[j].version })
-
-	var applied []int
-	err = s.withConn(ctx, func(db *gorm.DB) error {
-		if s.dialect == "postgres" {
-			if err := db.Exec("SELECT pg_advisory_lock(726354)").Error; err != nil {
-				return err
-			}
-			defer db.Exec("SELECT pg_advisory_unlock(726354)")
-		}
-		if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`).Error; err != nil {
-			return err
-		}
-		done := map[int]bool{}
-		var versions []int
-		if err := db.Raw("SELECT version FROM schema_migrations").Scan(&versions).Error; err != nil {
-			return err
-		}
-		for _, v := range versions {
-			done[v] = true
-		}
-		for _, m := range migs {
-			if done[m.version] || m.version > upTo {
-				continue
-			}
-			body, err := fs.ReadFile(migrationsFS, path.Join(dir, m.name))
-			if err != nil {
-				return err
-			}
-			err = db.Transaction(func(tx *gorm.DB) error {
-				for _, stmt := range splitSQL(string(body)) {
-					if err := tx.Exec(stmt).Error; err != nil {
-						return fmt.Errorf("migration %s: %w", m.name, err)
-					}
-				}
-				if step := goSteps[m.version]; step != nil {
-					if err := step(tx); err != nil {
-						return fmt.Errorf("migration %s: %w", m.name, err)
-					}
-				}
-				return tx.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", m.version, time.Now().UTC()).Error
-			})
-			if err != nil {
-				return err
-			}
-			applied = append(applied, m.version)
-		}
-		return nil
-	})
-	return applied, err
-}
-
 // withConn runs fn on one dedicated connection (session-level locks need that).
 func (s *Store) withConn(ctx context.Context, fn func(db *gorm.DB) error) error {
 	sqlDB, err := s.db.DB()
@@ -254,7 +179,7 @@ func (s *Store) withConn(ctx context.Context, fn func(db *gorm.DB) error) error 
 	} else {
 		dialector = &sqlite.Dialector{Conn: conn}
 	}
-	db, err := gorm.Open(dialector, &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	db, err := gorm.Open(dialector, &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true, NowFunc: s.Now})
 	if err != nil {
 		return failed(ctx, err)
 	}
@@ -262,16 +187,6 @@ func (s *Store) withConn(ctx context.Context, fn func(db *gorm.DB) error) error 
 		return err
 	}
 	return fn(db.WithContext(ctx))
-}
-
-func splitSQL(body string) []string {
-	var out []string
-	for _, stmt := range strings.Split(body, ";") {
-		if strings.TrimSpace(stmt) != "" {
-			out = append(out, stmt)
-		}
-	}
-	return out
 }
 
 type txKey struct{}
@@ -282,17 +197,6 @@ func (s *Store) conn(ctx context.Context) *gorm.DB {
 		return tx
 	}
 	return s.db.WithContext(ctx)
-}
-
-// scoped is the one place tenant scoping happens: every tenant-owned query starts here. The returned query is
-// a gorm session, safe to start several queries from: each chain copies the tenant condition and nothing that
-// another chain added.
-func (s *Store) scoped(ctx context.Context) (*gorm.DB, string, error) {
-	tid, ok := TenantFromContext(ctx)
-	if !ok {
-		return nil, "", ErrNoTenant
-	}
-	return s.conn(ctx).Where("tenant_id = ?", tid).Session(&gorm.Session{}), tid, nil
 }
 
 // lockRow takes the row lock of record id of model (scoped to the tenant in ctx; a *Tenant by id or slug) for

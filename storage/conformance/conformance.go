@@ -25,10 +25,10 @@ import (
 // RunTests runs the suite. newStore returns a migrated Store; it may hand out the same Store to every test
 // (a shared Postgres schema, say), because each test creates its own uniquely named tenants and never
 // assumes the database is otherwise empty.
-func RunTests(t *testing.T, newStore func(t *testing.T) *storage.Store) {
+func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s *storage.Store)
+		run  func(t *testing.T, s storage.Storage)
 	}{
 		{"Migrate", testMigrate},
 		{"NoTenant", testNoTenant},
@@ -103,7 +103,7 @@ func wantErr(t *testing.T, what string, err, want error) {
 
 // ---- fixtures ----
 
-func newTenant(t *testing.T, s *storage.Store) (storage.Tenant, context.Context) {
+func newTenant(t *testing.T, s storage.Storage) (storage.Tenant, context.Context) {
 	t.Helper()
 	id := rnd(t)
 	tn := storage.Tenant{
@@ -118,7 +118,7 @@ func newTenant(t *testing.T, s *storage.Store) (storage.Tenant, context.Context)
 	return tn, storage.WithTenant(context.Background(), tn.ID)
 }
 
-func newClient(t *testing.T, s *storage.Store, ctx context.Context) storage.Client {
+func newClient(t *testing.T, s storage.Storage, ctx context.Context) storage.Client {
 	t.Helper()
 	tid, _ := storage.TenantFromContext(ctx)
 	c := storage.Client{
@@ -140,7 +140,7 @@ func newClient(t *testing.T, s *storage.Store, ctx context.Context) storage.Clie
 	return c
 }
 
-func newUser(t *testing.T, s *storage.Store, ctx context.Context) storage.User {
+func newUser(t *testing.T, s storage.Storage, ctx context.Context) storage.User {
 	t.Helper()
 	tid, _ := storage.TenantFromContext(ctx)
 	u := storage.User{
@@ -157,7 +157,7 @@ func newUser(t *testing.T, s *storage.Store, ctx context.Context) storage.User {
 	return u
 }
 
-func newSession(t *testing.T, s *storage.Store, ctx context.Context, userID string, expiresAt time.Time) storage.LoginSession {
+func newSession(t *testing.T, s storage.Storage, ctx context.Context, userID string, expiresAt time.Time) storage.LoginSession {
 	t.Helper()
 	tid, _ := storage.TenantFromContext(ctx)
 	ls := storage.LoginSession{
@@ -244,7 +244,7 @@ func newSessionTarget() fosite.Session { return &openid.DefaultSession{} }
 // getOIDC reads an OpenID Connect record. Its contract differs from the other records': the session that comes
 // back is the caller's (the token request's, already up to date), not the one stored at /authorize. getOIDC
 // hands in want's session and checks that exactly that session is returned.
-func getOIDC(s *storage.Store, ctx context.Context, sig string, want fosite.Requester) (fosite.Requester, error) {
+func getOIDC(s storage.Storage, ctx context.Context, sig string, want fosite.Requester) (fosite.Requester, error) {
 	caller := &fosite.Request{Session: want.GetSession()}
 	got, err := s.GetOpenIDConnectSession(ctx, sig, caller)
 	if err == nil && got.GetSession() != caller.Session {
@@ -349,7 +349,7 @@ func assertEqual[T any](t *testing.T, what string, got, want T) {
 
 // ---- tests ----
 
-func testMigrate(t *testing.T, s *storage.Store) {
+func testMigrate(t *testing.T, s storage.Storage) {
 	for i := range 2 {
 		applied, err := s.Migrate(context.Background())
 		mustNil(t, "Migrate", err)
@@ -361,7 +361,7 @@ func testMigrate(t *testing.T, s *storage.Store) {
 
 // testNoTenant calls every tenant-owned method without a tenant. Each must refuse with ErrNoTenant rather
 // than run unscoped; the seeded tenant's rows, which an unscoped query would reach, must be untouched.
-func testNoTenant(t *testing.T, s *storage.Store) {
+func testNoTenant(t *testing.T, s storage.Storage) {
 	d := seed(t, s)
 	other := newRequest(t, d.client)
 	calls := []struct {
@@ -470,7 +470,7 @@ func testNoTenant(t *testing.T, s *storage.Store) {
 	}
 }
 
-func testTenants(t *testing.T, s *storage.Store) {
+func testTenants(t *testing.T, s storage.Storage) {
 	ctx := context.Background()
 	id := rnd(t)
 	t1 := storage.Tenant{ID: "ten_" + id, Slug: "conf-" + id, Name: "One", SigningAlg: "ES256", SignupEnabled: true,
@@ -613,7 +613,7 @@ func testTenants(t *testing.T, s *storage.Store) {
 	})
 }
 
-func testKeys(t *testing.T, s *storage.Store) {
+func testKeys(t *testing.T, s storage.Storage) {
 	tn, ctx := newTenant(t, s)
 	retire1 := at(time.Hour)
 	k1 := newKey(t, "key1_"+rnd(t), true, -4*time.Hour, nil)
@@ -688,7 +688,7 @@ func testKeys(t *testing.T, s *storage.Store) {
 	})
 }
 
-func testClients(t *testing.T, s *storage.Store) {
+func testClients(t *testing.T, s storage.Storage) {
 	tn, ctx := newTenant(t, s)
 	c1 := newClient(t, s, ctx)
 	c2 := storage.Client{ID: "cli_" + rnd(t), TenantID: "ten_" + rnd(t), Name: "SPA", Type: storage.ClientPublic,
@@ -833,7 +833,7 @@ func testClients(t *testing.T, s *storage.Store) {
 	})
 }
 
-func testUsers(t *testing.T, s *storage.Store) {
+func testUsers(t *testing.T, s storage.Storage) {
 	tn, ctx := newTenant(t, s)
 	_, ctxB := newTenant(t, s)
 	local := "alice-" + rnd(t)
@@ -964,7 +964,7 @@ func testUsers(t *testing.T, s *storage.Store) {
 	})
 }
 
-func testSessions(t *testing.T, s *storage.Store) {
+func testSessions(t *testing.T, s storage.Storage) {
 	tn, ctx := newTenant(t, s)
 	u := newUser(t, s, ctx)
 	live := newSession(t, s, ctx, u.ID, at(time.Hour))
@@ -1025,7 +1025,7 @@ func testSessions(t *testing.T, s *storage.Store) {
 
 // testFositeRecords stores one request as every kind of record under the same signature: each kind is its
 // own namespace, reads back the whole request, and deletes only itself.
-func testFositeRecords(t *testing.T, s *storage.Store) {
+func testFositeRecords(t *testing.T, s storage.Storage) {
 	_, ctx := newTenant(t, s)
 	c := newClient(t, s, ctx)
 	req := newRequest(t, c)
@@ -1087,7 +1087,7 @@ func testFositeRecords(t *testing.T, s *storage.Store) {
 	assertRequest(t, req, got)
 }
 
-func testAuthorizeCode(t *testing.T, s *storage.Store) {
+func testAuthorizeCode(t *testing.T, s storage.Storage) {
 	_, ctx := newTenant(t, s)
 	c := newClient(t, s, ctx)
 	req := newRequest(t, c)
@@ -1106,7 +1106,7 @@ func testAuthorizeCode(t *testing.T, s *storage.Store) {
 	assertRequest(t, req, got)
 }
 
-func testRefreshTokenRotation(t *testing.T, s *storage.Store) {
+func testRefreshTokenRotation(t *testing.T, s storage.Storage) {
 	_, ctx := newTenant(t, s)
 	c := newClient(t, s, ctx)
 	grant, otherGrant := newRequest(t, c), newRequest(t, c)
@@ -1157,7 +1157,7 @@ func testRefreshTokenRotation(t *testing.T, s *storage.Store) {
 	})
 }
 
-func testClientAssertionJWT(t *testing.T, s *storage.Store) {
+func testClientAssertionJWT(t *testing.T, s storage.Storage) {
 	_, ctx := newTenant(t, s)
 	known, expired := "jti-"+rnd(t), "jti-"+rnd(t)
 	mustNil(t, "SetClientAssertionJWT", s.SetClientAssertionJWT(ctx, known, at(time.Hour)))
@@ -1182,7 +1182,7 @@ func testClientAssertionJWT(t *testing.T, s *storage.Store) {
 	})
 }
 
-func testTransactions(t *testing.T, s *storage.Store) {
+func testTransactions(t *testing.T, s storage.Storage) {
 	_, ctx := newTenant(t, s)
 	c := newClient(t, s, ctx)
 	tests := []struct {
@@ -1257,7 +1257,7 @@ func testTransactions(t *testing.T, s *storage.Store) {
 	}
 }
 
-func testDeleteExpired(t *testing.T, s *storage.Store) {
+func testDeleteExpired(t *testing.T, s storage.Storage) {
 	_, ctx := newTenant(t, s)
 	c := newClient(t, s, ctx)
 	u := newUser(t, s, ctx)
@@ -1303,7 +1303,7 @@ type seeded struct {
 	jti                               string
 }
 
-func seed(t *testing.T, s *storage.Store) *seeded {
+func seed(t *testing.T, s storage.Storage) *seeded {
 	t.Helper()
 	d := &seeded{}
 	d.tenant, d.ctx = newTenant(t, s)
@@ -1325,7 +1325,7 @@ func seed(t *testing.T, s *storage.Store) *seeded {
 	return d
 }
 
-func (d *seeded) assertIntact(t *testing.T, s *storage.Store) {
+func (d *seeded) assertIntact(t *testing.T, s storage.Storage) {
 	t.Helper()
 	ctx := d.ctx
 	c, err := s.GetClientByID(ctx, d.client.ID)
@@ -1373,7 +1373,7 @@ func (d *seeded) assertIntact(t *testing.T, s *storage.Store) {
 
 // testTenantIsolation gives tenant A one row of every kind, then works as tenant B with A's ids, emails,
 // cookie hashes, signatures and request ids. B must see none of them and change none of them.
-func testTenantIsolation(t *testing.T, s *storage.Store) {
+func testTenantIsolation(t *testing.T, s storage.Storage) {
 	a := seed(t, s)
 	b := seed(t, s)
 	ctxB := b.ctx
@@ -1437,6 +1437,27 @@ func testTenantIsolation(t *testing.T, s *storage.Store) {
 		mustNil(t, "ListKeys", err)
 		if len(ks) != 1 || ks[0].ID != b.key.ID {
 			t.Fatalf("ListKeys as B = %+v, want only %s", ks, b.key.ID)
+		}
+	})
+
+	// Domains are looked up by host, not by the tenant in ctx; what isolates them is that a domain names one
+	// tenant only: B can neither list A's domains as its own nor take one over.
+	t.Run("domains", func(t *testing.T) {
+		aDomains, err := s.ListDomains(context.Background(), a.tenant.ID)
+		mustNil(t, "ListDomains of A", err)
+		if len(aDomains) != 1 {
+			t.Fatalf("A has domains %v, want one", aDomains)
+		}
+		bDomains, err := s.ListDomains(context.Background(), b.tenant.ID)
+		mustNil(t, "ListDomains of B", err)
+		if slices.Contains(bDomains, aDomains[0]) || len(bDomains) != 1 {
+			t.Fatalf("B's domains %v, want one of B's own (A has %v)", bDomains, aDomains)
+		}
+		wantErr(t, "AddDomain of A's domain to B", s.AddDomain(context.Background(), b.tenant.ID, aDomains[0]), storage.ErrAlreadyExists)
+		owner, err := s.TenantByDomain(context.Background(), aDomains[0])
+		mustNil(t, "TenantByDomain of A's domain", err)
+		if owner.ID != a.tenant.ID {
+			t.Fatalf("A's domain %s resolves to %s after B tried to take it, want %s", aDomains[0], owner.ID, a.tenant.ID)
 		}
 	})
 

@@ -12,7 +12,7 @@ import (
 
 // testMeta: installation facts are recorded once and never overwritten, also when several processes race to
 // record different values; the oldest signing key is found whatever its tenant.
-func testMeta(t *testing.T, s *storage.Store) {
+func testMeta(t *testing.T, s storage.Storage) {
 	ctx := context.Background()
 	name := "test-" + rnd(t) // the suite may share one database: a name of this test's own
 	if _, err := s.MetaValue(ctx, name); !errors.Is(err, storage.ErrNotFound) {

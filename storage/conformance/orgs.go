@@ -17,7 +17,7 @@ import (
 
 // ---- fixtures ----
 
-func newOrg(t *testing.T, s *storage.Store, ctx context.Context) storage.Organization {
+func newOrg(t *testing.T, s storage.Storage, ctx context.Context) storage.Organization {
 	t.Helper()
 	tid, _ := storage.TenantFromContext(ctx)
 	id := rnd(t)
@@ -34,7 +34,7 @@ func newOrg(t *testing.T, s *storage.Store, ctx context.Context) storage.Organiz
 	return o
 }
 
-func newMembership(t *testing.T, s *storage.Store, ctx context.Context, orgID, userID string, joined time.Time) storage.Membership {
+func newMembership(t *testing.T, s storage.Storage, ctx context.Context, orgID, userID string, joined time.Time) storage.Membership {
 	t.Helper()
 	tid, _ := storage.TenantFromContext(ctx)
 	m := storage.Membership{
@@ -51,7 +51,7 @@ func newMembership(t *testing.T, s *storage.Store, ctx context.Context, orgID, u
 	return m
 }
 
-func newResourceServer(t *testing.T, s *storage.Store, ctx context.Context, lifetime int, scopes ...string) storage.ResourceServer {
+func newResourceServer(t *testing.T, s storage.Storage, ctx context.Context, lifetime int, scopes ...string) storage.ResourceServer {
 	t.Helper()
 	tid, _ := storage.TenantFromContext(ctx)
 	id := rnd(t)
@@ -75,7 +75,7 @@ func newResourceServer(t *testing.T, s *storage.Store, ctx context.Context, life
 	return rs
 }
 
-func newRole(t *testing.T, s *storage.Store, ctx context.Context, orgID, name string) storage.Role {
+func newRole(t *testing.T, s storage.Storage, ctx context.Context, orgID, name string) storage.Role {
 	t.Helper()
 	tid, _ := storage.TenantFromContext(ctx)
 	r := storage.Role{
@@ -91,7 +91,7 @@ func newRole(t *testing.T, s *storage.Store, ctx context.Context, orgID, name st
 	return r
 }
 
-func newAPIKey(t *testing.T, s *storage.Store, ctx context.Context, mode string, created time.Time) storage.APIKey {
+func newAPIKey(t *testing.T, s storage.Storage, ctx context.Context, mode string, created time.Time) storage.APIKey {
 	t.Helper()
 	tid, _ := storage.TenantFromContext(ctx)
 	hash := rnd(t) + rnd(t)
@@ -109,7 +109,7 @@ func newAPIKey(t *testing.T, s *storage.Store, ctx context.Context, mode string,
 }
 
 // newAuditEvent appends an event and returns it as stored, except for Seq, which the store assigns.
-func newAuditEvent(t *testing.T, s *storage.Store, ctx context.Context, typ, userID, orgID string, created time.Time) storage.AuditEvent {
+func newAuditEvent(t *testing.T, s storage.Storage, ctx context.Context, typ, userID, orgID string, created time.Time) storage.AuditEvent {
 	t.Helper()
 	tid, _ := storage.TenantFromContext(ctx)
 	e := storage.AuditEvent{
@@ -132,14 +132,14 @@ func perm(rs storage.ResourceServer, name string) storage.Permission {
 	return storage.Permission{ResourceServer: rs.Identifier, Name: name}
 }
 
-func assign(t *testing.T, s *storage.Store, ctx context.Context, kind, subjectID string, roleIDs ...string) {
+func assign(t *testing.T, s storage.Storage, ctx context.Context, kind, subjectID string, roleIDs ...string) {
 	t.Helper()
 	_, err := s.AssignRoles(ctx, kind, subjectID, roleIDs, storage.SourceManual)
 	mustNil(t, "AssignRoles", err)
 }
 
 // assigned is the sorted ids of the roles a subject holds.
-func assigned(t *testing.T, s *storage.Store, ctx context.Context, kind, subjectID string) []string {
+func assigned(t *testing.T, s storage.Storage, ctx context.Context, kind, subjectID string) []string {
 	t.Helper()
 	rs, err := s.ListAssignedRoles(ctx, kind, subjectID)
 	mustNil(t, "ListAssignedRoles", err)
@@ -170,7 +170,7 @@ func assertSame(t *testing.T, what string, got, want []string) {
 	}
 }
 
-func assertPermissions(t *testing.T, s *storage.Store, ctx context.Context, id string, want ...storage.Permission) {
+func assertPermissions(t *testing.T, s storage.Storage, ctx context.Context, id string, want ...storage.Permission) {
 	t.Helper()
 	got, err := s.ListRolePermissions(ctx, id)
 	mustNil(t, "ListRolePermissions", err)
@@ -284,7 +284,7 @@ func normAudit(e storage.AuditEvent) storage.AuditEvent {
 
 // ---- tests ----
 
-func testOrganizations(t *testing.T, s *storage.Store) {
+func testOrganizations(t *testing.T, s storage.Storage) {
 	tn, ctx := newTenant(t, s)
 	_, ctxB := newTenant(t, s)
 	id := rnd(t)
@@ -533,7 +533,7 @@ func testOrganizations(t *testing.T, s *storage.Store) {
 
 var errBoom = errors.New("boom")
 
-func testMemberships(t *testing.T, s *storage.Store) {
+func testMemberships(t *testing.T, s storage.Storage) {
 	tn, ctx := newTenant(t, s)
 	_, ctxB := newTenant(t, s)
 	org1, org2 := newOrg(t, s, ctx), newOrg(t, s, ctx)
@@ -833,7 +833,7 @@ func testMemberships(t *testing.T, s *storage.Store) {
 	})
 }
 
-func testResourceServers(t *testing.T, s *storage.Store) {
+func testResourceServers(t *testing.T, s storage.Storage) {
 	tn, ctx := newTenant(t, s)
 	_, ctxB := newTenant(t, s)
 	id := rnd(t)
@@ -1026,7 +1026,7 @@ func testResourceServers(t *testing.T, s *storage.Store) {
 	})
 }
 
-func testRoles(t *testing.T, s *storage.Store) {
+func testRoles(t *testing.T, s storage.Storage) {
 	tn, ctx := newTenant(t, s)
 	_, ctxB := newTenant(t, s)
 	org1, org2 := newOrg(t, s, ctx), newOrg(t, s, ctx)
@@ -1365,7 +1365,7 @@ func testRoles(t *testing.T, s *storage.Store) {
 	})
 }
 
-func testClientOrganizations(t *testing.T, s *storage.Store) {
+func testClientOrganizations(t *testing.T, s storage.Storage) {
 	_, ctx := newTenant(t, s)
 	_, ctxB := newTenant(t, s)
 	c1, c2 := newClient(t, s, ctx), newClient(t, s, ctx)
@@ -1484,7 +1484,7 @@ func testClientOrganizations(t *testing.T, s *storage.Store) {
 	})
 }
 
-func testAPIKeys(t *testing.T, s *storage.Store) {
+func testAPIKeys(t *testing.T, s storage.Storage) {
 	tn, ctx := newTenant(t, s)
 	k1 := storage.APIKey{ID: "key_" + rnd(t), TenantID: "ten_" + rnd(t), Name: "Deploy", Mode: "live", KeyHash: rnd(t) + rnd(t), Hint: "x9Zq",
 		CreatedAt: at(-2 * time.Hour)}
@@ -1559,7 +1559,7 @@ func testAPIKeys(t *testing.T, s *storage.Store) {
 	})
 }
 
-func testAudit(t *testing.T, s *storage.Store) {
+func testAudit(t *testing.T, s storage.Storage) {
 	tn, ctx := newTenant(t, s)
 	_, ctxB := newTenant(t, s)
 	u1, u2, org1, org2 := "usr_"+rnd(t), "usr_"+rnd(t), "org_"+rnd(t), "org_"+rnd(t)
@@ -1698,7 +1698,7 @@ type orgSeeded struct {
 	lifetime   int
 }
 
-func seedOrgs(t *testing.T, s *storage.Store, lifetime int) *orgSeeded {
+func seedOrgs(t *testing.T, s storage.Storage, lifetime int) *orgSeeded {
 	t.Helper()
 	d := &orgSeeded{lifetime: lifetime}
 	d.tenant, d.ctx = newTenant(t, s)
@@ -1722,7 +1722,7 @@ func seedOrgs(t *testing.T, s *storage.Store, lifetime int) *orgSeeded {
 	return d
 }
 
-func (d *orgSeeded) assertIntact(t *testing.T, s *storage.Store) {
+func (d *orgSeeded) assertIntact(t *testing.T, s storage.Storage) {
 	t.Helper()
 	ctx := d.ctx
 	o, err := s.GetOrganization(ctx, d.org.ID)
@@ -1811,7 +1811,7 @@ func (d *orgSeeded) assertIntact(t *testing.T, s *storage.Store) {
 // testOrgTenantIsolation gives tenant A one row of every organization-related kind, then works as tenant B with
 // A's ids, names, identifiers and hashes. B must see none of them, change none of them, and link none of them
 // to its own rows.
-func testOrgTenantIsolation(t *testing.T, s *storage.Store) {
+func testOrgTenantIsolation(t *testing.T, s storage.Storage) {
 	a := seedOrgs(t, s, 7200)
 	b := seedOrgs(t, s, 600)
 	ctxB := b.ctx
@@ -2065,7 +2065,7 @@ func testOrgTenantIsolation(t *testing.T, s *storage.Store) {
 }
 
 // assignForeign assigns another tenant's role as the tenant in ctx: refused, with nothing assigned.
-func assignForeign(t *testing.T, s *storage.Store, ctx context.Context, kind, subjectID, foreignRoleID string) error {
+func assignForeign(t *testing.T, s storage.Storage, ctx context.Context, kind, subjectID, foreignRoleID string) error {
 	t.Helper()
 	added, err := s.AssignRoles(ctx, kind, subjectID, []string{foreignRoleID}, storage.SourceManual)
 	if len(added) != 0 {
@@ -2076,7 +2076,7 @@ func assignForeign(t *testing.T, s *storage.Store, ctx context.Context, kind, su
 
 // testOrgNoTenant calls every organization-related method without a tenant. Each must refuse with ErrNoTenant
 // rather than run unscoped; the seeded tenant's rows, which an unscoped query would reach, must be untouched.
-func testOrgNoTenant(t *testing.T, s *storage.Store) {
+func testOrgNoTenant(t *testing.T, s storage.Storage) {
 	d := seedOrgs(t, s, 600)
 	calls := []struct {
 		name string

@@ -13,7 +13,7 @@ import (
 
 // race runs fn n times at once, each in its own transaction when inTx, and returns how many calls returned nil
 // and the first error that is neither nil nor want.
-func race(s *storage.Store, ctx context.Context, n int, inTx bool, want error, fn func(ctx context.Context) error) (ok int, unexpected error) {
+func race(s storage.Storage, ctx context.Context, n int, inTx bool, want error, fn func(ctx context.Context) error) (ok int, unexpected error) {
 	var (
 		mu    sync.Mutex
 		wg    sync.WaitGroup
@@ -47,7 +47,7 @@ func race(s *storage.Store, ctx context.Context, n int, inTx bool, want error, f
 
 // testSingleUse: every single-use record is consumed by one conditional write, so of several concurrent
 // consumers exactly one succeeds and the others get ErrAlreadyUsed (never another error).
-func testSingleUse(t *testing.T, s *storage.Store) {
+func testSingleUse(t *testing.T, s storage.Storage) {
 	_, ctx := newTenant(t, s)
 	_, otherCtx := newTenant(t, s)
 	c := newClient(t, s, ctx)
@@ -121,7 +121,7 @@ func testSingleUse(t *testing.T, s *storage.Store) {
 }
 
 // testNoLostUpdates: the UpdateX read-modify-writes of concurrent callers all count.
-func testNoLostUpdates(t *testing.T, s *storage.Store) {
+func testNoLostUpdates(t *testing.T, s storage.Storage) {
 	_, ctx := newTenant(t, s)
 	u := newUser(t, s, ctx)
 	const n = 8

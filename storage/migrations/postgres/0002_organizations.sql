@@ -1,3 +1,4 @@
+-- +goose Up
 ALTER TABLE clients ADD COLUMN organization_usage TEXT NOT NULL DEFAULT 'deny';
 
 CREATE TABLE organizations (

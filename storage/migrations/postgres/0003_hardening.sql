@@ -1,3 +1,4 @@
+-- +goose Up
 -- Tenant settings: one JSON object of tunable policies (refresh-token reuse interval, sign-in throttling, …).
 ALTER TABLE tenants ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
 

@@ -1,3 +1,4 @@
+-- +goose Up
 CREATE TABLE tenants (
     id                TEXT PRIMARY KEY,
     slug              TEXT NOT NULL UNIQUE,
