@@ -403,8 +403,28 @@ func cmdUserCreate(ctx context.Context, args, environ []string, stdout, stderr i
 	email := fs.String("email", "", "email address")
 	password := fs.String("password", "", "password (at least 8 characters)")
 	name := fs.String("name", "", "display name")
+	var profile server.ProfileUpdate
+	for _, f := range []struct {
+		flag, usage string
+		dst         **string
+	}{
+		{"given-name", "given name (OIDC given_name)", &profile.GivenName},
+		{"family-name", "family name (OIDC family_name)", &profile.FamilyName},
+		{"middle-name", "middle name", &profile.MiddleName},
+		{"nickname", "casual name", &profile.Nickname},
+		{"preferred-username", "shorthand name the user goes by", &profile.PreferredUsername},
+		{"profile", "profile page URL (http or https)", &profile.Profile},
+		{"picture", "picture URL (http or https)", &profile.Picture},
+		{"website", "web page or blog URL (http or https)", &profile.Website},
+		{"gender", "gender", &profile.Gender},
+		{"birthdate", "birthdate: YYYY-MM-DD, 0000-MM-DD or YYYY", &profile.Birthdate},
+		{"zoneinfo", "time zone, e.g. Europe/Paris", &profile.Zoneinfo},
+		{"locale", "BCP 47 language tag, e.g. en-US", &profile.Locale},
+	} {
+		*f.dst = fs.String(f.flag, "", f.usage)
+	}
 	return withTenant(ctx, fs, args, environ, stderr, tenant, nil, func(s *server.Server, tctx context.Context) error {
-		u, err := s.CreateUser(tctx, *email, *password, *name)
+		u, err := s.AddUser(tctx, server.UserSpec{Email: *email, Password: *password, Name: *name, Profile: profile})
 		if err != nil {
 			return err
 		}

@@ -173,6 +173,10 @@ func TestCLIClientsUsersKeys(t *testing.T) {
 		t.Errorf("user create = %v", user)
 	}
 
+	prof := c.ok("user", "create", "--tenant", "acme", "--email", "p@acme.test", "--password", "S3cret-pass!", "--name", "Pat Doe",
+		"--given-name", "Pat", "--family-name", "Doe", "--nickname", "pd", "--picture", "https://img.acme.test/p.png",
+		"--locale", "en-US", "--zoneinfo", "America/New_York", "--birthdate", "1990-07-01").(map[string]any)
+
 	k1 := c.ok("key", "rotate", "--tenant", "acme").(map[string]any)
 	k2 := c.ok("key", "rotate", "--tenant", "acme").(map[string]any)
 	if !strings.HasPrefix(k1["kid"].(string), "key_") || k1["alg"] != "RS256" || k1["kid"] == k2["kid"] {
@@ -194,6 +198,10 @@ func TestCLIClientsUsersKeys(t *testing.T) {
 		{name: "duplicate user", args: []string{"user", "create", "--tenant", "acme", "--email", "a@acme.test", "--password", "S3cret-pass!"}, want: "already exists"},
 		{name: "short password", args: []string{"user", "create", "--tenant", "acme", "--email", "b@acme.test", "--password", "short"}, want: "password"},
 		{name: "bad email", args: []string{"user", "create", "--tenant", "acme", "--email", "nope", "--password", "S3cret-pass!"}, want: "email"},
+		{name: "bad picture", args: []string{"user", "create", "--tenant", "acme", "--email", "q@acme.test", "--password", "S3cret-pass!",
+			"--picture", "file:///etc/passwd"}, want: "picture"},
+		{name: "bad locale", args: []string{"user", "create", "--tenant", "acme", "--email", "q@acme.test", "--password", "S3cret-pass!",
+			"--locale", "en US"}, want: "locale"},
 		{name: "key for unknown tenant", args: []string{"key", "rotate", "--tenant", "nope"}, want: `"nope"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,6 +231,14 @@ func TestCLIClientsUsersKeys(t *testing.T) {
 	}
 	if r := acme.SignIn(t, env.Client(testenv.ClientOptions{NoRedirects: true}), "a@acme.test", "S3cret-pass!", ""); r.StatusCode != http.StatusOK {
 		t.Errorf("sign-in as the CLI-created user: status %d", r.StatusCode)
+	}
+	pu, err := env.S.User(acme.Ctx, prof["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (storage.UserProfile{GivenName: "Pat", FamilyName: "Doe", Nickname: "pd", Picture: "https://img.acme.test/p.png",
+		Locale: "en-US", Zoneinfo: "America/New_York", Birthdate: "1990-07-01"}); pu.Profile != want || pu.Name != "Pat Doe" {
+		t.Errorf("user created with profile flags = %+v %q, want %+v", pu.Profile, pu.Name, want)
 	}
 }
 

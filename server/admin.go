@@ -158,14 +158,6 @@ type CreatedClient struct {
 	ClientSecret string `json:"client_secret,omitempty"`
 }
 
-// GrantTokenExchange is RFC 8693's grant type; Authio uses it to switch a user's active organization.
-const GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
-
-var knownGrants = map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true, GrantTokenExchange: true}
-
-// grantAliases lets the CLI say token_exchange for RFC 8693's grant type URN.
-var grantAliases = map[string]string{"token_exchange": GrantTokenExchange, "token-exchange": GrantTokenExchange}
-
 // checkOrganizationUsage normalises a client's organization usage ("" means deny).
 func checkOrganizationUsage(v string) (string, error) {
 	switch v {
@@ -192,17 +184,15 @@ func normalizeClientSpec(spec *ClientSpec) error {
 		spec.GrantTypes = []string{"authorization_code", "refresh_token"}
 	}
 	grants := make([]string, len(spec.GrantTypes))
-	for i, g := range spec.GrantTypes {
-		if full, ok := grantAliases[g]; ok {
-			g = full
+	for i, name := range spec.GrantTypes {
+		g, ok := LookupGrantType(name) // the grant registry: aliases resolve to the grant_type value
+		if !ok {
+			return invalid("grant", "unknown grant type %q (%s)", name, grantSpellings())
 		}
-		if !knownGrants[g] {
-			return invalid("grant", "unknown grant type %q (authorization_code, refresh_token, client_credentials, token_exchange)", g)
+		if g.ConfidentialOnly && spec.Type == storage.ClientPublic {
+			return invalid("grant", "public clients cannot use %s", g.Name)
 		}
-		if g == "client_credentials" && spec.Type == storage.ClientPublic {
-			return invalid("grant", "public clients cannot use client_credentials")
-		}
-		grants[i] = g
+		grants[i] = g.Name
 	}
 	spec.GrantTypes = grants
 	hasCode := false

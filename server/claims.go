@@ -117,60 +117,6 @@ func (s *Server) ActiveMemberships(ctx context.Context, userID string) ([]storag
 	return out, nil
 }
 
-// ApplyUserClaims sets the organization and authorization claims of a user's tokens: an organization token
-// when access is non-nil, an internal token otherwise. The ID token names the organization too.
-func (s *Server) ApplyUserClaims(ctx context.Context, sess *Session, userID string, access *OrgAccess, audiences []string) error {
-	kind, subject := storage.SubjectUser, userID
-	if access != nil {
-		kind, subject = storage.SubjectMembership, access.Membership.ID
-	}
-	g, err := s.Store.GrantsFor(ctx, kind, subject, audiences)
-	if err != nil {
-		return err
-	}
-	setClaims(sess, access, g)
-	return nil
-}
-
-// ApplyClientClaims sets the claims of a machine client's token: the client's roles and permissions, and the
-// organization when access is non-nil.
-func (s *Server) ApplyClientClaims(ctx context.Context, sess *Session, clientID string, access *OrgAccess, audiences []string) error {
-	g, err := s.clientGrants(ctx, clientID, audiences)
-	if err != nil {
-		return err
-	}
-	setClaims(sess, access, g)
-	return nil
-}
-
-func setClaims(sess *Session, access *OrgAccess, g storage.Grants) {
-	if sess.AccessClaims == nil {
-		sess.AccessClaims = map[string]any{}
-	}
-	for _, k := range []string{ClaimOrgID, ClaimActOrg, ClaimOrgName} {
-		delete(sess.AccessClaims, k)
-	}
-	idExtra := sess.IDTokenClaims().Extra
-	delete(idExtra, ClaimOrgID)
-	delete(idExtra, ClaimOrgName)
-	roles, perms := g.Roles, g.Permissions
-	if roles == nil {
-		roles = []string{}
-	}
-	if perms == nil {
-		perms = []string{}
-	}
-	sess.AccessClaims[ClaimRoles] = roles
-	sess.AccessClaims[ClaimPermissions] = perms
-	if access != nil {
-		sess.AccessClaims[ClaimOrgID] = access.Org.ID
-		sess.AccessClaims[ClaimActOrg] = access.Org.ID
-		sess.AccessClaims[ClaimOrgName] = access.Org.Name
-		idExtra[ClaimOrgID] = access.Org.ID
-		idExtra[ClaimOrgName] = access.Org.Name
-	}
-}
-
 // GrantAudience grants the requested audiences (fosite has checked the client may ask for them), or the
 // client itself when none was asked for, so every access token names its audience (RFC 9068).
 func GrantAudience(ar fosite.Requester) {
@@ -181,116 +127,6 @@ func GrantAudience(ar fosite.Requester) {
 	for _, a := range ar.GetRequestedAudience() {
 		ar.GrantAudience(a)
 	}
-}
-
-// PrepareAccessRequest completes a token request fosite has validated, before any token is minted:
-//   - client credentials: the client is the subject; an "organization" parameter makes an organization
-//     token if the client may use organizations and has been allowed into that one; the claims carry the
-//     client's roles and permissions for the audience;
-//   - authorization code and refresh: the grant keeps the organization it was authorized for, but what
-//     /authorize (or the previous refresh) saw is not trusted: the user must still exist and not be blocked,
-//     the membership must still be active and the organization's policy still met, and roles, permissions and
-//     profile claims are read afresh — so no token outlives a suspension, a removal, a block or a role change;
-//     anything withdrawn is invalid_grant (RFC 6749 §5.2);
-//   - every grant: the lifetimes of the audience's resource server apply.
-//
-// Token exchange and switching re-read the same things in switchTo. Errors are fosite errors, ready for
-// WriteAccessError.
-func (s *Server) PrepareAccessRequest(ctx context.Context, ar fosite.AccessRequester) error {
-	sess, ok := ar.GetSession().(*Session)
-	if !ok {
-		return fosite.ErrServerError.WithDebug("unexpected session type")
-	}
-	switch {
-	case ar.GetGrantTypes().ExactOne("client_credentials"):
-		if err := s.prepareClientCredentials(ctx, ar, sess); err != nil {
-			return err
-		}
-	case ar.GetGrantTypes().ExactOne("refresh_token"), ar.GetGrantTypes().ExactOne("authorization_code"):
-		if err := s.userGrants(ctx, ar, sess); err != nil {
-			return err
-		}
-	}
-	return s.applyLifetimes(ctx, ar)
-}
-
-func (s *Server) prepareClientCredentials(ctx context.Context, ar fosite.AccessRequester, sess *Session) error {
-	client := ar.GetClient()
-	// RFC 9068: a token issued to a client on its own behalf has the client as its subject.
-	sess.ClientID = client.GetID()
-	sess.Subject = sess.ClientID
-	for _, sc := range ar.GetRequestedScopes() {
-		ar.GrantScope(sc)
-	}
-	GrantAudience(ar)
-	orgParam := ar.GetRequestForm().Get("organization")
-	if err := CheckOrgUsage(client, orgParam); err != nil {
-		return fosite.ErrInvalidRequest.WithHint(err.Error())
-	}
-	var access *OrgAccess
-	if orgParam != "" {
-		a, err := s.ClientOrganization(ctx, client.GetID(), orgParam)
-		if err != nil {
-			return AccessDeniedError(err)
-		}
-		access = &a
-	}
-	if err := s.ApplyClientClaims(ctx, sess, client.GetID(), access, ar.GetGrantedAudience()); err != nil {
-		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
-	}
-	return nil
-}
-
-// userGrants re-reads, at the moment a code is redeemed or a refresh token used, everything the grant's tokens
-// say about its user: that the user still exists and is not blocked, the organization membership and policy,
-// roles and permissions, and the profile claims.
-func (s *Server) userGrants(ctx context.Context, ar fosite.AccessRequester, sess *Session) error {
-	if sess.Subject == "" || sess.Subject == sess.ClientID {
-		return nil
-	}
-	withdrawn := fosite.ErrInvalidGrant.WithHint("The user of this grant no longer exists or has been blocked.")
-	var (
-		u      storage.User
-		access *OrgAccess
-	)
-	if orgID := sess.OrgID(); orgID != "" {
-		// The membership query brings the user along: one read for both.
-		a, err := s.UserOrganization(ctx, sess.Subject, orgID)
-		var oe *OrgError
-		if errors.Is(err, ErrGrantWithdrawn) {
-			return withdrawn
-		} else if errors.As(err, &oe) {
-			return fosite.ErrInvalidGrant.WithHintf("The grant's organization no longer accepts this user: %s", oe.Description)
-		} else if err != nil {
-			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
-		}
-		u = a.User
-		claims := sess.IDTokenClaims()
-		err = s.CheckOrgPolicy(ctx, PolicyInput{Org: a.Org, Membership: a.Membership, UserID: u.ID,
-			AuthTime: claims.AuthTime, AMR: claims.AuthenticationMethodsReferences})
-		var pe *PolicyError
-		if errors.As(err, &pe) {
-			return fosite.ErrInvalidGrant.WithHint(pe.Description)
-		} else if err != nil {
-			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
-		}
-		access = &a
-	} else {
-		var err error
-		if u, err = s.LiveUser(ctx, sess.Subject); errors.Is(err, ErrGrantWithdrawn) {
-			return withdrawn
-		} else if err != nil {
-			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
-		}
-	}
-	if err := s.ApplyUserClaims(ctx, sess, u.ID, access, tokenAudiences(ar)); err != nil {
-		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
-	}
-	extra := sess.IDTokenClaims().Extra
-	_, email := extra["email"]
-	_, profile := extra["updated_at"]
-	SetProfileClaims(extra, u, email, profile)
-	return nil
 }
 
 // tokenAudiences are the audiences the tokens of ar will carry: those already granted (refresh), else those the
@@ -313,24 +149,6 @@ func (s *Server) LiveUser(ctx context.Context, id string) (storage.User, error) 
 		return storage.User{}, ErrGrantWithdrawn
 	}
 	return u, err
-}
-
-// SetProfileClaims sets a user's standard claims (OIDC Core §5.1) in claims: email and email_verified when
-// email is true (the email scope), name (when the user has one) and updated_at when profile is true (the profile
-// scope). updated_at is an integer number of seconds, as §5.1 requires. The ID token, the userinfo response and
-// every refreshed or switched token take their profile claims from here.
-func SetProfileClaims(claims map[string]any, u storage.User, email, profile bool) {
-	if email {
-		claims["email"] = u.Email
-		claims["email_verified"] = u.EmailVerified
-	}
-	if profile {
-		delete(claims, "name")
-		if u.Name != "" {
-			claims["name"] = u.Name
-		}
-		claims["updated_at"] = u.UpdatedAt.Unix()
-	}
 }
 
 // AccessDeniedError turns an OrgError (or a blocked user, ErrGrantWithdrawn) into access_denied with its

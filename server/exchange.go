@@ -136,14 +136,12 @@ func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gran
 	if sess.GrantID == "" {
 		sess.GrantID = g.Request.GetID()
 	}
+	sess.Org = access.Org.ID
 	claims := sess.IDTokenClaims()
 	claims.AuthTime, claims.AuthenticationMethodsReferences = old.AuthTime, old.AuthenticationMethodsReferences
 	if sid, ok := old.Extra["sid"]; ok {
 		claims.Extra["sid"] = sid
 	}
-	_, email := old.Extra["email"]
-	_, profile := old.Extra["updated_at"]
-	SetProfileClaims(claims.Extra, access.User, email, profile)
 	ar.SetSession(sess)
 	for _, sc := range scopes {
 		ar.GrantScope(sc)
@@ -151,23 +149,15 @@ func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gran
 	for _, a := range audiences {
 		ar.GrantAudience(a)
 	}
-	if err := s.ApplyUserClaims(ctx, sess, userID, &access, audiences); err != nil {
-		return OrgAccess{}, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
-	}
 	now := time.Now().UTC().Round(time.Second)
 	sess.SetExpiresAt(fosite.AccessToken, now.Add(s.pc.GetAccessTokenLifespan(ctx)))
 	sess.SetExpiresAt(fosite.RefreshToken, now.Add(s.pc.GetRefreshTokenLifespan(ctx)))
-	if err := s.applyLifetimes(ctx, ar); err != nil {
-		return OrgAccess{}, err
-	}
-	// A switch moves a grant to another organization; it never lengthens it: the token it starts from bounds the
-	// token of the same kind it mints (so an access token cannot renew itself by switching again and again, nor
-	// a refresh token restart its lifetime).
-	if exp := g.Session.GetExpiresAt(g.Use); !exp.IsZero() {
-		if typ := fosite.TokenType(g.Use); sess.GetExpiresAt(typ).After(exp) {
-			sess.SetExpiresAt(typ, exp)
-		}
-	}
+	// The claims builder takes the membership read and judged here, and applies the resource server's
+	// lifetimes within the bound: a switch moves a grant to another organization, it never lengthens it, so the
+	// token it starts from bounds the token of the same kind it mints (an access token cannot renew itself by
+	// switching again and again, nor a refresh token restart its lifetime).
+	sess.exchange = &exchangeState{from: g.Session.OrgID(), to: access,
+		bound: g.Session.GetExpiresAt(g.Use), boundType: fosite.TokenType(g.Use)}
 	return access, nil
 }
 
@@ -262,6 +252,9 @@ func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshTok
 	ar.RequestedAt = time.Now().UTC()
 	from := g.Session.OrgID()
 	access, err := s.switchTo(ctx, ar, base, orgParam, nil, nil)
+	if err == nil {
+		err = s.buildClaims(ctx, ar) // the token endpoint's claims builder, as for a token exchange
+	}
 	if err != nil {
 		return SwitchResult{}, switchError(err)
 	}
@@ -372,22 +365,24 @@ func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, a
 	} else if err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
-	access, err := h.s.switchTo(ctx, ar, g, form.Get("organization"), ar.GetRequestedScopes(), ar.GetRequestedAudience())
-	if err != nil {
+	if _, err := h.s.switchTo(ctx, ar, g, form.Get("organization"), ar.GetRequestedScopes(), ar.GetRequestedAudience()); err != nil {
 		return err
 	}
 	// A refresh token comes back for a refresh-token subject, and only while the narrowed scope still holds
 	// offline_access (as for any other grant).
-	refresh := use == fosite.RefreshToken && ar.GetGrantedScopes().HasOneOf(h.s.pc.GetRefreshTokenScopes(ctx)...)
-	ar.GetSession().(*Session).exchange = &exchangeState{from: g.Session.OrgID(), to: access, refresh: refresh}
+	// The claims builder, next in the chain, sets the claims and lifetimes.
+	ar.GetSession().(*Session).exchange.refresh = use == fosite.RefreshToken &&
+		ar.GetGrantedScopes().HasOneOf(h.s.pc.GetRefreshTokenScopes(ctx)...)
 	return nil
 }
 
-// exchangeState carries a validated exchange from the request to the response phase; it is never stored.
+// exchangeState carries a validated switch to the claims builder and the response phase; it is never stored.
 type exchangeState struct {
-	from    string
-	to      OrgAccess
-	refresh bool
+	from      string           // the organization switched from ("" for an internal token)
+	to        OrgAccess        // the target membership, read and judged in this request
+	refresh   bool             // whether a refresh token comes back
+	bound     time.Time        // the expiry of the token switched from (zero: none)
+	boundType fosite.TokenType // its kind: the minted token of that kind may not outlive it
 }
 
 func (h *tokenExchangeHandler) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder) error {

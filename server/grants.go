@@ -284,22 +284,25 @@ func revokeGrant(ctx context.Context, store *storage.Store, requestID string) er
 	return store.RevokeRefreshToken(ctx, requestID)
 }
 
-// codeGrant is fosite's authorization-code grant, with the response phase written here: fosite's loads the
-// code's session a second time — undoing what PrepareAccessRequest re-read about the user, the membership and
-// the roles — and answers a lost race with a 500.
+// codeGrant is fosite's authorization-code grant with its phases rearranged for the claims builder and for
+// single use. The request phase grants the scopes and audiences the authorization recorded, so the claims
+// builder, which runs after it, knows what the tokens will carry (fosite grants them only in its response
+// phase). The response phase is written here: fosite's loads the code's session a second time — undoing what
+// the builder re-read about the user, the membership and the roles — and answers a lost race with a 500.
 type codeGrant struct {
 	*oauth2.AuthorizeExplicitGrantHandler
 	store *storage.Store
 }
 
-func (c *codeGrant) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder) error {
-	if !c.CanHandleTokenEndpointRequest(ctx, ar) {
-		return fosite.ErrUnknownRequest
+// HandleTokenEndpointRequest validates the code as fosite does (RFC 6749 §4.1.3) and grants the authorized
+// scopes and audiences.
+func (c *codeGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
+	if err := c.AuthorizeExplicitGrantHandler.HandleTokenEndpointRequest(ctx, ar); err != nil {
+		return err
 	}
-	code := ar.GetRequestForm().Get("code")
-	signature := c.AuthorizeCodeStrategy.AuthorizeCodeSignature(ctx, code)
-	// The request phase loaded the code's session into ar and brought it up to date; only the stored
-	// request's grants are needed here, so its session goes into a scratch value.
+	signature := c.AuthorizeCodeStrategy.AuthorizeCodeSignature(ctx, ar.GetRequestForm().Get("code"))
+	// fosite loaded the code's session into ar; only the stored request's grants are needed here, so its
+	// session goes into a scratch value.
 	authorized, err := c.CoreStorage.GetAuthorizeCodeSession(ctx, signature, NewSession("", ""))
 	if errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
 		return c.replayed(ctx, ar)
@@ -308,14 +311,25 @@ func (c *codeGrant) PopulateTokenEndpointResponse(ctx context.Context, ar fosite
 	} else if err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
-	if err := c.AuthorizeCodeStrategy.ValidateAuthorizeCode(ctx, ar, code); err != nil {
-		return fosite.ErrInvalidGrant.WithWrap(err).WithDebug(err.Error())
-	}
 	for _, scope := range authorized.GetGrantedScopes() {
 		ar.GrantScope(scope)
 	}
 	for _, aud := range authorized.GetGrantedAudience() {
 		ar.GrantAudience(aud)
+	}
+	return nil
+}
+
+// PopulateTokenEndpointResponse mints the tokens and consumes the code in one transaction, with a conditional
+// write: of concurrent redemptions exactly one wins.
+func (c *codeGrant) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder) error {
+	if !c.CanHandleTokenEndpointRequest(ctx, ar) {
+		return fosite.ErrUnknownRequest
+	}
+	code := ar.GetRequestForm().Get("code")
+	signature := c.AuthorizeCodeStrategy.AuthorizeCodeSignature(ctx, code)
+	if err := c.AuthorizeCodeStrategy.ValidateAuthorizeCode(ctx, ar, code); err != nil {
+		return fosite.ErrInvalidGrant.WithWrap(err).WithDebug(err.Error())
 	}
 	at, atSig, err := c.AccessTokenStrategy.GenerateAccessToken(ctx, ar)
 	if err != nil {
@@ -323,7 +337,7 @@ func (c *codeGrant) PopulateTokenEndpointResponse(ctx context.Context, ar fosite
 	}
 	var rt, rtSig string
 	scopes := c.Config.GetRefreshTokenScopes(ctx)
-	if (len(scopes) == 0 || authorized.GetGrantedScopes().HasOneOf(scopes...)) && authorized.GetClient().GetGrantTypes().Has("refresh_token") {
+	if (len(scopes) == 0 || ar.GetGrantedScopes().HasOneOf(scopes...)) && ar.GetClient().GetGrantTypes().Has("refresh_token") {
 		if rt, rtSig, err = c.RefreshTokenStrategy.GenerateRefreshToken(ctx, ar); err != nil {
 			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 		}

@@ -28,10 +28,11 @@ func (s *Server) UserByEmail(ctx context.Context, email string) (storage.User, e
 	return u, notFound(err, "user", e)
 }
 
-// UserSpec describes a user to create.
+// UserSpec describes a user to create. Profile sets standard profile claims (ProfileUpdate's rules).
 type UserSpec struct {
 	Email, Password, Name  string
 	EmailVerified, Blocked bool
+	Profile                ProfileUpdate
 }
 
 // AddUser creates a user (CreateUser's rules) and marks the email verified, or the user blocked, when spec says so. A taken email is
@@ -48,6 +49,10 @@ func (s *Server) AddUser(ctx context.Context, spec UserSpec) (storage.User, erro
 	if err != nil {
 		return storage.User{}, err
 	}
+	profile, _, err := spec.Profile.Apply(storage.UserProfile{})
+	if err != nil {
+		return storage.User{}, err
+	}
 	// The password hash is computed outside any transaction (bcrypt takes a quarter of a second, and SQLite
 	// has one connection); the verified flag and the audit event commit together right after.
 	u, err := s.CreateUser(ctx, spec.Email, spec.Password, name)
@@ -55,9 +60,9 @@ func (s *Server) AddUser(ctx context.Context, spec UserSpec) (storage.User, erro
 		return u, err
 	}
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
-		if spec.EmailVerified || spec.Blocked {
+		if spec.EmailVerified || spec.Blocked || profile != (storage.UserProfile{}) {
 			if err := s.Store.UpdateUser(ctx, u.ID, func(old storage.User) (storage.User, error) {
-				old.EmailVerified, old.Blocked = spec.EmailVerified, spec.Blocked
+				old.EmailVerified, old.Blocked, old.Profile = spec.EmailVerified, spec.Blocked, profile
 				return old, nil
 			}); err != nil {
 				return err
@@ -73,10 +78,12 @@ func (s *Server) AddUser(ctx context.Context, spec UserSpec) (storage.User, erro
 
 // UserUpdate changes the fields that are not nil. A new email is unverified unless EmailVerified says otherwise.
 // Blocked (Auth0's "blocked") stops the user from signing in and from obtaining tokens, and ends their browser
-// sessions; tokens already issued are refused at their next refresh, exchange or switch.
+// sessions; tokens already issued are refused at their next refresh, exchange or switch. Profile changes the
+// standard profile claims (ProfileUpdate); like name, they show in the user's next token, refresh included.
 type UserUpdate struct {
 	Email, Name, Password  *string
 	EmailVerified, Blocked *bool
+	Profile                ProfileUpdate
 }
 
 // UpdateUser changes a user and returns it as stored.
@@ -94,6 +101,10 @@ func (s *Server) UpdateUser(ctx context.Context, id string, upd UserUpdate) (sto
 			return storage.User{}, err
 		}
 		upd.Name = &n
+	}
+	// Checked here, before any write; applied to the stored profile inside the update.
+	if _, _, err := upd.Profile.Apply(storage.UserProfile{}); err != nil {
+		return storage.User{}, err
 	}
 	hash := ""
 	if upd.Password != nil {
@@ -120,6 +131,12 @@ func (s *Server) UpdateUser(ctx context.Context, id string, upd UserUpdate) (sto
 				old.Name = *upd.Name
 				changed = append(changed, "name")
 			}
+			p, profileChanged, err := upd.Profile.Apply(old.Profile)
+			if err != nil {
+				return old, err
+			}
+			old.Profile = p
+			changed = append(changed, profileChanged...)
 			if hash != "" {
 				old.PasswordHash = hash
 				changed = append(changed, "password")

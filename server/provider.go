@@ -97,23 +97,21 @@ func newProvider(cfg config.Config, store *storage.Store, secrets *Secrets, sign
 	pc := &providerConfig{Config: fc, defaults: cfg}
 
 	hmacStrategy := compose.NewOAuth2HMACStrategy(pc)
-	core := &oauth2.DefaultJWTStrategy{Signer: signer, HMACSHAStrategy: hmacStrategy, Config: pc}
+	core := &oauth2.DefaultJWTStrategy{Signer: tokenSigner{signer}, HMACSHAStrategy: hmacStrategy, Config: pc}
 	strategy := &compose.CommonStrategy{
 		CoreStrategy:               core,
-		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: signer, Config: pc},
+		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: tokenSigner{signer}, Config: pc},
 		Signer:                     signer,
 	}
 	provider := fosite.NewOAuth2Provider(store, pc)
-	for _, factory := range []compose.Factory{
-		compose.OAuth2AuthorizeExplicitFactory,
-		compose.OAuth2ClientCredentialsGrantFactory,
-		compose.OAuth2RefreshTokenGrantFactory,
-		compose.OpenIDConnectExplicitFactory,
-		compose.OpenIDConnectRefreshFactory,
-		compose.OAuth2TokenIntrospectionFactory,
-		compose.OAuth2TokenRevocationFactory,
-		compose.OAuth2PKCEFactory,
-	} {
+	// The grants' handlers come from the grant registry (registry.go), in its order; introspection and
+	// revocation serve every grant's tokens.
+	var factories []compose.Factory
+	for _, g := range grantRegistry {
+		factories = append(factories, g.Factories...)
+	}
+	factories = append(factories, compose.OAuth2TokenIntrospectionFactory, compose.OAuth2TokenRevocationFactory)
+	for _, factory := range factories {
 		h := factory(pc, store, strategy)
 		// The code and refresh grants consume their single-use record with one conditional write; these
 		// wrappers answer a lost race as replay (see grants.go).

@@ -97,6 +97,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 	s.authz.unannounced = s.health.degraded
 	s.Provider, s.pc, s.strategy = newProvider(cfg, store, secrets, &Signer{Keys: keys})
 	s.pc.addTokenHandler(&tokenExchangeHandler{s: s})
+	s.pc.addTokenHandler(&claimsHandler{s: s}) // last: it builds the claims of a request every handler above has validated
 	return s
 }
 

@@ -18,6 +18,9 @@ type Session struct {
 	openid.DefaultSession
 	ClientID     string         `json:"client_id"`
 	AccessClaims map[string]any `json:"access_claims,omitempty"`
+	// Org is the organization the grant was authorized for (an id; "" for an internal token). The claims builder
+	// re-reads the membership at every token and writes the organization claims from it.
+	Org string `json:"org,omitempty"`
 	// GrantID is the grant (sign-in) a switched session descends from; "" for a session of its own grant.
 	// Revoking that grant revokes this session's tokens too (storage.GrantRooted).
 	GrantID string `json:"grant_id,omitempty"`
@@ -90,8 +93,12 @@ const (
 	ClaimPermissions = "permissions"
 )
 
-// OrgID is the organization the session's tokens are for, "" for an internal token.
+// OrgID is the organization the session's tokens are for, "" for an internal token. Sessions stored before Org
+// existed name it in their access claims only.
 func (s *Session) OrgID() string {
+	if s.Org != "" {
+		return s.Org
+	}
 	id, _ := s.AccessClaims[ClaimOrgID].(string)
 	return id
 }

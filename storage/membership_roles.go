@@ -22,6 +22,7 @@ func (s *Store) OrganizationMembership(ctx context.Context, idOrName, userID str
 		OrgCreatedAt, OrgUpdatedAt                time.Time
 		UserEmail, UserName, UserPasswordHash     string
 		UserEmailVerified, UserBlocked            bool
+		UserProfile                               UserProfile
 		UserCreatedAt, UserUpdatedAt              time.Time
 	}
 	res := s.conn(ctx).Table("memberships m").
@@ -29,7 +30,7 @@ func (s *Store) OrganizationMembership(ctx context.Context, idOrName, userID str
 			o.metadata AS org_metadata, o.branding AS org_branding, o.created_at AS org_created_at, o.updated_at AS org_updated_at,
 			u.email AS user_email, u.name AS user_name, u.password_hash AS user_password_hash,
 			u.email_verified AS user_email_verified, u.blocked AS user_blocked, u.created_at AS user_created_at,
-			u.updated_at AS user_updated_at`).
+			u.profile AS user_profile, u.updated_at AS user_updated_at`).
 		Joins("JOIN organizations o ON o.id = m.organization_id AND o.tenant_id = m.tenant_id").
 		Joins("JOIN users u ON u.id = m.user_id AND u.tenant_id = m.tenant_id").
 		Where("m.tenant_id = ? AND m.user_id = ? AND (o.id = ? OR o.name = ?)", tid, userID, idOrName, idOrName).
@@ -46,7 +47,7 @@ func (s *Store) OrganizationMembership(ctx context.Context, idOrName, userID str
 		Metadata: row.OrgMetadata, Branding: row.OrgBranding, DefaultRoleID: row.OrgDefaultRoleID,
 		CreatedAt: row.OrgCreatedAt, UpdatedAt: row.OrgUpdatedAt}
 	u := User{ID: row.UserID, TenantID: tid, Email: row.UserEmail, EmailVerified: row.UserEmailVerified, Name: row.UserName,
-		PasswordHash: row.UserPasswordHash, Blocked: row.UserBlocked, CreatedAt: row.UserCreatedAt, UpdatedAt: row.UserUpdatedAt}
+		PasswordHash: row.UserPasswordHash, Blocked: row.UserBlocked, Profile: row.UserProfile, CreatedAt: row.UserCreatedAt, UpdatedAt: row.UserUpdatedAt}
 	return o, row.Membership, u, nil
 }
 

@@ -123,9 +123,45 @@ type User struct {
 	Name          string
 	PasswordHash  string
 	// Blocked users can neither sign in nor obtain tokens (Auth0's "blocked").
-	Blocked   bool
+	Blocked bool
+	// Profile holds the user's other OIDC standard profile claims (column profile, a JSON object).
+	Profile   UserProfile
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// UserProfile is a user's OpenID Connect standard profile claims (OIDC Core §5.1) other than name, which has a
+// column of its own. Empty fields are absent. JSON names are the claim names; the server validates values
+// (URLs, birthdate, locale and zoneinfo shapes) before they reach storage.
+type UserProfile struct {
+	GivenName         string `json:"given_name,omitempty"`
+	FamilyName        string `json:"family_name,omitempty"`
+	MiddleName        string `json:"middle_name,omitempty"`
+	Nickname          string `json:"nickname,omitempty"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
+	Profile           string `json:"profile,omitempty"`
+	Picture           string `json:"picture,omitempty"`
+	Website           string `json:"website,omitempty"`
+	Gender            string `json:"gender,omitempty"`
+	Birthdate         string `json:"birthdate,omitempty"`
+	Zoneinfo          string `json:"zoneinfo,omitempty"`
+	Locale            string `json:"locale,omitempty"`
+}
+
+// Value implements driver.Valuer.
+func (p UserProfile) Value() (driver.Value, error) {
+	b, err := json.Marshal(p)
+	return string(b), err
+}
+
+// Scan implements sql.Scanner.
+func (p *UserProfile) Scan(src any) error {
+	b, err := scanBytes(src)
+	*p = UserProfile{}
+	if err != nil || len(b) == 0 {
+		return err
+	}
+	return json.Unmarshal(b, p)
 }
 
 // LoginSession is a browser session on one tenant. ID is public (the "sid" claim); CookieHash is the hash of the

@@ -9,27 +9,50 @@ import (
 	"github.com/authio/authio/storage"
 )
 
-// userView never carries the password hash.
+// userView never carries the password hash. The standard profile claims (given_name, picture, …) sit at the top
+// level under their OIDC names, as in Auth0's user object, and are absent when unset.
 type userView struct {
-	UserID        string    `json:"user_id"`
-	Email         string    `json:"email"`
-	EmailVerified bool      `json:"email_verified"`
-	Name          string    `json:"name"`
-	Blocked       bool      `json:"blocked"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	UserID        string `json:"user_id"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
+	Name          string `json:"name"`
+	storage.UserProfile
+	Blocked   bool      `json:"blocked"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func viewUser(u storage.User) userView {
-	return userView{UserID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, Blocked: u.Blocked, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	return userView{UserID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, UserProfile: u.Profile,
+		Blocked: u.Blocked, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
+// userBody is POST and PATCH /users. Profile claims are optional; in a PATCH, "" removes one.
 type userBody struct {
 	Email         *string `json:"email"`
 	Password      *string `json:"password"`
 	Name          *string `json:"name"`
 	EmailVerified *bool   `json:"email_verified"`
 	Blocked       *bool   `json:"blocked"`
+
+	GivenName         *string `json:"given_name"`
+	FamilyName        *string `json:"family_name"`
+	MiddleName        *string `json:"middle_name"`
+	Nickname          *string `json:"nickname"`
+	PreferredUsername *string `json:"preferred_username"`
+	Profile           *string `json:"profile"`
+	Picture           *string `json:"picture"`
+	Website           *string `json:"website"`
+	Gender            *string `json:"gender"`
+	Birthdate         *string `json:"birthdate"`
+	Zoneinfo          *string `json:"zoneinfo"`
+	Locale            *string `json:"locale"`
+}
+
+func (b userBody) profile() server.ProfileUpdate {
+	return server.ProfileUpdate{GivenName: b.GivenName, FamilyName: b.FamilyName, MiddleName: b.MiddleName,
+		Nickname: b.Nickname, PreferredUsername: b.PreferredUsername, Profile: b.Profile, Picture: b.Picture,
+		Website: b.Website, Gender: b.Gender, Birthdate: b.Birthdate, Zoneinfo: b.Zoneinfo, Locale: b.Locale}
 }
 
 // listUsers serves GET /users: a page of users, or with ?email= the user with that address (if any).
@@ -87,7 +110,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := h.S.AddUser(r.Context(), server.UserSpec{Email: deref(b.Email), Password: deref(b.Password), Name: deref(b.Name),
-		EmailVerified: deref(b.EmailVerified), Blocked: deref(b.Blocked)})
+		EmailVerified: deref(b.EmailVerified), Blocked: deref(b.Blocked), Profile: b.profile()})
 	if err != nil {
 		return err
 	}
@@ -108,7 +131,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := h.S.UpdateUser(r.Context(), pathVar(r, "id"), server.UserUpdate{Email: b.Email, Name: b.Name, Password: b.Password,
-		EmailVerified: b.EmailVerified, Blocked: b.Blocked})
+		EmailVerified: b.EmailVerified, Blocked: b.Blocked, Profile: b.profile()})
 	if err != nil {
 		return err
 	}

@@ -229,3 +229,54 @@ func TestClients(t *testing.T) {
 		}
 	})
 }
+
+// Standard profile claims through the Management API: set at creation, changed and removed by PATCH, returned
+// under their OIDC names; a bad value is a 400 naming the field and changes nothing.
+func TestUserProfileClaims(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		r := f.api(t, "POST", "/users", map[string]any{"email": "alice@acme.test", "password": "correct horse", "name": "Alice Liddell",
+			"given_name": "Alice", "family_name": "Liddell", "nickname": "Al", "picture": "https://img.acme.test/a.png",
+			"locale": "en-GB", "birthdate": "1852-05-04"})
+		alice := obj(t, decode(t, r, http.StatusCreated))
+		id := alice["user_id"].(string)
+		for k, v := range map[string]any{"name": "Alice Liddell", "given_name": "Alice", "family_name": "Liddell", "nickname": "Al",
+			"picture": "https://img.acme.test/a.png", "locale": "en-GB", "birthdate": "1852-05-04"} {
+			if alice[k] != v {
+				t.Errorf("created user %s = %v, want %v", k, alice[k], v)
+			}
+		}
+		if _, ok := alice["middle_name"]; ok {
+			t.Errorf("unset middle_name in the view: %v", alice)
+		}
+		got := obj(t, f.must(t, http.StatusOK, "PATCH", "/users/"+id, map[string]any{"nickname": "", "website": "https://alice.test", "zoneinfo": "Europe/London"}))
+		if _, ok := got["nickname"]; ok || got["website"] != "https://alice.test" || got["zoneinfo"] != "Europe/London" || got["given_name"] != "Alice" {
+			t.Errorf("patched user = %v", got)
+		}
+
+		for _, tc := range []struct {
+			name, method, path string
+			body               map[string]any
+			word               string
+		}{
+			{name: "picture not http(s)", method: "PATCH", path: "/users/" + id, body: map[string]any{"picture": "javascript:alert(1)"}, word: "picture"},
+			{name: "website relative", method: "PATCH", path: "/users/" + id, body: map[string]any{"website": "/me", "given_name": "Eve"}, word: "website"},
+			{name: "locale shape", method: "PATCH", path: "/users/" + id, body: map[string]any{"locale": "english"}, word: "locale"},
+			{name: "zoneinfo shape", method: "PATCH", path: "/users/" + id, body: map[string]any{"zoneinfo": "Europe/../x"}, word: "zoneinfo"},
+			{name: "birthdate", method: "PATCH", path: "/users/" + id, body: map[string]any{"birthdate": "yesterday"}, word: "birthdate"},
+			{name: "not a string", method: "PATCH", path: "/users/" + id, body: map[string]any{"given_name": 7}, word: "given_name"},
+			{name: "too long", method: "POST", path: "/users", body: map[string]any{"email": "b@acme.test", "password": "correct horse",
+				"family_name": strings.Repeat("x", 256)}, word: "family_name"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				wantError(t, f.api(t, tc.method, tc.path, tc.body), http.StatusBadRequest, "invalid_body", tc.word)
+			})
+		}
+		after := obj(t, f.must(t, http.StatusOK, "GET", "/users/"+id, nil))
+		if after["given_name"] != "Alice" || after["picture"] != "https://img.acme.test/a.png" || after["locale"] != "en-GB" {
+			t.Errorf("refused updates changed the user: %v", after)
+		}
+		if r := f.api(t, "GET", "/users-by-email?email=b@acme.test", nil); r.Body != "[]" {
+			t.Errorf("a refused creation created the user: %s", r.Body)
+		}
+	})
+}

@@ -126,18 +126,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	sess := server.NewSession(user.ID, ar.GetClient().GetID())
-	claims := sess.IDTokenClaims()
-	claims.AuthTime = ls.AuthTime.UTC()
-	claims.RequestedAt = requestedAt
-	claims.AuthenticationMethodsReferences = ls.AMR
-	claims.Extra["sid"] = ls.ID
-	for _, s := range ar.GetRequestedScopes() {
-		ar.GrantScope(s)
-	}
-	server.SetProfileClaims(claims.Extra, user, ar.GetGrantedScopes().Has("email"), ar.GetGrantedScopes().Has("profile"))
-	server.GrantAudience(ar)
-	if err := h.S.ApplyUserClaims(ctx, sess, user.ID, access, ar.GetGrantedAudience()); err != nil {
+	// The grant records who, which client, which sign-in and organization, and what was granted; the token
+	// endpoint builds every claim from it.
+	sess, err := h.S.AuthorizeSession(ctx, ar, user, ls, access, requestedAt)
+	if err != nil {
 		h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
 		return
 	}

@@ -8,10 +8,6 @@ import (
 	"github.com/authio/authio/server"
 )
 
-// supportedGrants are the grant types the token endpoint serves; anything else is unsupported_grant_type.
-var supportedGrants = map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true,
-	server.GrantTokenExchange: true}
-
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess := server.NewSession("", "")
@@ -19,12 +15,13 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		h.S.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
 		return
 	}
-	if gt := r.PostFormValue("grant_type"); gt != "" && !supportedGrants[gt] {
+	if gt := r.PostFormValue("grant_type"); gt != "" && !server.IsGrantTypeSupported(gt) {
 		// fosite answers an unknown grant type with invalid_request; RFC 6749 §5.2 names the error.
 		err := fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt)
 		h.S.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
 		return
 	}
+	// The composition validates the grant and builds the claims of its tokens (server.claimsHandler).
 	ar, err := h.S.Provider.NewAccessRequest(ctx, r, sess)
 	if err != nil {
 		h.accessError(w, r, ar, "token request refused", err)
@@ -33,10 +30,6 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	grant := "unknown"
 	if gt := ar.GetGrantTypes(); len(gt) == 1 {
 		grant = gt[0]
-	}
-	if err := h.S.PrepareAccessRequest(ctx, ar); err != nil {
-		h.accessError(w, r, ar, "token request refused", err)
-		return
 	}
 	resp, err := h.S.Provider.NewAccessResponse(ctx, ar)
 	if err != nil {

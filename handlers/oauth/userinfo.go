@@ -31,7 +31,7 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 		server.WriteBearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not granted the openid scope for a user.")
 		return
 	}
-	u, err := h.S.LiveUser(ctx, sess.Subject)
+	claims, err := h.S.UserInfo(ctx, sess, ar.GetGrantedScopes())
 	if errors.Is(err, server.ErrGrantWithdrawn) {
 		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The user no longer exists or has been blocked.")
 		return
@@ -40,7 +40,5 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 		server.WriteFailure(w, err)
 		return
 	}
-	claims := map[string]any{"sub": u.ID}
-	server.SetProfileClaims(claims, u, ar.GetGrantedScopes().Has("email"), ar.GetGrantedScopes().Has("profile"))
 	server.WriteJSON(w, http.StatusOK, claims)
 }
