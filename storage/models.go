@@ -121,7 +121,10 @@ type User struct {
 	Email         string
 	EmailVerified bool
 	Name          string
-	PasswordHash  string
+	// PasswordHash is the user's credential on the tenant's default password connection
+	// (DefaultPasswordConnection), "" for none. Reads fill it in; CreateUser and UpdateUser write it to the
+	// credentials table, never to users.
+	PasswordHash string `gorm:"->"`
 	// Blocked users can neither sign in nor obtain tokens (Auth0's "blocked").
 	Blocked   bool
 	CreatedAt time.Time

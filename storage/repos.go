@@ -24,7 +24,9 @@ func (s *Store) CreateTenant(ctx context.Context, t Tenant, domains []string) er
 				return err
 			}
 		}
-		return nil
+		// Every tenant starts with the password connection, as migration 0005 gave the tenants before it.
+		return mapErr(db.Create(&Connection{ID: newRowID("con"), TenantID: t.ID, Name: DefaultPasswordConnection,
+			Type: ConnectionPassword, Settings: JSONMap{}, Enabled: true, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.CreatedAt.UTC()}).Error)
 	})
 }
 
@@ -189,7 +191,20 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 	}
 	u.TenantID = tid
 	u.Email = canon.Email(u.Email)
-	return mapErr(s.conn(ctx).Create(&u).Error)
+	if u.PasswordHash == "" {
+		return mapErr(s.conn(ctx).Create(&u).Error)
+	}
+	// The password is a credential of the default password connection, written with the user.
+	return s.inTx(ctx, func(ctx context.Context) error {
+		con, err := s.defaultPasswordConnection(ctx)
+		if err != nil {
+			return err
+		}
+		if err := mapErr(s.conn(ctx).Create(&u).Error); err != nil {
+			return err
+		}
+		return s.setPassword(ctx, u.ID, con, u.PasswordHash)
+	})
 }
 
 func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
@@ -198,7 +213,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
 		return User{}, err
 	}
 	var u User
-	err = db.Where("id = ?", id).Take(&u).Error
+	err = withPasswordHash(db).Where("id = ?", id).Take(&u).Error
 	return u, mapErr(err)
 }
 
@@ -208,7 +223,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (User, error) 
 		return User{}, err
 	}
 	var u User
-	err = db.Where("email = ?", canon.Email(email)).Take(&u).Error
+	err = withPasswordHash(db).Where("email = ?", canon.Email(email)).Take(&u).Error
 	return u, mapErr(err)
 }
 
@@ -222,7 +237,7 @@ func (s *Store) ListUsers(ctx context.Context, p Page) ([]User, int64, error) {
 		return nil, 0, mapErr(err)
 	}
 	var out []User
-	err = pageQuery(db.Order("created_at, id"), p).Find(&out).Error
+	err = pageQuery(withPasswordHash(db).Order("created_at, id"), p).Find(&out).Error
 	return out, n, mapErr(err)
 }
 
@@ -246,7 +261,18 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(old User) (Us
 		if err != nil {
 			return err
 		}
-		return mapErr(db.Where("id = ?", id).Select("*").Updates(&u).Error)
+		if err := mapErr(db.Where("id = ?", id).Select("*").Updates(&u).Error); err != nil {
+			return err
+		}
+		if u.PasswordHash == old.PasswordHash {
+			return nil
+		}
+		// A new password goes to the default password connection's credential, under the user's row lock.
+		con, err := s.defaultPasswordConnection(ctx)
+		if err != nil {
+			return err
+		}
+		return s.setPassword(ctx, id, con, u.PasswordHash)
 	})
 }
 
@@ -289,8 +315,9 @@ func (s *Store) CreateSession(ctx context.Context, ls LoginSession) error {
 	return mapErr(s.conn(ctx).Create(&ls).Error)
 }
 
-// CreateSessionFor stores ls for a user who signed in with the password whose hash is passwordHash, only if that
-// is still the user's password and the user is not blocked; ErrCredentialsChanged otherwise. The check and the
+// CreateSessionFor stores ls for a user who signed in with the password whose hash is passwordHash (its credential
+// on the default password connection; "" for a user who has none), only if that is still the user's password and
+// the user is not blocked; ErrCredentialsChanged otherwise. The check and the
 // insert are one transaction holding a share lock on the user, so a sign-in whose password check ran while an
 // administrator changed the password (or blocked the user) either finishes first — and that change's ending of
 // the user's sessions ends this one — or sees the change and opens nothing.
@@ -300,7 +327,7 @@ func (s *Store) CreateSessionFor(ctx context.Context, ls LoginSession, passwordH
 		if err != nil {
 			return err
 		}
-		q := db.Model(&User{}).Where("id = ? AND password_hash = ? AND blocked = ?", ls.UserID, passwordHash, false)
+		q := db.Model(&User{}).Where("id = ? AND blocked = ?", ls.UserID, false)
 		if s.dialect == "postgres" {
 			q = q.Clauses(clause.Locking{Strength: "SHARE"})
 		}
@@ -309,6 +336,16 @@ func (s *Store) CreateSessionFor(ctx context.Context, ls LoginSession, passwordH
 			return mapErr(err)
 		}
 		if len(ids) == 0 {
+			return ErrCredentialsChanged
+		}
+		// The password lives in credentials: read it in a statement of its own, after the lock, so that under
+		// READ COMMITTED it sees a change that committed while this waited (a subquery in the locking statement
+		// would be re-checked with that statement's older snapshot).
+		var hashes []string
+		if err := db.Model(&User{}).Where("id = ?", ls.UserID).Pluck(passwordHashOf("users"), &hashes).Error; err != nil {
+			return mapErr(err)
+		}
+		if len(hashes) == 0 || hashes[0] != passwordHash {
 			return ErrCredentialsChanged
 		}
 		return s.CreateSession(ctx, ls)
