@@ -101,7 +101,7 @@ func (s *Server) UpdateUser(ctx context.Context, id string, upd UserUpdate) (sto
 			return storage.User{}, err
 		}
 		var err error
-		if hash, err = HashPassword(*upd.Password); err != nil {
+		if hash, err = s.HashPassword(ctx, *upd.Password); err != nil {
 			return storage.User{}, err
 		}
 	}

@@ -54,7 +54,7 @@ var (
 )
 
 // passwordHashOf is the SQL for the password hash of the user row aliased alias: its credential on the tenant's
-// default password connection, '' for none. It keeps User.PasswordHash filled now that users has no such column.
+// default password connection, the empty string for none. It keeps User.PasswordHash filled now that users has no such column.
 func passwordHashOf(alias string) string {
 	return `COALESCE((SELECT cr.secret FROM credentials cr JOIN connections cn ON cn.id = cr.connection_id
 		WHERE cr.user_id = ` + alias + `.id AND cr.tenant_id = ` + alias + `.tenant_id AND cr.type = 'password'
