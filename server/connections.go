@@ -77,8 +77,10 @@ type ConnectionSpec struct {
 	Enabled  *bool // nil: enabled
 }
 
-// ConnectionUpdate changes the fields that are not nil.
+// ConnectionUpdate changes the fields that are not nil. Name and Strategy cannot change: they may be given only
+// with their current values.
 type ConnectionUpdate struct {
+	Name, Strategy *string
 	Enabled  *bool
 	Settings *map[string]any
 }
@@ -155,6 +157,12 @@ func (s *Server) UpdateConnection(ctx context.Context, id string, upd Connection
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
 		changed = nil
 		err := s.Store.UpdateConnection(ctx, id, func(old storage.Connection) (storage.Connection, error) {
+			if upd.Name != nil && *upd.Name != old.Name {
+				return old, invalid("name", "cannot be changed")
+			}
+			if upd.Strategy != nil && *upd.Strategy != StrategyOf(old.Type) {
+				return old, invalid("strategy", "cannot be changed")
+			}
 			if upd.Enabled != nil && *upd.Enabled != old.Enabled {
 				old.Enabled = *upd.Enabled
 				changed = append(changed, "enabled")
