@@ -81,8 +81,8 @@ type ConnectionSpec struct {
 // with their current values.
 type ConnectionUpdate struct {
 	Name, Strategy *string
-	Enabled  *bool
-	Settings *map[string]any
+	Enabled        *bool
+	Settings       *map[string]any
 }
 
 // ListConnections returns the connections of the tenant in ctx, filtered by name and strategy when not empty.

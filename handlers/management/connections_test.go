@@ -70,6 +70,26 @@ func TestConnections(t *testing.T) {
 		if got := arr(t, f.must(t, http.StatusOK, "GET", "/connections", nil)); len(got) != 2 {
 			t.Errorf("after one accepted and several refused creations: %v", got)
 		}
+		// Auth0's "connection" on POST /users names the password connection the password is a credential of.
+		staffID := made["id"].(string)
+		for _, tc := range []struct{ email, connection string }{
+			{"dflt@acme.test", storage.DefaultPasswordConnection},
+			{"staff@acme.test", "staff-db"},
+		} {
+			u := obj(t, f.must(t, http.StatusCreated, "POST", "/users", map[string]any{"email": tc.email, "password": "correct horse battery",
+				"connection": tc.connection}))
+			uid := u["user_id"].(string)
+			_, errDefault := f.env.S.Store.PasswordCredential(f.acme.Ctx, uid, id)
+			_, errStaff := f.env.S.Store.PasswordCredential(f.acme.Ctx, uid, staffID)
+			if onDefault := tc.connection == storage.DefaultPasswordConnection; (errDefault == nil) != onDefault || (errStaff == nil) == onDefault {
+				t.Errorf("user created on %s: credential on the default connection %v, on staff-db %v", tc.connection, errDefault, errStaff)
+			}
+		}
+		wantError(t, f.api(t, "POST", "/users", map[string]any{"email": "x@acme.test", "password": "correct horse battery", "connection": "nope"}),
+			400, "invalid_body", "connection", "nope")
+		wantError(t, f.globex.API(t, f.c, "POST", "/users", f.globexKey, map[string]any{"email": "x@acme.test", "password": "correct horse battery",
+			"connection": staffID}), 400, "invalid_body", "connection")
+
 		wantError(t, f.api(t, "PATCH", "/connections/"+id, map[string]any{"name": "renamed"}), 400, "invalid_body", "name")
 		wantError(t, f.api(t, "PATCH", "/connections/"+id, map[string]any{"strategy": "oidc"}), 400, "invalid_body", "strategy")
 		wantError(t, f.api(t, "GET", "/connections/con_nope", nil), 404, "connection_not_found")

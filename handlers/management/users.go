@@ -30,6 +30,10 @@ type userBody struct {
 	Name          *string `json:"name"`
 	EmailVerified *bool   `json:"email_verified"`
 	Blocked       *bool   `json:"blocked"`
+	// Connection is Auth0's: the password connection a created user's password belongs to (its name); optional,
+	// the tenant's Username-Password-Authentication by default. Ignored by PATCH, as Auth0 does for a user's own
+	// connection.
+	Connection *string `json:"connection"`
 }
 
 // listUsers serves GET /users: a page of users, or with ?email= the user with that address (if any).
@@ -87,7 +91,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := h.S.AddUser(r.Context(), server.UserSpec{Email: deref(b.Email), Password: deref(b.Password), Name: deref(b.Name),
-		EmailVerified: deref(b.EmailVerified), Blocked: deref(b.Blocked)})
+		EmailVerified: deref(b.EmailVerified), Blocked: deref(b.Blocked), Connection: deref(b.Connection)})
 	if err != nil {
 		return err
 	}
