@@ -36,6 +36,10 @@ type Config struct {
 	IDTokenTTL      time.Duration
 	SessionTTL      time.Duration
 
+	// PasswordCost is the bcrypt cost of user passwords for tenants whose settings choose none
+	// (AUTHIO_PASSWORD_COST, default 12): 10 to 15, or down to 4 (bcrypt's minimum) with --dev, for tests.
+	PasswordCost int
+
 	Dev bool // serve --dev: SQLite file, generated secret, demo tenant
 }
 
@@ -45,6 +49,7 @@ var vars = []string{
 	"AUTHIO_DATABASE_URL", "AUTHIO_REDIS_URL", "AUTHIO_LISTEN", "AUTHIO_ADMIN_LISTEN", "AUTHIO_BASE_DOMAIN",
 	"AUTHIO_PUBLIC_SCHEME", "AUTHIO_SECRET_KEY", "AUTHIO_LOG_LEVEL", "AUTHIO_LOG_FORMAT", "AUTHIO_DB_MAX_CONNS",
 	"AUTHIO_TRUSTED_PROXIES", "AUTHIO_ACCESS_TOKEN_TTL", "AUTHIO_REFRESH_TOKEN_TTL", "AUTHIO_ID_TOKEN_TTL", "AUTHIO_SESSION_TTL",
+	"AUTHIO_PASSWORD_COST",
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -61,6 +66,7 @@ func Defaults() Config {
 		RefreshTokenTTL: 30 * 24 * time.Hour,
 		IDTokenTTL:      time.Hour,
 		SessionTTL:      7 * 24 * time.Hour,
+		PasswordCost:    12,
 	}
 }
 
@@ -115,6 +121,13 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 			problems = append(problems, fmt.Sprintf("AUTHIO_DB_MAX_CONNS: %q is not a number", v))
 		}
 		c.DBMaxConns = n
+	}
+	if v, ok := env["AUTHIO_PASSWORD_COST"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("AUTHIO_PASSWORD_COST: %q is not a number", v))
+		}
+		c.PasswordCost = n
 	}
 	proxies := env["AUTHIO_TRUSTED_PROXIES"]
 	dur("AUTHIO_ACCESS_TOKEN_TTL", &c.AccessTokenTTL)
@@ -250,6 +263,9 @@ func (c Config) problems() Problems {
 	}
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "database pool size must be between 1 and 1000")
+	}
+	if minCost := map[bool]int{false: 10, true: 4}[c.Dev]; c.PasswordCost < minCost || c.PasswordCost > 15 {
+		p = append(p, fmt.Sprintf("password cost (AUTHIO_PASSWORD_COST) %d must be between 10 and 15 (4 and 15 with --dev)", c.PasswordCost))
 	}
 	for name, d := range map[string]time.Duration{"access token TTL": c.AccessTokenTTL, "refresh token TTL": c.RefreshTokenTTL,
 		"ID token TTL": c.IDTokenTTL, "session TTL": c.SessionTTL} {

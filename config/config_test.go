@@ -54,13 +54,13 @@ func TestLoad(t *testing.T) {
 			"AUTHIO_ADMIN_LISTEN=127.0.0.1:9090", "AUTHIO_BASE_DOMAIN=auth.example.com", "AUTHIO_PUBLIC_SCHEME=https",
 			"AUTHIO_SECRET_KEY=" + secret, "AUTHIO_LOG_LEVEL=debug", "AUTHIO_LOG_FORMAT=json", "AUTHIO_DB_MAX_CONNS=7",
 			"AUTHIO_ACCESS_TOKEN_TTL=5m", "AUTHIO_REFRESH_TOKEN_TTL=48h", "AUTHIO_ID_TOKEN_TTL=10m", "AUTHIO_SESSION_TTL=12h",
-			"HOME=/root", "PATH=/usr/bin",
+			"AUTHIO_PASSWORD_COST=11", "HOME=/root", "PATH=/usr/bin",
 		}, check: func(t *testing.T, c config.Config) {
 			want := config.Config{
 				DatabaseURL: "postgres://u@db/authio", RedisURL: "redis://r:6379/1", Listen: "0.0.0.0:80",
 				AdminListen: "127.0.0.1:9090", BaseDomain: "auth.example.com", PublicScheme: "https", SecretKey: secret,
 				LogLevel: "debug", LogFormat: "json", DBMaxConns: 7, AccessTokenTTL: 5 * time.Minute,
-				RefreshTokenTTL: 48 * time.Hour, IDTokenTTL: 10 * time.Minute, SessionTTL: 12 * time.Hour,
+				RefreshTokenTTL: 48 * time.Hour, IDTokenTTL: 10 * time.Minute, SessionTTL: 12 * time.Hour, PasswordCost: 11,
 			}
 			if !reflect.DeepEqual(c, want) {
 				t.Errorf("got  %+v\nwant %+v", c, want)
@@ -105,6 +105,7 @@ func TestLoadRejects(t *testing.T) {
 		{name: "unknown variable (a typo)", environ: []string{"AUTHIO_DATABSE_URL=sqlite:x.db"}, want: []string{"AUTHIO_DATABSE_URL"}},
 		{name: "two unknown variables, both named", environ: []string{"AUTHIO_FOO=1", "AUTHIO_BAR=2"}, want: []string{"AUTHIO_FOO", "AUTHIO_BAR"}},
 		{name: "bad duration", environ: []string{"AUTHIO_SESSION_TTL=forever"}, want: []string{"AUTHIO_SESSION_TTL", "forever"}},
+		{name: "bad password cost", environ: []string{"AUTHIO_PASSWORD_COST=twelve"}, want: []string{"AUTHIO_PASSWORD_COST", "twelve"}},
 		{name: "bad number", environ: []string{"AUTHIO_DB_MAX_CONNS=many"}, want: []string{"AUTHIO_DB_MAX_CONNS"}},
 		{name: "bad trusted proxy", environ: []string{"AUTHIO_TRUSTED_PROXIES=10.0.0.0/8,caddy"}, want: []string{"trusted proxies", "caddy"}},
 		{name: "unknown flag", args: []string{"--no-such-flag"}, want: []string{"no-such-flag"}},
@@ -145,6 +146,9 @@ func TestValidate(t *testing.T) {
 		{name: "base domain", modify: func(c *config.Config) { c.BaseDomain = "http://x" }, want: []string{"base domain"}},
 		{name: "log level", modify: func(c *config.Config) { c.LogLevel = "loud" }, want: []string{"loud"}},
 		{name: "TTL", modify: func(c *config.Config) { c.SessionTTL = 0 }, want: []string{"session TTL"}},
+		{name: "password cost below 10", modify: func(c *config.Config) { c.PasswordCost = 4 }, want: []string{"AUTHIO_PASSWORD_COST"}},
+		{name: "password cost 4 with --dev", modify: func(c *config.Config) { c.PasswordCost, c.Dev = 4, true }},
+		{name: "password cost above 15", modify: func(c *config.Config) { c.PasswordCost = 16 }, want: []string{"AUTHIO_PASSWORD_COST"}},
 		{name: "every problem at once", modify: func(c *config.Config) {
 			c.PublicScheme, c.SecretKey, c.LogFormat, c.DBMaxConns, c.AccessTokenTTL = "ftp", "", "xml", 0, -time.Second
 		}, want: []string{"ftp", "AUTHIO_SECRET_KEY", "xml", "pool size", "access token TTL"}},

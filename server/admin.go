@@ -280,7 +280,8 @@ func trimOrigins(in []string) []string {
 	return out
 }
 
-// CreateUser validates and stores a user with a bcrypt-hashed password in the tenant of ctx.
+// CreateUser validates and stores a user in the tenant of ctx, with the password as the user's credential on the
+// tenant's password connection (storage.DefaultPasswordConnection), bcrypt-hashed at the tenant's cost.
 func (s *Server) CreateUser(ctx context.Context, email, password, name string) (storage.User, error) {
 	email, err := normalizeEmail(email)
 	if err != nil {
@@ -289,7 +290,7 @@ func (s *Server) CreateUser(ctx context.Context, email, password, name string) (
 	if err := CheckPasswordPolicy(password); err != nil {
 		return storage.User{}, err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.HashPassword(ctx, password)
 	if err != nil {
 		return storage.User{}, err
 	}

@@ -20,6 +20,9 @@ var (
 	ErrSignupDisabled     = errors.New("sign-up is disabled for this tenant")
 	// ErrUserBlocked answers the right password of a blocked user; only someone who knows it learns the block.
 	ErrUserBlocked = errors.New("this account is blocked")
+	// ErrConnectionDisabled answers a sign-in through a connection the tenant has disabled (PATCH
+	// /api/v2/connections/{id} {"enabled": false}); no credential is checked.
+	ErrConnectionDisabled = errors.New("this sign-in method is disabled")
 )
 
 // ThrottledError says sign-in is refused for RetryAfter.
@@ -27,14 +30,25 @@ type ThrottledError struct{ RetryAfter time.Duration }
 
 func (e *ThrottledError) Error() string { return "too many failed sign-in attempts" }
 
-// SignIn checks email and password for the tenant in ctx, throttling failures per (account, IP), per IP and per
-// account (throttle.go). It returns ErrInvalidCredentials for an unknown email and a wrong password alike, and a
-// *ThrottledError for an attempt refused before its password was checked.
-func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storage.User, error) {
+// SignIn checks email and password for the tenant in ctx through its password connection
+// (storage.DefaultPasswordConnection, kind authn/password), throttling failures per (account, IP), per IP and per
+// account (throttle.go). It returns ErrInvalidCredentials for an unknown email and a wrong password alike, a
+// *ThrottledError for an attempt refused before its password was checked, and ErrConnectionDisabled when the
+// tenant has disabled password sign-in (audited, with no password checked).
+func (s *Server) SignIn(ctx context.Context, email, password string, ip string) (storage.User, error) {
 	tid, _ := storage.TenantFromContext(ctx)
+	con, err := s.passwordConnection(ctx)
+	if errors.Is(err, ErrConnectionDisabled) {
+		if err := s.auditSignIn(ctx, EventSignInFailed, "", email, "connection_disabled"); err != nil {
+			return storage.User{}, err
+		}
+		return storage.User{}, ErrConnectionDisabled
+	} else if err != nil {
+		return storage.User{}, err
+	}
 	// The user comes first: the account's throttling keys depend on its password hash ("" when unknown).
-	u, err := s.Store.GetUserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	u, err := con.Lookup(ctx, email)
+	if err != nil {
 		return storage.User{}, err
 	}
 	policy := throttlePolicyOf(ctx)
@@ -57,7 +71,7 @@ func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storag
 		}
 		return storage.User{}, &ThrottledError{RetryAfter: time.Second} // the attempts ahead settle the counts within a second
 	}
-	if !CheckPassword(u.PasswordHash, password) {
+	if !con.Verify(ctx, u, password) {
 		if err := a.failed(ctx); err != nil {
 			return storage.User{}, err
 		}
@@ -83,7 +97,7 @@ func (s *Server) SignIn(ctx context.Context, email, password, ip string) (storag
 // auditSignIn records a sign-in attempt. userID is empty for an unknown email; the email is recorded as typed
 // (put in canonical form, canon.Email) so a security team can see what was tried.
 func (s *Server) auditSignIn(ctx context.Context, event, userID, email, reason string) error {
-	data := storage.JSONMap{"email": canon.Email(email), "connection": "password"}
+	data := storage.JSONMap{"email": canon.Email(email), "connection": storage.DefaultPasswordConnection, "strategy": StrategyOf(storage.ConnectionPassword)}
 	if reason != "" {
 		data["reason"] = reason
 	}
@@ -94,10 +108,15 @@ func (s *Server) auditSignIn(ctx context.Context, event, userID, email, reason s
 	return s.Audit(ctx, storage.AuditEvent{Type: event, UserID: userID, Actor: actor, Data: data})
 }
 
-// SignUp creates a user when the tenant allows sign-up.
+// SignUp creates a user when the tenant allows sign-up and its password connection is enabled.
 func (s *Server) SignUp(ctx context.Context, email, password string) (storage.User, error) {
 	if t := TenantFromContext(ctx); t == nil || !t.SignupEnabled {
 		return storage.User{}, ErrSignupDisabled
+	}
+	if _, err := s.passwordConnection(ctx); errors.Is(err, ErrConnectionDisabled) {
+		return storage.User{}, ErrSignupDisabled
+	} else if err != nil {
+		return storage.User{}, err
 	}
 	return s.CreateUser(ctx, email, password, "")
 }

@@ -33,6 +33,9 @@ type UserSpec struct {
 	Email, Password, Name  string
 	EmailVerified, Blocked bool
 	Profile                ProfileUpdate
+	// Connection names the password connection the password is a credential of (Auth0's "connection");
+	// "" for the tenant's default, storage.DefaultPasswordConnection.
+	Connection string
 }
 
 // AddUser creates a user (CreateUser's rules) and marks the email verified, or the user blocked, when spec says so. A taken email is
@@ -53,6 +56,15 @@ func (s *Server) AddUser(ctx context.Context, spec UserSpec) (storage.User, erro
 	if err != nil {
 		return storage.User{}, err
 	}
+	var con storage.Connection
+	if spec.Connection != "" && spec.Connection != storage.DefaultPasswordConnection {
+		con, err = s.Store.GetConnection(ctx, spec.Connection)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && (con.Name != spec.Connection || con.Type != storage.ConnectionPassword)) {
+			return storage.User{}, invalid("connection", "the tenant has no password connection named %q", spec.Connection)
+		} else if err != nil {
+			return storage.User{}, err
+		}
+	}
 	// The password hash is computed outside any transaction (bcrypt takes a quarter of a second, and SQLite
 	// has one connection); the verified flag and the audit event commit together right after.
 	u, err := s.CreateUser(ctx, spec.Email, spec.Password, name)
@@ -60,6 +72,17 @@ func (s *Server) AddUser(ctx context.Context, spec UserSpec) (storage.User, erro
 		return u, err
 	}
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		if con.ID != "" { // the password belongs to another password connection than the default
+			if err := s.Store.SetPasswordCredential(ctx, u.ID, con.ID, u.PasswordHash); err != nil {
+				return err
+			}
+			if err := s.Store.UpdateUser(ctx, u.ID, func(old storage.User) (storage.User, error) {
+				old.PasswordHash = ""
+				return old, nil
+			}); err != nil {
+				return err
+			}
+		}
 		if spec.EmailVerified || spec.Blocked || profile != (storage.UserProfile{}) {
 			if err := s.Store.UpdateUser(ctx, u.ID, func(old storage.User) (storage.User, error) {
 				old.EmailVerified, old.Blocked, old.Profile = spec.EmailVerified, spec.Blocked, profile
@@ -112,7 +135,7 @@ func (s *Server) UpdateUser(ctx context.Context, id string, upd UserUpdate) (sto
 			return storage.User{}, err
 		}
 		var err error
-		if hash, err = HashPassword(*upd.Password); err != nil {
+		if hash, err = s.HashPassword(ctx, *upd.Password); err != nil {
 			return storage.User{}, err
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/authio/authio/internal/canon"
 )
 
-
 type statusWriter struct {
 	http.ResponseWriter
 	status int

@@ -42,6 +42,9 @@ var ManagementScopes = []storage.Scope{
 	{Value: "delete:clients", Description: "Delete clients"},
 	{Value: "read:logs", Description: "Read the audit log"},
 	{Value: "read:tenant_settings", Description: "Read the tenant's settings"},
+	{Value: "read:connections", Description: "Read sign-in connections"},
+	{Value: "create:connections", Description: "Create sign-in connections"},
+	{Value: "update:connections", Description: "Enable, disable and configure sign-in connections"},
 	{Value: "update:tenant_settings", Description: "Update the tenant's settings"},
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/authn"
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
@@ -30,6 +31,8 @@ type Server struct {
 	Now      func() time.Time
 	// OrgPolicy checks an organization's auth policy when a session acts in it; nil asks for nothing more.
 	OrgPolicy OrgPolicy
+	// Connections opens the tenant's stored connections into their kinds (see package authn).
+	Connections *authn.Registry
 
 	pc       *providerConfig
 	strategy switchStrategy
@@ -90,6 +93,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		origins: newOriginCache(5 * time.Second),
 		authz:   newAuthzCache(authzTTL),
 	}
+	s.Connections = s.NewConnectionRegistry()
 	s.health = newCacheHealth(c, logger, s.flushLocalCaches)
 	s.localCounters = cache.NewMemory()
 	s.Keys.Unannounced = s.health.degraded

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/authio/authio/authn/password"
 	"github.com/authio/authio/storage"
 )
 
@@ -32,6 +33,8 @@ type TenantSettingsUpdate struct {
 	IPFailureWindowSeconds      *int
 	AccountFailureLimit         *int
 	AccountFailureWindowSeconds *int
+	// PasswordHash sets the algorithm ("bcrypt") and cost (10 to 15) of passwords hashed from now on.
+	PasswordHash *storage.PasswordHashSettings
 }
 
 // setting is one integer tenant setting: its name, where it lives, the value 0 stands for, and its range.
@@ -77,7 +80,21 @@ func (s *Server) TenantSettings(ctx context.Context) (storage.TenantSettings, er
 	if err != nil {
 		return storage.TenantSettings{}, err
 	}
-	return EffectiveSettings(t.Settings), nil
+	return s.effectiveSettings(t.Settings), nil
+}
+
+// effectiveSettings is EffectiveSettings with the password hashing in effect filled in too (it depends on the
+// server's configuration, not only on the tenant).
+func (s *Server) effectiveSettings(ts storage.TenantSettings) storage.TenantSettings {
+	ts = EffectiveSettings(ts)
+	if ts.PasswordHash == nil || ts.PasswordHash.Cost == 0 {
+		cost := s.Config.PasswordCost
+		if cost == 0 {
+			cost = PasswordCost
+		}
+		ts.PasswordHash = &storage.PasswordHashSettings{Algorithm: "bcrypt", Cost: cost}
+	}
+	return ts
 }
 
 // UpdateTenantSettings changes the settings of the tenant in ctx and returns them, defaults filled in. A value out
@@ -94,6 +111,15 @@ func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpd
 			return storage.TenantSettings{}, invalid(f.name, "must be an integer from %d to %d", f.min, f.max)
 		}
 	}
+	if ph := upd.PasswordHash; ph != nil {
+		if ph.Algorithm != "bcrypt" {
+			return storage.TenantSettings{}, invalid("password_hash.algorithm", `must be "bcrypt"`)
+		}
+		if ph.Cost < password.MinTenantCost || ph.Cost > password.MaxTenantCost {
+			return storage.TenantSettings{}, invalid("password_hash.cost", "must be an integer from %d to %d",
+				password.MinTenantCost, password.MaxTenantCost)
+		}
+	}
 	var changed []string
 	values := storage.JSONMap{}
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
@@ -108,6 +134,14 @@ func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpd
 					*f.field = *f.update
 					changed = append(changed, f.name)
 					values[f.name] = *f.update
+				}
+			}
+			if ph := upd.PasswordHash; ph != nil {
+				if cur := s.effectiveSettings(t.Settings).PasswordHash; *cur != *ph {
+					v := *ph
+					t.Settings.PasswordHash = &v
+					changed = append(changed, "password_hash")
+					values["password_hash"] = storage.JSONMap{"algorithm": v.Algorithm, "cost": v.Cost}
 				}
 			}
 			return t, nil

@@ -188,6 +188,17 @@ func (s *Server) reserveSignIn(ctx context.Context, k throttleKeys, p throttlePo
 			over = true
 		}
 	}
+	if !over {
+		// The attempt that reaches the threshold blocks the pair and then resets its count; an attempt that
+		// passed signInRefused before the block and counts itself after the reset would start afresh. The block
+		// is set before the reset, so looking for it after counting closes that gap.
+		n, _, err := s.countFailures(ctx, k.block)
+		if err != nil {
+			a.takeBack(ctx)
+			return nil, false, err
+		}
+		over = n >= 1
+	}
 	if over {
 		a.takeBack(ctx)
 		return nil, true, nil

@@ -28,7 +28,7 @@ func (s *Store) OrganizationMembership(ctx context.Context, idOrName, userID str
 	res := s.conn(ctx).Table("memberships m").
 		Select(`m.*, o.name AS org_name, o.display_name AS org_display_name, o.default_role_id AS org_default_role_id,
 			o.metadata AS org_metadata, o.branding AS org_branding, o.created_at AS org_created_at, o.updated_at AS org_updated_at,
-			u.email AS user_email, u.name AS user_name, u.password_hash AS user_password_hash,
+			u.email AS user_email, u.name AS user_name, `+passwordHashOf("u")+` AS user_password_hash,
 			u.email_verified AS user_email_verified, u.blocked AS user_blocked, u.created_at AS user_created_at,
 			u.profile AS user_profile, u.updated_at AS user_updated_at`).
 		Joins("JOIN organizations o ON o.id = m.organization_id AND o.tenant_id = m.tenant_id").

@@ -41,6 +41,16 @@ type TenantSettings struct {
 	// account for the rest of the window (default 1000 per 3600 seconds).
 	AccountFailureLimit         int `json:"account_failure_limit,omitempty"`
 	AccountFailureWindowSeconds int `json:"account_failure_window_seconds,omitempty"`
+
+	// PasswordHash chooses how passwords set from now on are hashed; nil for the server's default (bcrypt at
+	// AUTHIO_PASSWORD_COST). Existing hashes keep their own cost and still verify.
+	PasswordHash *PasswordHashSettings `json:"password_hash,omitempty"`
+}
+
+// PasswordHashSettings is a tenant's password hashing algorithm and its work factor.
+type PasswordHashSettings struct {
+	Algorithm string `json:"algorithm"` // "bcrypt", the only one supported
+	Cost      int    `json:"cost"`      // bcrypt cost, 10 to 15: each step doubles the work
 }
 
 // Value implements driver.Valuer.
@@ -121,7 +131,10 @@ type User struct {
 	Email         string
 	EmailVerified bool
 	Name          string
-	PasswordHash  string
+	// PasswordHash is the user's credential on the tenant's default password connection
+	// (DefaultPasswordConnection), "" for none. Reads fill it in; CreateUser and UpdateUser write it to the
+	// credentials table, never to users.
+	PasswordHash string `gorm:"->"`
 	// Blocked users can neither sign in nor obtain tokens (Auth0's "blocked").
 	Blocked bool
 	// Profile holds the user's other OIDC standard profile claims (column profile, a JSON object).

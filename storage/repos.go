@@ -24,7 +24,9 @@ func (s *Store) CreateTenant(ctx context.Context, t Tenant, domains []string) er
 				return err
 			}
 		}
-		return nil
+		// Every tenant starts with the password connection, as migration 0005 gave the tenants before it.
+		return mapErr(db.Create(&Connection{ID: newRowID("con"), TenantID: t.ID, Name: DefaultPasswordConnection,
+			Type: ConnectionPassword, Settings: JSONMap{}, Enabled: true, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.CreatedAt.UTC()}).Error)
 	})
 }
 
@@ -175,7 +177,20 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 
 func (s *Store) CreateUser(ctx context.Context, u User) error {
 	u.Email = canon.Email(u.Email)
-	return s.create(ctx, &u, func(tid string) { u.TenantID = tid })
+	if u.PasswordHash == "" {
+		return s.create(ctx, &u, func(tid string) { u.TenantID = tid })
+	}
+	// The password is a credential of the default password connection, written with the user.
+	return s.inTx(ctx, func(ctx context.Context) error {
+		con, err := s.defaultPasswordConnection(ctx)
+		if err != nil {
+			return err
+		}
+		if err := s.create(ctx, &u, func(tid string) { u.TenantID = tid }); err != nil {
+			return err
+		}
+		return s.setPassword(ctx, u.ID, con, u.PasswordHash)
+	})
 }
 
 func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
@@ -184,7 +199,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
 		return User{}, err
 	}
 	var u User
-	err = db.Where("id = ?", id).Take(&u).Error
+	err = withPasswordHash(db).Where("id = ?", id).Take(&u).Error
 	return u, mapErr(err)
 }
 
@@ -194,7 +209,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (User, error) 
 		return User{}, err
 	}
 	var u User
-	err = db.Where("email = ?", canon.Email(email)).Take(&u).Error
+	err = withPasswordHash(db).Where("email = ?", canon.Email(email)).Take(&u).Error
 	return u, mapErr(err)
 }
 
@@ -208,7 +223,7 @@ func (s *Store) ListUsers(ctx context.Context, p Page) ([]User, int64, error) {
 		return nil, 0, mapErr(err)
 	}
 	var out []User
-	err = pageQuery(db.Order("created_at, id"), p).Find(&out).Error
+	err = pageQuery(withPasswordHash(db).Order("created_at, id"), p).Find(&out).Error
 	return out, n, mapErr(err)
 }
 
@@ -228,7 +243,18 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(old User) (Us
 		u.ID, u.TenantID, u.CreatedAt = old.ID, old.TenantID, old.CreatedAt
 		u.Email = canon.Email(u.Email)
 		u.UpdatedAt = s.Now()
-		return s.update(ctx, id, &u)
+		if err := s.update(ctx, id, &u); err != nil {
+			return err
+		}
+		if u.PasswordHash == old.PasswordHash {
+			return nil
+		}
+		// A new password goes to the default password connection's credential, under the user's row lock.
+		con, err := s.defaultPasswordConnection(ctx)
+		if err != nil {
+			return err
+		}
+		return s.setPassword(ctx, id, con, u.PasswordHash)
 	})
 }
 
@@ -266,8 +292,9 @@ func (s *Store) CreateSession(ctx context.Context, ls LoginSession) error {
 	return s.create(ctx, &ls, func(tid string) { ls.TenantID = tid })
 }
 
-// CreateSessionFor stores ls for a user who signed in with the password whose hash is passwordHash, only if that
-// is still the user's password and the user is not blocked; ErrCredentialsChanged otherwise. The check and the
+// CreateSessionFor stores ls for a user who signed in with the password whose hash is passwordHash (its credential
+// on the default password connection; "" for a user who has none), only if that is still the user's password and
+// the user is not blocked; ErrCredentialsChanged otherwise. The check and the
 // insert are one transaction holding a share lock on the user, so a sign-in whose password check ran while an
 // administrator changed the password (or blocked the user) either finishes first — and that change's ending of
 // the user's sessions ends this one — or sees the change and opens nothing.
@@ -277,7 +304,7 @@ func (s *Store) CreateSessionFor(ctx context.Context, ls LoginSession, passwordH
 		if err != nil {
 			return err
 		}
-		q := db.Model(&User{}).Where("id = ? AND password_hash = ? AND blocked = ?", ls.UserID, passwordHash, false)
+		q := db.Model(&User{}).Where("id = ? AND blocked = ?", ls.UserID, false)
 		if s.dialect == "postgres" {
 			q = q.Clauses(clause.Locking{Strength: "SHARE"})
 		}
@@ -286,6 +313,16 @@ func (s *Store) CreateSessionFor(ctx context.Context, ls LoginSession, passwordH
 			return mapErr(err)
 		}
 		if len(ids) == 0 {
+			return ErrCredentialsChanged
+		}
+		// The password lives in credentials: read it in a statement of its own, after the lock, so that under
+		// READ COMMITTED it sees a change that committed while this waited (a subquery in the locking statement
+		// would be re-checked with that statement's older snapshot).
+		var hashes []string
+		if err := db.Model(&User{}).Where("id = ?", ls.UserID).Pluck(passwordHashOf("users"), &hashes).Error; err != nil {
+			return mapErr(err)
+		}
+		if len(hashes) == 0 || hashes[0] != passwordHash {
 			return ErrCredentialsChanged
 		}
 		return s.CreateSession(ctx, ls)

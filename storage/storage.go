@@ -283,6 +283,9 @@ type Storage interface {
 	ClientOrganizations
 	APIKeys
 	Audit
+	Connections
+	Credentials
+	Identities
 	Meta
 	ClientCache
 	OAuth

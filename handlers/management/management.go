@@ -96,6 +96,11 @@ func (h *Handler) routes() []route {
 
 		{"GET", "/tenants/settings", access{"read:tenant_settings", !org}, h.getTenantSettings},
 		{"PATCH", "/tenants/settings", access{"update:tenant_settings", !org}, h.updateTenantSettings},
+
+		{"GET", "/connections", access{"read:connections", !org}, h.listConnections},
+		{"POST", "/connections", access{"create:connections", !org}, h.createConnection},
+		{"GET", "/connections/{id}", access{"read:connections", !org}, h.getConnection},
+		{"PATCH", "/connections/{id}", access{"update:connections", !org}, h.updateConnection},
 	}
 }
 

@@ -16,6 +16,8 @@ type tenantSettingsView struct {
 	IPFailureWindowSeconds      int `json:"ip_failure_window_seconds"`
 	AccountFailureLimit         int `json:"account_failure_limit"`
 	AccountFailureWindowSeconds int `json:"account_failure_window_seconds"`
+	// PasswordHash is how passwords set from now on are hashed: {"algorithm": "bcrypt", "cost": 10…15}.
+	PasswordHash storage.PasswordHashSettings `json:"password_hash"`
 }
 
 func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
@@ -24,18 +26,26 @@ func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
 		BruteForceThreshold:       ts.BruteForceThreshold, BruteForceBlockSeconds: ts.BruteForceBlockSeconds,
 		IPFailureLimit: ts.IPFailureLimit, IPFailureWindowSeconds: ts.IPFailureWindowSeconds,
 		AccountFailureLimit: ts.AccountFailureLimit, AccountFailureWindowSeconds: ts.AccountFailureWindowSeconds,
+		PasswordHash: *ts.PasswordHash,
 	}
 }
 
 // tenantSettingsBody is a PATCH: the settings it names change, the others stay.
 type tenantSettingsBody struct {
-	RefreshTokenReuseInterval   *int `json:"refresh_token_reuse_interval"`
-	BruteForceThreshold         *int `json:"brute_force_threshold"`
-	BruteForceBlockSeconds      *int `json:"brute_force_block_seconds"`
-	IPFailureLimit              *int `json:"ip_failure_limit"`
-	IPFailureWindowSeconds      *int `json:"ip_failure_window_seconds"`
-	AccountFailureLimit         *int `json:"account_failure_limit"`
-	AccountFailureWindowSeconds *int `json:"account_failure_window_seconds"`
+	RefreshTokenReuseInterval   *int              `json:"refresh_token_reuse_interval"`
+	BruteForceThreshold         *int              `json:"brute_force_threshold"`
+	BruteForceBlockSeconds      *int              `json:"brute_force_block_seconds"`
+	IPFailureLimit              *int              `json:"ip_failure_limit"`
+	IPFailureWindowSeconds      *int              `json:"ip_failure_window_seconds"`
+	AccountFailureLimit         *int              `json:"account_failure_limit"`
+	AccountFailureWindowSeconds *int              `json:"account_failure_window_seconds"`
+	PasswordHash                *passwordHashBody `json:"password_hash"`
+}
+
+// passwordHashBody is the password_hash setting as PATCHed: both fields, or the algorithm alone meaning bcrypt.
+type passwordHashBody struct {
+	Algorithm *string `json:"algorithm"`
+	Cost      *int    `json:"cost"`
 }
 
 // getTenantSettings serves GET /tenants/settings (Auth0's path): the settings of the tenant the request came in on.
@@ -54,7 +64,18 @@ func (h *Handler) updateTenantSettings(w http.ResponseWriter, r *http.Request) e
 	if err := decode(r, &b); err != nil {
 		return err
 	}
+	var ph *storage.PasswordHashSettings
+	if b.PasswordHash != nil {
+		ph = &storage.PasswordHashSettings{Algorithm: "bcrypt"}
+		if b.PasswordHash.Algorithm != nil {
+			ph.Algorithm = *b.PasswordHash.Algorithm
+		}
+		if b.PasswordHash.Cost != nil {
+			ph.Cost = *b.PasswordHash.Cost
+		}
+	}
 	ts, err := h.S.UpdateTenantSettings(r.Context(), server.TenantSettingsUpdate{
+		PasswordHash:              ph,
 		RefreshTokenReuseInterval: b.RefreshTokenReuseInterval,
 		BruteForceThreshold:       b.BruteForceThreshold, BruteForceBlockSeconds: b.BruteForceBlockSeconds,
 		IPFailureLimit: b.IPFailureLimit, IPFailureWindowSeconds: b.IPFailureWindowSeconds,

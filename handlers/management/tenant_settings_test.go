@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -41,6 +43,8 @@ func TestTenantSettings(t *testing.T) {
 			"ip_failure_window_seconds":      float64(server.DefaultIPFailureWindowSeconds),
 			"account_failure_limit":          float64(server.DefaultAccountFailureLimit),
 			"account_failure_window_seconds": float64(server.DefaultAccountFailureWindowSeconds),
+			// The tests' server hashes at bcrypt's minimum cost (testenv.Config).
+			"password_hash": map[string]any{"algorithm": "bcrypt", "cost": float64(bcrypt.MinCost)},
 		}
 		got := obj(t, f.must(t, http.StatusOK, "GET", "/tenants/settings", nil))
 		if keys := keysOf(got); !slices.Equal(keys, settingNames(t)) {
@@ -91,6 +95,10 @@ func TestTenantSettings(t *testing.T) {
 			{name: "fraction", body: map[string]any{"account_failure_window_seconds": 90.5}, field: "account_failure_window_seconds"},
 			{name: "unknown setting", body: map[string]any{"brute_force_treshold": 3}, field: "brute_force_treshold"},
 			{name: "a valid and an invalid value", body: map[string]any{"ip_failure_limit": 50, "brute_force_threshold": -1}, field: "brute_force_threshold"},
+			{name: "bcrypt cost below 10", body: map[string]any{"password_hash": map[string]any{"algorithm": "bcrypt", "cost": 9}}, field: "password_hash.cost"},
+			{name: "bcrypt cost above 15", body: map[string]any{"password_hash": map[string]any{"cost": 16}}, field: "password_hash.cost"},
+			{name: "unknown algorithm", body: map[string]any{"password_hash": map[string]any{"algorithm": "md5", "cost": 12}}, field: "password_hash.algorithm"},
+			{name: "unknown password_hash field", body: map[string]any{"password_hash": map[string]any{"cost": 12, "rounds": 3}}, field: "rounds"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				wantError(t, f.api(t, "PATCH", "/tenants/settings", tc.body), http.StatusBadRequest, "invalid_body", tc.field)
@@ -155,4 +163,44 @@ func maps(base, over map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// TestTenantPasswordCost: the password_hash setting chooses the bcrypt cost of passwords set afterwards (users
+// created and passwords changed through the Management API), and a user keeps signing in across the change.
+func TestTenantPasswordCost(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		costOf := func(t *testing.T, email string) int {
+			t.Helper()
+			u, err := f.env.S.Store.GetUserByEmail(f.acme.Ctx, email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := bcrypt.Cost([]byte(u.PasswordHash))
+			if err != nil {
+				t.Fatalf("stored hash of %s: %v", email, err)
+			}
+			return c
+		}
+		body := map[string]any{"email": "before@acme.test", "password": "correct horse battery"}
+		before := obj(t, f.must(t, http.StatusCreated, "POST", "/users", body))
+		if c := costOf(t, "before@acme.test"); c != bcrypt.MinCost {
+			t.Fatalf("cost before the setting = %d, want the server's %d", c, bcrypt.MinCost)
+		}
+		got := obj(t, f.must(t, http.StatusOK, "PATCH", "/tenants/settings", map[string]any{"password_hash": map[string]any{"algorithm": "bcrypt", "cost": 10}}))
+		if !reflect.DeepEqual(got["password_hash"], map[string]any{"algorithm": "bcrypt", "cost": 10.0}) {
+			t.Fatalf("PATCH answered password_hash %v", got["password_hash"])
+		}
+		f.must(t, http.StatusCreated, "POST", "/users", map[string]any{"email": "after@acme.test", "password": "correct horse battery"})
+		if c := costOf(t, "after@acme.test"); c != 10 {
+			t.Errorf("cost of a user created after the setting = %d, want 10", c)
+		}
+		f.must(t, http.StatusOK, "PATCH", "/users/"+before["user_id"].(string), map[string]any{"password": "another horse battery"})
+		if c := costOf(t, "before@acme.test"); c != 10 {
+			t.Errorf("cost of a password changed after the setting = %d, want 10", c)
+		}
+		// Globex's passwords are untouched by acme's setting.
+		if got := obj(t, decode(t, f.globex.API(t, f.c, "GET", "/tenants/settings", f.globexKey, nil), http.StatusOK)); got["password_hash"].(map[string]any)["cost"] != float64(bcrypt.MinCost) {
+			t.Errorf("globex's password_hash = %v", got["password_hash"])
+		}
+	})
 }

@@ -34,6 +34,10 @@ type userBody struct {
 	Name          *string `json:"name"`
 	EmailVerified *bool   `json:"email_verified"`
 	Blocked       *bool   `json:"blocked"`
+	// Connection is Auth0's: the password connection a created user's password belongs to (its name); optional,
+	// the tenant's Username-Password-Authentication by default. Ignored by PATCH, as Auth0 does for a user's own
+	// connection.
+	Connection *string `json:"connection"`
 
 	GivenName         *string `json:"given_name"`
 	FamilyName        *string `json:"family_name"`
@@ -110,7 +114,8 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := h.S.AddUser(r.Context(), server.UserSpec{Email: deref(b.Email), Password: deref(b.Password), Name: deref(b.Name),
-		EmailVerified: deref(b.EmailVerified), Blocked: deref(b.Blocked), Profile: b.profile()})
+		EmailVerified: deref(b.EmailVerified), Blocked: deref(b.Blocked), Profile: b.profile(),
+		Connection: deref(b.Connection)})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/server"
@@ -93,6 +95,7 @@ func Config(dsn string) config.Config {
 	c.DatabaseURL = dsn
 	c.SecretKey = SecretKey
 	c.Listen = "127.0.0.1:0"
+	c.PasswordCost = bcrypt.MinCost // tests hash many passwords; the cost is not what they test
 	return c
 }
 
@@ -229,13 +232,13 @@ var (
 	hashed   string
 )
 
-// NewUser stores a user whose password is Password. The bcrypt hash is computed once per test binary (cost 12
-// takes about a quarter of a second); Server.CreateUser is exercised by the sign-up and CLI tests.
+// NewUser stores a user whose password is Password. The bcrypt hash (at the tests' minimum cost, see Config) is
+// computed once per test binary; Server.CreateUser is exercised by the sign-up and CLI tests.
 func (tn *Tenant) NewUser(email string) storage.User {
 	tn.Env.t.Helper()
 	hashOnce.Do(func() {
 		var err error
-		if hashed, err = server.HashPassword(Password); err != nil {
+		if hashed, err = server.HashPassword(Password, bcrypt.MinCost); err != nil {
 			panic(err)
 		}
 	})

@@ -21,4 +21,7 @@ var IsolatedTables = map[string]string{
 	"client_organizations": "OrgTenantIsolation/OrganizationClients of A's organization, RemoveClientOrganization, AddClientOrganization",
 	"api_keys":             "OrgTenantIsolation/APIKeyByHash, ListAPIKeys, DeleteAPIKey, TouchAPIKey, CreateAPIKey naming A",
 	"audit_events":         "OrgTenantIsolation/ListAudit (by type, user, organization, cursor), AppendAudit naming A",
+	"connections":          "Connections/tenant isolation: GetConnection, UpdateConnection, DeleteConnection",
+	"credentials":          "Connections/tenant isolation: SetPasswordCredential (A's user, A's connection), PasswordCredential, ListCredentials",
+	"identities":           "Connections/tenant isolation: IdentityBySubject, ListIdentities, LinkIdentity to A's user",
 }

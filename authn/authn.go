@@ -1,0 +1,177 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"sync"
+
+	"github.com/authio/authio/storage"
+)
+
+// ErrInvalidCredentials is what a kind answers for credentials that do not prove an identity — an unknown
+// account and a wrong secret alike, so that the answer tells an attacker nothing about which accounts exist.
+var ErrInvalidCredentials = errors.New("authn: invalid credentials")
+
+// ErrDisabled is returned by Registry.Open for a connection whose Enabled is false: it refuses every sign-in.
+var ErrDisabled = errors.New("authn: connection disabled")
+
+// ErrUnknownType is returned by Registry.Open for a connection type no kind is registered for.
+var ErrUnknownType = errors.New("authn: no connection kind registered for this type")
+
+// Identity is what a connection proved about the person signing in.
+type Identity struct {
+	// User is the local user a local kind (password) checked; zero for upstream kinds, whose caller resolves
+	// the user from (ConnectionID, Subject) through storage.Identities.
+	User storage.User
+	// ConnectionID is the storage.Connection the identity was proven through.
+	ConnectionID string
+	// Subject is the account's stable identifier at the connection (upstream "sub", SAML NameID); for a local
+	// kind, the user id.
+	Subject       string
+	Email         string
+	EmailVerified bool
+	Name          string
+	// Profile carries the upstream claims a kind chooses to keep (stored as storage.Identity.Profile).
+	Profile map[string]any
+	// AMR are the RFC 8176 authentication method references of this proof ("pwd", "otp", "hwk", "fed").
+	AMR []string
+}
+
+// Connection is implemented by every kind. A value is opened from one stored connection by its factory and
+// serves one tenant; it may be discarded after the request.
+type Connection interface {
+	// Type is the kind's type, the storage.Connection.Type it was registered under.
+	Type() string
+	// Record is the stored connection this value was opened from (id, name, settings).
+	Record() storage.Connection
+}
+
+// Field is one input a FormConnection asks for.
+type Field struct {
+	Name         string // the form field name the kind reads in Authenticate
+	Label        string // shown to the user
+	Type         string // the HTML input type: "email", "password", "text"
+	Autocomplete string // the HTML autocomplete token, e.g. "username", "current-password", "one-time-code"
+}
+
+// FormConnection is a kind that checks fields the user submits on Authio's own page (password, email code).
+type FormConnection interface {
+	Connection
+	// Fields lists the inputs the sign-in page renders for this connection, in order.
+	Fields() []Field
+	// Authenticate checks a submitted form. ErrInvalidCredentials when the form proves nothing (unknown
+	// account, wrong secret); any other error is the infrastructure's and must become a 5xx. Rate limiting is
+	// the caller's: Authenticate checks every form it is given.
+	Authenticate(ctx context.Context, form url.Values) (Identity, error)
+}
+
+// RedirectConnection is a kind that sends the browser to an upstream provider and gets it back on a callback
+// (OpenID Connect, OAuth 2.0 social logins).
+type RedirectConnection interface {
+	Connection
+	// LoginURL is where to send the browser. state is the opaque value the callback must carry back (the
+	// sign-in flow's id, bound to the browser); callbackURL is Authio's callback for this connection.
+	LoginURL(ctx context.Context, state, callbackURL string) (string, error)
+	// HandleCallback checks the provider's answer on the callback request (code exchange, ID token
+	// validation) and returns who signed in. The caller has already matched the request's state.
+	HandleCallback(ctx context.Context, r *http.Request) (Identity, error)
+}
+
+// PostBindingConnection is a kind whose provider is reached by a browser POST and answers with one (SAML 2.0
+// HTTP-POST binding).
+type PostBindingConnection interface {
+	Connection
+	// POSTData returns the provider URL and the form fields the browser must POST there (an auto-submitting
+	// page renders them). requestID is what the answer must name as InResponseTo.
+	POSTData(ctx context.Context, requestID, callbackURL string) (action string, fields url.Values, err error)
+	// HandlePOST checks the provider's POSTed answer, which must be in response to requestID.
+	HandlePOST(ctx context.Context, r *http.Request, requestID string) (Identity, error)
+}
+
+// Deps are what a factory may give the connection it opens. Kinds use the narrow parts they need.
+type Deps struct {
+	// Store is the tenant-scoped storage (the tenant is in each call's context).
+	Store interface {
+		storage.Users
+		storage.Credentials
+		storage.Identities
+	}
+	// PasswordCost is the bcrypt cost for the tenant in ctx (tenant setting password_hash, else the server's).
+	PasswordCost func(ctx context.Context) int
+}
+
+// Factory opens a stored connection of its type. It validates rec.Settings and returns an error that says what
+// is wrong with them (the management API shows it in a 400).
+type Factory func(rec storage.Connection, deps Deps) (Connection, error)
+
+// Registry maps connection types to the factories of their kinds. Safe for concurrent use.
+type Registry struct {
+	mu        sync.RWMutex
+	factories map[string]Factory
+	deps      Deps
+}
+
+// NewRegistry returns an empty registry whose factories get deps.
+func NewRegistry(deps Deps) *Registry {
+	return &Registry{factories: map[string]Factory{}, deps: deps}
+}
+
+// Register makes typ a connection type, opened by f. Registering a type twice is a programming error and
+// panics.
+func (r *Registry) Register(typ string, f Factory) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.factories[typ]; dup {
+		panic(fmt.Sprintf("authn: connection type %q registered twice", typ))
+	}
+	r.factories[typ] = f
+}
+
+// Has reports whether a kind is registered for typ.
+func (r *Registry) Has(typ string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, ok := r.factories[typ]
+	return ok
+}
+
+// Types lists the registered types, sorted.
+func (r *Registry) Types() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.factories))
+	for t := range r.factories {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Validate opens rec without regard to Enabled, to check its type and settings before they are stored.
+func (r *Registry) Validate(rec storage.Connection) error {
+	_, err := r.open(rec)
+	return err
+}
+
+// Open returns the working connection for rec. ErrDisabled when rec is disabled, ErrUnknownType when no
+// kind is registered for its type, or the factory's error for invalid settings.
+func (r *Registry) Open(rec storage.Connection) (Connection, error) {
+	if !rec.Enabled {
+		return nil, ErrDisabled
+	}
+	return r.open(rec)
+}
+
+func (r *Registry) open(rec storage.Connection) (Connection, error) {
+	r.mu.RLock()
+	f, ok := r.factories[rec.Type]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, ErrUnknownType
+	}
+	return f(rec, r.deps)
+}

@@ -1,0 +1,82 @@
+package management
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
+)
+
+// connectionView is a connection in Auth0's shape. strategy is Auth0's name for the kind: "auth0" for the
+// password database connection (type password), so Auth0 tooling recognises it; options are the kind's settings.
+// enabled_clients is omitted: every client of the tenant may use every enabled connection.
+type connectionView struct {
+	ID        string         `json:"id"`
+	Name      string         `json:"name"`
+	Strategy  string         `json:"strategy"`
+	Enabled   bool           `json:"enabled"`
+	Options   map[string]any `json:"options"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+}
+
+func viewConnection(c storage.Connection) connectionView {
+	return connectionView{ID: c.ID, Name: c.Name, Strategy: server.StrategyOf(c.Type), Enabled: c.Enabled,
+		Options: orEmpty(c.Settings), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+}
+
+// connectionBody is a POST (name and strategy required) or a PATCH (enabled, options).
+type connectionBody struct {
+	Name     *string         `json:"name"`
+	Strategy *string         `json:"strategy"`
+	Enabled  *bool           `json:"enabled"`
+	Options  *map[string]any `json:"options"`
+}
+
+// listConnections serves GET /connections, filtered by ?name= and ?strategy= (Auth0's filters).
+func (h *Handler) listConnections(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	list, err := h.S.ListConnections(r.Context(), q.Get("name"), q.Get("strategy"))
+	if err != nil {
+		return err
+	}
+	return ok(w, mapSlice(list, viewConnection))
+}
+
+// createConnection serves POST /connections; only strategies with a registered kind are accepted (400 otherwise).
+func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request) error {
+	var b connectionBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	c, err := h.S.CreateConnection(r.Context(), server.ConnectionSpec{Name: deref(b.Name), Strategy: deref(b.Strategy),
+		Settings: deref(b.Options), Enabled: b.Enabled})
+	if err != nil {
+		return err
+	}
+	return created(w, viewConnection(c))
+}
+
+// getConnection serves GET /connections/{id}.
+func (h *Handler) getConnection(w http.ResponseWriter, r *http.Request) error {
+	c, err := h.S.GetConnection(r.Context(), pathVar(r, "id"))
+	if err != nil {
+		return err
+	}
+	return ok(w, viewConnection(c))
+}
+
+// updateConnection serves PATCH /connections/{id}: enabled and options change; name and strategy cannot (400).
+func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request) error {
+	var b connectionBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	c, err := h.S.UpdateConnection(r.Context(), pathVar(r, "id"), server.ConnectionUpdate{Name: b.Name, Strategy: b.Strategy,
+		Enabled: b.Enabled, Settings: b.Options})
+	if err != nil {
+		return err
+	}
+	return ok(w, viewConnection(c))
+}

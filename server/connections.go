@@ -1,0 +1,205 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"regexp"
+
+	"github.com/authio/authio/authn"
+	"github.com/authio/authio/authn/password"
+	"github.com/authio/authio/storage"
+)
+
+// Audit event types of connection changes.
+const (
+	EventConnectionCreated = "connection.created"
+	EventConnectionUpdated = "connection.updated"
+)
+
+// NewConnectionRegistry returns the registry of connection kinds this server signs in with. Adding a kind is one
+// line here (see package authn).
+func (s *Server) NewConnectionRegistry() *authn.Registry {
+	reg := authn.NewRegistry(authn.Deps{Store: s.Store, PasswordCost: s.PasswordCostFor})
+	reg.Register(password.Type, password.New)
+	return reg
+}
+
+// StrategyOf is the Auth0 "strategy" of a connection type: "auth0" for the password database connection (what
+// Auth0 calls its own user store), "samlp" for SAML, and the type itself for the others.
+func StrategyOf(typ string) string {
+	switch typ {
+	case storage.ConnectionPassword:
+		return "auth0"
+	case storage.ConnectionSAML:
+		return "samlp"
+	}
+	return typ
+}
+
+// typeOfStrategy inverts StrategyOf; the type names themselves are accepted too.
+func typeOfStrategy(strategy string) string {
+	switch strategy {
+	case "auth0":
+		return storage.ConnectionPassword
+	case "samlp":
+		return storage.ConnectionSAML
+	}
+	return strategy
+}
+
+// passwordConnection opens the tenant's default password connection. ErrConnectionDisabled when it is disabled.
+func (s *Server) passwordConnection(ctx context.Context) (*password.Connection, error) {
+	rec, err := s.Store.GetConnection(ctx, storage.DefaultPasswordConnection)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Connections.Open(rec)
+	if errors.Is(err, authn.ErrDisabled) {
+		return nil, ErrConnectionDisabled
+	} else if err != nil {
+		return nil, err
+	}
+	pc, ok := c.(*password.Connection)
+	if !ok {
+		return nil, errors.New("server: the default password connection is not of the password kind")
+	}
+	return pc, nil
+}
+
+// connectionNameRE is Auth0's rule for connection names: letters, digits and inner hyphens, at most 128.
+var connectionNameRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,126}[A-Za-z0-9])?$`)
+
+// ConnectionSpec describes a connection to create.
+type ConnectionSpec struct {
+	Name     string
+	Strategy string // an Auth0 strategy ("auth0") or a connection type ("password")
+	Settings map[string]any
+	Enabled  *bool // nil: enabled
+}
+
+// ConnectionUpdate changes the fields that are not nil. Name and Strategy cannot change: they may be given only
+// with their current values.
+type ConnectionUpdate struct {
+	Name, Strategy *string
+	Enabled        *bool
+	Settings       *map[string]any
+}
+
+// ListConnections returns the connections of the tenant in ctx, filtered by name and strategy when not empty.
+func (s *Server) ListConnections(ctx context.Context, name, strategy string) ([]storage.Connection, error) {
+	all, err := s.Store.ListConnections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []storage.Connection{}
+	for _, c := range all {
+		if (name == "" || c.Name == name) && (strategy == "" || StrategyOf(c.Type) == strategy || c.Type == strategy) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// GetConnection returns a connection of the tenant in ctx by id; a NotFoundError otherwise.
+func (s *Server) GetConnection(ctx context.Context, id string) (storage.Connection, error) {
+	c, err := s.Store.GetConnection(ctx, id)
+	if err == nil && c.ID != id {
+		err = storage.ErrNotFound // by id only: names are for ?name=
+	}
+	return c, notFound(err, "connection", id)
+}
+
+// CreateConnection validates and stores a connection of a type that has a registered kind, and audits it.
+func (s *Server) CreateConnection(ctx context.Context, spec ConnectionSpec) (storage.Connection, error) {
+	if spec.Name == "" {
+		return storage.Connection{}, invalid("name", "is required")
+	}
+	if !connectionNameRE.MatchString(spec.Name) {
+		return storage.Connection{}, invalid("name", "must be 1 to 128 letters, digits or hyphens, starting and ending with a letter or digit")
+	}
+	if spec.Strategy == "" {
+		return storage.Connection{}, invalid("strategy", "is required")
+	}
+	typ := typeOfStrategy(spec.Strategy)
+	if !s.Connections.Has(typ) {
+		return storage.Connection{}, invalid("strategy", "%q is not a supported strategy (supported: %s)", spec.Strategy, supportedStrategies(s.Connections))
+	}
+	now := s.Now().UTC()
+	c := storage.Connection{ID: NewID("con"), Name: spec.Name, Type: typ, Settings: storage.JSONMap(spec.Settings),
+		Enabled: spec.Enabled == nil || *spec.Enabled, CreatedAt: now, UpdatedAt: now}
+	if c.Settings == nil {
+		c.Settings = storage.JSONMap{}
+	}
+	if err := s.Connections.Validate(c); err != nil {
+		return storage.Connection{}, invalid("options", "%s", err.Error())
+	}
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.CreateConnection(ctx, c); err != nil {
+			if errors.Is(err, storage.ErrAlreadyExists) {
+				return conflict("name", "a connection with this name already exists")
+			}
+			return err
+		}
+		return s.Audit(ctx, storage.AuditEvent{Type: EventConnectionCreated, Data: storage.JSONMap{
+			"connection_id": c.ID, "name": c.Name, "strategy": StrategyOf(c.Type)}})
+	})
+	if err != nil {
+		return storage.Connection{}, err
+	}
+	c.TenantID, _ = storage.TenantFromContext(ctx)
+	return c, nil
+}
+
+// UpdateConnection changes a connection's enabled flag and settings, validated by its kind, and audits the
+// change. Disabling the password connection refuses password sign-in (and sign-up) from the next request on.
+func (s *Server) UpdateConnection(ctx context.Context, id string, upd ConnectionUpdate) (storage.Connection, error) {
+	var changed []string
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		changed = nil
+		err := s.Store.UpdateConnection(ctx, id, func(old storage.Connection) (storage.Connection, error) {
+			if upd.Name != nil && *upd.Name != old.Name {
+				return old, invalid("name", "cannot be changed")
+			}
+			if upd.Strategy != nil && *upd.Strategy != StrategyOf(old.Type) {
+				return old, invalid("strategy", "cannot be changed")
+			}
+			if upd.Enabled != nil && *upd.Enabled != old.Enabled {
+				old.Enabled = *upd.Enabled
+				changed = append(changed, "enabled")
+			}
+			if upd.Settings != nil {
+				old.Settings = storage.JSONMap(*upd.Settings)
+				if old.Settings == nil {
+					old.Settings = storage.JSONMap{}
+				}
+				changed = append(changed, "options")
+				if err := s.Connections.Validate(old); err != nil && !errors.Is(err, authn.ErrUnknownType) {
+					return old, invalid("options", "%s", err.Error())
+				}
+			}
+			return old, nil
+		})
+		if err != nil {
+			return notFound(err, "connection", id)
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		return s.Audit(ctx, storage.AuditEvent{Type: EventConnectionUpdated, Data: storage.JSONMap{"connection_id": id, "changed": changed}})
+	})
+	if err != nil {
+		return storage.Connection{}, err
+	}
+	return s.Store.GetConnection(ctx, id)
+}
+
+func supportedStrategies(reg *authn.Registry) string {
+	out := ""
+	for i, t := range reg.Types() {
+		if i > 0 {
+			out += ", "
+		}
+		out += StrategyOf(t)
+	}
+	return out
+}

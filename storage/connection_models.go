@@ -1,0 +1,70 @@
+package storage
+
+import "time"
+
+// DefaultPasswordConnection is the name of the password connection every tenant gets when it is created (and
+// every tenant that existed before connections did, by migration 0005). Its name is Auth0's, so scripts that
+// pass connection=Username-Password-Authentication keep working.
+const DefaultPasswordConnection = "Username-Password-Authentication"
+
+// Connection types (Connection.Type). Only ConnectionPassword has a kind today; the others are reserved.
+const (
+	ConnectionPassword = "password"
+	ConnectionPasskey  = "passkey"
+	ConnectionEmail    = "email"
+	ConnectionOIDC     = "oidc"
+	ConnectionSAML     = "saml"
+)
+
+// Credential types (Credential.Type).
+const (
+	CredentialPassword     = "password"
+	CredentialWebAuthn     = "webauthn"
+	CredentialTOTP         = "totp"
+	CredentialRecoveryCode = "recovery_code"
+)
+
+// Connection is one way to sign in to a tenant ("con_…"): a password database, a passkey, an email code, an
+// upstream OIDC or SAML provider. Name is unique per tenant; Settings are the kind's own options (package
+// authn decodes them). A disabled connection refuses every sign-in through it.
+type Connection struct {
+	ID        string `gorm:"primaryKey"`
+	TenantID  string
+	Name      string
+	Type      string
+	Settings  JSONMap
+	Enabled   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Credential is something a user proves a connection with: a password hash, a WebAuthn public key, a TOTP
+// secret (encrypted by the caller), a recovery code hash. Secret never holds a secret in clear. A user has at
+// most one password credential per connection.
+type Credential struct {
+	ID           string `gorm:"primaryKey"`
+	TenantID     string
+	UserID       string
+	ConnectionID string
+	Type         string
+	Secret       string
+	Metadata     JSONMap
+	CreatedAt    time.Time
+	LastUsedAt   *time.Time
+}
+
+// Identity links an account at an upstream provider (ConnectionID, Subject: the provider's "sub" or NameID)
+// to a user of the tenant. (tenant, connection, subject) is unique: one upstream account is one user.
+type Identity struct {
+	ID           string `gorm:"primaryKey"`
+	TenantID     string
+	ConnectionID string
+	Subject      string
+	UserID       string
+	Profile      JSONMap
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Identities is the table name gorm would pluralise wrongly.
+func (Identity) TableName() string { return "identities" }
