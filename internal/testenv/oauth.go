@@ -88,13 +88,13 @@ func (tn *Tenant) Submit(t testing.TB, c *http.Client, f Form, set url.Values) *
 	return PostForm(t, c, tn.URL(action), v, Header("Origin", tn.Issuer))
 }
 
-// SignIn opens the sign-in page with returnTo and submits email and password. The client's redirect policy
-// decides whether the 303 is followed.
-func (tn *Tenant) SignIn(t testing.TB, c *http.Client, email, password, returnTo string) *Response {
+// SignIn opens the sign-in page (of sign-in flow flowID, when not "") and submits email and password. The
+// client's redirect policy decides whether the 303 is followed.
+func (tn *Tenant) SignIn(t testing.TB, c *http.Client, email, password, flowID string) *Response {
 	t.Helper()
 	u := tn.URL("/login")
-	if returnTo != "" {
-		u += "?" + url.Values{"return_to": {returnTo}}.Encode()
+	if flowID != "" {
+		u += "?" + url.Values{"state": {flowID}}.Encode()
 	}
 	page := Get(t, c, u)
 	if page.StatusCode != http.StatusOK {
