@@ -187,6 +187,22 @@ func (a *AuthRequest) Code(t testing.TB, tn *Tenant, c *http.Client, email, pass
 	return q.Get("code")
 }
 
+// Flow opens the request's /authorize URL in browser c, which must not follow redirects, and returns the id of
+// the sign-in flow /authorize stored: the state parameter of the sign-in page (or flow step) it redirected to.
+func (a *AuthRequest) Flow(t testing.TB, tn *Tenant, c *http.Client) string {
+	t.Helper()
+	r := Get(t, c, a.URL(tn))
+	if r.StatusCode != http.StatusFound {
+		t.Fatalf("GET /authorize: status %d, want 302 to a sign-in flow\n%s", r.StatusCode, r.Body)
+	}
+	loc := r.Location(t)
+	id := loc.Query().Get("state")
+	if (loc.Path != "/login" && loc.Path != "/authorize/resume") || !strings.HasPrefix(id, "flw_") || len(loc.Query()) != 1 {
+		t.Fatalf("/authorize redirected to %s, want /login or /authorize/resume with only state=<flow id>", loc)
+	}
+	return id
+}
+
 // Exchange redeems a code at the token endpoint as a public client.
 func (a *AuthRequest) Exchange(t testing.TB, tn *Tenant, c *http.Client, code string) *Response {
 	t.Helper()

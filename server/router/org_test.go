@@ -469,7 +469,7 @@ func TestOrganizationPicker(t *testing.T) {
 		t.Error("picker mentions other users")
 	}
 	var link string
-	for _, m := range regexpAll(`href="(/authorize\?[^"]+)"`, resp.Body) {
+	for _, m := range regexpAll(`href="(/authorize/resume\?[^"]+)"`, resp.Body) {
 		if strings.Contains(m, url.QueryEscape(o.globex.ID)) {
 			link = html.UnescapeString(m)
 		}
