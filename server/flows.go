@@ -49,7 +49,9 @@ type FlowGoneError struct {
 	Flow *storage.AuthFlow
 }
 
-func (e *FlowGoneError) Error() string { return "sign-in flow expired, completed, unknown or another browser's" }
+func (e *FlowGoneError) Error() string {
+	return "sign-in flow expired, completed, unknown or another browser's"
+}
 
 // RestartURL is the same-site /authorize URL that starts gone's authorization request again, "" when the flow
 // is not known to be the presenting browser's. The parameters were validated when the flow was stored, and

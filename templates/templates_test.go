@@ -185,9 +185,9 @@ func TestForms(t *testing.T) {
 			action: "/login",
 			button: `<button type="submit">Sign in</button>`,
 			inputs: map[string]string{
-				"email":     `autocomplete="username"`,
-				"password":  `autocomplete="current-password"`,
-				"state":     `type="hidden" name="state" value="flw_1&lt;&amp;&gt;"`,
+				"email":    `autocomplete="username"`,
+				"password": `autocomplete="current-password"`,
+				"state":    `type="hidden" name="state" value="flw_1&lt;&amp;&gt;"`,
 			},
 			want:   []string{`type="email"`, `type="password"`, `value="a@acme.test"`, `<label for="email">`, `<label for="password">`},
 			absent: []string{"aria-invalid", `role="alert"`, "Create an account"},

@@ -3,6 +3,7 @@ package oauth
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -71,15 +72,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
 		return
 	}
-	// prompt=login always asks: a sign-in within the flow this request starts is what satisfies it.
-	needLogin := !signedIn || has("login")
-	if maxAge, err := strconv.ParseInt(form.Get("max_age"), 10, 64); err == nil && maxAge >= 0 && signedIn {
-		// Elapsed time at or past max_age means sign in again; max_age=0 therefore always asks.
-		if !now.Before(ls.AuthTime.Add(time.Duration(maxAge) * time.Second)) {
-			needLogin = true
-		}
-	}
-	if needLogin {
+	if !signedIn || !sessionSatisfies(form, ls, now) {
 		if has("none") {
 			h.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The user is not signed in and prompt=none was requested."))
 			return
@@ -97,6 +90,23 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.completeAuthorize(w, r, ar, user, ls, access, now, nil)
+}
+
+// sessionSatisfies reports whether a browser session authenticated at ls.AuthTime is good enough for an
+// authorization request with form at now. prompt=login never is: only a sign-in within the request's own flow
+// satisfies it. A session older than max_age is not (elapsed time at or past max_age; max_age=0 always asks).
+func sessionSatisfies(form url.Values, ls storage.LoginSession, now time.Time) bool {
+	for _, p := range strings.Split(form.Get("prompt"), " ") {
+		if p == "login" {
+			return false
+		}
+	}
+	if maxAge, err := strconv.ParseInt(form.Get("max_age"), 10, 64); err == nil && maxAge >= 0 {
+		if !now.Before(ls.AuthTime.Add(time.Duration(maxAge) * time.Second)) {
+			return false
+		}
+	}
+	return true
 }
 
 // browserSession returns the browser's live session and its user; signedIn is false when there is none. err is

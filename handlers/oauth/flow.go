@@ -80,6 +80,19 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 		f.SessionID = ""
 	}
 
+	if server.NextFlowStep(f) == server.StepLogin && signedIn && sessionSatisfies(ar.GetRequestForm(), ls, h.Now().UTC()) {
+		// Signed in meanwhile (in another tab, say) in a way this request accepts: no need to ask again.
+		f, err = h.S.AdvanceFlow(ctx, f, func(old storage.AuthFlow) storage.AuthFlow {
+			at := ls.AuthTime
+			old.UserID, old.SessionID, old.AuthTime, old.AMR, old.OrganizationID = ls.UserID, ls.ID, &at, ls.AMR, ""
+			return old
+		})
+		if err != nil {
+			h.flowError(w, r, err)
+			return
+		}
+	}
+
 	if org := q.Get("organization"); org != "" && server.NextFlowStep(f) == server.StepOrganization {
 		f, err = h.S.AdvanceFlow(ctx, f, func(old storage.AuthFlow) storage.AuthFlow {
 			old.OrganizationID = org

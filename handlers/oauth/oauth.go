@@ -31,7 +31,6 @@ type Handler struct {
 // LoginPath is where a sign-in flow sends the browser to sign in: LoginPath?state=<flow id>.
 const LoginPath = "/login"
 
-
 // Mount registers the endpoints on r.
 func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/.well-known/openid-configuration", h.cors(http.HandlerFunc(h.openIDConfiguration), "GET")).Methods(http.MethodGet, http.MethodOptions)

@@ -56,6 +56,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) *storage.Store) {
 		{"Meta", testMeta},
 		{"SingleUse", testSingleUse},
 		{"NoLostUpdates", testNoLostUpdates},
+		{"Flows", testFlows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
