@@ -85,14 +85,23 @@ func TestAdvertisedResponseModesWork(t *testing.T) {
 			name  string
 			c     *http.Client
 			field string
+			flow  bool // through a sign-in flow: the stored request answers in its own response mode
 		}{
 			{name: "code", c: signedIn, field: "code"},
 			{name: "error", c: anonymous, field: "error"},
+			{name: "code after a sign-in flow", c: f.env.Client(testenv.ClientOptions{NoRedirects: true}), field: "code", flow: true},
 		} {
 			t.Run(mode+"/"+tc.name, func(t *testing.T) {
 				ar := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
 				ar.Extra = url.Values{"response_mode": {mode}, "prompt": {"none"}}
-				r := testenv.Get(t, tc.c, ar.URL(f.acme))
+				var r *testenv.Response
+				if tc.flow {
+					ar.Extra.Set("prompt", "login")
+					signIn := f.acme.SignIn(t, tc.c, "alice@acme.test", testenv.Password, ar.Flow(t, f.acme, tc.c))
+					r = testenv.Get(t, tc.c, signIn.Location(t).String())
+				} else {
+					r = testenv.Get(t, tc.c, ar.URL(f.acme))
+				}
 				var got url.Values
 				switch mode {
 				case "query":
@@ -112,7 +121,7 @@ func TestAdvertisedResponseModesWork(t *testing.T) {
 				if got.Get(tc.field) == "" || got.Get("state") != ar.State {
 					t.Errorf("response = %v, want %s and state", got, tc.field)
 				}
-				if tc.name == "code" && got.Get("error") != "" {
+				if tc.field == "code" && got.Get("error") != "" {
 					t.Errorf("advertised response_mode=%s refused: %s: %s", mode, got.Get("error"), got.Get("error_description"))
 				}
 				if got.Get("iss") != f.acme.Issuer {
