@@ -13,7 +13,6 @@ import (
 // MaxBodyBytes bounds every request body (bytes); OAuth and form posts are tiny.
 const MaxBodyBytes = 64 << 10
 
-
 // WriteJSON writes v as JSON with status, uncached.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)

@@ -2,12 +2,7 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/authio/authio/internal/canon"
@@ -165,67 +160,4 @@ func (s *Server) EndSession(ctx context.Context, ls storage.LoginSession) error 
 		return s.Audit(WithActor(ctx, Actor{Kind: "user", ID: ls.UserID}), storage.AuditEvent{
 			Type: EventSessionEnded, UserID: ls.UserID, Data: storage.JSONMap{"session_id": ls.ID}})
 	})
-}
-
-// SignValue returns value with an HMAC, bound to purpose and the tenant in ctx.
-func (s *Server) SignValue(ctx context.Context, purpose, value string) string {
-	return value + "." + s.mac(ctx, purpose, value)
-}
-
-// VerifyValue returns the value SignValue signed, or false.
-func (s *Server) VerifyValue(ctx context.Context, purpose, signed string) (string, bool) {
-	i := strings.LastIndexByte(signed, '.')
-	if i < 0 {
-		return "", false
-	}
-	value, mac := signed[:i], signed[i+1:]
-	return value, hmac.Equal([]byte(mac), []byte(s.mac(ctx, purpose, value)))
-}
-
-func (s *Server) mac(ctx context.Context, purpose, value string) string {
-	tid, _ := storage.TenantFromContext(ctx)
-	m := hmac.New(sha256.New, s.Secrets.Derive("signed-value"))
-	m.Write([]byte(purpose + "\x00" + tid + "\x00" + value))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
-}
-
-// LoginTicket marks an authorization request that sent the user to the sign-in page: it records when the
-// request was first seen, so prompt=login and max_age can require a sign-in after that moment.
-// The ticket is bound to its authorization request (binding: the request's parameters), so it cannot be
-// copied onto another request to skip a sign-in.
-func (s *Server) LoginTicket(ctx context.Context, requestedAt time.Time, binding string) string {
-	ts := strconv.FormatInt(requestedAt.Unix(), 10)
-	return ts + "." + s.mac(ctx, "login-ticket", ts+"\x00"+binding)
-}
-
-// loginTicketTTL is how long a login ticket is honoured.
-const loginTicketTTL = 15 * time.Minute
-
-// UseLoginTicket consumes a genuine login ticket (see CheckLoginTicket) issued at issuedAt: true the first time,
-// false for every later or concurrent use on any replica, so one sign-in satisfies prompt=login or max_age for
-// one authorization response only.
-func (s *Server) UseLoginTicket(ctx context.Context, ticket string, issuedAt time.Time) (bool, error) {
-	err := s.Store.UseOnce(ctx, "login-ticket", ticket, issuedAt.Add(loginTicketTTL))
-	if errors.Is(err, storage.ErrAlreadyUsed) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// CheckLoginTicket returns the time recorded by LoginTicket, if the ticket is genuine, was made for the same
-// request and is under 15 minutes old. It does not consume the ticket: UseLoginTicket does.
-func (s *Server) CheckLoginTicket(ctx context.Context, ticket, binding string) (time.Time, bool) {
-	v, mac, found := strings.Cut(ticket, ".")
-	if !found || !hmac.Equal([]byte(mac), []byte(s.mac(ctx, "login-ticket", v+"\x00"+binding))) {
-		return time.Time{}, false
-	}
-	sec, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	t := time.Unix(sec, 0).UTC()
-	if s.Now().Sub(t) > loginTicketTTL {
-		return time.Time{}, false
-	}
-	return t, true
 }

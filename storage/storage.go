@@ -286,6 +286,7 @@ type Storage interface {
 	Connections
 	Credentials
 	Identities
+	Flows
 	Meta
 	ClientCache
 	OAuth

@@ -50,10 +50,12 @@ type Page struct {
 	Error         string            // form-level error text, shown in a role="alert" region
 	FieldErrors   map[string]string // per-field error text keyed by input name ("email", "password")
 	Email         string            // prefilled email value
-	ReturnTo      string            // hidden input name="return_to"
+	Flow          string            // the sign-in flow's id: hidden input name="state" on the sign-in and sign-up forms
 	SignupEnabled bool              // login page links to sign-up
-	LoginURL      string            // link from sign-up (and logged-out) back to login, return_to included
-	SignupURL     string            // link from login to sign-up, return_to included
+	LoginURL      string            // link from sign-up (and logged-out) back to login, the flow included
+	SignupURL     string            // link from login to sign-up, the flow included
+	LinkURL       string            // the error page's way on (e.g. start the sign-in again); same-site
+	LinkText      string            // the text of LinkURL
 	Message       string            // informational text (logout pages, error page detail)
 	Action        string            // logout confirm form action (POST); empty posts back to the current URL
 	Hidden        map[string]string // extra hidden inputs for the logout confirm form

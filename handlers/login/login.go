@@ -76,21 +76,6 @@ func (h *Handler) csrfFailed(w http.ResponseWriter, r *http.Request) {
 	h.errorPage(w, r, http.StatusForbidden, "Your form expired", "Please go back, reload the page and try again.")
 }
 
-// safeReturn accepts only same-site relative paths, so the sign-in page is never an open redirect.
-// Browsers drop tabs and newlines from URLs and treat backslashes as slashes, so any of those (or any other
-// control character or space) is refused outright rather than normalised.
-func safeReturn(v string) string {
-	if v == "" || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") {
-		return ""
-	}
-	for _, c := range v {
-		if c <= ' ' || c == '\\' || c == 0x7f {
-			return ""
-		}
-	}
-	return v
-}
-
 func (h *Handler) page(r *http.Request, p templates.Page) templates.Page {
 	t := server.TenantFromContext(r.Context())
 	p.TenantName = t.Name
@@ -98,8 +83,8 @@ func (h *Handler) page(r *http.Request, p templates.Page) templates.Page {
 	p.SignupEnabled = t.SignupEnabled
 	p.RequestID = server.RequestIDFromContext(r.Context())
 	q := url.Values{}
-	if p.ReturnTo != "" {
-		q.Set("return_to", p.ReturnTo)
+	if p.Flow != "" {
+		q.Set("state", p.Flow)
 	}
 	p.SignupURL = "/signup"
 	p.LoginURL = "/login"
@@ -121,20 +106,64 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 	h.render(w, r, status, templates.PageError, templates.Page{Title: title, Message: msg})
 }
 
+// openFlow returns the open sign-in flow id names, which must be this browser's. ok=false means it cannot be
+// used (the "expired" page) or loading it failed (a 5xx page), and the response has been written.
+func (h *Handler) openFlow(w http.ResponseWriter, r *http.Request, id string) (f storage.AuthFlow, ok bool) {
+	f, err := h.S.OpenFlow(r.Context(), r, id)
+	var gone *server.FlowGoneError
+	switch {
+	case errors.As(err, &gone):
+		h.flowGone(w, r, gone)
+		return f, false
+	case err != nil:
+		h.failed(w, r, "loading the sign-in flow failed", err)
+		return f, false
+	}
+	return f, true
+}
+
+// flowGone shows the "This sign-in link has expired" page (see oauth.FlowGonePage).
+func (h *Handler) flowGone(w http.ResponseWriter, r *http.Request, gone *server.FlowGoneError) {
+	status, p := oauth.FlowGonePage(gone)
+	w.Header().Set("Cache-Control", "no-store")
+	h.render(w, r, status, templates.PageError, p)
+}
+
+// flowPage is the sign-in or sign-up page's data for the flow named by the request's state parameter (the query
+// on GET, the form on POST): the flow's id and the request's login_hint. ok=false: the response is written.
+func (h *Handler) flowPage(w http.ResponseWriter, r *http.Request) (p templates.Page, flow *storage.AuthFlow, ok bool) {
+	id := r.FormValue("state")
+	if id == "" {
+		return p, nil, true
+	}
+	f, ok := h.openFlow(w, r, id)
+	if !ok {
+		return p, nil, false
+	}
+	p.Flow = f.ID
+	if q, err := url.ParseQuery(f.Params); err == nil {
+		p.Email = q.Get("login_hint")
+	}
+	return p, &f, true
+}
+
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	h.render(w, r, http.StatusOK, templates.PageLogin, templates.Page{
-		ReturnTo: safeReturn(q.Get("return_to")),
-		Email:    q.Get("login_hint"),
-	})
+	p, _, ok := h.flowPage(w, r)
+	if !ok {
+		return
+	}
+	h.render(w, r, http.StatusOK, templates.PageLogin, p)
 }
 
 func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	p, flow, ok := h.flowPage(w, r)
+	if !ok {
+		return
+	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
-	returnTo := safeReturn(r.PostFormValue("return_to"))
-	p := templates.Page{Email: email, ReturnTo: returnTo, FieldErrors: map[string]string{}}
+	p.Email, p.FieldErrors = email, map[string]string{}
 	if email == "" {
 		p.FieldErrors["email"] = "Enter your email address."
 	}
@@ -155,6 +184,11 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.Logger.Info("sign-in throttled", "request_id", server.RequestIDFromContext(ctx))
 		h.render(w, r, http.StatusTooManyRequests, templates.PageLogin, p)
 		return
+	case errors.Is(err, server.ErrConnectionDisabled):
+		p.Error = "Signing in with a password is turned off here. Contact your administrator."
+		h.Logger.Info("sign-in refused: password connection disabled", "request_id", server.RequestIDFromContext(ctx))
+		h.render(w, r, http.StatusForbidden, templates.PageLogin, p)
+		return
 	case errors.Is(err, server.ErrUserBlocked):
 		p.Error = "This account is blocked. Contact your administrator."
 		h.Logger.Info("sign-in refused: user blocked", "request_id", server.RequestIDFromContext(ctx))
@@ -169,34 +203,52 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, "sign-in error", err)
 		return
 	}
-	h.startSession(w, r, user.ID, returnTo, func() (string, error) {
-		cookie, _, err := h.S.StartSession(ctx, user, []string{"pwd"})
-		return cookie, err
-	})
+	h.startSession(w, r, user, flow, []string{"pwd"})
 }
 
-// startSession sets the session cookie and continues to returnTo (or a signed-in page).
-func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, userID, returnTo string, start func() (string, error)) {
-	cookie, err := start()
+// startSession opens a session for user, sets its cookie and continues: with a flow, the flow records that the
+// user signed in (who, which session, when, how) and the browser goes on to its next step; without one, a
+// signed-in page.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user storage.User, flow *storage.AuthFlow, amr []string) {
+	ctx := r.Context()
+	cookie, ls, err := h.S.StartSession(ctx, user, amr)
 	if errors.Is(err, storage.ErrCredentialsChanged) {
 		// The password changed (or the user was blocked) while this sign-in checked the old one.
-		h.Logger.Info("sign-in failed: credentials changed during the sign-in", "request_id", server.RequestIDFromContext(r.Context()))
-		h.render(w, r, http.StatusUnauthorized, templates.PageLogin, templates.Page{ReturnTo: returnTo, Error: "Wrong email or password."})
+		h.Logger.Info("sign-in failed: credentials changed during the sign-in", "request_id", server.RequestIDFromContext(ctx))
+		p := templates.Page{Error: "Wrong email or password."}
+		if flow != nil {
+			p.Flow = flow.ID
+		}
+		h.render(w, r, http.StatusUnauthorized, templates.PageLogin, p)
 		return
 	} else if err != nil {
 		h.failed(w, r, "starting session failed", err)
 		return
 	}
-	h.Logger.Info("signed in", "request_id", server.RequestIDFromContext(r.Context()), "user_id", userID)
+	h.Logger.Info("signed in", "request_id", server.RequestIDFromContext(ctx), "user_id", user.ID)
 	http.SetCookie(w, &http.Cookie{
 		Name: oauth.SessionCookie, Value: cookie, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: h.S.Config.PublicScheme == "https", MaxAge: int(h.S.Config.SessionTTL.Seconds()),
 	})
-	if returnTo == "" {
+	if flow == nil {
 		h.render(w, r, http.StatusOK, templates.PageError, templates.Page{Title: "You are signed in", Message: "You can close this page and return to the application."})
 		return
 	}
-	http.Redirect(w, r, returnTo, http.StatusSeeOther)
+	_, err = h.S.AdvanceFlow(ctx, *flow, func(f storage.AuthFlow) storage.AuthFlow {
+		at := ls.AuthTime
+		f.UserID, f.SessionID, f.AuthTime, f.AMR = ls.UserID, ls.ID, &at, ls.AMR
+		f.OrganizationID = "" // a choice made for another account does not carry over
+		return f
+	})
+	var gone *server.FlowGoneError
+	if errors.As(err, &gone) {
+		h.flowGone(w, r, gone)
+		return
+	} else if err != nil {
+		h.failed(w, r, "recording the sign-in in its flow failed", err)
+		return
+	}
+	http.Redirect(w, r, oauth.ResumePath+"?"+url.Values{"state": {flow.ID}}.Encode(), http.StatusSeeOther)
 }
 
 func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
@@ -204,7 +256,11 @@ func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusNotFound, "Sign-up is not available", "Ask your administrator for an account.")
 		return
 	}
-	h.render(w, r, http.StatusOK, templates.PageSignup, templates.Page{ReturnTo: safeReturn(r.URL.Query().Get("return_to"))})
+	p, _, ok := h.flowPage(w, r)
+	if !ok {
+		return
+	}
+	h.render(w, r, http.StatusOK, templates.PageSignup, p)
 }
 
 func (h *Handler) signupSubmit(w http.ResponseWriter, r *http.Request) {
@@ -213,10 +269,13 @@ func (h *Handler) signupSubmit(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusNotFound, "Sign-up is not available", "Ask your administrator for an account.")
 		return
 	}
+	p, flow, ok := h.flowPage(w, r)
+	if !ok {
+		return
+	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
-	returnTo := safeReturn(r.PostFormValue("return_to"))
-	p := templates.Page{Email: email, ReturnTo: returnTo, FieldErrors: map[string]string{}}
+	p.Email, p.FieldErrors = email, map[string]string{}
 	user, err := h.S.SignUp(ctx, email, password)
 	var verr *server.ValidationError
 	switch {
@@ -236,8 +295,5 @@ func (h *Handler) signupSubmit(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, "sign-up error", err)
 		return
 	}
-	h.startSession(w, r, user.ID, returnTo, func() (string, error) {
-		cookie, _, err := h.S.StartSession(ctx, user, []string{"pwd"})
-		return cookie, err
-	})
+	h.startSession(w, r, user, flow, []string{"pwd"})
 }

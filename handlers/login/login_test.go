@@ -66,13 +66,16 @@ func setsSession(r *testenv.Response) bool {
 func TestLoginPage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	c := f.env.Client(testenv.ClientOptions{})
-	r := testenv.Get(t, c, f.acme.URL("/login?return_to=%2Fauthorize%3Fclient_id%3Dx&login_hint=alice%40acme.test"))
+	c := f.env.Client(testenv.ClientOptions{NoRedirects: true})
+	ar := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
+	ar.Extra.Set("login_hint", "alice@acme.test")
+	flow := ar.Flow(t, f.acme, c)
+	r := testenv.Get(t, c, f.acme.URL("/login?state="+flow))
 	if r.StatusCode != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("status %d, Content-Type %q", r.StatusCode, r.Header.Get("Content-Type"))
 	}
 	form := testenv.ParseForm(t, r.Body)
-	for name, typ := range map[string]string{"email": "email", "password": "password", "csrf_token": "hidden", "return_to": "hidden"} {
+	for name, typ := range map[string]string{"email": "email", "password": "password", "csrf_token": "hidden", "state": "hidden"} {
 		if got, ok := form.Inputs[name]; !ok || got != typ {
 			t.Errorf("input %q: type %q (present %v), want %q", name, got, ok, typ)
 		}
@@ -83,8 +86,8 @@ func TestLoginPage(t *testing.T) {
 	if form.Method != "POST" || form.Action != "/login" {
 		t.Errorf("form %s %s, want POST /login", form.Method, form.Action)
 	}
-	if form.Fields.Get("return_to") != "/authorize?client_id=x" {
-		t.Errorf("return_to = %q", form.Fields.Get("return_to"))
+	if form.Fields.Get("state") != flow {
+		t.Errorf("state = %q, want the flow id %q", form.Fields.Get("state"), flow)
 	}
 	if form.Fields.Get("email") != "alice@acme.test" {
 		t.Errorf("login_hint not prefilled: email = %q", form.Fields.Get("email"))
@@ -100,12 +103,20 @@ func TestLoginPage(t *testing.T) {
 	}
 
 	const xss = `"><script>alert(1)</script>`
-	r = testenv.Get(t, c, f.acme.URL("/login?"+url.Values{"return_to": {"/" + xss}, "login_hint": {xss}}.Encode()))
+	ar = testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
+	ar.Extra.Set("login_hint", xss)
+	r = testenv.Get(t, c, f.acme.URL("/login?state="+ar.Flow(t, f.acme, c)))
 	if strings.Contains(r.Body, "<script>alert(1)") {
-		t.Error("login_hint or return_to is reflected unescaped")
+		t.Error("login_hint is reflected unescaped")
 	}
 	if form := testenv.ParseForm(t, r.Body); form.Fields.Get("email") != xss {
 		t.Errorf("login_hint not kept as text: %q", form.Fields.Get("email"))
+	}
+
+	// Without a flow the page still signs in (to the tenant), and a flow id never carries parameters.
+	r = testenv.Get(t, c, f.acme.URL("/login?"+url.Values{"login_hint": {"alice@acme.test"}, "return_to": {"/authorize"}}.Encode()))
+	if form := testenv.ParseForm(t, r.Body); r.StatusCode != http.StatusOK || form.Fields.Get("email") != "" || len(form.Fields["state"]) != 0 {
+		t.Errorf("login page without a flow: status %d, fields %v; want an empty form", r.StatusCode, form.Fields)
 	}
 }
 
@@ -164,6 +175,7 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	var pages []*testenv.Response
+	var flows []string
 	for _, tc := range []struct {
 		name, email, password string
 	}{
@@ -172,7 +184,8 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := f.env.Client(testenv.ClientOptions{NoRedirects: true})
-			r := f.acme.SignIn(t, c, tc.email, tc.password, "/authorize?x=1")
+			flow := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect).Flow(t, f.acme, c)
+			r := f.acme.SignIn(t, c, tc.email, tc.password, flow)
 			if r.StatusCode < 400 || r.StatusCode > 499 || setsSession(r) {
 				t.Fatalf("status %d (session set: %v), want a 4xx form again", r.StatusCode, setsSession(r))
 			}
@@ -180,10 +193,10 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 				t.Errorf("no error message on the page")
 			}
 			form := testenv.ParseForm(t, r.Body)
-			if form.Fields.Get("email") != tc.email || form.Fields.Get("return_to") != "/authorize?x=1" {
+			if form.Fields.Get("email") != tc.email || form.Fields.Get("state") != flow {
 				t.Errorf("form not refilled: %v", form.Fields)
 			}
-			pages = append(pages, r)
+			pages, flows = append(pages, r), append(flows, flow)
 		})
 	}
 	if len(pages) == 2 {
@@ -192,19 +205,21 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 			t.Errorf("wrong password: %d %q; unknown email: %d %q — must be the same", a.StatusCode, testenv.Alert(a.Body),
 				b.StatusCode, testenv.Alert(b.Body))
 		}
-		strip := func(r *testenv.Response, email string) string {
+		strip := func(r *testenv.Response, email, flow string) string {
 			f := testenv.ParseForm(t, r.Body)
-			return strings.NewReplacer(f.Fields.Get("csrf_token"), "", email, "", r.Header.Get("X-Request-Id"), "").Replace(r.Body)
+			return strings.NewReplacer(f.Fields.Get("csrf_token"), "", email, "", flow, "", r.Header.Get("X-Request-Id"), "").Replace(r.Body)
 		}
-		if strip(a, "alice@acme.test") != strip(b, "nobody@acme.test") {
+		if strip(a, "alice@acme.test", flows[0]) != strip(b, "nobody@acme.test", flows[1]) {
 			t.Errorf("the two failure pages differ beyond the email and tokens:\n%s\n----\n%s", a.Body, b.Body)
 		}
 	}
 }
 
-// TestLoginReturnToIsNotAnOpenRedirect: after signing in, the browser may only go to a path on the tenant host.
-// The Location is judged the way a browser resolves it (WHATWG URL: tabs and newlines removed, "\" read as "/").
-func TestLoginReturnToIsNotAnOpenRedirect(t *testing.T) {
+// TestLoginNeverRedirectsOffSite: after signing in, the browser goes on to its sign-in flow on the tenant host
+// and nowhere else. What used to carry a return URL (return_to) is ignored, and a hostile flow id is an unknown
+// flow: the "expired" page, no redirect. The Location is judged the way a browser resolves it (WHATWG URL: tabs
+// and newlines removed, "\" read as "/").
+func TestLoginNeverRedirectsOffSite(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	browserResolve := func(base *url.URL, loc string) *url.URL {
@@ -216,40 +231,74 @@ func TestLoginReturnToIsNotAnOpenRedirect(t *testing.T) {
 		return u
 	}
 	for _, tc := range []struct {
-		name     string
-		returnTo string
+		name   string
+		target string
 	}{
-		{name: "protocol-relative", returnTo: "//evil.example/x"},
-		{name: "absolute URL", returnTo: "https://evil.example/x"},
-		{name: "backslash", returnTo: `/\evil.example/x`},
-		{name: "tab between slashes", returnTo: "/\t/evil.example/x"},
-		{name: "backslashes only", returnTo: `\\evil.example/x`},
-		{name: "javascript", returnTo: "javascript:alert(1)"},
+		{name: "protocol-relative", target: "//evil.example/x"},
+		{name: "absolute URL", target: "https://evil.example/x"},
+		{name: "backslash", target: `/\evil.example/x`},
+		{name: "tab between slashes", target: "/\t/evil.example/x"},
+		{name: "backslashes only", target: `\\evil.example/x`},
+		{name: "javascript", target: "javascript:alert(1)"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := f.env.Client(testenv.ClientOptions{NoRedirects: true})
-			page := testenv.Get(t, c, f.acme.URL("/login?"+url.Values{"return_to": {tc.returnTo}}.Encode()))
-			if got := testenv.ParseForm(t, page.Body).Fields.Get("return_to"); strings.Contains(got, "evil.example") || strings.Contains(got, "javascript") {
-				t.Errorf("the login page kept return_to %q", got)
-			}
-			v := url.Values{"csrf_token": {testenv.ParseForm(t, page.Body).Fields.Get("csrf_token")},
-				"email": {"alice@acme.test"}, "password": {testenv.Password}, "return_to": {tc.returnTo}}
-			req, err := http.NewRequest(http.MethodPost, f.acme.URL("/login"), strings.NewReader(v.Encode()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Origin", f.acme.Issuer)
-			// Not through the client: Go refuses to parse some Locations that browsers follow.
-			r := testenv.RoundTrip(t, c, req)
-			if r.StatusCode >= 400 {
-				t.Fatalf("sign-in failed: %d", r.StatusCode)
-			}
-			if loc := r.Header.Get("Location"); loc != "" {
-				if u := browserResolve(r.Request.URL, loc); u.Host != f.acme.Host || u.Scheme != "http" {
-					t.Errorf("return_to %q redirected the browser to %s (Location %q)", tc.returnTo, u, loc)
+		for _, param := range []string{"return_to", "state"} {
+			t.Run(tc.name+" as "+param, func(t *testing.T) {
+				c := f.env.Client(testenv.ClientOptions{NoRedirects: true})
+				page := testenv.Get(t, c, f.acme.URL("/login?"+url.Values{param: {tc.target}}.Encode()))
+				if strings.Contains(page.Body, "evil.example") || strings.Contains(page.Body, "javascript:") {
+					t.Errorf("the login page reflected %s %q:\n%s", param, tc.target, page.Body)
 				}
-			}
-		})
+				csrfPage := testenv.Get(t, c, f.acme.URL("/login"))
+				v := url.Values{"csrf_token": {testenv.ParseForm(t, csrfPage.Body).Fields.Get("csrf_token")},
+					"email": {"alice@acme.test"}, "password": {testenv.Password}, param: {tc.target}}
+				req, err := http.NewRequest(http.MethodPost, f.acme.URL("/login"), strings.NewReader(v.Encode()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Origin", f.acme.Issuer)
+				// Not through the client: Go refuses to parse some Locations that browsers follow.
+				r := testenv.RoundTrip(t, c, req)
+				if param == "state" && r.StatusCode != http.StatusBadRequest {
+					t.Errorf("sign-in with flow id %q: status %d, want 400 (unknown flow)", tc.target, r.StatusCode)
+				}
+				if loc := r.Header.Get("Location"); loc != "" {
+					if u := browserResolve(r.Request.URL, loc); u.Host != f.acme.Host || u.Scheme != "http" {
+						t.Errorf("%s %q redirected the browser to %s (Location %q)", param, tc.target, u, loc)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestLoginWithDisabledPasswordConnection: when the tenant turns its password connection off, the sign-in page
+// says so with a 403 next to the form (not a 500), opens no session, and another tenant's page is unaffected.
+func TestLoginWithDisabledPasswordConnection(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	globex := f.env.NewTenant("globex")
+	gspa := globex.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+	globex.NewUser("alice@acme.test")
+	con, err := f.env.S.Store.GetConnection(f.acme.Ctx, storage.DefaultPasswordConnection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.env.S.Store.UpdateConnection(f.acme.Ctx, con.ID, func(old storage.Connection) (storage.Connection, error) {
+		old.Enabled = false
+		return old, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.env.Client(testenv.ClientOptions{NoRedirects: true})
+	r := f.acme.SignIn(t, c, "alice@acme.test", testenv.Password, testenv.NewAuthRequest(f.spa.ClientID, spaRedirect).Flow(t, f.acme, c))
+	if r.StatusCode != http.StatusForbidden || setsSession(r) || !strings.Contains(testenv.Alert(r.Body), "turned off") {
+		t.Errorf("acme: status %d, session %v, alert %q; want 403, no session, the connection named as off",
+			r.StatusCode, setsSession(r), testenv.Alert(r.Body))
+	}
+	gc := f.env.Client(testenv.ClientOptions{NoRedirects: true})
+	r = globex.SignIn(t, gc, "alice@acme.test", testenv.Password, testenv.NewAuthRequest(gspa.ClientID, spaRedirect).Flow(t, globex, gc))
+	if r.StatusCode != http.StatusSeeOther || !setsSession(r) {
+		t.Errorf("globex: status %d, session %v; want its own connection to still sign in", r.StatusCode, setsSession(r))
 	}
 }

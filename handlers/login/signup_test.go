@@ -47,7 +47,7 @@ func TestSignupWhenEnabled(t *testing.T) {
 	// The change reaches the server through the cache's pub/sub; give it a moment, but not forever.
 	var page *testenv.Response
 	for deadline := time.Now().Add(3 * time.Second); ; {
-		page = testenv.Get(t, step, f.acme.URL("/signup?return_to=%2F"))
+		page = testenv.Get(t, step, f.acme.URL("/signup"))
 		if page.StatusCode == http.StatusOK || time.Now().After(deadline) {
 			break
 		}
@@ -90,13 +90,23 @@ func TestSignupWhenEnabled(t *testing.T) {
 	})
 
 	t.Run("creates the user and signs in", func(t *testing.T) {
+		// Sign-up continues the sign-in flow the application started: the login page links to it with the flow.
 		ar := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
-		back := strings.TrimPrefix(ar.URL(f.acme), f.acme.Issuer)
-		r := f.acme.Submit(t, step, form, url.Values{"email": {"Carol@Acme.test"}, "password": {"long-enough-password"},
-			"return_to": {back}})
+		flow := ar.Flow(t, f.acme, step)
+		login := testenv.Get(t, step, f.acme.URL("/login?state="+flow))
+		link := "/signup?" + url.Values{"state": {flow}}.Encode()
+		if !strings.Contains(login.Body, `href="`+link+`"`) {
+			t.Fatalf("the flow's login page does not link to %s:\n%s", link, login.Body)
+		}
+		flowForm := testenv.ParseForm(t, testenv.Get(t, step, f.acme.URL(link)).Body)
+		if flowForm.Fields.Get("state") != flow {
+			t.Fatalf("sign-up form state = %q, want %q", flowForm.Fields.Get("state"), flow)
+		}
+		r := f.acme.Submit(t, step, flowForm, url.Values{"email": {"Carol@Acme.test"}, "password": {"long-enough-password"}})
+		back := "/authorize/resume?state=" + flow
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != back || !setsSession(r) {
-			t.Fatalf("status %d Location %q (session set: %v), want 303 to the return URL with a session",
-				r.StatusCode, r.Header.Get("Location"), setsSession(r))
+			t.Fatalf("status %d Location %q (session set: %v), want 303 to %s with a session",
+				r.StatusCode, r.Header.Get("Location"), setsSession(r), back)
 		}
 		u, err := f.env.S.Store.GetUserByEmail(f.acme.Ctx, "carol@acme.test")
 		if err != nil {

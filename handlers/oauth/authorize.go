@@ -67,64 +67,73 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.Now().UTC().Truncate(time.Second)
 
-	var (
-		ls   storage.LoginSession
-		user storage.User
-	)
-	signedIn := false
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		ls, user, err = h.S.SessionFromCookie(ctx, c.Value)
-		switch {
-		case err == nil:
-			signedIn = true
-		case errors.Is(err, storage.ErrNotFound):
-		default:
-			h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
-			return
-		}
+	ls, user, signedIn, err := h.browserSession(r)
+	if err != nil {
+		h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
+		return
 	}
-
-	// A ticket proves this request already went through the sign-in page; it carries when the request was
-	// first seen so prompt=login and max_age are judged against that moment.
-	requestedAt := now
-	fresh := false
-	// The ticket is single-use: a replayed authorization URL (another tab, the browser's history) no longer
-	// counts as having just signed in.
-	if ticket := r.URL.Query().Get(TicketParam); ticket != "" {
-		if at, ok := h.S.CheckLoginTicket(ctx, ticket, ticketBinding(r, ar)); ok && signedIn && !ls.AuthTime.Before(at) {
-			used, err := h.S.UseLoginTicket(ctx, ticket, at)
-			if err != nil {
-				h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
-				return
-			}
-			if used {
-				requestedAt, fresh = at, true
-			}
-		}
-	}
-	needLogin := !signedIn
-	if has("login") && !fresh {
-		needLogin = true
-	}
-	if maxAge, err := strconv.ParseInt(form.Get("max_age"), 10, 64); err == nil && maxAge >= 0 && signedIn && !fresh {
-		// Elapsed time at or past max_age means sign in again; max_age=0 therefore always asks.
-		if !now.Before(ls.AuthTime.Add(time.Duration(maxAge) * time.Second)) {
-			needLogin = true
-		}
-	}
-	if needLogin {
+	if !signedIn || !sessionSatisfies(form, ls, now) {
 		if has("none") {
 			h.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The user is not signed in and prompt=none was requested."))
 			return
 		}
-		http.Redirect(w, r, h.loginURL(r, ar, now), http.StatusFound)
+		h.startFlow(w, r, ar, nil)
 		return
 	}
 
-	access, ok := h.organization(w, r, ar, user, ls, requestedAt, fresh, has("none"))
+	access, picker, ok := h.organization(w, r, ar, user, ls, has("none"))
 	if !ok {
 		return
 	}
+	if picker {
+		h.startFlow(w, r, ar, &ls)
+		return
+	}
+	h.completeAuthorize(w, r, ar, user, ls, access, now, nil)
+}
+
+// sessionSatisfies reports whether a browser session authenticated at ls.AuthTime is good enough for an
+// authorization request with form at now. prompt=login never is: only a sign-in within the request's own flow
+// satisfies it. A session older than max_age is not (elapsed time at or past max_age; max_age=0 always asks).
+func sessionSatisfies(form url.Values, ls storage.LoginSession, now time.Time) bool {
+	for _, p := range strings.Split(form.Get("prompt"), " ") {
+		if p == "login" {
+			return false
+		}
+	}
+	if maxAge, err := strconv.ParseInt(form.Get("max_age"), 10, 64); err == nil && maxAge >= 0 {
+		if !now.Before(ls.AuthTime.Add(time.Duration(maxAge) * time.Second)) {
+			return false
+		}
+	}
+	return true
+}
+
+// browserSession returns the browser's live session and its user; signedIn is false when there is none. err is
+// a failure of ours (the database), never "not signed in".
+func (h *Handler) browserSession(r *http.Request) (ls storage.LoginSession, user storage.User, signedIn bool, err error) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return ls, user, false, nil
+	}
+	ls, user, err = h.S.SessionFromCookie(r.Context(), c.Value)
+	switch {
+	case err == nil:
+		return ls, user, true, nil
+	case errors.Is(err, storage.ErrNotFound):
+		return storage.LoginSession{}, storage.User{}, false, nil
+	}
+	return storage.LoginSession{}, storage.User{}, false, err
+}
+
+// completeAuthorize issues the authorization response for a signed-in user: the code, state and iss (RFC 9207)
+// in the request's response mode. requestedAt is when the request was first seen (the flow's creation), which
+// fosite judges prompt=login and max_age against. A request that went through a flow completes it first, with
+// one conditional write: of several concurrent completions exactly one gets a code.
+func (h *Handler) completeAuthorize(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User,
+	ls storage.LoginSession, access *server.OrgAccess, requestedAt time.Time, flow *storage.AuthFlow) {
+	ctx := r.Context()
+	t := server.TenantFromContext(ctx)
 
 	// The grant records who, which client, which sign-in and organization, and what was granted; the token
 	// endpoint builds every claim from it.
@@ -134,6 +143,12 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if flow != nil {
+		if err := h.S.CompleteFlow(ctx, *flow); err != nil {
+			h.flowError(w, r, err)
+			return
+		}
+	}
 	resp, err := h.S.Provider.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		h.authorizeError(w, r, ar, err)
@@ -141,48 +156,6 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.AddParameter("iss", t.Issuer) // RFC 9207, in every response mode
 	h.S.Provider.WriteAuthorizeResponse(ctx, w, ar, resp)
-}
-
-// loginURL sends the browser to the sign-in page with a way back to this authorization request.
-func (h *Handler) loginURL(r *http.Request, ar fosite.AuthorizeRequester, now time.Time) string {
-	q := r.URL.Query()
-	if r.Method == http.MethodPost {
-		q = ar.GetRequestForm()
-	}
-	q.Del(TicketParam)
-	q.Set(TicketParam, h.S.LoginTicket(r.Context(), now, ticketBinding(r, ar)))
-	back := "/authorize?" + q.Encode()
-	v := url.Values{"return_to": {back}}
-	if hint := ar.GetRequestForm().Get("login_hint"); hint != "" {
-		v.Set("login_hint", hint)
-	}
-	return LoginPath + "?" + v.Encode()
-}
-
-// ticketBinding is what a login ticket is bound to: every parameter of the authorization request but the
-// ticket itself, in canonical order.
-func ticketBinding(r *http.Request, ar fosite.AuthorizeRequester) string {
-	q := url.Values{}
-	for k, v := range r.URL.Query() {
-		q[k] = v
-	}
-	if r.Method == http.MethodPost {
-		for k, v := range ar.GetRequestForm() {
-			q[k] = v
-		}
-	}
-	return bindingOf(q)
-}
-
-// bindingOf is the canonical form of authorization parameters a login ticket is bound to.
-func bindingOf(q url.Values) string {
-	c := url.Values{}
-	for k, v := range q {
-		if k != TicketParam {
-			c[k] = v
-		}
-	}
-	return c.Encode()
 }
 
 // authorizeError redirects the error to the client when its redirect URI is valid, and otherwise shows a

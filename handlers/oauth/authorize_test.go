@@ -85,14 +85,23 @@ func TestAdvertisedResponseModesWork(t *testing.T) {
 			name  string
 			c     *http.Client
 			field string
+			flow  bool // through a sign-in flow: the stored request answers in its own response mode
 		}{
 			{name: "code", c: signedIn, field: "code"},
 			{name: "error", c: anonymous, field: "error"},
+			{name: "code after a sign-in flow", c: f.env.Client(testenv.ClientOptions{NoRedirects: true}), field: "code", flow: true},
 		} {
 			t.Run(mode+"/"+tc.name, func(t *testing.T) {
 				ar := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
 				ar.Extra = url.Values{"response_mode": {mode}, "prompt": {"none"}}
-				r := testenv.Get(t, tc.c, ar.URL(f.acme))
+				var r *testenv.Response
+				if tc.flow {
+					ar.Extra.Set("prompt", "login")
+					signIn := f.acme.SignIn(t, tc.c, "alice@acme.test", testenv.Password, ar.Flow(t, f.acme, tc.c))
+					r = testenv.Get(t, tc.c, signIn.Location(t).String())
+				} else {
+					r = testenv.Get(t, tc.c, ar.URL(f.acme))
+				}
 				var got url.Values
 				switch mode {
 				case "query":
@@ -112,7 +121,7 @@ func TestAdvertisedResponseModesWork(t *testing.T) {
 				if got.Get(tc.field) == "" || got.Get("state") != ar.State {
 					t.Errorf("response = %v, want %s and state", got, tc.field)
 				}
-				if tc.name == "code" && got.Get("error") != "" {
+				if tc.field == "code" && got.Get("error") != "" {
 					t.Errorf("advertised response_mode=%s refused: %s: %s", mode, got.Get("error"), got.Get("error_description"))
 				}
 				if got.Get("iss") != f.acme.Issuer {
@@ -175,44 +184,5 @@ func TestReauthentication(t *testing.T) {
 				t.Errorf("auth_time = %v, want the re-authentication time %d", id["auth_time"], f.env.Clock.Now().Unix())
 			}
 		})
-	}
-}
-
-// TestLoginTicketIsBoundToItsRequest: the ticket /authorize adds to the return URL proves that this request
-// went through the sign-in page. Copied onto a later prompt=login request (from browser history, say), it
-// must not stand in for signing in again.
-func TestLoginTicketIsBoundToItsRequest(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	acme := f.acme
-	acme.NewUser("alice@acme.test")
-	f.env.Clock.Freeze(time.Now().Add(-30 * time.Minute).Truncate(time.Second))
-
-	browser := f.env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}})
-	step := f.env.Client(testenv.ClientOptions{Jar: browser.Jar, NoRedirects: true})
-	first := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
-	r := testenv.Get(t, step, first.URL(acme))
-	returnTo := r.Location(t).Query().Get("return_to")
-	back, err := url.Parse(returnTo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ticketParam, ticket string
-	for k, v := range back.Query() {
-		if _, known := first.Query()[k]; !known {
-			ticketParam, ticket = k, v[0]
-		}
-	}
-	if ticket == "" {
-		t.Fatalf("no ticket in the return URL %s", returnTo)
-	}
-	first.Code(t, acme, browser, "alice@acme.test", testenv.Password)
-
-	f.env.Clock.Advance(time.Minute)
-	later := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
-	later.Extra = url.Values{"prompt": {"login"}, ticketParam: {ticket}}
-	r = testenv.Get(t, step, later.URL(acme))
-	if loc := r.Location(t); loc.Path != "/login" {
-		t.Errorf("prompt=login with a ticket copied from an earlier request skipped the sign-in: redirected to %s", loc)
 	}
 }

@@ -28,11 +28,8 @@ type Handler struct {
 	discovery   map[string]cachedDoc // kind|tenant|issuer|alg -> document; bounded, see serveMetadata
 }
 
-// LoginPath is where /authorize sends a browser without a session.
+// LoginPath is where a sign-in flow sends the browser to sign in: LoginPath?state=<flow id>.
 const LoginPath = "/login"
-
-// TicketParam carries the login ticket on the authorization URL the sign-in page returns to.
-const TicketParam = "authio_ticket"
 
 // Mount registers the endpoints on r.
 func (h *Handler) Mount(r *mux.Router) {
@@ -40,6 +37,7 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/.well-known/oauth-authorization-server", h.cors(http.HandlerFunc(h.authorizationServerMetadata), "GET")).Methods(http.MethodGet, http.MethodOptions)
 	r.Handle("/.well-known/jwks.json", h.cors(http.HandlerFunc(h.jwks), "GET")).Methods(http.MethodGet, http.MethodOptions)
 	r.HandleFunc("/authorize", h.authorize).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc(ResumePath, h.resume).Methods(http.MethodGet)
 	r.Handle("/oauth/token", h.cors(http.HandlerFunc(h.token), "POST")).Methods(http.MethodPost, http.MethodOptions)
 	r.Handle("/userinfo", h.cors(http.HandlerFunc(h.userinfo), "GET, POST")).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
 	r.HandleFunc("/oauth/introspect", h.introspect).Methods(http.MethodPost)

@@ -88,13 +88,13 @@ func (tn *Tenant) Submit(t testing.TB, c *http.Client, f Form, set url.Values) *
 	return PostForm(t, c, tn.URL(action), v, Header("Origin", tn.Issuer))
 }
 
-// SignIn opens the sign-in page with returnTo and submits email and password. The client's redirect policy
-// decides whether the 303 is followed.
-func (tn *Tenant) SignIn(t testing.TB, c *http.Client, email, password, returnTo string) *Response {
+// SignIn opens the sign-in page (of sign-in flow flowID, when not "") and submits email and password. The
+// client's redirect policy decides whether the 303 is followed.
+func (tn *Tenant) SignIn(t testing.TB, c *http.Client, email, password, flowID string) *Response {
 	t.Helper()
 	u := tn.URL("/login")
-	if returnTo != "" {
-		u += "?" + url.Values{"return_to": {returnTo}}.Encode()
+	if flowID != "" {
+		u += "?" + url.Values{"state": {flowID}}.Encode()
 	}
 	page := Get(t, c, u)
 	if page.StatusCode != http.StatusOK {
@@ -185,6 +185,22 @@ func (a *AuthRequest) Code(t testing.TB, tn *Tenant, c *http.Client, email, pass
 		t.Fatalf("no code in the callback: %v", q)
 	}
 	return q.Get("code")
+}
+
+// Flow opens the request's /authorize URL in browser c, which must not follow redirects, and returns the id of
+// the sign-in flow /authorize stored: the state parameter of the sign-in page (or flow step) it redirected to.
+func (a *AuthRequest) Flow(t testing.TB, tn *Tenant, c *http.Client) string {
+	t.Helper()
+	r := Get(t, c, a.URL(tn))
+	if r.StatusCode != http.StatusFound {
+		t.Fatalf("GET /authorize: status %d, want 302 to a sign-in flow\n%s", r.StatusCode, r.Body)
+	}
+	loc := r.Location(t)
+	id := loc.Query().Get("state")
+	if (loc.Path != "/login" && loc.Path != "/authorize/resume") || !strings.HasPrefix(id, "flw_") || len(loc.Query()) != 1 {
+		t.Fatalf("/authorize redirected to %s, want /login or /authorize/resume with only state=<flow id>", loc)
+	}
+	return id
 }
 
 // Exchange redeems a code at the token endpoint as a public client.

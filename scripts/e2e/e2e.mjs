@@ -393,14 +393,17 @@ async function main() {
     page.setDefaultTimeout(15000);
 
     // login page and failed sign-ins (done first: they create no session)
-    await check('/authorize without a session redirects to /login?return_to=<authorize URL>', () =>
+    await check('/authorize without a session redirects to /login?state=<flow id>, without the request parameters', () =>
       inBrowser(page, async () => {
-        const { url } = newAuth();
+        const { url, checks } = newAuth();
         await page.goto(url, { waitUntil: 'domcontentloaded' });
         const at = new URL(page.url());
         eq(`${at.protocol}//${at.host}${at.pathname}`, `${ACME}/login`, 'login page URL');
-        const rt = at.searchParams.get('return_to') || '';
-        assert(rt.includes('/authorize'), `return_to does not carry the /authorize URL: ${short(rt)}`);
+        const flow = at.searchParams.get('state') || '';
+        assert(/^flw_/.test(flow), `no flow id in the sign-in URL ${short(page.url())}`);
+        eq([...at.searchParams.keys()].join(','), 'state', 'parameters of the sign-in URL');
+        assert(!page.url().includes(checks.state) && !page.url().includes('redirect_uri'), `the sign-in URL carries the request: ${short(page.url())}`);
+        eq(await page.inputValue('form input[name="state"]'), flow, 'hidden flow id');
         assert(await page.locator('form input[name="email"]').count(), 'no email input');
         assert(await page.locator('form input[name="password"]').count(), 'no password input');
         assert(await page.locator('form input[type="hidden"]').count(), 'no hidden (CSRF) input');
@@ -618,6 +621,66 @@ async function main() {
     });
     // below: the second sign-in's tokens, or (if it failed) the SSO ones, so one defect hides less
     const ts3 = ts3fresh || (tsSSO && tsSSO.ts);
+
+    // the sign-in flow in a real browser: refresh, back, two tabs
+    const expiredPage = async (p, what) => {
+      const h1 = (await p.locator('h1').first().textContent({ timeout: 15000 }).catch(() => '')) || '';
+      assert(/sign-in link has expired/i.test(h1), `${what}: not the expired page (h1 ${short(h1)}) at ${p.url()}`);
+    };
+    await check('sign-in flow: a refresh of the sign-in page keeps the flow; after completion, back shows the expired page', () =>
+      inBrowser(page, async () => {
+        const a = newAuth({ prompt: 'login' });
+        await page.goto(a.url, { waitUntil: 'domcontentloaded' });
+        const loginUrl = page.url();
+        const flow = new URL(loginUrl).searchParams.get('state');
+        assert(/^flw_/.test(flow || ''), `not at a flow's sign-in page: ${loginUrl}`);
+        await page.reload({ waitUntil: 'domcontentloaded' });
+        eq(page.url(), loginUrl, 'URL after a refresh');
+        eq(await page.inputValue('form input[name="state"]'), flow, 'flow id after a refresh');
+        await fillLogin(page, USER_EMAIL, USER_PASSWORD);
+        const waiter = page.waitForURL((u) => isAt(u.href, REDIRECT_URI), { timeout: 15000, waitUntil: 'commit' });
+        await page.click('form button[type="submit"]');
+        await waiter;
+        const p = pub.callbackParams(page.url());
+        assert(p.code && !p.error, `callback ${short(page.url())}`);
+        eq(p.state, a.checks.state, 'state');
+        await pubLax.callback(REDIRECT_URI, p, a.checks);
+        await page.goBack({ waitUntil: 'domcontentloaded' });
+        assert(!isAt(page.url(), REDIRECT_URI), `back stayed at the redirect URI: ${page.url()}`);
+        await expiredPage(page, 'back after completion');
+        // Its link starts the same request again: prompt=login asks again, in a new flow.
+        await Promise.all([page.waitForURL((u) => new URL(u.href).pathname === '/login', { timeout: 15000 }), page.click('a:has-text("Sign in again")')]);
+        const again = new URL(page.url()).searchParams.get('state');
+        assert(/^flw_/.test(again || '') && again !== flow, `restart did not start a new flow: ${page.url()}`);
+      }),
+    );
+    await check('sign-in flow: two tabs of one browser are two flows, each completing with its own state', () =>
+      inBrowser(page, async () => {
+        const tab2 = await context.newPage();
+        try {
+          const a = newAuth({ prompt: 'login' });
+          const b = newAuth({ prompt: 'login' });
+          await page.goto(a.url, { waitUntil: 'domcontentloaded' });
+          await tab2.goto(b.url, { waitUntil: 'domcontentloaded' });
+          const fa = new URL(page.url()).searchParams.get('state');
+          const fb = new URL(tab2.url()).searchParams.get('state');
+          assert(/^flw_/.test(fa || '') && /^flw_/.test(fb || '') && fa !== fb, `flows ${fa} and ${fb}`);
+          const finish = async (p, req) => {
+            await fillLogin(p, USER_EMAIL, USER_PASSWORD);
+            const waiter = p.waitForURL((u) => isAt(u.href, REDIRECT_URI), { timeout: 15000, waitUntil: 'commit' });
+            await p.click('form button[type="submit"]');
+            await waiter;
+            const params = pub.callbackParams(p.url());
+            eq(params.state, req.checks.state, 'state of the tab');
+            return (await pubLax.callback(REDIRECT_URI, params, req.checks)).claims().sub;
+          };
+          eq(await finish(tab2, b), USER_ID, 'sub of the second tab');
+          eq(await finish(page, a), USER_ID, 'sub of the first tab');
+        } finally {
+          await tab2.close().catch(() => {});
+        }
+      }),
+    );
 
     // introspection, cross-tenant, revocation
     await check('introspection by the acme confidential client: active, sub, client_id', async () => {

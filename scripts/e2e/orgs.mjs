@@ -90,7 +90,7 @@ function newAuth(base, clientId, extra = {}) {
 
 // Opens an authorization URL in page. With `who`, the hosted login form is expected (unless the
 // browser already has a session and `who.allowSession`) and is filled with who's email and the
-// password. Ends at the redirect URI or at a page the server shows on /authorize (the picker).
+// password. Ends at the redirect URI or at a page of the sign-in flow (the picker on /authorize/resume).
 // Returns { url, sawForm }.
 async function authorizeIn(page, a, who) {
   await page.goto(a.url, { waitUntil: 'domcontentloaded', timeout: 15000 });
@@ -101,7 +101,7 @@ async function authorizeIn(page, a, who) {
     await page.waitForSelector('form input[name="email"]', { timeout: 15000 });
     await page.fill('input[name="email"]', who.email);
     await page.fill('input[name="password"]', S.password);
-    const waiter = page.waitForURL((u) => isAt(u.href, REDIRECT_URI) || u.pathname === '/authorize', {
+    const waiter = page.waitForURL((u) => isAt(u.href, REDIRECT_URI) || u.pathname.startsWith('/authorize'), {
       timeout: 15000,
       waitUntil: 'domcontentloaded',
     });
@@ -356,7 +356,8 @@ async function main() {
         const r = await authorizeIn(pickerPage, ap, alice);
         assert(r.sawForm, 'no login form');
         assert(!isAt(r.url, REDIRECT_URI), `went straight to the redirect URI: ${r.url}`);
-        eq(new URL(r.url).pathname, '/authorize', 'picker path');
+        eq(new URL(r.url).pathname, '/authorize/resume', 'picker path');
+        assert(/^flw_/.test(new URL(r.url).searchParams.get('state') || ''), `picker URL without a flow id: ${r.url}`);
         const choices = await pickerPage.$$eval('a.choice', (as) =>
           as.map((a) => ({
             href: a.getAttribute('href'),
@@ -373,13 +374,18 @@ async function main() {
       sameSet(choices.map((c) => c.label), [acme.display_name, globex.display_name], 'labels');
       const orgOf = (c) => new URL(c.href, A).searchParams.get('organization');
       sameSet(choices.map(orgOf), [acme.id, globex.id], 'organization parameter of the links');
-      for (const c of choices) eq(new URL(c.href, A).pathname, '/authorize', `path of ${c.href}`);
+      for (const c of choices) eq(new URL(c.href, A).pathname, '/authorize/resume', `path of ${c.href}`);
       const text = await pickerPage.evaluate(() => document.body.innerText);
       assert(!text.includes(initech.display_name) && !text.includes(initech.id), 'the suspended organization is shown');
     });
     const pickedTk = await check('clicking Globex in the picker completes the flow: the tokens name Globex', () =>
       inBrowser(pickerPage, async () => {
         requireValue(picker, 'picker');
+        // A refresh shows the same step of the stored flow again.
+        const pickerUrl = pickerPage.url();
+        await pickerPage.reload({ waitUntil: 'domcontentloaded' });
+        eq(pickerPage.url(), pickerUrl, 'picker URL after a refresh');
+        eq(await pickerPage.locator('a.choice').count(), 2, 'choices after a refresh');
         const waiter = pickerPage.waitForURL((u) => isAt(u.href, REDIRECT_URI), { timeout: 15000, waitUntil: 'domcontentloaded' });
         await pickerPage.click(`a.choice:has-text("${globex.display_name}")`);
         await waiter;
@@ -391,6 +397,15 @@ async function main() {
         eq(idc.org_id, globex.id, 'ID token org_id');
         eq(idc.org_name, globex.name, 'ID token org_name');
         return tk;
+      }),
+    );
+    await check('back to the picker after choosing: the flow is complete, the expired page (no second code)', () =>
+      inBrowser(pickerPage, async () => {
+        requireValue(pickedTk, 'picked tokens');
+        await pickerPage.goBack({ waitUntil: 'domcontentloaded' });
+        assert(!isAt(pickerPage.url(), REDIRECT_URI), `back stayed at the redirect URI: ${pickerPage.url()}`);
+        const h1 = (await pickerPage.locator('h1').first().textContent()) || '';
+        assert(/sign-in link has expired/i.test(h1), `not the expired page (h1 ${short(h1)}) at ${pickerPage.url()}`);
       }),
     );
     await check('a client without the token_exchange grant (the picker client) cannot exchange its own token -> unauthorized_client', async () => {

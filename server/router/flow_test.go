@@ -68,7 +68,8 @@ func TestAuthorizationCodeFlowWithPKCE(t *testing.T) {
 	state, nonce := testenv.RandomString(12), testenv.RandomString(12)
 	authURL := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce))
 
-	// 1. No session: /authorize sends the browser to the sign-in page with a way back.
+	// 1. No session: /authorize stores the request as a sign-in flow and sends the browser to the sign-in page
+	// with only the flow's id: none of the request's parameters ride along.
 	r := testenv.Get(t, step, authURL)
 	if r.StatusCode != http.StatusFound {
 		t.Fatalf("GET /authorize: status %d, want 302\n%s", r.StatusCode, r.Body)
@@ -77,12 +78,21 @@ func TestAuthorizationCodeFlowWithPKCE(t *testing.T) {
 	if loginURL.Host != acme.Host || loginURL.Path != "/login" {
 		t.Fatalf("redirected to %s, want %s/login", loginURL, acme.Issuer)
 	}
-	returnTo := loginURL.Query().Get("return_to")
-	if !strings.HasPrefix(returnTo, "/authorize?") {
-		t.Fatalf("return_to = %q, want the /authorize URL", returnTo)
+	flow := loginURL.Query().Get("state")
+	if !strings.HasPrefix(flow, "flw_") || len(loginURL.Query()) != 1 || strings.Contains(loginURL.String(), state) {
+		t.Fatalf("sign-in URL %s, want /login?state=<flow id> and nothing else", loginURL)
+	}
+	var flowCookie *http.Cookie
+	for _, ck := range r.Cookies() {
+		if ck.Name == "authio_flow" {
+			flowCookie = ck
+		}
+	}
+	if flowCookie == nil || !flowCookie.HttpOnly || flowCookie.SameSite != http.SameSiteLaxMode || flowCookie.Domain != "" || flowCookie.Path != "/" {
+		t.Fatalf("flow cookie %+v, want a host-only, HttpOnly, SameSite=Lax cookie binding the flow to this browser", flowCookie)
 	}
 
-	// 2. The sign-in page: a CSRF token and the way back as hidden inputs.
+	// 2. The sign-in page: a CSRF token and the flow id as hidden inputs.
 	r = testenv.Get(t, step, loginURL.String())
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("GET /login: status %d", r.StatusCode)
@@ -91,20 +101,20 @@ func TestAuthorizationCodeFlowWithPKCE(t *testing.T) {
 	if form.Inputs["csrf_token"] != "hidden" || form.Fields.Get("csrf_token") == "" {
 		t.Fatalf("login form has no hidden csrf_token: %v", form.Fields)
 	}
-	if form.Fields.Get("return_to") != returnTo {
-		t.Errorf("hidden return_to = %q, want %q", form.Fields.Get("return_to"), returnTo)
+	if form.Fields.Get("state") != flow {
+		t.Errorf("hidden state = %q, want the flow id %q", form.Fields.Get("state"), flow)
 	}
 
-	// 3. Sign in: 303 back to the authorization request, with a host-only, HttpOnly, SameSite session cookie.
+	// 3. Sign in: 303 on to the flow, with a host-only, HttpOnly, SameSite session cookie.
 	r = testenv.PostForm(t, step, acme.URL("/login"), url.Values{
 		"email": {"alice@acme.test"}, "password": {testenv.Password},
-		"csrf_token": {form.Fields.Get("csrf_token")}, "return_to": {returnTo},
+		"csrf_token": {form.Fields.Get("csrf_token")}, "state": {flow},
 	}, testenv.Header("Origin", acme.Issuer))
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("POST /login: status %d, want 303\n%s", r.StatusCode, r.Body)
 	}
-	if got := r.Header.Get("Location"); got != returnTo {
-		t.Errorf("POST /login Location = %q, want %q", got, returnTo)
+	if got, want := r.Header.Get("Location"), "/authorize/resume?state="+flow; got != want {
+		t.Errorf("POST /login Location = %q, want %q", got, want)
 	}
 	var session *http.Cookie
 	for _, ck := range r.Cookies() {
@@ -120,7 +130,7 @@ func TestAuthorizationCodeFlowWithPKCE(t *testing.T) {
 			session.HttpOnly, session.SameSite, session.Domain)
 	}
 
-	// 4. Back at /authorize: redirect to the client with code, state and iss.
+	// 4. The flow's last step: redirect to the client with code, state and iss.
 	r = testenv.Get(t, browser, r.Location(t).String())
 	cb := r.Location(t)
 	if !strings.HasPrefix(cb.String(), spaRedirect+"?") {

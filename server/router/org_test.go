@@ -469,7 +469,7 @@ func TestOrganizationPicker(t *testing.T) {
 		t.Error("picker mentions other users")
 	}
 	var link string
-	for _, m := range regexpAll(`href="(/authorize\?[^"]+)"`, resp.Body) {
+	for _, m := range regexpAll(`href="(/authorize/resume\?[^"]+)"`, resp.Body) {
 		if strings.Contains(m, url.QueryEscape(o.globex.ID)) {
 			link = html.UnescapeString(m)
 		}
@@ -477,9 +477,20 @@ func TestOrganizationPicker(t *testing.T) {
 	if link == "" {
 		t.Fatalf("no link for Globex in the picker:\n%s", resp.Body)
 	}
+	// The picker is a step of the stored flow: a refresh (or back) shows it again.
+	pickerURL := resp.Request.URL.String()
+	if again := testenv.Get(t, o.browser, pickerURL); again.StatusCode != http.StatusOK || !strings.Contains(again.Body, "Choose an organization") {
+		t.Fatalf("refreshing the picker: %d\n%s", again.StatusCode, again.Body)
+	}
 	q := ar.Callback(t, o.acme, testenv.Get(t, o.browser, o.acme.URL(link)))
 	if q.Get("code") == "" {
 		t.Fatalf("choosing Globex: %v", q)
+	}
+	// Once chosen, the flow is complete: back to the picker, or the choice replayed, is the expired page.
+	for what, u := range map[string]string{"back to the picker": pickerURL, "the choice replayed": o.acme.URL(link)} {
+		if r := testenv.Get(t, o.browser, u); r.StatusCode != http.StatusGone || !strings.Contains(r.Body, "This sign-in link has expired") {
+			t.Errorf("%s after the flow completed: %d\n%s", what, r.StatusCode, r.Body)
+		}
 	}
 	tk := testenv.TokensOf(t, ar.Exchange(t, o.acme, o.browser, q.Get("code")))
 	wantOrgClaims(t, "picked Globex", o.claims(t, tk.AccessToken), o.globex, []string{"member"}, []string{"read:docs"})

@@ -154,47 +154,48 @@ func TestRefreshTokenReuseInterval(t *testing.T) {
 	})
 }
 
-func TestLoginTicketIsSingleUse(t *testing.T) {
+// TestFlowCompletionIsSingleUse: a sign-in flow completes with one conditional write. Its last step, opened
+// several times at once (tabs, a replayed history entry, a double click), yields exactly one code; the other
+// requests get the "expired" page, never a 500 and never a second code.
+func TestFlowCompletionIsSingleUse(t *testing.T) {
 	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
 		o := newOrgSetupOn(t, storage.OrgUsageAllow, opts)
 		browser := o.env.Client(testenv.ClientOptions{NoRedirects: true})
 		ar := testenv.NewAuthRequest(o.spa.ClientID, orgRedirect)
 		ar.Extra.Set("prompt", "login")
-		r := testenv.Get(t, browser, ar.URL(o.acme))
-		if r.StatusCode != http.StatusFound || r.Location(t).Path != "/login" {
-			t.Fatalf("prompt=login without a session: %d %s", r.StatusCode, r.Header.Get("Location"))
+		flow := ar.Flow(t, o.acme, browser)
+		r := o.acme.SignIn(t, browser, o.alice.Email, testenv.Password, flow)
+		last := r.Location(t)
+		if r.StatusCode != http.StatusSeeOther || last.Path != "/authorize/resume" || last.Query().Get("state") != flow {
+			t.Fatalf("sign-in did not continue the flow: %d %s", r.StatusCode, last)
 		}
-		page := testenv.Get(t, browser, r.Location(t).String())
-		r = o.acme.Submit(t, browser, testenv.ParseForm(t, page.Body), url.Values{"email": {o.alice.Email}, "password": {testenv.Password}})
-		back := r.Location(t)
-		if back.Path != "/authorize" || back.Query().Get("authio_ticket") == "" {
-			t.Fatalf("sign-in did not return to the ticketed authorization request: %s", back)
-		}
-		// The same ticketed URL, opened several times at once (tabs, a replayed history entry): one sign-in
-		// answers prompt=login once; the others must sign in again.
 		outs := concurrently(browser, racers, func(int) *http.Request {
-			req, _ := http.NewRequest(http.MethodGet, back.String(), nil)
+			req, _ := http.NewRequest(http.MethodGet, last.String(), nil)
 			return req
 		})
+		var code string
 		codes := 0
 		for i, out := range outs {
-			if out.Err != nil {
-				t.Fatal(out.Err)
-			}
-			loc, err := url.Parse(out.Location)
 			switch {
-			case err != nil || (out.Status != http.StatusFound && out.Status != http.StatusSeeOther):
-				t.Errorf("request %d: %d %s", i, out.Status, out.Body)
-			case strings.HasPrefix(out.Location, orgRedirect) && loc.Query().Get("code") != "":
+			case out.Err != nil:
+				t.Fatal(out.Err)
+			case (out.Status == http.StatusFound || out.Status == http.StatusSeeOther) && strings.HasPrefix(out.Location, orgRedirect):
+				loc, err := url.Parse(out.Location)
+				if err != nil || loc.Query().Get("code") == "" {
+					t.Errorf("request %d went to %s", i, out.Location)
+					continue
+				}
 				codes++
-			case loc.Path == "/login":
+				code = loc.Query().Get("code")
+			case out.Status == http.StatusGone && strings.Contains(out.Body, "This sign-in link has expired"):
 			default:
-				t.Errorf("request %d went to %s", i, out.Location)
+				t.Errorf("request %d: %d %s %s, want one code and the expired page otherwise", i, out.Status, out.Location, out.Body)
 			}
 		}
 		if codes != 1 {
-			t.Fatalf("%d codes from one sign-in with prompt=login, want 1", codes)
+			t.Fatalf("%d codes from one flow completed %d times at once, want 1", codes, racers)
 		}
+		testenv.TokensOf(t, ar.Exchange(t, o.acme, browser, code))
 	})
 }
 

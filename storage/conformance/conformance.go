@@ -57,6 +57,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SingleUse", testSingleUse},
 		{"NoLostUpdates", testNoLostUpdates},
 		{"Connections", testConnections},
+		{"Flows", testFlows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })

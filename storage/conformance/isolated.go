@@ -23,5 +23,6 @@ var IsolatedTables = map[string]string{
 	"audit_events":         "OrgTenantIsolation/ListAudit (by type, user, organization, cursor), AppendAudit naming A",
 	"connections":          "Connections/tenant isolation: GetConnection, UpdateConnection, DeleteConnection",
 	"credentials":          "Connections/tenant isolation: SetPasswordCredential (A's user, A's connection), PasswordCredential, ListCredentials",
+	"auth_flows":           "Flows/tenant isolation: GetFlow, AdvanceFlow, CompleteFlow of A's flow",
 	"identities":           "Connections/tenant isolation: IdentityBySubject, ListIdentities, LinkIdentity to A's user",
 }

@@ -1,0 +1,144 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/authio/authio/storage"
+)
+
+// FlowCookie binds sign-in flows to the browser that started them: a random value per browser (host-only,
+// HttpOnly, SameSite=Lax) whose hash each flow stores. Two tabs share it and still get two flows.
+const FlowCookie = "authio_flow"
+
+// FlowTTL is how long a sign-in flow stays open after /authorize stored it.
+const FlowTTL = 15 * time.Minute
+
+// FlowStep is what a sign-in flow needs next.
+type FlowStep string
+
+// The steps of a sign-in flow, in order. Later steps (second factor, an organization's step-up) slot into
+// NextFlowStep.
+const (
+	StepLogin        FlowStep = "login"        // identify and authenticate the user
+	StepOrganization FlowStep = "organization" // the user chooses one of their organizations
+	StepComplete     FlowStep = "complete"     // everything is satisfied: issue the authorization response
+)
+
+// NextFlowStep returns the first step flow f has not satisfied yet. It reads only the flow's state: callers
+// clear f.SessionID first when the browser no longer holds that session.
+func NextFlowStep(f storage.AuthFlow) FlowStep {
+	switch {
+	case f.UserID == "" || f.SessionID == "" || f.AuthTime == nil:
+		return StepLogin
+	case f.OrgRequired && f.OrganizationID == "":
+		return StepOrganization
+	}
+	return StepComplete
+}
+
+// FlowGoneError means a flow id cannot be used (any more): unknown on this tenant, another browser's, expired or
+// already completed. The user is shown one page for all of these ("This sign-in link has expired").
+type FlowGoneError struct {
+	// Flow is set when the flow is known and belongs to the presenting browser (it expired or was completed),
+	// so the page can offer to start the same authorization request again; nil otherwise.
+	Flow *storage.AuthFlow
+}
+
+func (e *FlowGoneError) Error() string {
+	return "sign-in flow expired, completed, unknown or another browser's"
+}
+
+// RestartURL is the same-site /authorize URL that starts gone's authorization request again, "" when the flow
+// is not known to be the presenting browser's. The parameters were validated when the flow was stored, and
+// /authorize validates them again.
+func (e *FlowGoneError) RestartURL() string {
+	if e == nil || e.Flow == nil || e.Flow.Params == "" {
+		return ""
+	}
+	if _, err := url.ParseQuery(e.Flow.Params); err != nil {
+		return ""
+	}
+	return "/authorize?" + e.Flow.Params
+}
+
+// FlowBrowser returns the browser's flow cookie value from r, and a fresh one (set reports true) when r has
+// none; the caller sets it with FlowBrowserCookie.
+func FlowBrowser(r *http.Request) (value string, fresh bool) {
+	if c, err := r.Cookie(FlowCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 128 {
+		return c.Value, false
+	}
+	return RandomToken(32), true
+}
+
+// FlowBrowserCookie is the flow cookie carrying value: host-only, HttpOnly, SameSite=Lax, Secure on https,
+// ending with the browser session.
+func (s *Server) FlowBrowserCookie(value string) *http.Cookie {
+	return &http.Cookie{Name: FlowCookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: s.Config.PublicScheme == "https"}
+}
+
+// StartFlow stores f as a new flow of the tenant in ctx, bound to the browser whose flow cookie is browser;
+// it sets the id, the binding, the creation time (s.Now, whole seconds, which prompt=login and max_age are
+// judged against) and the expiry (FlowTTL later).
+func (s *Server) StartFlow(ctx context.Context, browser string, f storage.AuthFlow) (storage.AuthFlow, error) {
+	now := s.Now().UTC().Truncate(time.Second)
+	f.ID = NewID("flw")
+	f.BrowserHash = s.Secrets.TokenHash("flow-browser:" + browser)
+	f.CreatedAt, f.ExpiresAt, f.CompletedAt = now, now.Add(FlowTTL), nil
+	if err := s.Store.CreateFlow(ctx, f); err != nil {
+		return storage.AuthFlow{}, err
+	}
+	return f, nil
+}
+
+// OpenFlow returns the open flow id of the tenant in ctx, when the browser presenting it (r's flow cookie)
+// started it. A *FlowGoneError when it is unknown, another browser's, expired or completed; storage errors
+// (the database failing) as they are.
+func (s *Server) OpenFlow(ctx context.Context, r *http.Request, id string) (storage.AuthFlow, error) {
+	if id == "" || len(id) > 64 {
+		return storage.AuthFlow{}, &FlowGoneError{}
+	}
+	f, err := s.Store.GetFlow(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.AuthFlow{}, &FlowGoneError{}
+	} else if err != nil {
+		return storage.AuthFlow{}, err
+	}
+	c, err := r.Cookie(FlowCookie)
+	if err != nil || subtle.ConstantTimeCompare([]byte(s.Secrets.TokenHash("flow-browser:"+c.Value)), []byte(f.BrowserHash)) != 1 {
+		return storage.AuthFlow{}, &FlowGoneError{}
+	}
+	if f.CompletedAt != nil || !s.Now().Before(f.ExpiresAt) {
+		return storage.AuthFlow{}, &FlowGoneError{Flow: &f}
+	}
+	return f, nil
+}
+
+// AdvanceFlow records a step of open flow f (fn changes what the step satisfied) with a write conditional on the
+// flow still being open. A *FlowGoneError when it was completed or expired meanwhile.
+func (s *Server) AdvanceFlow(ctx context.Context, f storage.AuthFlow, fn func(f storage.AuthFlow) storage.AuthFlow) (storage.AuthFlow, error) {
+	var out storage.AuthFlow
+	err := s.Store.AdvanceFlow(ctx, f.ID, s.Now(), func(old storage.AuthFlow) (storage.AuthFlow, error) {
+		out = fn(old)
+		return out, nil
+	})
+	if errors.Is(err, storage.ErrAlreadyUsed) || errors.Is(err, storage.ErrNotFound) {
+		return storage.AuthFlow{}, &FlowGoneError{Flow: &f}
+	}
+	return out, err
+}
+
+// CompleteFlow completes open flow f: exactly one of several concurrent calls succeeds, on any replica; the
+// others get a *FlowGoneError, as does a flow completed or expired before.
+func (s *Server) CompleteFlow(ctx context.Context, f storage.AuthFlow) error {
+	err := s.Store.CompleteFlow(ctx, f.ID, s.Now())
+	if errors.Is(err, storage.ErrAlreadyUsed) {
+		return &FlowGoneError{Flow: &f}
+	}
+	return err
+}
