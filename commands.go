@@ -14,7 +14,9 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/router"
@@ -45,7 +47,7 @@ func setup(fs *flag.FlagSet, args, environ []string, stderr io.Writer, dev bool)
 	// Flags reach storage as typed: refuse what the database cannot keep before anything is opened.
 	var bad []string
 	fs.Visit(func(f *flag.Flag) {
-		if why := server.Unstorable(f.Value.String()); why != "" {
+		if why := httpx.Unstorable(f.Value.String()); why != "" {
 			bad = append(bad, "--"+f.Name+" "+why)
 		}
 	})
@@ -368,7 +370,7 @@ func tenantContext(ctx context.Context, s *server.Server, tenant string) (contex
 		return ctx, t, tenantErr(err, tenant)
 	}
 	// Changes made from the CLI are the operator's: audit events say so.
-	return server.WithActor(storage.WithTenant(ctx, t.ID), server.Actor{Kind: "cli"}), t, nil
+	return audit.WithActor(storage.WithTenant(ctx, t.ID), audit.Actor{Kind: "cli"}), t, nil
 }
 
 func cmdClientCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {

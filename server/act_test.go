@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -26,7 +27,7 @@ func TestActOnTenant(t *testing.T) {
 			}
 			return es
 		}
-		actor := server.WithActor(ops.Ctx, server.Actor{Kind: "user", ID: "user_support"})
+		actor := audit.WithActor(ops.Ctx, audit.Actor{Kind: "user", ID: "user_support"})
 		err := s.ActOnTenant(actor, acme.ID, "ticket 42", func(ctx context.Context) error {
 			if id, _ := tenancy.TenantID(ctx); id != acme.ID {
 				t.Errorf("fn ran in tenant %q, want %q", id, acme.ID)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/storage"
 )
 
@@ -81,7 +82,7 @@ func (s *Server) AuthenticateAPIKey(ctx context.Context, key string) (storage.AP
 	}
 	now := s.Now().UTC()
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Audit(ctx, storage.AuditEvent{Type: EventAPIKeyUsed, Actor: Actor{Kind: "api_key", ID: k.ID}.String(),
+		if err := s.Audit(ctx, storage.AuditEvent{Type: audit.EventAPIKeyUsed, Actor: audit.Actor{Kind: "api_key", ID: k.ID}.String(),
 			CreatedAt: now, Data: storage.JSONMap{"key_id": k.ID, "mode": k.Mode}}); err != nil {
 			return err
 		}

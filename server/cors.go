@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/storage"
 )
 
@@ -78,8 +79,8 @@ func (s *Server) CORS(next http.Handler, methods string) http.Handler {
 		if r.Method == http.MethodOptions {
 			if err != nil {
 				// A preflight refused during an outage would read as "this origin is not registered".
-				LogFailure(r.Context(), s.Logger, "CORS preflight: loading web origins failed", err)
-				WriteFailure(w, err)
+				httpx.LogFailure(r.Context(), s.Logger, "CORS preflight: loading web origins failed", err)
+				httpx.WriteFailure(w, err)
 				return
 			}
 			if !allowed {

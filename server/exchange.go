@@ -9,6 +9,8 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
 
+	"github.com/authio/authio/audit"
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/storage"
 )
 
@@ -49,7 +51,7 @@ func (s *Server) UserGrant(ctx context.Context, token string, use fosite.TokenUs
 	}
 	sess := NewSession("", "")
 	got, req, err := s.Provider.IntrospectToken(ctx, token, use, sess)
-	if rfc := OAuthError(err); rfc != nil && rfc.CodeField >= http.StatusInternalServerError {
+	if rfc := httpx.OAuthError(err); rfc != nil && rfc.CodeField >= http.StatusInternalServerError {
 		return Grant{}, rfc
 	}
 	if err != nil || got != use {
@@ -193,8 +195,8 @@ func (s *Server) mintSwitch(ctx context.Context, ar fosite.AccessRequester, with
 		}
 	}
 	userID := ar.GetSession().GetSubject()
-	if err := s.Audit(WithActor(ctx, Actor{Kind: "user", ID: userID}), storage.AuditEvent{
-		Type: EventOrgSwitched, UserID: userID, OrganizationID: to.Org.ID, ClientID: ar.GetClient().GetID(),
+	if err := s.Audit(audit.WithActor(ctx, audit.Actor{Kind: "user", ID: userID}), storage.AuditEvent{
+		Type: audit.EventOrgSwitched, UserID: userID, OrganizationID: to.Org.ID, ClientID: ar.GetClient().GetID(),
 		Data: storage.JSONMap{"from": from, "to": to.Org.ID, "via": via},
 	}); err != nil {
 		return Minted{}, err
@@ -271,7 +273,7 @@ func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshTok
 
 // switchError turns the fosite error of a refused switch into the switch endpoint's answer.
 func switchError(err error) error {
-	rfc := OAuthError(err)
+	rfc := httpx.OAuthError(err)
 	status := rfc.CodeField
 	switch {
 	case status >= http.StatusInternalServerError:

@@ -12,6 +12,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/authio/authio/audit"
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/internal/canon"
 )
 
@@ -46,9 +48,9 @@ func (s *Server) Observe(next http.Handler) http.Handler {
 			id = RandomToken(12)
 		}
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(WithClientIP(WithRequestID(r.Context(), id), s.ClientIP(r)))
+		r = r.WithContext(audit.WithClientIP(httpx.WithRequestID(r.Context(), id), s.ClientIP(r)))
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, httpx.MaxBodyBytes)
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -102,17 +104,17 @@ func (s *Server) ResolveTenant(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, err := canon.Host(r.Host, s.Config.PublicScheme)
 		if err != nil {
-			WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "The Host header is not a valid host name."})
+			httpx.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "The Host header is not a valid host name."})
 			return
 		}
 		name, _, _ := strings.Cut(host, ":")
 		t, err := s.Tenants.Resolve(r.Context(), name)
 		if errors.Is(err, ErrUnknownHost) {
-			WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No tenant answers on this host."})
+			httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No tenant answers on this host."})
 			return
 		} else if err != nil {
-			LogFailure(r.Context(), s.Logger, "tenant resolution failed", err)
-			WriteFailure(w, err)
+			httpx.LogFailure(r.Context(), s.Logger, "tenant resolution failed", err)
+			httpx.WriteFailure(w, err)
 			return
 		}
 		tenant := &Tenant{Tenant: t, Host: host, Issuer: s.Config.PublicScheme + "://" + host}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/storage"
 )
 
@@ -275,7 +276,7 @@ func (s *Server) AddMembers(ctx context.Context, orgRef string, userIDs []string
 				return err
 			}
 			m.TenantID = o.TenantID
-			if err := s.Audit(ctx, storage.AuditEvent{Type: EventMembershipCreated, UserID: uid, OrganizationID: o.ID,
+			if err := s.Audit(ctx, storage.AuditEvent{Type: audit.EventMembershipCreated, UserID: uid, OrganizationID: o.ID,
 				Data: storage.JSONMap{"membership_id": m.ID, "status": status}}); err != nil {
 				return err
 			}
@@ -317,7 +318,7 @@ func (s *Server) RemoveMembers(ctx context.Context, orgRef string, userIDs []str
 			if err := s.Store.DeleteMembership(ctx, m.ID); err != nil {
 				return err
 			}
-			if err := s.Audit(ctx, storage.AuditEvent{Type: EventMembershipDeleted, UserID: uid, OrganizationID: o.ID,
+			if err := s.Audit(ctx, storage.AuditEvent{Type: audit.EventMembershipDeleted, UserID: uid, OrganizationID: o.ID,
 				Data: storage.JSONMap{"membership_id": m.ID}}); err != nil {
 				return err
 			}
@@ -357,7 +358,7 @@ func (s *Server) SetMemberStatus(ctx context.Context, orgRef, userID, status str
 		if from == status {
 			return nil
 		}
-		return s.Audit(ctx, storage.AuditEvent{Type: EventMembershipUpdated, UserID: userID, OrganizationID: o.ID,
+		return s.Audit(ctx, storage.AuditEvent{Type: audit.EventMembershipUpdated, UserID: userID, OrganizationID: o.ID,
 			Data: storage.JSONMap{"membership_id": m.ID, "from": from, "to": status}})
 	})
 	if err != nil {

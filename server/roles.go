@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/storage"
 )
 
@@ -340,7 +341,7 @@ func (s *Server) assignRoles(ctx context.Context, sub roleSubject, ids []string,
 	}
 	added := pick(roles, addedIDs)
 	for _, r := range added {
-		if err := s.Audit(ctx, s.roleEvent(EventRoleAssigned, sub, r, source)); err != nil {
+		if err := s.Audit(ctx, s.roleEvent(audit.EventRoleAssigned, sub, r, source)); err != nil {
 			return nil, err
 		}
 	}
@@ -371,7 +372,7 @@ func (s *Server) removeRoles(ctx context.Context, sub roleSubject, ids []string)
 	}
 	removed := pick(roles, removedIDs)
 	for _, r := range removed {
-		if err := s.Audit(ctx, s.roleEvent(EventRoleRemoved, sub, r, source[r.ID])); err != nil {
+		if err := s.Audit(ctx, s.roleEvent(audit.EventRoleRemoved, sub, r, source[r.ID])); err != nil {
 			return nil, err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
@@ -36,7 +37,7 @@ func (h *Handler) Mount(r *mux.Router) {
 func (h *Handler) user(w http.ResponseWriter, r *http.Request) (server.Grant, storage.User, bool) {
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
-		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
+		httpx.WriteBearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
 		return server.Grant{}, storage.User{}, false
 	}
 	var u storage.User
@@ -45,7 +46,7 @@ func (h *Handler) user(w http.ResponseWriter, r *http.Request) (server.Grant, st
 		u, err = h.S.LiveUser(r.Context(), g.Session.Subject)
 	}
 	if errors.Is(err, server.ErrInvalidSubjectToken) || errors.Is(err, server.ErrGrantWithdrawn) {
-		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired, revoked or not a user's token.")
+		httpx.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired, revoked or not a user's token.")
 		return server.Grant{}, storage.User{}, false
 	} else if err != nil {
 		h.serverError(w, r, "authenticating the access token failed", err)
@@ -82,7 +83,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	server.WriteJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 func (h *Handler) memberships(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +96,7 @@ func (h *Handler) memberships(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "listing memberships failed", err)
 		return
 	}
-	server.WriteJSON(w, http.StatusOK, map[string]any{"memberships": views})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"memberships": views})
 }
 
 type switchBody struct {
@@ -116,42 +117,42 @@ type switchResponse struct {
 func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
-		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
+		httpx.WriteBearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
 		return
 	}
 	var body switchBody
-	if err := server.DecodeJSON(r, &body); err != nil {
+	if err := httpx.DecodeJSON(r, &body); err != nil {
 		status, msg := http.StatusBadRequest, "The body is too large."
-		var be *server.BodyError
+		var be *httpx.BodyError
 		if errors.As(err, &be) {
 			msg = be.Message
 		} else {
 			status = http.StatusRequestEntityTooLarge
 		}
-		server.WriteJSON(w, status, map[string]string{"error": "invalid_request", "error_description": msg})
+		httpx.WriteJSON(w, status, map[string]string{"error": "invalid_request", "error_description": msg})
 		return
 	}
 	if strings.TrimSpace(body.OrganizationID) == "" {
-		server.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request",
+		httpx.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request",
 			"error_description": "organization_id is required."})
 		return
 	}
 	res, err := h.S.SwitchOrganization(r.Context(), token, body.RefreshToken, strings.TrimSpace(body.OrganizationID))
 	var se *server.SwitchError
 	if errors.As(err, &se) {
-		h.Logger.Info("organization switch refused", "request_id", server.RequestIDFromContext(r.Context()), "error", se.Code,
+		h.Logger.Info("organization switch refused", "request_id", httpx.RequestIDFromContext(r.Context()), "error", se.Code,
 			"reason", se.Description)
 		if se.Status == http.StatusUnauthorized {
-			server.WriteBearerError(w, se.Status, se.Code, se.Description)
+			httpx.WriteBearerError(w, se.Status, se.Code, se.Description)
 			return
 		}
-		server.WriteJSON(w, se.Status, map[string]string{"error": se.Code, "error_description": se.Description})
+		httpx.WriteJSON(w, se.Status, map[string]string{"error": se.Code, "error_description": se.Description})
 		return
 	} else if err != nil {
 		h.serverError(w, r, "switching organization failed", err)
 		return
 	}
-	server.WriteJSON(w, http.StatusOK, switchResponse{
+	httpx.WriteJSON(w, http.StatusOK, switchResponse{
 		AccessToken: res.AccessToken, TokenType: "Bearer", ExpiresIn: int64(res.ExpiresIn / time.Second),
 		Scope: strings.Join(res.Scope, " "), RefreshToken: res.RefreshToken,
 		ActiveOrganization: server.OrgView{ID: res.Org.ID, Name: res.Org.Name, DisplayName: res.Org.DisplayName},
@@ -160,8 +161,8 @@ func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 }
 
 // serverError answers a failure of ours: temporarily_unavailable (503) when a backing service failed,
-// server_error (500) otherwise (server.WriteFailure).
+// server_error (500) otherwise (httpx.WriteFailure).
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, msg string, err error) {
-	server.LogFailure(r.Context(), h.Logger, msg, err)
-	server.WriteFailure(w, err)
+	httpx.LogFailure(r.Context(), h.Logger, msg, err)
+	httpx.WriteFailure(w, err)
 }

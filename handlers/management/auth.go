@@ -7,12 +7,14 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/audit"
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 )
 
 // principal is an authenticated caller of the Management API.
 type principal struct {
-	actor  server.Actor
+	actor  audit.Actor
 	all    bool            // every scope: a secret API key
 	scopes map[string]bool // what an access token allows
 	orgID  string          // the organization an organization-scoped token is limited to; "" for none
@@ -61,17 +63,17 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 		} else if err != nil {
 			return principal{}, err
 		}
-		return principal{actor: server.Actor{Kind: "api_key", ID: k.ID}, all: true}, nil
+		return principal{actor: audit.Actor{Kind: "api_key", ID: k.ID}, all: true}, nil
 	}
 
 	use, ar, err := h.S.Provider.IntrospectToken(ctx, cred, fosite.AccessToken, server.NewSession("", ""))
 	if err != nil {
 		// fosite wraps a failed token lookup in request_unauthorized: that token was not refused, it was not
 		// checked.
-		if rfc := server.OAuthError(err); rfc.CodeField >= http.StatusInternalServerError {
+		if rfc := httpx.OAuthError(err); rfc.CodeField >= http.StatusInternalServerError {
 			return principal{}, rfc
 		}
-		h.Logger.Debug("management API token refused", "request_id", server.RequestIDFromContext(ctx),
+		h.Logger.Debug("management API token refused", "request_id", httpx.RequestIDFromContext(ctx),
 			"error", fosite.ErrorToRFC6749Error(err).ErrorField)
 		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
 	}
@@ -102,9 +104,9 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 		for _, s := range ar.GetGrantedScopes() {
 			p.scopes[s] = true
 		}
-		p.actor = server.Actor{Kind: "client", ID: clientID}
+		p.actor = audit.Actor{Kind: "client", ID: clientID}
 	} else {
-		p.actor = server.Actor{Kind: "user", ID: sess.GetSubject()}
+		p.actor = audit.Actor{Kind: "user", ID: sess.GetSubject()}
 	}
 	return p, nil
 }

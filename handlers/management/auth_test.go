@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -75,7 +76,7 @@ func TestAPIKeyAuthentication(t *testing.T) {
 		}
 
 		// Each use is on the record, under the key's id, never the key.
-		events, _, err := f.env.S.AuditLog(f.acme.Ctx, server.LogQuery{Type: server.EventAPIKeyUsed, Take: 100})
+		events, _, err := f.env.S.AuditLog(f.acme.Ctx, server.LogQuery{Type: audit.EventAPIKeyUsed, Take: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +100,7 @@ func TestAPIKeyAuthentication(t *testing.T) {
 				t.Errorf("key %s: last_used_at not set after use", k.ID)
 			}
 		}
-		if ev, _, _ := f.env.S.AuditLog(f.globex.Ctx, server.LogQuery{Type: server.EventAPIKeyUsed}); len(ev) != 0 {
+		if ev, _, _ := f.env.S.AuditLog(f.globex.Ctx, server.LogQuery{Type: audit.EventAPIKeyUsed}); len(ev) != 0 {
 			t.Errorf("globex has %d api_key.used events after only failed attempts", len(ev))
 		}
 	})

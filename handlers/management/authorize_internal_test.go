@@ -5,12 +5,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/server"
 )
 
 func TestAuthorize(t *testing.T) {
 	t.Parallel()
-	key := principal{actor: server.Actor{Kind: "api_key", ID: "apk_1"}, all: true}
+	key := principal{actor: audit.Actor{Kind: "api_key", ID: "apk_1"}, all: true}
 	reader := principal{scopes: map[string]bool{"read:organizations": true}}
 	orgAdmin := principal{orgID: "org_a", scopes: map[string]bool{"read:organizations": true, "update:organization_members": true}}
 	orgKey := principal{orgID: "org_a", all: true} // no such caller today; the organization limit must still hold

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -129,7 +130,7 @@ func TestDisabledPasswordConnection(t *testing.T) {
 		if _, err := f.env.S.SignIn(ctx, "alice@acme.test", testenv.Password, "192.0.2.1"); !errors.Is(err, server.ErrConnectionDisabled) {
 			t.Errorf("sign-in through the disabled connection: %v, want ErrConnectionDisabled", err)
 		}
-		logs := arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?type="+server.EventSignInFailed, nil))["logs"])
+		logs := arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?type="+audit.EventSignInFailed, nil))["logs"])
 		if len(logs) != 1 || obj(t, obj(t, logs[0])["data"])["reason"] != "connection_disabled" {
 			t.Errorf("audit of the refused sign-in = %v", logs)
 		}

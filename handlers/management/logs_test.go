@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/server"
 )
 
@@ -42,8 +43,8 @@ func TestAuditLog(t *testing.T) {
 		}
 		aliceOrg := url.Values{"user_id": {alice}, "organization_id": {orgID}}
 		types, page := logs(t, aliceOrg)
-		want := []string{server.EventMembershipDeleted, server.EventRoleRemoved, server.EventRoleAssigned, server.EventMembershipUpdated,
-			server.EventRoleAssigned, server.EventMembershipCreated}
+		want := []string{audit.EventMembershipDeleted, audit.EventRoleRemoved, audit.EventRoleAssigned, audit.EventMembershipUpdated,
+			audit.EventRoleAssigned, audit.EventMembershipCreated}
 		if !slices.Equal(types, want) || page["next"] != nil {
 			t.Fatalf("alice's events, newest first = %v (next %v), want %v", types, page["next"], want)
 		}
@@ -70,10 +71,10 @@ func TestAuditLog(t *testing.T) {
 		}
 
 		// Filters by type and time.
-		if types, _ := logs(t, url.Values{"type": {server.EventMembershipCreated}}); len(types) != 2 {
+		if types, _ := logs(t, url.Values{"type": {audit.EventMembershipCreated}}); len(types) != 2 {
 			t.Errorf("membership.created events = %v, want alice's and bob's", types)
 		}
-		if types, _ := logs(t, url.Values{"type": {server.EventRoleAssigned}, "user_id": {alice}}); len(types) != 2 {
+		if types, _ := logs(t, url.Values{"type": {audit.EventRoleAssigned}, "user_id": {alice}}); len(types) != 2 {
 			t.Errorf("role.assigned for alice = %v", types)
 		}
 		if types, _ := logs(t, url.Values{"organization_id": {orgID}, "since": {start.Format(time.RFC3339)}, "until": {start.Add(time.Second).Format(time.RFC3339)}}); len(types) != 8 {
@@ -111,7 +112,7 @@ func TestAuditLog(t *testing.T) {
 			})
 		}
 		// Another tenant's log holds none of it.
-		g := obj(t, decode(t, f.globex.API(t, f.c, "GET", "/logs?type="+server.EventMembershipCreated, f.globexKey, nil), http.StatusOK))
+		g := obj(t, decode(t, f.globex.API(t, f.c, "GET", "/logs?type="+audit.EventMembershipCreated, f.globexKey, nil), http.StatusOK))
 		if len(arr(t, g["logs"])) != 0 {
 			t.Errorf("globex sees acme's events: %v", g)
 		}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/authio/authio/audit"
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
@@ -166,7 +168,7 @@ func (h *Handler) endpoint(rt route) http.Handler {
 			h.fail(w, r, ae)
 			return
 		}
-		r = r.WithContext(server.WithActor(r.Context(), p.actor))
+		r = r.WithContext(audit.WithActor(r.Context(), p.actor))
 		if err := rt.serve(w, r); err != nil {
 			h.fail(w, r, err)
 		}
@@ -184,12 +186,12 @@ func pathVar(r *http.Request, name string) string {
 
 // created answers 201 with v; noContent answers 204.
 func created(w http.ResponseWriter, v any) error {
-	server.WriteJSON(w, http.StatusCreated, v)
+	httpx.WriteJSON(w, http.StatusCreated, v)
 	return nil
 }
 
 func ok(w http.ResponseWriter, v any) error {
-	server.WriteJSON(w, http.StatusOK, v)
+	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
@@ -86,7 +87,7 @@ func TestOrganizationsCRUD(t *testing.T) {
 			{name: "not JSON", method: "POST", path: "/organizations", body: "name=x", status: http.StatusBadRequest, code: "invalid_body"},
 			{name: "an array", method: "POST", path: "/organizations", body: `[{"name":"x"}]`, status: http.StatusBadRequest, code: "invalid_body"},
 			{name: "two objects", method: "POST", path: "/organizations", body: `{"name":"x"}{"name":"y"}`, status: http.StatusBadRequest, code: "invalid_body"},
-			{name: "oversized body", method: "POST", path: "/organizations", body: map[string]any{"name": "x", "metadata": map[string]any{"blob": strings.Repeat("x", server.MaxBodyBytes)}},
+			{name: "oversized body", method: "POST", path: "/organizations", body: map[string]any{"name": "x", "metadata": map[string]any{"blob": strings.Repeat("x", httpx.MaxBodyBytes)}},
 				status: http.StatusRequestEntityTooLarge, code: "payload_too_large"},
 			{name: "rename onto a taken name", method: "PATCH", path: "/organizations/" + id, body: map[string]any{"name": "globex"},
 				status: http.StatusConflict, code: "conflict", words: []string{"globex"}},

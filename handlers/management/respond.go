@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
@@ -65,16 +66,16 @@ func toAPIError(err error) *apiError {
 
 // fail writes err as the Management API's error JSON. Unknown errors are logged with the request id and
 // answered with a generic 500 (their text may hold SQL or other internals), or with 503 and Retry-After when
-// the database or the cache failed (server.IsUnavailable).
+// the database or the cache failed (httpx.IsUnavailable).
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	ae := toAPIError(err)
 	if ae == nil {
-		server.LogFailure(r.Context(), h.Logger, "management API request failed", err)
-		ae = errorf(http.StatusInternalServerError, "internal_error", "Internal error; request id %s.", server.RequestIDFromContext(r.Context()))
-		if server.IsUnavailable(err) {
+		httpx.LogFailure(r.Context(), h.Logger, "management API request failed", err)
+		ae = errorf(http.StatusInternalServerError, "internal_error", "Internal error; request id %s.", httpx.RequestIDFromContext(r.Context()))
+		if httpx.IsUnavailable(err) {
 			ae = errorf(http.StatusServiceUnavailable, "temporarily_unavailable",
-				"The service is temporarily unavailable; retry shortly. Request id %s.", server.RequestIDFromContext(r.Context()))
-			server.SetRetryAfter(w, ae.status)
+				"The service is temporarily unavailable; retry shortly. Request id %s.", httpx.RequestIDFromContext(r.Context()))
+			httpx.SetRetryAfter(w, ae.status)
 		}
 	}
 	switch {
@@ -85,7 +86,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case ae.code == "insufficient_scope":
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="management", error="insufficient_scope", scope=%q`, ae.scope))
 	}
-	server.WriteJSON(w, ae.status, errorBody{StatusCode: ae.status, Error: http.StatusText(ae.status), Message: ae.message, ErrorCode: ae.code})
+	httpx.WriteJSON(w, ae.status, errorBody{StatusCode: ae.status, Error: http.StatusText(ae.status), Message: ae.message, ErrorCode: ae.code})
 }
 
 // renameFields rewrites a validation error's field with names, so messages use the API's field names where
@@ -100,10 +101,10 @@ func renameFields(err error, names map[string]string) error {
 	return err
 }
 
-// decode reads a JSON object body into v (server.DecodeJSON's rules); bad input is invalid_body.
+// decode reads a JSON object body into v (httpx.DecodeJSON's rules); bad input is invalid_body.
 func decode(r *http.Request, v any) error {
-	err := server.DecodeJSON(r, v)
-	var be *server.BodyError
+	err := httpx.DecodeJSON(r, v)
+	var be *httpx.BodyError
 	if errors.As(err, &be) {
 		return errorf(http.StatusBadRequest, "invalid_body", "%s", be.Message)
 	}
@@ -162,10 +163,10 @@ func writeList[T any](w http.ResponseWriter, p paging, key string, items []T, to
 		items = []T{}
 	}
 	if !p.totals {
-		server.WriteJSON(w, http.StatusOK, items)
+		httpx.WriteJSON(w, http.StatusOK, items)
 		return
 	}
-	server.WriteJSON(w, http.StatusOK, map[string]any{key: items, "start": p.page * p.perPage, "limit": p.perPage,
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{key: items, "start": p.page * p.perPage, "limit": p.perPage,
 		"length": len(items), "total": total})
 }
 

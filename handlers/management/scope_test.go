@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -123,7 +124,7 @@ func TestOrganizationScopedToken(t *testing.T) {
 		if got := obj(t, f.must(t, http.StatusOK, "GET", "/organizations/acme-corp", nil)); got["display_name"] != "Acme Inc" {
 			t.Errorf("acme not updated by its own token: %v", got)
 		}
-		logs, _, _ := f.env.S.AuditLog(f.acme.Ctx, server.LogQuery{Type: server.EventMembershipUpdated})
+		logs, _, _ := f.env.S.AuditLog(f.acme.Ctx, server.LogQuery{Type: audit.EventMembershipUpdated})
 		if len(logs) != 1 || logs[0].Actor != "user:"+o.admin {
 			t.Errorf("membership update actor = %+v, want user:%s", logs, o.admin)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
@@ -159,14 +160,14 @@ func (h *Handler) completeAuthorize(w http.ResponseWriter, r *http.Request, ar f
 }
 
 // authorizeError redirects the error to the client when its redirect URI is valid, and otherwise shows a
-// page: an error never goes to an unregistered redirect URI. A failure of ours (server.OAuthError: 500, or 503
+// page: an error never goes to an unregistered redirect URI. A failure of ours (httpx.OAuthError: 500, or 503
 // when a backing service failed) is always a page with that status: the user can reload it, and monitoring
 // sees a 5xx rather than a redirect.
 func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
-	rfc := server.OAuthError(err)
+	rfc := httpx.OAuthError(err)
 	if rfc.CodeField >= http.StatusInternalServerError {
-		server.LogFailure(r.Context(), h.Logger, "authorize failed", rfc)
-		server.SetRetryAfter(w, rfc.CodeField)
+		httpx.LogFailure(r.Context(), h.Logger, "authorize failed", rfc)
+		httpx.SetRetryAfter(w, rfc.CodeField)
 		title, msg := "Something went wrong", "Something went wrong on our side. Please try again."
 		if rfc.CodeField == http.StatusServiceUnavailable {
 			title, msg = "Sign-in is temporarily unavailable", "We cannot complete this sign-in right now. Please try again in a moment."
@@ -203,7 +204,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 		Title:      title,
 		TenantName: server.TenantFromContext(r.Context()).Name,
 		Message:    msg,
-		RequestID:  server.RequestIDFromContext(r.Context()),
+		RequestID:  httpx.RequestIDFromContext(r.Context()),
 	})
 	if renderErr != nil {
 		http.Error(w, http.StatusText(status), status)

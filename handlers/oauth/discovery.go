@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 )
 
@@ -92,8 +93,8 @@ func (h *Handler) authorizationServerMetadata(w http.ResponseWriter, r *http.Req
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 	ks, err := h.S.Keys.ForTenant(r.Context())
 	if err != nil {
-		server.LogFailure(r.Context(), h.Logger, "loading signing keys failed", err)
-		server.WriteFailure(w, err)
+		httpx.LogFailure(r.Context(), h.Logger, "loading signing keys failed", err)
+		httpx.WriteFailure(w, err)
 		return
 	}
 	writeCachedJSON(w, ks.JWKS)

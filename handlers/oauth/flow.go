@@ -7,6 +7,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
@@ -168,7 +169,7 @@ func (h *Handler) flowError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status, p := FlowGonePage(gone)
 	p.TenantName = server.TenantFromContext(r.Context()).Name
-	p.RequestID = server.RequestIDFromContext(r.Context())
+	p.RequestID = httpx.RequestIDFromContext(r.Context())
 	w.Header().Set("Cache-Control", "no-store")
 	if renderErr := h.Pages.Render(w, status, templates.PageError, p); renderErr != nil {
 		http.Error(w, http.StatusText(status), status)

@@ -5,15 +5,16 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 )
 
-// RefuseInput answers a request server.CheckInput refused, as each endpoint answers a malformed request
+// RefuseInput answers a request httpx.CheckInput refused, as each endpoint answers a malformed request
 // (RFC 6749 invalid_request naming the parameter): /authorize with the error page, never a redirect, since the
 // redirect URI may be the bad input itself; the token and introspection endpoints through fosite's writers; the
 // others (revocation, whose fosite writer drops the description, userinfo, discovery) with the same JSON. The
 // endpoints served to browser apps keep their CORS headers, so the app can read the answer.
-func (h *Handler) RefuseInput(w http.ResponseWriter, r *http.Request, e *server.InputError) {
+func (h *Handler) RefuseInput(w http.ResponseWriter, r *http.Request, e *httpx.InputError) {
 	ctx := r.Context()
 	err := fosite.ErrInvalidRequest.WithHint(e.Error())
 	switch r.URL.Path {
@@ -27,7 +28,7 @@ func (h *Handler) RefuseInput(w http.ResponseWriter, r *http.Request, e *server.
 		}), "").ServeHTTP(w, r)
 	default:
 		h.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			server.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": e.Error()})
+			httpx.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": e.Error()})
 		}), "").ServeHTTP(w, r)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
@@ -24,13 +25,13 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	ir, err := h.S.Provider.NewIntrospectionRequest(ctx, r, server.NewSession("", ""))
 	if err != nil {
-		rfc := server.OAuthError(err)
+		rfc := httpx.OAuthError(err)
 		h.logOAuthError(r, "introspection refused", rfc)
 		switch {
 		case rfc.CodeField >= http.StatusInternalServerError:
 			// A token that could not be looked up is not inactive, and a client that could not be loaded did
 			// not fail to authenticate: the resource server must not act on either answer.
-			server.SetRetryAfter(w, rfc.CodeField)
+			httpx.SetRetryAfter(w, rfc.CodeField)
 			h.S.Provider.WriteAccessError(ctx, w, nil, rfc)
 		case errors.Is(err, fosite.ErrInactiveToken):
 			// Unknown, foreign, expired or revoked tokens (RFC 7662 §2.2).
@@ -50,7 +51,7 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 // 6749 client authentication, whose failure is invalid_client with 401 and a challenge (RFC 6749 §5.2).
 func (h *Handler) introspectionClientError(w http.ResponseWriter, desc string) {
 	w.Header().Set("WWW-Authenticate", `Basic realm="introspection"`)
-	server.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": fosite.ErrInvalidClient.ErrorField,
+	httpx.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": fosite.ErrInvalidClient.ErrorField,
 		"error_description": desc})
 }
 
@@ -65,12 +66,12 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	err := h.S.Provider.NewRevocationRequest(ctx, r)
 	if err != nil {
-		rfc := server.OAuthError(err)
+		rfc := httpx.OAuthError(err)
 		h.logOAuthError(r, "revocation refused", rfc)
 		if rfc.CodeField >= http.StatusInternalServerError {
 			// fosite's writer would answer 200 (or invalid_client): RFC 7009 §2.2.1 lets a server that could not
 			// revoke say so, and the client must retry, since the token may still be valid.
-			server.SetRetryAfter(w, rfc.CodeField)
+			httpx.SetRetryAfter(w, rfc.CodeField)
 			h.S.Provider.WriteAccessError(ctx, w, nil, rfc)
 			return
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
@@ -81,9 +82,9 @@ func (h *Handler) orgPicker(w http.ResponseWriter, r *http.Request, ar fosite.Au
 	w.Header().Set("Cache-Control", "no-store")
 	if err := h.Pages.Render(w, http.StatusOK, templates.PageOrgPicker, templates.Page{
 		TenantName: server.TenantFromContext(ctx).Name, Email: user.Email, Choices: choices,
-		RequestID: server.RequestIDFromContext(ctx),
+		RequestID: httpx.RequestIDFromContext(ctx),
 	}); err != nil {
-		h.Logger.Error("rendering the organization picker failed", "request_id", server.RequestIDFromContext(ctx), "err", err)
+		h.Logger.Error("rendering the organization picker failed", "request_id", httpx.RequestIDFromContext(ctx), "err", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 	}
 }

@@ -6,9 +6,8 @@ import (
 	"net/url"
 	"sort"
 
+	"github.com/authio/authio/httpx"
 	"github.com/ory/fosite"
-
-	"github.com/authio/authio/server"
 )
 
 // repeatable are the parameters a request may send more than once. RFC 8693 §2.1 names several audiences or
@@ -102,5 +101,5 @@ func authorizeTargetOnce(r *http.Request) error {
 // (the revocation endpoint's) drops it.
 func writeJSONError(w http.ResponseWriter, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
-	server.WriteJSON(w, rfc.CodeField, map[string]string{"error": rfc.ErrorField, "error_description": rfc.GetDescription()})
+	httpx.WriteJSON(w, rfc.CodeField, map[string]string{"error": rfc.ErrorField, "error_description": rfc.GetDescription()})
 }

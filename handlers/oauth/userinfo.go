@@ -6,6 +6,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 )
 
@@ -13,32 +14,32 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
-		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_request", "An access token is required.")
+		httpx.WriteBearerError(w, http.StatusUnauthorized, "invalid_request", "An access token is required.")
 		return
 	}
 	sess := server.NewSession("", "")
 	use, ar, err := h.S.Provider.IntrospectToken(ctx, token, fosite.AccessToken, sess)
-	if rfc := server.OAuthError(err); rfc != nil && rfc.CodeField >= http.StatusInternalServerError {
-		server.LogFailure(ctx, h.Logger, "userinfo: validating the access token failed", rfc)
-		server.WriteFailure(w, rfc)
+	if rfc := httpx.OAuthError(err); rfc != nil && rfc.CodeField >= http.StatusInternalServerError {
+		httpx.LogFailure(ctx, h.Logger, "userinfo: validating the access token failed", rfc)
+		httpx.WriteFailure(w, rfc)
 		return
 	}
 	if err != nil || use != fosite.AccessToken {
-		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
+		httpx.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
 		return
 	}
 	if !ar.GetGrantedScopes().Has("openid") || sess.Subject == "" {
-		server.WriteBearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not granted the openid scope for a user.")
+		httpx.WriteBearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not granted the openid scope for a user.")
 		return
 	}
 	claims, err := h.S.UserInfo(ctx, sess, ar.GetGrantedScopes())
 	if errors.Is(err, server.ErrGrantWithdrawn) {
-		server.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The user no longer exists or has been blocked.")
+		httpx.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The user no longer exists or has been blocked.")
 		return
 	} else if err != nil {
-		server.LogFailure(ctx, h.Logger, "userinfo: loading user failed", err)
-		server.WriteFailure(w, err)
+		httpx.LogFailure(ctx, h.Logger, "userinfo: loading user failed", err)
+		httpx.WriteFailure(w, err)
 		return
 	}
-	server.WriteJSON(w, http.StatusOK, claims)
+	httpx.WriteJSON(w, http.StatusOK, claims)
 }

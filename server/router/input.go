@@ -8,15 +8,15 @@ import (
 	"github.com/authio/authio/handlers/login"
 	"github.com/authio/authio/handlers/management"
 	"github.com/authio/authio/handlers/oauth"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/httpx"
 )
 
-// refuseInput answers a request server.CheckInput refused in the error shape of the surface it was sent to:
+// refuseInput answers a request httpx.CheckInput refused in the error shape of the surface it was sent to:
 // the Management API's JSON, the account endpoints' JSON, the hosted pages' error page, or the OAuth endpoints'
 // answers. A path no surface claims gets the OAuth JSON error, the shape of the router's own 404, so a route
 // added later is covered before anyone thinks of it.
-func refuseInput(o *oauth.Handler, l *login.Handler, a *account.Handler, m *management.Handler) func(http.ResponseWriter, *http.Request, *server.InputError) {
-	return func(w http.ResponseWriter, r *http.Request, e *server.InputError) {
+func refuseInput(o *oauth.Handler, l *login.Handler, a *account.Handler, m *management.Handler) func(http.ResponseWriter, *http.Request, *httpx.InputError) {
+	return func(w http.ResponseWriter, r *http.Request, e *httpx.InputError) {
 		p := r.URL.Path
 		switch {
 		case p == "/api/v2" || strings.HasPrefix(p, "/api/v2/"):

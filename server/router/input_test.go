@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -214,7 +215,7 @@ func TestPagesAndOAuthRefuseUnstorableInput(t *testing.T) {
 					}
 				}
 			}
-			if events, err := s.env.S.Store.ListAudit(s.acme.Ctx, storage.AuditFilter{Type: server.EventSignInFailed}); err != nil || len(events) != 0 {
+			if events, err := s.env.S.Store.ListAudit(s.acme.Ctx, storage.AuditFilter{Type: audit.EventSignInFailed}); err != nil || len(events) != 0 {
 				t.Errorf("signin.failed events after refused sign-ins = %+v, %v; want none", events, err)
 			}
 			// The right password still signs in.

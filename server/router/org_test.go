@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -244,7 +245,7 @@ func TestOrganizationTokensAndSwitching(t *testing.T) {
 	}
 
 	// 5. Every switch is in the audit log.
-	events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: server.EventOrgSwitched})
+	events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: audit.EventOrgSwitched})
 	must(t, "audit", err)
 	if len(events) != 3 {
 		t.Fatalf("%d session.org_switched events, want 3: %+v", len(events), events)
@@ -415,7 +416,7 @@ func TestOrganizationRefusals(t *testing.T) {
 
 func auditCount(t *testing.T, o *orgSetup) int {
 	t.Helper()
-	events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: server.EventOrgSwitched, Limit: 1000})
+	events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: audit.EventOrgSwitched, Limit: 1000})
 	must(t, "audit", err)
 	return len(events)
 }

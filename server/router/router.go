@@ -49,7 +49,7 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 			s.Logger.Warn("not ready", "err", err)
 			status = http.StatusServiceUnavailable
 		}
-		server.WriteJSON(w, status, rd)
+		httpx.WriteJSON(w, status, rd)
 	}).Methods(http.MethodGet, http.MethodHead)
 	staticFiles := http.StripPrefix("/static/", http.FileServerFS(static.FS))
 	r.PathPrefix("/static/").Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -77,11 +77,11 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 	}
 	// Unknown paths still go through tenant resolution, so an unknown host learns nothing about routes.
 	notFound := s.ResolveTenant(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		server.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No such endpoint."})
+		httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No such endpoint."})
 	}))
 	r.NotFoundHandler = notFound
 	r.MethodNotAllowedHandler = s.ResolveTenant(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		server.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request", "error_description": "Method not allowed."})
+		httpx.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request", "error_description": "Method not allowed."})
 	}))
 	return s.Observe(r)
 }
@@ -133,7 +133,7 @@ func Admin(s *server.Server) http.Handler {
 			return
 		} else if err != nil {
 			// Not "not a tenant domain": Caddy would refuse a certificate for a domain that is one.
-			server.LogFailure(req.Context(), s.Logger, "tls ask: resolving the domain failed", err)
+			httpx.LogFailure(req.Context(), s.Logger, "tls ask: resolving the domain failed", err)
 			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 			return
 		}
