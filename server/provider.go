@@ -12,6 +12,7 @@ import (
 
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/storage"
+	"github.com/authio/authio/tenancy"
 )
 
 // providerConfig is fosite's configuration with the per-tenant parts read from the request context: the
@@ -21,13 +22,20 @@ type providerConfig struct {
 	defaults config.Config
 }
 
-func (c *providerConfig) tenant(ctx context.Context) *Tenant { return TenantFromContext(ctx) }
-
-func (c *providerConfig) GetAccessTokenIssuer(ctx context.Context) string {
-	if t := c.tenant(ctx); t != nil {
-		return t.Issuer
+// tenant is the resolved tenant of the request in ctx; nil for a scope that did not come from a request (its
+// lifetimes are the server defaults). Without any tenancy scope it panics with tenancy.ErrNoScope: fosite was
+// called outside a tenant, a programming error the recovery middleware answers with a 500.
+func (c *providerConfig) tenant(ctx context.Context) *Tenant {
+	if _, err := tenancy.TenantID(ctx); err != nil {
+		panic(err)
 	}
-	return ""
+	return TenantFromContext(ctx)
+}
+
+// GetAccessTokenIssuer is the issuer of the request's tenant domain (tenancy.Scope.Issuer). It never returns ""
+// : without a request scope it panics with tenancy.ErrNoScope.
+func (c *providerConfig) GetAccessTokenIssuer(ctx context.Context) string {
+	return tenancy.MustIssuer(ctx)
 }
 
 func (c *providerConfig) GetIDTokenIssuer(ctx context.Context) string {
