@@ -4,6 +4,7 @@
 package account
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -18,9 +19,26 @@ import (
 	"github.com/authio/authio/storage"
 )
 
+// Services is what the account endpoints use of Authio's services, and nothing more (*server.Server
+// implements it; tests may substitute their own).
+type Services interface {
+	// CORS answers preflights and adds CORS headers for the tenant's registered web origins.
+	CORS(next http.Handler, methods string) http.Handler
+	// UserGrant authenticates a bearer token of the given use (RFC 6750) and returns the grant behind it.
+	UserGrant(ctx context.Context, token string, use fosite.TokenUse) (server.Grant, error)
+	// LiveUser returns a user who still exists and is not blocked (server.ErrGrantWithdrawn otherwise).
+	LiveUser(ctx context.Context, id string) (storage.User, error)
+	// Organization finds one of the tenant's organizations by id or name (a *server.NotFoundError otherwise).
+	Organization(ctx context.Context, idOrName string) (storage.Organization, error)
+	// MembershipViews lists a user's memberships as /v1/me/memberships shows them.
+	MembershipViews(ctx context.Context, userID string) ([]server.MembershipView, error)
+	// SwitchOrganization re-issues the session's tokens for another organization (RFC 8693 semantics).
+	SwitchOrganization(ctx context.Context, accessToken, refreshToken, orgParam string) (server.SwitchResult, error)
+}
+
 // Handler serves the account endpoints. Routes must run behind server.ResolveTenant.
 type Handler struct {
-	S      *server.Server
+	S      Services
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -74,7 +92,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 	p := profile{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name,
 		CreatedAt: u.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339)}
 	if orgID := g.Session.OrgID(); orgID != "" {
-		o, err := h.S.Store.GetOrganization(ctx, orgID)
+		o, err := h.S.Organization(ctx, orgID)
 		switch {
 		case err == nil:
 			p.ActiveOrganization = &server.OrgView{ID: o.ID, Name: o.Name, DisplayName: o.DisplayName}

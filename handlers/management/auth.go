@@ -66,7 +66,7 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 		return principal{actor: audit.Actor{Kind: "api_key", ID: k.ID}, all: true}, nil
 	}
 
-	use, ar, err := h.S.Provider.IntrospectToken(ctx, cred, fosite.AccessToken, server.NewSession("", ""))
+	use, ar, err := h.Provider.IntrospectToken(ctx, cred, fosite.AccessToken, server.NewSession("", ""))
 	if err != nil {
 		// fosite wraps a failed token lookup in request_unauthorized: that token was not refused, it was not
 		// checked.

@@ -5,6 +5,7 @@
 package management
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
 
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/httpx"
@@ -21,11 +23,118 @@ import (
 	"github.com/authio/authio/storage"
 )
 
+// Organizations is the organizations part of the directory: organizations, their members and the
+// member roles, and the machine clients allowed into them.
+type Organizations interface {
+	ListOrganizations(ctx context.Context, p storage.Page) ([]storage.Organization, int64, error)
+	CreateOrganization(ctx context.Context, spec server.OrganizationSpec) (storage.Organization, error)
+	Organization(ctx context.Context, idOrName string) (storage.Organization, error)
+	OrganizationByName(ctx context.Context, name string) (storage.Organization, error)
+	UpdateOrganization(ctx context.Context, idOrName string, upd server.OrganizationUpdate) (storage.Organization, error)
+	DeleteOrganization(ctx context.Context, idOrName string) error
+	ListMembers(ctx context.Context, orgRef string, p storage.Page) ([]server.MemberInfo, int64, error)
+	AddMembers(ctx context.Context, orgRef string, userIDs []string, status string) ([]storage.Membership, error)
+	RemoveMembers(ctx context.Context, orgRef string, userIDs []string) error
+	SetMemberStatus(ctx context.Context, orgRef, userID, status string) (storage.Membership, error)
+	MemberRoles(ctx context.Context, orgRef, userID string) ([]storage.AssignedRole, error)
+	AssignMemberRoles(ctx context.Context, orgRef, userID string, roleIDs []string, source string) ([]storage.Role, error)
+	RemoveMemberRoles(ctx context.Context, orgRef, userID string, roleIDs []string) ([]storage.Role, error)
+	OrganizationClients(ctx context.Context, orgRef string) ([]storage.Client, error)
+	AddOrganizationClient(ctx context.Context, orgRef, clientID string) (storage.Organization, error)
+	RemoveOrganizationClient(ctx context.Context, orgRef, clientID string) error
+}
+
+// Roles is roles with their permissions, and their assignment to users and clients.
+type Roles interface {
+	ListRoles(ctx context.Context, p storage.Page) ([]storage.Role, int64, error)
+	CreateRole(ctx context.Context, spec server.RoleSpec) (storage.Role, error)
+	Role(ctx context.Context, id string) (storage.Role, error)
+	UpdateRole(ctx context.Context, id string, upd server.RoleUpdate) (storage.Role, error)
+	DeleteRole(ctx context.Context, id string) error
+	RolePermissions(ctx context.Context, roleID string) ([]storage.Permission, error)
+	AddRolePermissions(ctx context.Context, roleID string, ps []storage.Permission) error
+	RemoveRolePermissions(ctx context.Context, roleID string, ps []storage.Permission) error
+	UserRoles(ctx context.Context, userID string) ([]storage.AssignedRole, error)
+	AssignUserRoles(ctx context.Context, userID string, roleIDs []string, source string) ([]storage.Role, error)
+	RemoveUserRoles(ctx context.Context, userID string, roleIDs []string) ([]storage.Role, error)
+	ClientRoles(ctx context.Context, clientID string) ([]storage.AssignedRole, error)
+	AssignClientRoles(ctx context.Context, clientID string, roleIDs []string, source string) ([]storage.Role, error)
+	RemoveClientRoles(ctx context.Context, clientID string, roleIDs []string) ([]storage.Role, error)
+}
+
+// Users is the tenant's users.
+type Users interface {
+	ListUsers(ctx context.Context, p storage.Page) ([]storage.User, int64, error)
+	AddUser(ctx context.Context, spec server.UserSpec) (storage.User, error)
+	User(ctx context.Context, id string) (storage.User, error)
+	UserByEmail(ctx context.Context, email string) (storage.User, error)
+	UpdateUser(ctx context.Context, id string, upd server.UserUpdate) (storage.User, error)
+	DeleteUser(ctx context.Context, id string) error
+	UserOrganizations(ctx context.Context, id string) ([]storage.UserMembership, error)
+}
+
+// Applications is the tenant's clients and resource servers (APIs).
+type Applications interface {
+	ListClients(ctx context.Context) ([]storage.Client, error)
+	CreateClient(ctx context.Context, spec server.ClientSpec) (server.CreatedClient, error)
+	Client(ctx context.Context, id string) (storage.Client, error)
+	UpdateClient(ctx context.Context, id string, upd server.ClientUpdate) (storage.Client, error)
+	RotateClientSecret(ctx context.Context, id string) (server.CreatedClient, error)
+	DeleteClient(ctx context.Context, id string) error
+	ListResourceServers(ctx context.Context, p storage.Page) ([]storage.ResourceServer, int64, error)
+	CreateResourceServer(ctx context.Context, spec server.ResourceServerSpec) (storage.ResourceServer, error)
+	ResourceServer(ctx context.Context, audience string) (rs storage.ResourceServer, found bool, err error)
+	ResourceServerByRef(ctx context.Context, ref string) (storage.ResourceServer, error)
+	UpdateResourceServer(ctx context.Context, ref string, upd server.ResourceServerUpdate) (storage.ResourceServer, error)
+	DeleteResourceServer(ctx context.Context, ref string) error
+}
+
+// Tenant is the tenant's own configuration: settings, connections and the audit log.
+type Tenant interface {
+	TenantSettings(ctx context.Context) (storage.TenantSettings, error)
+	UpdateTenantSettings(ctx context.Context, upd server.TenantSettingsUpdate) (storage.TenantSettings, error)
+	ListConnections(ctx context.Context, name, strategy string) ([]storage.Connection, error)
+	GetConnection(ctx context.Context, id string) (storage.Connection, error)
+	CreateConnection(ctx context.Context, spec server.ConnectionSpec) (storage.Connection, error)
+	UpdateConnection(ctx context.Context, id string, upd server.ConnectionUpdate) (storage.Connection, error)
+	AuditLog(ctx context.Context, q server.LogQuery) ([]storage.AuditEvent, string, error)
+}
+
+// Access authenticates Management API callers.
+type Access interface {
+	// AuthenticateAPIKey checks a secret API key (sk_live_…/sk_test_…) of the tenant in scope.
+	AuthenticateAPIKey(ctx context.Context, key string) (storage.APIKey, error)
+	// LivePermissions re-reads what a management access token's subject may still do on audience.
+	LivePermissions(ctx context.Context, sess *server.Session, audience string) ([]string, error)
+	// ResolveTenant is the tenant-resolution middleware (for the API's own 404 handler).
+	ResolveTenant(next http.Handler) http.Handler
+	// CORS answers preflights and adds CORS headers for the tenant's registered web origins.
+	CORS(next http.Handler, methods string) http.Handler
+}
+
+// Services is what the Management API uses of Authio's services, and nothing more (*server.Server implements
+// it).
+type Services interface {
+	Organizations
+	Roles
+	Users
+	Applications
+	Tenant
+	Access
+}
+
+// Introspector validates management access tokens (fosite's IntrospectToken, RFC 7662 semantics).
+type Introspector interface {
+	IntrospectToken(ctx context.Context, token string, tokenUse fosite.TokenUse, session fosite.Session,
+		scope ...string) (fosite.TokenUse, fosite.AccessRequester, error)
+}
+
 // Handler serves the Management API. Routes must run behind server.ResolveTenant.
 type Handler struct {
-	S      *server.Server
-	Logger *slog.Logger
-	Now    func() time.Time
+	S        Services
+	Provider Introspector
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // route is one endpoint: its method and path under /api/v2, what it asks of the caller, and its handler, which

@@ -33,7 +33,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.authorizeError(w, r, nil, err)
 		return
 	}
-	ar, err := h.S.Provider.NewAuthorizeRequest(ctx, r)
+	ar, err := h.Provider.NewAuthorizeRequest(ctx, r)
 	if name := repeatedParam(r.Form); name != "" {
 		err = errRepeated(name) // RFC 6749 §3.1, redirected once fosite has validated the redirect URI
 	} else if unsupported != nil && ar != nil && (err == nil || ar.IsRedirectURIValid()) {
@@ -150,13 +150,13 @@ func (h *Handler) completeAuthorize(w http.ResponseWriter, r *http.Request, ar f
 			return
 		}
 	}
-	resp, err := h.S.Provider.NewAuthorizeResponse(ctx, ar, sess)
+	resp, err := h.Provider.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		h.authorizeError(w, r, ar, err)
 		return
 	}
 	resp.AddParameter("iss", t.Issuer) // RFC 9207, in every response mode
-	h.S.Provider.WriteAuthorizeResponse(ctx, w, ar, resp)
+	h.Provider.WriteAuthorizeResponse(ctx, w, ar, resp)
 }
 
 // authorizeError redirects the error to the client when its redirect URI is valid, and otherwise shows a
@@ -188,7 +188,7 @@ func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, ar fosi
 			fosite.WriteAuthorizeFormPostResponse(redirect.String(), values, fosite.DefaultFormPostTemplate, w)
 			return
 		}
-		h.S.Provider.WriteAuthorizeError(r.Context(), w, ar, err)
+		h.Provider.WriteAuthorizeError(r.Context(), w, ar, err)
 		return
 	}
 	status := rfc.CodeField

@@ -91,7 +91,7 @@ func (h *Handler) authorizationServerMetadata(w http.ResponseWriter, r *http.Req
 }
 
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
-	ks, err := h.S.Keys.ForTenant(r.Context())
+	ks, err := h.Keys.ForTenant(r.Context())
 	if err != nil {
 		httpx.LogFailure(r.Context(), h.Logger, "loading signing keys failed", err)
 		httpx.WriteFailure(w, err)

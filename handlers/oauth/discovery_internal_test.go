@@ -43,7 +43,7 @@ func TestDiscoveryCacheIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{S: s, Pages: pages, Logger: s.Logger, Now: time.Now}
+	h := &Handler{S: s, Provider: s.Provider, Keys: s.Keys, Metrics: s.Metrics, Pages: pages, Logger: s.Logger, Now: time.Now}
 	r := mux.NewRouter()
 	tenant := r.NewRoute().Subrouter()
 	tenant.Use(s.ResolveTenant)

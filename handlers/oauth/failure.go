@@ -14,7 +14,7 @@ func (h *Handler) accessError(w http.ResponseWriter, r *http.Request, ar fosite.
 	rfc := httpx.OAuthError(err)
 	h.logOAuthError(r, msg, rfc)
 	httpx.SetRetryAfter(w, rfc.CodeField)
-	h.S.Provider.WriteAccessError(r.Context(), w, ar, rfc)
+	h.Provider.WriteAccessError(r.Context(), w, ar, rfc)
 }
 
 // logOAuthError logs the detail of an OAuth request that the client only sees as an RFC error: a failure of

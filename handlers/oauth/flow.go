@@ -152,7 +152,7 @@ func (h *Handler) storedRequest(r *http.Request, f storage.AuthFlow) (fosite.Aut
 		return nil, fosite.ErrServerError.WithWrap(err)
 	}
 	req.Host = r.Host
-	ar, err := h.S.Provider.NewAuthorizeRequest(r.Context(), req)
+	ar, err := h.Provider.NewAuthorizeRequest(r.Context(), req)
 	if err == nil && ar.GetClient().GetID() != f.ClientID {
 		return nil, fosite.ErrServerError.WithDebug("stored flow names another client")
 	}

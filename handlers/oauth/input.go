@@ -21,10 +21,10 @@ func (h *Handler) RefuseInput(w http.ResponseWriter, r *http.Request, e *httpx.I
 	case "/authorize":
 		h.authorizeError(w, r, nil, err)
 	case "/oauth/introspect":
-		h.S.Provider.WriteIntrospectionError(ctx, w, err)
+		h.Provider.WriteIntrospectionError(ctx, w, err)
 	case "/oauth/token":
 		h.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			h.S.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(server.NewSession("", "")), err)
+			h.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(server.NewSession("", "")), err)
 		}), "").ServeHTTP(w, r)
 	default:
 		h.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

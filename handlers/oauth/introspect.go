@@ -20,10 +20,10 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := bodyParamsOnce(r); err != nil {
-		h.S.Provider.WriteIntrospectionError(ctx, w, err)
+		h.Provider.WriteIntrospectionError(ctx, w, err)
 		return
 	}
-	ir, err := h.S.Provider.NewIntrospectionRequest(ctx, r, server.NewSession("", ""))
+	ir, err := h.Provider.NewIntrospectionRequest(ctx, r, server.NewSession("", ""))
 	if err != nil {
 		rfc := httpx.OAuthError(err)
 		h.logOAuthError(r, "introspection refused", rfc)
@@ -32,19 +32,19 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 			// A token that could not be looked up is not inactive, and a client that could not be loaded did
 			// not fail to authenticate: the resource server must not act on either answer.
 			httpx.SetRetryAfter(w, rfc.CodeField)
-			h.S.Provider.WriteAccessError(ctx, w, nil, rfc)
+			h.Provider.WriteAccessError(ctx, w, nil, rfc)
 		case errors.Is(err, fosite.ErrInactiveToken):
 			// Unknown, foreign, expired or revoked tokens (RFC 7662 §2.2).
-			h.S.Provider.WriteIntrospectionError(ctx, w, err)
+			h.Provider.WriteIntrospectionError(ctx, w, err)
 		case errors.Is(err, fosite.ErrRequestUnauthorized):
 			// fosite's request_unauthorized for an unknown client, a wrong secret or a public client.
 			h.introspectionClientError(w, "Client authentication failed.")
 		default:
-			h.S.Provider.WriteIntrospectionError(ctx, w, err)
+			h.Provider.WriteIntrospectionError(ctx, w, err)
 		}
 		return
 	}
-	h.S.Provider.WriteIntrospectionResponse(ctx, w, ir)
+	h.Provider.WriteIntrospectionResponse(ctx, w, ir)
 }
 
 // introspectionClientError refuses a caller that did not authenticate as a client. RFC 7662 §2.1 asks for RFC
@@ -64,7 +64,7 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, err)
 		return
 	}
-	err := h.S.Provider.NewRevocationRequest(ctx, r)
+	err := h.Provider.NewRevocationRequest(ctx, r)
 	if err != nil {
 		rfc := httpx.OAuthError(err)
 		h.logOAuthError(r, "revocation refused", rfc)
@@ -72,9 +72,9 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 			// fosite's writer would answer 200 (or invalid_client): RFC 7009 §2.2.1 lets a server that could not
 			// revoke say so, and the client must retry, since the token may still be valid.
 			httpx.SetRetryAfter(w, rfc.CodeField)
-			h.S.Provider.WriteAccessError(ctx, w, nil, rfc)
+			h.Provider.WriteAccessError(ctx, w, nil, rfc)
 			return
 		}
 	}
-	h.S.Provider.WriteRevocationResponse(ctx, w, err)
+	h.Provider.WriteRevocationResponse(ctx, w, err)
 }

@@ -4,6 +4,7 @@
 package oauth
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,17 +13,64 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
 
 	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
 )
 
+// Sessions reads the browser's sign-in session.
+type Sessions interface {
+	// SessionFromCookie returns the live session and its user for a session cookie value; storage.ErrNotFound
+	// when there is none, or its user was deleted or blocked.
+	SessionFromCookie(ctx context.Context, cookie string) (storage.LoginSession, storage.User, error)
+}
+
+// Flows keeps authorization requests that need the user server-side (server/flows.go).
+type Flows interface {
+	StartFlow(ctx context.Context, browser string, f storage.AuthFlow) (storage.AuthFlow, error)
+	OpenFlow(ctx context.Context, r *http.Request, id string) (storage.AuthFlow, error)
+	AdvanceFlow(ctx context.Context, f storage.AuthFlow, fn func(f storage.AuthFlow) storage.AuthFlow) (storage.AuthFlow, error)
+	CompleteFlow(ctx context.Context, f storage.AuthFlow) error
+	FlowBrowserCookie(value string) *http.Cookie
+}
+
+// Grants decides what an authorization grants: the organization, its policy, and the claims /userinfo shows.
+type Grants interface {
+	AuthorizeSession(ctx context.Context, ar fosite.AuthorizeRequester, user storage.User, ls storage.LoginSession,
+		access *server.OrgAccess, requestedAt time.Time) (*server.Session, error)
+	UserOrganization(ctx context.Context, userID, idOrName string) (server.OrgAccess, error)
+	ActiveMemberships(ctx context.Context, userID string) ([]storage.UserMembership, error)
+	CheckOrgPolicy(ctx context.Context, in server.PolicyInput) error
+	UserInfo(ctx context.Context, sess *server.Session, scopes fosite.Arguments) (map[string]any, error)
+}
+
+// Services is what the OAuth endpoints use of Authio's services besides fosite, and nothing more
+// (*server.Server implements it).
+type Services interface {
+	Sessions
+	Flows
+	Grants
+	// CORS answers preflights and adds CORS headers for the tenant's registered web origins.
+	CORS(next http.Handler, methods string) http.Handler
+}
+
+// KeySource gives the signing keys of the tenant in scope (JWKS).
+type KeySource interface {
+	ForTenant(ctx context.Context) (*server.KeySet, error)
+}
+
 // Handler serves the OAuth endpoints. Routes must run behind server.ResolveTenant.
 type Handler struct {
-	S      *server.Server
-	Pages  *templates.Renderer
-	Logger *slog.Logger
-	Now    func() time.Time
+	S Services
+	// Provider is the fosite composition (server.Server.Provider): every standard flow goes through it.
+	Provider fosite.OAuth2Provider
+	Keys     KeySource
+	Metrics  *server.Metrics
+	Pages    *templates.Renderer
+	Logger   *slog.Logger
+	Now      func() time.Time
 
 	discoveryMu sync.Mutex
 	discovery   map[string]cachedDoc // kind|tenant|issuer|alg -> document; bounded, see serveMetadata

@@ -12,17 +12,17 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess := server.NewSession("", "")
 	if err := bodyParamsOnce(r); err != nil {
-		h.S.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
+		h.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
 		return
 	}
 	if gt := r.PostFormValue("grant_type"); gt != "" && !server.IsGrantTypeSupported(gt) {
 		// fosite answers an unknown grant type with invalid_request; RFC 6749 §5.2 names the error.
 		err := fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt)
-		h.S.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
+		h.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
 		return
 	}
 	// The composition validates the grant and builds the claims of its tokens (server.claimsHandler).
-	ar, err := h.S.Provider.NewAccessRequest(ctx, r, sess)
+	ar, err := h.Provider.NewAccessRequest(ctx, r, sess)
 	if err != nil {
 		h.accessError(w, r, ar, "token request refused", err)
 		return
@@ -31,11 +31,11 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	if gt := ar.GetGrantTypes(); len(gt) == 1 {
 		grant = gt[0]
 	}
-	resp, err := h.S.Provider.NewAccessResponse(ctx, ar)
+	resp, err := h.Provider.NewAccessResponse(ctx, ar)
 	if err != nil {
 		h.accessError(w, r, ar, "token response failed", err)
 		return
 	}
-	h.S.Metrics.TokensIssued.WithLabelValues(server.TenantFromContext(ctx).Slug, grant).Inc()
-	h.S.Provider.WriteAccessResponse(ctx, w, ar, resp)
+	h.Metrics.TokensIssued.WithLabelValues(server.TenantFromContext(ctx).Slug, grant).Inc()
+	h.Provider.WriteAccessResponse(ctx, w, ar, resp)
 }

@@ -18,7 +18,7 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := server.NewSession("", "")
-	use, ar, err := h.S.Provider.IntrospectToken(ctx, token, fosite.AccessToken, sess)
+	use, ar, err := h.Provider.IntrospectToken(ctx, token, fosite.AccessToken, sess)
 	if rfc := httpx.OAuthError(err); rfc != nil && rfc.CodeField >= http.StatusInternalServerError {
 		httpx.LogFailure(ctx, h.Logger, "userinfo: validating the access token failed", rfc)
 		httpx.WriteFailure(w, rfc)

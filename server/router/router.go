@@ -62,10 +62,10 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 	})).Methods(http.MethodGet, http.MethodHead)
 
 	tenant := r.NewRoute().Subrouter()
-	oh := &oauth.Handler{S: s, Pages: pages, Logger: s.Logger, Now: s.Now}
+	oh := &oauth.Handler{S: s, Provider: s.Provider, Keys: s.Keys, Metrics: s.Metrics, Pages: pages, Logger: s.Logger, Now: s.Now}
 	lh := &login.Handler{S: s, Pages: pages, Logger: s.Logger, Now: s.Now}
 	ah := &account.Handler{S: s, Logger: s.Logger, Now: s.Now}
-	mh := &management.Handler{S: s, Logger: s.Logger, Now: s.Now}
+	mh := &management.Handler{S: s, Provider: s.Provider, Logger: s.Logger, Now: s.Now}
 	// Every tenant route, whatever its surface, refuses input storage cannot keep before its handler runs.
 	tenant.Use(s.ResolveTenant, httpx.RefuseBadInput(s.Logger, refuseInput(oh, lh, ah, mh)))
 	oh.Mount(tenant)
