@@ -18,6 +18,8 @@ import (
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/internal/canon"
+	"github.com/authio/authio/internal/ids"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/router"
 	"github.com/authio/authio/storage"
@@ -59,7 +61,7 @@ func setup(fs *flag.FlagSet, args, environ []string, stderr io.Writer, dev bool)
 			cfg.SecretKey = strings.TrimSpace(string(b))
 			fmt.Fprintf(stderr, "authio: using the development secret key in %s\n", devSecretFile)
 		} else if dev {
-			cfg.SecretKey = server.RandomToken(32)
+			cfg.SecretKey = ids.Random(32)
 			if err := os.WriteFile(devSecretFile, []byte(cfg.SecretKey+"\n"), 0o600); err != nil {
 				return cfg, fmt.Errorf("writing %s: %w", devSecretFile, err)
 			}
@@ -91,7 +93,7 @@ func open(ctx context.Context, cfg config.Config, stderr io.Writer) (*server.Ser
 // before it changes or serves anything, saying which key to use instead.
 func checkSecretKey(ctx context.Context, s *server.Server) error {
 	err := s.CheckSecretKey(ctx)
-	if errors.Is(err, server.ErrSecretKeyMismatch) {
+	if errors.Is(err, keys.ErrSecretKeyMismatch) {
 		return fmt.Errorf("%w: run with the key it was created with (for a database made by \"authio serve --dev\", "+
 			"unset AUTHIO_SECRET_KEY so that the one in %s is used)", err, devSecretFile)
 	}
@@ -183,7 +185,7 @@ const (
 func seedDemo(ctx context.Context, s *server.Server, stdout io.Writer) error {
 	t, err := s.Store.GetTenant(ctx, "demo")
 	if errors.Is(err, storage.ErrNotFound) {
-		if _, err = s.CreateTenant(ctx, "demo", "Demo", server.AlgRS256, nil); err != nil {
+		if _, err = s.CreateTenant(ctx, "demo", "Demo", keys.AlgRS256, nil); err != nil {
 			return err
 		}
 		t, err = s.Store.GetTenant(ctx, "demo")
@@ -230,12 +232,12 @@ func seedDemo(ctx context.Context, s *server.Server, stdout io.Writer) error {
 		}
 		clientID = cc.ClientID
 	}
-	verifier := server.RandomToken(32)
+	verifier := ids.Random(32)
 	sum := sha256.Sum256([]byte(verifier))
 	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect},
-		"scope": {"openid profile email offline_access"}, "state": {server.RandomToken(12)}, "nonce": {server.RandomToken(12)},
+		"scope": {"openid profile email offline_access"}, "state": {ids.Random(12)}, "nonce": {ids.Random(12)},
 		"code_challenge": {challenge}, "code_challenge_method": {"S256"},
 	}
 	fmt.Fprintf(stdout, `
@@ -283,7 +285,7 @@ func cmdTenantCreate(ctx context.Context, args, environ []string, stdout, stderr
 	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
 	slug := fs.String("slug", "", "tenant slug (default domain <slug>.<base domain>)")
 	name := fs.String("name", "", "display name")
-	alg := fs.String("signing-alg", server.AlgRS256, "token signing algorithm: RS256 or ES256")
+	alg := fs.String("signing-alg", keys.AlgRS256, "token signing algorithm: RS256 or ES256")
 	signup := fs.Bool("signup", false, "allow users to sign up on the hosted pages")
 	var domains rawListFlag
 	fs.Var(&domains, "domain", "additional domain (repeatable)")

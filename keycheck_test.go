@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/authio/authio/internal/testenv"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
@@ -228,7 +229,7 @@ func TestSecretKeyOfAnOlderDatabase(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := server.NewWith(testenv.Config(dsn), testenv.Logger(), st, cache.NewMemory())
-			if _, err := s.CreateTenant(ctx, "acme", "Acme", server.AlgRS256, nil); err != nil {
+			if _, err := s.CreateTenant(ctx, "acme", "Acme", keys.AlgRS256, nil); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Close(); err != nil {

@@ -65,7 +65,7 @@ func (c *cli) ok(args ...string) any {
 	return v
 }
 
-func keys(m map[string]any) []string {
+func sortedKeys(m map[string]any) []string {
 	var ks []string
 	for k := range m {
 		ks = append(ks, k)
@@ -79,7 +79,7 @@ func TestCLITenantsAndDomains(t *testing.T) {
 	c := newCLI(t)
 
 	acme := c.ok("tenant", "create", "--slug", "acme", "--name", "Acme Corp", "--domain", "auth.acme.test").(map[string]any)
-	if got := keys(acme); !slices.Equal(got, []string{"domains", "id", "name", "slug"}) {
+	if got := sortedKeys(acme); !slices.Equal(got, []string{"domains", "id", "name", "slug"}) {
 		t.Errorf("tenant create printed keys %v, want id, slug, name, domains", got)
 	}
 	id, _ := acme["id"].(string)
@@ -138,7 +138,7 @@ func TestCLITenantsAndDomains(t *testing.T) {
 		t.Fatalf("tenant list = %v, want two tenants", list)
 	}
 	first := list[0].(map[string]any)
-	if first["slug"] != "acme" || !slices.Equal(keys(first), []string{"domains", "id", "name", "slug"}) {
+	if first["slug"] != "acme" || !slices.Equal(sortedKeys(first), []string{"domains", "id", "name", "slug"}) {
 		t.Errorf("tenant list[0] = %v", first)
 	}
 	if d, _ := json.Marshal(first["domains"]); !strings.Contains(string(d), "login.acme.test") || !strings.Contains(string(d), "sso.acme.test") {
@@ -311,7 +311,7 @@ func obj(t *testing.T, v any, want ...string) map[string]any {
 		t.Fatalf("printed %#v, want a JSON object", v)
 	}
 	sort.Strings(want)
-	if got := keys(m); !slices.Equal(got, want) {
+	if got := sortedKeys(m); !slices.Equal(got, want) {
 		t.Errorf("printed keys %v, want %v (%v)", got, want, m)
 	}
 	return m

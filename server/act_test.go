@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -32,7 +33,7 @@ func TestActOnTenant(t *testing.T) {
 			if id, _ := tenancy.TenantID(ctx); id != acme.ID {
 				t.Errorf("fn ran in tenant %q, want %q", id, acme.ID)
 			}
-			return s.Store.CreateUser(ctx, storage.User{ID: server.NewID("user"), Email: "x@acme.test",
+			return s.Store.CreateUser(ctx, storage.User{ID: ids.New("user"), Email: "x@acme.test",
 				CreatedAt: s.Now().UTC(), UpdatedAt: s.Now().UTC()})
 		})
 		if err != nil {

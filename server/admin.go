@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/authio/authio/internal/canon"
+	"github.com/authio/authio/internal/ids"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
 )
@@ -51,9 +53,9 @@ func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extra
 		name = slug
 	}
 	if alg == "" {
-		alg = AlgRS256
+		alg = keys.AlgRS256
 	}
-	if alg != AlgRS256 && alg != AlgES256 {
+	if alg != keys.AlgRS256 && alg != keys.AlgES256 {
 		return TenantInfo{}, invalid("signing-alg", "must be RS256 or ES256")
 	}
 	def, err := tenantDomain(slug + "." + s.Config.BaseDomain)
@@ -69,7 +71,7 @@ func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extra
 		domains = append(domains, d)
 	}
 	now := s.Now().UTC()
-	t := storage.Tenant{ID: NewID("ten"), Slug: slug, Name: strings.TrimSpace(name), SigningAlg: alg, CreatedAt: now, UpdatedAt: now}
+	t := storage.Tenant{ID: ids.New("ten"), Slug: slug, Name: strings.TrimSpace(name), SigningAlg: alg, CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.CreateTenant(ctx, t, domains); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return TenantInfo{}, invalid("slug", "a tenant with this slug or one of these domains already exists")
@@ -249,7 +251,7 @@ func (s *Server) CreateClient(ctx context.Context, spec ClientSpec) (CreatedClie
 	}
 	now := s.Now().UTC()
 	c := storage.Client{
-		ID: NewID("cli"), Name: spec.Name, Type: spec.Type, OrganizationUsage: spec.OrganizationUsage,
+		ID: ids.New("cli"), Name: spec.Name, Type: spec.Type, OrganizationUsage: spec.OrganizationUsage,
 		RedirectURIs: spec.RedirectURIs, PostLogoutRedirectURIs: spec.PostLogoutRedirectURIs,
 		GrantTypes: spec.GrantTypes, Scopes: spec.Scopes, Audiences: spec.Audiences,
 		WebOrigins: spec.WebOrigins, CreatedAt: now, UpdatedAt: now,
@@ -267,8 +269,8 @@ func (s *Server) CreateClient(ctx context.Context, spec ClientSpec) (CreatedClie
 
 // newClientSecret returns a fresh 256-bit client secret and the keyed hash to store in its place.
 func (s *Server) newClientSecret(ctx context.Context) (secret, hash string) {
-	secret = RandomToken(32)
-	h, _ := NewSecretHasher(s.Secrets).Hash(ctx, []byte(secret))
+	secret = ids.Random(32)
+	h, _ := keys.NewSecretHasher(s.Secrets).Hash(ctx, []byte(secret))
 	return secret, string(h)
 }
 
@@ -295,7 +297,7 @@ func (s *Server) CreateUser(ctx context.Context, email, password, name string) (
 		return storage.User{}, err
 	}
 	now := s.Now().UTC()
-	u := storage.User{ID: NewID("user"), Email: email, Name: strings.TrimSpace(name), PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	u := storage.User{ID: ids.New("user"), Email: email, Name: strings.TrimSpace(name), PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return storage.User{}, invalid("email", "a user with this email already exists")
@@ -347,7 +349,7 @@ func (s *Server) RotateKey(ctx context.Context, t storage.Tenant) (storage.Signi
 	if err != nil {
 		return k, err
 	}
-	s.announce(tctx, keysChannel, t.ID)
+	s.announce(tctx, keys.Channel, t.ID)
 	return k, nil
 }
 

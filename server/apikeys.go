@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/storage"
 )
 
@@ -53,8 +54,8 @@ func (s *Server) CreateAPIKey(ctx context.Context, name string, test bool) (Crea
 	if test {
 		mode, prefix = "test", APIKeyTestPrefix
 	}
-	key := prefix + RandomToken(32)
-	k := storage.APIKey{ID: NewID("apk"), Name: name, Mode: mode, KeyHash: s.apiKeyHash(key), Hint: key[len(key)-4:],
+	key := prefix + ids.Random(32)
+	k := storage.APIKey{ID: ids.New("apk"), Name: name, Mode: mode, KeyHash: s.apiKeyHash(key), Hint: key[len(key)-4:],
 		CreatedAt: s.Now().UTC()}
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.CreateAPIKey(ctx, k); err != nil {

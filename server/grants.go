@@ -9,6 +9,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
 
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/storage"
 )
 
@@ -36,7 +37,7 @@ const refreshSuccessorPurpose = "refresh-successor"
 type refreshGrant struct {
 	*oauth2.RefreshTokenGrantHandler
 	store   *storage.Store
-	secrets *Secrets
+	secrets *keys.Secrets
 }
 
 // reuseInterval is the tenant's refresh_token_reuse_interval (0: strict rotation).

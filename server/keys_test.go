@@ -10,7 +10,9 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/internal/testenv"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
@@ -112,7 +114,7 @@ func TestKeyRotation(t *testing.T) {
 func TestES256Tenant(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t, testenv.Options{})
-	if _, err := env.S.CreateTenant(context.Background(), "initech", "Initech", server.AlgES256, nil); err != nil {
+	if _, err := env.S.CreateTenant(context.Background(), "initech", "Initech", keys.AlgES256, nil); err != nil {
 		t.Fatal(err)
 	}
 	tn := env.Tenant("initech")
@@ -207,7 +209,7 @@ func TestRotationWindowCoversResourceServerLifetimes(t *testing.T) {
 		t.Errorf("retired key published for %v, want about 1h5m", d)
 	}
 	now := time.Now().UTC()
-	if err := env.S.Store.CreateResourceServer(acme.Ctx, storage.ResourceServer{ID: server.NewID("api"), Identifier: "https://long.acme.test",
+	if err := env.S.Store.CreateResourceServer(acme.Ctx, storage.ResourceServer{ID: ids.New("api"), Identifier: "https://long.acme.test",
 		Name: "Long", TokenLifetime: 6 * 3600, RefreshLifetime: 3600, CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/internal/canon"
+	"github.com/authio/authio/internal/ids"
 )
 
 type statusWriter struct {
@@ -45,7 +46,7 @@ func (s *Server) Observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 {
-			id = RandomToken(12)
+			id = ids.Random(12)
 		}
 		w.Header().Set("X-Request-Id", id)
 		r = r.WithContext(audit.WithClientIP(httpx.WithRequestID(r.Context(), id), s.ClientIP(r)))

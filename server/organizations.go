@@ -66,7 +66,7 @@ func (s *Server) CreateOrganization(ctx context.Context, spec OrganizationSpec) 
 		display = spec.Name
 	}
 	now := s.Now().UTC()
-	o := storage.Organization{ID: NewID("org"), Name: spec.Name, DisplayName: display, Metadata: jsonMap(spec.Metadata),
+	o := storage.Organization{ID: newID("org"), Name: spec.Name, DisplayName: display, Metadata: jsonMap(spec.Metadata),
 		Branding: jsonMap(spec.Branding), DefaultRoleID: spec.DefaultRoleID, CreatedAt: now, UpdatedAt: now}
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.checkDefaultRole(ctx, o.DefaultRoleID, o.ID); err != nil {
@@ -267,7 +267,7 @@ func (s *Server) AddMembers(ctx context.Context, orgRef string, userIDs []string
 				return err
 			}
 			now := s.Now().UTC()
-			m := storage.Membership{ID: NewID("mem"), OrganizationID: o.ID, UserID: uid, Status: status,
+			m := storage.Membership{ID: newID("mem"), OrganizationID: o.ID, UserID: uid, Status: status,
 				JoinedAt: now, CreatedAt: now, UpdatedAt: now}
 			if err := s.Store.CreateMembership(ctx, m); err != nil {
 				if errors.Is(err, storage.ErrAlreadyExists) {

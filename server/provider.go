@@ -11,6 +11,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/tenancy"
 )
@@ -86,10 +87,10 @@ func (c *providerConfig) MaxTokenLifetime(t storage.Tenant) time.Duration {
 }
 
 // newProvider composes fosite explicitly with the flows Authio serves.
-func newProvider(cfg config.Config, store *storage.Store, secrets *Secrets, signer *Signer) (fosite.OAuth2Provider, *providerConfig, switchStrategy) {
+func newProvider(cfg config.Config, store *storage.Store, secrets *keys.Secrets, signer *keys.Signer) (fosite.OAuth2Provider, *providerConfig, switchStrategy) {
 	fc := &fosite.Config{
 		GlobalSecret:                   secrets.Derive("fosite-hmac"),
-		ClientSecretsHasher:            NewSecretHasher(secrets),
+		ClientSecretsHasher:            keys.NewSecretHasher(secrets),
 		EnforcePKCEForPublicClients:    true,
 		EnablePKCEPlainChallengeMethod: false,
 		ScopeStrategy:                  fosite.ExactScopeStrategy,

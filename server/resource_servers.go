@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/storage"
 )
 
@@ -126,7 +127,7 @@ func (s *Server) CreateResourceServer(ctx context.Context, spec ResourceServerSp
 		return rs, err
 	}
 	now := s.Now().UTC()
-	rs = storage.ResourceServer{ID: NewID("api"), Identifier: spec.Identifier, Name: name, Scopes: scopes,
+	rs = storage.ResourceServer{ID: ids.New("api"), Identifier: spec.Identifier, Name: name, Scopes: scopes,
 		TokenLifetime: at, RefreshLifetime: rt, Metadata: jsonMap(spec.Metadata), CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.CreateResourceServer(ctx, rs); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {

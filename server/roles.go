@@ -51,7 +51,7 @@ func (s *Server) CreateRole(ctx context.Context, spec RoleSpec) (storage.Role, e
 		return storage.Role{}, err
 	}
 	now := s.Now().UTC()
-	r := storage.Role{ID: NewID("rol"), Name: name, Description: desc, CreatedAt: now, UpdatedAt: now}
+	r := storage.Role{ID: newID("rol"), Name: name, Description: desc, CreatedAt: now, UpdatedAt: now}
 	if spec.OrganizationID != "" {
 		o, err := s.Organization(ctx, spec.OrganizationID)
 		if errors.Is(err, storage.ErrNotFound) {

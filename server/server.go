@@ -13,6 +13,7 @@ import (
 
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
 )
@@ -23,8 +24,8 @@ type Server struct {
 	Logger   *slog.Logger
 	Store    *storage.Store
 	Cache    cache.Cache
-	Secrets  *Secrets
-	Keys     *KeyManager
+	Secrets  *keys.Secrets
+	Keys     *keys.KeyManager
 	Tenants  *TenantResolver
 	Provider fosite.OAuth2Provider
 	Metrics  *Metrics
@@ -69,13 +70,14 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 
 // NewWith builds a Server over an open store and cache (tests use it to share them).
 func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cache.Cache) *Server {
-	secrets := NewSecrets(cfg.SecretKey)
+	secrets := keys.NewSecrets(cfg.SecretKey)
 	// Without Redis, other processes (the CLI) cannot announce changes, so cached keys expire quickly.
 	keyTTL := time.Minute
 	if cfg.RedisURL == "" {
 		keyTTL = 2 * time.Second
 	}
-	keys := NewKeyManager(store, secrets, c, keyTTL)
+	km := keys.NewKeyManager(store, secrets, c, keyTTL)
+	km.UnannouncedTTL = unannouncedTTL
 	authzTTL := 30 * time.Second
 	if cfg.RedisURL == "" {
 		authzTTL = 2 * time.Second
@@ -86,7 +88,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		Store:   store,
 		Cache:   c,
 		Secrets: secrets,
-		Keys:    keys,
+		Keys:    km,
 		Tenants: NewTenantResolver(store, c),
 		Metrics: NewMetrics(),
 		Now:     time.Now,
@@ -99,7 +101,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 	s.Keys.Unannounced = s.health.degraded
 	s.Tenants.Unannounced = s.health.degraded
 	s.authz.unannounced = s.health.degraded
-	s.Provider, s.pc, s.strategy = newProvider(cfg, store, secrets, &Signer{Keys: keys})
+	s.Provider, s.pc, s.strategy = newProvider(cfg, store, secrets, &keys.Signer{Keys: km})
 	s.pc.addTokenHandler(&tokenExchangeHandler{s: s})
 	s.pc.addTokenHandler(&claimsHandler{s: s}) // last: it builds the claims of a request every handler above has validated
 	return s

@@ -9,7 +9,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/storage"
 )
 
@@ -20,7 +20,7 @@ func TestSignerVerificationCache(t *testing.T) {
 	env := testenv.New(t, testenv.Options{})
 	acme := env.NewTenant("acme")
 	globex := env.NewTenant("globex")
-	signer := &server.Signer{Keys: env.S.Keys}
+	signer := &keys.Signer{Keys: env.S.Keys}
 	actx := storage.WithTenant(context.Background(), acme.ID)
 	gctx := storage.WithTenant(context.Background(), globex.ID)
 

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
@@ -36,7 +37,7 @@ func TestDiscoveryCacheIsBounded(t *testing.T) {
 	cfg.SecretKey = "authio-test-secret-key-0123456789-abcdefghijklmn"
 	s := server.NewWith(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), store, cache.NewMemory())
 	t.Cleanup(func() { _ = s.Close() })
-	if _, err := s.CreateTenant(ctx, "acme", "Acme", server.AlgRS256, nil); err != nil {
+	if _, err := s.CreateTenant(ctx, "acme", "Acme", keys.AlgRS256, nil); err != nil {
 		t.Fatal(err)
 	}
 	pages, err := templates.New(templates.FS)

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
@@ -58,7 +59,7 @@ type Services interface {
 
 // KeySource gives the signing keys of the tenant in scope (JWKS).
 type KeySource interface {
-	ForTenant(ctx context.Context) (*server.KeySet, error)
+	ForTenant(ctx context.Context) (*keys.KeySet, error)
 }
 
 // Handler serves the OAuth endpoints. Routes must run behind server.ResolveTenant.

@@ -20,6 +20,8 @@ import (
 
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/internal/canon"
+	"github.com/authio/authio/internal/ids"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/server/router"
@@ -190,7 +192,7 @@ func (tn *Tenant) Stored(t testing.TB) storage.Tenant {
 // NewTenant creates a tenant with the default domain <slug>.localhost and a fresh signing key.
 func (e *Env) NewTenant(slug string) *Tenant {
 	e.t.Helper()
-	info, err := e.S.CreateTenant(context.Background(), slug, strings.ToUpper(slug[:1])+slug[1:], server.AlgRS256, nil)
+	info, err := e.S.CreateTenant(context.Background(), slug, strings.ToUpper(slug[:1])+slug[1:], keys.AlgRS256, nil)
 	if err != nil {
 		e.t.Fatalf("create tenant %s: %v", slug, err)
 	}
@@ -243,7 +245,7 @@ func (tn *Tenant) NewUser(email string) storage.User {
 		}
 	})
 	now := time.Now().UTC()
-	u := storage.User{ID: server.NewID("user"), TenantID: tn.ID, Email: canon.Email(email), PasswordHash: hashed,
+	u := storage.User{ID: ids.New("user"), TenantID: tn.ID, Email: canon.Email(email), PasswordHash: hashed,
 		CreatedAt: now, UpdatedAt: now}
 	if err := tn.Env.S.Store.CreateUser(tn.Ctx, u); err != nil {
 		tn.Env.t.Fatalf("create user %s: %v", email, err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -58,18 +59,18 @@ func newOrgSetupOn(t *testing.T, usage string, opts testenv.Options) *orgSetup {
 	o := &orgSetup{env: env, acme: acme}
 	o.alice, o.bob, o.carol = acme.NewUser("alice@acme.test"), acme.NewUser("bob@globex.test"), acme.NewUser("carol@acme.test")
 	now := time.Now().UTC()
-	must(t, "resource server", st.CreateResourceServer(ctx, storage.ResourceServer{ID: server.NewID("api"), Identifier: docsAPI,
+	must(t, "resource server", st.CreateResourceServer(ctx, storage.ResourceServer{ID: ids.New("api"), Identifier: docsAPI,
 		Name: "Docs", Scopes: storage.ScopeList{{Value: "read:docs"}, {Value: "write:docs"}, {Value: "support:access"}},
 		TokenLifetime: server.DefaultResourceTokenLifetime, RefreshLifetime: server.DefaultResourceRefreshLifetime,
 		CreatedAt: now, UpdatedAt: now}))
 	org := func(name, display string) storage.Organization {
-		org := storage.Organization{ID: server.NewID("org"), Name: name, DisplayName: display, CreatedAt: now, UpdatedAt: now}
+		org := storage.Organization{ID: ids.New("org"), Name: name, DisplayName: display, CreatedAt: now, UpdatedAt: now}
 		must(t, "organization "+name, st.CreateOrganization(ctx, org))
 		return org
 	}
 	o.acmeOrg, o.globex = org("acme-corp", "Acme Corp"), org("globex", "Globex Inc")
 	role := func(name string, perms ...string) storage.Role {
-		r := storage.Role{ID: server.NewID("rol"), Name: name, CreatedAt: now, UpdatedAt: now}
+		r := storage.Role{ID: ids.New("rol"), Name: name, CreatedAt: now, UpdatedAt: now}
 		must(t, "role "+name, st.CreateRole(ctx, r))
 		var ps []storage.Permission
 		for _, p := range perms {
@@ -80,7 +81,7 @@ func newOrgSetupOn(t *testing.T, usage string, opts testenv.Options) *orgSetup {
 	}
 	o.admin, o.member, o.supp = role("admin", "read:docs", "write:docs"), role("member", "read:docs"), role("support", "support:access")
 	join := func(u storage.User, org storage.Organization, status string, roles ...storage.Role) {
-		m := storage.Membership{ID: server.NewID("mem"), OrganizationID: org.ID, UserID: u.ID, Status: status,
+		m := storage.Membership{ID: ids.New("mem"), OrganizationID: org.ID, UserID: u.ID, Status: status,
 			JoinedAt: now, CreatedAt: now, UpdatedAt: now}
 		must(t, "membership", st.CreateMembership(ctx, m))
 		for _, r := range roles {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/cache"
@@ -105,9 +106,9 @@ func newOutage(t *testing.T, o testenv.Options) *outage {
 	acme := env.NewTenant("acme")
 	alice := acme.NewUser("alice@acme.test")
 	now := time.Now().UTC()
-	org := storage.Organization{ID: server.NewID("org"), Name: "acme-corp", DisplayName: "Acme Corp", CreatedAt: now, UpdatedAt: now}
+	org := storage.Organization{ID: ids.New("org"), Name: "acme-corp", DisplayName: "Acme Corp", CreatedAt: now, UpdatedAt: now}
 	must(t, "organization", env.S.Store.CreateOrganization(acme.Ctx, org))
-	must(t, "membership", env.S.Store.CreateMembership(acme.Ctx, storage.Membership{ID: server.NewID("mem"), OrganizationID: org.ID,
+	must(t, "membership", env.S.Store.CreateMembership(acme.Ctx, storage.Membership{ID: ids.New("mem"), OrganizationID: org.ID,
 		UserID: alice.ID, Status: storage.MembershipActive, JoinedAt: now, CreatedAt: now, UpdatedAt: now}))
 	f := &outage{env: env, acme: acme, logs: logs, org: org,
 		spa: acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},

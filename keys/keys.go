@@ -1,4 +1,4 @@
-package server
+package keys
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
 )
@@ -29,13 +30,21 @@ const (
 	AlgES256 = "ES256"
 )
 
-const keysChannel = "keys"
+// Channel is the cache pub/sub channel on which rotations are announced (the message is the tenant id).
+const Channel = "keys"
+
+// Store is what the key manager needs of storage: the tenant's keys, and the oldest key of the database for the
+// secret-key check.
+type Store interface {
+	storage.Keys
+	OldestSigningKey(ctx context.Context) (storage.SigningKey, error)
+}
 
 // KeyManager loads, caches and rotates each tenant's signing keys. A rotation on any replica (or in the CLI)
 // is announced over the cache's pub/sub so every replica reloads at once; the TTL bounds staleness when no
 // Redis connects the processes.
 type KeyManager struct {
-	store   *storage.Store
+	store   Store
 	secrets *Secrets
 	cache   cache.Cache
 	ttl     time.Duration
@@ -43,6 +52,8 @@ type KeyManager struct {
 	// Unannounced, when set, reports whether rotations made by other processes may currently go unannounced
 	// (Redis does not answer); cached keys are then trusted for unannouncedTTL at most.
 	Unannounced func() bool
+	// UnannouncedTTL is how long cached keys are trusted while Unannounced reports true (default 2 s).
+	UnannouncedTTL time.Duration
 
 	mu   sync.RWMutex
 	sets map[string]*KeySet
@@ -82,13 +93,13 @@ func (ks *KeySet) remember(h [32]byte, t *jwt.Token) {
 }
 
 // NewKeyManager returns a manager; call Subscribe to hear rotations from other processes.
-func NewKeyManager(store *storage.Store, secrets *Secrets, c cache.Cache, ttl time.Duration) *KeyManager {
+func NewKeyManager(store Store, secrets *Secrets, c cache.Cache, ttl time.Duration) *KeyManager {
 	return &KeyManager{store: store, secrets: secrets, cache: c, ttl: ttl, now: time.Now, sets: map[string]*KeySet{}}
 }
 
 // Subscribe listens for rotations announced by other processes until ctx ends.
 func (m *KeyManager) Subscribe(ctx context.Context) (func(), error) {
-	return m.cache.Subscribe(ctx, keysChannel, func(tenantID string) { m.Invalidate(tenantID) })
+	return m.cache.Subscribe(ctx, Channel, func(tenantID string) { m.Invalidate(tenantID) })
 }
 
 // Invalidate drops the cached keys of a tenant.
@@ -105,11 +116,15 @@ func (m *KeyManager) Flush() {
 	m.mu.Unlock()
 }
 
-// maxAge is how long a loaded key set is trusted: the TTL, or unannouncedTTL while rotations elsewhere may go
+// maxAge is how long a loaded key set is trusted: the TTL, or UnannouncedTTL while rotations elsewhere may go
 // unannounced (Unannounced reports true).
 func (m *KeyManager) maxAge() time.Duration {
 	if m.Unannounced != nil && m.Unannounced() {
-		return min(m.ttl, unannouncedTTL)
+		u := m.UnannouncedTTL
+		if u <= 0 {
+			u = 2 * time.Second
+		}
+		return min(m.ttl, u)
 	}
 	return m.ttl
 }
@@ -204,7 +219,7 @@ func (m *KeyManager) NewSigningKey(alg string) (storage.SigningKey, error) {
 	if err != nil {
 		return storage.SigningKey{}, err
 	}
-	id := NewID("key")
+	id := ids.New("key")
 	pub := jose.JSONWebKey{Key: priv.Public(), KeyID: id, Algorithm: alg, Use: "sig"}
 	pubJSON, err := json.Marshal(pub)
 	if err != nil {

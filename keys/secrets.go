@@ -1,4 +1,7 @@
-package server
+// Package keys holds Authio's key material: the secrets derived from AUTHIO_SECRET_KEY (encryption at rest,
+// token and client-secret hashing, the database's check value of the key) and every tenant's signing keys —
+// loaded, cached, rotated and announced across replicas — with the JWT signer fosite uses.
+package keys
 
 import (
 	"context"
@@ -8,16 +11,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"io"
-	"strings"
 
 	"github.com/ory/fosite"
-
-	"github.com/authio/authio/authn/password"
-	"github.com/authio/authio/storage"
 )
 
 // Secrets derives purpose-specific keys from AUTHIO_SECRET_KEY, so one configured secret never serves two
@@ -110,62 +108,6 @@ func (s *Secrets) TokenHash(token string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// PasswordCost is the bcrypt cost of user passwords when neither the tenant (setting password_hash) nor the
-// configuration (AUTHIO_PASSWORD_COST) chooses one.
-const PasswordCost = password.DefaultCost
-
-// HashPassword hashes a user password with bcrypt at cost; Server.HashPassword picks the tenant's cost.
-func HashPassword(pw string, cost int) (string, error) { return password.Hash(pw, cost) }
-
-// CheckPassword compares pw with a bcrypt hash; an empty hash still spends the time of a hash of cost dummyCost.
-func CheckPassword(hash, pw string, dummyCost int) bool { return password.Check(hash, pw, dummyCost) }
-
-// PasswordCostFor is the bcrypt cost for passwords set in the tenant in ctx: the tenant's password_hash setting,
-// else the configured AUTHIO_PASSWORD_COST, else PasswordCost.
-func (s *Server) PasswordCostFor(ctx context.Context) int {
-	var ts storage.TenantSettings
-	if t := TenantFromContext(ctx); t != nil {
-		ts = t.Settings
-	} else if tid, ok := storage.TenantFromContext(ctx); ok { // the CLI has no request tenant
-		if t, err := s.Store.GetTenant(ctx, tid); err == nil {
-			ts = t.Settings
-		}
-	}
-	if ts.PasswordHash != nil && ts.PasswordHash.Cost > 0 {
-		return ts.PasswordHash.Cost
-	}
-	if s.Config.PasswordCost > 0 {
-		return s.Config.PasswordCost
-	}
-	return PasswordCost
-}
-
-// HashPassword hashes a password for the tenant in ctx at its cost (PasswordCostFor).
-func (s *Server) HashPassword(ctx context.Context, pw string) (string, error) {
-	return password.Hash(pw, s.PasswordCostFor(ctx))
-}
-
-// RandomToken returns n random bytes, base64url-encoded.
-func RandomToken(n int) string {
-	b := make([]byte, n)
-	if _, err := io.ReadFull(rand.Reader, b); err != nil {
-		panic(err) // the system's randomness source failing is not recoverable
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// NewID returns a prefixed opaque id such as "user_3kTm…".
-func NewID(prefix string) string {
-	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz"
-	b := make([]byte, 20)
-	if _, err := io.ReadFull(rand.Reader, b); err != nil {
-		panic(err)
-	}
-	var sb strings.Builder
-	sb.WriteString(prefix)
-	sb.WriteByte('_')
-	for _, c := range b {
-		sb.WriteByte(alphabet[int(c)%len(alphabet)])
-	}
-	return sb.String()
-}
+// CheckValue is what a database records of the secret key: HMAC-SHA256 under the key of a label of its own,
+// in hex. It tells keys apart and reveals nothing of the key, nor of the keys derived for other purposes.
+func (s *Secrets) CheckValue() string { return hex.EncodeToString(s.Derive("secret-key-check")) }
