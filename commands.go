@@ -16,6 +16,7 @@ import (
 
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/internal/ids"
@@ -224,7 +225,7 @@ func seedDemo(ctx context.Context, s *server.Server, stdout io.Writer) error {
 		}
 	}
 	if clientID == "" {
-		cc, err := s.CreateClient(tctx, server.ClientSpec{Name: "demo-app", Type: storage.ClientPublic,
+		cc, err := s.CreateClient(tctx, directory.ClientSpec{Name: "demo-app", Type: storage.ClientPublic,
 			RedirectURIs: []string{redirect}, PostLogoutRedirectURIs: []string{issuer + "/login"},
 			GrantTypes: []string{"authorization_code", "refresh_token"}, WebOrigins: []string{issuer}})
 		if err != nil {
@@ -378,7 +379,7 @@ func tenantContext(ctx context.Context, s *server.Server, tenant string) (contex
 func cmdClientCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("client create", flag.ContinueOnError)
 	tenant := fs.String("tenant", "", "tenant slug or id")
-	var spec server.ClientSpec
+	var spec directory.ClientSpec
 	fs.StringVar(&spec.Name, "name", "", "client name")
 	fs.StringVar(&spec.Type, "type", "confidential", "public or confidential")
 	var redirects, logouts, audiences, origins rawListFlag
@@ -407,7 +408,7 @@ func cmdUserCreate(ctx context.Context, args, environ []string, stdout, stderr i
 	email := fs.String("email", "", "email address")
 	password := fs.String("password", "", "password (at least 8 characters)")
 	name := fs.String("name", "", "display name")
-	var profile server.ProfileUpdate
+	var profile directory.ProfileUpdate
 	for _, f := range []struct {
 		flag, usage string
 		dst         **string
@@ -428,7 +429,7 @@ func cmdUserCreate(ctx context.Context, args, environ []string, stdout, stderr i
 		*f.dst = fs.String(f.flag, "", f.usage)
 	}
 	return withTenant(ctx, fs, args, environ, stderr, tenant, nil, func(s *server.Server, tctx context.Context) error {
-		u, err := s.AddUser(tctx, server.UserSpec{Email: *email, Password: *password, Name: *name, Profile: profile})
+		u, err := s.AddUser(tctx, directory.UserSpec{Email: *email, Password: *password, Name: *name, Profile: profile})
 		if err != nil {
 			return err
 		}
@@ -499,7 +500,7 @@ func cmdOrgCreate(ctx context.Context, args, environ []string, stdout, stderr io
 	display := fs.String("display-name", "", "display name (default: the name)")
 	defaultRole := fs.String("default-role", "", "role (id or tenant-wide name) every new member gets")
 	return withTenant(ctx, fs, args, environ, stderr, tenant, required(requiredFlag{"name", name}), func(s *server.Server, tctx context.Context) error {
-		spec := server.OrganizationSpec{Name: *name, DisplayName: *display}
+		spec := directory.OrganizationSpec{Name: *name, DisplayName: *display}
 		if *defaultRole != "" {
 			r, err := s.ResolveRole(tctx, *defaultRole, "")
 			if err != nil {
@@ -625,7 +626,7 @@ func cmdRoleCreate(ctx context.Context, args, environ []string, stdout, stderr i
 			}
 			parsed = append(parsed, pp)
 		}
-		r, err := s.CreateRole(tctx, server.RoleSpec{Name: *name, Description: *desc, OrganizationID: *org, Permissions: parsed})
+		r, err := s.CreateRole(tctx, directory.RoleSpec{Name: *name, Description: *desc, OrganizationID: *org, Permissions: parsed})
 		if err != nil {
 			return err
 		}
@@ -726,11 +727,11 @@ func cmdAPICreate(ctx context.Context, args, environ []string, stdout, stderr io
 	identifier := fs.String("identifier", "", "audience: an absolute URI or a URN, e.g. https://api.example.com")
 	name := fs.String("name", "", "display name")
 	lifetime := fs.Int("token-lifetime", 0, fmt.Sprintf("access token lifetime in seconds (default %d, at most %d)",
-		server.DefaultResourceTokenLifetime, server.MaxResourceTokenLifetime))
+		directory.DefaultResourceTokenLifetime, directory.MaxResourceTokenLifetime))
 	var scopes listFlag
 	fs.Var(&scopes, "scope", "scope the API defines (repeatable or comma separated)")
 	return withTenant(ctx, fs, args, environ, stderr, tenant, required(requiredFlag{"identifier", identifier}, requiredFlag{"name", name}), func(s *server.Server, tctx context.Context) error {
-		spec := server.ResourceServerSpec{Identifier: *identifier, Name: *name, TokenLifetime: *lifetime}
+		spec := directory.ResourceServerSpec{Identifier: *identifier, Name: *name, TokenLifetime: *lifetime}
 		for _, sc := range scopes {
 			spec.Scopes = append(spec.Scopes, storage.Scope{Value: sc})
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
 
@@ -59,7 +60,7 @@ func (h *claimsHandler) CanSkipClientAuth(context.Context, fosite.AccessRequeste
 
 func (h *claimsHandler) CanHandleTokenEndpointRequest(_ context.Context, ar fosite.AccessRequester) bool {
 	gt := ar.GetGrantTypes()
-	return len(gt) == 1 && IsGrantTypeSupported(gt[0])
+	return len(gt) == 1 && oauth.IsGrantTypeSupported(gt[0])
 }
 
 // HandleTokenEndpointRequest builds the token claims of a validated request (buildClaims).
@@ -204,13 +205,13 @@ func setAccessClaims(sess *Session, access *OrgAccess, g storage.Grants) {
 	if perms == nil {
 		perms = []string{}
 	}
-	sess.AccessClaims = map[string]any{ClaimRoles: roles, ClaimPermissions: perms}
+	sess.AccessClaims = map[string]any{oauth.ClaimRoles: roles, oauth.ClaimPermissions: perms}
 	sess.Org = ""
 	if access != nil {
 		sess.Org = access.Org.ID
-		sess.AccessClaims[ClaimOrgID] = access.Org.ID
-		sess.AccessClaims[ClaimActOrg] = access.Org.ID
-		sess.AccessClaims[ClaimOrgName] = access.Org.Name
+		sess.AccessClaims[oauth.ClaimOrgID] = access.Org.ID
+		sess.AccessClaims[oauth.ClaimActOrg] = access.Org.ID
+		sess.AccessClaims[oauth.ClaimOrgName] = access.Org.Name
 	}
 }
 
@@ -218,13 +219,13 @@ func setAccessClaims(sess *Session, access *OrgAccess, g storage.Grants) {
 // and the user's standard claims for scopes (UserClaims, as userinfo answers them).
 func setIDTokenClaims(sess *Session, access *OrgAccess, u storage.User, scopes fosite.Arguments) {
 	c := sess.IDTokenClaims()
-	extra := UserClaims(u, scopes)
+	extra := oauth.UserClaims(u, scopes)
 	if sid, ok := c.Extra["sid"]; ok {
 		extra["sid"] = sid
 	}
 	if access != nil {
-		extra[ClaimOrgID] = access.Org.ID
-		extra[ClaimOrgName] = access.Org.Name
+		extra[oauth.ClaimOrgID] = access.Org.ID
+		extra[oauth.ClaimOrgName] = access.Org.Name
 	}
 	c.Extra = extra
 	// Authio has no authentication context classes: fosite's placeholder "0" for acr_values says nothing.
@@ -239,7 +240,7 @@ func (s *Server) UserInfo(ctx context.Context, sess *Session, scopes fosite.Argu
 	if err != nil {
 		return nil, err
 	}
-	c := UserClaims(u, scopes)
+	c := oauth.UserClaims(u, scopes)
 	c["sub"] = u.ID
 	return c, nil
 }

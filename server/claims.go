@@ -7,6 +7,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/storage"
 )
 
@@ -177,10 +178,10 @@ func (s *Server) Lifetimes(ctx context.Context, audiences []string) (access, ref
 		}
 		at, rt := time.Duration(rs.TokenLifetime)*time.Second, time.Duration(rs.RefreshLifetime)*time.Second
 		if at <= 0 {
-			at = DefaultResourceTokenLifetime * time.Second
+			at = directory.DefaultResourceTokenLifetime * time.Second
 		}
 		if rt <= 0 {
-			rt = DefaultResourceRefreshLifetime * time.Second
+			rt = directory.DefaultResourceRefreshLifetime * time.Second
 		}
 		if !ok || at < access {
 			access = at

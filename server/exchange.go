@@ -11,6 +11,7 @@ import (
 
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/httpx"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
 
@@ -250,7 +251,7 @@ func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshTok
 	}
 	ar := fosite.NewAccessRequest(NewSession("", ""))
 	ar.Client = base.Request.GetClient()
-	ar.GrantTypes = fosite.Arguments{GrantTokenExchange}
+	ar.GrantTypes = fosite.Arguments{oauth.GrantTokenExchange}
 	ar.RequestedAt = time.Now().UTC()
 	from := g.Session.OrgID()
 	access, err := s.switchTo(ctx, ar, base, orgParam, nil, nil)
@@ -335,11 +336,11 @@ func (h *tokenExchangeHandler) CanSkipClientAuth(context.Context, fosite.AccessR
 }
 
 func (h *tokenExchangeHandler) CanHandleTokenEndpointRequest(_ context.Context, ar fosite.AccessRequester) bool {
-	return ar.GetGrantTypes().ExactOne(GrantTokenExchange)
+	return ar.GetGrantTypes().ExactOne(oauth.GrantTokenExchange)
 }
 
 func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
-	if !ar.GetClient().GetGrantTypes().Has(GrantTokenExchange) {
+	if !ar.GetClient().GetGrantTypes().Has(oauth.GrantTokenExchange) {
 		return fosite.ErrUnauthorizedClient.WithHint("The client is not allowed to use token exchange.")
 	}
 	form := ar.GetRequestForm()

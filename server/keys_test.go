@@ -10,6 +10,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/keys"
@@ -28,8 +29,8 @@ func TestKeyRotation(t *testing.T) {
 	env := testenv.New(t, testenv.Options{})
 	acme := env.NewTenant("acme")
 	user := acme.NewUser("alice@acme.test")
-	spa := acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
-	svc := acme.NewClient(server.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
+	spa := acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+	svc := acme.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
 		GrantTypes: []string{"client_credentials"}, Audiences: []string{api}})
 	c := env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}})
 	ctx := oidc.ClientContext(context.Background(), c)
@@ -120,7 +121,7 @@ func TestES256Tenant(t *testing.T) {
 	tn := env.Tenant("initech")
 	tn.NewUser("peter@initech.test")
 	const redirect = "https://app.initech.test/callback"
-	spa := tn.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{redirect}})
+	spa := tn.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{redirect}})
 	c := env.Client(testenv.ClientOptions{StopAt: []string{redirect}})
 	ctx := oidc.ClientContext(context.Background(), c)
 

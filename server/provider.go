@@ -12,6 +12,7 @@ import (
 
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/keys"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/tenancy"
 )
@@ -116,7 +117,7 @@ func newProvider(cfg config.Config, store *storage.Store, secrets *keys.Secrets,
 	// The grants' handlers come from the grant registry (registry.go), in its order; introspection and
 	// revocation serve every grant's tokens.
 	var factories []compose.Factory
-	for _, g := range grantRegistry {
+	for _, g := range oauth.GrantTypes() {
 		factories = append(factories, g.Factories...)
 	}
 	factories = append(factories, compose.OAuth2TokenIntrospectionFactory, compose.OAuth2TokenRevocationFactory)

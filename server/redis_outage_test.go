@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/cache"
@@ -147,8 +148,8 @@ func TestRedisOutage(t *testing.T) {
 	cfg := outageConfig(dsn, rs.URL())
 	acme := env.NewTenant("acme")
 	acme.NewUser("alice@acme.test")
-	spa := acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
-	svc := acme.NewClient(server.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
+	spa := acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+	svc := acme.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
 		GrantTypes: []string{"client_credentials"}, Audiences: []string{api}})
 	apiKey := acme.APIKey(t)
 	c := env.Client(testenv.ClientOptions{NoRedirects: true})
@@ -228,8 +229,8 @@ func TestReplicasRedisOutage(t *testing.T) {
 	acmeA := a.NewTenant("acme")
 	acmeB := b.Tenant("acme")
 	acmeA.NewUser("alice@acme.test")
-	spa := acmeA.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
-	svc := acmeA.NewClient(server.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
+	spa := acmeA.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+	svc := acmeA.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
 		GrantTypes: []string{"client_credentials"}, Audiences: []string{api}})
 	apiKey := acmeA.APIKey(t)
 	ca, cb := a.Client(testenv.ClientOptions{NoRedirects: true}), b.Client(testenv.ClientOptions{NoRedirects: true})
@@ -270,11 +271,11 @@ func TestReplicasRedisOutage(t *testing.T) {
 	})
 
 	t.Run("a role given to a client through A counts at B", func(t *testing.T) {
-		rs, err := a.S.CreateResourceServer(acmeA.Ctx, server.ResourceServerSpec{Identifier: api, Name: "API", Scopes: []storage.Scope{{Value: "read"}}})
+		rs, err := a.S.CreateResourceServer(acmeA.Ctx, directory.ResourceServerSpec{Identifier: api, Name: "API", Scopes: []storage.Scope{{Value: "read"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		role, err := a.S.CreateRole(acmeA.Ctx, server.RoleSpec{Name: "reader", Permissions: []storage.Permission{{ResourceServer: rs.Identifier, Name: "read"}}})
+		role, err := a.S.CreateRole(acmeA.Ctx, directory.RoleSpec{Name: "reader", Permissions: []storage.Permission{{ResourceServer: rs.Identifier, Name: "read"}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -20,7 +20,7 @@ func TestReplicasSingleUse(t *testing.T) {
 	a, b := twoReplicas(t)
 	acmeA := a.NewTenant("acme")
 	acmeA.NewUser("alice@acme.test")
-	spa := acmeA.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
+	spa := acmeA.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
 		GrantTypes: []string{"authorization_code", "refresh_token"}})
 	browserA := a.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}})
 	browserB := b.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}, Jar: browserA.Jar})

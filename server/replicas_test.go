@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/cache"
@@ -63,8 +64,8 @@ func TestReplicas(t *testing.T) {
 		t.Fatalf("replicas disagree on the issuer: %s vs %s", acmeA.Issuer, acmeB.Issuer)
 	}
 	acmeA.NewUser("alice@acme.test")
-	spa := acmeA.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
-	svc := acmeA.NewClient(server.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
+	spa := acmeA.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+	svc := acmeA.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
 		GrantTypes: []string{"client_credentials"}, Audiences: []string{api}})
 
 	browserA := a.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}})
@@ -147,11 +148,11 @@ func TestReplicas(t *testing.T) {
 
 	t.Run("a role given to a client through A counts in B's next token", func(t *testing.T) {
 		ctx := acmeA.Ctx
-		rs, err := a.S.CreateResourceServer(ctx, server.ResourceServerSpec{Identifier: api, Name: "API", Scopes: []storage.Scope{{Value: "read"}}})
+		rs, err := a.S.CreateResourceServer(ctx, directory.ResourceServerSpec{Identifier: api, Name: "API", Scopes: []storage.Scope{{Value: "read"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		role, err := a.S.CreateRole(ctx, server.RoleSpec{Name: "reader", Permissions: []storage.Permission{{ResourceServer: rs.Identifier, Name: "read"}}})
+		role, err := a.S.CreateRole(ctx, directory.RoleSpec{Name: "reader", Permissions: []storage.Permission{{ResourceServer: rs.Identifier, Name: "read"}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,72 +4,16 @@ import (
 	"context"
 	"errors"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/storage"
 )
-
-// ManagementAudience is the identifier of Authio's own Management API (/api/v2). Every tenant has it as a
-// built-in resource server: clients are allowed its audience like any other, and roles may hold its scopes.
-const ManagementAudience = "urn:authio:management"
-
-// ManagementScopes are the scopes of the Management API. Each endpoint names the one it needs.
-var ManagementScopes = []storage.Scope{
-	{Value: "read:organizations", Description: "Read organizations"},
-	{Value: "create:organizations", Description: "Create organizations"},
-	{Value: "update:organizations", Description: "Update organizations"},
-	{Value: "delete:organizations", Description: "Delete organizations"},
-	{Value: "read:organization_members", Description: "Read organization members"},
-	{Value: "create:organization_members", Description: "Add organization members"},
-	{Value: "update:organization_members", Description: "Change organization members' status"},
-	{Value: "delete:organization_members", Description: "Remove organization members"},
-	{Value: "read:organization_member_roles", Description: "Read organization members' roles"},
-	{Value: "create:organization_member_roles", Description: "Assign roles to organization members"},
-	{Value: "delete:organization_member_roles", Description: "Remove roles from organization members"},
-	{Value: "read:roles", Description: "Read roles and their permissions"},
-	{Value: "create:roles", Description: "Create roles"},
-	{Value: "update:roles", Description: "Update roles and their permissions"},
-	{Value: "delete:roles", Description: "Delete roles"},
-	{Value: "read:resource_servers", Description: "Read resource servers"},
-	{Value: "create:resource_servers", Description: "Create resource servers"},
-	{Value: "update:resource_servers", Description: "Update resource servers"},
-	{Value: "delete:resource_servers", Description: "Delete resource servers"},
-	{Value: "read:users", Description: "Read users, their organizations and roles"},
-	{Value: "create:users", Description: "Create users"},
-	{Value: "update:users", Description: "Update users and their tenant-level roles"},
-	{Value: "delete:users", Description: "Delete users"},
-	{Value: "read:clients", Description: "Read clients"},
-	{Value: "create:clients", Description: "Create clients"},
-	{Value: "update:clients", Description: "Update clients and rotate their secrets"},
-	{Value: "delete:clients", Description: "Delete clients"},
-	{Value: "read:logs", Description: "Read the audit log"},
-	{Value: "read:tenant_settings", Description: "Read the tenant's settings"},
-	{Value: "read:connections", Description: "Read sign-in connections"},
-	{Value: "create:connections", Description: "Create sign-in connections"},
-	{Value: "update:connections", Description: "Enable, disable and configure sign-in connections"},
-	{Value: "update:tenant_settings", Description: "Update the tenant's settings"},
-}
-
-// Default token lifetimes of resource servers that do not set their own.
-const (
-	DefaultResourceTokenLifetime   = 300            // 5 minutes
-	DefaultResourceRefreshLifetime = 30 * 24 * 3600 // 30 days
-	MaxResourceTokenLifetime       = 24 * 3600      // keeps the key-retirement window bounded
-)
-
-// managementResourceServer is the built-in resource server for ManagementAudience.
-func managementResourceServer(tenantID string) storage.ResourceServer {
-	return storage.ResourceServer{
-		ID: "api_management", TenantID: tenantID, Identifier: ManagementAudience, Name: "Authio Management API",
-		Scopes: ManagementScopes, TokenLifetime: 3600, RefreshLifetime: DefaultResourceRefreshLifetime,
-		Metadata: storage.JSONMap{"internal": true, "sync": false, "system": true},
-	}
-}
 
 // ResourceServer returns the resource server an audience names in the tenant of ctx, including the built-in
 // Management API; found is false for an audience that is no resource server (a client id, say).
 func (s *Server) ResourceServer(ctx context.Context, audience string) (rs storage.ResourceServer, found bool, err error) {
-	if audience == ManagementAudience || audience == "api_management" {
+	if audience == directory.ManagementAudience || audience == "api_management" {
 		tid, _ := storage.TenantFromContext(ctx)
-		return managementResourceServer(tid), true, nil
+		return directory.ManagementResourceServer(tid), true, nil
 	}
 	return s.cachedResourceServer(ctx, audience)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
@@ -20,6 +21,10 @@ import (
 
 // Server holds Authio's services. Handlers reach storage only through it.
 type Server struct {
+	// Directory serves the tenant's users, organizations, roles, clients, resource servers and API keys; its
+	// methods are the server's.
+	*directory.Directory
+
 	Config   config.Config
 	Logger   *slog.Logger
 	Store    *storage.Store
@@ -95,6 +100,9 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		origins: newOriginCache(5 * time.Second),
 		authz:   newAuthzCache(authzTTL),
 	}
+	s.Directory = directory.New(directory.Deps{Store: store, Audit: s.Audit, Now: func() time.Time { return s.Now() },
+		Secrets: secrets, HashPassword: s.HashPassword, Announce: s.announce, AuthzChanged: s.authzChanged,
+		ResourceServer: s.ResourceServer})
 	s.Connections = s.NewConnectionRegistry()
 	s.health = newCacheHealth(c, logger, s.flushLocalCaches)
 	s.localCounters = cache.NewMemory()

@@ -9,6 +9,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
 
@@ -83,31 +84,21 @@ func (s *Session) Clone() fosite.Session {
 	return deepcopy.Copy(s).(fosite.Session)
 }
 
-// Access-token claims Authio adds. An organization token carries ClaimOrgID (and ClaimActOrg, the same
-// value), ClaimOrgName, ClaimRoles and ClaimPermissions; an internal token carries only the last two.
-const (
-	ClaimOrgID       = "org_id"
-	ClaimActOrg      = "act_org"
-	ClaimOrgName     = "org_name"
-	ClaimRoles       = "roles"
-	ClaimPermissions = "permissions"
-)
-
 // OrgID is the organization the session's tokens are for, "" for an internal token. Sessions stored before Org
 // existed name it in their access claims only.
 func (s *Session) OrgID() string {
 	if s.Org != "" {
 		return s.Org
 	}
-	id, _ := s.AccessClaims[ClaimOrgID].(string)
+	id, _ := s.AccessClaims[oauth.ClaimOrgID].(string)
 	return id
 }
 
 // Permissions are the permissions the session's access tokens carry.
-func (s *Session) Permissions() []string { return claimStrings(s.AccessClaims[ClaimPermissions]) }
+func (s *Session) Permissions() []string { return claimStrings(s.AccessClaims[oauth.ClaimPermissions]) }
 
 // Roles are the role names the session's access tokens carry.
-func (s *Session) Roles() []string { return claimStrings(s.AccessClaims[ClaimRoles]) }
+func (s *Session) Roles() []string { return claimStrings(s.AccessClaims[oauth.ClaimRoles]) }
 
 // claimStrings reads a string-list claim whether it is fresh ([]string) or came back from JSON ([]any).
 func claimStrings(v any) []string {

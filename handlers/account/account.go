@@ -28,7 +28,7 @@ type Services interface {
 	UserGrant(ctx context.Context, token string, use fosite.TokenUse) (server.Grant, error)
 	// LiveUser returns a user who still exists and is not blocked (server.ErrGrantWithdrawn otherwise).
 	LiveUser(ctx context.Context, id string) (storage.User, error)
-	// Organization finds one of the tenant's organizations by id or name (a *server.NotFoundError otherwise).
+	// Organization finds one of the tenant's organizations by id or name (a *directory.NotFoundError otherwise).
 	Organization(ctx context.Context, idOrName string) (storage.Organization, error)
 	// MembershipViews lists a user's memberships as /v1/me/memberships shows them.
 	MembershipViews(ctx context.Context, userID string) ([]server.MembershipView, error)

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -20,7 +20,7 @@ const (
 type fixture struct {
 	env  *testenv.Env
 	acme *testenv.Tenant
-	spa  server.CreatedClient
+	spa  directory.CreatedClient
 	user storage.User
 }
 
@@ -31,7 +31,7 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{
 		env:  env,
 		acme: acme,
-		spa: acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
+		spa: acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
 			PostLogoutRedirectURIs: []string{spaBye}, WebOrigins: []string{spaOrigin}}),
 		user: acme.NewUser("alice@acme.test"),
 	}
@@ -278,7 +278,7 @@ func TestLoginWithDisabledPasswordConnection(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	globex := f.env.NewTenant("globex")
-	gspa := globex.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+	gspa := globex.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
 	globex.NewUser("alice@acme.test")
 	con, err := f.env.S.Store.GetConnection(f.acme.Ctx, storage.DefaultPasswordConnection)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 )
@@ -56,9 +57,9 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 		return principal{}, errNoCredentials
 	}
 	ctx := r.Context()
-	if server.IsAPIKey(cred) {
+	if directory.IsAPIKey(cred) {
 		k, err := h.S.AuthenticateAPIKey(ctx, cred)
-		if errors.Is(err, server.ErrInvalidAPIKey) {
+		if errors.Is(err, directory.ErrInvalidAPIKey) {
 			return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "Invalid API key.")
 		} else if err != nil {
 			return principal{}, err
@@ -83,12 +84,12 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 	}
 	// The token must be for the Management API alone: its permissions claim does not say which audience each
 	// permission is on, so a token for several APIs could smuggle in a same-named scope of another one.
-	if aud := ar.GetGrantedAudience(); len(aud) != 1 || aud[0] != server.ManagementAudience {
-		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "The access token must be for the Management API (audience %s) alone.", server.ManagementAudience)
+	if aud := ar.GetGrantedAudience(); len(aud) != 1 || aud[0] != directory.ManagementAudience {
+		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "The access token must be for the Management API (audience %s) alone.", directory.ManagementAudience)
 	}
 	// Permissions are read now, not from the token: a member suspended or a role removed since the token was
 	// issued loses access at once.
-	perms, err := h.S.LivePermissions(ctx, sess, server.ManagementAudience)
+	perms, err := h.S.LivePermissions(ctx, sess, directory.ManagementAudience)
 	if errors.Is(err, server.ErrGrantWithdrawn) {
 		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "The access token's user, membership or organization access is no longer active.")
 	} else if err != nil {

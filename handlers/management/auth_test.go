@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -76,7 +76,7 @@ func TestAPIKeyAuthentication(t *testing.T) {
 		}
 
 		// Each use is on the record, under the key's id, never the key.
-		events, _, err := f.env.S.AuditLog(f.acme.Ctx, server.LogQuery{Type: audit.EventAPIKeyUsed, Take: 100})
+		events, _, err := f.env.S.AuditLog(f.acme.Ctx, directory.LogQuery{Type: audit.EventAPIKeyUsed, Take: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +100,7 @@ func TestAPIKeyAuthentication(t *testing.T) {
 				t.Errorf("key %s: last_used_at not set after use", k.ID)
 			}
 		}
-		if ev, _, _ := f.env.S.AuditLog(f.globex.Ctx, server.LogQuery{Type: audit.EventAPIKeyUsed}); len(ev) != 0 {
+		if ev, _, _ := f.env.S.AuditLog(f.globex.Ctx, directory.LogQuery{Type: audit.EventAPIKeyUsed}); len(ev) != 0 {
 			t.Errorf("globex has %d api_key.used events after only failed attempts", len(ev))
 		}
 	})
@@ -114,9 +114,9 @@ func flip(b byte) string {
 }
 
 // managementClient registers a confidential client allowed the Management API audience with scopes.
-func managementClient(tn *testenv.Tenant, scopes ...string) server.CreatedClient {
-	return tn.NewClient(server.ClientSpec{Name: "manager", Type: storage.ClientConfidential,
-		GrantTypes: []string{"client_credentials"}, Audiences: []string{server.ManagementAudience, "https://api.acme.test"}, Scopes: scopes})
+func managementClient(tn *testenv.Tenant, scopes ...string) directory.CreatedClient {
+	return tn.NewClient(directory.ClientSpec{Name: "manager", Type: storage.ClientConfidential,
+		GrantTypes: []string{"client_credentials"}, Audiences: []string{directory.ManagementAudience, "https://api.acme.test"}, Scopes: scopes})
 }
 
 func TestClientCredentialsTokenScopes(t *testing.T) {
@@ -128,7 +128,7 @@ func TestClientCredentialsTokenScopes(t *testing.T) {
 				url.Values{"audience": {audience}, "scope": {strings.Join(scopes, " ")}})).AccessToken
 		}
 		f.must(t, http.StatusCreated, "POST", "/organizations", map[string]any{"name": "existing"})
-		reader := token(t, server.ManagementAudience, "read:organizations")
+		reader := token(t, directory.ManagementAudience, "read:organizations")
 
 		r := f.acme.API(t, f.c, "GET", "/organizations", reader, nil)
 		if got := ids(t, decode(t, r, http.StatusOK), "name"); !slices.Equal(got, []string{"existing"}) {
@@ -144,22 +144,22 @@ func TestClientCredentialsTokenScopes(t *testing.T) {
 			t.Error("the refused POST created the organization")
 		}
 
-		writer := token(t, server.ManagementAudience, "read:organizations", "create:organizations")
+		writer := token(t, directory.ManagementAudience, "read:organizations", "create:organizations")
 		created := obj(t, decode(t, f.acme.API(t, f.c, "POST", "/organizations", writer, map[string]any{"name": "new-org"}), http.StatusCreated))
 		if created["name"] != "new-org" {
 			t.Errorf("created = %v", created)
 		}
-		logs, _, _ := f.env.S.AuditLog(f.acme.Ctx, server.LogQuery{Type: server.EventOrganizationCreated, Take: 1})
+		logs, _, _ := f.env.S.AuditLog(f.acme.Ctx, directory.LogQuery{Type: directory.EventOrganizationCreated, Take: 1})
 		if len(logs) != 1 || logs[0].Actor != "client:"+cl.ClientID {
 			t.Errorf("organization.created actor = %v, want client:%s", logs, cl.ClientID)
 		}
 
 		// A token for another audience is no Management API token, and a token is its tenant's only.
 		other := token(t, "https://api.acme.test", "read:organizations")
-		wantError(t, f.acme.API(t, f.c, "GET", "/organizations", other, nil), http.StatusUnauthorized, "invalid_token", server.ManagementAudience)
+		wantError(t, f.acme.API(t, f.c, "GET", "/organizations", other, nil), http.StatusUnauthorized, "invalid_token", directory.ManagementAudience)
 		// Nor is a token for the Management API and another API at once.
 		both := testenv.TokensOf(t, f.acme.ClientCredentials(t, f.c, cl.ClientID, cl.ClientSecret,
-			url.Values{"audience": {server.ManagementAudience, "https://api.acme.test"}, "scope": {"read:organizations"}})).AccessToken
+			url.Values{"audience": {directory.ManagementAudience, "https://api.acme.test"}, "scope": {"read:organizations"}})).AccessToken
 		wantError(t, f.acme.API(t, f.c, "GET", "/organizations", both, nil), http.StatusUnauthorized, "invalid_token", "alone")
 		wantError(t, f.globex.API(t, f.c, "GET", "/organizations", reader, nil), http.StatusUnauthorized, "invalid_token")
 

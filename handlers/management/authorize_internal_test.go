@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/authio/authio/audit"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/directory"
 )
 
 func TestAuthorize(t *testing.T) {
@@ -62,7 +62,7 @@ func TestAuthorize(t *testing.T) {
 func TestRoutesNameRealScopes(t *testing.T) {
 	t.Parallel()
 	known := map[string]bool{}
-	for _, s := range server.ManagementScopes {
+	for _, s := range directory.ManagementScopes {
 		known[s.Value] = true
 	}
 	seen := map[string]bool{}

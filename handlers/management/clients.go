@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/storage"
 )
 
@@ -71,7 +71,7 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, p, "clients", mapSlice(server.Paginate(cs, p.store()), viewClient), int64(len(cs)))
+	writeList(w, p, "clients", mapSlice(directory.Paginate(cs, p.store()), viewClient), int64(len(cs)))
 	return nil
 }
 
@@ -81,7 +81,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	cc, err := h.S.CreateClient(ctx, server.ClientSpec{Name: deref(b.Name), Type: deref(b.Type), RedirectURIs: deref(b.Callbacks),
+	cc, err := h.S.CreateClient(ctx, directory.ClientSpec{Name: deref(b.Name), Type: deref(b.Type), RedirectURIs: deref(b.Callbacks),
 		PostLogoutRedirectURIs: deref(b.AllowedLogoutURLs), GrantTypes: deref(b.GrantTypes), Audiences: deref(b.Audiences),
 		Scopes: deref(b.Scopes), WebOrigins: deref(b.WebOrigins), OrganizationUsage: deref(b.OrganizationUsage)})
 	if err != nil {
@@ -107,7 +107,7 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	c, err := h.S.UpdateClient(r.Context(), pathVar(r, "id"), server.ClientUpdate{Name: b.Name, Type: b.Type, RedirectURIs: b.Callbacks,
+	c, err := h.S.UpdateClient(r.Context(), pathVar(r, "id"), directory.ClientUpdate{Name: b.Name, Type: b.Type, RedirectURIs: b.Callbacks,
 		PostLogoutRedirectURIs: b.AllowedLogoutURLs, GrantTypes: b.GrantTypes, Audiences: b.Audiences, Scopes: b.Scopes,
 		WebOrigins: b.WebOrigins, OrganizationUsage: b.OrganizationUsage})
 	if err != nil {

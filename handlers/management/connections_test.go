@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -158,7 +159,7 @@ func TestConnectionScopes(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fixture) {
 		cl := managementClient(f.acme, "read:connections")
 		reader := testenv.TokensOf(t, f.acme.ClientCredentials(t, f.c, cl.ClientID, cl.ClientSecret,
-			url.Values{"audience": {server.ManagementAudience}, "scope": {"read:connections"}})).AccessToken
+			url.Values{"audience": {directory.ManagementAudience}, "scope": {"read:connections"}})).AccessToken
 		list := arr(t, decode(t, f.acme.API(t, f.c, "GET", "/connections", reader, nil), http.StatusOK))
 		id := obj(t, list[0])["id"].(string)
 		wantError(t, f.acme.API(t, f.c, "PATCH", "/connections/"+id, reader, map[string]any{"enabled": false}),

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 )
 
 // fixture is a server with tenants acme and globex, each with a live API key.
@@ -132,10 +132,10 @@ func newUsers(tn *testenv.Tenant, emails ...string) []string {
 }
 
 // managementToken gets a client-credentials token of cl on tn for the Management API with scopes.
-func (f *fixture) managementToken(t *testing.T, tn *testenv.Tenant, cl server.CreatedClient, scopes ...string) string {
+func (f *fixture) managementToken(t *testing.T, tn *testenv.Tenant, cl directory.CreatedClient, scopes ...string) string {
 	t.Helper()
 	return testenv.TokensOf(t, tn.ClientCredentials(t, f.c, cl.ClientID, cl.ClientSecret,
-		url.Values{"audience": {server.ManagementAudience}, "scope": {strings.Join(scopes, " ")}})).AccessToken
+		url.Values{"audience": {directory.ManagementAudience}, "scope": {strings.Join(scopes, " ")}})).AccessToken
 }
 
 // toJSON round-trips v through JSON, as a caller would see it.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/storage"
 )
 
@@ -31,7 +31,7 @@ func viewLog(e storage.AuditEvent) logView {
 // next page is ?from=<cursor> with the same filters.
 func (h *Handler) listLogs(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
-	q := server.LogQuery{Type: v.Get("type"), UserID: v.Get("user_id"), OrganizationID: v.Get("organization_id"), From: v.Get("from")}
+	q := directory.LogQuery{Type: v.Get("type"), UserID: v.Get("user_id"), OrganizationID: v.Get("organization_id"), From: v.Get("from")}
 	for _, t := range []struct {
 		param string
 		dst   *time.Time
@@ -47,12 +47,12 @@ func (h *Handler) listLogs(w http.ResponseWriter, r *http.Request) error {
 	if s := v.Get("take"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			return queryError("take", "must be between 1 and %d", server.MaxLogTake)
+			return queryError("take", "must be between 1 and %d", directory.MaxLogTake)
 		}
 		q.Take = n
 	}
 	events, next, err := h.S.AuditLog(r.Context(), q)
-	var ve *server.ValidationError
+	var ve *directory.ValidationError
 	if errors.As(err, &ve) {
 		return queryError(ve.Field, "%s", ve.Message)
 	} else if err != nil {

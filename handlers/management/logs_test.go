@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/audit"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/directory"
 )
 
 func TestAuditLog(t *testing.T) {
@@ -80,7 +80,7 @@ func TestAuditLog(t *testing.T) {
 		if types, _ := logs(t, url.Values{"organization_id": {orgID}, "since": {start.Format(time.RFC3339)}, "until": {start.Add(time.Second).Format(time.RFC3339)}}); len(types) != 8 {
 			t.Errorf("events of the organization in the window = %v, want 8", types)
 		}
-		if types, _ := logs(t, url.Values{"organization_id": {orgID}, "until": {start.Format(time.RFC3339)}}); len(types) != 1 || types[0] != server.EventOrganizationCreated {
+		if types, _ := logs(t, url.Values{"organization_id": {orgID}, "until": {start.Format(time.RFC3339)}}); len(types) != 1 || types[0] != directory.EventOrganizationCreated {
 			t.Errorf("events before the window = %v, want only organization.created", types)
 		}
 

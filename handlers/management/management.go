@@ -18,6 +18,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -27,12 +28,12 @@ import (
 // member roles, and the machine clients allowed into them.
 type Organizations interface {
 	ListOrganizations(ctx context.Context, p storage.Page) ([]storage.Organization, int64, error)
-	CreateOrganization(ctx context.Context, spec server.OrganizationSpec) (storage.Organization, error)
+	CreateOrganization(ctx context.Context, spec directory.OrganizationSpec) (storage.Organization, error)
 	Organization(ctx context.Context, idOrName string) (storage.Organization, error)
 	OrganizationByName(ctx context.Context, name string) (storage.Organization, error)
-	UpdateOrganization(ctx context.Context, idOrName string, upd server.OrganizationUpdate) (storage.Organization, error)
+	UpdateOrganization(ctx context.Context, idOrName string, upd directory.OrganizationUpdate) (storage.Organization, error)
 	DeleteOrganization(ctx context.Context, idOrName string) error
-	ListMembers(ctx context.Context, orgRef string, p storage.Page) ([]server.MemberInfo, int64, error)
+	ListMembers(ctx context.Context, orgRef string, p storage.Page) ([]directory.MemberInfo, int64, error)
 	AddMembers(ctx context.Context, orgRef string, userIDs []string, status string) ([]storage.Membership, error)
 	RemoveMembers(ctx context.Context, orgRef string, userIDs []string) error
 	SetMemberStatus(ctx context.Context, orgRef, userID, status string) (storage.Membership, error)
@@ -47,9 +48,9 @@ type Organizations interface {
 // Roles is roles with their permissions, and their assignment to users and clients.
 type Roles interface {
 	ListRoles(ctx context.Context, p storage.Page) ([]storage.Role, int64, error)
-	CreateRole(ctx context.Context, spec server.RoleSpec) (storage.Role, error)
+	CreateRole(ctx context.Context, spec directory.RoleSpec) (storage.Role, error)
 	Role(ctx context.Context, id string) (storage.Role, error)
-	UpdateRole(ctx context.Context, id string, upd server.RoleUpdate) (storage.Role, error)
+	UpdateRole(ctx context.Context, id string, upd directory.RoleUpdate) (storage.Role, error)
 	DeleteRole(ctx context.Context, id string) error
 	RolePermissions(ctx context.Context, roleID string) ([]storage.Permission, error)
 	AddRolePermissions(ctx context.Context, roleID string, ps []storage.Permission) error
@@ -65,10 +66,10 @@ type Roles interface {
 // Users is the tenant's users.
 type Users interface {
 	ListUsers(ctx context.Context, p storage.Page) ([]storage.User, int64, error)
-	AddUser(ctx context.Context, spec server.UserSpec) (storage.User, error)
+	AddUser(ctx context.Context, spec directory.UserSpec) (storage.User, error)
 	User(ctx context.Context, id string) (storage.User, error)
 	UserByEmail(ctx context.Context, email string) (storage.User, error)
-	UpdateUser(ctx context.Context, id string, upd server.UserUpdate) (storage.User, error)
+	UpdateUser(ctx context.Context, id string, upd directory.UserUpdate) (storage.User, error)
 	DeleteUser(ctx context.Context, id string) error
 	UserOrganizations(ctx context.Context, id string) ([]storage.UserMembership, error)
 }
@@ -76,16 +77,16 @@ type Users interface {
 // Applications is the tenant's clients and resource servers (APIs).
 type Applications interface {
 	ListClients(ctx context.Context) ([]storage.Client, error)
-	CreateClient(ctx context.Context, spec server.ClientSpec) (server.CreatedClient, error)
+	CreateClient(ctx context.Context, spec directory.ClientSpec) (directory.CreatedClient, error)
 	Client(ctx context.Context, id string) (storage.Client, error)
-	UpdateClient(ctx context.Context, id string, upd server.ClientUpdate) (storage.Client, error)
-	RotateClientSecret(ctx context.Context, id string) (server.CreatedClient, error)
+	UpdateClient(ctx context.Context, id string, upd directory.ClientUpdate) (storage.Client, error)
+	RotateClientSecret(ctx context.Context, id string) (directory.CreatedClient, error)
 	DeleteClient(ctx context.Context, id string) error
 	ListResourceServers(ctx context.Context, p storage.Page) ([]storage.ResourceServer, int64, error)
-	CreateResourceServer(ctx context.Context, spec server.ResourceServerSpec) (storage.ResourceServer, error)
+	CreateResourceServer(ctx context.Context, spec directory.ResourceServerSpec) (storage.ResourceServer, error)
 	ResourceServer(ctx context.Context, audience string) (rs storage.ResourceServer, found bool, err error)
 	ResourceServerByRef(ctx context.Context, ref string) (storage.ResourceServer, error)
-	UpdateResourceServer(ctx context.Context, ref string, upd server.ResourceServerUpdate) (storage.ResourceServer, error)
+	UpdateResourceServer(ctx context.Context, ref string, upd directory.ResourceServerUpdate) (storage.ResourceServer, error)
 	DeleteResourceServer(ctx context.Context, ref string) error
 }
 
@@ -97,7 +98,7 @@ type Tenant interface {
 	GetConnection(ctx context.Context, id string) (storage.Connection, error)
 	CreateConnection(ctx context.Context, spec server.ConnectionSpec) (storage.Connection, error)
 	UpdateConnection(ctx context.Context, id string, upd server.ConnectionUpdate) (storage.Connection, error)
-	AuditLog(ctx context.Context, q server.LogQuery) ([]storage.AuditEvent, string, error)
+	AuditLog(ctx context.Context, q directory.LogQuery) ([]storage.AuditEvent, string, error)
 }
 
 // Access authenticates Management API callers.

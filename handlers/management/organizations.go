@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/storage"
 )
 
@@ -58,7 +58,7 @@ func (h *Handler) createOrganization(w http.ResponseWriter, r *http.Request) err
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	o, err := h.S.CreateOrganization(r.Context(), server.OrganizationSpec{Name: deref(b.Name), DisplayName: deref(b.DisplayName),
+	o, err := h.S.CreateOrganization(r.Context(), directory.OrganizationSpec{Name: deref(b.Name), DisplayName: deref(b.DisplayName),
 		Metadata: deref(b.Metadata), Branding: deref(b.Branding), DefaultRoleID: deref(b.DefaultRoleID)})
 	if err != nil {
 		return err
@@ -87,7 +87,7 @@ func (h *Handler) updateOrganization(w http.ResponseWriter, r *http.Request) err
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	o, err := h.S.UpdateOrganization(r.Context(), pathVar(r, "id"), server.OrganizationUpdate{Name: b.Name,
+	o, err := h.S.UpdateOrganization(r.Context(), pathVar(r, "id"), directory.OrganizationUpdate{Name: b.Name,
 		DisplayName: b.DisplayName, Metadata: b.Metadata, Branding: b.Branding, DefaultRoleID: b.DefaultRoleID})
 	if err != nil {
 		return err
@@ -138,7 +138,7 @@ func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, p, "members", mapSlice(ms, func(m server.MemberInfo) memberView {
+	writeList(w, p, "members", mapSlice(ms, func(m directory.MemberInfo) memberView {
 		return memberView{UserID: m.UserID, Email: m.Email, Name: m.Name, Status: m.Status, MembershipID: m.ID,
 			JoinedAt: m.JoinedAt, Roles: mapSlice(m.Roles, viewRoleRef)}
 	}), n)
@@ -197,7 +197,7 @@ func (h *Handler) listMemberRoles(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeList(w, p, "roles", mapSlice(server.Paginate(roles, p.store()), viewAssignedRole), int64(len(roles)))
+	writeList(w, p, "roles", mapSlice(directory.Paginate(roles, p.store()), viewAssignedRole), int64(len(roles)))
 	return nil
 }
 
@@ -238,7 +238,7 @@ func (h *Handler) listOrganizationClients(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeList(w, p, "clients", mapSlice(server.Paginate(cs, p.store()), viewClient), int64(len(cs)))
+	writeList(w, p, "clients", mapSlice(directory.Paginate(cs, p.store()), viewClient), int64(len(cs)))
 	return nil
 }
 

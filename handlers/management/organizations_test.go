@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/httpx"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -252,10 +252,10 @@ func TestMembersAndTheirRoles(t *testing.T) {
 func TestOrganizationClients(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fixture) {
 		f.must(t, http.StatusCreated, "POST", "/organizations", map[string]any{"name": "acme-corp"})
-		machine := f.acme.NewClient(server.ClientSpec{Name: "worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
+		machine := f.acme.NewClient(directory.ClientSpec{Name: "worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
 			OrganizationUsage: storage.OrgUsageRequire})
-		spa := f.acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{"https://app.acme.test/cb"}})
-		foreign := f.globex.NewClient(server.ClientSpec{Name: "worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"}})
+		spa := f.acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{"https://app.acme.test/cb"}})
+		foreign := f.globex.NewClient(directory.ClientSpec{Name: "worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"}})
 
 		wantError(t, f.api(t, "POST", "/organizations/acme-corp/clients", map[string]any{"client_id": spa.ClientID}), http.StatusBadRequest, "invalid_body", "client_id")
 		wantError(t, f.api(t, "POST", "/organizations/acme-corp/clients", map[string]any{"client_id": foreign.ClientID}), http.StatusNotFound, "client_not_found")

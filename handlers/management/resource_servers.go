@@ -3,7 +3,7 @@ package management
 import (
 	"net/http"
 
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/storage"
 )
 
@@ -24,7 +24,7 @@ func viewResourceServer(rs storage.ResourceServer) resourceServerView {
 		scopes = []storage.Scope{}
 	}
 	return resourceServerView{ID: rs.ID, Identifier: rs.Identifier, Name: rs.Name, Scopes: scopes, TokenLifetime: rs.TokenLifetime,
-		RefreshTokenLifetime: rs.RefreshLifetime, Metadata: orEmpty(rs.Metadata), IsSystem: rs.Identifier == server.ManagementAudience}
+		RefreshTokenLifetime: rs.RefreshLifetime, Metadata: orEmpty(rs.Metadata), IsSystem: rs.Identifier == directory.ManagementAudience}
 }
 
 type resourceServerBody struct {
@@ -54,7 +54,7 @@ func (h *Handler) createResourceServer(w http.ResponseWriter, r *http.Request) e
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	rs, err := h.S.CreateResourceServer(r.Context(), server.ResourceServerSpec{Identifier: deref(b.Identifier), Name: deref(b.Name),
+	rs, err := h.S.CreateResourceServer(r.Context(), directory.ResourceServerSpec{Identifier: deref(b.Identifier), Name: deref(b.Name),
 		Scopes: deref(b.Scopes), TokenLifetime: deref(b.TokenLifetime), RefreshTokenLifetime: deref(b.RefreshTokenLifetime),
 		Metadata: deref(b.Metadata)})
 	if err != nil {
@@ -76,7 +76,7 @@ func (h *Handler) updateResourceServer(w http.ResponseWriter, r *http.Request) e
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	rs, err := h.S.UpdateResourceServer(r.Context(), pathVar(r, "id"), server.ResourceServerUpdate{Identifier: b.Identifier, Name: b.Name, Scopes: b.Scopes,
+	rs, err := h.S.UpdateResourceServer(r.Context(), pathVar(r, "id"), directory.ResourceServerUpdate{Identifier: b.Identifier, Name: b.Name, Scopes: b.Scopes,
 		TokenLifetime: b.TokenLifetime, RefreshTokenLifetime: b.RefreshTokenLifetime, Metadata: b.Metadata})
 	if err != nil {
 		return err

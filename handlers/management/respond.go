@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/httpx"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -40,9 +40,9 @@ type errorBody struct {
 func toAPIError(err error) *apiError {
 	var (
 		ae  *apiError
-		ve  *server.ValidationError
-		nf  *server.NotFoundError
-		ce  *server.ConflictError
+		ve  *directory.ValidationError
+		nf  *directory.NotFoundError
+		ce  *directory.ConflictError
 		mbe *http.MaxBytesError
 	)
 	switch {
@@ -92,10 +92,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 // renameFields rewrites a validation error's field with names, so messages use the API's field names where
 // the server's are the CLI's flags.
 func renameFields(err error, names map[string]string) error {
-	var ve *server.ValidationError
+	var ve *directory.ValidationError
 	if errors.As(err, &ve) {
 		if n, ok := names[ve.Field]; ok {
-			return &server.ValidationError{Field: n, Message: ve.Message}
+			return &directory.ValidationError{Field: n, Message: ve.Message}
 		}
 	}
 	return err

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/storage"
 )
 
@@ -52,7 +52,7 @@ func (h *Handler) createRole(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	role, err := h.S.CreateRole(r.Context(), server.RoleSpec{Name: deref(b.Name), Description: deref(b.Description),
+	role, err := h.S.CreateRole(r.Context(), directory.RoleSpec{Name: deref(b.Name), Description: deref(b.Description),
 		OrganizationID: b.OrganizationID})
 	if err != nil {
 		return err
@@ -76,7 +76,7 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	role, err := h.S.UpdateRole(r.Context(), pathVar(r, "id"), server.RoleUpdate{Name: b.Name, Description: b.Description})
+	role, err := h.S.UpdateRole(r.Context(), pathVar(r, "id"), directory.RoleUpdate{Name: b.Name, Description: b.Description})
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (h *Handler) listRolePermissions(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	page := server.Paginate(perms, p.store())
+	page := directory.Paginate(perms, p.store())
 	servers := map[string]storage.ResourceServer{}
 	views := make([]permissionView, 0, len(page))
 	for _, perm := range page {
@@ -168,7 +168,7 @@ func (h *Handler) listSubjectRoles(w http.ResponseWriter, r *http.Request, list 
 	if err != nil {
 		return err
 	}
-	writeList(w, p, "roles", mapSlice(server.Paginate(roles, p.store()), viewAssignedRole), int64(len(roles)))
+	writeList(w, p, "roles", mapSlice(directory.Paginate(roles, p.store()), viewAssignedRole), int64(len(roles)))
 	return nil
 }
 

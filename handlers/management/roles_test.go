@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/directory"
 )
 
 const invoices = "https://invoices.acme.test"
@@ -56,7 +56,7 @@ func TestRolesAndPermissions(t *testing.T) {
 					map[string]any{"resource_server_identifier": invoices, "permission_name": "delete:invoices"}}},
 				status: http.StatusBadRequest, code: "invalid_body", words: []string{"permissions", "delete:invoices"}},
 			{name: "management scope that does not exist", method: "POST", path: "/roles/" + id + "/permissions",
-				body:   map[string]any{"permissions": []any{map[string]any{"resource_server_identifier": server.ManagementAudience, "permission_name": "destroy:everything"}}},
+				body:   map[string]any{"permissions": []any{map[string]any{"resource_server_identifier": directory.ManagementAudience, "permission_name": "destroy:everything"}}},
 				status: http.StatusBadRequest, code: "invalid_body", words: []string{"permissions"}},
 			{name: "permission without a name", method: "POST", path: "/roles/" + id + "/permissions",
 				body: map[string]any{"permissions": []any{map[string]any{"resource_server_identifier": invoices}}}, status: http.StatusBadRequest, code: "invalid_body", words: []string{"permission_name"}},
@@ -78,7 +78,7 @@ func TestRolesAndPermissions(t *testing.T) {
 		f.must(t, http.StatusNoContent, "POST", "/roles/"+id+"/permissions", map[string]any{"permissions": []any{
 			map[string]any{"resource_server_identifier": invoices, "permission_name": "read:invoices"},
 			map[string]any{"resource_server_identifier": invoices, "permission_name": "write:invoices"},
-			map[string]any{"resource_server_identifier": server.ManagementAudience, "permission_name": "read:organizations"},
+			map[string]any{"resource_server_identifier": directory.ManagementAudience, "permission_name": "read:organizations"},
 		}})
 		perms := arr(t, f.must(t, http.StatusOK, "GET", "/roles/"+id+"/permissions", nil))
 		if len(perms) != 3 {
@@ -116,8 +116,8 @@ func TestResourceServers(t *testing.T) {
 		rs := obj(t, f.must(t, http.StatusCreated, "POST", "/resource-servers", map[string]any{"identifier": invoices, "name": "Invoices",
 			"scopes": []any{map[string]any{"value": "read:invoices"}, map[string]any{"value": "write:invoices"}}, "metadata": map[string]any{"internal": true, "sync": false}}))
 		id := rs["id"].(string)
-		if !strings.HasPrefix(id, "api_") || rs["token_lifetime"] != float64(server.DefaultResourceTokenLifetime) ||
-			rs["refresh_token_lifetime"] != float64(server.DefaultResourceRefreshLifetime) || rs["is_system"] != false ||
+		if !strings.HasPrefix(id, "api_") || rs["token_lifetime"] != float64(directory.DefaultResourceTokenLifetime) ||
+			rs["refresh_token_lifetime"] != float64(directory.DefaultResourceRefreshLifetime) || rs["is_system"] != false ||
 			obj(t, rs["metadata"])["internal"] != true {
 			t.Errorf("created resource server = %v", rs)
 		}
@@ -139,12 +139,12 @@ func TestResourceServers(t *testing.T) {
 				t.Errorf("GET %s = %v", tc.path, got)
 			}
 		}
-		mgmt := obj(t, f.must(t, http.StatusOK, "GET", "/resource-servers/"+url.PathEscape(server.ManagementAudience), nil))
-		if mgmt["is_system"] != true || len(arr(t, mgmt["scopes"])) != len(server.ManagementScopes) {
+		mgmt := obj(t, f.must(t, http.StatusOK, "GET", "/resource-servers/"+url.PathEscape(directory.ManagementAudience), nil))
+		if mgmt["is_system"] != true || len(arr(t, mgmt["scopes"])) != len(directory.ManagementScopes) {
 			t.Errorf("management API = %v", mgmt)
 		}
 		list := f.must(t, http.StatusOK, "GET", "/resource-servers", nil)
-		if got := ids(t, list, "identifier"); !slices.Equal(got, []string{server.ManagementAudience, invoices, "urn:acme:reports"}) {
+		if got := ids(t, list, "identifier"); !slices.Equal(got, []string{directory.ManagementAudience, invoices, "urn:acme:reports"}) {
 			t.Errorf("resource servers = %v", got)
 		}
 		page := obj(t, f.must(t, http.StatusOK, "GET", "/resource-servers?page=1&per_page=1&include_totals=true", nil))
@@ -152,7 +152,7 @@ func TestResourceServers(t *testing.T) {
 			t.Errorf("page 1 = %v", page)
 		}
 		page = obj(t, f.must(t, http.StatusOK, "GET", "/resource-servers?page=0&per_page=1&include_totals=true", nil))
-		if got := ids(t, page["resource_servers"], "identifier"); !slices.Equal(got, []string{server.ManagementAudience}) || page["total"] != 3.0 {
+		if got := ids(t, page["resource_servers"], "identifier"); !slices.Equal(got, []string{directory.ManagementAudience}) || page["total"] != 3.0 {
 			t.Errorf("page 0 = %v", page)
 		}
 
@@ -166,11 +166,11 @@ func TestResourceServers(t *testing.T) {
 			words  []string
 		}{
 			{name: "duplicate identifier", method: "POST", path: "/resource-servers", body: map[string]any{"identifier": invoices, "name": "x"}, status: http.StatusConflict, code: "conflict", words: []string{"identifier"}},
-			{name: "the management API", method: "POST", path: "/resource-servers", body: map[string]any{"identifier": server.ManagementAudience, "name": "x"}, status: http.StatusConflict, code: "conflict", words: []string{"identifier"}},
+			{name: "the management API", method: "POST", path: "/resource-servers", body: map[string]any{"identifier": directory.ManagementAudience, "name": "x"}, status: http.StatusConflict, code: "conflict", words: []string{"identifier"}},
 			{name: "identifier with a space", method: "POST", path: "/resource-servers", body: map[string]any{"identifier": "https://a b", "name": "x"}, status: http.StatusBadRequest, code: "invalid_body", words: []string{"identifier"}},
 			{name: "relative identifier", method: "POST", path: "/resource-servers", body: map[string]any{"identifier": "invoices", "name": "x"}, status: http.StatusBadRequest, code: "invalid_body", words: []string{"identifier"}},
 			{name: "no name", method: "POST", path: "/resource-servers", body: map[string]any{"identifier": "https://x.test"}, status: http.StatusBadRequest, code: "invalid_body", words: []string{"name"}},
-			{name: "lifetime above the maximum", method: "POST", path: "/resource-servers", body: map[string]any{"identifier": "https://x.test", "name": "x", "token_lifetime": server.MaxResourceTokenLifetime + 1},
+			{name: "lifetime above the maximum", method: "POST", path: "/resource-servers", body: map[string]any{"identifier": "https://x.test", "name": "x", "token_lifetime": directory.MaxResourceTokenLifetime + 1},
 				status: http.StatusBadRequest, code: "invalid_body", words: []string{"token_lifetime"}},
 			{name: "negative refresh lifetime", method: "POST", path: "/resource-servers", body: map[string]any{"identifier": "https://x.test", "name": "x", "refresh_token_lifetime": -1},
 				status: http.StatusBadRequest, code: "invalid_body", words: []string{"refresh_token_lifetime"}},
@@ -182,7 +182,7 @@ func TestResourceServers(t *testing.T) {
 				status: http.StatusBadRequest, code: "invalid_body", words: []string{"metadata"}},
 			{name: "change the identifier", method: "PATCH", path: "/resource-servers/" + id, body: map[string]any{"identifier": "https://other.test", "name": "Changed"},
 				status: http.StatusBadRequest, code: "invalid_body", words: []string{"identifier"}},
-			{name: "change the management API", method: "PATCH", path: "/resource-servers/" + url.PathEscape(server.ManagementAudience), body: map[string]any{"name": "Mine"},
+			{name: "change the management API", method: "PATCH", path: "/resource-servers/" + url.PathEscape(directory.ManagementAudience), body: map[string]any{"name": "Mine"},
 				status: http.StatusBadRequest, code: "invalid_body", words: []string{"Management API"}},
 			{name: "delete the management API", method: "DELETE", path: "/resource-servers/api_management", status: http.StatusBadRequest, code: "invalid_body", words: []string{"Management API"}},
 			{name: "unknown", method: "GET", path: "/resource-servers/api_nope", status: http.StatusNotFound, code: "resource_server_not_found"},

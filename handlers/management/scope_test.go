@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -17,7 +17,7 @@ const portalRedirect = "https://portal.acme.test/callback"
 
 // signIn runs the browser flow on acme for email through client (public, PKCE) with extra authorization
 // parameters, and returns the access token.
-func (f *fixture) signIn(t *testing.T, client server.CreatedClient, email string, extra url.Values) string {
+func (f *fixture) signIn(t *testing.T, client directory.CreatedClient, email string, extra url.Values) string {
 	t.Helper()
 	browser := f.env.Client(testenv.ClientOptions{StopAt: []string{portalRedirect}})
 	ar := testenv.NewAuthRequest(client.ClientID, portalRedirect)
@@ -32,7 +32,7 @@ func (f *fixture) signIn(t *testing.T, client server.CreatedClient, email string
 type orgTokenSetup struct {
 	acme, globex         map[string]any
 	admin, member, other string
-	portal               server.CreatedClient
+	portal               directory.CreatedClient
 }
 
 func newOrgTokenSetup(t *testing.T, f *fixture) orgTokenSetup {
@@ -47,12 +47,12 @@ func newOrgTokenSetup(t *testing.T, f *fixture) orgTokenSetup {
 	role := obj(t, f.must(t, http.StatusCreated, "POST", "/roles", map[string]any{"name": "org-admin"}))
 	var perms []any
 	for _, p := range []string{"read:organizations", "update:organizations", "read:organization_members", "update:organization_members"} {
-		perms = append(perms, map[string]any{"resource_server_identifier": server.ManagementAudience, "permission_name": p})
+		perms = append(perms, map[string]any{"resource_server_identifier": directory.ManagementAudience, "permission_name": p})
 	}
 	f.must(t, http.StatusNoContent, "POST", "/roles/"+role["id"].(string)+"/permissions", map[string]any{"permissions": perms})
 	f.must(t, http.StatusNoContent, "POST", "/organizations/acme-corp/members/"+o.admin+"/roles", map[string]any{"roles": []any{role["id"]}})
-	o.portal = f.acme.NewClient(server.ClientSpec{Name: "portal", Type: storage.ClientPublic, RedirectURIs: []string{portalRedirect},
-		Audiences: []string{server.ManagementAudience}, OrganizationUsage: storage.OrgUsageAllow})
+	o.portal = f.acme.NewClient(directory.ClientSpec{Name: "portal", Type: storage.ClientPublic, RedirectURIs: []string{portalRedirect},
+		Audiences: []string{directory.ManagementAudience}, OrganizationUsage: storage.OrgUsageAllow})
 	return o
 }
 
@@ -61,7 +61,7 @@ func newOrgTokenSetup(t *testing.T, f *fixture) orgTokenSetup {
 func TestOrganizationScopedToken(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fixture) {
 		o := newOrgTokenSetup(t, f)
-		token := f.signIn(t, o.portal, "admin@acme.test", url.Values{"organization": {"acme-corp"}, "audience": {server.ManagementAudience}})
+		token := f.signIn(t, o.portal, "admin@acme.test", url.Values{"organization": {"acme-corp"}, "audience": {directory.ManagementAudience}})
 		_, claims := testenv.DecodeJWT(t, token)
 		if claims["org_id"] != o.acme["id"] {
 			t.Fatalf("token org_id = %v, want %v", claims["org_id"], o.acme["id"])
@@ -124,13 +124,13 @@ func TestOrganizationScopedToken(t *testing.T) {
 		if got := obj(t, f.must(t, http.StatusOK, "GET", "/organizations/acme-corp", nil)); got["display_name"] != "Acme Inc" {
 			t.Errorf("acme not updated by its own token: %v", got)
 		}
-		logs, _, _ := f.env.S.AuditLog(f.acme.Ctx, server.LogQuery{Type: audit.EventMembershipUpdated})
+		logs, _, _ := f.env.S.AuditLog(f.acme.Ctx, directory.LogQuery{Type: audit.EventMembershipUpdated})
 		if len(logs) != 1 || logs[0].Actor != "user:"+o.admin {
 			t.Errorf("membership update actor = %+v, want user:%s", logs, o.admin)
 		}
 
 		// The same user's token for the other organization has none of acme-corp's permissions there.
-		member := f.signIn(t, o.portal, "other@globex.test", url.Values{"organization": {"globex-corp"}, "audience": {server.ManagementAudience}})
+		member := f.signIn(t, o.portal, "other@globex.test", url.Values{"organization": {"globex-corp"}, "audience": {directory.ManagementAudience}})
 		wantError(t, f.acme.API(t, f.c, "GET", "/organizations/globex-corp", member, nil), http.StatusForbidden, "insufficient_scope")
 		wantError(t, f.acme.API(t, f.c, "GET", "/organizations/acme-corp", member, nil), http.StatusForbidden, "organization_forbidden")
 	})
@@ -141,12 +141,12 @@ func TestOrganizationScopedToken(t *testing.T) {
 func TestOrganizationScopedClientToken(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fixture) {
 		o := newOrgTokenSetup(t, f)
-		worker := f.acme.NewClient(server.ClientSpec{Name: "worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
-			Audiences: []string{server.ManagementAudience}, Scopes: []string{"read:organizations", "read:organization_members"},
+		worker := f.acme.NewClient(directory.ClientSpec{Name: "worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
+			Audiences: []string{directory.ManagementAudience}, Scopes: []string{"read:organizations", "read:organization_members"},
 			OrganizationUsage: storage.OrgUsageAllow})
 		f.must(t, http.StatusNoContent, "POST", "/organizations/acme-corp/clients", map[string]any{"client_id": worker.ClientID})
 		token := testenv.TokensOf(t, f.acme.ClientCredentials(t, f.c, worker.ClientID, worker.ClientSecret, url.Values{
-			"audience": {server.ManagementAudience}, "scope": {"read:organizations read:organization_members"}, "organization": {"acme-corp"}})).AccessToken
+			"audience": {directory.ManagementAudience}, "scope": {"read:organizations read:organization_members"}, "organization": {"acme-corp"}})).AccessToken
 
 		if got := ids(t, decode(t, f.acme.API(t, f.c, "GET", "/organizations/acme-corp/members", token, nil), http.StatusOK), "user_id"); !slices.Equal(got, []string{o.admin, o.member}) {
 			t.Errorf("members = %v", got)
@@ -156,7 +156,7 @@ func TestOrganizationScopedClientToken(t *testing.T) {
 		wantError(t, f.acme.API(t, f.c, "PATCH", "/organizations/acme-corp", token, map[string]any{"display_name": "x"}), http.StatusForbidden, "insufficient_scope")
 		// A client not allowed into globex gets no token for it.
 		r := f.acme.ClientCredentials(t, f.c, worker.ClientID, worker.ClientSecret, url.Values{
-			"audience": {server.ManagementAudience}, "scope": {"read:organizations"}, "organization": {"globex-corp"}})
+			"audience": {directory.ManagementAudience}, "scope": {"read:organizations"}, "organization": {"globex-corp"}})
 		if r.StatusCode == http.StatusOK {
 			t.Errorf("client credentials for an organization the client is not in: %s", r.Body)
 		}
@@ -170,12 +170,12 @@ func TestUserTokensUsePermissionsOnly(t *testing.T) {
 		o := newOrgTokenSetup(t, f)
 		support := obj(t, f.must(t, http.StatusCreated, "POST", "/roles", map[string]any{"name": "support"}))
 		f.must(t, http.StatusNoContent, "POST", "/roles/"+support["id"].(string)+"/permissions", map[string]any{"permissions": []any{
-			map[string]any{"resource_server_identifier": server.ManagementAudience, "permission_name": "read:organizations"}}})
+			map[string]any{"resource_server_identifier": directory.ManagementAudience, "permission_name": "read:organizations"}}})
 		f.must(t, http.StatusNoContent, "POST", "/users/"+o.member+"/roles", map[string]any{"roles": []any{support["id"]}})
-		portal := f.acme.NewClient(server.ClientSpec{Name: "console", Type: storage.ClientPublic, RedirectURIs: []string{portalRedirect},
-			Audiences: []string{server.ManagementAudience}, Scopes: []string{"openid", "profile", "email", "offline_access", "read:users"}})
+		portal := f.acme.NewClient(directory.ClientSpec{Name: "console", Type: storage.ClientPublic, RedirectURIs: []string{portalRedirect},
+			Audiences: []string{directory.ManagementAudience}, Scopes: []string{"openid", "profile", "email", "offline_access", "read:users"}})
 
-		internal := f.signIn(t, portal, "member@acme.test", url.Values{"audience": {server.ManagementAudience},
+		internal := f.signIn(t, portal, "member@acme.test", url.Values{"audience": {directory.ManagementAudience},
 			"scope": {"openid profile email offline_access read:users"}})
 		if _, claims := testenv.DecodeJWT(t, internal); claims["org_id"] != nil || !strings.Contains(claims["scope"].(string), "read:users") {
 			t.Fatalf("internal token claims = %v", claims)
@@ -186,14 +186,14 @@ func TestUserTokensUsePermissionsOnly(t *testing.T) {
 		wantError(t, f.acme.API(t, f.c, "GET", "/users/"+o.member, internal, nil), http.StatusForbidden, "insufficient_scope", "read:users")
 
 		// A user without tenant-level roles reads nothing, whatever the client asked for.
-		none := f.signIn(t, portal, "other@globex.test", url.Values{"audience": {server.ManagementAudience},
+		none := f.signIn(t, portal, "other@globex.test", url.Values{"audience": {directory.ManagementAudience},
 			"scope": {"openid read:users"}})
 		wantError(t, f.acme.API(t, f.c, "GET", "/users/"+o.other, none, nil), http.StatusForbidden, "insufficient_scope")
 		wantError(t, f.acme.API(t, f.c, "GET", "/organizations", none, nil), http.StatusForbidden, "insufficient_scope")
 
 		// A token for another audience is refused even with the right permissions.
 		other := f.signIn(t, o.portal, "member@acme.test", nil)
-		wantError(t, f.acme.API(t, f.c, "GET", "/organizations", other, nil), http.StatusUnauthorized, "invalid_token", server.ManagementAudience)
+		wantError(t, f.acme.API(t, f.c, "GET", "/organizations", other, nil), http.StatusUnauthorized, "invalid_token", directory.ManagementAudience)
 	})
 }
 
@@ -204,11 +204,11 @@ func TestCrossTenantAccessFinds404(t *testing.T) {
 		user := f.acme.NewUser("alice@acme.test").ID
 		f.must(t, http.StatusNoContent, "POST", "/organizations/acme-corp/members", map[string]any{"members": []string{user}})
 		rs := obj(t, f.must(t, http.StatusCreated, "POST", "/resource-servers", map[string]any{"identifier": "urn:acme:secret", "name": "Acme Secret API"}))
-		cl := f.acme.NewClient(server.ClientSpec{Name: "acme-worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"}})
+		cl := f.acme.NewClient(directory.ClientSpec{Name: "acme-worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"}})
 
 		// globex's own full-access credentials.
-		gcl := f.globex.NewClient(server.ClientSpec{Name: "globex-manager", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
-			Audiences: []string{server.ManagementAudience}, Scopes: []string{"read:organizations", "read:organization_members", "read:roles",
+		gcl := f.globex.NewClient(directory.ClientSpec{Name: "globex-manager", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
+			Audiences: []string{directory.ManagementAudience}, Scopes: []string{"read:organizations", "read:organization_members", "read:roles",
 				"read:users", "read:resource_servers", "read:clients", "delete:organizations", "update:users"}})
 		gtoken := f.managementToken(t, f.globex, gcl, "read:organizations", "read:organization_members", "read:roles", "read:users",
 			"read:resource_servers", "read:clients", "delete:organizations", "update:users")
@@ -254,7 +254,7 @@ func TestCrossTenantAccessFinds404(t *testing.T) {
 func TestWithdrawnAccessCountsAtOnce(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fixture) {
 		o := newOrgTokenSetup(t, f)
-		token := f.signIn(t, o.portal, "admin@acme.test", url.Values{"organization": {"acme-corp"}, "audience": {server.ManagementAudience}})
+		token := f.signIn(t, o.portal, "admin@acme.test", url.Values{"organization": {"acme-corp"}, "audience": {directory.ManagementAudience}})
 		decode(t, f.acme.API(t, f.c, "GET", "/organizations/acme-corp/members", token, nil), http.StatusOK)
 
 		roles := arr(t, f.must(t, http.StatusOK, "GET", "/organizations/acme-corp/members/"+o.admin+"/roles", nil))

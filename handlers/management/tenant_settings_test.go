@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -129,7 +130,7 @@ func TestTenantSettingsScopes(t *testing.T) {
 	eachBackend(t, func(t *testing.T, f *fixture) {
 		cl := managementClient(f.acme, "read:tenant_settings")
 		reader := testenv.TokensOf(t, f.acme.ClientCredentials(t, f.c, cl.ClientID, cl.ClientSecret,
-			url.Values{"audience": {server.ManagementAudience}, "scope": {"read:tenant_settings"}})).AccessToken
+			url.Values{"audience": {directory.ManagementAudience}, "scope": {"read:tenant_settings"}})).AccessToken
 		decode(t, f.acme.API(t, f.c, "GET", "/tenants/settings", reader, nil), http.StatusOK)
 		wantError(t, f.acme.API(t, f.c, "PATCH", "/tenants/settings", reader, map[string]any{"brute_force_threshold": 3}),
 			http.StatusForbidden, "insufficient_scope", "update:tenant_settings")
@@ -137,7 +138,7 @@ func TestTenantSettingsScopes(t *testing.T) {
 			t.Errorf("a refused PATCH stored %+v", st)
 		}
 		for _, scope := range []string{"read:tenant_settings", "update:tenant_settings"} {
-			if !slices.ContainsFunc(server.ManagementScopes, func(s storage.Scope) bool { return s.Value == scope }) {
+			if !slices.ContainsFunc(directory.ManagementScopes, func(s storage.Scope) bool { return s.Value == scope }) {
 				t.Errorf("%s is not a Management API scope", scope)
 			}
 		}

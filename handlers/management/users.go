@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/storage"
 )
 
@@ -53,8 +53,8 @@ type userBody struct {
 	Locale            *string `json:"locale"`
 }
 
-func (b userBody) profile() server.ProfileUpdate {
-	return server.ProfileUpdate{GivenName: b.GivenName, FamilyName: b.FamilyName, MiddleName: b.MiddleName,
+func (b userBody) profile() directory.ProfileUpdate {
+	return directory.ProfileUpdate{GivenName: b.GivenName, FamilyName: b.FamilyName, MiddleName: b.MiddleName,
 		Nickname: b.Nickname, PreferredUsername: b.PreferredUsername, Profile: b.Profile, Picture: b.Picture,
 		Website: b.Website, Gender: b.Gender, Birthdate: b.Birthdate, Zoneinfo: b.Zoneinfo, Locale: b.Locale}
 }
@@ -71,7 +71,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		writeList(w, p, "users", server.Paginate(users, p.store()), int64(len(users)))
+		writeList(w, p, "users", directory.Paginate(users, p.store()), int64(len(users)))
 		return nil
 	}
 	users, n, err := h.S.ListUsers(r.Context(), p.store())
@@ -85,7 +85,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 // usersWithEmail returns the user with email as a list of zero or one, as Auth0's lookups do.
 func (h *Handler) usersWithEmail(r *http.Request, email string) ([]userView, error) {
 	u, err := h.S.UserByEmail(r.Context(), email)
-	var ve *server.ValidationError
+	var ve *directory.ValidationError
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return []userView{}, nil
@@ -113,7 +113,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	u, err := h.S.AddUser(r.Context(), server.UserSpec{Email: deref(b.Email), Password: deref(b.Password), Name: deref(b.Name),
+	u, err := h.S.AddUser(r.Context(), directory.UserSpec{Email: deref(b.Email), Password: deref(b.Password), Name: deref(b.Name),
 		EmailVerified: deref(b.EmailVerified), Blocked: deref(b.Blocked), Profile: b.profile(),
 		Connection: deref(b.Connection)})
 	if err != nil {
@@ -135,7 +135,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	u, err := h.S.UpdateUser(r.Context(), pathVar(r, "id"), server.UserUpdate{Email: b.Email, Name: b.Name, Password: b.Password,
+	u, err := h.S.UpdateUser(r.Context(), pathVar(r, "id"), directory.UserUpdate{Email: b.Email, Name: b.Name, Password: b.Password,
 		EmailVerified: b.EmailVerified, Blocked: b.Blocked, Profile: b.profile()})
 	if err != nil {
 		return err
@@ -168,7 +168,7 @@ func (h *Handler) listUserOrganizations(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	writeList(w, p, "organizations", mapSlice(server.Paginate(ms, p.store()), func(m storage.UserMembership) userOrganizationView {
+	writeList(w, p, "organizations", mapSlice(directory.Paginate(ms, p.store()), func(m storage.UserMembership) userOrganizationView {
 		return userOrganizationView{ID: m.OrganizationID, Name: m.OrganizationName, DisplayName: m.OrganizationDisplayName,
 			MembershipID: m.ID, Status: m.Status, JoinedAt: m.JoinedAt}
 	}), int64(len(ms)))

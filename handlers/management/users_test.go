@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/oauth"
 )
 
 // noSecrets fails when a body carries anything secret-looking.
@@ -145,7 +146,7 @@ func TestClients(t *testing.T) {
 		if _, has := spa["client_secret"]; has {
 			t.Errorf("public client has a secret: %v", spa)
 		}
-		if got := spa["grant_types"].([]any); len(got) != 2 || got[1] != server.GrantTokenExchange {
+		if got := spa["grant_types"].([]any); len(got) != 2 || got[1] != oauth.GrantTokenExchange {
 			t.Errorf("grant types = %v, want token_exchange stored as the RFC 8693 URN", got)
 		}
 		if got := spa["web_origins"].([]any); got[0] != "https://app.acme.test" {
@@ -210,7 +211,7 @@ func TestClients(t *testing.T) {
 			t.Errorf("old secret after rotation: status %d", r.StatusCode)
 		}
 		testenv.TokensOf(t, f.acme.ClientCredentials(t, f.c, id, newSecret, cc))
-		logs, _, _ := f.env.S.AuditLog(f.acme.Ctx, server.LogQuery{Type: server.EventClientSecretRotated})
+		logs, _, _ := f.env.S.AuditLog(f.acme.Ctx, directory.LogQuery{Type: directory.EventClientSecretRotated})
 		if len(logs) != 1 || logs[0].ClientID != id || strings.Contains(fmt.Sprint(logs[0].Data), newSecret) {
 			t.Errorf("rotation audit = %+v", logs)
 		}

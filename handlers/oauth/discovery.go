@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/httpx"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
 )
 
@@ -30,14 +31,14 @@ func (h *Handler) metadata(t *server.Tenant) map[string]any {
 		"end_session_endpoint":                           iss + "/oidc/logout",
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query", "form_post"},
-		"grant_types_supported":                          server.GrantTypesSupported(),
+		"grant_types_supported":                          oauth.GrantTypesSupported(),
 		"subject_types_supported":                        []string{"public"},
 		"id_token_signing_alg_values_supported":          []string{t.SigningAlg},
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic"},
 		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
-		"scopes_supported":                               server.ScopesSupported(),
-		"claims_supported":                               server.ClaimsSupported(),
+		"scopes_supported":                               oauth.ScopesSupported(),
+		"claims_supported":                               oauth.ClaimsSupported(),
 		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
 		"request_parameter_supported":                    false,

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -228,7 +228,7 @@ func TestFlowIsTheTenantsOwn(t *testing.T) {
 	ar := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
 	flow := ar.Flow(t, f.acme, c)
 	// The browser has a flow cookie on globex's domain too, so only the tenant scope can refuse.
-	globexClient := globex.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+	globexClient := globex.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
 	testenv.NewAuthRequest(globexClient.ClientID, spaRedirect).Flow(t, globex, c)
 	for what, u := range map[string]string{
 		"sign-in page": globex.URL("/login?state=" + flow),

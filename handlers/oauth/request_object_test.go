@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -22,7 +22,7 @@ func TestRequestObjectsAreRefusedToTheClient(t *testing.T) {
 	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
 		env := testenv.New(t, opts)
 		acme := env.NewTenant("acme")
-		spa := acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+		spa := acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
 		c := env.Client(testenv.ClientOptions{NoRedirects: true})
 
 		meta := testenv.Get(t, c, acme.URL("/.well-known/openid-configuration")).JSON(t)

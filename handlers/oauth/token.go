@@ -5,6 +5,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
 )
 
@@ -15,7 +16,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		h.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
 		return
 	}
-	if gt := r.PostFormValue("grant_type"); gt != "" && !server.IsGrantTypeSupported(gt) {
+	if gt := r.PostFormValue("grant_type"); gt != "" && !oauth.IsGrantTypeSupported(gt) {
 		// fosite answers an unknown grant type with invalid_request; RFC 6749 §5.2 names the error.
 		err := fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt)
 		h.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)

@@ -11,8 +11,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -24,9 +24,9 @@ const (
 type fixture struct {
 	env   *testenv.Env
 	acme  *testenv.Tenant
-	svc   server.CreatedClient // confidential, client_credentials, audience api
-	other server.CreatedClient // another confidential client
-	spa   server.CreatedClient // public
+	svc   directory.CreatedClient // confidential, client_credentials, audience api
+	other directory.CreatedClient // another confidential client
+	spa   directory.CreatedClient // public
 	c     *http.Client
 }
 
@@ -37,11 +37,11 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{
 		env:  env,
 		acme: acme,
-		svc: acme.NewClient(server.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
+		svc: acme.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
 			GrantTypes: []string{"client_credentials"}, Audiences: []string{api}, Scopes: []string{"read:things"}}),
-		other: acme.NewClient(server.ClientSpec{Name: "other", Type: storage.ClientConfidential,
+		other: acme.NewClient(directory.ClientSpec{Name: "other", Type: storage.ClientConfidential,
 			GrantTypes: []string{"client_credentials"}}),
-		spa: acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}}),
+		spa: acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}}),
 		c:   env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}}),
 	}
 }
@@ -135,7 +135,7 @@ func TestClientCredentialsWithAudience(t *testing.T) {
 	}
 
 	t.Run("public clients cannot be created with client_credentials", func(t *testing.T) {
-		_, err := f.env.S.CreateClient(f.acme.Ctx, server.ClientSpec{Name: "bad", Type: storage.ClientPublic,
+		_, err := f.env.S.CreateClient(f.acme.Ctx, directory.ClientSpec{Name: "bad", Type: storage.ClientPublic,
 			GrantTypes: []string{"client_credentials"}})
 		if err == nil {
 			t.Fatal("created a public client with client_credentials")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -65,7 +66,16 @@ func PostgresSchema(t testing.TB, dsn string) string {
 		t.Fatalf("AUTHIO_TEST_POSTGRES_DSN is set but unusable: create schema: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
+		// Concurrent suites dropping their schemas can deadlock on shared catalog rows; Postgres then aborts
+		// one of them (40P01), which is retried.
+		var err error
+		for try := 0; try < 5; try++ {
+			if err = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err == nil || !strings.Contains(err.Error(), "40P01") {
+				break
+			}
+			time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+		}
+		if err != nil {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 		_ = sqlDB.Close()

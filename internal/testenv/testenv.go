@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/keys"
@@ -220,7 +221,7 @@ func (e *Env) tenant(info server.TenantInfo) *Tenant {
 }
 
 // NewClient registers a client in the tenant.
-func (tn *Tenant) NewClient(spec server.ClientSpec) server.CreatedClient {
+func (tn *Tenant) NewClient(spec directory.ClientSpec) directory.CreatedClient {
 	tn.Env.t.Helper()
 	cc, err := tn.Env.S.CreateClient(tn.Ctx, spec)
 	if err != nil {

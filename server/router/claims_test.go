@@ -7,7 +7,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
@@ -19,10 +21,10 @@ import (
 // standardClaims are the claims of c that a scope grants (UserClaims): the part the ID token and userinfo share.
 func standardClaims(c map[string]any) map[string]any {
 	out := map[string]any{}
-	for _, name := range server.ClaimsSupported() {
+	for _, name := range oauth.ClaimsSupported() {
 		if v, ok := c[name]; ok && name != "sub" && name != "iss" && name != "aud" && name != "exp" && name != "iat" &&
 			name != "jti" && name != "auth_time" && name != "nonce" && name != "amr" && name != "sid" && name != "at_hash" &&
-			name != server.ClaimOrgID && name != server.ClaimOrgName {
+			name != oauth.ClaimOrgID && name != oauth.ClaimOrgName {
 			out[name] = v
 		}
 	}
@@ -164,7 +166,7 @@ func TestClaimsBuiltAtTokenTimeForEveryGrant(t *testing.T) {
 		})
 
 		t.Run("client credentials", func(t *testing.T) {
-			svc := o.acme.NewClient(server.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
+			svc := o.acme.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
 				GrantTypes: []string{"client_credentials"}, Audiences: []string{docsAPI}})
 			_, err := o.env.S.Store.AssignRoles(o.acme.Ctx, storage.SubjectClient, svc.ClientID, []string{o.member.ID}, storage.SourceManual)
 			must(t, "client role", err)
@@ -185,13 +187,13 @@ func TestIssuedClaimsAreReserved(t *testing.T) {
 	_, tk := o.signIn(t, o.browser, o.alice.Email, url.Values{"organization": {"acme-corp"}, "audience": {docsAPI}})
 	for what, raw := range map[string]string{"ID token": tk.IDToken, "access token": tk.AccessToken} {
 		for name := range o.claims(t, raw) {
-			if !server.IsReservedClaim(name) {
+			if !oauth.IsReservedClaim(name) {
 				t.Errorf("%s claim %q is not reserved", what, name)
 			}
 		}
 	}
 	for name := range userinfo(t, o, tk.AccessToken) {
-		if !server.IsReservedClaim(name) {
+		if !oauth.IsReservedClaim(name) {
 			t.Errorf("userinfo claim %q is not reserved", name)
 		}
 	}
@@ -218,7 +220,7 @@ func TestClaimsStayInTheirTenant(t *testing.T) {
 			}
 		}
 		// B's user signs in at B; B's tokens are refused at A.
-		spaB := other.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
+		spaB := other.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
 			GrantTypes: []string{"authorization_code", "refresh_token"}})
 		ar := testenv.NewAuthRequest(spaB.ClientID, orgRedirect)
 		tkB := testenv.TokensOf(t, ar.Exchange(t, other, o.browser, ar.Code(t, other, o.browser, twin.Email, testenv.Password)))
@@ -239,8 +241,8 @@ func TestDiscoveryListsAreTheRegistry(t *testing.T) {
 	acme := env.NewTenant("acme")
 	c := env.Client(testenv.ClientOptions{})
 	doc := testenv.Get(t, c, acme.URL("/.well-known/openid-configuration")).JSON(t)
-	for field, want := range map[string][]string{"grant_types_supported": server.GrantTypesSupported(),
-		"scopes_supported": server.ScopesSupported(), "claims_supported": server.ClaimsSupported()} {
+	for field, want := range map[string][]string{"grant_types_supported": oauth.GrantTypesSupported(),
+		"scopes_supported": oauth.ScopesSupported(), "claims_supported": oauth.ClaimsSupported()} {
 		if got := strs(doc[field]); !slices.Equal(got, want) {
 			t.Errorf("%s = %v, want %v", field, got, want)
 		}
@@ -252,10 +254,10 @@ func TestDiscoveryListsAreTheRegistry(t *testing.T) {
 	}
 	// A confidential client may be given every registered grant, and the token endpoint knows every one of them.
 	var names []string
-	for _, g := range server.GrantTypes() {
+	for _, g := range oauth.GrantTypes() {
 		names = append(names, g.Name)
 	}
-	all := acme.NewClient(server.ClientSpec{Name: "all", Type: storage.ClientConfidential, GrantTypes: names,
+	all := acme.NewClient(directory.ClientSpec{Name: "all", Type: storage.ClientConfidential, GrantTypes: names,
 		RedirectURIs: []string{"https://app.acme.test/cb"}})
 	for _, g := range names {
 		r := testenv.PostForm(t, c, acme.URL("/oauth/token"), url.Values{"grant_type": {g}}, testenv.BasicAuth(all.ClientID, all.ClientSecret))
@@ -267,7 +269,7 @@ func TestDiscoveryListsAreTheRegistry(t *testing.T) {
 	if e := testenv.OAuthError(t, r); e != "unsupported_grant_type" {
 		t.Errorf("unregistered grant password: %s, want unsupported_grant_type", e)
 	}
-	if _, err := env.S.CreateClient(acme.Ctx, server.ClientSpec{Name: "x", Type: storage.ClientPublic, GrantTypes: []string{"password"}}); err == nil {
+	if _, err := env.S.CreateClient(acme.Ctx, directory.ClientSpec{Name: "x", Type: storage.ClientPublic, GrantTypes: []string{"password"}}); err == nil {
 		t.Error("client with an unregistered grant created")
 	}
 }

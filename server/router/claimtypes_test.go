@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -75,7 +75,7 @@ func TestIntegerClaimsStayIntegers(t *testing.T) {
 		env := testenv.New(t, opts)
 		acme := env.NewTenant("acme")
 		user := acme.NewUser("alice@acme.test")
-		spa := acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+		spa := acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
 		c := env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}})
 
 		ar := testenv.NewAuthRequest(spa.ClientID, spaRedirect)

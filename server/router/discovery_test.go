@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/router"
 )
 
@@ -173,10 +173,10 @@ func TestCORSOnlyForRegisteredWebOrigins(t *testing.T) {
 		globexOrigin = "https://app.globex.test"
 		evilOrigin   = "https://evil.example"
 	)
-	acme.NewClient(server.ClientSpec{Name: "spa", Type: "public", RedirectURIs: []string{spaOrigin + "/callback"},
+	acme.NewClient(directory.ClientSpec{Name: "spa", Type: "public", RedirectURIs: []string{spaOrigin + "/callback"},
 		WebOrigins: []string{spaOrigin}})
-	svc := acme.NewClient(server.ClientSpec{Name: "svc", Type: "confidential", GrantTypes: []string{"client_credentials"}})
-	globex.NewClient(server.ClientSpec{Name: "spa", Type: "public", RedirectURIs: []string{globexOrigin + "/callback"},
+	svc := acme.NewClient(directory.ClientSpec{Name: "svc", Type: "confidential", GrantTypes: []string{"client_credentials"}})
+	globex.NewClient(directory.ClientSpec{Name: "spa", Type: "public", RedirectURIs: []string{globexOrigin + "/callback"},
 		WebOrigins: []string{globexOrigin}})
 	c := env.Client(testenv.ClientOptions{})
 

@@ -12,8 +12,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -27,8 +27,8 @@ type acmeSetup struct {
 	env  *testenv.Env
 	acme *testenv.Tenant
 	user storage.User
-	spa  server.CreatedClient
-	svc  server.CreatedClient
+	spa  directory.CreatedClient
+	svc  directory.CreatedClient
 }
 
 func newAcme(t *testing.T) *acmeSetup {
@@ -39,9 +39,9 @@ func newAcme(t *testing.T) *acmeSetup {
 		env:  env,
 		acme: acme,
 		user: acme.NewUser("alice@acme.test"),
-		spa: acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
+		spa: acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
 			PostLogoutRedirectURIs: []string{spaOrigin + "/bye"}, WebOrigins: []string{spaOrigin}}),
-		svc: acme.NewClient(server.ClientSpec{Name: "api", Type: storage.ClientConfidential,
+		svc: acme.NewClient(directory.ClientSpec{Name: "api", Type: storage.ClientConfidential,
 			GrantTypes: []string{"client_credentials"}, Audiences: []string{"https://api.acme.test"}}),
 	}
 }
@@ -356,7 +356,7 @@ func TestCodesAndTokensAreBound(t *testing.T) {
 	t.Parallel()
 	s := newAcme(t)
 	acme := s.acme
-	other := acme.NewClient(server.ClientSpec{Name: "other", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect, spaOrigin + "/other"}})
+	other := acme.NewClient(directory.ClientSpec{Name: "other", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect, spaOrigin + "/other"}})
 	c := s.env.Client(testenv.ClientOptions{StopAt: []string{spaOrigin}})
 	if r := acme.SignIn(t, c, "alice@acme.test", testenv.Password, ""); r.StatusCode != http.StatusOK {
 		t.Fatalf("sign in: %d", r.StatusCode)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -104,7 +105,7 @@ func TestSwitchAndExchangeRefuseABlockedOrDeletedUser(t *testing.T) {
 	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
 		o := newOrgSetupOn(t, storage.OrgUsageAllow, opts)
 		_, tk := o.signIn(t, o.browser, o.alice.Email, url.Values{"organization": {"acme-corp"}, "audience": {docsAPI}})
-		_, err := o.env.S.UpdateUser(o.acme.Ctx, o.alice.ID, server.UserUpdate{Blocked: ptrTo(true)})
+		_, err := o.env.S.UpdateUser(o.acme.Ctx, o.alice.ID, directory.UserUpdate{Blocked: ptrTo(true)})
 		must(t, "block alice", err)
 
 		if r := o.switchOrg(t, tk.AccessToken, map[string]string{"organization_id": "globex"}); r.StatusCode != http.StatusUnauthorized {
@@ -128,7 +129,7 @@ func TestSwitchAndExchangeRefuseABlockedOrDeletedUser(t *testing.T) {
 		wantInvalidGrant(t, "token exchange of a deleted user", o.exchange(t, url.Values{"subject_token": {bobTokens.RefreshToken},
 			"subject_token_type": {server.TokenTypeRefresh}, "organization": {"globex"}}))
 
-		events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: server.EventUserUpdated, UserID: o.alice.ID})
+		events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: directory.EventUserUpdated, UserID: o.alice.ID})
 		must(t, "audit", err)
 		if len(events) != 1 || !slices.Contains(strs(events[0].Data["changed"]), "blocked") {
 			t.Errorf("user.updated events: %+v", events)

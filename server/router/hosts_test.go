@@ -18,8 +18,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/router"
 	"github.com/authio/authio/storage"
 )
@@ -132,7 +132,7 @@ func TestHostsAreCanonical(t *testing.T) {
 		})
 
 		t.Run("a token from one spelling verifies at another", func(t *testing.T) {
-			svc := acme.NewClient(server.ClientSpec{Name: "svc", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"}})
+			svc := acme.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"}})
 			upper := spelled(acme, "ACME.LocalHost:"+p)
 			r := upper.ClientCredentials(t, c, svc.ClientID, svc.ClientSecret, nil)
 			if r.StatusCode != http.StatusOK {
@@ -201,13 +201,13 @@ func TestIDNDomains(t *testing.T) {
 		}
 		// The same name in other spellings is the same domain.
 		for _, d := range []string{"xn--bcher-kva.localhost", "BÜCHER.localhost", "bu\u0308cher.localhost"} {
-			var ve *server.ValidationError
+			var ve *directory.ValidationError
 			if _, err := env.S.AddDomain(ctx, "acme", d); !errors.As(err, &ve) || ve.Field != "domain" || !strings.Contains(ve.Message, "already") {
 				t.Errorf("AddDomain(%q) again: %v, want a domain validation error saying it is taken", d, err)
 			}
 		}
 		for _, d := range []string{"not a domain", "acme.example:8443", "https://acme.example", "a..example", "[::1]", "ex_ample.test"} {
-			var ve *server.ValidationError
+			var ve *directory.ValidationError
 			if _, err := env.S.AddDomain(ctx, "acme", d); !errors.As(err, &ve) || ve.Field != "domain" {
 				t.Errorf("AddDomain(%q): %v, want a validation error of field domain", d, err)
 			}

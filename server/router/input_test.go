@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -27,8 +27,8 @@ type inputSetup struct {
 	env  *testenv.Env
 	acme *testenv.Tenant
 	user storage.User
-	spa  server.CreatedClient
-	svc  server.CreatedClient
+	spa  directory.CreatedClient
+	svc  directory.CreatedClient
 	key  string
 	c    *http.Client // never follows redirects
 }
@@ -40,9 +40,9 @@ func eachInputBackend(t *testing.T, fn func(t *testing.T, s *inputSetup)) {
 		env := testenv.New(t, opts)
 		acme := env.NewTenant("acme")
 		s := &inputSetup{env: env, acme: acme, user: acme.NewUser("alice@acme.test"),
-			spa: acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
+			spa: acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
 				WebOrigins: []string{spaOrigin}}),
-			svc: acme.NewClient(server.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
+			svc: acme.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
 				GrantTypes: []string{"client_credentials"}, Audiences: []string{inputAPI, inputOtherAPI}, Scopes: []string{"read:things"}}),
 			c: env.Client(testenv.ClientOptions{NoRedirects: true}),
 		}

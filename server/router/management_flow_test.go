@@ -5,8 +5,8 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -14,7 +14,7 @@ func TestManagementAPICORS(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t, testenv.Options{})
 	acme := env.NewTenant("acme")
-	acme.NewClient(server.ClientSpec{Name: "portal", Type: storage.ClientPublic, RedirectURIs: []string{"https://portal.acme.test/cb"},
+	acme.NewClient(directory.ClientSpec{Name: "portal", Type: storage.ClientPublic, RedirectURIs: []string{"https://portal.acme.test/cb"},
 		WebOrigins: []string{"https://portal.acme.test"}})
 	c := env.Client(testenv.ClientOptions{})
 	for _, tc := range []struct {
@@ -70,7 +70,7 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 	if q := silent(); q.Get("error") != "login_required" {
 		t.Errorf("after a password change, prompt=none = %v, want login_required", q)
 	}
-	events, err := s.env.S.Store.ListAudit(s.acme.Ctx, storage.AuditFilter{Type: server.EventUserUpdated})
+	events, err := s.env.S.Store.ListAudit(s.acme.Ctx, storage.AuditFilter{Type: directory.EventUserUpdated})
 	if err != nil || len(events) != 2 || events[0].Data["changed"] == nil {
 		t.Errorf("user.updated events = %+v, %v", events, err)
 	}

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/internal/testenv"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
@@ -33,7 +35,7 @@ type orgSetup struct {
 	alice, bob, carol   storage.User
 	acmeOrg, globex     storage.Organization
 	admin, member, supp storage.Role
-	spa                 server.CreatedClient
+	spa                 directory.CreatedClient
 	browser             *http.Client
 	jwks                []byte
 }
@@ -61,7 +63,7 @@ func newOrgSetupOn(t *testing.T, usage string, opts testenv.Options) *orgSetup {
 	now := time.Now().UTC()
 	must(t, "resource server", st.CreateResourceServer(ctx, storage.ResourceServer{ID: ids.New("api"), Identifier: docsAPI,
 		Name: "Docs", Scopes: storage.ScopeList{{Value: "read:docs"}, {Value: "write:docs"}, {Value: "support:access"}},
-		TokenLifetime: server.DefaultResourceTokenLifetime, RefreshLifetime: server.DefaultResourceRefreshLifetime,
+		TokenLifetime: directory.DefaultResourceTokenLifetime, RefreshLifetime: directory.DefaultResourceRefreshLifetime,
 		CreatedAt: now, UpdatedAt: now}))
 	org := func(name, display string) storage.Organization {
 		org := storage.Organization{ID: ids.New("org"), Name: name, DisplayName: display, CreatedAt: now, UpdatedAt: now}
@@ -95,8 +97,8 @@ func newOrgSetupOn(t *testing.T, usage string, opts testenv.Options) *orgSetup {
 	join(o.carol, o.acmeOrg, storage.MembershipSuspended, o.member)
 	_, err := st.AssignRoles(ctx, storage.SubjectUser, o.alice.ID, []string{o.supp.ID}, storage.SourceManual)
 	must(t, "tenant role", err)
-	o.spa = acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
-		GrantTypes: []string{"authorization_code", "refresh_token", "token_exchange"}, Audiences: []string{docsAPI, server.ManagementAudience},
+	o.spa = acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
+		GrantTypes: []string{"authorization_code", "refresh_token", "token_exchange"}, Audiences: []string{docsAPI, directory.ManagementAudience},
 		OrganizationUsage: usage})
 	o.browser = env.Client(testenv.ClientOptions{StopAt: []string{orgRedirect}})
 	o.jwks = acme.JWKS(t, o.browser)
@@ -127,7 +129,7 @@ func (o *orgSetup) switchOrg(t *testing.T, bearer string, body any) *testenv.Res
 
 func (o *orgSetup) exchange(t *testing.T, form url.Values) *testenv.Response {
 	t.Helper()
-	v := url.Values{"grant_type": {server.GrantTokenExchange}, "client_id": {o.spa.ClientID}}
+	v := url.Values{"grant_type": {oauth.GrantTokenExchange}, "client_id": {o.spa.ClientID}}
 	for k, vs := range form {
 		v[k] = vs
 	}
@@ -168,8 +170,8 @@ func TestOrganizationTokensAndSwitching(t *testing.T) {
 	if at["sub"] != o.alice.ID || !slices.Equal(strs(at["aud"]), []string{docsAPI}) {
 		t.Errorf("access token sub=%v aud=%v", at["sub"], at["aud"])
 	}
-	if tk.ExpiresIn < server.DefaultResourceTokenLifetime-5 || tk.ExpiresIn > server.DefaultResourceTokenLifetime {
-		t.Errorf("expires_in = %d, want the resource server's default %d", tk.ExpiresIn, server.DefaultResourceTokenLifetime)
+	if tk.ExpiresIn < directory.DefaultResourceTokenLifetime-5 || tk.ExpiresIn > directory.DefaultResourceTokenLifetime {
+		t.Errorf("expires_in = %d, want the resource server's default %d", tk.ExpiresIn, directory.DefaultResourceTokenLifetime)
 	}
 	idt := o.claims(t, tk.IDToken)
 	if idt["org_id"] != o.acmeOrg.ID || idt["org_name"] != "acme-corp" {
@@ -318,7 +320,7 @@ func TestOrganizationRefusals(t *testing.T) {
 	_, bob := o.signIn(t, bobBrowser, o.bob.Email, url.Values{"organization": {"globex"}})
 
 	other := o.env.NewTenant("globex")
-	otherSPA := other.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
+	otherSPA := other.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
 		OrganizationUsage: storage.OrgUsageAllow})
 	other.NewUser(o.alice.Email)
 	ar := testenv.NewAuthRequest(otherSPA.ClientID, orgRedirect)
@@ -380,7 +382,7 @@ func TestOrganizationRefusals(t *testing.T) {
 			{"missing organization", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}}, 400, "invalid_request"},
 			{"wider scope", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "scope": {"openid admin:all"}}, 400, "invalid_scope"},
 			{"audience not allowed", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "audience": {"https://elsewhere.test"}}, 400, "invalid_target"},
-			{"public client moving to another of its audiences", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "audience": {server.ManagementAudience}}, 400, "invalid_target"},
+			{"public client moving to another of its audiences", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "audience": {directory.ManagementAudience}}, 400, "invalid_target"},
 			{"actor token", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "actor_token": {bob.AccessToken}, "actor_token_type": {server.TokenTypeAccess}}, 400, "invalid_request"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -508,9 +510,9 @@ func TestOrganizationPicker(t *testing.T) {
 func TestMachineOrganizationTokens(t *testing.T) {
 	t.Parallel()
 	o := newOrgSetup(t, storage.OrgUsageAllow)
-	svc := o.acme.NewClient(server.ClientSpec{Name: "worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
+	svc := o.acme.NewClient(directory.ClientSpec{Name: "worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
 		Audiences: []string{docsAPI}, Scopes: []string{"read:docs"}, OrganizationUsage: storage.OrgUsageAllow})
-	deny := o.acme.NewClient(server.ClientSpec{Name: "deny", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
+	deny := o.acme.NewClient(directory.ClientSpec{Name: "deny", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
 		Audiences: []string{docsAPI}})
 	must(t, "allow into Globex", o.env.S.Store.AddClientOrganization(o.acme.Ctx, svc.ClientID, o.globex.ID))
 	_, err := o.env.S.Store.AssignRoles(o.acme.Ctx, storage.SubjectClient, svc.ClientID, []string{o.member.ID}, storage.SourceManual)
@@ -656,7 +658,7 @@ func TestMachineGrantsFollowChanges(t *testing.T) {
 	env := testenv.New(t, testenv.Options{})
 	acme := env.NewTenant("acme")
 	const aud = "https://billing.acme.test"
-	svc := acme.NewClient(server.ClientSpec{Name: "worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
+	svc := acme.NewClient(directory.ClientSpec{Name: "worker", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
 		Audiences: []string{aud}})
 	c := env.Client(testenv.ClientOptions{})
 	token := func() (int, []string) {
@@ -669,14 +671,14 @@ func TestMachineGrantsFollowChanges(t *testing.T) {
 		t.Fatalf("before any resource server: expires_in %d, permissions %v", exp, perms)
 	}
 	ctx := acme.Ctx
-	if _, err := env.S.CreateResourceServer(ctx, server.ResourceServerSpec{Identifier: aud, Name: "Billing", TokenLifetime: 120,
+	if _, err := env.S.CreateResourceServer(ctx, directory.ResourceServerSpec{Identifier: aud, Name: "Billing", TokenLifetime: 120,
 		Scopes: []storage.Scope{{Value: "read:invoices"}, {Value: "pay:invoices"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if exp, _ := token(); exp > 120 || exp < 115 {
 		t.Errorf("right after the resource server was created: expires_in %d, want its 120", exp)
 	}
-	role, err := env.S.CreateRole(ctx, server.RoleSpec{Name: "payer", Permissions: []storage.Permission{{ResourceServer: aud, Name: "read:invoices"}}})
+	role, err := env.S.CreateRole(ctx, directory.RoleSpec{Name: "payer", Permissions: []storage.Permission{{ResourceServer: aud, Name: "read:invoices"}}})
 	must(t, "role", err)
 	_, err = env.S.AssignClientRoles(ctx, svc.ClientID, []string{role.ID}, storage.SourceManual)
 	must(t, "assign", err)
@@ -699,22 +701,22 @@ func TestMachineGrantsFollowChanges(t *testing.T) {
 func TestExchangeToAnotherAudience(t *testing.T) {
 	t.Parallel()
 	o := newOrgSetup(t, storage.OrgUsageAllow)
-	web := o.acme.NewClient(server.ClientSpec{Name: "web", Type: storage.ClientConfidential, RedirectURIs: []string{orgRedirect},
-		GrantTypes: []string{"authorization_code", "token_exchange"}, Audiences: []string{docsAPI, server.ManagementAudience},
+	web := o.acme.NewClient(directory.ClientSpec{Name: "web", Type: storage.ClientConfidential, RedirectURIs: []string{orgRedirect},
+		GrantTypes: []string{"authorization_code", "token_exchange"}, Audiences: []string{docsAPI, directory.ManagementAudience},
 		OrganizationUsage: storage.OrgUsageAllow})
 	ar := testenv.NewAuthRequest(web.ClientID, orgRedirect)
 	ar.Extra = url.Values{"organization": {"acme-corp"}, "audience": {docsAPI}}
 	code := ar.Code(t, o.acme, o.browser, o.alice.Email, testenv.Password)
 	tk := testenv.TokensOf(t, testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), url.Values{"grant_type": {"authorization_code"},
 		"code": {code}, "redirect_uri": {orgRedirect}, "code_verifier": {ar.Verifier}}, testenv.BasicAuth(web.ClientID, web.ClientSecret)))
-	form := url.Values{"grant_type": {server.GrantTokenExchange}, "subject_token": {tk.AccessToken},
-		"subject_token_type": {server.TokenTypeAccess}, "organization": {"globex"}, "audience": {server.ManagementAudience}}
+	form := url.Values{"grant_type": {oauth.GrantTokenExchange}, "subject_token": {tk.AccessToken},
+		"subject_token_type": {server.TokenTypeAccess}, "organization": {"globex"}, "audience": {directory.ManagementAudience}}
 	if r := testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), form, testenv.BasicAuth(web.ClientID, "wrong-secret")); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("exchange with a wrong secret: %d %s", r.StatusCode, r.Body)
 	}
 	r := testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), form, testenv.BasicAuth(web.ClientID, web.ClientSecret))
 	c := o.claims(t, testenv.TokensOf(t, r).AccessToken)
-	if !slices.Equal(strs(c["aud"]), []string{server.ManagementAudience}) || c["org_id"] != o.globex.ID {
+	if !slices.Equal(strs(c["aud"]), []string{directory.ManagementAudience}) || c["org_id"] != o.globex.ID {
 		t.Errorf("exchanged token aud=%v org_id=%v", c["aud"], c["org_id"])
 	}
 }

@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/internal/testenv"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
@@ -88,8 +90,8 @@ type outage struct {
 	acme    *testenv.Tenant
 	logs    *logRecorder
 	org     storage.Organization
-	spa     server.CreatedClient // public: code flow, refresh, token exchange, organizations allowed
-	svc     server.CreatedClient // confidential: client credentials for the Management API
+	spa     directory.CreatedClient // public: code flow, refresh, token exchange, organizations allowed
+	svc     directory.CreatedClient // confidential: client credentials for the Management API
 	apiKey  string
 	browser *http.Client // signed in as alice
 	user    testenv.Tokens
@@ -111,10 +113,10 @@ func newOutage(t *testing.T, o testenv.Options) *outage {
 	must(t, "membership", env.S.Store.CreateMembership(acme.Ctx, storage.Membership{ID: ids.New("mem"), OrganizationID: org.ID,
 		UserID: alice.ID, Status: storage.MembershipActive, JoinedAt: now, CreatedAt: now, UpdatedAt: now}))
 	f := &outage{env: env, acme: acme, logs: logs, org: org,
-		spa: acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
+		spa: acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
 			GrantTypes: []string{"authorization_code", "refresh_token", "token_exchange"}, OrganizationUsage: storage.OrgUsageAllow}),
-		svc: acme.NewClient(server.ClientSpec{Name: "svc", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
-			Audiences: []string{server.ManagementAudience}, Scopes: []string{"read:organizations"}}),
+		svc: acme.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"},
+			Audiences: []string{directory.ManagementAudience}, Scopes: []string{"read:organizations"}}),
 		apiKey:  acme.APIKey(t),
 		browser: env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}}),
 	}
@@ -132,7 +134,7 @@ func newOutage(t *testing.T, o testenv.Options) *outage {
 func (f *outage) clientCredentials(t *testing.T) testenv.Tokens {
 	t.Helper()
 	return testenv.TokensOf(t, f.acme.ClientCredentials(t, f.browser, f.svc.ClientID, f.svc.ClientSecret,
-		url.Values{"audience": {server.ManagementAudience}, "scope": {"read:organizations"}}))
+		url.Values{"audience": {directory.ManagementAudience}, "scope": {"read:organizations"}}))
 }
 
 // surface is the error shape an endpoint answers in.
@@ -160,12 +162,12 @@ func (f *outage) requests() []outageRequest {
 	svcAuth := testenv.BasicAuth(f.svc.ClientID, f.svc.ClientSecret)
 	return []outageRequest{
 		{"client_credentials", oauthJSON, token(url.Values{"grant_type": {"client_credentials"},
-			"audience": {server.ManagementAudience}, "scope": {"read:organizations"}}, svcAuth)},
+			"audience": {directory.ManagementAudience}, "scope": {"read:organizations"}}, svcAuth)},
 		{"refresh_token", oauthJSON, token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {f.user.RefreshToken},
 			"client_id": {f.spa.ClientID}})},
 		{"authorization_code", oauthJSON, token(url.Values{"grant_type": {"authorization_code"}, "code": {f.code},
 			"redirect_uri": {spaRedirect}, "client_id": {f.spa.ClientID}, "code_verifier": {f.codeReq.Verifier}})},
-		{"token exchange", oauthJSON, token(url.Values{"grant_type": {server.GrantTokenExchange}, "client_id": {f.spa.ClientID},
+		{"token exchange", oauthJSON, token(url.Values{"grant_type": {oauth.GrantTokenExchange}, "client_id": {f.spa.ClientID},
 			"subject_token": {f.user.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {f.org.Name}})},
 		{"introspection", oauthJSON, func(t *testing.T) *testenv.Response {
 			return testenv.PostForm(t, c, acme.URL("/oauth/introspect"), url.Values{"token": {f.user.AccessToken}}, svcAuth)
@@ -283,7 +285,7 @@ func (f *outage) run(t *testing.T, stop, start func(t *testing.T)) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		r := f.acme.ClientCredentials(t, f.browser, f.svc.ClientID, f.svc.ClientSecret,
-			url.Values{"audience": {server.ManagementAudience}, "scope": {"read:organizations"}})
+			url.Values{"audience": {directory.ManagementAudience}, "scope": {"read:organizations"}})
 		if r.StatusCode == http.StatusOK {
 			break
 		}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -234,7 +234,7 @@ func TestAnotherTenantCannotConsume(t *testing.T) {
 	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
 		o := newOrgSetupOn(t, storage.OrgUsageAllow, opts)
 		other := o.env.NewTenant("initech")
-		otherSPA := other.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
+		otherSPA := other.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{orgRedirect},
 			GrantTypes: []string{"authorization_code", "refresh_token"}})
 		ar, tk := o.signIn(t, o.browser, o.alice.Email, nil)
 		code := ar.Code(t, o.acme, o.browser, o.alice.Email, testenv.Password)

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -19,8 +19,8 @@ func TestTenantIsolation(t *testing.T) {
 	acme := s.acme
 	globex := s.env.NewTenant("globex")
 	const globexRedirect = "https://app.globex.test/callback"
-	gSPA := globex.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{globexRedirect, spaRedirect}})
-	gSvc := globex.NewClient(server.ClientSpec{Name: "api", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"}})
+	gSPA := globex.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{globexRedirect, spaRedirect}})
+	gSvc := globex.NewClient(directory.ClientSpec{Name: "api", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"}})
 
 	c := s.env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect, globexRedirect}})
 	ar := testenv.NewAuthRequest(s.spa.ClientID, spaRedirect)

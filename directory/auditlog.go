@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"context"
@@ -24,7 +24,7 @@ type LogQuery struct {
 
 // AuditLog returns one page of the tenant's audit log, newest first, and the cursor of the next page ("" when
 // this page is the last).
-func (s *Server) AuditLog(ctx context.Context, q LogQuery) ([]storage.AuditEvent, string, error) {
+func (s *Directory) AuditLog(ctx context.Context, q LogQuery) ([]storage.AuditEvent, string, error) {
 	take := q.Take
 	if take == 0 {
 		take = DefaultLogTake

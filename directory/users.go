@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"context"
@@ -8,18 +8,18 @@ import (
 )
 
 // ListUsers returns a page of the tenant's users and their total count.
-func (s *Server) ListUsers(ctx context.Context, p storage.Page) ([]storage.User, int64, error) {
+func (s *Directory) ListUsers(ctx context.Context, p storage.Page) ([]storage.User, int64, error) {
 	return s.Store.ListUsers(ctx, p)
 }
 
 // User finds a user of the tenant by id.
-func (s *Server) User(ctx context.Context, id string) (storage.User, error) {
+func (s *Directory) User(ctx context.Context, id string) (storage.User, error) {
 	u, err := s.Store.GetUser(ctx, id)
 	return u, notFound(err, "user", id)
 }
 
 // UserByEmail finds a user of the tenant by email address, compared in canonical form (canon.Email).
-func (s *Server) UserByEmail(ctx context.Context, email string) (storage.User, error) {
+func (s *Directory) UserByEmail(ctx context.Context, email string) (storage.User, error) {
 	e, err := normalizeEmail(email)
 	if err != nil {
 		return storage.User{}, err
@@ -40,7 +40,7 @@ type UserSpec struct {
 
 // AddUser creates a user (CreateUser's rules) and marks the email verified, or the user blocked, when spec says so. A taken email is
 // a ConflictError.
-func (s *Server) AddUser(ctx context.Context, spec UserSpec) (storage.User, error) {
+func (s *Directory) AddUser(ctx context.Context, spec UserSpec) (storage.User, error) {
 	if e, err := normalizeEmail(spec.Email); err == nil {
 		if _, err := s.Store.GetUserByEmail(ctx, e); err == nil {
 			return storage.User{}, conflict("email", "a user with this email already exists")
@@ -110,7 +110,7 @@ type UserUpdate struct {
 }
 
 // UpdateUser changes a user and returns it as stored.
-func (s *Server) UpdateUser(ctx context.Context, id string, upd UserUpdate) (storage.User, error) {
+func (s *Directory) UpdateUser(ctx context.Context, id string, upd UserUpdate) (storage.User, error) {
 	if upd.Email != nil {
 		e, err := normalizeEmail(*upd.Email)
 		if err != nil {
@@ -190,7 +190,7 @@ func (s *Server) UpdateUser(ctx context.Context, id string, upd UserUpdate) (sto
 }
 
 // DeleteUser removes a user with their sessions, memberships and roles.
-func (s *Server) DeleteUser(ctx context.Context, id string) error {
+func (s *Directory) DeleteUser(ctx context.Context, id string) error {
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.DeleteUser(ctx, id); err != nil {
 			return err
@@ -201,7 +201,7 @@ func (s *Server) DeleteUser(ctx context.Context, id string) error {
 }
 
 // UserOrganizations lists a user's memberships with their organizations' names.
-func (s *Server) UserOrganizations(ctx context.Context, id string) ([]storage.UserMembership, error) {
+func (s *Directory) UserOrganizations(ctx context.Context, id string) ([]storage.UserMembership, error) {
 	if _, err := s.User(ctx, id); err != nil {
 		return nil, err
 	}

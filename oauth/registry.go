@@ -1,4 +1,4 @@
-package server
+package oauth
 
 import (
 	"strings"
@@ -95,8 +95,8 @@ func ClaimsSupported() []string {
 	return out
 }
 
-// grantSpellings lists the grant types as people type them (an alias when there is one), for error messages.
-func grantSpellings() string {
+// GrantSpellings lists the grant types as people type them (an alias when there is one), for error messages.
+func GrantSpellings() string {
 	names := make([]string, len(grantRegistry))
 	for i, g := range grantRegistry {
 		names[i] = g.Name

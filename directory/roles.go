@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/storage"
 )
 
@@ -41,7 +42,7 @@ func checkSource(source string) error {
 }
 
 // CreateRole validates spec and stores a role with its permissions.
-func (s *Server) CreateRole(ctx context.Context, spec RoleSpec) (storage.Role, error) {
+func (s *Directory) CreateRole(ctx context.Context, spec RoleSpec) (storage.Role, error) {
 	name, err := checkRoleName(spec.Name)
 	if err != nil {
 		return storage.Role{}, err
@@ -51,7 +52,7 @@ func (s *Server) CreateRole(ctx context.Context, spec RoleSpec) (storage.Role, e
 		return storage.Role{}, err
 	}
 	now := s.Now().UTC()
-	r := storage.Role{ID: newID("rol"), Name: name, Description: desc, CreatedAt: now, UpdatedAt: now}
+	r := storage.Role{ID: ids.New("rol"), Name: name, Description: desc, CreatedAt: now, UpdatedAt: now}
 	if spec.OrganizationID != "" {
 		o, err := s.Organization(ctx, spec.OrganizationID)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -92,13 +93,13 @@ func roleScope(r storage.Role) string {
 }
 
 // Role finds a role of the tenant by id.
-func (s *Server) Role(ctx context.Context, id string) (storage.Role, error) {
+func (s *Directory) Role(ctx context.Context, id string) (storage.Role, error) {
 	r, err := s.Store.GetRole(ctx, id)
 	return r, notFound(err, "role", id)
 }
 
 // ResolveRole finds a role by id ("rol_…") or by name: a tenant-wide role first, then one custom to orgID.
-func (s *Server) ResolveRole(ctx context.Context, ref, orgID string) (storage.Role, error) {
+func (s *Directory) ResolveRole(ctx context.Context, ref, orgID string) (storage.Role, error) {
 	if strings.HasPrefix(ref, "rol_") {
 		return s.Role(ctx, ref)
 	}
@@ -125,12 +126,12 @@ func (s *Server) ResolveRole(ctx context.Context, ref, orgID string) (storage.Ro
 }
 
 // ListRoles returns a page of the tenant's roles and their total count.
-func (s *Server) ListRoles(ctx context.Context, p storage.Page) ([]storage.Role, int64, error) {
+func (s *Directory) ListRoles(ctx context.Context, p storage.Page) ([]storage.Role, int64, error) {
 	return s.Store.ListRoles(ctx, p)
 }
 
 // UpdateRole renames or redescribes a role and returns it as stored.
-func (s *Server) UpdateRole(ctx context.Context, id string, upd RoleUpdate) (storage.Role, error) {
+func (s *Directory) UpdateRole(ctx context.Context, id string, upd RoleUpdate) (storage.Role, error) {
 	if upd.Name != nil {
 		n, err := checkRoleName(*upd.Name)
 		if err != nil {
@@ -167,7 +168,7 @@ func (s *Server) UpdateRole(ctx context.Context, id string, upd RoleUpdate) (sto
 
 // DeleteRole removes a role with its permissions and assignments; organizations that had it as their default
 // role no longer have one.
-func (s *Server) DeleteRole(ctx context.Context, id string) error {
+func (s *Directory) DeleteRole(ctx context.Context, id string) error {
 	if err := s.Store.DeleteRole(ctx, id); err != nil {
 		return notFound(err, "role", id)
 	}
@@ -178,7 +179,7 @@ func (s *Server) DeleteRole(ctx context.Context, id string) error {
 // checkPermissions checks that each permission names a resource server of the tenant (by identifier or id) and
 // a scope it defines, and returns them keyed by the resource server's identifier, without repeats. With
 // mustExist false (removal), permissions on resource servers or scopes that are gone pass as given.
-func (s *Server) checkPermissions(ctx context.Context, ps []storage.Permission, mustExist bool) ([]storage.Permission, error) {
+func (s *Directory) checkPermissions(ctx context.Context, ps []storage.Permission, mustExist bool) ([]storage.Permission, error) {
 	if len(ps) > maxBatch {
 		return nil, invalid("permissions", "at most %d at a time", maxBatch)
 	}
@@ -188,7 +189,7 @@ func (s *Server) checkPermissions(ctx context.Context, ps []storage.Permission, 
 		if p.ResourceServer == "" || p.Name == "" {
 			return nil, invalid("permissions", "each needs resource_server_identifier and permission_name")
 		}
-		rs, found, err := s.ResourceServer(ctx, p.ResourceServer)
+		rs, found, err := s.resourceServer(ctx, p.ResourceServer)
 		if err != nil {
 			return nil, err
 		}
@@ -215,14 +216,14 @@ func (s *Server) checkPermissions(ctx context.Context, ps []storage.Permission, 
 // ResolvePermission reads "AUDIENCE:SCOPE", where both parts may hold colons (urn:authio:management,
 // read:organizations): it splits at the last colon whose left side is a resource server of the tenant defining
 // the right side as a scope.
-func (s *Server) ResolvePermission(ctx context.Context, v string) (storage.Permission, error) {
+func (s *Directory) ResolvePermission(ctx context.Context, v string) (storage.Permission, error) {
 	var audience string // the longest audience that names a resource server, for the error
 	for i := strings.LastIndex(v, ":"); i > 0; i = strings.LastIndex(v[:i], ":") {
 		p := storage.Permission{ResourceServer: v[:i], Name: v[i+1:]}
 		if p.Name == "" {
 			continue
 		}
-		rs, found, err := s.ResourceServer(ctx, p.ResourceServer)
+		rs, found, err := s.resourceServer(ctx, p.ResourceServer)
 		if err != nil {
 			return p, err
 		}
@@ -241,7 +242,7 @@ func (s *Server) ResolvePermission(ctx context.Context, v string) (storage.Permi
 }
 
 // RolePermissions lists a role's permissions.
-func (s *Server) RolePermissions(ctx context.Context, roleID string) ([]storage.Permission, error) {
+func (s *Directory) RolePermissions(ctx context.Context, roleID string) ([]storage.Permission, error) {
 	if _, err := s.Role(ctx, roleID); err != nil {
 		return nil, err
 	}
@@ -249,7 +250,7 @@ func (s *Server) RolePermissions(ctx context.Context, roleID string) ([]storage.
 }
 
 // AddRolePermissions adds scopes of the tenant's resource servers to a role.
-func (s *Server) AddRolePermissions(ctx context.Context, roleID string, ps []storage.Permission) error {
+func (s *Directory) AddRolePermissions(ctx context.Context, roleID string, ps []storage.Permission) error {
 	if len(ps) == 0 {
 		return invalid("permissions", "at least one is required")
 	}
@@ -270,7 +271,7 @@ func (s *Server) AddRolePermissions(ctx context.Context, roleID string, ps []sto
 }
 
 // RemoveRolePermissions takes permissions from a role; ones it does not hold are ignored.
-func (s *Server) RemoveRolePermissions(ctx context.Context, roleID string, ps []storage.Permission) error {
+func (s *Directory) RemoveRolePermissions(ctx context.Context, roleID string, ps []storage.Permission) error {
 	if len(ps) == 0 {
 		return invalid("permissions", "at least one is required")
 	}
@@ -301,7 +302,7 @@ type roleSubject struct {
 
 // rolesFor loads roles by id and checks sub may hold them: roles custom to an organization go only to
 // memberships of that organization.
-func (s *Server) rolesFor(ctx context.Context, sub roleSubject, ids []string) ([]storage.Role, error) {
+func (s *Directory) rolesFor(ctx context.Context, sub roleSubject, ids []string) ([]storage.Role, error) {
 	roles := make([]storage.Role, 0, len(ids))
 	for _, id := range ids {
 		r, err := s.Role(ctx, id)
@@ -321,7 +322,7 @@ func (s *Server) rolesFor(ctx context.Context, sub roleSubject, ids []string) ([
 	return roles, nil
 }
 
-func (s *Server) roleEvent(typ string, sub roleSubject, r storage.Role, source string) storage.AuditEvent {
+func (s *Directory) roleEvent(typ string, sub roleSubject, r storage.Role, source string) storage.AuditEvent {
 	data := storage.JSONMap{"role_id": r.ID, "role_name": r.Name, "subject": sub.Kind}
 	if source != "" {
 		data["source"] = source
@@ -330,7 +331,7 @@ func (s *Server) roleEvent(typ string, sub roleSubject, r storage.Role, source s
 }
 
 // assignRoles gives sub the roles it lacks and audits each; callers run it in a transaction.
-func (s *Server) assignRoles(ctx context.Context, sub roleSubject, ids []string, source string) ([]storage.Role, error) {
+func (s *Directory) assignRoles(ctx context.Context, sub roleSubject, ids []string, source string) ([]storage.Role, error) {
 	roles, err := s.rolesFor(ctx, sub, ids)
 	if err != nil {
 		return nil, err
@@ -349,7 +350,7 @@ func (s *Server) assignRoles(ctx context.Context, sub roleSubject, ids []string,
 }
 
 // removeRoles takes roles from sub and audits each one it held; callers run it in a transaction.
-func (s *Server) removeRoles(ctx context.Context, sub roleSubject, ids []string) ([]storage.Role, error) {
+func (s *Directory) removeRoles(ctx context.Context, sub roleSubject, ids []string) ([]storage.Role, error) {
 	roles := make([]storage.Role, 0, len(ids))
 	for _, id := range ids {
 		r, err := s.Role(ctx, id)
@@ -394,18 +395,18 @@ func pick(roles []storage.Role, ids []string) []storage.Role {
 	return out
 }
 
-func (s *Server) userSubject(ctx context.Context, userID string) (roleSubject, error) {
+func (s *Directory) userSubject(ctx context.Context, userID string) (roleSubject, error) {
 	_, err := s.User(ctx, userID)
 	return roleSubject{Kind: storage.SubjectUser, ID: userID, UserID: userID}, err
 }
 
-func (s *Server) clientSubject(ctx context.Context, clientID string) (roleSubject, error) {
+func (s *Directory) clientSubject(ctx context.Context, clientID string) (roleSubject, error) {
 	_, err := s.Client(ctx, clientID)
 	return roleSubject{Kind: storage.SubjectClient, ID: clientID, ClientID: clientID}, err
 }
 
 // assign checks the role ids and source, then gives sub the roles in a transaction.
-func (s *Server) assign(ctx context.Context, sub roleSubject, roleIDs []string, source string) ([]storage.Role, error) {
+func (s *Directory) assign(ctx context.Context, sub roleSubject, roleIDs []string, source string) ([]storage.Role, error) {
 	ids, err := checkBatch("roles", roleIDs)
 	if err != nil {
 		return nil, err
@@ -425,7 +426,7 @@ func (s *Server) assign(ctx context.Context, sub roleSubject, roleIDs []string, 
 }
 
 // unassign checks the role ids, then takes the roles from sub in a transaction.
-func (s *Server) unassign(ctx context.Context, sub roleSubject, roleIDs []string) ([]storage.Role, error) {
+func (s *Directory) unassign(ctx context.Context, sub roleSubject, roleIDs []string) ([]storage.Role, error) {
 	ids, err := checkBatch("roles", roleIDs)
 	if err != nil {
 		return nil, err
@@ -442,7 +443,7 @@ func (s *Server) unassign(ctx context.Context, sub roleSubject, roleIDs []string
 }
 
 // UserRoles lists a user's tenant-level roles (those of internal tokens).
-func (s *Server) UserRoles(ctx context.Context, userID string) ([]storage.AssignedRole, error) {
+func (s *Directory) UserRoles(ctx context.Context, userID string) ([]storage.AssignedRole, error) {
 	sub, err := s.userSubject(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -451,7 +452,7 @@ func (s *Server) UserRoles(ctx context.Context, userID string) ([]storage.Assign
 }
 
 // AssignUserRoles gives a user tenant-wide roles it lacks and returns the roles newly assigned.
-func (s *Server) AssignUserRoles(ctx context.Context, userID string, roleIDs []string, source string) ([]storage.Role, error) {
+func (s *Directory) AssignUserRoles(ctx context.Context, userID string, roleIDs []string, source string) ([]storage.Role, error) {
 	sub, err := s.userSubject(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -460,7 +461,7 @@ func (s *Server) AssignUserRoles(ctx context.Context, userID string, roleIDs []s
 }
 
 // RemoveUserRoles takes tenant-level roles from a user and returns the roles it held among them.
-func (s *Server) RemoveUserRoles(ctx context.Context, userID string, roleIDs []string) ([]storage.Role, error) {
+func (s *Directory) RemoveUserRoles(ctx context.Context, userID string, roleIDs []string) ([]storage.Role, error) {
 	sub, err := s.userSubject(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -469,7 +470,7 @@ func (s *Server) RemoveUserRoles(ctx context.Context, userID string, roleIDs []s
 }
 
 // ClientRoles lists a machine client's tenant-level roles.
-func (s *Server) ClientRoles(ctx context.Context, clientID string) ([]storage.AssignedRole, error) {
+func (s *Directory) ClientRoles(ctx context.Context, clientID string) ([]storage.AssignedRole, error) {
 	sub, err := s.clientSubject(ctx, clientID)
 	if err != nil {
 		return nil, err
@@ -478,7 +479,7 @@ func (s *Server) ClientRoles(ctx context.Context, clientID string) ([]storage.As
 }
 
 // AssignClientRoles gives a client tenant-wide roles it lacks and returns the roles newly assigned.
-func (s *Server) AssignClientRoles(ctx context.Context, clientID string, roleIDs []string, source string) ([]storage.Role, error) {
+func (s *Directory) AssignClientRoles(ctx context.Context, clientID string, roleIDs []string, source string) ([]storage.Role, error) {
 	sub, err := s.clientSubject(ctx, clientID)
 	if err != nil {
 		return nil, err
@@ -487,7 +488,7 @@ func (s *Server) AssignClientRoles(ctx context.Context, clientID string, roleIDs
 }
 
 // RemoveClientRoles takes tenant-level roles from a client and returns the roles it held among them.
-func (s *Server) RemoveClientRoles(ctx context.Context, clientID string, roleIDs []string) ([]storage.Role, error) {
+func (s *Directory) RemoveClientRoles(ctx context.Context, clientID string, roleIDs []string) ([]storage.Role, error) {
 	sub, err := s.clientSubject(ctx, clientID)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"errors"
@@ -108,3 +108,12 @@ func dedupe(ids []string) []string {
 	}
 	return out
 }
+
+// Invalid returns a *ValidationError for field, its message formatted from format and args.
+func Invalid(field, format string, args ...any) error { return invalid(field, format, args...) }
+
+// Conflict returns a *ConflictError for field, its message formatted from format and args.
+func Conflict(field, format string, args ...any) error { return conflict(field, format, args...) }
+
+// NotFound turns storage.ErrNotFound into a *NotFoundError naming resource and id; other errors pass through.
+func NotFound(err error, resource, id string) error { return notFound(err, resource, id) }

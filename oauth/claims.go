@@ -1,4 +1,7 @@
-package server
+// Package oauth holds what Authio's OAuth 2.0 / OpenID Connect composition is made of and every other part
+// reads: the registry of grant types the token endpoint serves (composition, client validation, discovery),
+// and the claims: which names are reserved, which standard claims each scope returns.
+package oauth
 
 import (
 	"fmt"
@@ -8,6 +11,16 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/storage"
+)
+
+// Access-token claims Authio adds. An organization token carries ClaimOrgID (and ClaimActOrg, the same
+// value), ClaimOrgName, ClaimRoles and ClaimPermissions; an internal token carries only the last two.
+const (
+	ClaimOrgID       = "org_id"
+	ClaimActOrg      = "act_org"
+	ClaimOrgName     = "org_name"
+	ClaimRoles       = "roles"
+	ClaimPermissions = "permissions"
 )
 
 // reservedClaims are the claim names Authio (or fosite on its behalf) sets in ID tokens, access tokens and

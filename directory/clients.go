@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 )
 
 // ListClients returns the tenant's clients, oldest first.
-func (s *Server) ListClients(ctx context.Context) ([]storage.Client, error) {
+func (s *Directory) ListClients(ctx context.Context) ([]storage.Client, error) {
 	return s.Store.ListClients(ctx)
 }
 
 // Client finds a client of the tenant by id.
-func (s *Server) Client(ctx context.Context, id string) (storage.Client, error) {
+func (s *Directory) Client(ctx context.Context, id string) (storage.Client, error) {
 	c, err := s.Store.GetClientByID(ctx, id)
 	return c, notFound(err, "client", id)
 }
@@ -28,7 +28,7 @@ type ClientUpdate struct {
 }
 
 // UpdateClient changes a client under the rules of CreateClient and returns it as stored.
-func (s *Server) UpdateClient(ctx context.Context, id string, upd ClientUpdate) (storage.Client, error) {
+func (s *Directory) UpdateClient(ctx context.Context, id string, upd ClientUpdate) (storage.Client, error) {
 	err := s.Store.UpdateClient(ctx, id, func(old storage.Client) (storage.Client, error) {
 		if upd.Type != nil && *upd.Type != old.Type {
 			return old, invalid("type", "cannot be changed; create a new client")
@@ -65,22 +65,22 @@ func (s *Server) UpdateClient(ctx context.Context, id string, upd ClientUpdate) 
 	if err != nil {
 		return storage.Client{}, notFound(err, "client", id)
 	}
-	s.announce(ctx, clientsChannel, id)
+	s.announce(ctx, ClientsChannel, id)
 	return s.Client(ctx, id)
 }
 
 // DeleteClient removes a client with its roles and organization links.
-func (s *Server) DeleteClient(ctx context.Context, id string) error {
+func (s *Directory) DeleteClient(ctx context.Context, id string) error {
 	if err := s.Store.DeleteClient(ctx, id); err != nil {
 		return notFound(err, "client", id)
 	}
-	s.announce(ctx, clientsChannel, id)
+	s.announce(ctx, ClientsChannel, id)
 	return nil
 }
 
 // RotateClientSecret gives a confidential client a new 256-bit secret, returned only here; the old one stops
 // working at once.
-func (s *Server) RotateClientSecret(ctx context.Context, id string) (CreatedClient, error) {
+func (s *Directory) RotateClientSecret(ctx context.Context, id string) (CreatedClient, error) {
 	c, err := s.Client(ctx, id)
 	if err != nil {
 		return CreatedClient{}, err
@@ -104,6 +104,6 @@ func (s *Server) RotateClientSecret(ctx context.Context, id string) (CreatedClie
 	if err != nil {
 		return CreatedClient{}, err
 	}
-	s.announce(ctx, clientsChannel, id)
+	s.announce(ctx, ClientsChannel, id)
 	return CreatedClient{ClientID: id, ClientSecret: secret}, nil
 }

@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"regexp"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/storage"
 )
 
@@ -37,7 +38,7 @@ func checkOrgName(name string) error {
 }
 
 // checkDefaultRole checks that roleID may be the default role of organization orgID.
-func (s *Server) checkDefaultRole(ctx context.Context, roleID, orgID string) error {
+func (s *Directory) checkDefaultRole(ctx context.Context, roleID, orgID string) error {
 	if roleID == "" {
 		return nil
 	}
@@ -54,7 +55,7 @@ func (s *Server) checkDefaultRole(ctx context.Context, roleID, orgID string) err
 }
 
 // CreateOrganization validates spec and stores a new organization in the tenant of ctx.
-func (s *Server) CreateOrganization(ctx context.Context, spec OrganizationSpec) (storage.Organization, error) {
+func (s *Directory) CreateOrganization(ctx context.Context, spec OrganizationSpec) (storage.Organization, error) {
 	if err := checkOrgName(spec.Name); err != nil {
 		return storage.Organization{}, err
 	}
@@ -66,7 +67,7 @@ func (s *Server) CreateOrganization(ctx context.Context, spec OrganizationSpec) 
 		display = spec.Name
 	}
 	now := s.Now().UTC()
-	o := storage.Organization{ID: newID("org"), Name: spec.Name, DisplayName: display, Metadata: jsonMap(spec.Metadata),
+	o := storage.Organization{ID: ids.New("org"), Name: spec.Name, DisplayName: display, Metadata: jsonMap(spec.Metadata),
 		Branding: jsonMap(spec.Branding), DefaultRoleID: spec.DefaultRoleID, CreatedAt: now, UpdatedAt: now}
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.checkDefaultRole(ctx, o.DefaultRoleID, o.ID); err != nil {
@@ -96,7 +97,7 @@ func jsonMap(m map[string]any) storage.JSONMap {
 }
 
 // Organization finds an organization of the tenant by id or name.
-func (s *Server) Organization(ctx context.Context, idOrName string) (storage.Organization, error) {
+func (s *Directory) Organization(ctx context.Context, idOrName string) (storage.Organization, error) {
 	if idOrName == "" {
 		return storage.Organization{}, &NotFoundError{Resource: "organization"}
 	}
@@ -105,7 +106,7 @@ func (s *Server) Organization(ctx context.Context, idOrName string) (storage.Org
 }
 
 // OrganizationByName finds an organization by its name only.
-func (s *Server) OrganizationByName(ctx context.Context, name string) (storage.Organization, error) {
+func (s *Directory) OrganizationByName(ctx context.Context, name string) (storage.Organization, error) {
 	o, err := s.Store.GetOrganization(ctx, name)
 	if err == nil && o.Name != name {
 		err = storage.ErrNotFound // an id is not a name
@@ -114,12 +115,12 @@ func (s *Server) OrganizationByName(ctx context.Context, name string) (storage.O
 }
 
 // ListOrganizations returns a page of the tenant's organizations and their total count.
-func (s *Server) ListOrganizations(ctx context.Context, p storage.Page) ([]storage.Organization, int64, error) {
+func (s *Directory) ListOrganizations(ctx context.Context, p storage.Page) ([]storage.Organization, int64, error) {
 	return s.Store.ListOrganizations(ctx, p)
 }
 
 // UpdateOrganization changes an organization found by id or name and returns it as stored.
-func (s *Server) UpdateOrganization(ctx context.Context, idOrName string, upd OrganizationUpdate) (storage.Organization, error) {
+func (s *Directory) UpdateOrganization(ctx context.Context, idOrName string, upd OrganizationUpdate) (storage.Organization, error) {
 	o, err := s.Organization(ctx, idOrName)
 	if err != nil {
 		return o, err
@@ -191,7 +192,7 @@ func (s *Server) UpdateOrganization(ctx context.Context, idOrName string, upd Or
 
 // DeleteOrganization removes an organization with its memberships, their roles, its custom roles and its
 // client links.
-func (s *Server) DeleteOrganization(ctx context.Context, idOrName string) error {
+func (s *Directory) DeleteOrganization(ctx context.Context, idOrName string) error {
 	o, err := s.Organization(ctx, idOrName)
 	if err != nil {
 		return err
@@ -231,7 +232,7 @@ func checkBatch(field string, ids []string) ([]string, error) {
 // AddMembers makes users members of an organization with status ("" means active), each with the
 // organization's default role (source "default"). Users already members are left as they are. It returns the
 // memberships created.
-func (s *Server) AddMembers(ctx context.Context, orgRef string, userIDs []string, status string) ([]storage.Membership, error) {
+func (s *Directory) AddMembers(ctx context.Context, orgRef string, userIDs []string, status string) ([]storage.Membership, error) {
 	ids, err := checkBatch("members", userIDs)
 	if err != nil {
 		return nil, err
@@ -298,7 +299,7 @@ func (s *Server) AddMembers(ctx context.Context, orgRef string, userIDs []string
 
 // RemoveMembers ends the memberships of users in an organization (with their roles). Users who are not members
 // are skipped.
-func (s *Server) RemoveMembers(ctx context.Context, orgRef string, userIDs []string) error {
+func (s *Directory) RemoveMembers(ctx context.Context, orgRef string, userIDs []string) error {
 	ids, err := checkBatch("members", userIDs)
 	if err != nil {
 		return err
@@ -328,7 +329,7 @@ func (s *Server) RemoveMembers(ctx context.Context, orgRef string, userIDs []str
 }
 
 // Membership returns the organization (by id or name) and the user's membership in it.
-func (s *Server) Membership(ctx context.Context, orgRef, userID string) (storage.Organization, storage.Membership, error) {
+func (s *Directory) Membership(ctx context.Context, orgRef, userID string) (storage.Organization, storage.Membership, error) {
 	o, err := s.Organization(ctx, orgRef)
 	if err != nil {
 		return o, storage.Membership{}, err
@@ -338,7 +339,7 @@ func (s *Server) Membership(ctx context.Context, orgRef, userID string) (storage
 }
 
 // SetMemberStatus changes a membership's status (active, invited, suspended) and returns it.
-func (s *Server) SetMemberStatus(ctx context.Context, orgRef, userID, status string) (storage.Membership, error) {
+func (s *Directory) SetMemberStatus(ctx context.Context, orgRef, userID, status string) (storage.Membership, error) {
 	if err := checkStatus(status); err != nil {
 		return storage.Membership{}, err
 	}
@@ -375,7 +376,7 @@ type MemberInfo struct {
 }
 
 // ListMembers returns a page of an organization's members with their roles, and the total count.
-func (s *Server) ListMembers(ctx context.Context, orgRef string, p storage.Page) ([]MemberInfo, int64, error) {
+func (s *Directory) ListMembers(ctx context.Context, orgRef string, p storage.Page) ([]MemberInfo, int64, error) {
 	o, err := s.Organization(ctx, orgRef)
 	if err != nil {
 		return nil, 0, err
@@ -396,7 +397,7 @@ func (s *Server) ListMembers(ctx context.Context, orgRef string, p storage.Page)
 }
 
 // MemberRoles lists the roles of a user's membership in an organization.
-func (s *Server) MemberRoles(ctx context.Context, orgRef, userID string) ([]storage.AssignedRole, error) {
+func (s *Directory) MemberRoles(ctx context.Context, orgRef, userID string) ([]storage.AssignedRole, error) {
 	_, m, err := s.Membership(ctx, orgRef, userID)
 	if err != nil {
 		return nil, err
@@ -406,7 +407,7 @@ func (s *Server) MemberRoles(ctx context.Context, orgRef, userID string) ([]stor
 
 // AssignMemberRoles gives a user's membership the roles (tenant-wide, or custom to this organization) it does
 // not hold yet, recording source, and returns the roles newly assigned.
-func (s *Server) AssignMemberRoles(ctx context.Context, orgRef, userID string, roleIDs []string, source string) ([]storage.Role, error) {
+func (s *Directory) AssignMemberRoles(ctx context.Context, orgRef, userID string, roleIDs []string, source string) ([]storage.Role, error) {
 	o, m, err := s.Membership(ctx, orgRef, userID)
 	if err != nil {
 		return nil, err
@@ -415,7 +416,7 @@ func (s *Server) AssignMemberRoles(ctx context.Context, orgRef, userID string, r
 }
 
 // RemoveMemberRoles takes roles from a user's membership and returns the roles it held among them.
-func (s *Server) RemoveMemberRoles(ctx context.Context, orgRef, userID string, roleIDs []string) ([]storage.Role, error) {
+func (s *Directory) RemoveMemberRoles(ctx context.Context, orgRef, userID string, roleIDs []string) ([]storage.Role, error) {
 	o, m, err := s.Membership(ctx, orgRef, userID)
 	if err != nil {
 		return nil, err
@@ -426,7 +427,7 @@ func (s *Server) RemoveMemberRoles(ctx context.Context, orgRef, userID string, r
 // ---- machine clients in organizations ----
 
 // OrganizationClients lists the machine clients allowed into an organization.
-func (s *Server) OrganizationClients(ctx context.Context, orgRef string) ([]storage.Client, error) {
+func (s *Directory) OrganizationClients(ctx context.Context, orgRef string) ([]storage.Client, error) {
 	o, err := s.Organization(ctx, orgRef)
 	if err != nil {
 		return nil, err
@@ -450,7 +451,7 @@ func (s *Server) OrganizationClients(ctx context.Context, orgRef string) ([]stor
 
 // AddOrganizationClient allows a machine client (one with the client_credentials grant) into an organization.
 // Allowing it again changes nothing.
-func (s *Server) AddOrganizationClient(ctx context.Context, orgRef, clientID string) (storage.Organization, error) {
+func (s *Directory) AddOrganizationClient(ctx context.Context, orgRef, clientID string) (storage.Organization, error) {
 	if clientID == "" {
 		return storage.Organization{}, invalid("client_id", "is required")
 	}
@@ -478,7 +479,7 @@ func (s *Server) AddOrganizationClient(ctx context.Context, orgRef, clientID str
 }
 
 // RemoveOrganizationClient stops a client from getting tokens for an organization.
-func (s *Server) RemoveOrganizationClient(ctx context.Context, orgRef, clientID string) error {
+func (s *Directory) RemoveOrganizationClient(ctx context.Context, orgRef, clientID string) error {
 	if clientID == "" {
 		return invalid("client_id", "is required")
 	}

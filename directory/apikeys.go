@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"context"
@@ -38,14 +38,14 @@ type CreatedAPIKey struct {
 
 // apiKeyHash is the keyed hash stored in place of an API key. Keys carry 256 random bits, so a fast keyed hash
 // is as good as a slow one and keeps authentication cheap on every request.
-func (s *Server) apiKeyHash(key string) string {
+func (s *Directory) apiKeyHash(key string) string {
 	m := hmac.New(sha256.New, s.Secrets.Derive("api-key"))
 	m.Write([]byte(key))
 	return "hs256$" + hex.EncodeToString(m.Sum(nil))
 }
 
 // CreateAPIKey makes a secret Management API key for the tenant in ctx.
-func (s *Server) CreateAPIKey(ctx context.Context, name string, test bool) (CreatedAPIKey, error) {
+func (s *Directory) CreateAPIKey(ctx context.Context, name string, test bool) (CreatedAPIKey, error) {
 	name, err := checkText("name", name, false, 100)
 	if err != nil {
 		return CreatedAPIKey{}, err
@@ -71,7 +71,7 @@ func (s *Server) CreateAPIKey(ctx context.Context, name string, test bool) (Crea
 
 // AuthenticateAPIKey returns the tenant's API key that key is, records its use (api_key.used) and touches its
 // last-used time. Any failure of the key itself is ErrInvalidAPIKey.
-func (s *Server) AuthenticateAPIKey(ctx context.Context, key string) (storage.APIKey, error) {
+func (s *Directory) AuthenticateAPIKey(ctx context.Context, key string) (storage.APIKey, error) {
 	if !IsAPIKey(key) {
 		return storage.APIKey{}, ErrInvalidAPIKey
 	}

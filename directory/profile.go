@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"net/url"

@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"context"
@@ -35,7 +35,7 @@ type ResourceServerUpdate struct {
 const maxRefreshLifetime = 365 * 24 * 3600
 
 func isManagementAPI(ref string) bool {
-	return ref == ManagementAudience || ref == managementResourceServer("").ID
+	return ref == ManagementAudience || ref == ManagementResourceServer("").ID
 }
 
 func checkIdentifier(id string) error {
@@ -99,7 +99,7 @@ func checkRSMetadata(m map[string]any) error {
 }
 
 // CreateResourceServer validates spec and stores a resource server in the tenant of ctx.
-func (s *Server) CreateResourceServer(ctx context.Context, spec ResourceServerSpec) (storage.ResourceServer, error) {
+func (s *Directory) CreateResourceServer(ctx context.Context, spec ResourceServerSpec) (storage.ResourceServer, error) {
 	var rs storage.ResourceServer
 	if err := checkIdentifier(spec.Identifier); err != nil {
 		return rs, err
@@ -141,8 +141,8 @@ func (s *Server) CreateResourceServer(ctx context.Context, spec ResourceServerSp
 }
 
 // ResourceServerByRef finds a resource server by id or identifier, the built-in Management API included.
-func (s *Server) ResourceServerByRef(ctx context.Context, ref string) (storage.ResourceServer, error) {
-	rs, found, err := s.ResourceServer(ctx, ref)
+func (s *Directory) ResourceServerByRef(ctx context.Context, ref string) (storage.ResourceServer, error) {
+	rs, found, err := s.resourceServer(ctx, ref)
 	if err == nil && !found {
 		err = &NotFoundError{Resource: "resource_server", ID: ref}
 	}
@@ -151,12 +151,12 @@ func (s *Server) ResourceServerByRef(ctx context.Context, ref string) (storage.R
 
 // ListResourceServers returns a page of the tenant's resource servers, the built-in Management API first, and
 // their total count.
-func (s *Server) ListResourceServers(ctx context.Context, p storage.Page) ([]storage.ResourceServer, int64, error) {
+func (s *Directory) ListResourceServers(ctx context.Context, p storage.Page) ([]storage.ResourceServer, int64, error) {
 	var out []storage.ResourceServer
 	sp := p
 	if p.Offset == 0 {
 		tid, _ := storage.TenantFromContext(ctx)
-		out = append(out, managementResourceServer(tid))
+		out = append(out, ManagementResourceServer(tid))
 		if p.Limit > 0 {
 			sp.Limit--
 		}
@@ -177,7 +177,7 @@ func (s *Server) ListResourceServers(ctx context.Context, p storage.Page) ([]sto
 
 // UpdateResourceServer changes a resource server found by id or identifier. Role permissions on scopes it no
 // longer defines are removed with them.
-func (s *Server) UpdateResourceServer(ctx context.Context, ref string, upd ResourceServerUpdate) (storage.ResourceServer, error) {
+func (s *Directory) UpdateResourceServer(ctx context.Context, ref string, upd ResourceServerUpdate) (storage.ResourceServer, error) {
 	rs, err := s.ResourceServerByRef(ctx, ref)
 	if err != nil {
 		return rs, err
@@ -247,7 +247,7 @@ func (s *Server) UpdateResourceServer(ctx context.Context, ref string, upd Resou
 }
 
 // DeleteResourceServer removes a resource server, found by id or identifier, and every role permission on it.
-func (s *Server) DeleteResourceServer(ctx context.Context, ref string) error {
+func (s *Directory) DeleteResourceServer(ctx context.Context, ref string) error {
 	rs, err := s.ResourceServerByRef(ctx, ref)
 	if err != nil {
 		return err
