@@ -210,7 +210,7 @@ func (s *Server) applyLifetimes(ctx context.Context, ar fosite.AccessRequester) 
 	if !ok {
 		return nil
 	}
-	now := time.Now().UTC().Round(time.Second)
+	now := s.Now().UTC().Round(time.Second)
 	sess := ar.GetSession()
 	sess.SetExpiresAt(fosite.AccessToken, now.Add(at))
 	if exp := sess.GetExpiresAt(fosite.RefreshToken); !exp.IsZero() && now.Add(rt).Before(exp) {

@@ -152,7 +152,7 @@ func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gran
 	for _, a := range audiences {
 		ar.GrantAudience(a)
 	}
-	now := time.Now().UTC().Round(time.Second)
+	now := s.Now().UTC().Round(time.Second)
 	sess.SetExpiresAt(fosite.AccessToken, now.Add(s.pc.GetAccessTokenLifespan(ctx)))
 	sess.SetExpiresAt(fosite.RefreshToken, now.Add(s.pc.GetRefreshTokenLifespan(ctx)))
 	// The claims builder takes the membership read and judged here, and applies the resource server's
@@ -252,7 +252,7 @@ func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshTok
 	ar := fosite.NewAccessRequest(NewSession("", ""))
 	ar.Client = base.Request.GetClient()
 	ar.GrantTypes = fosite.Arguments{oauth.GrantTokenExchange}
-	ar.RequestedAt = time.Now().UTC()
+	ar.RequestedAt = s.Now().UTC()
 	from := g.Session.OrgID()
 	access, err := s.switchTo(ctx, ar, base, orgParam, nil, nil)
 	if err == nil {

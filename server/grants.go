@@ -38,6 +38,7 @@ type refreshGrant struct {
 	*oauth2.RefreshTokenGrantHandler
 	store   *storage.Store
 	secrets *keys.Secrets
+	now     func() time.Time // the server's clock
 }
 
 // reuseInterval is the tenant's refresh_token_reuse_interval (0: strict rotation).
@@ -120,7 +121,7 @@ func (r *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	for _, aud := range orig.GetGrantedAudience() {
 		ar.GrantAudience(aud)
 	}
-	now := time.Now().UTC()
+	now := r.now().UTC()
 	sess := ar.GetSession()
 	sess.SetExpiresAt(fosite.AccessToken, now.Add(fosite.GetEffectiveLifespan(client, fosite.GrantTypeRefreshToken, fosite.AccessToken,
 		r.Config.GetAccessTokenLifespan(ctx))).Round(time.Second))
@@ -206,7 +207,7 @@ func (r *refreshGrant) PopulateTokenEndpointResponse(ctx context.Context, ar fos
 	stored.SetID(ar.GetID())
 
 	err = r.store.InTx(ctx, func(ctx context.Context) error {
-		if err := r.store.RotateRefreshTokenTo(ctx, ar.GetID(), presented, time.Now(), successor); err != nil {
+		if err := r.store.RotateRefreshTokenTo(ctx, ar.GetID(), presented, r.now(), successor); err != nil {
 			return err
 		}
 		if err := r.store.CreateAccessTokenSession(ctx, atSig, stored); err != nil {

@@ -88,7 +88,8 @@ func (c *providerConfig) MaxTokenLifetime(t storage.Tenant) time.Duration {
 }
 
 // newProvider composes fosite explicitly with the flows Authio serves.
-func newProvider(cfg config.Config, store *storage.Store, secrets *keys.Secrets, signer *keys.Signer) (fosite.OAuth2Provider, *providerConfig, switchStrategy) {
+// now is the clock the token paths stamp and judge expiry with (Server.Now).
+func newProvider(cfg config.Config, store *storage.Store, secrets *keys.Secrets, signer *keys.Signer, now func() time.Time) (fosite.OAuth2Provider, *providerConfig, switchStrategy) {
 	fc := &fosite.Config{
 		GlobalSecret:                   secrets.Derive("fosite-hmac"),
 		ClientSecretsHasher:            keys.NewSecretHasher(secrets),
@@ -129,7 +130,7 @@ func newProvider(cfg config.Config, store *storage.Store, secrets *keys.Secrets,
 		case *oauth2.AuthorizeExplicitGrantHandler:
 			h = &codeGrant{AuthorizeExplicitGrantHandler: g, store: store}
 		case *oauth2.RefreshTokenGrantHandler:
-			h = &refreshGrant{RefreshTokenGrantHandler: g, store: store, secrets: secrets}
+			h = &refreshGrant{RefreshTokenGrantHandler: g, store: store, secrets: secrets, now: now}
 		}
 		if ah, ok := h.(fosite.AuthorizeEndpointHandler); ok {
 			fc.AuthorizeEndpointHandlers.Append(ah)

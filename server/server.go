@@ -109,7 +109,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 	s.Keys.Unannounced = s.health.degraded
 	s.Tenants.Unannounced = s.health.degraded
 	s.authz.unannounced = s.health.degraded
-	s.Provider, s.pc, s.strategy = newProvider(cfg, store, secrets, &keys.Signer{Keys: km})
+	s.Provider, s.pc, s.strategy = newProvider(cfg, store, secrets, &keys.Signer{Keys: km}, func() time.Time { return s.Now() })
 	s.pc.addTokenHandler(&tokenExchangeHandler{s: s})
 	s.pc.addTokenHandler(&claimsHandler{s: s}) // last: it builds the claims of a request every handler above has validated
 	return s

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -144,7 +143,7 @@ func (s *Store) UpdateConnection(ctx context.Context, id string, fn func(old Con
 			return err
 		}
 		c.ID, c.TenantID, c.Type, c.CreatedAt = old.ID, old.TenantID, old.Type, old.CreatedAt
-		c.UpdatedAt = time.Now().UTC()
+		c.UpdatedAt = s.Now()
 		return mapErr(db.Where("id = ?", id).Select("*").Updates(&c).Error)
 	})
 }
@@ -185,7 +184,7 @@ func (s *Store) setPassword(ctx context.Context, userID, connectionID, hash stri
 		return nil
 	}
 	return mapErr(s.conn(ctx).Create(&Credential{ID: newRowID("crd"), TenantID: tid, UserID: userID,
-		ConnectionID: connectionID, Type: CredentialPassword, Secret: hash, CreatedAt: time.Now().UTC()}).Error)
+		ConnectionID: connectionID, Type: CredentialPassword, Secret: hash, CreatedAt: s.Now()}).Error)
 }
 
 func (s *Store) PasswordCredential(ctx context.Context, userID, connectionID string) (Credential, error) {
