@@ -283,8 +283,9 @@ pkce_challenge() {
 html_unescape() { sed -e 's/&#34;/"/g; s/&quot;/"/g; s/&#39;/'"'"'/g; s/&#43;/+/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g'; }
 
 # sw_user_token -> a user's access token for organization alpha, obtained without a browser through the
-# hosted login: GET /authorize -> 302 /login; GET /login (cookies, csrf_token); POST /login with the
-# tenant's Origin -> /authorize -> 302 to the redirect URI with a code; POST /oauth/token with the verifier.
+# hosted login: GET /authorize -> 302 /login?state=<flow id> (and the authio_flow cookie); GET /login (cookies,
+# csrf_token, the hidden state); POST /login with the tenant's Origin -> /authorize/resume?state=… -> 302 to
+# the redirect URI with a code; POST /oauth/token with the verifier.
 sw_user_token() {
   local jar="$TMP/sw-cookies.txt" base="http://$SW_HOST" verifier challenge state url loc page csrf rt code
   local c=(curl -s -m 10 --resolve "$SW_HOST:127.0.0.1" -b "$jar" -c "$jar")
@@ -298,12 +299,12 @@ sw_user_token() {
   [[ "$loc" =~ ^30[0-9]\ .*/login\? ]] || { echo "GET /authorize: expected a redirect to /login, got '$loc'" >&2; return 1; }
   page="$("${c[@]}" "${loc#* }")" || true
   csrf="$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' <<<"$page" | head -n1 | html_unescape)"
-  rt="$(sed -n 's/.*name="return_to" value="\([^"]*\)".*/\1/p' <<<"$page" | head -n1 | html_unescape)"
-  [[ -n "$csrf" && -n "$rt" ]] || { echo "GET /login: no csrf_token/return_to in: $(head -c 300 <<<"$page")" >&2; return 1; }
+  rt="$(sed -n 's/.*name="state" value="\([^"]*\)".*/\1/p' <<<"$page" | head -n1 | html_unescape)"
+  [[ -n "$csrf" && -n "$rt" ]] || { echo "GET /login: no csrf_token/state in: $(head -c 300 <<<"$page")" >&2; return 1; }
   loc="$("${c[@]}" -o "$TMP/sw-login.out" -w '%{http_code} %{redirect_url}' -H "Origin: $base" \
-    --data-urlencode "csrf_token=$csrf" --data-urlencode "return_to=$rt" \
+    --data-urlencode "csrf_token=$csrf" --data-urlencode "state=$rt" \
     --data-urlencode "email=$SW_EMAIL" --data-urlencode "password=$SW_PASSWORD" "$base/login")" || true
-  [[ "$loc" =~ ^30[0-9]\ .*/authorize\? ]] || { echo "POST /login: expected a redirect to /authorize, got '$loc': $(head -c 300 "$TMP/sw-login.out")" >&2; return 1; }
+  [[ "$loc" =~ ^30[0-9]\ .*/authorize/resume\? ]] || { echo "POST /login: expected a redirect to /authorize/resume, got '$loc': $(head -c 300 "$TMP/sw-login.out")" >&2; return 1; }
   loc="$("${c[@]}" -o /dev/null -w '%{http_code} %{redirect_url}' "${loc#* }")" || true
   [[ "$loc" == *" $SW_REDIRECT?"* ]] || { echo "GET /authorize after sign-in: expected a redirect to $SW_REDIRECT, got '$loc'" >&2; return 1; }
   code="$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$loc")"
