@@ -49,13 +49,17 @@ func TestNew(t *testing.T) {
 	layout := `<html>{{block "title" .}}{{end}}{{template "content" .}}</html>`
 	page := `{{define "content"}}x{{end}}`
 	complete := fstest.MapFS{
-		"layout.html":     {Data: []byte(layout)},
-		"login.html":      {Data: []byte(page)},
-		"signup.html":     {Data: []byte(page)},
-		"logout.html":     {Data: []byte(page)},
-		"logged_out.html": {Data: []byte(page)},
-		"error.html":      {Data: []byte(page)},
-		"org_picker.html": {Data: []byte(page)},
+		"layout.html":               {Data: []byte(layout)},
+		"login.html":                {Data: []byte(page)},
+		"signup.html":               {Data: []byte(page)},
+		"logout.html":               {Data: []byte(page)},
+		"logged_out.html":           {Data: []byte(page)},
+		"error.html":                {Data: []byte(page)},
+		"org_picker.html":           {Data: []byte(page)},
+		"post_binding.html":         {Data: []byte(page)},
+		"connections/form.html":     {Data: []byte(`x`)},
+		"connections/button.html":   {Data: []byte(`x`)},
+		"connections/password.html": {Data: []byte(`x`)},
 	}
 	without := func(name string) fstest.MapFS {
 		m := fstest.MapFS{}
