@@ -278,7 +278,13 @@ func requiredMessage(f authn.Field) string {
 // whose fieldErrors (and submitted values) the page shows.
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, p templates.Page, submitted authn.Connection, fieldErrors map[string]string) {
 	conns, err := h.S.LoginConnections(r.Context())
-	if err != nil {
+	if err != nil && r.Method == http.MethodGet {
+		// The page still works with the password form alone; submitting it answers the outage (5xx) if it lasts.
+		h.Logger.Warn("listing the sign-in methods failed: showing the password form only",
+			"request_id", server.RequestIDFromContext(r.Context()), "err", err)
+		h.render(w, r, status, templates.PageLogin, p)
+		return
+	} else if err != nil {
 		h.failed(w, r, "listing the sign-in methods failed", err)
 		return
 	}
