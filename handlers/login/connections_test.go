@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -417,6 +419,130 @@ func TestDisabledAndForeignConnectionsAreRefused(t *testing.T) {
 		}
 		if ev := f.lastSignIn(t, server.EventSignInFailed); ev.Data["reason"] != "connection_disabled" {
 			t.Errorf("signin.failed %+v, want reason connection_disabled", ev.Data)
+		}
+	})
+}
+
+// TestFirstSignInRaceMakesOneUser: parallel first sign-ins of one upstream subject end with one user and one
+// link, whichever wins, on every backend.
+func TestFirstSignInRaceMakesOneUser(t *testing.T) {
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		f := newKindsFixture(t, opts)
+		const n = 8
+		id := authn.Identity{Subject: "idp|racer", Email: "racer@acme.test", EmailVerified: true, AMR: []string{"fed"}}
+		ids := make([]string, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				u, err := f.env.S.ResolveIdentity(f.acme.Ctx, f.idp, id)
+				ids[i], errs[i] = u.ID, err
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil || ids[i] != ids[0] || ids[i] == "" {
+				t.Fatalf("resolution %d: user %q, %v; want every one to be the same user", i, ids[i], errs[i])
+			}
+		}
+		links, err := f.env.S.Store.ListIdentities(f.acme.Ctx, ids[0])
+		if err != nil || len(links) != 1 {
+			t.Errorf("identities of the user: %d (%v), want 1", len(links), err)
+		}
+	})
+}
+
+const (
+	fakePostType     = "test-post"
+	fakePostProvider = "https://idp.example/post"
+)
+
+// fakePost is a POST-binding kind: the provider's answer is "<account code>|<request id>" in SAMLResponse.
+type fakePost struct{ rec storage.Connection }
+
+func (c *fakePost) Type() string                { return fakePostType }
+func (c *fakePost) Record() storage.Connection { return c.rec }
+
+func (c *fakePost) POSTData(_ context.Context, requestID, state, callbackURL string) (string, url.Values, error) {
+	return fakePostProvider, url.Values{"SAMLRequest": {requestID + "|" + callbackURL}, authn.PostStateField: {state}}, nil
+}
+
+func (c *fakePost) HandlePOST(_ context.Context, r *http.Request, requestID string) (authn.Identity, error) {
+	code, inResponseTo, _ := strings.Cut(r.PostFormValue("SAMLResponse"), "|")
+	id, ok := fakeIdentities[code]
+	if !ok || inResponseTo != requestID {
+		return authn.Identity{}, authn.ErrInvalidCredentials
+	}
+	return id, nil
+}
+
+var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// hiddenFields returns the action and the hidden inputs of the first form on page.
+func hiddenFields(t *testing.T, page string) (string, url.Values) {
+	t.Helper()
+	m := regexp.MustCompile(`<form[^>]*action="([^"]*)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form:\n%s", page)
+	}
+	out := url.Values{}
+	for _, h := range hiddenRE.FindAllStringSubmatch(page, -1) {
+		out.Set(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
+	}
+	return html.UnescapeString(m[1]), out
+}
+
+// TestPostBindingConnectionSignsIn: a POST-binding kind registered by a test signs a user in end to end. The
+// provider's cross-site POST arrives without the browser's cookies and is posted again by our own page; the
+// answer must name the flow's request id.
+func TestPostBindingConnectionSignsIn(t *testing.T) {
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		f := newKindsFixture(t, opts)
+		f.env.S.Connections.Register(fakePostType, func(rec storage.Connection, _ authn.Deps) (authn.Connection, error) {
+			return &fakePost{rec: rec}, nil
+		})
+		f.connection(t, f.acme, "fake-saml", fakePostType, nil)
+		ar := f.request()
+		flow := ar.Flow(t, f.acme, f.browser)
+		page := testenv.Get(t, f.browser, f.acme.URL("/login?state="+flow))
+		if !strings.Contains(page.Body, `action="/login/fake-saml/start"`) || !strings.Contains(page.Body, "Continue with fake-saml") {
+			t.Fatalf("login page lacks the POST-binding button:\n%s", page.Body)
+		}
+		start := testenv.PostForm(t, f.browser, f.acme.URL("/login/fake-saml/start"), url.Values{
+			"csrf_token": {csrfRE.FindStringSubmatch(page.Body)[1]}, "state": {flow}}, testenv.Header("Origin", f.acme.Issuer))
+		action, fields := hiddenFields(t, start.Body)
+		requestID, callback, _ := strings.Cut(fields.Get("SAMLRequest"), "|")
+		if start.StatusCode != http.StatusOK || action != fakePostProvider || fields.Get("RelayState") != flow ||
+			callback != f.acme.URL("/login/callback/post") || requestID == "" {
+			t.Fatalf("start: status %d, form to %s with %v; want the provider with the flow as RelayState", start.StatusCode, action, fields)
+		}
+
+		// The provider posts from its own site: no cookies come with it.
+		cookieless := f.env.Client(testenv.ClientOptions{NoRedirects: true})
+		post := func(c *http.Client, form url.Values) *testenv.Response {
+			return testenv.PostForm(t, c, callback, form, testenv.Header("Origin", "https://idp.example"))
+		}
+		wrong := post(cookieless, url.Values{"SAMLResponse": {"alice|_not-the-request"}, "RelayState": {flow}})
+		_, again := hiddenFields(t, wrong.Body)
+		if r := post(f.browser, again); r.StatusCode != http.StatusUnauthorized || setsSession(r) {
+			t.Errorf("answer to another request: status %d, want 401 and no session", r.StatusCode)
+		}
+		first := post(cookieless, url.Values{"SAMLResponse": {"alice|" + requestID}, "RelayState": {flow}})
+		to, again := hiddenFields(t, first.Body)
+		if first.StatusCode != http.StatusOK || to != "/login/callback/post" || again.Get("SAMLResponse") != "alice|"+requestID || setsSession(first) {
+			t.Fatalf("cookieless answer: status %d, form to %s with %v; want our page posting it again", first.StatusCode, to, again)
+		}
+		if r := post(cookieless, again); r.StatusCode != http.StatusBadRequest || setsSession(r) {
+			t.Errorf("the answer posted again by another browser: status %d, want the expired page (400)", r.StatusCode)
+		}
+		claims := f.finish(t, ar, flow, post(f.browser, again))
+		if claims["sub"] != f.alice.ID || !slices.Equal(amrOf(claims), []string{"fed"}) {
+			t.Errorf("sub %v amr %v, want alice with amr [fed]", claims["sub"], claims["amr"])
 		}
 	})
 }
