@@ -45,7 +45,7 @@ func (s *Server) SignIn(ctx context.Context, email, password string, ip string) 
 }
 
 // signInPassword is SignIn through password connection con (the default one or another of the tenant's).
-func (s *Server) signInPassword(ctx context.Context, con *password.Connection, email, password string, ip string) (storage.User, error) {
+func (s *Server) signInPassword(ctx context.Context, con *password.Connection, email, secret string, ip string) (storage.User, error) {
 	tid, _ := storage.TenantFromContext(ctx)
 	rec := con.Record()
 	// The user comes first: the account's throttling keys depend on its password hash ("" when unknown).
@@ -73,7 +73,7 @@ func (s *Server) signInPassword(ctx context.Context, con *password.Connection, e
 		}
 		return storage.User{}, &ThrottledError{RetryAfter: time.Second} // the attempts ahead settle the counts within a second
 	}
-	if !con.Verify(ctx, u, password) {
+	if !con.Verify(ctx, u, secret) {
 		if err := a.failed(ctx); err != nil {
 			return storage.User{}, err
 		}

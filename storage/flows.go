@@ -32,8 +32,8 @@ type AuthFlow struct {
 	// ConnectionID is the upstream connection (redirect or POST binding) the flow sent the browser to, whose
 	// callback it now expects ("" until then).
 	ConnectionID string
-	CreatedAt      time.Time
-	ExpiresAt      time.Time
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
 	// CompletedAt is set, once, when the flow produced its authorization response.
 	CompletedAt *time.Time
 }

@@ -41,7 +41,7 @@ var fakeIdentities = map[string]authn.Identity{
 // reading the state and callback from the URL the kind sends the browser to.
 type fakeRedirect struct{ rec storage.Connection }
 
-func (c *fakeRedirect) Type() string                { return fakeRedirectType }
+func (c *fakeRedirect) Type() string               { return fakeRedirectType }
 func (c *fakeRedirect) Record() storage.Connection { return c.rec }
 func (c *fakeRedirect) DisplayName() string {
 	n, _ := c.rec.Settings["display_name"].(string)
@@ -63,7 +63,7 @@ func (c *fakeRedirect) HandleCallback(_ context.Context, r *http.Request) (authn
 // fakeCode is a form kind: one "code" field that must be rightCode, proving the account "code|1".
 type fakeCode struct{ rec storage.Connection }
 
-func (c *fakeCode) Type() string                { return fakeFormType }
+func (c *fakeCode) Type() string               { return fakeFormType }
 func (c *fakeCode) Record() storage.Connection { return c.rec }
 func (c *fakeCode) Fields() []authn.Field {
 	return []authn.Field{{Name: "code", Label: "Code", Type: "text", Autocomplete: "one-time-code"}}
@@ -465,7 +465,7 @@ const (
 // fakePost is a POST-binding kind: the provider's answer is "<account code>|<request id>" in SAMLResponse.
 type fakePost struct{ rec storage.Connection }
 
-func (c *fakePost) Type() string                { return fakePostType }
+func (c *fakePost) Type() string               { return fakePostType }
 func (c *fakePost) Record() storage.Connection { return c.rec }
 
 func (c *fakePost) POSTData(_ context.Context, requestID, state, callbackURL string) (string, url.Values, error) {
