@@ -77,7 +77,9 @@ type RedirectConnection interface {
 	// sign-in flow's id, bound to the browser); callbackURL is Authio's callback for this connection.
 	LoginURL(ctx context.Context, state, callbackURL string) (string, error)
 	// HandleCallback checks the provider's answer on the callback request (code exchange, ID token
-	// validation) and returns who signed in. The caller has already matched the request's state.
+	// validation) and returns who signed in. The caller has already matched the request's state. An answer
+	// that proves nobody (the provider's error, a refused code, a bad signature) is ErrInvalidCredentials
+	// (wrapped is fine); any other error is the infrastructure's and becomes a 5xx.
 	HandleCallback(ctx context.Context, r *http.Request) (Identity, error)
 }
 
@@ -86,11 +88,63 @@ type RedirectConnection interface {
 type PostBindingConnection interface {
 	Connection
 	// POSTData returns the provider URL and the form fields the browser must POST there (an auto-submitting
-	// page renders them). requestID is what the answer must name as InResponseTo.
-	POSTData(ctx context.Context, requestID, callbackURL string) (action string, fields url.Values, err error)
-	// HandlePOST checks the provider's POSTed answer, which must be in response to requestID.
+	// page renders them). requestID is what the answer must name as InResponseTo; state is the opaque value
+	// (the sign-in flow's id) the provider must post back unchanged in the field PostStateField; callbackURL
+	// is where it posts its answer.
+	POSTData(ctx context.Context, requestID, state, callbackURL string) (action string, fields url.Values, err error)
+	// HandlePOST checks the provider's POSTed answer, which must be in response to requestID. Errors as for
+	// RedirectConnection.HandleCallback.
 	HandlePOST(ctx context.Context, r *http.Request, requestID string) (Identity, error)
 }
+
+// Templated is implemented by a kind that renders its part of the sign-in page with a template of its own:
+// Template names the file templates/connections/<name>.html, which is executed with a templates.Connection.
+// Kinds without it get the generic partial: the Fields as a form for form kinds, a "Continue with …" button for
+// redirect and POST-binding kinds.
+type Templated interface {
+	Template() string
+}
+
+// Displayed is implemented by a kind whose connections have a name for people ("Acme SSO", from its
+// settings); the sign-in page says "Continue with <DisplayName>". Without it, the connection's name is shown.
+type Displayed interface {
+	DisplayName() string
+}
+
+// AccountNamer is implemented by a form kind whose form names an account (an email, a username): sign-in
+// throttling then counts failures per account and per (account, IP) as well as per IP. Without it, failures
+// count per IP and per connection.
+type AccountNamer interface {
+	Account(form url.Values) string
+}
+
+// Shape names the way a kind proves who signs in, for the sign-in page: "form", "redirect" or "post" (POST
+// binding); "" for a Connection that implements none of them.
+func Shape(c Connection) string {
+	switch c.(type) {
+	case FormConnection:
+		return "form"
+	case RedirectConnection:
+		return "redirect"
+	case PostBindingConnection:
+		return "post"
+	}
+	return ""
+}
+
+// DisplayName is what the sign-in page calls c: its DisplayName when it is Displayed and says something, else
+// the stored connection's name.
+func DisplayName(c Connection) string {
+	if d, ok := c.(Displayed); ok {
+		if n := d.DisplayName(); n != "" {
+			return n
+		}
+	}
+	return c.Record().Name
+}
+
+// PostStateField is the form field in which a POST-binding provider posts the state back (SAML's RelayState).
+const PostStateField = "RelayState"
 
 // Deps are what a factory may give the connection it opens. Kinds use the narrow parts they need.
 type Deps struct {

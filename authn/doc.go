@@ -14,18 +14,34 @@
 //
 // # Adding a sign-in method
 //
-// A new kind touches one new package, one template and one registration line:
+// A new kind touches one new package, one template and one registration line (docs/connections.md has the
+// long version):
 //
 //  1. A package under authn/ (say authn/emailcode) with a Type constant, a Settings struct decoded from
 //     storage.Connection.Settings (reject unknown or invalid settings in the factory: that is what the
 //     management API answers 400 with), and a Factory, New(rec storage.Connection, deps authn.Deps)
 //     (authn.Connection, error), returning a type that implements Connection and one of FormConnection,
-//     RedirectConnection or PostBindingConnection. Keep secrets (upstream client secrets) encrypted in
-//     Settings through deps; never log them.
-//  2. A template for its step of the sign-in flow (FormConnection renders Fields; the redirect and POST kinds
-//     need at most an interstitial page).
+//     RedirectConnection or PostBindingConnection. Optional: Displayed (the name on its button), AccountNamer
+//     (a form kind whose form names an account, so throttling counts per account), Templated (its own
+//     template). Keep secrets (upstream client secrets) encrypted in Settings through deps; never log them.
+//  2. A template, templates/connections/<name>.html, returned by Template(): it renders the kind's part of
+//     the sign-in page with a templates.Connection (its Page gives the CSRF field and the flow id). Without
+//     one, a form kind's Fields render as a generic form and a redirect or POST kind gets a "Continue with
+//     <display name>" button.
 //  3. One line where the server builds its registry (server.NewConnectionRegistry):
-//     reg.Register(emailcode.Type, emailcode.New).
+//     reg.Register(emailcode.Type, emailcode.New). Tests register test-only kinds on a running server's
+//     Server.Connections the same way.
+//
+// The sign-in pipeline (handlers/login with server/signin.go) does the rest for every kind: the sign-in page
+// lists the tenant's enabled connections; POST /login (field "connection") runs a form kind,
+// GET /login/{connection}/start and GET /login/callback a redirect kind (the flow id is the state, the flow
+// records the connection, the flow cookie binds the browser), POST /login/{connection}/start and POST
+// /login/callback/post a POST-binding kind (the flow id comes back in PostStateField, the request id is
+// server.FlowRequestID). Each attempt is throttled, audited (signin.succeeded / signin.failed with the
+// connection's name and strategy), refused for blocked users and disabled connections; an upstream identity
+// becomes a user through server.ResolveIdentity (link by subject; on first sign-in, link to the user with the
+// same email only when EmailVerified, else create one); then the session starts with Identity.AMR and the
+// flow resumes at /authorize/resume.
 //
 // Only types with a registered kind can be created through the management API (POST /api/v2/connections).
 // There is no package-level registry and no init() registration: two servers in one test binary keep

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/authio/authio/authn/password"
 	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/storage"
 )
@@ -31,7 +32,6 @@ func (e *ThrottledError) Error() string { return "too many failed sign-in attemp
 // *ThrottledError for an attempt refused before its password was checked, and ErrConnectionDisabled when the
 // tenant has disabled password sign-in (audited, with no password checked).
 func (s *Server) SignIn(ctx context.Context, email, password string, ip string) (storage.User, error) {
-	tid, _ := storage.TenantFromContext(ctx)
 	con, err := s.passwordConnection(ctx)
 	if errors.Is(err, ErrConnectionDisabled) {
 		if err := s.auditSignIn(ctx, EventSignInFailed, "", email, "connection_disabled"); err != nil {
@@ -41,6 +41,13 @@ func (s *Server) SignIn(ctx context.Context, email, password string, ip string) 
 	} else if err != nil {
 		return storage.User{}, err
 	}
+	return s.signInPassword(ctx, con, email, password, ip)
+}
+
+// signInPassword is SignIn through password connection con (the default one or another of the tenant's).
+func (s *Server) signInPassword(ctx context.Context, con *password.Connection, email, secret string, ip string) (storage.User, error) {
+	tid, _ := storage.TenantFromContext(ctx)
+	rec := con.Record()
 	// The user comes first: the account's throttling keys depend on its password hash ("" when unknown).
 	u, err := con.Lookup(ctx, email)
 	if err != nil {
@@ -51,7 +58,7 @@ func (s *Server) SignIn(ctx context.Context, email, password string, ip string) 
 	if wait, refused, err := s.signInRefused(ctx, keys, policy); err != nil {
 		return storage.User{}, err
 	} else if refused {
-		if err := s.auditSignIn(ctx, EventSignInFailed, u.ID, email, "throttled"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, u.ID, email, "throttled"); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, &ThrottledError{RetryAfter: wait}
@@ -61,16 +68,16 @@ func (s *Server) SignIn(ctx context.Context, email, password string, ip string) 
 	if err != nil {
 		return storage.User{}, err
 	} else if over {
-		if err := s.auditSignIn(ctx, EventSignInFailed, u.ID, email, "throttled"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, u.ID, email, "throttled"); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, &ThrottledError{RetryAfter: time.Second} // the attempts ahead settle the counts within a second
 	}
-	if !con.Verify(ctx, u, password) {
+	if !con.Verify(ctx, u, secret) {
 		if err := a.failed(ctx); err != nil {
 			return storage.User{}, err
 		}
-		if err := s.auditSignIn(ctx, EventSignInFailed, u.ID, email, "invalid_credentials"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, u.ID, email, "invalid_credentials"); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, ErrInvalidCredentials
@@ -78,12 +85,12 @@ func (s *Server) SignIn(ctx context.Context, email, password string, ip string) 
 	// The right password: whatever follows, the attempt was no failure.
 	a.succeeded(ctx)
 	if u.Blocked {
-		if err := s.auditSignIn(ctx, EventSignInFailed, u.ID, email, "blocked"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, u.ID, email, "blocked"); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, ErrUserBlocked
 	}
-	if err := s.auditSignIn(ctx, EventSignInSucceeded, u.ID, u.Email, ""); err != nil {
+	if err := s.auditSignInThrough(ctx, rec, EventSignInSucceeded, u.ID, u.Email, ""); err != nil {
 		return storage.User{}, err
 	}
 	return u, nil
@@ -92,7 +99,20 @@ func (s *Server) SignIn(ctx context.Context, email, password string, ip string) 
 // auditSignIn records a sign-in attempt. userID is empty for an unknown email; the email is recorded as typed
 // (put in canonical form, canon.Email) so a security team can see what was tried.
 func (s *Server) auditSignIn(ctx context.Context, event, userID, email, reason string) error {
-	data := storage.JSONMap{"email": canon.Email(email), "connection": storage.DefaultPasswordConnection, "strategy": StrategyOf(storage.ConnectionPassword)}
+	return s.auditSignInThrough(ctx, storage.Connection{Name: storage.DefaultPasswordConnection, Type: storage.ConnectionPassword},
+		event, userID, email, reason)
+}
+
+// auditSignInThrough records a sign-in attempt through connection rec: its name and Auth0 strategy, and the
+// email tried ("" when the kind names none; then no email is recorded).
+func (s *Server) auditSignInThrough(ctx context.Context, rec storage.Connection, event, userID, email, reason string) error {
+	data := storage.JSONMap{"connection": rec.Name, "strategy": StrategyOf(rec.Type)}
+	if email != "" {
+		data["email"] = canon.Email(email)
+	}
+	if rec.ID != "" {
+		data["connection_id"] = rec.ID
+	}
 	if reason != "" {
 		data["reason"] = reason
 	}

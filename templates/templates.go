@@ -17,7 +17,7 @@ import (
 	"strings"
 )
 
-//go:embed *.html
+//go:embed *.html connections/*.html
 var files embed.FS
 
 // FS is the embedded set of page templates. A development build may pass
@@ -32,11 +32,30 @@ const (
 	PageLoggedOut = "logged_out"
 	PageError     = "error"
 	PageOrgPicker = "org_picker"
+	// PagePostBinding is the page that carries a form to another site by a browser POST (a SAML request to an
+	// identity provider, or a provider's answer posted back to us once more so the browser's cookies come with it).
+	PagePostBinding = "post_binding"
+)
+
+// Generic sign-in method partials (files under connections/): ConnectionForm renders a form kind's Fields,
+// ConnectionButton a "Continue with …" button for redirect and POST-binding kinds. ConnectionPassword is the
+// password kind's own form.
+const (
+	ConnectionForm     = "form"
+	ConnectionButton   = "button"
+	ConnectionPassword = "password"
 )
 
 // requiredPages are checked at start-up so a missing file fails New rather
 // than the first request that needs it.
-var requiredPages = []string{PageLogin, PageSignup, PageLogout, PageLoggedOut, PageError, PageOrgPicker}
+var requiredPages = []string{PageLogin, PageSignup, PageLogout, PageLoggedOut, PageError, PageOrgPicker, PagePostBinding}
+
+// requiredConnections are the partials the sign-in page falls back on.
+var requiredConnections = []string{ConnectionForm, ConnectionButton, ConnectionPassword}
+
+// connectionsDir holds one partial per sign-in method template: connections/<name>.html renders one
+// Connection on the sign-in page, with that Connection as its data.
+const connectionsDir = "connections"
 
 const layoutFile = "layout.html"
 
@@ -61,6 +80,52 @@ type Page struct {
 	Hidden        map[string]string // extra hidden inputs for the logout confirm form
 	RequestID     string            // shown on the error page so users can quote it
 	Choices       []Choice          // the organization picker's options
+	// Connections are the sign-in page's methods, in order, each rendered by its partial. nil renders the
+	// password form alone (FieldErrors applying to it), as the page did before connections; an empty non-nil
+	// slice says there is no method to offer.
+	Connections []Connection
+}
+
+// Connection is one sign-in method on the sign-in page, rendered by connections/<Template>.html with this value
+// as its data (Page is set to the page being rendered).
+type Connection struct {
+	Name        string            // the connection's name: the forms' "connection" field, the start URL's segment
+	DisplayName string            // what the user reads: "Continue with <DisplayName>"
+	Template    string            // the partial that renders it: a file name under connections/, without ".html"
+	Default     bool              // the tenant's default password connection: its form posts no "connection" field
+	Fields      []Field           // a form kind's inputs, in order
+	FieldErrors map[string]string // per-input error text, keyed by Field.Name (only the submitted method has any)
+	StartURL    string            // redirect and POST-binding kinds: where the button goes (same-site)
+	Method      string            // "get" (a link to StartURL) or "post" (a form posting the flow to StartURL)
+	Page        *Page             // the page being rendered: CSRF field, flow id, prefilled email
+}
+
+// Field is one input of a form kind's sign-in form.
+type Field struct {
+	Name, Label, Type, Autocomplete, Value string
+}
+
+// InputID is the HTML id of input name: the name itself on the default connection (the ids the page always
+// had), prefixed by the connection's name on the others, so two forms on one page never share an id.
+func (c Connection) InputID(name string) string {
+	if c.Default {
+		return name
+	}
+	return c.Name + "-" + name
+}
+
+// LoginConnections are the methods the sign-in page shows: Connections with Page set, or, when Connections is
+// nil, the default password form carrying the page's FieldErrors.
+func (p Page) LoginConnections() []Connection {
+	if p.Connections == nil {
+		return []Connection{{Template: ConnectionPassword, Default: true, FieldErrors: p.FieldErrors, Page: &p}}
+	}
+	out := make([]Connection, len(p.Connections))
+	for i, c := range p.Connections {
+		c.Page = &p
+		out[i] = c
+	}
+	return out
 }
 
 // Choice is one option of a picker page: a link the user follows to choose it.
@@ -72,7 +137,8 @@ type Choice struct {
 
 // Renderer renders the hosted pages. It is safe for concurrent use.
 type Renderer struct {
-	pages map[string]*template.Template
+	pages       map[string]*template.Template
+	connections map[string]*template.Template
 }
 
 // New parses layout.html together with each other *.html file in fsys; the
@@ -83,14 +149,26 @@ func New(fsys fs.FS) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: list pages: %w", err)
 	}
-	r := &Renderer{pages: make(map[string]*template.Template, len(names))}
+	r := &Renderer{pages: make(map[string]*template.Template, len(names)), connections: map[string]*template.Template{}}
+	partials, err := fs.Glob(fsys, connectionsDir+"/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("templates: list connection templates: %w", err)
+	}
+	for _, file := range partials {
+		t, err := template.ParseFS(fsys, file)
+		if err != nil {
+			return nil, fmt.Errorf("templates: parse %s: %w", file, err)
+		}
+		r.connections[strings.TrimSuffix(path.Base(file), ".html")] = t
+	}
+	funcs := template.FuncMap{"connection": r.renderConnection}
 	for _, file := range names {
 		if file == layoutFile {
 			continue
 		}
 		// The layout is parsed first so the page's "title" definition
 		// replaces the layout's default block, not the other way round.
-		t, err := template.New(layoutFile).ParseFS(fsys, layoutFile, file)
+		t, err := template.New(layoutFile).Funcs(funcs).ParseFS(fsys, layoutFile, file)
 		if err != nil {
 			return nil, fmt.Errorf("templates: parse %s: %w", file, err)
 		}
@@ -105,11 +183,36 @@ func New(fsys fs.FS) (*Renderer, error) {
 			missing = append(missing, name+".html")
 		}
 	}
+	for _, name := range requiredConnections {
+		if _, ok := r.connections[name]; !ok {
+			missing = append(missing, connectionsDir+"/"+name+".html")
+		}
+	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
 		return nil, fmt.Errorf("templates: missing page(s): %s", strings.Join(missing, ", "))
 	}
 	return r, nil
+}
+
+// HasConnection reports whether connections/<name>.html was loaded.
+func (r *Renderer) HasConnection(name string) bool {
+	_, ok := r.connections[name]
+	return ok
+}
+
+// renderConnection is the pages' "connection" function: it renders c with its partial. The partial is an
+// html/template of its own, so its output is escaped in its own context (HTML text, where pages call it).
+func (r *Renderer) renderConnection(c Connection) (template.HTML, error) {
+	t, ok := r.connections[c.Template]
+	if !ok {
+		return "", fmt.Errorf("templates: no connection template %q", c.Template)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, c); err != nil {
+		return "", fmt.Errorf("templates: render connection %s: %w", c.Template, err)
+	}
+	return template.HTML(buf.String()), nil //nolint:gosec // html/template output, escaped when it was rendered
 }
 
 // ErrUnknownPage is returned by Render for a name New did not load.

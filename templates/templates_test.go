@@ -49,13 +49,17 @@ func TestNew(t *testing.T) {
 	layout := `<html>{{block "title" .}}{{end}}{{template "content" .}}</html>`
 	page := `{{define "content"}}x{{end}}`
 	complete := fstest.MapFS{
-		"layout.html":     {Data: []byte(layout)},
-		"login.html":      {Data: []byte(page)},
-		"signup.html":     {Data: []byte(page)},
-		"logout.html":     {Data: []byte(page)},
-		"logged_out.html": {Data: []byte(page)},
-		"error.html":      {Data: []byte(page)},
-		"org_picker.html": {Data: []byte(page)},
+		"layout.html":               {Data: []byte(layout)},
+		"login.html":                {Data: []byte(page)},
+		"signup.html":               {Data: []byte(page)},
+		"logout.html":               {Data: []byte(page)},
+		"logged_out.html":           {Data: []byte(page)},
+		"error.html":                {Data: []byte(page)},
+		"org_picker.html":           {Data: []byte(page)},
+		"post_binding.html":         {Data: []byte(page)},
+		"connections/form.html":     {Data: []byte(`x`)},
+		"connections/button.html":   {Data: []byte(`x`)},
+		"connections/password.html": {Data: []byte(`x`)},
 	}
 	without := func(name string) fstest.MapFS {
 		m := fstest.MapFS{}
@@ -524,5 +528,41 @@ func TestOrgPicker(t *testing.T) {
 	}
 	if n := strings.Count(body, `class="choice"`); n != 2 {
 		t.Errorf("%d choices rendered, want 2", n)
+	}
+}
+
+// TestLoginConnections: the sign-in page renders each method with its partial — the password form as always,
+// a form kind's Fields with ids of its own, buttons for upstream kinds — and escapes what tenants configure.
+func TestLoginConnections(t *testing.T) {
+	r := newRenderer(t)
+	page := Page{CSRFField: csrfField, Flow: "flw_1", Email: "a@acme.test", Connections: []Connection{
+		{Name: "Username-Password-Authentication", Template: ConnectionPassword, Default: true},
+		{Name: "codes", DisplayName: xss, Template: ConnectionForm, FieldErrors: map[string]string{"code": "Enter your code."},
+			Fields: []Field{{Name: "code", Label: xss, Type: "text", Autocomplete: "one-time-code", Value: xss}}},
+		{Name: "idp", DisplayName: "Acme SSO", Template: ConnectionButton, Method: "get", StartURL: "javascript:alert(1)"},
+		{Name: "saml", DisplayName: "Globex SAML", Template: ConnectionButton, Method: "post", StartURL: "/login/saml/start"},
+	}}
+	body := render(t, r, http.StatusOK, PageLogin, page).Body.String()
+	for _, want := range []string{
+		`<input id="email" name="email" type="email"`, `<button type="submit">Sign in</button>`,
+		`<input type="hidden" name="connection" value="codes">`,
+		`<input id="codes-code" name="code" type="text" autocomplete="one-time-code" required value="&#34;&gt;&lt;script&gt;`,
+		`aria-describedby="codes-code-error"`, `<p class="field-error" id="codes-code-error">Enter your code.</p>`,
+		`Continue with &#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;`, `Continue with Acme SSO</a>`,
+		`<form class="form connection" method="post" action="/login/saml/start">`, `Continue with Globex SAML</button>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "<script>alert") || strings.Contains(body, "javascript:") {
+		t.Errorf("unescaped configuration in:\n%s", body)
+	}
+	if n := strings.Count(body, `name="state" value="flw_1"`); n != 3 {
+		t.Errorf("%d forms carry the flow, want 3 (the two forms and the POST button)", n)
+	}
+	empty := render(t, r, http.StatusOK, PageLogin, Page{CSRFField: csrfField, Connections: []Connection{}}).Body.String()
+	if strings.Contains(empty, "<form") || !strings.Contains(empty, "no way to sign in") {
+		t.Errorf("a page without methods:\n%s", empty)
 	}
 }

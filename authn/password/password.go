@@ -38,7 +38,14 @@ type Connection struct {
 	cost func(ctx context.Context) int
 }
 
-var _ authn.FormConnection = (*Connection)(nil)
+var (
+	_ authn.FormConnection = (*Connection)(nil)
+	_ authn.Templated      = (*Connection)(nil)
+	_ authn.AccountNamer   = (*Connection)(nil)
+)
+
+// Account implements authn.AccountNamer: the email the form names.
+func (c *Connection) Account(form url.Values) string { return form.Get("email") }
 
 // New is the kind's authn.Factory. The password kind takes no settings yet: any key is an error.
 func New(rec storage.Connection, deps authn.Deps) (authn.Connection, error) {
@@ -65,6 +72,10 @@ func (c *Connection) Type() string { return Type }
 
 // Record implements authn.Connection.
 func (c *Connection) Record() storage.Connection { return c.rec }
+
+// Template implements authn.Templated: the password form is templates/connections/password.html, the sign-in
+// page's form as it has always been (ids "email" and "password", "Sign in").
+func (c *Connection) Template() string { return "password" }
 
 // Fields implements authn.FormConnection.
 func (c *Connection) Fields() []authn.Field {

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/csrf"
 	"github.com/gorilla/mux"
 
+	"github.com/authio/authio/authn"
 	"github.com/authio/authio/handlers/oauth"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -35,17 +36,16 @@ func (h *Handler) Mount(r *mux.Router) {
 		csrf.Secure(secure), csrf.SameSite(csrf.SameSiteLaxMode), csrf.Path("/"), csrf.HttpOnly(true),
 		csrf.CookieName("authio_csrf"), csrf.FieldName("csrf_token"),
 		csrf.ErrorHandler(http.HandlerFunc(h.csrfFailed)))
+	// A POST-binding provider posts its answer from its own site, without our CSRF token: the flow (state and
+	// cookie) and the kind's request id check it instead.
+	r.HandleFunc(PostCallbackPath, h.postCallback).Methods(http.MethodPost)
 	pages := r.NewRoute().Subrouter()
 	pages.Use(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !secure {
 				r = csrf.PlaintextHTTPRequest(r)
 			}
-			w.Header().Set("X-Frame-Options", "DENY")
-			w.Header().Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:")
-			// same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts, which
-			// the CSRF origin check rightly refuses; same-origin still keeps URLs from leaking to other sites.
-			w.Header().Set("Referrer-Policy", "same-origin")
+			pageHeaders(w)
 			// An RP may POST its logout request (OIDC RP-Initiated Logout §2) from its own site, without our
 			// CSRF token. Such a post is treated like a GET: it ends the session only with a valid
 			// id_token_hint, and otherwise shows the confirmation form.
@@ -63,10 +63,21 @@ func (h *Handler) Mount(r *mux.Router) {
 	})
 	pages.HandleFunc("/login", h.loginPage).Methods(http.MethodGet)
 	pages.HandleFunc("/login", h.loginSubmit).Methods(http.MethodPost)
+	pages.HandleFunc(CallbackPath, h.callback).Methods(http.MethodGet)
+	pages.HandleFunc("/login/{connection}/start", h.startUpstream).Methods(http.MethodGet, http.MethodPost)
 	pages.HandleFunc("/signup", h.signupPage).Methods(http.MethodGet)
 	pages.HandleFunc("/signup", h.signupSubmit).Methods(http.MethodPost)
 	pages.HandleFunc("/oidc/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
 	pages.HandleFunc("/v2/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
+}
+
+// pageHeaders sets the security headers of every hosted page.
+func pageHeaders(w http.ResponseWriter) {
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:")
+	// same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts, which
+	// the CSRF origin check rightly refuses; same-origin still keeps URLs from leaking to other sites.
+	w.Header().Set("Referrer-Policy", "same-origin")
 }
 
 func isLogoutPath(p string) bool { return p == "/oidc/logout" || p == "/v2/logout" }
@@ -152,58 +163,180 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.render(w, r, http.StatusOK, templates.PageLogin, p)
+	h.renderLogin(w, r, http.StatusOK, p, nil, nil)
 }
 
+// loginSubmit is POST /login: a form kind's submission. The "connection" field names the connection (its name
+// or id); without it, the tenant's default password connection.
 func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, flow, ok := h.flowPage(w, r)
 	if !ok {
 		return
 	}
-	email := strings.TrimSpace(r.PostFormValue("email"))
-	password := r.PostFormValue("password")
-	p.Email, p.FieldErrors = email, map[string]string{}
-	if email == "" {
-		p.FieldErrors["email"] = "Enter your email address."
+	form := url.Values{}
+	for k, v := range r.PostForm {
+		form[k] = v
 	}
-	if password == "" {
-		p.FieldErrors["password"] = "Enter your password."
+	email := strings.TrimSpace(form.Get("email"))
+	if form.Has("email") {
+		form.Set("email", email)
+		p.Email = email
 	}
-	if len(p.FieldErrors) > 0 {
-		h.render(w, r, http.StatusBadRequest, templates.PageLogin, p)
+	conn, err := h.S.SignInConnection(ctx, form.Get("connection"), email)
+	switch {
+	case errors.Is(err, server.ErrUnknownConnection):
+		h.Logger.Info("sign-in refused: unknown connection", "request_id", server.RequestIDFromContext(ctx))
+		h.errorPage(w, r, http.StatusNotFound, "This sign-in method is not available", "Go back and choose another way to sign in.")
+		return
+	case errors.Is(err, server.ErrConnectionDisabled):
+		p.Error = "This sign-in method is turned off here. Contact your administrator."
+		if form.Get("connection") == "" || form.Get("connection") == storage.DefaultPasswordConnection {
+			p.Error = "Signing in with a password is turned off here. Contact your administrator."
+		}
+		h.Logger.Info("sign-in refused: connection disabled", "request_id", server.RequestIDFromContext(ctx))
+		h.renderLogin(w, r, http.StatusForbidden, p, nil, nil)
+		return
+	case err != nil:
+		h.failed(w, r, "opening the sign-in connection failed", err)
 		return
 	}
-	user, err := h.S.SignIn(ctx, email, password, h.S.ClientIP(r))
+	fc, ok := conn.(authn.FormConnection)
+	if !ok {
+		h.errorPage(w, r, http.StatusBadRequest, "This sign-in method does not take a form", "Go back and use its button instead.")
+		return
+	}
+	fieldErrors := map[string]string{}
+	for _, f := range fc.Fields() {
+		if strings.TrimSpace(form.Get(f.Name)) == "" {
+			fieldErrors[f.Name] = requiredMessage(f)
+		}
+	}
+	if len(fieldErrors) > 0 {
+		h.renderLogin(w, r, http.StatusBadRequest, p, conn, fieldErrors)
+		return
+	}
+	user, amr, err := h.S.SignInForm(ctx, fc, form, h.S.ClientIP(r))
+	if !h.signInRefused(w, r, p, conn, err) {
+		h.startSession(w, r, user, flow, amr)
+	}
+}
+
+// signInRefused answers a sign-in the pipeline refused (err not nil) on the sign-in page, or reports false.
+// conn is the connection tried.
+func (h *Handler) signInRefused(w http.ResponseWriter, r *http.Request, p templates.Page, conn authn.Connection, err error) bool {
+	ctx := r.Context()
 	var throttled *server.ThrottledError
 	switch {
+	case err == nil:
+		return false
 	case errors.As(err, &throttled):
 		secs := int(throttled.RetryAfter.Seconds()) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		p.Error = "Too many failed attempts. Please wait " + strconv.Itoa((secs+59)/60) + " minute(s) and try again."
 		h.Logger.Info("sign-in throttled", "request_id", server.RequestIDFromContext(ctx))
-		h.render(w, r, http.StatusTooManyRequests, templates.PageLogin, p)
-		return
-	case errors.Is(err, server.ErrConnectionDisabled):
-		p.Error = "Signing in with a password is turned off here. Contact your administrator."
-		h.Logger.Info("sign-in refused: password connection disabled", "request_id", server.RequestIDFromContext(ctx))
-		h.render(w, r, http.StatusForbidden, templates.PageLogin, p)
-		return
+		h.renderLogin(w, r, http.StatusTooManyRequests, p, nil, nil)
 	case errors.Is(err, server.ErrUserBlocked):
 		p.Error = "This account is blocked. Contact your administrator."
 		h.Logger.Info("sign-in refused: user blocked", "request_id", server.RequestIDFromContext(ctx))
-		h.render(w, r, http.StatusForbidden, templates.PageLogin, p)
-		return
+		h.renderLogin(w, r, http.StatusForbidden, p, nil, nil)
 	case errors.Is(err, server.ErrInvalidCredentials):
-		p.Error = "Wrong email or password."
-		h.Logger.Info("sign-in failed", "request_id", server.RequestIDFromContext(ctx))
-		h.render(w, r, http.StatusUnauthorized, templates.PageLogin, p)
-		return
-	case err != nil:
+		p.Error = "That did not work. Check what you entered and try again."
+		if conn.Type() == storage.ConnectionPassword {
+			p.Error = "Wrong email or password."
+		} else if authn.Shape(conn) != "form" {
+			p.Error = "Signing in with " + authn.DisplayName(conn) + " did not work. Please try again."
+		}
+		h.Logger.Info("sign-in failed", "request_id", server.RequestIDFromContext(ctx), "connection", conn.Record().Name)
+		h.renderLogin(w, r, http.StatusUnauthorized, p, nil, nil)
+	case errors.Is(err, server.ErrIdentityConflict):
+		p.Error = "An account with this email address already exists. Sign in the way you usually do."
+		h.Logger.Info("sign-in refused: the upstream email belongs to another account", "request_id", server.RequestIDFromContext(ctx))
+		h.renderLogin(w, r, http.StatusConflict, p, nil, nil)
+	case errors.Is(err, server.ErrIdentityUnusable):
+		p.Error = "Your identity provider did not share an email address, which this sign-in needs."
+		h.Logger.Info("sign-in refused: the upstream identity has no usable email", "request_id", server.RequestIDFromContext(ctx))
+		h.renderLogin(w, r, http.StatusBadRequest, p, nil, nil)
+	default:
 		h.failed(w, r, "sign-in error", err)
+	}
+	return true
+}
+
+// requiredMessage is the error of an empty required field (the password form's copy for its two fields).
+func requiredMessage(f authn.Field) string {
+	switch f.Name {
+	case "email":
+		return "Enter your email address."
+	case "password":
+		return "Enter your password."
+	}
+	return "Enter your " + strings.ToLower(f.Label) + "."
+}
+
+// renderLogin renders the sign-in page with the tenant's sign-in methods; submitted, when not nil, is the one
+// whose fieldErrors (and submitted values) the page shows.
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, p templates.Page, submitted authn.Connection, fieldErrors map[string]string) {
+	conns, err := h.S.LoginConnections(r.Context())
+	if err != nil && r.Method == http.MethodGet {
+		// The page still works with the password form alone; submitting it answers the outage (5xx) if it lasts.
+		h.Logger.Warn("listing the sign-in methods failed: showing the password form only",
+			"request_id", server.RequestIDFromContext(r.Context()), "err", err)
+		h.render(w, r, status, templates.PageLogin, p)
+		return
+	} else if err != nil {
+		h.failed(w, r, "listing the sign-in methods failed", err)
 		return
 	}
-	h.startSession(w, r, user, flow, []string{"pwd"})
+	p.Connections = make([]templates.Connection, 0, len(conns))
+	for _, c := range conns {
+		shape := authn.Shape(c)
+		if p.Flow == "" && shape != "form" {
+			continue // an upstream sign-in comes back to a flow; there is none to come back to
+		}
+		v := h.connectionView(r, c, p)
+		if submitted != nil && c.Record().ID == submitted.Record().ID {
+			v.FieldErrors = fieldErrors
+			for i, f := range v.Fields {
+				if f.Type != "password" && r.PostForm.Has(f.Name) {
+					v.Fields[i].Value = strings.TrimSpace(r.PostForm.Get(f.Name))
+				}
+			}
+		}
+		p.Connections = append(p.Connections, v)
+	}
+	h.render(w, r, status, templates.PageLogin, p)
+}
+
+// connectionView is how the sign-in page shows c: a form of its Fields, or a "Continue with …" button; in the
+// kind's own template (authn.Templated) when it names one that exists.
+func (h *Handler) connectionView(r *http.Request, c authn.Connection, p templates.Page) templates.Connection {
+	rec := c.Record()
+	v := templates.Connection{Name: rec.Name, DisplayName: authn.DisplayName(c), Default: rec.Name == storage.DefaultPasswordConnection}
+	start := "/login/" + url.PathEscape(rec.Name) + "/start"
+	switch k := c.(type) {
+	case authn.FormConnection:
+		v.Template = templates.ConnectionForm
+		for _, f := range k.Fields() {
+			tf := templates.Field{Name: f.Name, Label: f.Label, Type: f.Type, Autocomplete: f.Autocomplete}
+			if f.Type == "email" {
+				tf.Value = p.Email
+			}
+			v.Fields = append(v.Fields, tf)
+		}
+	case authn.RedirectConnection:
+		v.Template, v.Method, v.StartURL = templates.ConnectionButton, "get", start+"?"+url.Values{"state": {p.Flow}}.Encode()
+	case authn.PostBindingConnection:
+		v.Template, v.Method, v.StartURL = templates.ConnectionButton, "post", start
+	}
+	if t, ok := c.(authn.Templated); ok {
+		if h.Pages.HasConnection(t.Template()) {
+			v.Template = t.Template()
+		} else {
+			h.Logger.Warn("connection template missing: using the generic one", "template", t.Template(), "type", c.Type())
+		}
+	}
+	return v
 }
 
 // startSession opens a session for user, sets its cookie and continues: with a flow, the flow records that the
@@ -238,6 +371,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 		at := ls.AuthTime
 		f.UserID, f.SessionID, f.AuthTime, f.AMR = ls.UserID, ls.ID, &at, ls.AMR
 		f.OrganizationID = "" // a choice made for another account does not carry over
+		f.ConnectionID = ""   // the upstream answer is used: replaying the callback finds nothing to finish
 		return f
 	})
 	var gone *server.FlowGoneError
