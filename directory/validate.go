@@ -213,3 +213,7 @@ func CheckPasswordPolicy(pw string) error {
 	}
 	return nil
 }
+
+// NormalizeEmail is normalizeEmail for the other services: the canonical form of an address (canon.Email), or a
+// *ValidationError of field "email" when it is not one.
+func NormalizeEmail(email string) (string, error) { return normalizeEmail(email) }

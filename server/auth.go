@@ -5,8 +5,10 @@ import (
 	"errors"
 	"time"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/authn/password"
 	"github.com/authio/authio/internal/canon"
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/storage"
 )
 
@@ -34,7 +36,7 @@ func (e *ThrottledError) Error() string { return "too many failed sign-in attemp
 func (s *Server) SignIn(ctx context.Context, email, password string, ip string) (storage.User, error) {
 	con, err := s.passwordConnection(ctx)
 	if errors.Is(err, ErrConnectionDisabled) {
-		if err := s.auditSignIn(ctx, EventSignInFailed, "", email, "connection_disabled"); err != nil {
+		if err := s.auditSignIn(ctx, audit.EventSignInFailed, "", email, "connection_disabled"); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, ErrConnectionDisabled
@@ -58,7 +60,7 @@ func (s *Server) signInPassword(ctx context.Context, con *password.Connection, e
 	if wait, refused, err := s.signInRefused(ctx, keys, policy); err != nil {
 		return storage.User{}, err
 	} else if refused {
-		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, u.ID, email, "throttled"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, u.ID, email, "throttled"); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, &ThrottledError{RetryAfter: wait}
@@ -68,7 +70,7 @@ func (s *Server) signInPassword(ctx context.Context, con *password.Connection, e
 	if err != nil {
 		return storage.User{}, err
 	} else if over {
-		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, u.ID, email, "throttled"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, u.ID, email, "throttled"); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, &ThrottledError{RetryAfter: time.Second} // the attempts ahead settle the counts within a second
@@ -77,7 +79,7 @@ func (s *Server) signInPassword(ctx context.Context, con *password.Connection, e
 		if err := a.failed(ctx); err != nil {
 			return storage.User{}, err
 		}
-		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, u.ID, email, "invalid_credentials"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, u.ID, email, "invalid_credentials"); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, ErrInvalidCredentials
@@ -85,12 +87,12 @@ func (s *Server) signInPassword(ctx context.Context, con *password.Connection, e
 	// The right password: whatever follows, the attempt was no failure.
 	a.succeeded(ctx)
 	if u.Blocked {
-		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, u.ID, email, "blocked"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, u.ID, email, "blocked"); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, ErrUserBlocked
 	}
-	if err := s.auditSignInThrough(ctx, rec, EventSignInSucceeded, u.ID, u.Email, ""); err != nil {
+	if err := s.auditSignInThrough(ctx, rec, audit.EventSignInSucceeded, u.ID, u.Email, ""); err != nil {
 		return storage.User{}, err
 	}
 	return u, nil
@@ -118,7 +120,7 @@ func (s *Server) auditSignInThrough(ctx context.Context, rec storage.Connection,
 	}
 	actor := ""
 	if userID != "" {
-		actor = Actor{Kind: "user", ID: userID}.String()
+		actor = audit.Actor{Kind: "user", ID: userID}.String()
 	}
 	return s.Audit(ctx, storage.AuditEvent{Type: event, UserID: userID, Actor: actor, Data: data})
 }
@@ -140,10 +142,10 @@ func (s *Server) SignUp(ctx context.Context, email, password string) (storage.Us
 // returns the cookie value to set. storage.ErrCredentialsChanged when that password was changed, or the user
 // blocked, while the sign-in was under way: the session is not opened.
 func (s *Server) StartSession(ctx context.Context, u storage.User, amr []string) (string, storage.LoginSession, error) {
-	cookie := RandomToken(32)
+	cookie := ids.Random(32)
 	now := s.Now().UTC().Truncate(time.Second)
 	ls := storage.LoginSession{
-		ID: NewID("ses"), UserID: u.ID, CookieHash: s.Secrets.TokenHash(cookie), AuthTime: now, AMR: amr,
+		ID: ids.New("ses"), UserID: u.ID, CookieHash: s.Secrets.TokenHash(cookie), AuthTime: now, AMR: amr,
 		ExpiresAt: now.Add(s.Config.SessionTTL), CreatedAt: now,
 	}
 	if err := s.Store.CreateSessionFor(ctx, ls, u.PasswordHash); err != nil {
@@ -177,7 +179,7 @@ func (s *Server) EndSession(ctx context.Context, ls storage.LoginSession) error 
 		if err := s.Store.DeleteSession(ctx, ls.ID); err != nil {
 			return err
 		}
-		return s.Audit(WithActor(ctx, Actor{Kind: "user", ID: ls.UserID}), storage.AuditEvent{
-			Type: EventSessionEnded, UserID: ls.UserID, Data: storage.JSONMap{"session_id": ls.ID}})
+		return s.Audit(audit.WithActor(ctx, audit.Actor{Kind: "user", ID: ls.UserID}), storage.AuditEvent{
+			Type: audit.EventSessionEnded, UserID: ls.UserID, Data: storage.JSONMap{"session_id": ls.ID}})
 	})
 }

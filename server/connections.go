@@ -7,6 +7,7 @@ import (
 
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/authn/password"
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/storage"
 )
 
@@ -125,7 +126,7 @@ func (s *Server) CreateConnection(ctx context.Context, spec ConnectionSpec) (sto
 		return storage.Connection{}, invalid("strategy", "%q is not a supported strategy (supported: %s)", spec.Strategy, supportedStrategies(s.Connections))
 	}
 	now := s.Now().UTC()
-	c := storage.Connection{ID: NewID("con"), Name: spec.Name, Type: typ, Settings: storage.JSONMap(spec.Settings),
+	c := storage.Connection{ID: ids.New("con"), Name: spec.Name, Type: typ, Settings: storage.JSONMap(spec.Settings),
 		Enabled: spec.Enabled == nil || *spec.Enabled, CreatedAt: now, UpdatedAt: now}
 	if c.Settings == nil {
 		c.Settings = storage.JSONMap{}

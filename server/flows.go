@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/storage"
 )
 
@@ -72,7 +73,7 @@ func FlowBrowser(r *http.Request) (value string, fresh bool) {
 	if c, err := r.Cookie(FlowCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 128 {
 		return c.Value, false
 	}
-	return RandomToken(32), true
+	return ids.Random(32), true
 }
 
 // FlowBrowserCookie is the flow cookie carrying value: host-only, HttpOnly, SameSite=Lax, Secure on https,
@@ -87,7 +88,7 @@ func (s *Server) FlowBrowserCookie(value string) *http.Cookie {
 // judged against) and the expiry (FlowTTL later).
 func (s *Server) StartFlow(ctx context.Context, browser string, f storage.AuthFlow) (storage.AuthFlow, error) {
 	now := s.Now().UTC().Truncate(time.Second)
-	f.ID = NewID("flw")
+	f.ID = ids.New("flw")
 	f.BrowserHash = s.Secrets.TokenHash("flow-browser:" + browser)
 	f.CreatedAt, f.ExpiresAt, f.CompletedAt = now, now.Add(FlowTTL), nil
 	if err := s.Store.CreateFlow(ctx, f); err != nil {

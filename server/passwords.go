@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"github.com/authio/authio/authn/password"
-	"github.com/authio/authio/internal/ids"
-	"github.com/authio/authio/keys"
 	"github.com/authio/authio/storage"
 )
 
@@ -43,24 +41,3 @@ func (s *Server) PasswordCostFor(ctx context.Context) int {
 func (s *Server) HashPassword(ctx context.Context, pw string) (string, error) {
 	return password.Hash(pw, s.PasswordCostFor(ctx))
 }
-
-// Forwarders while call sites in the sign-in files move over (issue 8's package split).
-var (
-	RandomToken = ids.Random
-	NewID       = ids.New
-)
-
-// Signing algorithms a tenant may use.
-const (
-	AlgRS256 = keys.AlgRS256
-	AlgES256 = keys.AlgES256
-)
-
-// Signer is keys.Signer (forwarder for the sign-out page until the sign-in files move over).
-type Signer = keys.Signer
-
-// newID and randomToken are ids.New and ids.Random for files whose functions name a local variable ids.
-var (
-	newID       = ids.New
-	randomToken = ids.Random
-)

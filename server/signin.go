@@ -9,8 +9,11 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/authn/password"
+	"github.com/authio/authio/directory"
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/storage"
 )
 
@@ -54,7 +57,7 @@ func (s *Server) SignInConnection(ctx context.Context, name, account string) (au
 		if !s.Connections.Has(rec.Type) {
 			return nil, ErrUnknownConnection
 		}
-		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, "", account, "connection_disabled"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, "", account, "connection_disabled"); err != nil {
 			return nil, err
 		}
 		return nil, ErrConnectionDisabled
@@ -148,7 +151,7 @@ func (s *Server) signInThrough(ctx context.Context, rec storage.Connection, acco
 	if wait, refused, err := s.signInRefused(ctx, keys, policy); err != nil {
 		return storage.User{}, nil, err
 	} else if refused {
-		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, "", account, "throttled"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, "", account, "throttled"); err != nil {
 			return storage.User{}, nil, err
 		}
 		return storage.User{}, nil, &ThrottledError{RetryAfter: wait}
@@ -157,7 +160,7 @@ func (s *Server) signInThrough(ctx context.Context, rec storage.Connection, acco
 	if err != nil {
 		return storage.User{}, nil, err
 	} else if over {
-		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, "", account, "throttled"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, "", account, "throttled"); err != nil {
 			return storage.User{}, nil, err
 		}
 		return storage.User{}, nil, &ThrottledError{RetryAfter: time.Second}
@@ -167,7 +170,7 @@ func (s *Server) signInThrough(ctx context.Context, rec storage.Connection, acco
 		if err := a.failed(ctx); err != nil {
 			return storage.User{}, nil, err
 		}
-		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, "", account, "invalid_credentials"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, "", account, "invalid_credentials"); err != nil {
 			return storage.User{}, nil, err
 		}
 		return storage.User{}, nil, ErrInvalidCredentials
@@ -183,7 +186,7 @@ func (s *Server) signInThrough(ctx context.Context, rec storage.Connection, acco
 		if errors.Is(err, ErrIdentityUnusable) {
 			reason = "identity_unusable"
 		}
-		if aerr := s.auditSignInThrough(ctx, rec, EventSignInFailed, "", id.Email, reason); aerr != nil {
+		if aerr := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, "", id.Email, reason); aerr != nil {
 			return storage.User{}, nil, aerr
 		}
 		return storage.User{}, nil, err
@@ -191,12 +194,12 @@ func (s *Server) signInThrough(ctx context.Context, rec storage.Connection, acco
 		return storage.User{}, nil, err
 	}
 	if u.Blocked {
-		if err := s.auditSignInThrough(ctx, rec, EventSignInFailed, u.ID, u.Email, "blocked"); err != nil {
+		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, u.ID, u.Email, "blocked"); err != nil {
 			return storage.User{}, nil, err
 		}
 		return storage.User{}, nil, ErrUserBlocked
 	}
-	if err := s.auditSignInThrough(ctx, rec, EventSignInSucceeded, u.ID, u.Email, ""); err != nil {
+	if err := s.auditSignInThrough(ctx, rec, audit.EventSignInSucceeded, u.ID, u.Email, ""); err != nil {
 		return storage.User{}, nil, err
 	}
 	amr := id.AMR
@@ -229,7 +232,7 @@ func (s *Server) ResolveIdentity(ctx context.Context, rec storage.Connection, id
 	if u, err := s.linkedUser(ctx, rec, id.Subject); !errors.Is(err, storage.ErrNotFound) {
 		return u, err
 	}
-	email, err := normalizeEmail(id.Email)
+	email, err := directory.NormalizeEmail(id.Email)
 	if err != nil {
 		return storage.User{}, ErrIdentityUnusable
 	}
@@ -243,7 +246,7 @@ func (s *Server) ResolveIdentity(ctx context.Context, rec storage.Connection, id
 			return ErrIdentityConflict
 		case errors.Is(err, storage.ErrNotFound):
 			now := s.Now().UTC()
-			user = storage.User{ID: NewID("user"), Email: email, EmailVerified: id.EmailVerified, Name: id.Name,
+			user = storage.User{ID: ids.New("user"), Email: email, EmailVerified: id.EmailVerified, Name: id.Name,
 				CreatedAt: now, UpdatedAt: now}
 			if err := s.Store.CreateUser(ctx, user); err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/authio/authio/authn"
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
@@ -83,13 +84,13 @@ func (h *Handler) upstream(w http.ResponseWriter, r *http.Request, name string) 
 	conn, err := h.S.SignInConnection(r.Context(), name, "")
 	switch {
 	case errors.Is(err, server.ErrConnectionDisabled):
-		h.Logger.Info("sign-in refused: connection disabled", "request_id", server.RequestIDFromContext(r.Context()))
+		h.Logger.Info("sign-in refused: connection disabled", "request_id", httpx.RequestIDFromContext(r.Context()))
 		h.errorPage(w, r, http.StatusForbidden, "This sign-in method is turned off", "Contact your administrator, or go back and choose another way to sign in.")
 		return nil, false
 	case err == nil && (authn.Shape(conn) == "redirect" || authn.Shape(conn) == "post"):
 		return conn, true
 	case err == nil || errors.Is(err, server.ErrUnknownConnection):
-		h.Logger.Info("sign-in refused: unknown upstream connection", "request_id", server.RequestIDFromContext(r.Context()))
+		h.Logger.Info("sign-in refused: unknown upstream connection", "request_id", httpx.RequestIDFromContext(r.Context()))
 		h.errorPage(w, r, http.StatusNotFound, "This sign-in method is not available", "Go back and choose another way to sign in.")
 		return nil, false
 	}
@@ -159,7 +160,7 @@ func (h *Handler) upstreamFlow(w http.ResponseWriter, r *http.Request, state str
 		return f, nil, false
 	}
 	if f.ConnectionID == "" {
-		h.Logger.Info("upstream answer for a flow that started no upstream sign-in", "request_id", server.RequestIDFromContext(r.Context()))
+		h.Logger.Info("upstream answer for a flow that started no upstream sign-in", "request_id", httpx.RequestIDFromContext(r.Context()))
 		h.flowGone(w, r, &server.FlowGoneError{Flow: &f})
 		return f, nil, false
 	}

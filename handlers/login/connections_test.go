@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authio/authio/audit"
 	"github.com/authio/authio/authn"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -81,7 +83,7 @@ func (c *fakeCode) Authenticate(_ context.Context, form url.Values) (authn.Ident
 type kindsFixture struct {
 	env             *testenv.Env
 	acme, globex    *testenv.Tenant
-	spa             server.CreatedClient
+	spa             directory.CreatedClient
 	alice           storage.User
 	idp, codes      storage.Connection
 	globexIdP       storage.Connection
@@ -100,7 +102,7 @@ func newKindsFixture(t *testing.T, opts testenv.Options) *kindsFixture {
 		return &fakeCode{rec: rec}, nil
 	})
 	f := &kindsFixture{env: env, acme: env.NewTenant("acme"), globex: env.NewTenant("globex")}
-	f.spa = f.acme.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+	f.spa = f.acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
 	f.alice = f.acme.NewUser("alice@acme.test")
 	f.idp = f.connection(t, f.acme, "fake-idp", fakeRedirectType, map[string]any{"display_name": "Fake IdP"})
 	f.codes = f.connection(t, f.acme, "codes", fakeFormType, nil)
@@ -242,7 +244,7 @@ func TestRedirectConnectionSignsIn(t *testing.T) {
 			if link, err := f.env.S.Store.IdentityBySubject(f.acme.Ctx, f.idp.ID, "idp|new"); err != nil || link.UserID != u.ID {
 				t.Errorf("identity link %+v, %v", link, err)
 			}
-			ev := f.lastSignIn(t, server.EventSignInSucceeded)
+			ev := f.lastSignIn(t, audit.EventSignInSucceeded)
 			if ev.UserID != u.ID || ev.Data["connection"] != "fake-idp" || ev.Data["strategy"] != fakeRedirectType {
 				t.Errorf("signin.succeeded %+v", ev)
 			}
@@ -278,7 +280,7 @@ func TestRedirectConnectionSignsIn(t *testing.T) {
 			if r.StatusCode != http.StatusUnauthorized || setsSession(r) || !strings.Contains(testenv.Alert(r.Body), "Fake IdP") {
 				t.Errorf("status %d alert %q, want 401 naming the provider, no session", r.StatusCode, testenv.Alert(r.Body))
 			}
-			if ev := f.lastSignIn(t, server.EventSignInFailed); ev.Data["reason"] != "invalid_credentials" || ev.Data["connection"] != "fake-idp" {
+			if ev := f.lastSignIn(t, audit.EventSignInFailed); ev.Data["reason"] != "invalid_credentials" || ev.Data["connection"] != "fake-idp" {
 				t.Errorf("signin.failed %+v", ev.Data)
 			}
 		})
@@ -314,7 +316,7 @@ func TestCallbackStateMustBeTheBrowsersOpenFlow(t *testing.T) {
 			expired(t, f.answer(t, f.browser, provider, fresh, "alice"))
 		})
 		t.Run("another tenant's flow", func(t *testing.T) {
-			gspa := f.globex.NewClient(server.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+			gspa := f.globex.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
 			gflow := testenv.NewAuthRequest(gspa.ClientID, spaRedirect).Flow(t, f.globex, f.browser)
 			expired(t, f.answer(t, f.browser, provider, gflow, "alice"))
 		})
@@ -353,7 +355,7 @@ func TestFormConnectionSignsIn(t *testing.T) {
 		if r.StatusCode != http.StatusUnauthorized || setsSession(r) || testenv.Alert(r.Body) == "" {
 			t.Errorf("wrong code: status %d alert %q, want 401 with a message and no session", r.StatusCode, testenv.Alert(r.Body))
 		}
-		if ev := f.lastSignIn(t, server.EventSignInFailed); ev.Data["connection"] != "codes" || ev.Data["strategy"] != fakeFormType {
+		if ev := f.lastSignIn(t, audit.EventSignInFailed); ev.Data["connection"] != "codes" || ev.Data["strategy"] != fakeFormType {
 			t.Errorf("signin.failed %+v", ev.Data)
 		}
 		claims := f.finish(t, ar, flow, f.submitCode(t, f.browser, flow, "codes", rightCode))
@@ -417,7 +419,7 @@ func TestDisabledAndForeignConnectionsAreRefused(t *testing.T) {
 		if strings.Contains(page.Body, "Fake IdP") || strings.Contains(page.Body, `value="codes"`) {
 			t.Errorf("the login page still offers disabled connections:\n%s", page.Body)
 		}
-		if ev := f.lastSignIn(t, server.EventSignInFailed); ev.Data["reason"] != "connection_disabled" {
+		if ev := f.lastSignIn(t, audit.EventSignInFailed); ev.Data["reason"] != "connection_disabled" {
 			t.Errorf("signin.failed %+v, want reason connection_disabled", ev.Data)
 		}
 	})

@@ -15,7 +15,9 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/authio/authio/authn"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/handlers/oauth"
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
@@ -83,7 +85,7 @@ func pageHeaders(w http.ResponseWriter) {
 func isLogoutPath(p string) bool { return p == "/oidc/logout" || p == "/v2/logout" }
 
 func (h *Handler) csrfFailed(w http.ResponseWriter, r *http.Request) {
-	h.Logger.Info("csrf check failed", "request_id", server.RequestIDFromContext(r.Context()), "reason", csrf.FailureReason(r))
+	h.Logger.Info("csrf check failed", "request_id", httpx.RequestIDFromContext(r.Context()), "reason", csrf.FailureReason(r))
 	h.errorPage(w, r, http.StatusForbidden, "Your form expired", "Please go back, reload the page and try again.")
 }
 
@@ -92,7 +94,7 @@ func (h *Handler) page(r *http.Request, p templates.Page) templates.Page {
 	p.TenantName = t.Name
 	p.CSRFField = csrf.TemplateField(r)
 	p.SignupEnabled = t.SignupEnabled
-	p.RequestID = server.RequestIDFromContext(r.Context())
+	p.RequestID = httpx.RequestIDFromContext(r.Context())
 	q := url.Values{}
 	if p.Flow != "" {
 		q.Set("state", p.Flow)
@@ -108,7 +110,7 @@ func (h *Handler) page(r *http.Request, p templates.Page) templates.Page {
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p templates.Page) {
 	if err := h.Pages.Render(w, status, name, h.page(r, p)); err != nil {
-		h.Logger.Error("rendering page failed", "page", name, "request_id", server.RequestIDFromContext(r.Context()), "err", err)
+		h.Logger.Error("rendering page failed", "page", name, "request_id", httpx.RequestIDFromContext(r.Context()), "err", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 	}
 }
@@ -186,7 +188,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	conn, err := h.S.SignInConnection(ctx, form.Get("connection"), email)
 	switch {
 	case errors.Is(err, server.ErrUnknownConnection):
-		h.Logger.Info("sign-in refused: unknown connection", "request_id", server.RequestIDFromContext(ctx))
+		h.Logger.Info("sign-in refused: unknown connection", "request_id", httpx.RequestIDFromContext(ctx))
 		h.errorPage(w, r, http.StatusNotFound, "This sign-in method is not available", "Go back and choose another way to sign in.")
 		return
 	case errors.Is(err, server.ErrConnectionDisabled):
@@ -194,7 +196,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		if form.Get("connection") == "" || form.Get("connection") == storage.DefaultPasswordConnection {
 			p.Error = "Signing in with a password is turned off here. Contact your administrator."
 		}
-		h.Logger.Info("sign-in refused: connection disabled", "request_id", server.RequestIDFromContext(ctx))
+		h.Logger.Info("sign-in refused: connection disabled", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusForbidden, p, nil, nil)
 		return
 	case err != nil:
@@ -234,11 +236,11 @@ func (h *Handler) signInRefused(w http.ResponseWriter, r *http.Request, p templa
 		secs := int(throttled.RetryAfter.Seconds()) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		p.Error = "Too many failed attempts. Please wait " + strconv.Itoa((secs+59)/60) + " minute(s) and try again."
-		h.Logger.Info("sign-in throttled", "request_id", server.RequestIDFromContext(ctx))
+		h.Logger.Info("sign-in throttled", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusTooManyRequests, p, nil, nil)
 	case errors.Is(err, server.ErrUserBlocked):
 		p.Error = "This account is blocked. Contact your administrator."
-		h.Logger.Info("sign-in refused: user blocked", "request_id", server.RequestIDFromContext(ctx))
+		h.Logger.Info("sign-in refused: user blocked", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusForbidden, p, nil, nil)
 	case errors.Is(err, server.ErrInvalidCredentials):
 		p.Error = "That did not work. Check what you entered and try again."
@@ -247,15 +249,15 @@ func (h *Handler) signInRefused(w http.ResponseWriter, r *http.Request, p templa
 		} else if authn.Shape(conn) != "form" {
 			p.Error = "Signing in with " + authn.DisplayName(conn) + " did not work. Please try again."
 		}
-		h.Logger.Info("sign-in failed", "request_id", server.RequestIDFromContext(ctx), "connection", conn.Record().Name)
+		h.Logger.Info("sign-in failed", "request_id", httpx.RequestIDFromContext(ctx), "connection", conn.Record().Name)
 		h.renderLogin(w, r, http.StatusUnauthorized, p, nil, nil)
 	case errors.Is(err, server.ErrIdentityConflict):
 		p.Error = "An account with this email address already exists. Sign in the way you usually do."
-		h.Logger.Info("sign-in refused: the upstream email belongs to another account", "request_id", server.RequestIDFromContext(ctx))
+		h.Logger.Info("sign-in refused: the upstream email belongs to another account", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusConflict, p, nil, nil)
 	case errors.Is(err, server.ErrIdentityUnusable):
 		p.Error = "Your identity provider did not share an email address, which this sign-in needs."
-		h.Logger.Info("sign-in refused: the upstream identity has no usable email", "request_id", server.RequestIDFromContext(ctx))
+		h.Logger.Info("sign-in refused: the upstream identity has no usable email", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusBadRequest, p, nil, nil)
 	default:
 		h.failed(w, r, "sign-in error", err)
@@ -281,7 +283,7 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	if err != nil && r.Method == http.MethodGet {
 		// The page still works with the password form alone; submitting it answers the outage (5xx) if it lasts.
 		h.Logger.Warn("listing the sign-in methods failed: showing the password form only",
-			"request_id", server.RequestIDFromContext(r.Context()), "err", err)
+			"request_id", httpx.RequestIDFromContext(r.Context()), "err", err)
 		h.render(w, r, status, templates.PageLogin, p)
 		return
 	} else if err != nil {
@@ -347,7 +349,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 	cookie, ls, err := h.S.StartSession(ctx, user, amr)
 	if errors.Is(err, storage.ErrCredentialsChanged) {
 		// The password changed (or the user was blocked) while this sign-in checked the old one.
-		h.Logger.Info("sign-in failed: credentials changed during the sign-in", "request_id", server.RequestIDFromContext(ctx))
+		h.Logger.Info("sign-in failed: credentials changed during the sign-in", "request_id", httpx.RequestIDFromContext(ctx))
 		p := templates.Page{Error: "Wrong email or password."}
 		if flow != nil {
 			p.Flow = flow.ID
@@ -358,7 +360,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 		h.failed(w, r, "starting session failed", err)
 		return
 	}
-	h.Logger.Info("signed in", "request_id", server.RequestIDFromContext(ctx), "user_id", user.ID)
+	h.Logger.Info("signed in", "request_id", httpx.RequestIDFromContext(ctx), "user_id", user.ID)
 	http.SetCookie(w, &http.Cookie{
 		Name: oauth.SessionCookie, Value: cookie, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: h.S.Config.PublicScheme == "https", MaxAge: int(h.S.Config.SessionTTL.Seconds()),
@@ -411,7 +413,7 @@ func (h *Handler) signupSubmit(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	p.Email, p.FieldErrors = email, map[string]string{}
 	user, err := h.S.SignUp(ctx, email, password)
-	var verr *server.ValidationError
+	var verr *directory.ValidationError
 	switch {
 	case errors.As(err, &verr):
 		if verr.Field == "email" && strings.Contains(verr.Message, "already exists") {

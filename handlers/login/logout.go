@@ -8,7 +8,8 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/authio/authio/handlers/oauth"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/httpx"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
 )
@@ -27,9 +28,9 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 
 	var hintSub string
 	if hint != "" {
-		signer := &server.Signer{Keys: h.S.Keys}
+		signer := &keys.Signer{Keys: h.S.Keys}
 		tok, err := signer.Decode(ctx, hint)
-		if server.IsUnavailable(err) {
+		if httpx.IsUnavailable(err) {
 			// The tenant's keys could not be loaded: the hint was not checked, let alone refused.
 			h.failed(w, r, "sign-out: loading signing keys failed", err)
 			return
@@ -100,7 +101,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 			h.failed(w, r, "ending session failed", err)
 			return
 		default:
-			h.Logger.Info("signed out", "request_id", server.RequestIDFromContext(ctx), "user_id", ls.UserID)
+			h.Logger.Info("signed out", "request_id", httpx.RequestIDFromContext(ctx), "user_id", ls.UserID)
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: oauth.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
