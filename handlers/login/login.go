@@ -3,6 +3,7 @@
 package login
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ory/fosite/token/jwt"
 	"github.com/gorilla/csrf"
 	"github.com/gorilla/mux"
 
@@ -25,16 +27,71 @@ import (
 
 // Handler serves the hosted pages. Routes must run behind server.ResolveTenant.
 type Handler struct {
-	S      *server.Server
-	Pages  *templates.Renderer
-	Logger *slog.Logger
-	Now    func() time.Time
+	S Services
+	// IDTokens decodes and verifies ID tokens of the tenant in scope (id_token_hint at sign-out).
+	IDTokens TokenDecoder
+	// CSRFKey keys the CSRF tokens of every form (32 bytes, derived from AUTHIO_SECRET_KEY).
+	CSRFKey []byte
+	// Secure marks cookies Secure (AUTHIO_PUBLIC_SCHEME=https).
+	Secure bool
+	// SessionTTL is the browser session cookie's lifetime.
+	SessionTTL time.Duration
+	Pages      *templates.Renderer
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Sessions opens and ends browser sessions.
+type Sessions interface {
+	// SessionFromCookie returns the live session and its user for a session cookie value (storage.ErrNotFound
+	// when there is none).
+	SessionFromCookie(ctx context.Context, cookie string) (storage.LoginSession, storage.User, error)
+	// StartSession opens a session for u, who just signed in with the methods amr (RFC 8176); it returns the
+	// cookie value. storage.ErrCredentialsChanged when u's password changed meanwhile.
+	StartSession(ctx context.Context, u storage.User, amr []string) (string, storage.LoginSession, error)
+	// EndSession ends a session once (storage.ErrNotFound when it already ended).
+	EndSession(ctx context.Context, ls storage.LoginSession) error
+}
+
+// Flows reads and advances the sign-in flow a page belongs to.
+type Flows interface {
+	OpenFlow(ctx context.Context, r *http.Request, id string) (storage.AuthFlow, error)
+	AdvanceFlow(ctx context.Context, f storage.AuthFlow, fn func(f storage.AuthFlow) storage.AuthFlow) (storage.AuthFlow, error)
+	// FlowRequestID is the request id a POST-binding kind's answer must name for the flow.
+	FlowRequestID(flowID string) string
+}
+
+// SignIn proves identities through the tenant's connections (throttling, audit, blocked users and identity
+// linking included).
+type SignIn interface {
+	LoginConnections(ctx context.Context) ([]authn.Connection, error)
+	SignInConnection(ctx context.Context, name, account string) (authn.Connection, error)
+	SignInForm(ctx context.Context, c authn.FormConnection, form url.Values, ip string) (storage.User, []string, error)
+	SignInUpstream(ctx context.Context, c authn.Connection, ip string,
+		prove func(ctx context.Context) (authn.Identity, error)) (storage.User, []string, error)
+	SignUp(ctx context.Context, email, password string) (storage.User, error)
+}
+
+// Services is what the hosted pages use of Authio's services, and nothing more (*server.Server implements it).
+type Services interface {
+	Sessions
+	Flows
+	SignIn
+	// Client finds one of the tenant's clients (post-logout redirect URIs).
+	Client(ctx context.Context, id string) (storage.Client, error)
+	// ClientIP is the request's client address (X-Forwarded-For only from trusted proxies).
+	ClientIP(r *http.Request) string
+}
+
+// TokenDecoder decodes and verifies a JWT signed by the tenant in scope (keys.Signer).
+type TokenDecoder interface {
+	Decode(ctx context.Context, token string) (*jwt.Token, error)
 }
 
 // Mount registers the pages on r, wrapped in CSRF protection.
 func (h *Handler) Mount(r *mux.Router) {
-	secure := h.S.Config.PublicScheme == "https"
-	protect := csrf.Protect(h.S.Secrets.Derive("csrf"),
+	secure := h.Secure
+	protect := csrf.Protect(h.CSRFKey,
 		csrf.Secure(secure), csrf.SameSite(csrf.SameSiteLaxMode), csrf.Path("/"), csrf.HttpOnly(true),
 		csrf.CookieName("authio_csrf"), csrf.FieldName("csrf_token"),
 		csrf.ErrorHandler(http.HandlerFunc(h.csrfFailed)))
@@ -363,7 +420,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 	h.Logger.Info("signed in", "request_id", httpx.RequestIDFromContext(ctx), "user_id", user.ID)
 	http.SetCookie(w, &http.Cookie{
 		Name: oauth.SessionCookie, Value: cookie, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: h.S.Config.PublicScheme == "https", MaxAge: int(h.S.Config.SessionTTL.Seconds()),
+		Secure: h.Secure, MaxAge: int(h.SessionTTL.Seconds()),
 	})
 	if flow == nil {
 		h.render(w, r, http.StatusOK, templates.PageError, templates.Page{Title: "You are signed in", Message: "You can close this page and return to the application."})

@@ -9,7 +9,6 @@ import (
 
 	"github.com/authio/authio/handlers/oauth"
 	"github.com/authio/authio/httpx"
-	"github.com/authio/authio/keys"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
 )
@@ -28,8 +27,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 
 	var hintSub string
 	if hint != "" {
-		signer := &keys.Signer{Keys: h.S.Keys}
-		tok, err := signer.Decode(ctx, hint)
+		tok, err := h.IDTokens.Decode(ctx, hint)
 		if httpx.IsUnavailable(err) {
 			// The tenant's keys could not be loaded: the hint was not checked, let alone refused.
 			h.failed(w, r, "sign-out: loading signing keys failed", err)
@@ -57,7 +55,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 			h.errorPage(w, r, http.StatusBadRequest, "Sign-out link is not valid", "A client_id or id_token_hint is required with a post-logout redirect.")
 			return
 		}
-		c, err := h.S.Store.GetClientByID(ctx, clientID)
+		c, err := h.S.Client(ctx, clientID)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			h.failed(w, r, "sign-out: loading the client failed", err)
 			return
@@ -105,7 +103,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: oauth.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: h.S.Config.PublicScheme == "https"})
+		SameSite: http.SameSiteLaxMode, Secure: h.Secure})
 	if redirect != "" {
 		u, _ := url.Parse(redirect)
 		if state != "" {

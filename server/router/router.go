@@ -17,6 +17,7 @@ import (
 	"github.com/authio/authio/handlers/oauth"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/internal/canon"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/static"
 	"github.com/authio/authio/templates"
@@ -63,7 +64,8 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 
 	tenant := r.NewRoute().Subrouter()
 	oh := &oauth.Handler{S: s, Provider: s.Provider, Keys: s.Keys, Metrics: s.Metrics, Pages: pages, Logger: s.Logger, Now: s.Now}
-	lh := &login.Handler{S: s, Pages: pages, Logger: s.Logger, Now: s.Now}
+	lh := &login.Handler{S: s, IDTokens: &keys.Signer{Keys: s.Keys}, CSRFKey: s.Secrets.Derive("csrf"),
+		Secure: s.Config.PublicScheme == "https", SessionTTL: s.Config.SessionTTL, Pages: pages, Logger: s.Logger, Now: s.Now}
 	ah := &account.Handler{S: s, Logger: s.Logger, Now: s.Now}
 	mh := &management.Handler{S: s, Provider: s.Provider, Logger: s.Logger, Now: s.Now}
 	// Every tenant route, whatever its surface, refuses input storage cannot keep before its handler runs.
