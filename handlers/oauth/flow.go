@@ -18,6 +18,11 @@ import (
 // organization=<org id>.
 const ResumePath = "/authorize/resume"
 
+// MaxFlowParams bounds, in bytes (URL-encoded), the authorization request a sign-in flow keeps: anyone can
+// start a flow without signing in, so what one request may leave in the database for 15 minutes is small.
+// Standard requests are well under 2 KB; a bigger one is refused with invalid_request before anything is stored.
+const MaxFlowParams = 8 << 10
+
 // startFlow stores a validated authorization request that needs the user as a sign-in flow bound to this
 // browser, and sends the browser to its first step: the sign-in page, or (ls set: the browser's session is good
 // enough for this request) the flow's next step.
@@ -27,9 +32,16 @@ func (h *Handler) startFlow(w http.ResponseWriter, r *http.Request, ar fosite.Au
 	for k, v := range ar.GetRequestForm() {
 		params[k] = append([]string(nil), v...)
 	}
+	encoded := params.Encode()
+	if len(encoded) > MaxFlowParams {
+		h.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHintf(
+			"The authorization request is too large to keep during sign-in (%d bytes of parameters, at most %d).",
+			len(encoded), MaxFlowParams))
+		return
+	}
 	f := storage.AuthFlow{
 		ClientID:     ar.GetClient().GetID(),
-		Params:       params.Encode(),
+		Params:       encoded,
 		Organization: params.Get("organization"),
 		OrgRequired:  params.Get("organization") == "" && server.CheckOrgUsage(ar.GetClient(), "") != nil,
 	}
