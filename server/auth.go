@@ -8,7 +8,6 @@ import (
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/authn/password"
 	"github.com/authio/authio/internal/canon"
-	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/storage"
 )
 
@@ -136,50 +135,4 @@ func (s *Server) SignUp(ctx context.Context, email, password string) (storage.Us
 		return storage.User{}, err
 	}
 	return s.CreateUser(ctx, email, password, "")
-}
-
-// StartSession records a browser session for u, who has just proven the password whose hash u carries, and
-// returns the cookie value to set. storage.ErrCredentialsChanged when that password was changed, or the user
-// blocked, while the sign-in was under way: the session is not opened.
-func (s *Server) StartSession(ctx context.Context, u storage.User, amr []string) (string, storage.LoginSession, error) {
-	cookie := ids.Random(32)
-	now := s.Now().UTC().Truncate(time.Second)
-	ls := storage.LoginSession{
-		ID: ids.New("ses"), UserID: u.ID, CookieHash: s.Secrets.TokenHash(cookie), AuthTime: now, AMR: amr,
-		ExpiresAt: now.Add(s.Config.SessionTTL), CreatedAt: now,
-	}
-	if err := s.Store.CreateSessionFor(ctx, ls, u.PasswordHash); err != nil {
-		return "", ls, err
-	}
-	return cookie, ls, nil
-}
-
-// SessionFromCookie returns the live session and its user for a cookie value; storage.ErrNotFound when there is
-// none, or its user has been deleted or blocked.
-func (s *Server) SessionFromCookie(ctx context.Context, cookie string) (storage.LoginSession, storage.User, error) {
-	if cookie == "" {
-		return storage.LoginSession{}, storage.User{}, storage.ErrNotFound
-	}
-	ls, err := s.Store.SessionByCookieHash(ctx, s.Secrets.TokenHash(cookie), s.Now().UTC())
-	if err != nil {
-		return ls, storage.User{}, err
-	}
-	// A deleted or blocked user has no session, whatever the cookie says.
-	u, err := s.LiveUser(ctx, ls.UserID)
-	if errors.Is(err, ErrGrantWithdrawn) {
-		return storage.LoginSession{}, storage.User{}, storage.ErrNotFound
-	}
-	return ls, u, err
-}
-
-// EndSession ends a browser session and records session.ended. Of several concurrent calls for one session
-// exactly one ends it; the others get storage.ErrNotFound and record nothing.
-func (s *Server) EndSession(ctx context.Context, ls storage.LoginSession) error {
-	return s.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Store.DeleteSession(ctx, ls.ID); err != nil {
-			return err
-		}
-		return s.Audit(audit.WithActor(ctx, audit.Actor{Kind: "user", ID: ls.UserID}), storage.AuditEvent{
-			Type: audit.EventSessionEnded, UserID: ls.UserID, Data: storage.JSONMap{"session_id": ls.ID}})
-	})
 }

@@ -24,6 +24,10 @@ type Server struct {
 	// Directory serves the tenant's users, organizations, roles, clients, resource servers and API keys; its
 	// methods are the server's.
 	*directory.Directory
+	// FlowService keeps sign-in flows and SessionService browser sessions (package authn); their methods are
+	// the server's.
+	*authn.FlowService
+	*authn.SessionService
 
 	Config   config.Config
 	Logger   *slog.Logger
@@ -103,6 +107,16 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 	s.Directory = directory.New(directory.Deps{Store: store, Audit: s.Audit, Now: func() time.Time { return s.Now() },
 		Secrets: secrets, HashPassword: s.HashPassword, Announce: s.announce, AuthzChanged: s.authzChanged,
 		ResourceServer: s.ResourceServer})
+	now := func() time.Time { return s.Now() }
+	s.FlowService = authn.NewFlowService(store, secrets, now, cfg.PublicScheme == "https")
+	s.SessionService = authn.NewSessionService(authn.SessionDeps{Store: store, Secrets: secrets, Now: now,
+		TTL: cfg.SessionTTL, Audit: s.Audit, LiveUser: func(ctx context.Context, id string) (storage.User, error) {
+			u, err := s.LiveUser(ctx, id)
+			if errors.Is(err, ErrGrantWithdrawn) {
+				return u, authn.ErrUserGone
+			}
+			return u, err
+		}})
 	s.Connections = s.NewConnectionRegistry()
 	s.health = newCacheHealth(c, logger, s.flushLocalCaches)
 	s.localCounters = cache.NewMemory()

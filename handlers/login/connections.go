@@ -46,7 +46,7 @@ func (h *Handler) startUpstream(w http.ResponseWriter, r *http.Request) {
 		nf.ConnectionID = conn.Record().ID
 		return nf
 	})
-	var gone *server.FlowGoneError
+	var gone *authn.FlowGoneError
 	if errors.As(err, &gone) {
 		h.flowGone(w, r, gone)
 		return
@@ -106,7 +106,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	rc, ok := conn.(authn.RedirectConnection)
 	if !ok {
-		h.flowGone(w, r, &server.FlowGoneError{Flow: &f})
+		h.flowGone(w, r, &authn.FlowGoneError{Flow: &f})
 		return
 	}
 	user, amr, err := h.S.SignInUpstream(r.Context(), conn, h.S.ClientIP(r), func(ctx context.Context) (authn.Identity, error) {
@@ -126,7 +126,7 @@ func (h *Handler) postCallback(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusBadRequest, "This request is not valid", "The sign-in response could not be read.")
 		return
 	}
-	if _, err := r.Cookie(server.FlowCookie); err != nil && r.PostForm.Get(resubmitField) == "" {
+	if _, err := r.Cookie(authn.FlowCookie); err != nil && r.PostForm.Get(resubmitField) == "" {
 		hidden := map[string]string{resubmitField: "1"}
 		for name := range r.PostForm {
 			hidden[name] = r.PostForm.Get(name)
@@ -140,7 +140,7 @@ func (h *Handler) postCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	pc, ok := conn.(authn.PostBindingConnection)
 	if !ok {
-		h.flowGone(w, r, &server.FlowGoneError{Flow: &f})
+		h.flowGone(w, r, &authn.FlowGoneError{Flow: &f})
 		return
 	}
 	requestID := h.S.FlowRequestID(f.ID)
@@ -161,7 +161,7 @@ func (h *Handler) upstreamFlow(w http.ResponseWriter, r *http.Request, state str
 	}
 	if f.ConnectionID == "" {
 		h.Logger.Info("upstream answer for a flow that started no upstream sign-in", "request_id", httpx.RequestIDFromContext(r.Context()))
-		h.flowGone(w, r, &server.FlowGoneError{Flow: &f})
+		h.flowGone(w, r, &authn.FlowGoneError{Flow: &f})
 		return f, nil, false
 	}
 	conn, ok := h.upstream(w, r, f.ConnectionID)

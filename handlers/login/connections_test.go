@@ -325,7 +325,7 @@ func TestCallbackStateMustBeTheBrowsersOpenFlow(t *testing.T) {
 			expired(t, f.answer(t, f.browser, provider, flow, "alice"))
 		})
 		t.Run("expired flow", func(t *testing.T) {
-			f.env.Clock.Freeze(time.Now().Add(-server.FlowTTL - time.Minute))
+			f.env.Clock.Freeze(time.Now().Add(-authn.FlowTTL - time.Minute))
 			old := f.request().Flow(t, f.acme, f.browser)
 			p := f.start(t, old)
 			f.env.Clock.Freeze(time.Now())

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ory/fosite/token/jwt"
 	"github.com/gorilla/csrf"
 	"github.com/gorilla/mux"
+	"github.com/ory/fosite/token/jwt"
 
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/directory"
@@ -180,7 +180,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 // used (the "expired" page) or loading it failed (a 5xx page), and the response has been written.
 func (h *Handler) openFlow(w http.ResponseWriter, r *http.Request, id string) (f storage.AuthFlow, ok bool) {
 	f, err := h.S.OpenFlow(r.Context(), r, id)
-	var gone *server.FlowGoneError
+	var gone *authn.FlowGoneError
 	switch {
 	case errors.As(err, &gone):
 		h.flowGone(w, r, gone)
@@ -193,7 +193,7 @@ func (h *Handler) openFlow(w http.ResponseWriter, r *http.Request, id string) (f
 }
 
 // flowGone shows the "This sign-in link has expired" page (see oauth.FlowGonePage).
-func (h *Handler) flowGone(w http.ResponseWriter, r *http.Request, gone *server.FlowGoneError) {
+func (h *Handler) flowGone(w http.ResponseWriter, r *http.Request, gone *authn.FlowGoneError) {
 	status, p := oauth.FlowGonePage(gone)
 	w.Header().Set("Cache-Control", "no-store")
 	h.render(w, r, status, templates.PageError, p)
@@ -433,7 +433,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 		f.ConnectionID = ""   // the upstream answer is used: replaying the callback finds nothing to finish
 		return f
 	})
-	var gone *server.FlowGoneError
+	var gone *authn.FlowGoneError
 	if errors.As(err, &gone) {
 		h.flowGone(w, r, gone)
 		return

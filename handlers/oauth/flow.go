@@ -7,6 +7,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/authn"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -49,7 +50,7 @@ func (h *Handler) startFlow(w http.ResponseWriter, r *http.Request, ar fosite.Au
 		at := ls.AuthTime
 		f.UserID, f.SessionID, f.AuthTime, f.AMR = ls.UserID, ls.ID, &at, ls.AMR
 	}
-	browser, fresh := server.FlowBrowser(r)
+	browser, fresh := authn.FlowBrowser(r)
 	f, err := h.S.StartFlow(ctx, browser, f)
 	if err != nil {
 		h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
@@ -59,7 +60,7 @@ func (h *Handler) startFlow(w http.ResponseWriter, r *http.Request, ar fosite.Au
 		http.SetCookie(w, h.S.FlowBrowserCookie(browser))
 	}
 	next := ResumePath
-	if server.NextFlowStep(f) == server.StepLogin {
+	if authn.NextFlowStep(f) == authn.StepLogin {
 		next = LoginPath
 	}
 	http.Redirect(w, r, next+"?"+url.Values{"state": {f.ID}}.Encode(), http.StatusFound)
@@ -93,7 +94,7 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 		f.SessionID = ""
 	}
 
-	if server.NextFlowStep(f) == server.StepLogin && signedIn && sessionSatisfies(ar.GetRequestForm(), ls, h.Now().UTC()) {
+	if authn.NextFlowStep(f) == authn.StepLogin && signedIn && sessionSatisfies(ar.GetRequestForm(), ls, h.Now().UTC()) {
 		// Signed in meanwhile (in another tab, say) in a way this request accepts: no need to ask again.
 		f, err = h.S.AdvanceFlow(ctx, f, func(old storage.AuthFlow) storage.AuthFlow {
 			at := ls.AuthTime
@@ -106,7 +107,7 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	if org := q.Get("organization"); org != "" && server.NextFlowStep(f) == server.StepOrganization {
+	if org := q.Get("organization"); org != "" && authn.NextFlowStep(f) == authn.StepOrganization {
 		f, err = h.S.AdvanceFlow(ctx, f, func(old storage.AuthFlow) storage.AuthFlow {
 			old.OrganizationID = org
 			return old
@@ -121,11 +122,11 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	switch server.NextFlowStep(f) {
-	case server.StepLogin:
+	switch authn.NextFlowStep(f) {
+	case authn.StepLogin:
 		http.Redirect(w, r, LoginPath+"?"+url.Values{"state": {f.ID}}.Encode(), http.StatusFound)
 		return
-	case server.StepOrganization:
+	case authn.StepOrganization:
 		h.orgPicker(w, r, ar, user, f)
 		return
 	}
@@ -174,7 +175,7 @@ func (h *Handler) storedRequest(r *http.Request, f storage.AuthFlow) (fosite.Aut
 // flowError answers a flow id that cannot be used with the "expired" page (FlowGonePage), and a failure of
 // ours with a 5xx page.
 func (h *Handler) flowError(w http.ResponseWriter, r *http.Request, err error) {
-	var gone *server.FlowGoneError
+	var gone *authn.FlowGoneError
 	if !errors.As(err, &gone) {
 		h.authorizeError(w, r, nil, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
 		return
@@ -191,7 +192,7 @@ func (h *Handler) flowError(w http.ResponseWriter, r *http.Request, err error) {
 // FlowGonePage is the page for a sign-in flow id that cannot be used: 410 with a link that starts the same
 // authorization request again when the flow is this browser's (it expired or was completed), 400 and no link
 // otherwise (unknown here, another browser's: nothing about it is shown).
-func FlowGonePage(gone *server.FlowGoneError) (int, templates.Page) {
+func FlowGonePage(gone *authn.FlowGoneError) (int, templates.Page) {
 	p := templates.Page{
 		Title:   "This sign-in link has expired",
 		Message: "Sign-in links work once, for 15 minutes, in the browser that opened them. Go back to the application and sign in again.",

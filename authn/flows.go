@@ -1,4 +1,4 @@
-package server
+package authn
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/internal/ids"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/storage"
 )
 
@@ -76,22 +77,38 @@ func FlowBrowser(r *http.Request) (value string, fresh bool) {
 	return ids.Random(32), true
 }
 
+// FlowService keeps sign-in flows: authorization requests that need the user, stored server-side while the
+// steps (identify, authenticate, choose an organization, and later a second factor or step-up) are satisfied.
+// Every method works on the tenant in ctx's tenancy scope.
+type FlowService struct {
+	store   storage.Flows
+	secrets *keys.Secrets
+	now     func() time.Time
+	secure  bool
+}
+
+// NewFlowService returns the flow service over store; now is the server's clock, secure marks the flow cookie
+// Secure (https).
+func NewFlowService(store storage.Flows, secrets *keys.Secrets, now func() time.Time, secure bool) *FlowService {
+	return &FlowService{store: store, secrets: secrets, now: now, secure: secure}
+}
+
 // FlowBrowserCookie is the flow cookie carrying value: host-only, HttpOnly, SameSite=Lax, Secure on https,
 // ending with the browser session.
-func (s *Server) FlowBrowserCookie(value string) *http.Cookie {
+func (s *FlowService) FlowBrowserCookie(value string) *http.Cookie {
 	return &http.Cookie{Name: FlowCookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: s.Config.PublicScheme == "https"}
+		Secure: s.secure}
 }
 
 // StartFlow stores f as a new flow of the tenant in ctx, bound to the browser whose flow cookie is browser;
-// it sets the id, the binding, the creation time (s.Now, whole seconds, which prompt=login and max_age are
+// it sets the id, the binding, the creation time (the server clock, whole seconds, which prompt=login and max_age are
 // judged against) and the expiry (FlowTTL later).
-func (s *Server) StartFlow(ctx context.Context, browser string, f storage.AuthFlow) (storage.AuthFlow, error) {
-	now := s.Now().UTC().Truncate(time.Second)
+func (s *FlowService) StartFlow(ctx context.Context, browser string, f storage.AuthFlow) (storage.AuthFlow, error) {
+	now := s.now().UTC().Truncate(time.Second)
 	f.ID = ids.New("flw")
-	f.BrowserHash = s.Secrets.TokenHash("flow-browser:" + browser)
+	f.BrowserHash = s.secrets.TokenHash("flow-browser:" + browser)
 	f.CreatedAt, f.ExpiresAt, f.CompletedAt = now, now.Add(FlowTTL), nil
-	if err := s.Store.CreateFlow(ctx, f); err != nil {
+	if err := s.store.CreateFlow(ctx, f); err != nil {
 		return storage.AuthFlow{}, err
 	}
 	return f, nil
@@ -100,21 +117,21 @@ func (s *Server) StartFlow(ctx context.Context, browser string, f storage.AuthFl
 // OpenFlow returns the open flow id of the tenant in ctx, when the browser presenting it (r's flow cookie)
 // started it. A *FlowGoneError when it is unknown, another browser's, expired or completed; storage errors
 // (the database failing) as they are.
-func (s *Server) OpenFlow(ctx context.Context, r *http.Request, id string) (storage.AuthFlow, error) {
+func (s *FlowService) OpenFlow(ctx context.Context, r *http.Request, id string) (storage.AuthFlow, error) {
 	if id == "" || len(id) > 64 {
 		return storage.AuthFlow{}, &FlowGoneError{}
 	}
-	f, err := s.Store.GetFlow(ctx, id)
+	f, err := s.store.GetFlow(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return storage.AuthFlow{}, &FlowGoneError{}
 	} else if err != nil {
 		return storage.AuthFlow{}, err
 	}
 	c, err := r.Cookie(FlowCookie)
-	if err != nil || subtle.ConstantTimeCompare([]byte(s.Secrets.TokenHash("flow-browser:"+c.Value)), []byte(f.BrowserHash)) != 1 {
+	if err != nil || subtle.ConstantTimeCompare([]byte(s.secrets.TokenHash("flow-browser:"+c.Value)), []byte(f.BrowserHash)) != 1 {
 		return storage.AuthFlow{}, &FlowGoneError{}
 	}
-	if f.CompletedAt != nil || !s.Now().Before(f.ExpiresAt) {
+	if f.CompletedAt != nil || !s.now().Before(f.ExpiresAt) {
 		return storage.AuthFlow{}, &FlowGoneError{Flow: &f}
 	}
 	return f, nil
@@ -122,9 +139,9 @@ func (s *Server) OpenFlow(ctx context.Context, r *http.Request, id string) (stor
 
 // AdvanceFlow records a step of open flow f (fn changes what the step satisfied) with a write conditional on the
 // flow still being open. A *FlowGoneError when it was completed or expired meanwhile.
-func (s *Server) AdvanceFlow(ctx context.Context, f storage.AuthFlow, fn func(f storage.AuthFlow) storage.AuthFlow) (storage.AuthFlow, error) {
+func (s *FlowService) AdvanceFlow(ctx context.Context, f storage.AuthFlow, fn func(f storage.AuthFlow) storage.AuthFlow) (storage.AuthFlow, error) {
 	var out storage.AuthFlow
-	err := s.Store.AdvanceFlow(ctx, f.ID, s.Now(), func(old storage.AuthFlow) (storage.AuthFlow, error) {
+	err := s.store.AdvanceFlow(ctx, f.ID, s.now(), func(old storage.AuthFlow) (storage.AuthFlow, error) {
 		out = fn(old)
 		return out, nil
 	})
@@ -136,8 +153,8 @@ func (s *Server) AdvanceFlow(ctx context.Context, f storage.AuthFlow, fn func(f 
 
 // CompleteFlow completes open flow f: exactly one of several concurrent calls succeeds, on any replica; the
 // others get a *FlowGoneError, as does a flow completed or expired before.
-func (s *Server) CompleteFlow(ctx context.Context, f storage.AuthFlow) error {
-	err := s.Store.CompleteFlow(ctx, f.ID, s.Now())
+func (s *FlowService) CompleteFlow(ctx context.Context, f storage.AuthFlow) error {
+	err := s.store.CompleteFlow(ctx, f.ID, s.now())
 	if errors.Is(err, storage.ErrAlreadyUsed) {
 		return &FlowGoneError{Flow: &f}
 	}
