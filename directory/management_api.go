@@ -1,6 +1,9 @@
 package directory
 
-import "github.com/authio/authio/storage"
+import (
+	"github.com/authio/authio/oauth"
+	"github.com/authio/authio/storage"
+)
 
 // ManagementAudience is the identifier of Authio's own Management API (/api/v2). Every tenant has it as a
 // built-in resource server: clients are allowed its audience like any other, and roles may hold its scopes.
@@ -43,11 +46,11 @@ var ManagementScopes = []storage.Scope{
 	{Value: "update:tenant_settings", Description: "Update the tenant's settings"},
 }
 
-// Default token lifetimes of resource servers that do not set their own.
+// Token lifetimes of resource servers (seconds), oauth's: the defaults of those that set none, and the bound.
 const (
-	DefaultResourceTokenLifetime   = 300            // 5 minutes
-	DefaultResourceRefreshLifetime = 30 * 24 * 3600 // 30 days
-	MaxResourceTokenLifetime       = 24 * 3600      // keeps the key-retirement window bounded
+	DefaultResourceTokenLifetime   = oauth.DefaultResourceTokenLifetime
+	DefaultResourceRefreshLifetime = oauth.DefaultResourceRefreshLifetime
+	MaxResourceTokenLifetime       = oauth.MaxResourceTokenLifetime
 )
 
 // ManagementResourceServer is the built-in resource server for ManagementAudience.

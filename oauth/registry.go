@@ -106,3 +106,10 @@ func GrantSpellings() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// Default token lifetimes (seconds) of resource servers that do not set their own, and the longest one may set.
+const (
+	DefaultResourceTokenLifetime   = 300            // 5 minutes
+	DefaultResourceRefreshLifetime = 30 * 24 * 3600 // 30 days
+	MaxResourceTokenLifetime       = 24 * 3600      // keeps the key-retirement window bounded
+)

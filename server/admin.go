@@ -133,7 +133,7 @@ func (s *Server) AddDomain(ctx context.Context, tenant, domain string) (storage.
 // resource server's own (the Management API's included).
 func (s *Server) RotateKey(ctx context.Context, t storage.Tenant) (storage.SigningKey, error) {
 	tctx := storage.WithTenant(ctx, t.ID)
-	keep := s.pc.MaxTokenLifetime(t)
+	keep := s.MaxTokenLifetime(t)
 	rsMax, err := s.Store.MaxTokenLifetime(tctx)
 	if err != nil {
 		return storage.SigningKey{}, err

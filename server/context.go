@@ -26,3 +26,6 @@ func TenantFromContext(ctx context.Context) *Tenant {
 	t, _ := tenancy.Record(ctx).(*Tenant)
 	return t
 }
+
+// StoredTenant is the tenant's stored record (implements oauth.StoredTenant).
+func (t *Tenant) StoredTenant() *storage.Tenant { return &t.Tenant }

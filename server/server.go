@@ -9,12 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ory/fosite"
-
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/keys"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
 )
@@ -28,27 +27,25 @@ type Server struct {
 	// the server's.
 	*authn.FlowService
 	*authn.SessionService
+	// Service is the OAuth composition (package oauth): fosite with Authio's grants and the claims builder, its
+	// Provider and OrgPolicy, and the grant reads (UserOrganization, LiveUser, switching, …).
+	*oauth.Service
 
-	Config   config.Config
-	Logger   *slog.Logger
-	Store    *storage.Store
-	Cache    cache.Cache
-	Secrets  *keys.Secrets
-	Keys     *keys.KeyManager
-	Tenants  *TenantResolver
-	Provider fosite.OAuth2Provider
-	Metrics  *Metrics
-	Now      func() time.Time
-	// OrgPolicy checks an organization's auth policy when a session acts in it; nil asks for nothing more.
-	OrgPolicy OrgPolicy
+	Config  config.Config
+	Logger  *slog.Logger
+	Store   *storage.Store
+	Cache   cache.Cache
+	Secrets *keys.Secrets
+	Keys    *keys.KeyManager
+	Tenants *TenantResolver
+	Metrics *Metrics
+	Now     func() time.Time
 	// Connections opens the tenant's stored connections into their kinds (see package authn).
 	Connections *authn.Registry
 
-	pc       *providerConfig
-	strategy switchStrategy
-	origins  *originCache
-	authz    *authzCache
-	health   *cacheHealth
+	origins *originCache
+	authz   *authzCache
+	health  *cacheHealth
 	// localCounters hold sign-in failures while Redis does not answer (see throttleCounters).
 	localCounters *cache.Memory
 	stops         []func()
@@ -112,7 +109,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 	s.SessionService = authn.NewSessionService(authn.SessionDeps{Store: store, Secrets: secrets, Now: now,
 		TTL: cfg.SessionTTL, Audit: s.Audit, LiveUser: func(ctx context.Context, id string) (storage.User, error) {
 			u, err := s.LiveUser(ctx, id)
-			if errors.Is(err, ErrGrantWithdrawn) {
+			if errors.Is(err, oauth.ErrGrantWithdrawn) {
 				return u, authn.ErrUserGone
 			}
 			return u, err
@@ -123,9 +120,8 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 	s.Keys.Unannounced = s.health.degraded
 	s.Tenants.Unannounced = s.health.degraded
 	s.authz.unannounced = s.health.degraded
-	s.Provider, s.pc, s.strategy = newProvider(cfg, store, secrets, &keys.Signer{Keys: km}, func() time.Time { return s.Now() })
-	s.pc.addTokenHandler(&tokenExchangeHandler{s: s})
-	s.pc.addTokenHandler(&claimsHandler{s: s}) // last: it builds the claims of a request every handler above has validated
+	s.Service = oauth.NewService(oauth.Deps{Config: cfg, Store: store, Secrets: secrets, Signer: &keys.Signer{Keys: km},
+		Now: func() time.Time { return s.Now() }, Audit: s.Audit, ResourceServer: s.ResourceServer, ClientGrants: s.clientGrants})
 	return s
 }
 

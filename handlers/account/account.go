@@ -15,7 +15,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/httpx"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
 
@@ -25,15 +25,15 @@ type Services interface {
 	// CORS answers preflights and adds CORS headers for the tenant's registered web origins.
 	CORS(next http.Handler, methods string) http.Handler
 	// UserGrant authenticates a bearer token of the given use (RFC 6750) and returns the grant behind it.
-	UserGrant(ctx context.Context, token string, use fosite.TokenUse) (server.Grant, error)
-	// LiveUser returns a user who still exists and is not blocked (server.ErrGrantWithdrawn otherwise).
+	UserGrant(ctx context.Context, token string, use fosite.TokenUse) (oauth.Grant, error)
+	// LiveUser returns a user who still exists and is not blocked (oauth.ErrGrantWithdrawn otherwise).
 	LiveUser(ctx context.Context, id string) (storage.User, error)
 	// Organization finds one of the tenant's organizations by id or name (a *directory.NotFoundError otherwise).
 	Organization(ctx context.Context, idOrName string) (storage.Organization, error)
 	// MembershipViews lists a user's memberships as /v1/me/memberships shows them.
-	MembershipViews(ctx context.Context, userID string) ([]server.MembershipView, error)
+	MembershipViews(ctx context.Context, userID string) ([]oauth.MembershipView, error)
 	// SwitchOrganization re-issues the session's tokens for another organization (RFC 8693 semantics).
-	SwitchOrganization(ctx context.Context, accessToken, refreshToken, orgParam string) (server.SwitchResult, error)
+	SwitchOrganization(ctx context.Context, accessToken, refreshToken, orgParam string) (oauth.SwitchResult, error)
 }
 
 // Handler serves the account endpoints. Routes must run behind server.ResolveTenant.
@@ -52,35 +52,35 @@ func (h *Handler) Mount(r *mux.Router) {
 
 // user authenticates the bearer access token as the token of a user who still exists and is not blocked; it writes the 401 and
 // returns ok=false otherwise.
-func (h *Handler) user(w http.ResponseWriter, r *http.Request) (server.Grant, storage.User, bool) {
+func (h *Handler) user(w http.ResponseWriter, r *http.Request) (oauth.Grant, storage.User, bool) {
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
 		httpx.WriteBearerError(w, http.StatusUnauthorized, "invalid_request", "A bearer access token is required.")
-		return server.Grant{}, storage.User{}, false
+		return oauth.Grant{}, storage.User{}, false
 	}
 	var u storage.User
 	g, err := h.S.UserGrant(r.Context(), token, fosite.AccessToken)
 	if err == nil {
 		u, err = h.S.LiveUser(r.Context(), g.Session.Subject)
 	}
-	if errors.Is(err, server.ErrInvalidSubjectToken) || errors.Is(err, server.ErrGrantWithdrawn) {
+	if errors.Is(err, oauth.ErrInvalidSubjectToken) || errors.Is(err, oauth.ErrGrantWithdrawn) {
 		httpx.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired, revoked or not a user's token.")
-		return server.Grant{}, storage.User{}, false
+		return oauth.Grant{}, storage.User{}, false
 	} else if err != nil {
 		h.serverError(w, r, "authenticating the access token failed", err)
-		return server.Grant{}, storage.User{}, false
+		return oauth.Grant{}, storage.User{}, false
 	}
 	return g, u, true
 }
 
 type profile struct {
-	ID                 string          `json:"id"`
-	Email              string          `json:"email"`
-	EmailVerified      bool            `json:"email_verified"`
-	Name               string          `json:"name"`
-	CreatedAt          string          `json:"created_at"`
-	UpdatedAt          string          `json:"updated_at"`
-	ActiveOrganization *server.OrgView `json:"active_organization"`
+	ID                 string         `json:"id"`
+	Email              string         `json:"email"`
+	EmailVerified      bool           `json:"email_verified"`
+	Name               string         `json:"name"`
+	CreatedAt          string         `json:"created_at"`
+	UpdatedAt          string         `json:"updated_at"`
+	ActiveOrganization *oauth.OrgView `json:"active_organization"`
 }
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +95,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		o, err := h.S.Organization(ctx, orgID)
 		switch {
 		case err == nil:
-			p.ActiveOrganization = &server.OrgView{ID: o.ID, Name: o.Name, DisplayName: o.DisplayName}
+			p.ActiveOrganization = &oauth.OrgView{ID: o.ID, Name: o.Name, DisplayName: o.DisplayName}
 		case !errors.Is(err, storage.ErrNotFound):
 			h.serverError(w, r, "loading the active organization failed", err)
 			return
@@ -123,13 +123,13 @@ type switchBody struct {
 }
 
 type switchResponse struct {
-	AccessToken        string                  `json:"access_token"`
-	TokenType          string                  `json:"token_type"`
-	ExpiresIn          int64                   `json:"expires_in"`
-	Scope              string                  `json:"scope,omitempty"`
-	RefreshToken       string                  `json:"refresh_token,omitempty"`
-	ActiveOrganization server.OrgView          `json:"active_organization"`
-	Memberships        []server.MembershipView `json:"memberships"`
+	AccessToken        string                 `json:"access_token"`
+	TokenType          string                 `json:"token_type"`
+	ExpiresIn          int64                  `json:"expires_in"`
+	Scope              string                 `json:"scope,omitempty"`
+	RefreshToken       string                 `json:"refresh_token,omitempty"`
+	ActiveOrganization oauth.OrgView          `json:"active_organization"`
+	Memberships        []oauth.MembershipView `json:"memberships"`
 }
 
 func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +156,7 @@ func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.S.SwitchOrganization(r.Context(), token, body.RefreshToken, strings.TrimSpace(body.OrganizationID))
-	var se *server.SwitchError
+	var se *oauth.SwitchError
 	if errors.As(err, &se) {
 		h.Logger.Info("organization switch refused", "request_id", httpx.RequestIDFromContext(r.Context()), "error", se.Code,
 			"reason", se.Description)
@@ -173,7 +173,7 @@ func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, switchResponse{
 		AccessToken: res.AccessToken, TokenType: "Bearer", ExpiresIn: int64(res.ExpiresIn / time.Second),
 		Scope: strings.Join(res.Scope, " "), RefreshToken: res.RefreshToken,
-		ActiveOrganization: server.OrgView{ID: res.Org.ID, Name: res.Org.Name, DisplayName: res.Org.DisplayName},
+		ActiveOrganization: oauth.OrgView{ID: res.Org.ID, Name: res.Org.Name, DisplayName: res.Org.DisplayName},
 		Memberships:        res.Memberships,
 	})
 }

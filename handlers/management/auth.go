@@ -10,7 +10,7 @@ import (
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/httpx"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/oauth"
 )
 
 // principal is an authenticated caller of the Management API.
@@ -67,7 +67,7 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 		return principal{actor: audit.Actor{Kind: "api_key", ID: k.ID}, all: true}, nil
 	}
 
-	use, ar, err := h.Provider.IntrospectToken(ctx, cred, fosite.AccessToken, server.NewSession("", ""))
+	use, ar, err := h.Provider.IntrospectToken(ctx, cred, fosite.AccessToken, oauth.NewSession("", ""))
 	if err != nil {
 		// fosite wraps a failed token lookup in request_unauthorized: that token was not refused, it was not
 		// checked.
@@ -78,7 +78,7 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 			"error", fosite.ErrorToRFC6749Error(err).ErrorField)
 		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
 	}
-	sess, ok := ar.GetSession().(*server.Session)
+	sess, ok := ar.GetSession().(*oauth.Session)
 	if use != fosite.AccessToken || !ok {
 		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "An access token is required.")
 	}
@@ -90,7 +90,7 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 	// Permissions are read now, not from the token: a member suspended or a role removed since the token was
 	// issued loses access at once.
 	perms, err := h.S.LivePermissions(ctx, sess, directory.ManagementAudience)
-	if errors.Is(err, server.ErrGrantWithdrawn) {
+	if errors.Is(err, oauth.ErrGrantWithdrawn) {
 		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "The access token's user, membership or organization access is no longer active.")
 	} else if err != nil {
 		return principal{}, err

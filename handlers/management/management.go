@@ -20,6 +20,7 @@ import (
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/httpx"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
@@ -106,7 +107,7 @@ type Access interface {
 	// AuthenticateAPIKey checks a secret API key (sk_live_…/sk_test_…) of the tenant in scope.
 	AuthenticateAPIKey(ctx context.Context, key string) (storage.APIKey, error)
 	// LivePermissions re-reads what a management access token's subject may still do on audience.
-	LivePermissions(ctx context.Context, sess *server.Session, audience string) ([]string, error)
+	LivePermissions(ctx context.Context, sess *oauth.Session, audience string) ([]string, error)
 	// ResolveTenant is the tenant-resolution middleware (for the API's own 404 handler).
 	ResolveTenant(next http.Handler) http.Handler
 	// CORS answers preflights and adds CORS headers for the tenant's registered web origins.

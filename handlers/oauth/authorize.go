@@ -11,6 +11,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/httpx"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
@@ -132,7 +133,7 @@ func (h *Handler) browserSession(r *http.Request) (ls storage.LoginSession, user
 // fosite judges prompt=login and max_age against. A request that went through a flow completes it first, with
 // one conditional write: of several concurrent completions exactly one gets a code.
 func (h *Handler) completeAuthorize(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User,
-	ls storage.LoginSession, access *server.OrgAccess, requestedAt time.Time, flow *storage.AuthFlow) {
+	ls storage.LoginSession, access *oauth.OrgAccess, requestedAt time.Time, flow *storage.AuthFlow) {
 	ctx := r.Context()
 	t := server.TenantFromContext(ctx)
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/httpx"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
@@ -44,7 +45,7 @@ func (h *Handler) startFlow(w http.ResponseWriter, r *http.Request, ar fosite.Au
 		ClientID:     ar.GetClient().GetID(),
 		Params:       encoded,
 		Organization: params.Get("organization"),
-		OrgRequired:  params.Get("organization") == "" && server.CheckOrgUsage(ar.GetClient(), "") != nil,
+		OrgRequired:  params.Get("organization") == "" && oauth.CheckOrgUsage(ar.GetClient(), "") != nil,
 	}
 	if ls != nil {
 		at := ls.AuthTime

@@ -6,7 +6,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/httpx"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/oauth"
 )
 
 // RefuseInput answers a request httpx.CheckInput refused, as each endpoint answers a malformed request
@@ -24,7 +24,7 @@ func (h *Handler) RefuseInput(w http.ResponseWriter, r *http.Request, e *httpx.I
 		h.Provider.WriteIntrospectionError(ctx, w, err)
 	case "/oauth/token":
 		h.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			h.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(server.NewSession("", "")), err)
+			h.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(oauth.NewSession("", "")), err)
 		}), "").ServeHTTP(w, r)
 	default:
 		h.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -7,7 +7,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/httpx"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
 
@@ -23,7 +23,7 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 		h.Provider.WriteIntrospectionError(ctx, w, err)
 		return
 	}
-	ir, err := h.Provider.NewIntrospectionRequest(ctx, r, server.NewSession("", ""))
+	ir, err := h.Provider.NewIntrospectionRequest(ctx, r, oauth.NewSession("", ""))
 	if err != nil {
 		rfc := httpx.OAuthError(err)
 		h.logOAuthError(r, "introspection refused", rfc)

@@ -16,6 +16,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/keys"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
@@ -40,11 +41,11 @@ type Flows interface {
 // Grants decides what an authorization grants: the organization, its policy, and the claims /userinfo shows.
 type Grants interface {
 	AuthorizeSession(ctx context.Context, ar fosite.AuthorizeRequester, user storage.User, ls storage.LoginSession,
-		access *server.OrgAccess, requestedAt time.Time) (*server.Session, error)
-	UserOrganization(ctx context.Context, userID, idOrName string) (server.OrgAccess, error)
+		access *oauth.OrgAccess, requestedAt time.Time) (*oauth.Session, error)
+	UserOrganization(ctx context.Context, userID, idOrName string) (oauth.OrgAccess, error)
 	ActiveMemberships(ctx context.Context, userID string) ([]storage.UserMembership, error)
-	CheckOrgPolicy(ctx context.Context, in server.PolicyInput) error
-	UserInfo(ctx context.Context, sess *server.Session, scopes fosite.Arguments) (map[string]any, error)
+	CheckOrgPolicy(ctx context.Context, in oauth.PolicyInput) error
+	UserInfo(ctx context.Context, sess *oauth.Session, scopes fosite.Arguments) (map[string]any, error)
 }
 
 // Services is what the OAuth endpoints use of Authio's services besides fosite, and nothing more

@@ -8,6 +8,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/httpx"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
@@ -18,11 +19,11 @@ import (
 // client requires an organization and none was given: the user chooses one in the flow. ok=false means a
 // response has been written.
 func (h *Handler) organization(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user storage.User,
-	ls storage.LoginSession, promptNone bool) (access *server.OrgAccess, picker, ok bool) {
+	ls storage.LoginSession, promptNone bool) (access *oauth.OrgAccess, picker, ok bool) {
 	ctx := r.Context()
 	orgParam := ar.GetRequestForm().Get("organization")
-	if err := server.CheckOrgUsage(ar.GetClient(), orgParam); err != nil {
-		var oe *server.OrgError
+	if err := oauth.CheckOrgUsage(ar.GetClient(), orgParam); err != nil {
+		var oe *oauth.OrgError
 		if errors.As(err, &oe) && oe.Code == "organization_required" {
 			if promptNone {
 				h.authorizeError(w, r, ar, fosite.ErrInteractionRequired.WithHint("An organization must be chosen: pass organization or drop prompt=none."))
@@ -38,12 +39,12 @@ func (h *Handler) organization(w http.ResponseWriter, r *http.Request, ar fosite
 	}
 	a, err := h.S.UserOrganization(ctx, user.ID, orgParam)
 	if err != nil {
-		h.authorizeError(w, r, ar, server.AccessDeniedError(err))
+		h.authorizeError(w, r, ar, oauth.AccessDeniedError(err))
 		return nil, false, false
 	}
-	err = h.S.CheckOrgPolicy(ctx, server.PolicyInput{Org: a.Org, Membership: a.Membership, UserID: user.ID,
+	err = h.S.CheckOrgPolicy(ctx, oauth.PolicyInput{Org: a.Org, Membership: a.Membership, UserID: user.ID,
 		AuthTime: ls.AuthTime, AMR: ls.AMR})
-	var pe *server.PolicyError
+	var pe *oauth.PolicyError
 	if errors.As(err, &pe) {
 		h.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint(pe.Description))
 		return nil, false, false

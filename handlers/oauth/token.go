@@ -11,7 +11,7 @@ import (
 
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess := server.NewSession("", "")
+	sess := oauth.NewSession("", "")
 	if err := bodyParamsOnce(r); err != nil {
 		h.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
 		return

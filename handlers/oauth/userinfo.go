@@ -7,7 +7,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/httpx"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/oauth"
 )
 
 func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
@@ -17,7 +17,7 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteBearerError(w, http.StatusUnauthorized, "invalid_request", "An access token is required.")
 		return
 	}
-	sess := server.NewSession("", "")
+	sess := oauth.NewSession("", "")
 	use, ar, err := h.Provider.IntrospectToken(ctx, token, fosite.AccessToken, sess)
 	if rfc := httpx.OAuthError(err); rfc != nil && rfc.CodeField >= http.StatusInternalServerError {
 		httpx.LogFailure(ctx, h.Logger, "userinfo: validating the access token failed", rfc)
@@ -33,7 +33,7 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	claims, err := h.S.UserInfo(ctx, sess, ar.GetGrantedScopes())
-	if errors.Is(err, server.ErrGrantWithdrawn) {
+	if errors.Is(err, oauth.ErrGrantWithdrawn) {
 		httpx.WriteBearerError(w, http.StatusUnauthorized, "invalid_token", "The user no longer exists or has been blocked.")
 		return
 	} else if err != nil {

@@ -10,7 +10,6 @@ import (
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/oauth"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -119,7 +118,7 @@ func TestClaimsBuiltAtTokenTimeForEveryGrant(t *testing.T) {
 
 		t.Run("token exchange", func(t *testing.T) {
 			x := testenv.TokensOf(t, o.exchange(t, url.Values{"subject_token": {tk.RefreshToken},
-				"subject_token_type": {server.TokenTypeRefresh}, "organization": {"globex"}}))
+				"subject_token_type": {oauth.TokenTypeRefresh}, "organization": {"globex"}}))
 			at := o.claims(t, x.AccessToken)
 			wantOrgClaims(t, "exchanged access token", at, o.globex, []string{"member"}, []string{"read:docs"})
 			noFositeExtras(t, "exchanged access token", at)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
 
@@ -111,7 +111,7 @@ func TestSwitchAndExchangeRefuseABlockedOrDeletedUser(t *testing.T) {
 		if r := o.switchOrg(t, tk.AccessToken, map[string]string{"organization_id": "globex"}); r.StatusCode != http.StatusUnauthorized {
 			t.Errorf("switch-org of a blocked user: %d %s, want 401", r.StatusCode, r.Body)
 		}
-		x := o.exchange(t, url.Values{"subject_token": {tk.RefreshToken}, "subject_token_type": {server.TokenTypeRefresh},
+		x := o.exchange(t, url.Values{"subject_token": {tk.RefreshToken}, "subject_token_type": {oauth.TokenTypeRefresh},
 			"organization": {"globex"}})
 		wantInvalidGrant(t, "token exchange of a blocked user", x)
 		if r := testenv.Get(t, o.browser, o.acme.URL("/v1/me"), testenv.Bearer(tk.AccessToken)); r.StatusCode != http.StatusUnauthorized {
@@ -127,7 +127,7 @@ func TestSwitchAndExchangeRefuseABlockedOrDeletedUser(t *testing.T) {
 		_, bobTokens := o.signIn(t, o.env.Client(testenv.ClientOptions{StopAt: []string{orgRedirect}}), o.bob.Email, url.Values{"organization": {"globex"}})
 		must(t, "delete bob", o.env.S.DeleteUser(o.acme.Ctx, o.bob.ID))
 		wantInvalidGrant(t, "token exchange of a deleted user", o.exchange(t, url.Values{"subject_token": {bobTokens.RefreshToken},
-			"subject_token_type": {server.TokenTypeRefresh}, "organization": {"globex"}}))
+			"subject_token_type": {oauth.TokenTypeRefresh}, "organization": {"globex"}}))
 
 		events, err := o.env.S.Store.ListAudit(o.acme.Ctx, storage.AuditFilter{Type: directory.EventUserUpdated, UserID: o.alice.ID})
 		must(t, "audit", err)

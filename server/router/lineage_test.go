@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/internal/testenv"
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
 
@@ -31,7 +31,7 @@ func TestSwitchedTokensShareTheSignIn(t *testing.T) {
 			}
 			decodeInto(t, r.Body, &sw)
 			x = testenv.TokensOf(t, o.exchange(t, url.Values{"subject_token": {tk.RefreshToken},
-				"subject_token_type": {server.TokenTypeRefresh}, "organization": {"globex"}}))
+				"subject_token_type": {oauth.TokenTypeRefresh}, "organization": {"globex"}}))
 			if sw.RefreshToken == "" || x.RefreshToken == "" {
 				t.Fatalf("switches without refresh tokens: %+v %+v", sw, x)
 			}
@@ -86,7 +86,7 @@ func TestSwitchedTokensShareTheSignIn(t *testing.T) {
 		t.Run("no refresh token without offline_access", func(t *testing.T) {
 			tk := signIn(t)
 			x := testenv.TokensOf(t, o.exchange(t, url.Values{"subject_token": {tk.RefreshToken},
-				"subject_token_type": {server.TokenTypeRefresh}, "organization": {"globex"}, "scope": {"openid email"}}))
+				"subject_token_type": {oauth.TokenTypeRefresh}, "organization": {"globex"}, "scope": {"openid email"}}))
 			if x.RefreshToken != "" {
 				t.Errorf("exchange narrowed to %q returned a refresh token", x.Scope)
 			}

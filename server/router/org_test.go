@@ -17,7 +17,6 @@ import (
 	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/oauth"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -225,13 +224,13 @@ func TestOrganizationTokensAndSwitching(t *testing.T) {
 	}
 
 	// 4. RFC 8693 token exchange back to Acme with the refreshed Globex access token, narrowing the scope.
-	x := o.exchange(t, url.Values{"subject_token": {ref.AccessToken}, "subject_token_type": {server.TokenTypeAccess},
+	x := o.exchange(t, url.Values{"subject_token": {ref.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess},
 		"organization": {"acme-corp"}, "scope": {"openid email"}})
 	if x.StatusCode != http.StatusOK {
 		t.Fatalf("token exchange: %d %s", x.StatusCode, x.Body)
 	}
 	xb := x.JSON(t)
-	if xb["issued_token_type"] != server.TokenTypeAccess || xb["refresh_token"] != nil || xb["scope"] != "openid email" {
+	if xb["issued_token_type"] != oauth.TokenTypeAccess || xb["refresh_token"] != nil || xb["scope"] != "openid email" {
 		t.Errorf("token exchange response: %s", x.Body)
 	}
 	xc := o.claims(t, xb["access_token"].(string))
@@ -240,7 +239,7 @@ func TestOrganizationTokensAndSwitching(t *testing.T) {
 		t.Errorf("exchanged token sub=%v scope=%v", xc["sub"], xc["scope"])
 	}
 	// With a refresh token as subject, a refresh token bound to the target comes back.
-	x = o.exchange(t, url.Values{"subject_token": {ref.RefreshToken}, "subject_token_type": {server.TokenTypeRefresh},
+	x = o.exchange(t, url.Values{"subject_token": {ref.RefreshToken}, "subject_token_type": {oauth.TokenTypeRefresh},
 		"organization": {o.acmeOrg.ID}})
 	xb = x.JSON(t)
 	if x.StatusCode != http.StatusOK || xb["refresh_token"] == nil {
@@ -374,16 +373,16 @@ func TestOrganizationRefusals(t *testing.T) {
 			status int
 			code   string
 		}{
-			{"not a member", url.Values{"subject_token": {bob.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}}, 403, "access_denied"},
-			{"another tenant's token", url.Values{"subject_token": {foreign.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"globex"}}, 400, "invalid_request"},
-			{"revoked token", url.Values{"subject_token": {revoked.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"globex"}}, 400, "invalid_request"},
-			{"wrong token type", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeRefresh}, "organization": {"acme-corp"}}, 400, "invalid_request"},
+			{"not a member", url.Values{"subject_token": {bob.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess}, "organization": {"acme-corp"}}, 403, "access_denied"},
+			{"another tenant's token", url.Values{"subject_token": {foreign.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess}, "organization": {"globex"}}, 400, "invalid_request"},
+			{"revoked token", url.Values{"subject_token": {revoked.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess}, "organization": {"globex"}}, 400, "invalid_request"},
+			{"wrong token type", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {oauth.TokenTypeRefresh}, "organization": {"acme-corp"}}, 400, "invalid_request"},
 			{"missing token type", url.Values{"subject_token": {alice.AccessToken}, "organization": {"acme-corp"}}, 400, "invalid_request"},
-			{"missing organization", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}}, 400, "invalid_request"},
-			{"wider scope", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "scope": {"openid admin:all"}}, 400, "invalid_scope"},
-			{"audience not allowed", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "audience": {"https://elsewhere.test"}}, 400, "invalid_target"},
-			{"public client moving to another of its audiences", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "audience": {directory.ManagementAudience}}, 400, "invalid_target"},
-			{"actor token", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"acme-corp"}, "actor_token": {bob.AccessToken}, "actor_token_type": {server.TokenTypeAccess}}, 400, "invalid_request"},
+			{"missing organization", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess}}, 400, "invalid_request"},
+			{"wider scope", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess}, "organization": {"acme-corp"}, "scope": {"openid admin:all"}}, 400, "invalid_scope"},
+			{"audience not allowed", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess}, "organization": {"acme-corp"}, "audience": {"https://elsewhere.test"}}, 400, "invalid_target"},
+			{"public client moving to another of its audiences", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess}, "organization": {"acme-corp"}, "audience": {directory.ManagementAudience}}, 400, "invalid_target"},
+			{"actor token", url.Values{"subject_token": {alice.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess}, "organization": {"acme-corp"}, "actor_token": {bob.AccessToken}, "actor_token_type": {oauth.TokenTypeAccess}}, 400, "invalid_request"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := o.exchange(t, tc.form)
@@ -611,9 +610,9 @@ func TestMePrivacy(t *testing.T) {
 // mfaPolicy stands in for the authentication-methods issue: it asks for a second factor in one organization.
 type mfaPolicy struct{ orgID string }
 
-func (p mfaPolicy) Check(_ context.Context, in server.PolicyInput) error {
+func (p mfaPolicy) Check(_ context.Context, in oauth.PolicyInput) error {
 	if in.Org.ID == p.orgID && !slices.Contains(in.AMR, "mfa") {
-		return &server.PolicyError{Requirement: "mfa", Description: "This organization requires multi-factor authentication."}
+		return &oauth.PolicyError{Requirement: "mfa", Description: "This organization requires multi-factor authentication."}
 	}
 	return nil
 }
@@ -627,7 +626,7 @@ func TestOrganizationPolicySeam(t *testing.T) {
 	if r.StatusCode != http.StatusForbidden || testenv.OAuthError(t, r) != "interaction_required" || !strings.Contains(r.Body, "multi-factor") {
 		t.Errorf("switch into an MFA organization: %d %s", r.StatusCode, r.Body)
 	}
-	x := o.exchange(t, url.Values{"subject_token": {tk.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {"globex"}})
+	x := o.exchange(t, url.Values{"subject_token": {tk.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess}, "organization": {"globex"}})
 	if testenv.OAuthError(t, x) != "interaction_required" {
 		t.Errorf("exchange into an MFA organization: %d %s", x.StatusCode, x.Body)
 	}
@@ -710,7 +709,7 @@ func TestExchangeToAnotherAudience(t *testing.T) {
 	tk := testenv.TokensOf(t, testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), url.Values{"grant_type": {"authorization_code"},
 		"code": {code}, "redirect_uri": {orgRedirect}, "code_verifier": {ar.Verifier}}, testenv.BasicAuth(web.ClientID, web.ClientSecret)))
 	form := url.Values{"grant_type": {oauth.GrantTokenExchange}, "subject_token": {tk.AccessToken},
-		"subject_token_type": {server.TokenTypeAccess}, "organization": {"globex"}, "audience": {directory.ManagementAudience}}
+		"subject_token_type": {oauth.TokenTypeAccess}, "organization": {"globex"}, "audience": {directory.ManagementAudience}}
 	if r := testenv.PostForm(t, o.browser, o.acme.URL("/oauth/token"), form, testenv.BasicAuth(web.ClientID, "wrong-secret")); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("exchange with a wrong secret: %d %s", r.StatusCode, r.Body)
 	}

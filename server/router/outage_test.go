@@ -21,7 +21,6 @@ import (
 	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/oauth"
-	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
 )
@@ -168,7 +167,7 @@ func (f *outage) requests() []outageRequest {
 		{"authorization_code", oauthJSON, token(url.Values{"grant_type": {"authorization_code"}, "code": {f.code},
 			"redirect_uri": {spaRedirect}, "client_id": {f.spa.ClientID}, "code_verifier": {f.codeReq.Verifier}})},
 		{"token exchange", oauthJSON, token(url.Values{"grant_type": {oauth.GrantTokenExchange}, "client_id": {f.spa.ClientID},
-			"subject_token": {f.user.AccessToken}, "subject_token_type": {server.TokenTypeAccess}, "organization": {f.org.Name}})},
+			"subject_token": {f.user.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess}, "organization": {f.org.Name}})},
 		{"introspection", oauthJSON, func(t *testing.T) *testenv.Response {
 			return testenv.PostForm(t, c, acme.URL("/oauth/introspect"), url.Values{"token": {f.user.AccessToken}}, svcAuth)
 		}},

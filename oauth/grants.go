@@ -1,4 +1,4 @@
-package server
+package oauth
 
 import (
 	"context"
@@ -43,7 +43,7 @@ type refreshGrant struct {
 
 // reuseInterval is the tenant's refresh_token_reuse_interval (0: strict rotation).
 func reuseInterval(ctx context.Context) time.Duration {
-	if t := TenantFromContext(ctx); t != nil && t.Settings.RefreshTokenReuseInterval > 0 {
+	if t := tenantOf(ctx); t != nil && t.Settings.RefreshTokenReuseInterval > 0 {
 		return time.Duration(t.Settings.RefreshTokenReuseInterval) * time.Second
 	}
 	return 0

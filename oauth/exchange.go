@@ -1,4 +1,4 @@
-package server
+package oauth
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/httpx"
-	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
 
@@ -46,7 +45,7 @@ type Grant struct {
 // UserGrant validates token as a live token of use (access or refresh) issued to a user in the tenant of ctx.
 // It does not look the user up. A token it could not check (the database failed) is not invalid: that error
 // comes back as it is (OAuthError: 5xx), never as ErrInvalidSubjectToken.
-func (s *Server) UserGrant(ctx context.Context, token string, use fosite.TokenUse) (Grant, error) {
+func (s *Service) UserGrant(ctx context.Context, token string, use fosite.TokenUse) (Grant, error) {
 	if token == "" {
 		return Grant{}, ErrInvalidSubjectToken
 	}
@@ -69,7 +68,7 @@ func (s *Server) UserGrant(ctx context.Context, token string, use fosite.TokenUs
 // switchTo fills ar, a fresh request of client, for a switch of grant g into the organization orgParam, with
 // the requested scopes and audiences (empty: those of g). Errors are fosite errors: invalid_grant when the user
 // has been deleted or blocked since g was issued, access_denied when the user is not an active member.
-func (s *Server) switchTo(ctx context.Context, ar fosite.AccessRequester, g Grant, orgParam string, scopes, audiences []string) (OrgAccess, error) {
+func (s *Service) switchTo(ctx context.Context, ar fosite.AccessRequester, g Grant, orgParam string, scopes, audiences []string) (OrgAccess, error) {
 	client := ar.GetClient()
 	if g.Request.GetClient().GetID() != client.GetID() {
 		return OrgAccess{}, fosite.ErrInvalidRequest.WithHint("The token was issued to another client.")
@@ -172,7 +171,7 @@ type Minted struct {
 }
 
 // mintSwitch stores and returns the tokens of a prepared switch and records it in the audit log.
-func (s *Server) mintSwitch(ctx context.Context, ar fosite.AccessRequester, withRefresh bool, from string, to OrgAccess, via string) (Minted, error) {
+func (s *Service) mintSwitch(ctx context.Context, ar fosite.AccessRequester, withRefresh bool, from string, to OrgAccess, via string) (Minted, error) {
 	at, atSig, err := s.strategy.GenerateAccessToken(ctx, ar)
 	if err != nil {
 		return Minted{}, err
@@ -225,7 +224,7 @@ func (e *SwitchError) Error() string { return e.Code + ": " + e.Description }
 
 // SwitchOrganization switches the user of accessToken into the organization orgParam (id or name). With a
 // refresh token of the same user and client, a refresh token bound to the new organization comes back too.
-func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshToken, orgParam string) (SwitchResult, error) {
+func (s *Service) SwitchOrganization(ctx context.Context, accessToken, refreshToken, orgParam string) (SwitchResult, error) {
 	unauthorized := &SwitchError{Status: http.StatusUnauthorized, Code: "invalid_token",
 		Description: "The access token is invalid, expired, revoked or not a user's token."}
 	g, err := s.UserGrant(ctx, accessToken, fosite.AccessToken)
@@ -251,7 +250,7 @@ func (s *Server) SwitchOrganization(ctx context.Context, accessToken, refreshTok
 	}
 	ar := fosite.NewAccessRequest(NewSession("", ""))
 	ar.Client = base.Request.GetClient()
-	ar.GrantTypes = fosite.Arguments{oauth.GrantTokenExchange}
+	ar.GrantTypes = fosite.Arguments{GrantTokenExchange}
 	ar.RequestedAt = s.Now().UTC()
 	from := g.Session.OrgID()
 	access, err := s.switchTo(ctx, ar, base, orgParam, nil, nil)
@@ -309,7 +308,7 @@ type OrgView struct {
 }
 
 // MembershipViews lists the user's own memberships (every status) with their role names.
-func (s *Server) MembershipViews(ctx context.Context, userID string) ([]MembershipView, error) {
+func (s *Service) MembershipViews(ctx context.Context, userID string) ([]MembershipView, error) {
 	ms, err := s.Store.ListUserMembershipsWithRoles(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -326,7 +325,7 @@ func (s *Server) MembershipViews(ctx context.Context, userID string) ([]Membersh
 // subject_token (an access or refresh token of this tenant and client), subject_token_type, organization,
 // and optionally a narrower scope or, for a client that authenticates, another of its allowed audiences.
 type tokenExchangeHandler struct {
-	s *Server
+	s *Service
 }
 
 var _ fosite.TokenEndpointHandler = (*tokenExchangeHandler)(nil)
@@ -336,11 +335,11 @@ func (h *tokenExchangeHandler) CanSkipClientAuth(context.Context, fosite.AccessR
 }
 
 func (h *tokenExchangeHandler) CanHandleTokenEndpointRequest(_ context.Context, ar fosite.AccessRequester) bool {
-	return ar.GetGrantTypes().ExactOne(oauth.GrantTokenExchange)
+	return ar.GetGrantTypes().ExactOne(GrantTokenExchange)
 }
 
 func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
-	if !ar.GetClient().GetGrantTypes().Has(oauth.GrantTokenExchange) {
+	if !ar.GetClient().GetGrantTypes().Has(GrantTokenExchange) {
 		return fosite.ErrUnauthorizedClient.WithHint("The client is not allowed to use token exchange.")
 	}
 	form := ar.GetRequestForm()

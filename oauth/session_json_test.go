@@ -1,12 +1,10 @@
-package server
+package oauth
 
 import (
 	"encoding/json"
 	"reflect"
 	"slices"
 	"testing"
-
-	"github.com/authio/authio/oauth"
 )
 
 // TestSessionJSONRoundTrip: a session read back from storage has the claims it was stored with, of the same
@@ -17,7 +15,7 @@ func TestSessionJSONRoundTrip(t *testing.T) {
 	in.Claims.Extra = map[string]any{"updated_at": int64(1796065504), "sid": "ses_1", "email_verified": true,
 		"ratio": 0.5, "big": int64(1) << 60, "nested": map[string]any{"n": 7, "l": []any{1, 2.5, "x"}}}
 	in.Headers.Extra = map[string]any{"typ": "JWT", "v": 2}
-	in.AccessClaims = map[string]any{oauth.ClaimOrgID: "org_1", oauth.ClaimRoles: []string{"admin"}, oauth.ClaimPermissions: []string{"read:a", "write:a"},
+	in.AccessClaims = map[string]any{ClaimOrgID: "org_1", ClaimRoles: []string{"admin"}, ClaimPermissions: []string{"read:a", "write:a"},
 		"limit": 100}
 	b, err := json.Marshal(in)
 	if err != nil {

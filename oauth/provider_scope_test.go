@@ -1,4 +1,4 @@
-package server
+package oauth
 
 import (
 	"context"
@@ -48,8 +48,9 @@ func TestProviderGettersNeedTenancy(t *testing.T) {
 		t.Errorf("lifespan in a storage-only scope = %v, want the server default", got)
 	}
 
-	req := WithTenant(context.Background(), &Tenant{Tenant: storage.Tenant{ID: "ten_a", AccessTokenTTL: 60},
-		Host: "acme.example", Issuer: "https://acme.example"})
+	rec := &testTenant{storage.Tenant{ID: "ten_a", AccessTokenTTL: 60}}
+	req := tenancy.With(context.Background(), tenancy.Scope{TenantID: "ten_a", Host: "acme.example",
+		Issuer: "https://acme.example", Record: rec})
 	if got := c.GetAccessTokenIssuer(req); got != "https://acme.example" {
 		t.Errorf("issuer = %q", got)
 	}
@@ -60,3 +61,8 @@ func TestProviderGettersNeedTenancy(t *testing.T) {
 		t.Errorf("tenant lifespan = %v, want the tenant's 60 s", got)
 	}
 }
+
+// testTenant is a tenancy record as the server's resolver makes one (server.Tenant implements StoredTenant too).
+type testTenant struct{ t storage.Tenant }
+
+func (r *testTenant) StoredTenant() *storage.Tenant { return &r.t }

@@ -1,4 +1,4 @@
-package server
+package oauth
 
 import (
 	"time"
@@ -9,7 +9,6 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
 
-	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
 
@@ -90,15 +89,15 @@ func (s *Session) OrgID() string {
 	if s.Org != "" {
 		return s.Org
 	}
-	id, _ := s.AccessClaims[oauth.ClaimOrgID].(string)
+	id, _ := s.AccessClaims[ClaimOrgID].(string)
 	return id
 }
 
 // Permissions are the permissions the session's access tokens carry.
-func (s *Session) Permissions() []string { return claimStrings(s.AccessClaims[oauth.ClaimPermissions]) }
+func (s *Session) Permissions() []string { return claimStrings(s.AccessClaims[ClaimPermissions]) }
 
 // Roles are the role names the session's access tokens carry.
-func (s *Session) Roles() []string { return claimStrings(s.AccessClaims[oauth.ClaimRoles]) }
+func (s *Session) Roles() []string { return claimStrings(s.AccessClaims[ClaimRoles]) }
 
 // claimStrings reads a string-list claim whether it is fresh ([]string) or came back from JSON ([]any).
 func claimStrings(v any) []string {

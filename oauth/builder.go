@@ -1,4 +1,4 @@
-package server
+package oauth
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/token/jwt"
 
-	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
 
@@ -25,7 +24,7 @@ import (
 // organization chosen (nil: an internal token), and requestedAt, when the authorization request was first
 // seen (fosite judges prompt and max_age against it). It grants the requested scopes and audiences (or the
 // client as audience) on ar. No claim is frozen here: the token endpoint builds them all.
-func (s *Server) AuthorizeSession(_ context.Context, ar fosite.AuthorizeRequester, user storage.User, ls storage.LoginSession,
+func (s *Service) AuthorizeSession(_ context.Context, ar fosite.AuthorizeRequester, user storage.User, ls storage.LoginSession,
 	access *OrgAccess, requestedAt time.Time) (*Session, error) {
 	if user.ID == "" {
 		return nil, errors.New("authorize session without a user")
@@ -51,7 +50,7 @@ func (s *Server) AuthorizeSession(_ context.Context, ar fosite.AuthorizeRequeste
 // claimsHandler is the claims builder in fosite's token handler chain. It must be the last handler added: the
 // request phase runs every handler in order, and the grant handlers before it load and validate the grant.
 type claimsHandler struct {
-	s *Server
+	s *Service
 }
 
 var _ fosite.TokenEndpointHandler = (*claimsHandler)(nil)
@@ -60,7 +59,7 @@ func (h *claimsHandler) CanSkipClientAuth(context.Context, fosite.AccessRequeste
 
 func (h *claimsHandler) CanHandleTokenEndpointRequest(_ context.Context, ar fosite.AccessRequester) bool {
 	gt := ar.GetGrantTypes()
-	return len(gt) == 1 && oauth.IsGrantTypeSupported(gt[0])
+	return len(gt) == 1 && IsGrantTypeSupported(gt[0])
 }
 
 // HandleTokenEndpointRequest builds the token claims of a validated request (buildClaims).
@@ -87,7 +86,7 @@ func (h *claimsHandler) PopulateTokenEndpointResponse(context.Context, fosite.Ac
 //
 // Errors are fosite errors, ready for WriteAccessError: storage failures are server errors (5xx), never
 // invalid_grant.
-func (s *Server) buildClaims(ctx context.Context, ar fosite.AccessRequester) error {
+func (s *Service) buildClaims(ctx context.Context, ar fosite.AccessRequester) error {
 	sess, ok := ar.GetSession().(*Session)
 	if !ok {
 		return fosite.ErrServerError.WithDebug("unexpected session type")
@@ -110,7 +109,7 @@ func (s *Server) buildClaims(ctx context.Context, ar fosite.AccessRequester) err
 	return nil
 }
 
-func (s *Server) clientClaims(ctx context.Context, ar fosite.AccessRequester, sess *Session) error {
+func (s *Service) clientClaims(ctx context.Context, ar fosite.AccessRequester, sess *Session) error {
 	client := ar.GetClient()
 	// RFC 9068: a token issued to a client on its own behalf has the client as its subject.
 	sess.ClientID = client.GetID()
@@ -140,7 +139,7 @@ func (s *Server) clientClaims(ctx context.Context, ar fosite.AccessRequester, se
 }
 
 // userClaims re-reads everything a user's tokens say about the user and sets the claims.
-func (s *Server) userClaims(ctx context.Context, ar fosite.AccessRequester, sess *Session) error {
+func (s *Service) userClaims(ctx context.Context, ar fosite.AccessRequester, sess *Session) error {
 	if sess.Subject == "" || sess.Subject == sess.ClientID {
 		return nil // a client's own grant reached a user grant's path: nothing about a user to say
 	}
@@ -205,13 +204,13 @@ func setAccessClaims(sess *Session, access *OrgAccess, g storage.Grants) {
 	if perms == nil {
 		perms = []string{}
 	}
-	sess.AccessClaims = map[string]any{oauth.ClaimRoles: roles, oauth.ClaimPermissions: perms}
+	sess.AccessClaims = map[string]any{ClaimRoles: roles, ClaimPermissions: perms}
 	sess.Org = ""
 	if access != nil {
 		sess.Org = access.Org.ID
-		sess.AccessClaims[oauth.ClaimOrgID] = access.Org.ID
-		sess.AccessClaims[oauth.ClaimActOrg] = access.Org.ID
-		sess.AccessClaims[oauth.ClaimOrgName] = access.Org.Name
+		sess.AccessClaims[ClaimOrgID] = access.Org.ID
+		sess.AccessClaims[ClaimActOrg] = access.Org.ID
+		sess.AccessClaims[ClaimOrgName] = access.Org.Name
 	}
 }
 
@@ -219,13 +218,13 @@ func setAccessClaims(sess *Session, access *OrgAccess, g storage.Grants) {
 // and the user's standard claims for scopes (UserClaims, as userinfo answers them).
 func setIDTokenClaims(sess *Session, access *OrgAccess, u storage.User, scopes fosite.Arguments) {
 	c := sess.IDTokenClaims()
-	extra := oauth.UserClaims(u, scopes)
+	extra := UserClaims(u, scopes)
 	if sid, ok := c.Extra["sid"]; ok {
 		extra["sid"] = sid
 	}
 	if access != nil {
-		extra[oauth.ClaimOrgID] = access.Org.ID
-		extra[oauth.ClaimOrgName] = access.Org.Name
+		extra[ClaimOrgID] = access.Org.ID
+		extra[ClaimOrgName] = access.Org.Name
 	}
 	c.Extra = extra
 	// Authio has no authentication context classes: fosite's placeholder "0" for acr_values says nothing.
@@ -235,12 +234,12 @@ func setIDTokenClaims(sess *Session, access *OrgAccess, u storage.User, scopes f
 // UserInfo answers /userinfo (OIDC Core §5.3) for an access token's session and granted scopes: sub and the
 // standard claims the scopes grant, read now, exactly as the ID token carries them (UserClaims).
 // ErrGrantWithdrawn when the user is gone or blocked; other errors are storage failures.
-func (s *Server) UserInfo(ctx context.Context, sess *Session, scopes fosite.Arguments) (map[string]any, error) {
+func (s *Service) UserInfo(ctx context.Context, sess *Session, scopes fosite.Arguments) (map[string]any, error) {
 	u, err := s.LiveUser(ctx, sess.Subject)
 	if err != nil {
 		return nil, err
 	}
-	c := oauth.UserClaims(u, scopes)
+	c := UserClaims(u, scopes)
 	c["sub"] = u.ID
 	return c, nil
 }

@@ -1,4 +1,4 @@
-package server
+package oauth
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/keys"
-	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/tenancy"
 )
@@ -27,11 +26,11 @@ type providerConfig struct {
 // tenant is the resolved tenant of the request in ctx; nil for a scope that did not come from a request (its
 // lifetimes are the server defaults). Without any tenancy scope it panics with tenancy.ErrNoScope: fosite was
 // called outside a tenant, a programming error the recovery middleware answers with a 500.
-func (c *providerConfig) tenant(ctx context.Context) *Tenant {
+func (c *providerConfig) tenant(ctx context.Context) *storage.Tenant {
 	if _, err := tenancy.TenantID(ctx); err != nil {
 		panic(err)
 	}
-	return TenantFromContext(ctx)
+	return tenantOf(ctx)
 }
 
 // GetAccessTokenIssuer is the issuer of the request's tenant domain (tenancy.Scope.Issuer). It never returns ""
@@ -118,7 +117,7 @@ func newProvider(cfg config.Config, store *storage.Store, secrets *keys.Secrets,
 	// The grants' handlers come from the grant registry (registry.go), in its order; introspection and
 	// revocation serve every grant's tokens.
 	var factories []compose.Factory
-	for _, g := range oauth.GrantTypes() {
+	for _, g := range GrantTypes() {
 		factories = append(factories, g.Factories...)
 	}
 	factories = append(factories, compose.OAuth2TokenIntrospectionFactory, compose.OAuth2TokenRevocationFactory)

@@ -1,4 +1,4 @@
-package server
+package oauth
 
 import (
 	"context"
@@ -37,7 +37,7 @@ type PolicyError struct {
 func (e *PolicyError) Error() string { return e.Description }
 
 // CheckOrgPolicy applies the organization's policy (none when Server.OrgPolicy is nil).
-func (s *Server) CheckOrgPolicy(ctx context.Context, in PolicyInput) error {
+func (s *Service) CheckOrgPolicy(ctx context.Context, in PolicyInput) error {
 	if s.OrgPolicy == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package server
+package oauth
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 
 	"github.com/ory/fosite"
 
-	"github.com/authio/authio/directory"
 	"github.com/authio/authio/storage"
 )
 
@@ -62,7 +61,7 @@ type OrgAccess struct {
 // UserOrganization checks, in one query, that user is an active member of the organization named by idOrName
 // (id or name) in the tenant of ctx: an *OrgError when not (a deleted user is no member), ErrGrantWithdrawn when
 // the user is blocked.
-func (s *Server) UserOrganization(ctx context.Context, userID, idOrName string) (OrgAccess, error) {
+func (s *Service) UserOrganization(ctx context.Context, userID, idOrName string) (OrgAccess, error) {
 	notMember := orgErr("not_member", "You are not a member of this organization.")
 	org, m, u, err := s.Store.OrganizationMembership(ctx, idOrName, userID)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -85,7 +84,7 @@ func (s *Server) UserOrganization(ctx context.Context, userID, idOrName string) 
 }
 
 // ClientOrganization checks that a machine client has been allowed into the organization named by idOrName.
-func (s *Server) ClientOrganization(ctx context.Context, clientID, idOrName string) (OrgAccess, error) {
+func (s *Service) ClientOrganization(ctx context.Context, clientID, idOrName string) (OrgAccess, error) {
 	denied := orgErr("client_not_allowed", "This client is not allowed into this organization.")
 	org, err := s.Store.GetOrganization(ctx, idOrName)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -104,7 +103,7 @@ func (s *Server) ClientOrganization(ctx context.Context, clientID, idOrName stri
 }
 
 // ActiveMemberships lists the organizations a user may pick: their active memberships only.
-func (s *Server) ActiveMemberships(ctx context.Context, userID string) ([]storage.UserMembership, error) {
+func (s *Service) ActiveMemberships(ctx context.Context, userID string) ([]storage.UserMembership, error) {
 	all, err := s.Store.ListUserMemberships(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -144,7 +143,7 @@ func tokenAudiences(ar fosite.AccessRequester) []string {
 
 // LiveUser returns the user with id if the user still exists and is not blocked, ErrGrantWithdrawn if not, or
 // the storage error. Every path that mints or honours a user's token asks it.
-func (s *Server) LiveUser(ctx context.Context, id string) (storage.User, error) {
+func (s *Service) LiveUser(ctx context.Context, id string) (storage.User, error) {
 	u, err := s.Store.GetUser(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Blocked) {
 		return storage.User{}, ErrGrantWithdrawn
@@ -167,7 +166,7 @@ func AccessDeniedError(err error) *fosite.RFC6749Error {
 
 // Lifetimes returns the access and refresh token lifetimes for tokens with the given audiences: those of
 // their resource servers (the shortest when there are several), or ok=false when no audience is one.
-func (s *Server) Lifetimes(ctx context.Context, audiences []string) (access, refresh time.Duration, ok bool, err error) {
+func (s *Service) Lifetimes(ctx context.Context, audiences []string) (access, refresh time.Duration, ok bool, err error) {
 	for _, aud := range audiences {
 		rs, found, err := s.ResourceServer(ctx, aud)
 		if err != nil {
@@ -178,10 +177,10 @@ func (s *Server) Lifetimes(ctx context.Context, audiences []string) (access, ref
 		}
 		at, rt := time.Duration(rs.TokenLifetime)*time.Second, time.Duration(rs.RefreshLifetime)*time.Second
 		if at <= 0 {
-			at = directory.DefaultResourceTokenLifetime * time.Second
+			at = DefaultResourceTokenLifetime * time.Second
 		}
 		if rt <= 0 {
-			rt = directory.DefaultResourceRefreshLifetime * time.Second
+			rt = DefaultResourceRefreshLifetime * time.Second
 		}
 		if !ok || at < access {
 			access = at
@@ -196,7 +195,7 @@ func (s *Server) Lifetimes(ctx context.Context, audiences []string) (access, ref
 
 // applyLifetimes overrides the expiry fosite set from tenant defaults with the resource server's lifetimes.
 // A refreshed grant keeps the refresh expiry fosite gave it unless the resource server's is shorter.
-func (s *Server) applyLifetimes(ctx context.Context, ar fosite.AccessRequester) error {
+func (s *Service) applyLifetimes(ctx context.Context, ar fosite.AccessRequester) error {
 	// A code exchange grants its audiences only while fosite writes the response; until then the audiences
 	// the authorization request asked for are the ones it will get.
 	auds := ar.GetGrantedAudience()
@@ -227,7 +226,7 @@ var ErrGrantWithdrawn = errors.New("the token's user, membership or organization
 // organization token needs its user's membership (or its client's access) to be active still, a user must
 // still exist and not be blocked, and roles and permissions are read afresh rather than taken from the token. APIs Authio serves
 // itself (the Management API) use it so a suspension or a role removal counts at once, not at token expiry.
-func (s *Server) LivePermissions(ctx context.Context, sess *Session, audience string) ([]string, error) {
+func (s *Service) LivePermissions(ctx context.Context, sess *Session, audience string) ([]string, error) {
 	auds := []string{audience}
 	orgID := sess.OrgID()
 	if sess.Subject == "" || sess.Subject == sess.ClientID {
