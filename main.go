@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,7 +28,7 @@ Usage:
   authio client create --tenant T --name N --type public|confidential [--redirect-uri U]...
                        [--post-logout-redirect-uri U]... [--grant G[,G]] [--audience A]... [--scope S]... [--web-origin O]...
                        [--organization-usage deny|allow|require]
-  authio user create --tenant T --email E --password P [--name N]
+  authio user create --tenant T --email E --password P [--name N] [--given-name G] [--family-name F] [--nickname N] [--picture URL] [--locale L] …
   authio org create --tenant T --name N [--display-name D] [--default-role R]
   authio org add-client --tenant T --org O --client C
   authio member add --tenant T --org O (--user ID | --email E) [--role R]... [--status active|invited|suspended]
@@ -48,6 +49,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
 	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the flag set printed its usage; asking for help is no failure
+	}
 	if err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {

@@ -218,9 +218,20 @@ func (h *Handler) flowPage(w http.ResponseWriter, r *http.Request) (p templates.
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
-	p, _, ok := h.flowPage(w, r)
+	p, flow, ok := h.flowPage(w, r)
 	if !ok {
 		return
+	}
+	// Back to the sign-in page of a flow this browser already signed in for (the picker's back button, say):
+	// the flow's current step is further on, so go there rather than ask for the password again. Only when the
+	// browser still holds the flow's session: otherwise the sign-in page is the current step.
+	if flow != nil && authn.NextFlowStep(*flow) != authn.StepLogin {
+		if c, err := r.Cookie(oauth.SessionCookie); err == nil {
+			if ls, _, err := h.S.SessionFromCookie(r.Context(), c.Value); err == nil && ls.ID == flow.SessionID {
+				http.Redirect(w, r, oauth.ResumePath+"?"+url.Values{"state": {flow.ID}}.Encode(), http.StatusSeeOther)
+				return
+			}
+		}
 	}
 	h.renderLogin(w, r, http.StatusOK, p, nil, nil)
 }

@@ -485,6 +485,12 @@ func TestOrganizationPicker(t *testing.T) {
 	if again := testenv.Get(t, o.browser, pickerURL); again.StatusCode != http.StatusOK || !strings.Contains(again.Body, "Choose an organization") {
 		t.Fatalf("refreshing the picker: %d\n%s", again.StatusCode, again.Body)
 	}
+	// Back from the picker to the sign-in page of the same flow goes on to the picker: the user signed in already.
+	flowID := resp.Request.URL.Query().Get("state")
+	if back := testenv.Get(t, o.browser, o.acme.URL("/login?state="+url.QueryEscape(flowID))); back.StatusCode != http.StatusOK ||
+		!strings.Contains(back.Body, "Choose an organization") {
+		t.Fatalf("back to the sign-in page after signing in: %d\n%s", back.StatusCode, back.Body)
+	}
 	q := ar.Callback(t, o.acme, testenv.Get(t, o.browser, o.acme.URL(link)))
 	if q.Get("code") == "" {
 		t.Fatalf("choosing Globex: %v", q)
