@@ -28,16 +28,16 @@
 //     the sign-in page with a templates.Connection (its Page gives the CSRF field and the flow id). Without
 //     one, a form kind's Fields render as a generic form and a redirect or POST kind gets a "Continue with
 //     <display name>" button.
-//  3. One line where the server builds its registry (server.NewConnectionRegistry):
+//  3. One line where the server builds its registry (signin.NewRegistry, authn/signin/connections.go):
 //     reg.Register(emailcode.Type, emailcode.New). Tests register test-only kinds on a running server's
 //     Server.Connections the same way.
 //
-// The sign-in pipeline (handlers/login with server/signin.go) does the rest for every kind: the sign-in page
+// The sign-in pipeline (handlers/login with authn/signin) does the rest for every kind: the sign-in page
 // lists the tenant's enabled connections; POST /login (field "connection") runs a form kind,
 // GET /login/{connection}/start and GET /login/callback a redirect kind (the flow id is the state, the flow
 // records the connection, the flow cookie binds the browser), POST /login/{connection}/start and POST
 // /login/callback/post a POST-binding kind (the flow id comes back in PostStateField, the request id is
-// server.FlowRequestID). Each attempt is throttled, audited (signin.succeeded / signin.failed with the
+// the server's FlowRequestID). Each attempt is throttled, audited (signin.succeeded / signin.failed with the
 // connection's name and strategy), refused for blocked users and disabled connections; an upstream identity
 // becomes a user through server.ResolveIdentity (link by subject; on first sign-in, link to the user with the
 // same email only when EmailVerified, else create one); then the session starts with Identity.AMR and the

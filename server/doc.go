@@ -1,4 +1,7 @@
-// Package server holds Authio's services between the HTTP handlers and storage: tenant resolution, the
-// per-tenant fosite provider with its context-aware configuration, signing-key management, sign-in and
-// browser sessions, the cache (Redis or in-process) and the HTTP listeners. Handlers call it; it calls storage.
+// Package server is Authio's composition root. Server wires the domain services — the directory (package
+// directory), the OAuth composition (oauth), sign-in flows and browser sessions (authn), the sign-in pipeline over
+// connections (authn/signin), keys and secrets (keys) — over one storage and one cache, and embeds them, so the
+// router can hand each handler package the narrow interfaces it declares. What stays here is what spans them:
+// tenant resolution and administration, the HTTP middleware, the caches kept fresh by announcements across
+// replicas (and the health monitor that says when announcements may be missed), and the listeners.
 package server

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/authn"
+	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/keys"
@@ -30,6 +31,8 @@ type Server struct {
 	// Service is the OAuth composition (package oauth): fosite with Authio's grants and the claims builder, its
 	// Provider and OrgPolicy, and the grant reads (UserOrganization, LiveUser, switching, …).
 	*oauth.Service
+	// SignInService is the sign-in pipeline over connections, with its throttling (package authn/signin).
+	*signin.SignInService
 
 	Config  config.Config
 	Logger  *slog.Logger
@@ -114,9 +117,20 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 			}
 			return u, err
 		}})
-	s.Connections = s.NewConnectionRegistry()
+	s.Connections = signin.NewRegistry(authn.Deps{Store: store, PasswordCost: s.PasswordCostFor})
 	s.health = newCacheHealth(c, logger, s.flushLocalCaches)
 	s.localCounters = cache.NewMemory()
+	s.SignInService = signin.New(signin.Deps{Store: store, Secrets: secrets, Registry: s.Connections,
+		Counters: throttleCounters{s}, Logger: logger, Now: now, Audit: s.Audit,
+		Settings: func(ctx context.Context) storage.TenantSettings {
+			var ts storage.TenantSettings
+			if t := TenantFromContext(ctx); t != nil {
+				ts = t.Settings
+			}
+			return EffectiveSettings(ts)
+		},
+		SignupEnabled: func(ctx context.Context) bool { t := TenantFromContext(ctx); return t != nil && t.SignupEnabled },
+		PasswordCost:  s.PasswordCostFor, CreateUser: s.CreateUser})
 	s.Keys.Unannounced = s.health.degraded
 	s.Tenants.Unannounced = s.health.degraded
 	s.authz.unannounced = s.health.degraded

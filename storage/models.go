@@ -29,7 +29,7 @@ type TenantSettings struct {
 	// family as reuse. 0, the default, is strict rotation.
 	RefreshTokenReuseInterval int `json:"refresh_token_reuse_interval,omitempty"`
 
-	// Sign-in throttling (server/throttle.go). BruteForceThreshold failures in a row for one account from one
+	// Sign-in throttling (authn/signin/throttle.go). BruteForceThreshold failures in a row for one account from one
 	// IP block that IP for that account for BruteForceBlockSeconds (default 10 and 3600).
 	BruteForceThreshold    int `json:"brute_force_threshold,omitempty"`
 	BruteForceBlockSeconds int `json:"brute_force_block_seconds,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/authio/authio/authn"
+	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
@@ -83,13 +84,13 @@ func (h *Handler) startUpstream(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) upstream(w http.ResponseWriter, r *http.Request, name string) (authn.Connection, bool) {
 	conn, err := h.S.SignInConnection(r.Context(), name, "")
 	switch {
-	case errors.Is(err, server.ErrConnectionDisabled):
+	case errors.Is(err, signin.ErrConnectionDisabled):
 		h.Logger.Info("sign-in refused: connection disabled", "request_id", httpx.RequestIDFromContext(r.Context()))
 		h.errorPage(w, r, http.StatusForbidden, "This sign-in method is turned off", "Contact your administrator, or go back and choose another way to sign in.")
 		return nil, false
 	case err == nil && (authn.Shape(conn) == "redirect" || authn.Shape(conn) == "post"):
 		return conn, true
-	case err == nil || errors.Is(err, server.ErrUnknownConnection):
+	case err == nil || errors.Is(err, signin.ErrUnknownConnection):
 		h.Logger.Info("sign-in refused: unknown upstream connection", "request_id", httpx.RequestIDFromContext(r.Context()))
 		h.errorPage(w, r, http.StatusNotFound, "This sign-in method is not available", "Go back and choose another way to sign in.")
 		return nil, false

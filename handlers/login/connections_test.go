@@ -16,6 +16,7 @@ import (
 
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/authn"
+	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
@@ -23,7 +24,7 @@ import (
 )
 
 // Two connection kinds that exist only in this test, registered on the test server's registry the way a
-// shipped kind is registered in server.NewConnectionRegistry: they prove the pipeline needs nothing but a kind.
+// shipped kind is registered in signin.NewRegistry: they prove the pipeline needs nothing but a kind.
 
 const (
 	fakeRedirectType = "test-redirect"
@@ -115,7 +116,7 @@ func newKindsFixture(t *testing.T, opts testenv.Options) *kindsFixture {
 
 func (f *kindsFixture) connection(t *testing.T, tn *testenv.Tenant, name, typ string, settings map[string]any) storage.Connection {
 	t.Helper()
-	c, err := f.env.S.CreateConnection(tn.Ctx, server.ConnectionSpec{Name: name, Strategy: typ, Settings: settings})
+	c, err := f.env.S.CreateConnection(tn.Ctx, signin.ConnectionSpec{Name: name, Strategy: typ, Settings: settings})
 	if err != nil {
 		t.Fatalf("create connection %s: %v", name, err)
 	}
@@ -132,7 +133,7 @@ func (f *kindsFixture) request() *testenv.AuthRequest {
 func (f *kindsFixture) disable(t *testing.T, c storage.Connection) {
 	t.Helper()
 	off := false
-	if _, err := f.env.S.UpdateConnection(f.acme.Ctx, c.ID, server.ConnectionUpdate{Enabled: &off}); err != nil {
+	if _, err := f.env.S.UpdateConnection(f.acme.Ctx, c.ID, signin.ConnectionUpdate{Enabled: &off}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/authio/authio/authn"
+	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/handlers/oauth"
 	"github.com/authio/authio/httpx"
@@ -255,11 +256,11 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, err := h.S.SignInConnection(ctx, form.Get("connection"), email)
 	switch {
-	case errors.Is(err, server.ErrUnknownConnection):
+	case errors.Is(err, signin.ErrUnknownConnection):
 		h.Logger.Info("sign-in refused: unknown connection", "request_id", httpx.RequestIDFromContext(ctx))
 		h.errorPage(w, r, http.StatusNotFound, "This sign-in method is not available", "Go back and choose another way to sign in.")
 		return
-	case errors.Is(err, server.ErrConnectionDisabled):
+	case errors.Is(err, signin.ErrConnectionDisabled):
 		p.Error = "This sign-in method is turned off here. Contact your administrator."
 		if form.Get("connection") == "" || form.Get("connection") == storage.DefaultPasswordConnection {
 			p.Error = "Signing in with a password is turned off here. Contact your administrator."
@@ -296,7 +297,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 // conn is the connection tried.
 func (h *Handler) signInRefused(w http.ResponseWriter, r *http.Request, p templates.Page, conn authn.Connection, err error) bool {
 	ctx := r.Context()
-	var throttled *server.ThrottledError
+	var throttled *signin.ThrottledError
 	switch {
 	case err == nil:
 		return false
@@ -306,11 +307,11 @@ func (h *Handler) signInRefused(w http.ResponseWriter, r *http.Request, p templa
 		p.Error = "Too many failed attempts. Please wait " + strconv.Itoa((secs+59)/60) + " minute(s) and try again."
 		h.Logger.Info("sign-in throttled", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusTooManyRequests, p, nil, nil)
-	case errors.Is(err, server.ErrUserBlocked):
+	case errors.Is(err, signin.ErrUserBlocked):
 		p.Error = "This account is blocked. Contact your administrator."
 		h.Logger.Info("sign-in refused: user blocked", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusForbidden, p, nil, nil)
-	case errors.Is(err, server.ErrInvalidCredentials):
+	case errors.Is(err, signin.ErrInvalidCredentials):
 		p.Error = "That did not work. Check what you entered and try again."
 		if conn.Type() == storage.ConnectionPassword {
 			p.Error = "Wrong email or password."
@@ -319,11 +320,11 @@ func (h *Handler) signInRefused(w http.ResponseWriter, r *http.Request, p templa
 		}
 		h.Logger.Info("sign-in failed", "request_id", httpx.RequestIDFromContext(ctx), "connection", conn.Record().Name)
 		h.renderLogin(w, r, http.StatusUnauthorized, p, nil, nil)
-	case errors.Is(err, server.ErrIdentityConflict):
+	case errors.Is(err, signin.ErrIdentityConflict):
 		p.Error = "An account with this email address already exists. Sign in the way you usually do."
 		h.Logger.Info("sign-in refused: the upstream email belongs to another account", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusConflict, p, nil, nil)
-	case errors.Is(err, server.ErrIdentityUnusable):
+	case errors.Is(err, signin.ErrIdentityUnusable):
 		p.Error = "Your identity provider did not share an email address, which this sign-in needs."
 		h.Logger.Info("sign-in refused: the upstream identity has no usable email", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusBadRequest, p, nil, nil)
@@ -492,7 +493,7 @@ func (h *Handler) signupSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		h.render(w, r, http.StatusBadRequest, templates.PageSignup, p)
 		return
-	case errors.Is(err, server.ErrSignupDisabled):
+	case errors.Is(err, signin.ErrSignupDisabled):
 		h.errorPage(w, r, http.StatusNotFound, "Sign-up is not available", "Ask your administrator for an account.")
 		return
 	case err != nil:

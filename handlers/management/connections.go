@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/authio/authio/server"
+	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/storage"
 )
 
@@ -22,7 +22,7 @@ type connectionView struct {
 }
 
 func viewConnection(c storage.Connection) connectionView {
-	return connectionView{ID: c.ID, Name: c.Name, Strategy: server.StrategyOf(c.Type), Enabled: c.Enabled,
+	return connectionView{ID: c.ID, Name: c.Name, Strategy: signin.StrategyOf(c.Type), Enabled: c.Enabled,
 		Options: orEmpty(c.Settings), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 
@@ -50,7 +50,7 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request) error
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	c, err := h.S.CreateConnection(r.Context(), server.ConnectionSpec{Name: deref(b.Name), Strategy: deref(b.Strategy),
+	c, err := h.S.CreateConnection(r.Context(), signin.ConnectionSpec{Name: deref(b.Name), Strategy: deref(b.Strategy),
 		Settings: deref(b.Options), Enabled: b.Enabled})
 	if err != nil {
 		return err
@@ -73,7 +73,7 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request) error
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	c, err := h.S.UpdateConnection(r.Context(), pathVar(r, "id"), server.ConnectionUpdate{Name: b.Name, Strategy: b.Strategy,
+	c, err := h.S.UpdateConnection(r.Context(), pathVar(r, "id"), signin.ConnectionUpdate{Name: b.Name, Strategy: b.Strategy,
 		Enabled: b.Enabled, Settings: b.Options})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
 	"github.com/authio/authio/server"
@@ -128,14 +129,14 @@ func TestDisabledPasswordConnection(t *testing.T) {
 		if got["enabled"] != false {
 			t.Fatalf("PATCH enabled=false answered %v", got)
 		}
-		if _, err := f.env.S.SignIn(ctx, "alice@acme.test", testenv.Password, "192.0.2.1"); !errors.Is(err, server.ErrConnectionDisabled) {
+		if _, err := f.env.S.SignIn(ctx, "alice@acme.test", testenv.Password, "192.0.2.1"); !errors.Is(err, signin.ErrConnectionDisabled) {
 			t.Errorf("sign-in through the disabled connection: %v, want ErrConnectionDisabled", err)
 		}
 		logs := arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?type="+audit.EventSignInFailed, nil))["logs"])
 		if len(logs) != 1 || obj(t, obj(t, logs[0])["data"])["reason"] != "connection_disabled" {
 			t.Errorf("audit of the refused sign-in = %v", logs)
 		}
-		if _, err := f.env.S.SignUp(ctx, "new@acme.test", "correct horse battery"); !errors.Is(err, server.ErrSignupDisabled) {
+		if _, err := f.env.S.SignUp(ctx, "new@acme.test", "correct horse battery"); !errors.Is(err, signin.ErrSignupDisabled) {
 			t.Errorf("sign-up through the disabled connection: %v", err)
 		}
 		// Globex's password connection is its own: still enabled.
@@ -143,7 +144,7 @@ func TestDisabledPasswordConnection(t *testing.T) {
 		if _, err := f.env.S.SignIn(gctx, "alice@acme.test", testenv.Password, "192.0.2.1"); err != nil {
 			t.Errorf("globex sign-in after acme disabled its connection: %v", err)
 		}
-		audits := arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?type="+server.EventConnectionUpdated, nil))["logs"])
+		audits := arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?type="+signin.EventConnectionUpdated, nil))["logs"])
 		if len(audits) != 1 {
 			t.Errorf("connection.updated events = %v", audits)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/oauth"
@@ -97,8 +98,8 @@ type Tenant interface {
 	UpdateTenantSettings(ctx context.Context, upd server.TenantSettingsUpdate) (storage.TenantSettings, error)
 	ListConnections(ctx context.Context, name, strategy string) ([]storage.Connection, error)
 	GetConnection(ctx context.Context, id string) (storage.Connection, error)
-	CreateConnection(ctx context.Context, spec server.ConnectionSpec) (storage.Connection, error)
-	UpdateConnection(ctx context.Context, id string, upd server.ConnectionUpdate) (storage.Connection, error)
+	CreateConnection(ctx context.Context, spec signin.ConnectionSpec) (storage.Connection, error)
+	UpdateConnection(ctx context.Context, id string, upd signin.ConnectionUpdate) (storage.Connection, error)
 	AuditLog(ctx context.Context, q directory.LogQuery) ([]storage.AuditEvent, string, error)
 }
 

@@ -29,7 +29,7 @@ type Sessions interface {
 	SessionFromCookie(ctx context.Context, cookie string) (storage.LoginSession, storage.User, error)
 }
 
-// Flows keeps authorization requests that need the user server-side (server/flows.go).
+// Flows keeps authorization requests that need the user server-side (authn/flows.go).
 type Flows interface {
 	StartFlow(ctx context.Context, browser string, f storage.AuthFlow) (storage.AuthFlow, error)
 	OpenFlow(ctx context.Context, r *http.Request, id string) (storage.AuthFlow, error)

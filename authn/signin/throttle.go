@@ -1,4 +1,4 @@
-package server
+package signin
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"github.com/authio/authio/internal/canon"
 
 	"github.com/authio/authio/server/cache"
-	"github.com/authio/authio/storage"
 )
 
 // Sign-in throttling follows the model of the most used hosted identity services: three limits, checked before
@@ -42,12 +41,8 @@ type throttlePolicy struct {
 	accountWindow time.Duration
 }
 
-func throttlePolicyOf(ctx context.Context) throttlePolicy {
-	var ts storage.TenantSettings
-	if t := TenantFromContext(ctx); t != nil {
-		ts = t.Settings
-	}
-	ts = EffectiveSettings(ts)
+func (s *SignInService) throttlePolicyOf(ctx context.Context) throttlePolicy {
+	ts := s.settings(ctx)
 	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
 	return throttlePolicy{
 		threshold: int64(ts.BruteForceThreshold), block: sec(ts.BruteForceBlockSeconds),
@@ -90,8 +85,8 @@ type throttleKeys struct {
 // key of the account, which lifts its blocks from every IP at once with no state to update, whichever path
 // changed it (Management API, a reset, the CLI) and even while Redis was down; unknown and known emails are
 // treated alike; and no email reaches Redis in clear.
-func (s *Server) throttleKeysFor(tenantID, email, passwordHash, ip string) throttleKeys {
-	m := hmac.New(sha256.New, s.Secrets.Derive("signin-throttle"))
+func (s *SignInService) throttleKeysFor(tenantID, email, passwordHash, ip string) throttleKeys {
+	m := hmac.New(sha256.New, s.secrets.Derive("signin-throttle"))
 	m.Write([]byte(tenantID + "\x00" + signInAccount(email) + "\x00" + passwordHash))
 	acct := base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
 	src := throttleIP(ip)
@@ -103,23 +98,23 @@ func (s *Server) throttleKeysFor(tenantID, email, passwordHash, ip string) throt
 // throttleCounters runs fn on the shared counters, or on this process's own while Redis does not answer (known
 // from the health monitor, or from fn failing now), with a rate-limited warning that throttling is degraded.
 // shared reports which it used.
-func (s *Server) throttleCounters(ctx context.Context, fn func(c cache.Cache) error) (shared bool, err error) {
-	if !s.health.degraded() {
-		err := fn(s.Cache)
+func (s *SignInService) throttleCounters(ctx context.Context, fn func(c cache.Cache) error) (shared bool, err error) {
+	if !s.counters.Degraded() {
+		err := fn(s.counters.Shared())
 		if err == nil || ctx.Err() != nil {
 			return true, err
 		}
-		s.health.failed(err)
-		s.health.warnDegradedThrottling(err)
+		s.counters.Failed(err)
+		s.counters.WarnDegraded(err)
 	} else {
-		s.health.warnDegradedThrottling(nil)
+		s.counters.WarnDegraded(nil)
 	}
-	return false, fn(s.localCounters)
+	return false, fn(s.counters.Local())
 }
 
 // countFailures returns a counter and the time left in its window. Counts made in this process while Redis was
 // away still count after it returns, until their windows end.
-func (s *Server) countFailures(ctx context.Context, key string) (int64, time.Duration, error) {
+func (s *SignInService) countFailures(ctx context.Context, key string) (int64, time.Duration, error) {
 	var n int64
 	var left time.Duration
 	shared, err := s.throttleCounters(ctx, func(c cache.Cache) (err error) {
@@ -129,7 +124,7 @@ func (s *Server) countFailures(ctx context.Context, key string) (int64, time.Dur
 	if err != nil || !shared {
 		return n, left, err
 	}
-	ln, lleft, err := s.localCounters.Count(ctx, key)
+	ln, lleft, err := s.counters.Local().Count(ctx, key)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -141,7 +136,7 @@ func (s *Server) countFailures(ctx context.Context, key string) (int64, time.Dur
 
 // hitFailure counts one attempt at key and returns the count after it, and whether the shared counters took it
 // (else this process's own: the take-back must go to the same place).
-func (s *Server) hitFailure(ctx context.Context, key string, window time.Duration) (int64, bool, error) {
+func (s *SignInService) hitFailure(ctx context.Context, key string, window time.Duration) (int64, bool, error) {
 	var n int64
 	shared, err := s.throttleCounters(ctx, func(c cache.Cache) (err error) {
 		n, _, err = c.Hit(ctx, key, window)
@@ -154,7 +149,7 @@ func (s *Server) hitFailure(ctx context.Context, key string, window time.Duratio
 // checked: concurrent attempts take their places in the counts one by one, so no number of parallel requests
 // gets more passwords checked than the limits allow. Whatever does not end as a failure is taken back.
 type attempt struct {
-	s    *Server
+	s    *SignInService
 	k    throttleKeys
 	p    throttlePolicy
 	hits []attemptHit
@@ -168,7 +163,7 @@ type attemptHit struct {
 
 // reserveSignIn counts an attempt that signInRefused let through. over reports that a concurrent attempt took
 // the last place under a limit first: the attempt is then refused, and its counts are already taken back.
-func (s *Server) reserveSignIn(ctx context.Context, k throttleKeys, p throttlePolicy) (a *attempt, over bool, err error) {
+func (s *SignInService) reserveSignIn(ctx context.Context, k throttleKeys, p throttlePolicy) (a *attempt, over bool, err error) {
 	a = &attempt{s: s, k: k, p: p}
 	for _, l := range []struct {
 		key    string
@@ -209,12 +204,12 @@ func (s *Server) reserveSignIn(ctx context.Context, k throttleKeys, p throttlePo
 // takeBack removes the attempt from every count it was added to: it was refused, or it was no failure.
 func (a *attempt) takeBack(ctx context.Context) {
 	for _, h := range a.hits {
-		var c cache.Cache = a.s.localCounters
+		var c cache.Cache = a.s.counters.Local()
 		if h.shared {
-			c = a.s.Cache
+			c = a.s.counters.Shared()
 		}
 		if err := c.Unhit(ctx, h.key); err != nil {
-			a.s.Logger.Warn("taking back a sign-in attempt from the throttling counters failed", "err", err)
+			a.s.logger.Warn("taking back a sign-in attempt from the throttling counters failed", "err", err)
 		}
 	}
 	a.hits = nil
@@ -242,7 +237,7 @@ func (a *attempt) succeeded(ctx context.Context) {
 
 // signInRefused reports whether an attempt is refused before its password is checked, and for how long: until
 // every limit it is over has cleared.
-func (s *Server) signInRefused(ctx context.Context, k throttleKeys, p throttlePolicy) (time.Duration, bool, error) {
+func (s *SignInService) signInRefused(ctx context.Context, k throttleKeys, p throttlePolicy) (time.Duration, bool, error) {
 	var wait time.Duration
 	refused := false
 	for _, l := range []struct {
@@ -261,12 +256,12 @@ func (s *Server) signInRefused(ctx context.Context, k throttleKeys, p throttlePo
 }
 
 // recordSignInSuccess ends the run of failures of the pair, here and in the shared counters.
-func (s *Server) recordSignInSuccess(ctx context.Context, k throttleKeys) {
+func (s *SignInService) recordSignInSuccess(ctx context.Context, k throttleKeys) {
 	_, err := s.throttleCounters(ctx, func(c cache.Cache) error { return c.Reset(ctx, k.pair) })
 	if err == nil {
-		err = s.localCounters.Reset(ctx, k.pair)
+		err = s.counters.Local().Reset(ctx, k.pair)
 	}
 	if err != nil {
-		s.Logger.Warn("clearing the sign-in failure counter failed", "err", err)
+		s.logger.Warn("clearing the sign-in failure counter failed", "err", err)
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package signin
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func (e *ThrottledError) Error() string { return "too many failed sign-in attemp
 // account (throttle.go). It returns ErrInvalidCredentials for an unknown email and a wrong password alike, a
 // *ThrottledError for an attempt refused before its password was checked, and ErrConnectionDisabled when the
 // tenant has disabled password sign-in (audited, with no password checked).
-func (s *Server) SignIn(ctx context.Context, email, password string, ip string) (storage.User, error) {
+func (s *SignInService) SignIn(ctx context.Context, email, password string, ip string) (storage.User, error) {
 	con, err := s.passwordConnection(ctx)
 	if errors.Is(err, ErrConnectionDisabled) {
 		if err := s.auditSignIn(ctx, audit.EventSignInFailed, "", email, "connection_disabled"); err != nil {
@@ -46,7 +46,7 @@ func (s *Server) SignIn(ctx context.Context, email, password string, ip string) 
 }
 
 // signInPassword is SignIn through password connection con (the default one or another of the tenant's).
-func (s *Server) signInPassword(ctx context.Context, con *password.Connection, email, secret string, ip string) (storage.User, error) {
+func (s *SignInService) signInPassword(ctx context.Context, con *password.Connection, email, secret string, ip string) (storage.User, error) {
 	tid, _ := storage.TenantFromContext(ctx)
 	rec := con.Record()
 	// The user comes first: the account's throttling keys depend on its password hash ("" when unknown).
@@ -54,7 +54,7 @@ func (s *Server) signInPassword(ctx context.Context, con *password.Connection, e
 	if err != nil {
 		return storage.User{}, err
 	}
-	policy := throttlePolicyOf(ctx)
+	policy := s.throttlePolicyOf(ctx)
 	keys := s.throttleKeysFor(tid, email, u.PasswordHash, ip)
 	if wait, refused, err := s.signInRefused(ctx, keys, policy); err != nil {
 		return storage.User{}, err
@@ -99,14 +99,14 @@ func (s *Server) signInPassword(ctx context.Context, con *password.Connection, e
 
 // auditSignIn records a sign-in attempt. userID is empty for an unknown email; the email is recorded as typed
 // (put in canonical form, canon.Email) so a security team can see what was tried.
-func (s *Server) auditSignIn(ctx context.Context, event, userID, email, reason string) error {
+func (s *SignInService) auditSignIn(ctx context.Context, event, userID, email, reason string) error {
 	return s.auditSignInThrough(ctx, storage.Connection{Name: storage.DefaultPasswordConnection, Type: storage.ConnectionPassword},
 		event, userID, email, reason)
 }
 
 // auditSignInThrough records a sign-in attempt through connection rec: its name and Auth0 strategy, and the
 // email tried ("" when the kind names none; then no email is recorded).
-func (s *Server) auditSignInThrough(ctx context.Context, rec storage.Connection, event, userID, email, reason string) error {
+func (s *SignInService) auditSignInThrough(ctx context.Context, rec storage.Connection, event, userID, email, reason string) error {
 	data := storage.JSONMap{"connection": rec.Name, "strategy": StrategyOf(rec.Type)}
 	if email != "" {
 		data["email"] = canon.Email(email)
@@ -121,12 +121,12 @@ func (s *Server) auditSignInThrough(ctx context.Context, rec storage.Connection,
 	if userID != "" {
 		actor = audit.Actor{Kind: "user", ID: userID}.String()
 	}
-	return s.Audit(ctx, storage.AuditEvent{Type: event, UserID: userID, Actor: actor, Data: data})
+	return s.audit(ctx, storage.AuditEvent{Type: event, UserID: userID, Actor: actor, Data: data})
 }
 
 // SignUp creates a user when the tenant allows sign-up and its password connection is enabled.
-func (s *Server) SignUp(ctx context.Context, email, password string) (storage.User, error) {
-	if t := TenantFromContext(ctx); t == nil || !t.SignupEnabled {
+func (s *SignInService) SignUp(ctx context.Context, email, password string) (storage.User, error) {
+	if !s.signupEnabled(ctx) {
 		return storage.User{}, ErrSignupDisabled
 	}
 	if _, err := s.passwordConnection(ctx); errors.Is(err, ErrConnectionDisabled) {
@@ -134,5 +134,5 @@ func (s *Server) SignUp(ctx context.Context, email, password string) (storage.Us
 	} else if err != nil {
 		return storage.User{}, err
 	}
-	return s.CreateUser(ctx, email, password, "")
+	return s.createUser(ctx, email, password, "")
 }

@@ -1,4 +1,4 @@
-package server
+package signin
 
 import (
 	"context"
@@ -41,7 +41,7 @@ var (
 // default password connection). ErrUnknownConnection when the tenant has none or no kind is registered for its
 // type; ErrConnectionDisabled when it is disabled, recorded as signin.failed (reason connection_disabled) with
 // account as the email tried ("" when not known yet).
-func (s *Server) SignInConnection(ctx context.Context, name, account string) (authn.Connection, error) {
+func (s *SignInService) SignInConnection(ctx context.Context, name, account string) (authn.Connection, error) {
 	if name == "" {
 		name = storage.DefaultPasswordConnection
 	}
@@ -51,10 +51,10 @@ func (s *Server) SignInConnection(ctx context.Context, name, account string) (au
 	} else if err != nil {
 		return nil, err
 	}
-	c, err := s.Connections.Open(rec)
+	c, err := s.registry.Open(rec)
 	switch {
 	case errors.Is(err, authn.ErrDisabled):
-		if !s.Connections.Has(rec.Type) {
+		if !s.registry.Has(rec.Type) {
 			return nil, ErrUnknownConnection
 		}
 		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, "", account, "connection_disabled"); err != nil {
@@ -74,7 +74,7 @@ func (s *Server) SignInConnection(ctx context.Context, name, account string) (au
 // The default password connection is listed even when disabled, so the page keeps its form and a submission is
 // told that password sign-in is turned off (403). A connection whose stored settings its kind refuses is left
 // out and logged.
-func (s *Server) LoginConnections(ctx context.Context) ([]authn.Connection, error) {
+func (s *SignInService) LoginConnections(ctx context.Context) ([]authn.Connection, error) {
 	recs, err := s.Store.ListConnections(ctx)
 	if err != nil {
 		return nil, err
@@ -82,14 +82,14 @@ func (s *Server) LoginConnections(ctx context.Context) ([]authn.Connection, erro
 	var out []authn.Connection
 	for _, rec := range recs {
 		isDefault := rec.Name == storage.DefaultPasswordConnection
-		if (!rec.Enabled && !isDefault) || !s.Connections.Has(rec.Type) {
+		if (!rec.Enabled && !isDefault) || !s.registry.Has(rec.Type) {
 			continue
 		}
 		open := rec
 		open.Enabled = true // listing only: SignInConnection refuses the disabled default
-		c, err := s.Connections.Open(open)
+		c, err := s.registry.Open(open)
 		if err != nil {
-			s.Logger.Warn("sign-in page: a connection's settings are refused by its kind", "connection_id", rec.ID, "err", err)
+			s.logger.Warn("sign-in page: a connection's settings are refused by its kind", "connection_id", rec.ID, "err", err)
 			continue
 		}
 		if isDefault {
@@ -105,7 +105,7 @@ func (s *Server) LoginConnections(ctx context.Context) ([]authn.Connection, erro
 // refused like every sign-in, and returns the user with the authentication methods (RFC 8176 amr) proven.
 // Errors: ErrInvalidCredentials (the form proved nothing), *ThrottledError, ErrUserBlocked,
 // ErrIdentityConflict / ErrIdentityUnusable (a form kind proving an upstream identity), or the infrastructure's.
-func (s *Server) SignInForm(ctx context.Context, c authn.FormConnection, form url.Values, ip string) (storage.User, []string, error) {
+func (s *SignInService) SignInForm(ctx context.Context, c authn.FormConnection, form url.Values, ip string) (storage.User, []string, error) {
 	if pc, ok := c.(*password.Connection); ok {
 		u, err := s.signInPassword(ctx, pc, form.Get("email"), form.Get("password"), ip)
 		return u, []string{"pwd"}, err
@@ -122,15 +122,15 @@ func (s *Server) SignInForm(ctx context.Context, c authn.FormConnection, form ur
 // SignInUpstream finishes a sign-in through upstream connection c (redirect or POST binding): prove checks the
 // provider's answer (HandleCallback or HandlePOST). Throttled per (connection, IP) and per IP, audited, the
 // identity resolved to a user by ResolveIdentity; errors as SignInForm's.
-func (s *Server) SignInUpstream(ctx context.Context, c authn.Connection, ip string, prove func(ctx context.Context) (authn.Identity, error)) (storage.User, []string, error) {
+func (s *SignInService) SignInUpstream(ctx context.Context, c authn.Connection, ip string, prove func(ctx context.Context) (authn.Identity, error)) (storage.User, []string, error) {
 	return s.signInThrough(ctx, c.Record(), "", ip, prove)
 }
 
 // FlowRequestID is the request id a POST-binding connection sends its provider for flow flowID (SAML's ID,
 // which the answer must name as InResponseTo): derived from the flow id with a server key, so it needs no
 // storage and nobody who does not hold the flow id can predict it.
-func (s *Server) FlowRequestID(flowID string) string {
-	m := hmac.New(sha256.New, s.Secrets.Derive("flow-request-id"))
+func (s *SignInService) FlowRequestID(flowID string) string {
+	m := hmac.New(sha256.New, s.secrets.Derive("flow-request-id"))
 	m.Write([]byte(flowID))
 	return "_" + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:20])
 }
@@ -138,7 +138,7 @@ func (s *Server) FlowRequestID(flowID string) string {
 // signInThrough runs one sign-in attempt through rec: throttling (the counts of throttle.go, with the account
 // named by account, or by (connection, IP) when it is empty, so failures of an account-less kind never lock
 // out other IPs), the proof, the user it names, the blocked check and the audit events.
-func (s *Server) signInThrough(ctx context.Context, rec storage.Connection, account, ip string, prove func(ctx context.Context) (authn.Identity, error)) (storage.User, []string, error) {
+func (s *SignInService) signInThrough(ctx context.Context, rec storage.Connection, account, ip string, prove func(ctx context.Context) (authn.Identity, error)) (storage.User, []string, error) {
 	tid, _ := storage.TenantFromContext(ctx)
 	name := "connection:" + rec.ID + "\x00"
 	if account != "" {
@@ -146,7 +146,7 @@ func (s *Server) signInThrough(ctx context.Context, rec storage.Connection, acco
 	} else {
 		name += "ip:" + throttleIP(ip)
 	}
-	policy := throttlePolicyOf(ctx)
+	policy := s.throttlePolicyOf(ctx)
 	keys := s.throttleKeysFor(tid, name, "", ip)
 	if wait, refused, err := s.signInRefused(ctx, keys, policy); err != nil {
 		return storage.User{}, nil, err
@@ -222,7 +222,7 @@ func (s *Server) signInThrough(ctx context.Context, rec storage.Connection, acco
 //
 // Concurrent first sign-ins of one subject end with one user and one link: the loser of the link's unique
 // index reads the winner's.
-func (s *Server) ResolveIdentity(ctx context.Context, rec storage.Connection, id authn.Identity) (storage.User, error) {
+func (s *SignInService) ResolveIdentity(ctx context.Context, rec storage.Connection, id authn.Identity) (storage.User, error) {
 	if id.User.ID != "" {
 		return id.User, nil
 	}
@@ -245,7 +245,7 @@ func (s *Server) ResolveIdentity(ctx context.Context, rec storage.Connection, id
 		case err == nil:
 			return ErrIdentityConflict
 		case errors.Is(err, storage.ErrNotFound):
-			now := s.Now().UTC()
+			now := s.now().UTC()
 			user = storage.User{ID: ids.New("user"), Email: email, EmailVerified: id.EmailVerified, Name: id.Name,
 				CreatedAt: now, UpdatedAt: now}
 			if err := s.Store.CreateUser(ctx, user); err != nil {
@@ -254,7 +254,7 @@ func (s *Server) ResolveIdentity(ctx context.Context, rec storage.Connection, id
 		default:
 			return err
 		}
-		now := s.Now().UTC()
+		now := s.now().UTC()
 		return s.Store.LinkIdentity(ctx, storage.Identity{ConnectionID: rec.ID, Subject: id.Subject, UserID: user.ID,
 			Profile: storage.JSONMap(id.Profile), CreatedAt: now, UpdatedAt: now})
 	})
@@ -270,7 +270,7 @@ func (s *Server) ResolveIdentity(ctx context.Context, rec storage.Connection, id
 	return s.Store.GetUser(ctx, user.ID)
 }
 
-func (s *Server) linkedUser(ctx context.Context, rec storage.Connection, subject string) (storage.User, error) {
+func (s *SignInService) linkedUser(ctx context.Context, rec storage.Connection, subject string) (storage.User, error) {
 	link, err := s.Store.IdentityBySubject(ctx, rec.ID, subject)
 	if err != nil {
 		return storage.User{}, err

@@ -1,4 +1,4 @@
-package server
+package signin
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/authn/password"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/storage"
 )
@@ -17,10 +18,10 @@ const (
 	EventConnectionUpdated = "connection.updated"
 )
 
-// NewConnectionRegistry returns the registry of connection kinds this server signs in with. Adding a kind is one
+// NewRegistry returns the registry of the connection kinds Authio signs in with. Adding a kind is one
 // line here (see package authn).
-func (s *Server) NewConnectionRegistry() *authn.Registry {
-	reg := authn.NewRegistry(authn.Deps{Store: s.Store, PasswordCost: s.PasswordCostFor})
+func NewRegistry(deps authn.Deps) *authn.Registry {
+	reg := authn.NewRegistry(deps)
 	reg.Register(password.Type, password.New)
 	return reg
 }
@@ -49,12 +50,12 @@ func typeOfStrategy(strategy string) string {
 }
 
 // passwordConnection opens the tenant's default password connection. ErrConnectionDisabled when it is disabled.
-func (s *Server) passwordConnection(ctx context.Context) (*password.Connection, error) {
+func (s *SignInService) passwordConnection(ctx context.Context) (*password.Connection, error) {
 	rec, err := s.Store.GetConnection(ctx, storage.DefaultPasswordConnection)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.Connections.Open(rec)
+	c, err := s.registry.Open(rec)
 	if errors.Is(err, authn.ErrDisabled) {
 		return nil, ErrConnectionDisabled
 	} else if err != nil {
@@ -87,7 +88,7 @@ type ConnectionUpdate struct {
 }
 
 // ListConnections returns the connections of the tenant in ctx, filtered by name and strategy when not empty.
-func (s *Server) ListConnections(ctx context.Context, name, strategy string) ([]storage.Connection, error) {
+func (s *SignInService) ListConnections(ctx context.Context, name, strategy string) ([]storage.Connection, error) {
 	all, err := s.Store.ListConnections(ctx)
 	if err != nil {
 		return nil, err
@@ -102,46 +103,46 @@ func (s *Server) ListConnections(ctx context.Context, name, strategy string) ([]
 }
 
 // GetConnection returns a connection of the tenant in ctx by id; a NotFoundError otherwise.
-func (s *Server) GetConnection(ctx context.Context, id string) (storage.Connection, error) {
+func (s *SignInService) GetConnection(ctx context.Context, id string) (storage.Connection, error) {
 	c, err := s.Store.GetConnection(ctx, id)
 	if err == nil && c.ID != id {
 		err = storage.ErrNotFound // by id only: names are for ?name=
 	}
-	return c, notFound(err, "connection", id)
+	return c, directory.NotFound(err, "connection", id)
 }
 
 // CreateConnection validates and stores a connection of a type that has a registered kind, and audits it.
-func (s *Server) CreateConnection(ctx context.Context, spec ConnectionSpec) (storage.Connection, error) {
+func (s *SignInService) CreateConnection(ctx context.Context, spec ConnectionSpec) (storage.Connection, error) {
 	if spec.Name == "" {
-		return storage.Connection{}, invalid("name", "is required")
+		return storage.Connection{}, directory.Invalid("name", "is required")
 	}
 	if !connectionNameRE.MatchString(spec.Name) {
-		return storage.Connection{}, invalid("name", "must be 1 to 128 letters, digits or hyphens, starting and ending with a letter or digit")
+		return storage.Connection{}, directory.Invalid("name", "must be 1 to 128 letters, digits or hyphens, starting and ending with a letter or digit")
 	}
 	if spec.Strategy == "" {
-		return storage.Connection{}, invalid("strategy", "is required")
+		return storage.Connection{}, directory.Invalid("strategy", "is required")
 	}
 	typ := typeOfStrategy(spec.Strategy)
-	if !s.Connections.Has(typ) {
-		return storage.Connection{}, invalid("strategy", "%q is not a supported strategy (supported: %s)", spec.Strategy, supportedStrategies(s.Connections))
+	if !s.registry.Has(typ) {
+		return storage.Connection{}, directory.Invalid("strategy", "%q is not a supported strategy (supported: %s)", spec.Strategy, supportedStrategies(s.registry))
 	}
-	now := s.Now().UTC()
+	now := s.now().UTC()
 	c := storage.Connection{ID: ids.New("con"), Name: spec.Name, Type: typ, Settings: storage.JSONMap(spec.Settings),
 		Enabled: spec.Enabled == nil || *spec.Enabled, CreatedAt: now, UpdatedAt: now}
 	if c.Settings == nil {
 		c.Settings = storage.JSONMap{}
 	}
-	if err := s.Connections.Validate(c); err != nil {
-		return storage.Connection{}, invalid("options", "%s", err.Error())
+	if err := s.registry.Validate(c); err != nil {
+		return storage.Connection{}, directory.Invalid("options", "%s", err.Error())
 	}
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.CreateConnection(ctx, c); err != nil {
 			if errors.Is(err, storage.ErrAlreadyExists) {
-				return conflict("name", "a connection with this name already exists")
+				return directory.Conflict("name", "a connection with this name already exists")
 			}
 			return err
 		}
-		return s.Audit(ctx, storage.AuditEvent{Type: EventConnectionCreated, Data: storage.JSONMap{
+		return s.audit(ctx, storage.AuditEvent{Type: EventConnectionCreated, Data: storage.JSONMap{
 			"connection_id": c.ID, "name": c.Name, "strategy": StrategyOf(c.Type)}})
 	})
 	if err != nil {
@@ -153,16 +154,16 @@ func (s *Server) CreateConnection(ctx context.Context, spec ConnectionSpec) (sto
 
 // UpdateConnection changes a connection's enabled flag and settings, validated by its kind, and audits the
 // change. Disabling the password connection refuses password sign-in (and sign-up) from the next request on.
-func (s *Server) UpdateConnection(ctx context.Context, id string, upd ConnectionUpdate) (storage.Connection, error) {
+func (s *SignInService) UpdateConnection(ctx context.Context, id string, upd ConnectionUpdate) (storage.Connection, error) {
 	var changed []string
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
 		changed = nil
 		err := s.Store.UpdateConnection(ctx, id, func(old storage.Connection) (storage.Connection, error) {
 			if upd.Name != nil && *upd.Name != old.Name {
-				return old, invalid("name", "cannot be changed")
+				return old, directory.Invalid("name", "cannot be changed")
 			}
 			if upd.Strategy != nil && *upd.Strategy != StrategyOf(old.Type) {
-				return old, invalid("strategy", "cannot be changed")
+				return old, directory.Invalid("strategy", "cannot be changed")
 			}
 			if upd.Enabled != nil && *upd.Enabled != old.Enabled {
 				old.Enabled = *upd.Enabled
@@ -174,19 +175,19 @@ func (s *Server) UpdateConnection(ctx context.Context, id string, upd Connection
 					old.Settings = storage.JSONMap{}
 				}
 				changed = append(changed, "options")
-				if err := s.Connections.Validate(old); err != nil && !errors.Is(err, authn.ErrUnknownType) {
-					return old, invalid("options", "%s", err.Error())
+				if err := s.registry.Validate(old); err != nil && !errors.Is(err, authn.ErrUnknownType) {
+					return old, directory.Invalid("options", "%s", err.Error())
 				}
 			}
 			return old, nil
 		})
 		if err != nil {
-			return notFound(err, "connection", id)
+			return directory.NotFound(err, "connection", id)
 		}
 		if len(changed) == 0 {
 			return nil
 		}
-		return s.Audit(ctx, storage.AuditEvent{Type: EventConnectionUpdated, Data: storage.JSONMap{"connection_id": id, "changed": changed}})
+		return s.audit(ctx, storage.AuditEvent{Type: EventConnectionUpdated, Data: storage.JSONMap{"connection_id": id, "changed": changed}})
 	})
 	if err != nil {
 		return storage.Connection{}, err
