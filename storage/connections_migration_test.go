@@ -20,17 +20,8 @@ func TestMigrationMovesPasswordsToCredentials(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			s := open(t)
-			if applied, err := storage.MigrateToForTest(ctx, s, 4); err != nil || !slices.Equal(applied, []int{1, 2, 3, 4}) {
-				t.Fatalf("migrating to version 4: %v, %v", applied, err)
-			}
-			db := storage.DBForTest(s).WithContext(ctx)
+			db := legacyDatabase(t, s, 4, "acme", "globex")
 			now := time.Now().UTC()
-			for _, tn := range []string{"acme", "globex"} {
-				if err := db.Exec("INSERT INTO tenants (id, slug, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-					"ten_"+tn, tn, tn, now, now).Error; err != nil {
-					t.Fatal(err)
-				}
-			}
 			hash, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
 			if err != nil {
 				t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/storage"
+	"gorm.io/gorm"
 )
 
 // unmigratedStores opens an empty database per backend: SQLite, and Postgres in a schema of its own when
@@ -106,17 +107,8 @@ func TestMigrationCanonicalizesEmails(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			s := open(t)
-			if applied, err := storage.MigrateToForTest(ctx, s, 2); err != nil || !slices.Equal(applied, []int{1, 2}) {
-				t.Fatalf("migrating to version 2: %v, %v", applied, err)
-			}
-			db := storage.DBForTest(s).WithContext(ctx)
+			db := legacyDatabase(t, s, 2, "acme", "globex")
 			now := time.Now().UTC()
-			for _, tn := range []string{"acme", "globex"} {
-				if err := db.Exec("INSERT INTO tenants (id, slug, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-					"ten_"+tn, tn, tn, now, now).Error; err != nil {
-					t.Fatal(err)
-				}
-			}
 			// Rows as an older Authio stored them: lower-cased, but neither normalized nor folded.
 			users := []struct{ id, tenant, email string }{
 				{"user_a1", "ten_acme", nfc},
@@ -228,4 +220,27 @@ func TestMigrationCanonicalizesEmails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// legacyDatabase migrates s to version only, as an older Authio left it, and stores tenants with those slugs
+// (ids "ten_<slug>"); it returns the raw connection to write rows as that version stored them.
+func legacyDatabase(t *testing.T, s *storage.Store, version int, slugs ...string) *gorm.DB {
+	t.Helper()
+	ctx := context.Background()
+	want := make([]int, version)
+	for i := range want {
+		want[i] = i + 1
+	}
+	if applied, err := storage.MigrateToForTest(ctx, s, version); err != nil || !slices.Equal(applied, want) {
+		t.Fatalf("migrating to version %d: %v, %v", version, applied, err)
+	}
+	db := storage.DBForTest(s).WithContext(ctx)
+	now := time.Now().UTC()
+	for _, tn := range slugs {
+		if err := db.Exec("INSERT INTO tenants (id, slug, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+			"ten_"+tn, tn, tn, now, now).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
 }
