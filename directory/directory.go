@@ -69,4 +69,5 @@ func (s *Directory) announce(ctx context.Context, channel, msg string) {
 
 func (s *Directory) authzChanged(ctx context.Context) { s.authzChangedFn(ctx) }
 
-var newID = ids.New // for functions with a local variable named ids
+// newID is ids.New, for functions with a local variable named ids.
+func newID(prefix string) string { return ids.New(prefix) }

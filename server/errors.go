@@ -2,9 +2,5 @@ package server
 
 import "github.com/authio/authio/directory"
 
-// The directory's error constructors, for the services in this package (tenant settings, connections, tenants).
-var (
-	invalid  = directory.Invalid
-	conflict = directory.Conflict
-	notFound = directory.NotFound
-)
+// invalid is directory.Invalid, for the services in this package (tenant settings, tenants).
+func invalid(field, format string, args ...any) error { return directory.Invalid(field, format, args...) }
