@@ -310,3 +310,21 @@ func TestAttack2DisplayNameAndOddPathsAreHarmless(t *testing.T) {
 		}
 	})
 }
+
+// TestAttack2HugeRepostIsRefused — held: the re-post page echoes what it is posted, but a body over the server's
+// bound is a 400 page that echoes nothing and opens no session.
+func TestAttack2HugeRepostIsRefused(t *testing.T) {
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		f := newAttack2Fixture(t, opts)
+		c := f.env.Client(testenv.ClientOptions{NoRedirects: true})
+		big := strings.Repeat("A", 200<<10)
+		r := testenv.PostForm(t, c, f.acme.URL("/login/callback/post"), url.Values{"SAMLResponse": {big}, "RelayState": {"x"}},
+			testenv.Header("Origin", "https://evil.example"))
+		if r.StatusCode != http.StatusBadRequest && r.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("200 KiB answer: status %d, want 400 or 413", r.StatusCode)
+		}
+		if strings.Contains(r.Body, "AAAAAAAAAAAAAAAA") || setsSession(r) {
+			t.Errorf("the oversized answer was echoed (or signed someone in)")
+		}
+	})
+}
