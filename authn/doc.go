@@ -39,9 +39,10 @@
 // /login/callback/post a POST-binding kind (the flow id comes back in PostStateField, the request id is
 // the server's FlowRequestID). Each attempt is throttled, audited (signin.succeeded / signin.failed with the
 // connection's name and strategy), refused for blocked users and disabled connections; an upstream identity
-// becomes a user through server.ResolveIdentity (link by subject; on first sign-in, link to the user with the
-// same email only when EmailVerified, else create one); then the session starts with Identity.AMR and the
-// flow resumes at /authorize/resume.
+// becomes a user through signin.ResolveIdentity (link by subject; a first sign-in needs a verified email, and
+// joins the user with that very mailbox only when that user's email is verified too, else creates one); then the
+// session starts (amr: a form kind's Identity.AMR, "fed" for upstream kinds) and the flow resumes at
+// /authorize/resume.
 //
 // Only types with a registered kind can be created through the management API (POST /api/v2/connections).
 // There is no package-level registry and no init() registration: two servers in one test binary keep

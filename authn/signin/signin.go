@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/authio/authio/audit"
@@ -15,6 +16,7 @@ import (
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/storage"
+	"golang.org/x/text/unicode/norm"
 )
 
 // The sign-in pipeline: every connection kind signs a user in through the same steps. The handler opens the
@@ -35,6 +37,10 @@ var (
 	// ErrIdentityUnusable answers a first sign-in through an upstream connection that shared no valid email
 	// address: there is no user to link it to nor to create.
 	ErrIdentityUnusable = errors.New("the identity provider did not share a usable email address")
+	// ErrIdentityUnverified answers a first sign-in through an upstream connection whose provider does not vouch
+	// for the email it shared: such an identity neither creates nor joins an account, whatever the address, so
+	// the answer also tells nobody whether the address has an account.
+	ErrIdentityUnverified = errors.New("the identity provider did not verify the email address")
 )
 
 // SignInConnection opens the connection of the tenant in ctx that a sign-in names, by name or id ("" names the
@@ -121,9 +127,17 @@ func (s *SignInService) SignInForm(ctx context.Context, c authn.FormConnection, 
 
 // SignInUpstream finishes a sign-in through upstream connection c (redirect or POST binding): prove checks the
 // provider's answer (HandleCallback or HandlePOST). Throttled per (connection, IP) and per IP, audited, the
-// identity resolved to a user by ResolveIdentity; errors as SignInForm's.
+// identity resolved to a user by ResolveIdentity; errors as SignInForm's. The sign-in's amr is ["fed"] whatever the
+// provider claims (RFC 8176).
 func (s *SignInService) SignInUpstream(ctx context.Context, c authn.Connection, ip string, prove func(ctx context.Context) (authn.Identity, error)) (storage.User, []string, error) {
-	return s.signInThrough(ctx, c.Record(), "", ip, prove)
+	u, _, err := s.signInThrough(ctx, c.Record(), "", ip, prove)
+	if err != nil {
+		return u, nil, err
+	}
+	// RFC 8176: federated through another provider. What the provider says it checked is its claim, not a method
+	// Authio saw: an upstream sign-in is "fed" and nothing more, so no organization policy can take a provider's
+	// "mfa" for its own.
+	return u, []string{"fed"}, nil
 }
 
 // FlowRequestID is the request id a POST-binding connection sends its provider for flow flowID (SAML's ID,
@@ -181,11 +195,11 @@ func (s *SignInService) signInThrough(ctx context.Context, rec storage.Connectio
 	a.succeeded(ctx)
 	id.ConnectionID = rec.ID
 	u, err := s.ResolveIdentity(ctx, rec, id)
-	if errors.Is(err, ErrIdentityConflict) || errors.Is(err, ErrIdentityUnusable) {
-		reason := "identity_conflict"
-		if errors.Is(err, ErrIdentityUnusable) {
-			reason = "identity_unusable"
-		}
+	if errors.Is(err, ErrIdentityConflict) || errors.Is(err, ErrIdentityUnusable) || errors.Is(err, ErrIdentityUnverified) ||
+		errors.Is(err, ErrUserBlocked) {
+		// ResolveIdentity returns these sentinels as they are.
+		reason := map[error]string{ErrIdentityConflict: "identity_conflict", ErrIdentityUnusable: "identity_unusable",
+			ErrIdentityUnverified: "identity_unverified", ErrUserBlocked: "blocked"}[err]
 		if aerr := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, "", id.Email, reason); aerr != nil {
 			return storage.User{}, nil, aerr
 		}
@@ -213,12 +227,15 @@ func (s *SignInService) signInThrough(ctx context.Context, rec storage.Connectio
 // in. A local kind names its user (id.User). For an upstream kind, (connection, subject) is looked up in
 // storage.Identities; the first sign-in of a subject:
 //
-//   - links it to the existing user with the identity's email when the kind vouches for the address
-//     (id.EmailVerified): the provider proved the same mailbox the user has;
-//   - otherwise creates a user with that email (EmailVerified as the kind said, no password) and links it;
-//   - refuses with ErrIdentityConflict when a user has the email but the kind does not vouch for it (linking
-//     would let anyone who types that address at the provider take the account over), and with
-//     ErrIdentityUnusable when there is no valid email.
+//   - needs an email the provider vouches for (id.EmailVerified), else ErrIdentityUnverified — for every address
+//     alike, so an unverified identity can neither claim an address before its owner arrives nor tell whether
+//     it has an account — and a valid one, else ErrIdentityUnusable;
+//   - creates a user with that email (verified, no password) when there is none, and links it;
+//   - links it to the existing user with that email only when that user's stored address is the very mailbox the
+//     provider verified (equal but for ASCII case: Unicode case folding, which makes "ß" and "ss" one account
+//     name, does not make them one mailbox) and the user's own email is verified (else whoever set that
+//     account's password would share it with the mailbox's owner); otherwise ErrIdentityConflict;
+//   - refuses a blocked user with ErrUserBlocked before anything is stored.
 //
 // Concurrent first sign-ins of one subject end with one user and one link: the loser of the link's unique
 // index reads the winner's.
@@ -236,17 +253,24 @@ func (s *SignInService) ResolveIdentity(ctx context.Context, rec storage.Connect
 	if err != nil {
 		return storage.User{}, ErrIdentityUnusable
 	}
+	if !id.EmailVerified {
+		return storage.User{}, ErrIdentityUnverified
+	}
 	var user storage.User
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		existing, err := s.Store.GetUserByEmail(ctx, email)
 		switch {
-		case err == nil && id.EmailVerified:
-			user = existing
-		case err == nil:
+		case err == nil && !sameMailbox(id.Email, existing.Email):
 			return ErrIdentityConflict
+		case err == nil && existing.Blocked:
+			return ErrUserBlocked
+		case err == nil && !existing.EmailVerified:
+			return ErrIdentityConflict
+		case err == nil:
+			user = existing
 		case errors.Is(err, storage.ErrNotFound):
 			now := s.now().UTC()
-			user = storage.User{ID: ids.New("user"), Email: email, EmailVerified: id.EmailVerified, Name: id.Name,
+			user = storage.User{ID: ids.New("user"), Email: email, EmailVerified: true, Name: id.Name,
 				CreatedAt: now, UpdatedAt: now}
 			if err := s.Store.CreateUser(ctx, user); err != nil {
 				return err
@@ -268,6 +292,22 @@ func (s *SignInService) ResolveIdentity(ctx context.Context, rec storage.Connect
 		return storage.User{}, err
 	}
 	return s.Store.GetUser(ctx, user.ID)
+}
+
+// sameMailbox reports whether the address a provider verified is the stored one: equal once trimmed, in Unicode
+// NFC and with ASCII letters lower-cased. Only ASCII case is ignored, as mail systems do in practice; other case
+// and compatibility differences (the Kelvin sign, "ß" and "ss") can name other mailboxes.
+func sameMailbox(verified, stored string) bool {
+	lower := func(v string) string {
+		b := []byte(norm.NFC.String(strings.TrimSpace(v)))
+		for i, c := range b {
+			if 'A' <= c && c <= 'Z' {
+				b[i] = c + ('a' - 'A')
+			}
+		}
+		return string(b)
+	}
+	return lower(verified) == lower(stored)
 }
 
 func (s *SignInService) linkedUser(ctx context.Context, rec storage.Connection, subject string) (storage.User, error) {

@@ -98,15 +98,19 @@ func TestAttack2UnverifiedUpstreamPreHijacksAccount(t *testing.T) {
 		f := newAttack2Fixture(t, opts)
 		attacker := f.env.Client(testenv.ClientOptions{NoRedirects: true})
 		_, _, r := f.upstreamSignIn(t, attacker, url.Values{"sub": {"evil|1"}, "email": {"victim@acme.test"}})
-		if r.StatusCode != http.StatusSeeOther || !setsSession(r) {
-			t.Fatalf("precondition: the attacker's unverified first sign-in: status %d, want 303 and a session", r.StatusCode)
+		if r.StatusCode == http.StatusSeeOther || setsSession(r) {
+			t.Errorf("the attacker's unverified first sign-in: status %d (session %v), want it refused", r.StatusCode, setsSession(r))
+		}
+		if _, err := f.env.S.Store.GetUserByEmail(f.acme.Ctx, "victim@acme.test"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("an unverified upstream identity created a user for victim@acme.test (%v)", err)
 		}
 		victim := f.env.Client(testenv.ClientOptions{NoRedirects: true})
 		_, _, r = f.upstreamSignIn(t, victim, url.Values{"sub": {"good|victim"}, "email": {"victim@acme.test"}, "ev": {"1"}})
 		if r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("the victim's verified sign-in: status %d", r.StatusCode)
 		}
-		if a, v := f.linkedUserID(t, "evil|1"), f.linkedUserID(t, "good|victim"); a == v {
+		v := f.linkedUserID(t, "good|victim")
+		if link, err := f.env.S.Store.IdentityBySubject(f.acme.Ctx, f.atk.ID, "evil|1"); err == nil && link.UserID == v {
 			t.Errorf("the victim's verified identity was linked into user %s, which the attacker's unverified identity signs into", v)
 		}
 	})

@@ -105,6 +105,14 @@ func newKindsFixture(t *testing.T, opts testenv.Options) *kindsFixture {
 	f := &kindsFixture{env: env, acme: env.NewTenant("acme"), globex: env.NewTenant("globex")}
 	f.spa = f.acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
 	f.alice = f.acme.NewUser("alice@acme.test")
+	// Alice's own address is verified: only then may a provider that verified it too sign her in (ResolveIdentity).
+	if err := f.env.S.Store.UpdateUser(f.acme.Ctx, f.alice.ID, func(u storage.User) (storage.User, error) {
+		u.EmailVerified = true
+		return u, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.alice.EmailVerified = true
 	f.idp = f.connection(t, f.acme, "fake-idp", fakeRedirectType, map[string]any{"display_name": "Fake IdP"})
 	f.codes = f.connection(t, f.acme, "codes", fakeFormType, nil)
 	f.globexIdP = f.connection(t, f.globex, "globex-idp", fakeRedirectType, map[string]any{"display_name": "Globex IdP"})
@@ -260,14 +268,14 @@ func TestRedirectConnectionSignsIn(t *testing.T) {
 			}
 		})
 
-		t.Run("unverified email of an existing user is refused", func(t *testing.T) {
+		t.Run("unverified email is refused, existing user or not", func(t *testing.T) {
 			c := f.env.Client(testenv.ClientOptions{NoRedirects: true})
 			ar := f.request()
 			flow := ar.Flow(t, f.acme, c)
 			r := testenv.Get(t, c, f.acme.URL("/login/fake-idp/start?state="+flow))
 			r = f.answer(t, c, r.Location(t), flow, "unverified")
-			if r.StatusCode != http.StatusConflict || setsSession(r) {
-				t.Errorf("status %d session %v, want 409 and no session", r.StatusCode, setsSession(r))
+			if r.StatusCode != http.StatusForbidden || setsSession(r) {
+				t.Errorf("status %d session %v, want 403 and no session", r.StatusCode, setsSession(r))
 			}
 			if _, err := f.env.S.Store.IdentityBySubject(f.acme.Ctx, f.idp.ID, "idp|mallory"); !errors.Is(err, storage.ErrNotFound) {
 				t.Errorf("the unverified identity was linked: %v", err)

@@ -324,6 +324,10 @@ func (h *Handler) signInRefused(w http.ResponseWriter, r *http.Request, p templa
 		p.Error = "An account with this email address already exists. Sign in the way you usually do."
 		h.Logger.Info("sign-in refused: the upstream email belongs to another account", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusConflict, p, nil, nil)
+	case errors.Is(err, signin.ErrIdentityUnverified):
+		p.Error = "Your identity provider has not verified your email address. Verify it there, then try again."
+		h.Logger.Info("sign-in refused: the upstream email is not verified", "request_id", httpx.RequestIDFromContext(ctx))
+		h.renderLogin(w, r, http.StatusForbidden, p, nil, nil)
 	case errors.Is(err, signin.ErrIdentityUnusable):
 		p.Error = "Your identity provider did not share an email address, which this sign-in needs."
 		h.Logger.Info("sign-in refused: the upstream identity has no usable email", "request_id", httpx.RequestIDFromContext(ctx))
