@@ -307,10 +307,6 @@ func (h *Handler) signInRefused(w http.ResponseWriter, r *http.Request, p templa
 		p.Error = "Too many failed attempts. Please wait " + strconv.Itoa((secs+59)/60) + " minute(s) and try again."
 		h.Logger.Info("sign-in throttled", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusTooManyRequests, p, nil, nil)
-	case errors.Is(err, signin.ErrUserBlocked):
-		p.Error = "This account is blocked. Contact your administrator."
-		h.Logger.Info("sign-in refused: user blocked", "request_id", httpx.RequestIDFromContext(ctx))
-		h.renderLogin(w, r, http.StatusForbidden, p, nil, nil)
 	case errors.Is(err, signin.ErrInvalidCredentials):
 		p.Error = "That did not work. Check what you entered and try again."
 		if conn.Type() == storage.ConnectionPassword {
@@ -320,22 +316,37 @@ func (h *Handler) signInRefused(w http.ResponseWriter, r *http.Request, p templa
 		}
 		h.Logger.Info("sign-in failed", "request_id", httpx.RequestIDFromContext(ctx), "connection", conn.Record().Name)
 		h.renderLogin(w, r, http.StatusUnauthorized, p, nil, nil)
-	case errors.Is(err, signin.ErrIdentityConflict):
-		p.Error = "An account with this email address already exists. Sign in the way you usually do."
-		h.Logger.Info("sign-in refused: the upstream email belongs to another account", "request_id", httpx.RequestIDFromContext(ctx))
-		h.renderLogin(w, r, http.StatusConflict, p, nil, nil)
-	case errors.Is(err, signin.ErrIdentityUnverified):
-		p.Error = "Your identity provider has not verified your email address. Verify it there, then try again."
-		h.Logger.Info("sign-in refused: the upstream email is not verified", "request_id", httpx.RequestIDFromContext(ctx))
-		h.renderLogin(w, r, http.StatusForbidden, p, nil, nil)
-	case errors.Is(err, signin.ErrIdentityUnusable):
-		p.Error = "Your identity provider did not share an email address, which this sign-in needs."
-		h.Logger.Info("sign-in refused: the upstream identity has no usable email", "request_id", httpx.RequestIDFromContext(ctx))
-		h.renderLogin(w, r, http.StatusBadRequest, p, nil, nil)
 	default:
+		for _, ref := range refusals {
+			if errors.Is(err, ref.err) {
+				p.Error = ref.message
+				h.Logger.Info("sign-in refused: "+ref.log, "request_id", httpx.RequestIDFromContext(ctx))
+				h.renderLogin(w, r, ref.status, p, nil, nil)
+				return true
+			}
+		}
 		h.failed(w, r, "sign-in error", err)
 	}
 	return true
+}
+
+// refusals are the sign-in pipeline's refusals that the page answers with a fixed status and message.
+var refusals = []struct {
+	err     error
+	status  int
+	message string
+	log     string
+}{
+	{signin.ErrUserBlocked, http.StatusForbidden, "This account is blocked. Contact your administrator.", "user blocked"},
+	{signin.ErrIdentityConflict, http.StatusConflict,
+		"An account with this email address already exists. Sign in the way you usually do.",
+		"the upstream email belongs to another account"},
+	{signin.ErrIdentityUnverified, http.StatusForbidden,
+		"Your identity provider has not verified your email address. Verify it there, then try again.",
+		"the upstream email is not verified"},
+	{signin.ErrIdentityUnusable, http.StatusBadRequest,
+		"Your identity provider did not share an email address, which this sign-in needs.",
+		"the upstream identity has no usable email"},
 }
 
 // requiredMessage is the error of an empty required field (the password form's copy for its two fields).
