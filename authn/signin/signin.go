@@ -284,10 +284,14 @@ func (s *SignInService) ResolveIdentity(ctx context.Context, rec storage.Connect
 	})
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		// Another sign-in of the same subject (or of the same new email) won the race: use what it stored.
-		if u, lerr := s.linkedUser(ctx, rec, id.Subject); lerr == nil {
+		u, lerr := s.linkedUser(ctx, rec, id.Subject)
+		switch {
+		case lerr == nil:
 			return u, nil
+		case errors.Is(lerr, storage.ErrNotFound): // another subject took the email meanwhile
+			return storage.User{}, ErrIdentityConflict
 		}
-		return storage.User{}, ErrIdentityConflict
+		return storage.User{}, lerr // the database's failure, not a conflict
 	} else if err != nil {
 		return storage.User{}, err
 	}

@@ -228,8 +228,13 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	// browser still holds the flow's session: otherwise the sign-in page is the current step.
 	if flow != nil && authn.NextFlowStep(*flow) != authn.StepLogin {
 		if c, err := r.Cookie(oauth.SessionCookie); err == nil {
-			if ls, _, err := h.S.SessionFromCookie(r.Context(), c.Value); err == nil && ls.ID == flow.SessionID {
+			ls, _, err := h.S.SessionFromCookie(r.Context(), c.Value)
+			switch {
+			case err == nil && ls.ID == flow.SessionID:
 				http.Redirect(w, r, oauth.ResumePath+"?"+url.Values{"state": {flow.ID}}.Encode(), http.StatusSeeOther)
+				return
+			case err != nil && !errors.Is(err, storage.ErrNotFound):
+				h.failed(w, r, "sign-in page: reading the browser session failed", err)
 				return
 			}
 		}
