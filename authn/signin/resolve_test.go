@@ -19,7 +19,9 @@ type racedLinks struct {
 	lookups int
 }
 
-func (r *racedLinks) LinkIdentity(context.Context, storage.Identity) error { return storage.ErrAlreadyExists }
+func (r *racedLinks) LinkIdentity(context.Context, storage.Identity) error {
+	return storage.ErrAlreadyExists
+}
 
 func (r *racedLinks) IdentityBySubject(context.Context, string, string) (storage.Identity, error) {
 	r.lookups++
