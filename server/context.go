@@ -10,9 +10,23 @@ import (
 // Tenant is the resolved tenant of a request, with the issuer derived from the host the request came in on.
 type Tenant struct {
 	storage.Tenant
-	Issuer string // {scheme}://{Host}
-	Host   string // the request's Host in canonical form (canon.Host): name, or name:port when not the default
+	// Issuer is the OIDC issuer for this request, {scheme}://{Host}/ with the trailing slash Auth0 issues and
+	// its SDKs compare byte for byte (OIDC Discovery §4.3 and RFC 8414 §3 compare it exactly as published).
+	Issuer string
+	// BaseURL is {scheme}://{Host} without the trailing slash: endpoint URLs are BaseURL + path.
+	BaseURL string
+	Host    string // the request's Host in canonical form (canon.Host): name, or name:port when not the default
 }
+
+// NewTenant returns the request view of stored tenant t as reached over scheme ("http"/"https") on host
+// (canonical form): BaseURL {scheme}://{host}, Issuer BaseURL + "/".
+func NewTenant(t storage.Tenant, scheme, host string) *Tenant {
+	base := scheme + "://" + host
+	return &Tenant{Tenant: t, Host: host, BaseURL: base, Issuer: base + "/"}
+}
+
+// URL is the absolute URL of path (which starts with "/") on the tenant domain the request came in on.
+func (t *Tenant) URL(path string) string { return t.BaseURL + path }
 
 // WithTenant returns ctx carrying t as its tenancy scope (tenancy.Scope, the one context key): storage queries
 // made with it are scoped to t, and fosite's getters read t's issuer.

@@ -118,7 +118,7 @@ func (s *Server) ResolveTenant(next http.Handler) http.Handler {
 			httpx.WriteFailure(w, err)
 			return
 		}
-		tenant := &Tenant{Tenant: t, Host: host, Issuer: s.Config.PublicScheme + "://" + host}
+		tenant := NewTenant(t, s.Config.PublicScheme, host)
 		next.ServeHTTP(w, r.WithContext(WithTenant(r.Context(), tenant)))
 	})
 }

@@ -24,7 +24,7 @@ type Scope struct {
 	TenantID string
 	// Slug is the tenant's slug ("acme"); may be empty in scopes built from an id alone (storage-only work).
 	Slug string
-	// Issuer is the OIDC issuer for this request: {scheme}://{Host}. Empty when the scope did not come from a
+	// Issuer is the OIDC issuer for this request: {scheme}://{Host}/ (trailing slash, as Auth0 issues it). Empty when the scope did not come from a
 	// request (CLI, background jobs): such scopes cannot mint tokens.
 	Issuer string
 	// Host is the request's host in canonical form (canon.Host): name, or name:port when not the default.

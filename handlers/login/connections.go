@@ -55,7 +55,7 @@ func (h *Handler) startUpstream(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, "recording the connection in the sign-in flow failed", err)
 		return
 	}
-	callback := server.TenantFromContext(ctx).Issuer
+	callback := server.TenantFromContext(ctx).BaseURL
 	switch k := conn.(type) {
 	case authn.RedirectConnection:
 		to, err := k.LoginURL(ctx, f.ID, callback+CallbackPath)

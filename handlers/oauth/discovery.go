@@ -19,9 +19,9 @@ type cachedDoc struct {
 
 // metadata is the tenant's OpenID Provider / RFC 8414 metadata for the issuer the request came in on.
 func (h *Handler) metadata(t *server.Tenant) map[string]any {
-	iss := t.Issuer
+	iss := t.BaseURL
 	return map[string]any{
-		"issuer":                                         iss,
+		"issuer":                                         t.Issuer,
 		"authorization_endpoint":                         iss + "/authorize",
 		"token_endpoint":                                 iss + "/oauth/token",
 		"userinfo_endpoint":                              iss + "/userinfo",

@@ -85,7 +85,7 @@ func (tn *Tenant) Submit(t testing.TB, c *http.Client, f Form, set url.Values) *
 	if action == "" {
 		t.Fatalf("form without an action")
 	}
-	return PostForm(t, c, tn.URL(action), v, Header("Origin", tn.Issuer))
+	return PostForm(t, c, tn.URL(action), v, Header("Origin", tn.URL("")))
 }
 
 // SignIn opens the sign-in page (of sign-in flow flowID, when not "") and submits email and password. The

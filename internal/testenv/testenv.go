@@ -173,12 +173,12 @@ type Tenant struct {
 	server.TenantInfo
 	Env    *Env
 	Host   string          // <slug>.localhost:<port>, the Host header requests carry
-	Issuer string          // http://<Host>
+	Issuer string          // http://<Host>/ (trailing slash)
 	Ctx    context.Context // scoped to the tenant, for direct service calls
 }
 
 // URL returns the absolute URL of path on the tenant's host.
-func (tn *Tenant) URL(path string) string { return tn.Issuer + path }
+func (tn *Tenant) URL(path string) string { return "http://" + tn.Host + path }
 
 // Stored returns the tenant's current row.
 func (tn *Tenant) Stored(t testing.TB) storage.Tenant {
@@ -216,7 +216,7 @@ func (e *Env) Tenant(slug string) *Tenant {
 
 func (e *Env) tenant(info server.TenantInfo) *Tenant {
 	host := info.Slug + "." + e.S.Config.BaseDomain + ":" + e.Port
-	return &Tenant{TenantInfo: info, Env: e, Host: host, Issuer: "http://" + host,
+	return &Tenant{TenantInfo: info, Env: e, Host: host, Issuer: "http://" + host + "/",
 		Ctx: storage.WithTenant(context.Background(), info.ID)}
 }
 

@@ -63,7 +63,7 @@ const EXTRA_DOMAIN = (process.env.E2E_EXTRA_DOMAIN || '').toLowerCase();
 if (EXTRA_DOMAIN) configure({ loopbackHosts: [EXTRA_DOMAIN] }); // Node resolves it to 127.0.0.1
 
 const hostFor = (slug) => `${slug}.${BASE_DOMAIN}:${PORT}`;
-const ACME = `${SCHEME}://${hostFor('acme')}`; // expected issuer: scheme://host as sent, port kept
+const ACME = `${SCHEME}://${hostFor('acme')}`; // base URL: scheme://host as sent, port kept; the issuer is ACME + '/'
 const GLOBEX = `${SCHEME}://${hostFor('globex')}`;
 const NOPE = `${SCHEME}://${hostFor('nope')}`;
 const CB_ORIGIN = `http://127.0.0.1:${CB_PORT}`;
@@ -134,7 +134,7 @@ async function tenantJWKS(base) {
 async function verifyAccessToken(at, base, algorithms = ['RS256']) {
   const jwks = await tenantJWKS(base);
   const { payload, protectedHeader } = await jose.jwtVerify(at, jose.createLocalJWKSet(jwks), {
-    issuer: base,
+    issuer: `${base}/`,
     typ: 'at+jwt',
     algorithms,
     clockTolerance: 5,
@@ -196,7 +196,7 @@ async function main() {
 
   const acmeIssuer = await check('discovery of tenant acme (openid-client)', async () => {
     const iss = await Issuer.discover(`${ACME}/.well-known/openid-configuration`);
-    eq(iss.issuer, ACME, 'issuer');
+    eq(iss.issuer, `${ACME}/`, 'issuer (trailing slash, as Auth0 issues it)');
     const m = iss.metadata;
     eq(m.authorization_endpoint, `${ACME}/authorize`, 'authorization_endpoint');
     eq(m.token_endpoint, `${ACME}/oauth/token`, 'token_endpoint');
@@ -221,7 +221,7 @@ async function main() {
   await check('GET /.well-known/oauth-authorization-server has the same issuer', async () => {
     const r = await request('GET', `${ACME}/.well-known/oauth-authorization-server`);
     eq(r.status, 200, 'status');
-    eq(r.json && r.json.issuer, ACME, 'issuer');
+    eq(r.json && r.json.issuer, `${ACME}/`, 'issuer');
   });
   await check('JWKS: public keys only, each with kid', async () => {
     const jwks = await tenantJWKS(ACME);
@@ -233,8 +233,8 @@ async function main() {
   });
   const globexIssuer = await check('discovery of tenant globex: issuer differs from acme', async () => {
     const iss = await Issuer.discover(`${GLOBEX}/.well-known/openid-configuration`);
-    eq(iss.issuer, GLOBEX, 'globex issuer');
-    assert(iss.issuer !== ACME, 'globex and acme have the same issuer');
+    eq(iss.issuer, `${GLOBEX}/`, 'globex issuer');
+    assert(iss.issuer !== `${ACME}/`, 'globex and acme have the same issuer');
     return iss;
   });
   await check('acme and globex publish different signing keys', async () => {
@@ -260,7 +260,7 @@ async function main() {
       const base = `${SCHEME}://${EXTRA_DOMAIN}:${PORT}`;
       const r = await request('GET', `${base}/.well-known/openid-configuration`);
       eq(r.status, 200, 'status');
-      eq(r.json && r.json.issuer, base, 'issuer');
+      eq(r.json && r.json.issuer, `${base}/`, 'issuer');
       const a = (await tenantJWKS(ACME)).keys.map((k) => k.kid).sort().join(' ');
       const b = (await tenantJWKS(base)).keys.map((k) => k.kid).sort().join(' ');
       eq(b, a, 'JWKS kids (same tenant)');
@@ -467,7 +467,7 @@ async function main() {
       return p;
     });
     await check('callback carries iss = acme issuer (RFC 9207)', async () => {
-      eq(requireValue(params1, 'callback').iss, ACME, 'iss');
+      eq(requireValue(params1, 'callback').iss, `${ACME}/`, 'iss');
     });
     const ts1 = await check('code exchange; ID token validated by openid-client (iss, aud, nonce, signature)', async () => {
       const ts = await pubLax.callback(REDIRECT_URI, requireValue(params1, 'callback'), first.checks);
@@ -477,7 +477,7 @@ async function main() {
     await check('ID token claims: sub = user id, aud, nonce, auth_time, sid, amr; RS256 with kid', async () => {
       const ts = requireValue(ts1, 'token exchange');
       const c = ts.claims();
-      eq(c.iss, ACME, 'iss');
+      eq(c.iss, `${ACME}/`, 'iss');
       eq(c.sub, USER_ID, 'sub');
       assert([].concat(c.aud).includes(ACME_PUBLIC_ID), `aud ${short(c.aud)}`);
       eq(c.nonce, first.checks.nonce, 'nonce');
@@ -527,7 +527,7 @@ async function main() {
           const p = new URL(url).searchParams;
           eq(p.get('error'), 'login_required', `error (url ${url})`);
           assert(!p.get('code'), 'globex issued a code on the acme session');
-          eq(p.get('iss'), GLOBEX, 'iss');
+          eq(p.get('iss'), `${GLOBEX}/`, 'iss');
           eq(p.get('state'), g.state, 'state');
         }),
       );
@@ -750,7 +750,7 @@ async function main() {
         eq(p.get('error'), 'login_required', 'error');
         assert(!p.get('code'), 'a code was issued');
         eq(p.get('state'), a.checks.state, 'state');
-        eq(p.get('iss'), ACME, 'iss');
+        eq(p.get('iss'), `${ACME}/`, 'iss');
       }),
     );
     await check('logout with an unregistered post_logout_redirect_uri does not redirect there', () =>

@@ -53,8 +53,8 @@ const PORT = need('E2E_PORT');
 const CB_PORT = need('E2E_CALLBACK_PORT');
 const S = JSON.parse(fs.readFileSync(need('E2E_ORGS_SETUP'), 'utf8'));
 
-const A = `${SCHEME}://${S.tenant}.${BASE_DOMAIN}:${PORT}`; // tenant A's issuer
-const B = `${SCHEME}://${S.other_tenant}.${BASE_DOMAIN}:${PORT}`; // tenant B's issuer
+const A = `${SCHEME}://${S.tenant}.${BASE_DOMAIN}:${PORT}`; // tenant A's base URL (issuer: A + '/')
+const B = `${SCHEME}://${S.other_tenant}.${BASE_DOMAIN}:${PORT}`; // tenant B's base URL
 const REDIRECT_URI = `http://127.0.0.1:${CB_PORT}/callback`;
 const MGMT = 'urn:authio:management';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -125,7 +125,7 @@ async function redeem(a, url) {
   assert(!p.error, `error=${p.error} (${p.error_description || ''})`);
   assert(p.code, `no code: ${short(p)}`);
   eq(p.state, a.state, 'state');
-  eq(p.iss, a.base, 'iss');
+  eq(p.iss, `${a.base}/`, 'iss');
   const r = await request('POST', `${a.base}/oauth/token`, {
     form: { grant_type: 'authorization_code', code: p.code, redirect_uri: REDIRECT_URI, client_id: a.clientId, code_verifier: a.verifier },
   });
@@ -140,7 +140,7 @@ function expectCallbackError(a, url, error) {
   assert(!p.code, `a code was issued: ${url}`);
   eq(p.error, error, `error (${p.error_description || ''})`);
   eq(p.state, a.state, 'state');
-  eq(p.iss, a.base, 'iss');
+  eq(p.iss, `${a.base}/`, 'iss');
   return p;
 }
 
@@ -159,7 +159,7 @@ async function keySet(base) {
 async function accessClaims(token, base) {
   assert(typeof token === 'string' && token, 'no access token');
   const { payload, protectedHeader } = await jose.jwtVerify(token, await keySet(base), {
-    issuer: base, typ: 'at+jwt', algorithms: ['RS256'], clockTolerance: 5,
+    issuer: `${base}/`, typ: 'at+jwt', algorithms: ['RS256'], clockTolerance: 5,
   });
   assert(protectedHeader.kid, 'access token header has no kid');
   return payload;
@@ -169,7 +169,7 @@ async function accessClaims(token, base) {
 async function idClaims(token, base, clientId, nonce) {
   assert(typeof token === 'string' && token, 'no ID token');
   const { payload } = await jose.jwtVerify(token, await keySet(base), {
-    issuer: base, audience: clientId, algorithms: ['RS256'], clockTolerance: 5,
+    issuer: `${base}/`, audience: clientId, algorithms: ['RS256'], clockTolerance: 5,
   });
   if (nonce !== undefined) eq(payload.nonce, nonce, 'nonce');
   return payload;

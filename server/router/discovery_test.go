@@ -36,7 +36,7 @@ func TestDiscoveryDocuments(t *testing.T) {
 				t.Errorf("Content-Type = %q", ct)
 			}
 			doc := r.JSON(t)
-			wantIssuer := "http://acme.localhost:" + env.Port
+			wantIssuer := "http://acme.localhost:" + env.Port + "/" // trailing slash, as Auth0 issues it
 			if doc["issuer"] != wantIssuer {
 				t.Errorf("issuer = %v, want %s", doc["issuer"], wantIssuer)
 			}
@@ -49,8 +49,8 @@ func TestDiscoveryDocuments(t *testing.T) {
 				"revocation_endpoint":    "/oauth/revoke",
 				"end_session_endpoint":   "/oidc/logout",
 			} {
-				if doc[key] != wantIssuer+path {
-					t.Errorf("%s = %v, want %s", key, doc[key], wantIssuer+path)
+				if doc[key] != acme.URL(path) {
+					t.Errorf("%s = %v, want %s", key, doc[key], acme.URL(path))
 				}
 			}
 			var methods []string

@@ -114,7 +114,7 @@ func TestHostsAreCanonical(t *testing.T) {
 			r := testenv.Get(t, c, "http://"+env.Addr+discoveryPath, withHost("ACME.localhost.:"+p))
 			doc := r.JSON(t)
 			for _, k := range []string{"authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint"} {
-				if s, _ := doc[k].(string); !strings.HasPrefix(s, acme.Issuer+"/") {
+				if s, _ := doc[k].(string); !strings.HasPrefix(s, acme.Issuer) {
 					t.Errorf("%s = %q, want it under %s", k, s, acme.Issuer)
 				}
 			}
@@ -122,11 +122,11 @@ func TestHostsAreCanonical(t *testing.T) {
 
 		t.Run("the default port is no port", func(t *testing.T) {
 			for _, host := range []string{"acme.localhost:80", "acme.localhost", "ACME.localhost.:080"} {
-				if got := issuerAt(t, c, env, host); got != "http://acme.localhost" {
-					t.Errorf("Host %q on an http listener: issuer %q, want http://acme.localhost", host, got)
+				if got := issuerAt(t, c, env, host); got != "http://acme.localhost/" {
+					t.Errorf("Host %q on an http listener: issuer %q, want http://acme.localhost/", host, got)
 				}
 			}
-			if got := issuerAt(t, c, env, "acme.localhost:443"); got != "http://acme.localhost:443" {
+			if got := issuerAt(t, c, env, "acme.localhost:443"); got != "http://acme.localhost:443/" {
 				t.Errorf("Host acme.localhost:443 on an http listener: issuer %q, want the port kept", got)
 			}
 		})
@@ -168,10 +168,10 @@ func TestHTTPSDefaultPort(t *testing.T) {
 		env.NewTenant("acme")
 		c := env.Client(testenv.ClientOptions{NoRedirects: true})
 		for host, want := range map[string]string{
-			"acme.localhost:443":  "https://acme.localhost",
-			"ACME.localhost.":     "https://acme.localhost",
-			"acme.localhost:80":   "https://acme.localhost:80",
-			"acme.localhost:8443": "https://acme.localhost:8443",
+			"acme.localhost:443":  "https://acme.localhost/",
+			"ACME.localhost.":     "https://acme.localhost/",
+			"acme.localhost:80":   "https://acme.localhost:80/",
+			"acme.localhost:8443": "https://acme.localhost:8443/",
 		} {
 			if got := issuerAt(t, c, env, host); got != want {
 				t.Errorf("Host %q on an https listener: issuer %q, want %q", host, got, want)
@@ -213,7 +213,7 @@ func TestIDNDomains(t *testing.T) {
 			}
 		}
 
-		want := "http://xn--bcher-kva.localhost:" + p
+		want := "http://xn--bcher-kva.localhost:" + p + "/"
 		for _, host := range []string{"xn--bcher-kva.localhost:" + p, "XN--BCHER-KVA.LOCALHOST.:" + p} {
 			if got := issuerAt(t, c, env, host); got != want {
 				t.Errorf("Host %q: issuer %q, want %q", host, got, want)
