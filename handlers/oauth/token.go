@@ -9,6 +9,10 @@ import (
 	"github.com/authio/authio/server"
 )
 
+// TokenTypeBearer is the token_type of every token response (RFC 6749 §5.1, RFC 6750 §6.1.1), spelled as the
+// authentication scheme is.
+const TokenTypeBearer = "Bearer"
+
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess := oauth.NewSession("", "")
@@ -37,6 +41,9 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		h.accessError(w, r, ar, "token response failed", err)
 		return
 	}
+	// RFC 6750's scheme name, as every grant's response spells it: fosite's handlers (and Authio's, after them)
+	// write "bearer", which RFC 6749 §7.1 lets clients read either way but some SDKs compare exactly.
+	resp.SetTokenType(TokenTypeBearer)
 	h.Metrics.TokensIssued.WithLabelValues(server.TenantFromContext(ctx).Slug, grant).Inc()
 	h.Provider.WriteAccessResponse(ctx, w, ar, resp)
 }
