@@ -16,7 +16,11 @@ const TokenTypeBearer = "Bearer"
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess := oauth.NewSession("", "")
-	if err := bodyParamsOnce(r); err != nil {
+	err := jsonAsForm(r)
+	if err == nil {
+		err = bodyParamsOnce(r)
+	}
+	if err != nil {
 		h.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
 		return
 	}
