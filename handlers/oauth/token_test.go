@@ -43,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 			GrantTypes: []string{"client_credentials"}}),
 		spa: acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
 			WebOrigins: []string{appOrigin}}),
-		c:   env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}}),
+		c: env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}}),
 	}
 }
 
