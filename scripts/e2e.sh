@@ -7,14 +7,15 @@
 # organizations on two more tenants (orgs, rival) with the CLI and runs scripts/e2e/orgs.mjs
 # (organization tokens, switch-org, RFC 8693 token exchange, picker, Management API, audit log).
 # Once (with sqlite): `authio serve --dev` in a fresh directory and scripts/e2e/demo.mjs, which clicks
-# through the demo app it serves on app.localhost (sign-in, picker, tokens, refresh, switch, sign-out).
+# through the demo app it serves on app.localhost (sign-in, picker, tokens, refresh, switch, sign-out);
+# then scripts/readme-check.sh, which runs the README's walkthrough blocks against a fresh serve --dev.
 #
 # Usage: bash scripts/e2e.sh [sqlite|postgres|all]      (default: all)
 # Env:   E2E_TIMEOUT (whole run, seconds, default 600), E2E_KEEP=1 keeps the temp dirs,
 #        E2E_BIN=/path/to/authio tests that binary instead of building bin/authio,
 #        E2E_MJS=/path/to/script.mjs runs another client script instead of scripts/e2e/e2e.mjs,
 #        E2E_ORGS_MJS=/path/to/script.mjs the same for scripts/e2e/orgs.mjs (E2E_ORGS=0 skips it),
-#        E2E_DEMO=0 skips the demo app run,
+#        E2E_DEMO=0 skips the demo app run, E2E_README=0 the README check,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
 # Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium.
@@ -538,6 +539,17 @@ replica_checks() {
 # (plain `if`: a function called from an && list would run with errexit off)
 if [[ "$WHICH" == all || "$WHICH" == sqlite ]]; then run_backend sqlite; fi
 if [[ "$WHICH" == all || "$WHICH" == sqlite ]] && [[ "${E2E_DEMO:-1}" != 0 ]]; then run_demo; fi
+if [[ "$WHICH" == all || "$WHICH" == sqlite ]] && [[ "${E2E_README:-1}" != 0 ]]; then
+  echo
+  echo "======== README walkthrough: scripts/readme-check.sh"
+  if bash "$ROOT/scripts/readme-check.sh"; then
+    echo "ok   README walkthrough blocks run as written"
+    TOTAL_PASS=$((TOTAL_PASS + 1))
+  else
+    echo "FAIL README walkthrough (scripts/readme-check.sh)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+  fi
+fi
 if [[ "$WHICH" == all || "$WHICH" == postgres ]]; then run_backend postgres; fi
 
 SUMMARY_DONE=1
