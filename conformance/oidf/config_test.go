@@ -21,9 +21,11 @@ func TestConfigOP(t *testing.T) {
 }
 
 // metadataKinds are the provider metadata names of RFC 8414 §2, OpenID Connect Discovery 1.0 §3, RFC 9207,
-// the OpenID Connect logout specifications, Prompt Create, PAR, JAR, mTLS, DPoP and CIBA, with the JSON type
-// each has: the structural check (ValidateServerMetadataAgainstSchema) and the list of expected names
-// (CheckForUnexpectedParametersInServerMetadata).
+// the OpenID Connect logout specifications, Prompt Create, PAR, JAR, JARM, mTLS, DPoP, CIBA and the device
+// flow, with the JSON type each has: the structural check (ValidateServerMetadataAgainstSchema) and the list of
+// expected names (CheckForUnexpectedParametersInServerMetadata). The suite's schema also knows extensions
+// (federation, verifiable credentials, identity assurance) that Authio does not publish; a name from those
+// would warn here and must be added before Authio publishes it.
 var metadataKinds = map[string]string{
 	"issuer": "uri", "authorization_endpoint": "uri", "token_endpoint": "uri", "jwks_uri": "uri",
 	"registration_endpoint": "uri", "scopes_supported": "strings", "response_types_supported": "strings",
@@ -50,7 +52,10 @@ var metadataKinds = map[string]string{
 	"dpop_signing_alg_values_supported": "strings", "backchannel_authentication_endpoint": "uri",
 	"backchannel_token_delivery_modes_supported": "strings", "backchannel_authentication_request_signing_alg_values_supported": "strings",
 	"backchannel_user_code_parameter_supported": "bool", "device_authorization_endpoint": "uri", "signed_metadata": "string",
-	"authorization_details_types_supported": "strings",
+	"authorization_details_types_supported": "strings", "authorization_signing_alg_values_supported": "strings",
+	"authorization_encryption_alg_values_supported": "strings", "authorization_encryption_enc_values_supported": "strings",
+	"introspection_signing_alg_values_supported": "strings", "introspection_encryption_alg_values_supported": "strings",
+	"introspection_encryption_enc_values_supported": "strings",
 }
 
 // metadataStructure is ValidateServerMetadataAgainstSchema: every known member has its type (absolute URIs for
