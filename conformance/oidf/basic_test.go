@@ -45,7 +45,7 @@ var basicModules = []planModule{
 		m.configure()
 		a := m.newAuthzRequest()
 		delete(a.Params, "nonce")
-		m.checkCallbackSuccess(a, m.authorize(a, nil))
+		m.checkCallbackSuccess(a, m.authorize(a, eitherWay))
 		// The module ends here: it checks the authorization response only.
 	}},
 	{"oidcc-scope-profile", func(m *module) { returnedClaimsTest(m, "openid profile", false) }},
@@ -97,12 +97,12 @@ var basicModules = []planModule{
 		m.configure()
 		a := m.newAuthzRequest()
 		a.Post = true
-		m.happyFlow(a, nil)
+		m.happyFlow(a, eitherWay)
 	}},
 	{"oidcc-server-client-secret-post", func(m *module) {
 		m.client, m.authMethod = m.op.clientPost, "client_secret_post"
 		m.configure()
-		m.happyFlow(m.newAuthzRequest(), nil)
+		m.happyFlow(m.newAuthzRequest(), eitherWay)
 	}},
 	{"oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported", unsignedRequestObject},
 	{"oidcc-claims-essential", claimsEssential},
@@ -115,7 +115,7 @@ var basicModules = []planModule{
 		verifier := randomString(128, alnum+"-._~")
 		a.Params["code_challenge"] = s256(verifier)
 		a.Params["code_challenge_method"] = "S256"
-		cb := m.authorize(a, nil)
+		cb := m.authorize(a, eitherWay)
 		code := m.checkCallbackSuccess(a, cb)
 		tk := m.exchangeCode(a, code, url.Values{"code_verifier": {verifier}})
 		m.requestProtectedResource(tk)
@@ -161,7 +161,7 @@ func (m *module) expectErrorPage(cond string, l landing) {
 func serverTest(m *module) {
 	m.configure()
 	a := m.newAuthzRequest()
-	cb := m.authorize(a, nil)
+	cb := m.authorize(a, eitherWay)
 	code := m.checkCallbackSuccess(a, cb)
 	m.codeChecks(code)
 	tk := m.exchangeCode(a, code, nil)
@@ -203,7 +203,7 @@ func responseTypeMissing(m *module) {
 // userinfoTest is oidcc-userinfo-get / -post-header / -post-body.
 func userinfoTest(m *module, how string) {
 	m.configure()
-	_, tk := m.happyFlow(m.newAuthzRequest(), nil)
+	_, tk := m.happyFlow(m.newAuthzRequest(), eitherWay)
 	r := m.userinfo(tk, how)
 	if how == "post-body" && (r.Status < 200 || r.Status > 299) {
 		m.warn("UserInfoEndpointWithAccessTokenInBodyNotSupported", fmt.Errorf("userinfo answered %d to an access token in the POST body", r.Status))
@@ -257,7 +257,7 @@ func returnedClaimsTest(m *module, scope string, reversed bool) {
 		a.Params["scope"] = strings.Join(f, " ")
 		a.Reverse = true
 	}
-	cb := m.authorize(a, nil)
+	cb := m.authorize(a, eitherWay)
 	code := m.checkCallbackSuccess(a, cb)
 	tk := m.exchangeCode(a, code, nil)
 	if email {
@@ -282,18 +282,18 @@ func withParam(m *module, name, value string) {
 	m.configure()
 	a := m.newAuthzRequest()
 	a.Params[name] = value
-	m.happyFlow(a, nil)
+	m.happyFlow(a, eitherWay)
 }
 
 // promptLogin: after a first sign-in, prompt=login must show the sign-in page again, and auth_time (when
 // present) must move on.
 func promptLogin(m *module) {
 	m.configure()
-	_, first := m.happyFlow(m.newAuthzRequest(), nil)
+	_, first := m.happyFlow(m.newAuthzRequest(), eitherWay)
 	time.Sleep(time.Second) // WaitForOneSecond: the second sign-in's auth_time differs
 	a := m.newAuthzRequest()
 	a.Params["prompt"] = "login"
-	_, second := m.happyFlow(a, yes) // ExpectSecondLoginPage
+	_, second := m.happyFlow(a, mustSignIn) // ExpectSecondLoginPage
 	m.fail("CheckSecondIdTokenAuthTimeIsLaterIfPresent", authTimeLater(first.IDToken, second.IDToken))
 }
 
@@ -301,11 +301,11 @@ func promptLogin(m *module) {
 // recent auth_time, later than the first.
 func maxAge1(m *module) {
 	m.configure()
-	_, first := m.happyFlow(m.newAuthzRequest(), nil)
+	_, first := m.happyFlow(m.newAuthzRequest(), eitherWay)
 	time.Sleep(2 * time.Second) // WaitFor2Seconds
 	a := m.newAuthzRequest()
 	a.Params["max_age"] = "1"
-	_, second := m.happyFlow(a, yes) // ExpectSecondLoginPage
+	_, second := m.happyFlow(a, mustSignIn) // ExpectSecondLoginPage
 	m.fail("CheckIdTokenAuthTimeClaimPresentDueToMaxAge", authTimePresent(second.IDToken))
 	m.fail("CheckSecondIdTokenAuthTimeIsLaterIfPresent", authTimeLater(first.IDToken, second.IDToken))
 	m.fail("CheckIdTokenAuthTimeIsRecentIfPresent", authTimeRecent(second.IDToken, time.Now()))
@@ -319,13 +319,13 @@ func sameAuthTwice(m *module, first func(*authzRequest), second func(*authzReque
 	if first != nil {
 		first(a)
 	}
-	_, t1 := m.happyFlow(a, nil)
+	_, t1 := m.happyFlow(a, eitherWay)
 	if a.Params["max_age"] != "" {
 		m.fail("CheckIdTokenAuthTimeClaimPresentDueToMaxAge", authTimePresent(t1.IDToken))
 	}
 	b := m.newAuthzRequest()
 	second(b, t1)
-	_, t2 := m.happyFlow(b, no)
+	_, t2 := m.happyFlow(b, mustNotSignIn)
 	if b.Params["max_age"] != "" {
 		m.fail("CheckIdTokenAuthTimeClaimPresentDueToMaxAge", authTimePresent(t2.IDToken))
 	}
@@ -391,7 +391,7 @@ func acrValues(m *module) {
 	}
 	a := m.newAuthzRequest()
 	a.Params["acr_values"] = values
-	_, tk := m.happyFlow(a, nil)
+	_, tk := m.happyFlow(a, eitherWay)
 	acr, ok := tk.IDToken.Claims["acr"]
 	switch {
 	case !ok:
@@ -406,7 +406,7 @@ func acrValues(m *module) {
 func codeReuse(m *module, wait time.Duration) {
 	m.configure()
 	a := m.newAuthzRequest()
-	cb := m.authorize(a, nil)
+	cb := m.authorize(a, eitherWay)
 	code := m.checkCallbackSuccess(a, cb)
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {a.Params["redirect_uri"]}}
 	tk := m.requestTokens(form, a.nonce())
@@ -545,7 +545,7 @@ func claimsEssential(m *module) {
 	}
 	a := m.newAuthzRequest()
 	a.Params["claims"] = `{"userinfo":{"name":{"essential":true}}}`
-	_, tk := m.happyFlow(a, nil)
+	_, tk := m.happyFlow(a, eitherWay)
 	r := m.userinfo(tk, "get")
 	if r.Status != http.StatusOK {
 		m.fail("EnsureHttpStatusCodeIs200", fmt.Errorf("userinfo answered %d: %s", r.Status, abbreviate(r.Body, 300)))

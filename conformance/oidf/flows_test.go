@@ -277,17 +277,25 @@ func (m *module) callbackOf(l landing, redirectURI string) callback {
 	return callback{URL: l.Redirect, Query: l.Redirect.Query(), Fragment: frag}
 }
 
-// authorize sends a and, when the OP shows its sign-in page, signs in, as the suite's scripted browser does.
-// expectLogin says whether the sign-in page must show (true: the module's placeholder expects it; false: the
-// user is signed in and must not be asked; nil: either). It returns the callback.
-func (m *module) authorize(a *authzRequest, expectLogin *bool) callback {
+// signIn says whether an authorization request must show the sign-in form.
+type signIn int
+
+const (
+	eitherWay     signIn = iota // sign in if asked
+	mustSignIn                  // the module's placeholder expects the sign-in form (a second authentication)
+	mustNotSignIn               // the user is signed in and must not be asked
+)
+
+// authorize sends a and, when the OP shows its sign-in page, signs in, as the suite's scripted browser does,
+// after checking the page was expected. It returns the callback.
+func (m *module) authorize(a *authzRequest, want signIn) callback {
 	m.t.Helper()
 	l := m.send(a)
 	login := isLoginPage(l)
-	if expectLogin != nil && login != *expectLogin {
-		if *expectLogin {
-			m.t.Fatalf("the OP did not ask the user to sign in again: it answered %s", l)
-		}
+	switch {
+	case want == mustSignIn && !login:
+		m.t.Fatalf("the OP did not ask the user to sign in again: it answered %s", l)
+	case want == mustNotSignIn && login:
 		m.t.Fatalf("the OP asked a signed-in user to sign in again")
 	}
 	if login {
@@ -295,13 +303,6 @@ func (m *module) authorize(a *authzRequest, expectLogin *bool) callback {
 	}
 	return m.callbackOf(l, a.Params["redirect_uri"])
 }
-
-var (
-	yes = ptr(true)
-	no  = ptr(false)
-)
-
-func ptr(b bool) *bool { return &b }
 
 // checkCallbackSuccess is onAuthorizationCallbackResponse for a request that must succeed; it returns the code.
 func (m *module) checkCallbackSuccess(a *authzRequest, cb callback) string {
@@ -569,9 +570,9 @@ func (m *module) codeChecks(code string) {
 
 // happyFlow is the whole code flow of a module that changes nothing but the request: authorize (signing in),
 // the callback checks, the code grant and the userinfo call. It returns the request and the tokens.
-func (m *module) happyFlow(a *authzRequest, expectLogin *bool) (*authzRequest, tokens) {
+func (m *module) happyFlow(a *authzRequest, want signIn) (*authzRequest, tokens) {
 	m.t.Helper()
-	cb := m.authorize(a, expectLogin)
+	cb := m.authorize(a, want)
 	code := m.checkCallbackSuccess(a, cb)
 	tk := m.exchangeCode(a, code, nil)
 	m.requestProtectedResource(tk)

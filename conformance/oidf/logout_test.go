@@ -81,7 +81,7 @@ func signedInForLogout(m *module) (url.Values, tokens) {
 	m.t.Helper()
 	m.stateLen = 128
 	m.configure()
-	_, tk := m.happyFlow(m.newAuthzRequest(), nil)
+	_, tk := m.happyFlow(m.newAuthzRequest(), eitherWay)
 	return url.Values{"id_token_hint": {tk.IDToken.Raw}, "post_logout_redirect_uri": {rpPostLogout},
 		"state": {endSessionState()}}, tk
 }

@@ -57,7 +57,7 @@ func refreshFlow(m *module, secondClient bool) string {
 	if strings.Contains(a.Params["scope"], "offline_access") {
 		a.Params["prompt"] = "consent" // AddPromptConsentToAuthorizationEndpointRequestIfScopeContainsOfflineAccess
 	}
-	cb := m.authorize(a, nil)
+	cb := m.authorize(a, eitherWay)
 	code := m.checkCallbackSuccess(a, cb)
 	first := m.exchangeCode(a, code, nil)
 	rt := first.RefreshToken

@@ -15,7 +15,7 @@ func crossTenant(m *module) {
 	m.configure()
 	a := m.newAuthzRequest()
 	a.Params["scope"] = "openid offline_access"
-	cb := m.authorize(a, nil)
+	cb := m.authorize(a, eitherWay)
 	code := m.checkCallbackSuccess(a, cb)
 	tk := m.exchangeCode(a, code, nil)
 	other := "https://" + m.op.other.Host
