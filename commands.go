@@ -2,20 +2,18 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"runtime/debug"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/config"
+	"github.com/authio/authio/demoapp"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/internal/canon"
@@ -30,22 +28,30 @@ import (
 // devSecretFile keeps the generated secret key of serve --dev, so restarts and the CLI can decrypt keys.
 const devSecretFile = ".authio-dev-secret"
 
-// setup loads and validates configuration for a command whose own flags are already defined on fs.
-func setup(fs *flag.FlagSet, args, environ []string, stderr io.Writer, dev bool) (config.Config, error) {
-	fs.SetOutput(stderr)
+// setup parses a command's arguments (its own flags already defined on fs; the configuration flags are added
+// here), runs check on them, then completes and validates the configuration. A flag that does not parse, an
+// unexpected argument and a failed check are usage errors, reported before any configuration problem: what the
+// command line lacks comes first. -h prints the command's help on stdout and returns flag.ErrHelp.
+func setup(fs *flag.FlagSet, args, environ []string, stdout, stderr io.Writer, dev bool, check func() error) (config.Config, error) {
+	own := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
+	// The flag package's own messages would list every configuration flag; the command answers instead.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	cfg, rest, err := config.Load(fs, args, environ)
 	var loaded config.Problems
-	if errors.As(err, &loaded) {
-		// Say everything wrong at once: what did not load, and what is wrong with the rest.
-		return cfg, config.LoadProblems(loaded, cfg, true)
-	} else if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return cfg, err
+	if errors.Is(err, flag.ErrHelp) {
+		commandHelp(stdout, fs, own)
+		return cfg, err
+	} else if err != nil && !errors.As(err, &loaded) {
+		msg := err.Error()
+		if f, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+			msg = "unknown flag --" + strings.TrimPrefix(f, "-")
 		}
-		return cfg, fmt.Errorf("invalid configuration: %w", err)
+		return cfg, usageError{msg: msg}
 	}
 	if len(rest) > 0 {
-		return cfg, usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(rest, " "))}
+		return cfg, usageError{msg: fmt.Sprintf("unexpected arguments: %s", strings.Join(rest, " "))}
 	}
 	// Flags reach storage as typed: refuse what the database cannot keep before anything is opened.
 	var bad []string
@@ -55,7 +61,16 @@ func setup(fs *flag.FlagSet, args, environ []string, stderr io.Writer, dev bool)
 		}
 	})
 	if len(bad) > 0 {
-		return cfg, usageError{strings.Join(bad, "; ")}
+		return cfg, usageError{msg: strings.Join(bad, "; ")}
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return cfg, err
+		}
+	}
+	if loaded != nil {
+		// Say everything wrong at once: what did not load, and what is wrong with the rest.
+		return cfg, config.LoadProblems(loaded, cfg, true)
 	}
 	if cfg.SecretKey == "" {
 		if b, err := os.ReadFile(devSecretFile); err == nil {
@@ -71,6 +86,45 @@ func setup(fs *flag.FlagSet, args, environ []string, stderr io.Writer, dev bool)
 	}
 	cfg.Dev = dev
 	return cfg, cfg.Validate()
+}
+
+// commandHelp prints a command's synopsis and the flags it defines itself (own). The configuration flags every
+// command accepts are named once, not listed: they are serve's, and "authio serve -h" lists them.
+func commandHelp(w io.Writer, fs *flag.FlagSet, own map[string]bool) {
+	name := fs.Name()
+	if c, ok := lookupCommand(name); ok {
+		fmt.Fprintf(w, "Usage: authio %s\n", c.synopsisText(len("Usage: authio ")))
+		if c.summary != "" {
+			fmt.Fprintf(w, "\n%s.\n", strings.ToUpper(c.summary[:1])+c.summary[1:])
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		if !own[f.Name] && name != "serve" {
+			return
+		}
+		if n == 0 {
+			fmt.Fprintln(tw, "\nFlags:")
+		}
+		n++
+		typ, text := flag.UnquoteUsage(f)
+		if typ != "" {
+			typ = " " + typ
+		}
+		if d := f.DefValue; d != "" && d != "false" && d != "0" {
+			text += fmt.Sprintf(" (default %s)", d)
+		}
+		fmt.Fprintf(tw, "  --%s%s\t%s\n", f.Name, typ, text)
+	})
+	_ = tw.Flush()
+	if n == 0 {
+		fmt.Fprintln(w, "\nNo flags of its own.")
+	}
+	if name != "serve" {
+		fmt.Fprintln(w, "\nIt reads the server's configuration: AUTHIO_* environment variables, or --database-url, --redis-url "+
+			"and the other flags that \"authio serve -h\" lists.")
+	}
 }
 
 // open builds a Server for a CLI command and applies pending migrations.
@@ -103,15 +157,10 @@ func checkSecretKey(ctx context.Context, s *server.Server) error {
 
 // withServer loads configuration for a CLI command (its own flags already on fs), opens the server's services
 // with migrations applied, and runs fn. check runs after flags are parsed, before anything is opened.
-func withServer(ctx context.Context, fs *flag.FlagSet, args, environ []string, stderr io.Writer, check func() error, fn func(s *server.Server) error) error {
-	cfg, err := setup(fs, args, environ, stderr, false)
+func withServer(ctx context.Context, fs *flag.FlagSet, args, environ []string, stdout, stderr io.Writer, check func() error, fn func(s *server.Server) error) error {
+	cfg, err := setup(fs, args, environ, stdout, stderr, false, check)
 	if err != nil {
 		return err
-	}
-	if check != nil {
-		if err := check(); err != nil {
-			return err
-		}
 	}
 	s, err := open(ctx, cfg, stderr)
 	if err != nil {
@@ -130,7 +179,7 @@ func cmdServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		}
 	}
 	fs.Bool("dev", false, "development mode: SQLite file, generated secret key, demo tenant")
-	cfg, err := setup(fs, args, environ, stderr, dev)
+	cfg, err := setup(fs, args, environ, stdout, stderr, dev, nil)
 	if err != nil {
 		return err
 	}
@@ -162,12 +211,19 @@ func cmdServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
+	opts := router.Options{DevCallback: dev, ListTenantHosts: dev}
 	if dev {
-		if err := seedDemo(ctx, s, stdout); err != nil {
+		demo, err := seedDemo(ctx, s)
+		if err != nil {
 			return fmt.Errorf("seeding the demo tenant: %w", err)
 		}
+		if opts.DemoApp, err = demoapp.New(demo.app); err != nil {
+			return err
+		}
+		opts.DemoAppHost = demo.appHost
+		demo.print(stdout)
 	}
-	public := server.NewHTTPServer(cfg.Listen, router.New(s, pages, router.Options{DevCallback: dev}))
+	public := server.NewHTTPServer(cfg.Listen, router.New(s, pages, opts))
 	var admin = server.NewHTTPServer(cfg.AdminListen, router.Admin(s))
 	if cfg.AdminListen == "" {
 		admin = nil
@@ -176,91 +232,9 @@ func cmdServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	return server.Serve(ctx, logger, public, admin)
 }
 
-// Demo seed for serve --dev. The password is fixed so the README walkthrough works; dev mode listens on
-// loopback only by default.
-const (
-	demoEmail    = "demo@demo.test"
-	demoPassword = "demo-password"
-)
-
-func seedDemo(ctx context.Context, s *server.Server, stdout io.Writer) error {
-	t, err := s.Store.GetTenant(ctx, "demo")
-	if errors.Is(err, storage.ErrNotFound) {
-		if _, err = s.CreateTenant(ctx, "demo", "Demo", keys.AlgRS256, nil); err != nil {
-			return err
-		}
-		t, err = s.Store.GetTenant(ctx, "demo")
-	}
-	if err != nil {
-		return err
-	}
-	tctx := storage.WithTenant(ctx, t.ID)
-	// The printed URLs carry the issuer the server will answer with: the canonical host (canon.Host drops the
-	// scheme's default port, and only that one). Port 0 (a listener on a random port) has no URL to print.
-	host := "demo." + s.Config.BaseDomain
-	if _, port, _ := net.SplitHostPort(s.Config.Listen); port != "" && port != "0" {
-		host += ":" + port
-	}
-	host, err = canon.Host(host, s.Config.PublicScheme)
-	if err != nil {
-		return err
-	}
-	issuer := s.Config.PublicScheme + "://" + host
-	redirect := issuer + "/dev/callback"
-	if _, err := s.Store.GetUserByEmail(tctx, demoEmail); errors.Is(err, storage.ErrNotFound) {
-		if _, err := s.CreateUser(tctx, demoEmail, demoPassword, "Demo User"); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	clientID := ""
-	clients, err := s.Store.ListClients(tctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range clients {
-		if c.Name == "demo-app" && c.RedirectURIs.Has(redirect) {
-			clientID = c.ID
-		}
-	}
-	if clientID == "" {
-		cc, err := s.CreateClient(tctx, directory.ClientSpec{Name: "demo-app", Type: storage.ClientPublic,
-			RedirectURIs: []string{redirect}, PostLogoutRedirectURIs: []string{issuer + "/login"},
-			GrantTypes: []string{"authorization_code", "refresh_token"}, WebOrigins: []string{issuer}})
-		if err != nil {
-			return err
-		}
-		clientID = cc.ClientID
-	}
-	verifier := ids.Random(32)
-	sum := sha256.Sum256([]byte(verifier))
-	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
-	q := url.Values{
-		"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect},
-		"scope": {"openid profile email offline_access"}, "state": {ids.Random(12)}, "nonce": {ids.Random(12)},
-		"code_challenge": {challenge}, "code_challenge_method": {"S256"},
-	}
-	fmt.Fprintf(stdout, `
-Authio is running in development mode.
-
-  Demo tenant   %s   (discovery: %s/.well-known/openid-configuration)
-  Demo user     %s / %s
-  Demo client   %s (public, PKCE)
-
-  Sign in:      %s/authorize?%s
-
-  After sign-in the page shows the code. Exchange it with:
-    curl -s %s/oauth/token -d grant_type=authorization_code -d client_id=%s \
-      -d redirect_uri=%s -d code_verifier=%s -d code=CODE
-
-`, issuer, issuer, demoEmail, demoPassword, clientID, issuer, q.Encode(), issuer, clientID, url.QueryEscape(redirect), verifier)
-	return nil
-}
-
 func cmdMigrate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	cfg, err := setup(fs, args, environ, stderr, false)
+	cfg, err := setup(fs, args, environ, stdout, stderr, false, nil)
 	if err != nil {
 		return err
 	}
@@ -284,19 +258,13 @@ func cmdMigrate(ctx context.Context, args, environ []string, stdout, stderr io.W
 
 func cmdTenantCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
-	slug := fs.String("slug", "", "tenant slug (default domain <slug>.<base domain>)")
+	slug := fs.String("slug", "", "tenant slug (default domain <slug>.<base domain>) (required)")
 	name := fs.String("name", "", "display name")
 	alg := fs.String("signing-alg", keys.AlgRS256, "token signing algorithm: RS256 or ES256")
 	signup := fs.Bool("signup", false, "allow users to sign up on the hosted pages")
 	var domains rawListFlag
 	fs.Var(&domains, "domain", "additional domain (repeatable)")
-	required := func() error {
-		if *slug == "" {
-			return usageError{"--slug is required"}
-		}
-		return nil
-	}
-	return withServer(ctx, fs, args, environ, stderr, required, func(s *server.Server) error {
+	return withServer(ctx, fs, args, environ, stdout, stderr, required(requiredFlag{"slug", slug}), func(s *server.Server) error {
 		info, err := s.CreateTenant(ctx, *slug, *name, *alg, domains)
 		if err != nil {
 			return err
@@ -313,7 +281,7 @@ func cmdTenantCreate(ctx context.Context, args, environ []string, stdout, stderr
 
 func cmdTenantList(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tenant list", flag.ContinueOnError)
-	return withServer(ctx, fs, args, environ, stderr, nil, func(s *server.Server) error {
+	return withServer(ctx, fs, args, environ, stdout, stderr, nil, func(s *server.Server) error {
 		infos, err := s.TenantInfos(ctx)
 		if err != nil {
 			return err
@@ -324,15 +292,10 @@ func cmdTenantList(ctx context.Context, args, environ []string, stdout, stderr i
 
 func cmdDomainAdd(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("domain add", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant slug or id")
-	domain := fs.String("domain", "", "host name to add")
-	required := func() error {
-		if *tenant == "" || *domain == "" {
-			return usageError{"--tenant and --domain are required"}
-		}
-		return nil
-	}
-	return withServer(ctx, fs, args, environ, stderr, required, func(s *server.Server) error {
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
+	domain := fs.String("domain", "", "host name to add (required)")
+	check := required(requiredFlag{"tenant", tenant}, requiredFlag{"domain", domain})
+	return withServer(ctx, fs, args, environ, stdout, stderr, check, func(s *server.Server) error {
 		t, err := s.AddDomain(ctx, *tenant, *domain)
 		if err != nil {
 			return tenantErr(err, *tenant)
@@ -350,11 +313,17 @@ func tenantErr(err error, tenant string) error {
 	return err
 }
 
-// withTenant is withServer for a command scoped to --tenant: fn gets a context scoped to the tenant, with the
-// CLI as the actor of audit events.
-func withTenant(ctx context.Context, fs *flag.FlagSet, args, environ []string, stderr io.Writer, tenant *string, check func() error,
+// withTenant is withServer for a command scoped to --tenant, which it requires (before check): fn gets a
+// context scoped to the tenant, with the CLI as the actor of audit events.
+func withTenant(ctx context.Context, fs *flag.FlagSet, args, environ []string, stdout, stderr io.Writer, tenant *string, check func() error,
 	fn func(s *server.Server, tctx context.Context) error) error {
-	return withServer(ctx, fs, args, environ, stderr, check, func(s *server.Server) error {
+	all := func() error {
+		if err := required(requiredFlag{"tenant", tenant})(); err != nil || check == nil {
+			return err
+		}
+		return check()
+	}
+	return withServer(ctx, fs, args, environ, stdout, stderr, all, func(s *server.Server) error {
 		tctx, _, err := tenantContext(ctx, s, *tenant)
 		if err != nil {
 			return err
@@ -366,7 +335,7 @@ func withTenant(ctx context.Context, fs *flag.FlagSet, args, environ []string, s
 // tenantContext resolves --tenant for a tenant-scoped command.
 func tenantContext(ctx context.Context, s *server.Server, tenant string) (context.Context, storage.Tenant, error) {
 	if tenant == "" {
-		return ctx, storage.Tenant{}, usageError{"--tenant is required"}
+		return ctx, storage.Tenant{}, usageError{msg: "--tenant is required"}
 	}
 	t, err := s.Store.GetTenant(ctx, tenant)
 	if err != nil {
@@ -378,9 +347,9 @@ func tenantContext(ctx context.Context, s *server.Server, tenant string) (contex
 
 func cmdClientCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("client create", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant slug or id")
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
 	var spec directory.ClientSpec
-	fs.StringVar(&spec.Name, "name", "", "client name")
+	fs.StringVar(&spec.Name, "name", "", "client name (required)")
 	fs.StringVar(&spec.Type, "type", "confidential", "public or confidential")
 	var redirects, logouts, audiences, origins rawListFlag
 	var grants, scopes listFlag
@@ -391,7 +360,7 @@ func cmdClientCreate(ctx context.Context, args, environ []string, stdout, stderr
 	fs.Var(&scopes, "scope", "scope the client may request (repeatable; default openid profile email offline_access)")
 	fs.Var(&origins, "web-origin", "browser origin allowed by CORS (repeatable)")
 	fs.StringVar(&spec.OrganizationUsage, "organization-usage", "", "deny (default), allow or require tokens for an organization")
-	return withTenant(ctx, fs, args, environ, stderr, tenant, nil, func(s *server.Server, tctx context.Context) error {
+	return withTenant(ctx, fs, args, environ, stdout, stderr, tenant, required(requiredFlag{"name", &spec.Name}), func(s *server.Server, tctx context.Context) error {
 		spec.RedirectURIs, spec.PostLogoutRedirectURIs, spec.GrantTypes = redirects, logouts, grants
 		spec.Audiences, spec.Scopes, spec.WebOrigins = audiences, scopes, origins
 		out, err := s.CreateClient(tctx, spec)
@@ -404,10 +373,11 @@ func cmdClientCreate(ctx context.Context, args, environ []string, stdout, stderr
 
 func cmdUserCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant slug or id")
-	email := fs.String("email", "", "email address")
-	password := fs.String("password", "", "password (at least 8 characters)")
-	name := fs.String("name", "", "display name")
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
+	email := fs.String("email", "", "email address (required)")
+	password := fs.String("password", "", "password, at least 8 characters (required)")
+	verified := fs.Bool("email-verified", false, "mark the email address as verified (OIDC email_verified)")
+	name := fs.String("name", "", "full name (OIDC name)")
 	var profile directory.ProfileUpdate
 	for _, f := range []struct {
 		flag, usage string
@@ -428,19 +398,29 @@ func cmdUserCreate(ctx context.Context, args, environ []string, stdout, stderr i
 	} {
 		*f.dst = fs.String(f.flag, "", f.usage)
 	}
-	return withTenant(ctx, fs, args, environ, stderr, tenant, nil, func(s *server.Server, tctx context.Context) error {
-		u, err := s.AddUser(tctx, directory.UserSpec{Email: *email, Password: *password, Name: *name, Profile: profile})
+	check := required(requiredFlag{"email", email}, requiredFlag{"password", password})
+	return withTenant(ctx, fs, args, environ, stdout, stderr, tenant, check, func(s *server.Server, tctx context.Context) error {
+		u, err := s.AddUser(tctx, directory.UserSpec{Email: *email, Password: *password, EmailVerified: *verified, Name: *name, Profile: profile})
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]string{"id": u.ID, "email": u.Email})
+		return printJSON(stdout, userView{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, UserProfile: u.Profile})
 	})
+}
+
+// userView is how user create prints the user it stored: the profile claims it has, under their OIDC names.
+type userView struct {
+	ID            string `json:"id"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
+	Name          string `json:"name,omitempty"`
+	storage.UserProfile
 }
 
 func cmdKeyRotate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("key rotate", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant slug or id")
-	return withServer(ctx, fs, args, environ, stderr, nil, func(s *server.Server) error {
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
+	return withServer(ctx, fs, args, environ, stdout, stderr, required(requiredFlag{"tenant", tenant}), func(s *server.Server) error {
 		_, t, err := tenantContext(ctx, s, *tenant)
 		if err != nil {
 			return err
@@ -464,7 +444,7 @@ func required(flags ...requiredFlag) func() error {
 	return func() error {
 		for _, f := range flags {
 			if *f.val == "" {
-				return usageError{"--" + f.name + " is required"}
+				return usageError{msg: "--" + f.name + " is required"}
 			}
 		}
 		return nil
@@ -488,18 +468,18 @@ func oneOf(names string, vals ...string) error {
 		}
 	}
 	if n != 1 {
-		return usageError{"exactly one of " + names + " is required"}
+		return usageError{msg: "exactly one of " + names + " is required"}
 	}
 	return nil
 }
 
 func cmdOrgCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("org create", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant slug or id")
-	name := fs.String("name", "", "organization name: lower-case letters, digits and hyphens")
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
+	name := fs.String("name", "", "organization name: lower-case letters, digits and hyphens (required)")
 	display := fs.String("display-name", "", "display name (default: the name)")
 	defaultRole := fs.String("default-role", "", "role (id or tenant-wide name) every new member gets")
-	return withTenant(ctx, fs, args, environ, stderr, tenant, required(requiredFlag{"name", name}), func(s *server.Server, tctx context.Context) error {
+	return withTenant(ctx, fs, args, environ, stdout, stderr, tenant, required(requiredFlag{"name", name}), func(s *server.Server, tctx context.Context) error {
 		spec := directory.OrganizationSpec{Name: *name, DisplayName: *display}
 		if *defaultRole != "" {
 			r, err := s.ResolveRole(tctx, *defaultRole, "")
@@ -518,10 +498,10 @@ func cmdOrgCreate(ctx context.Context, args, environ []string, stdout, stderr io
 
 func cmdOrgAddClient(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("org add-client", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant slug or id")
-	org := fs.String("org", "", "organization id or name")
-	client := fs.String("client", "", "id of a client with the client_credentials grant")
-	return withTenant(ctx, fs, args, environ, stderr, tenant, required(requiredFlag{"org", org}, requiredFlag{"client", client}), func(s *server.Server, tctx context.Context) error {
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
+	org := fs.String("org", "", "organization id or name (required)")
+	client := fs.String("client", "", "id of a client with the client_credentials grant (required)")
+	return withTenant(ctx, fs, args, environ, stdout, stderr, tenant, required(requiredFlag{"org", org}, requiredFlag{"client", client}), func(s *server.Server, tctx context.Context) error {
 		o, err := s.AddOrganizationClient(tctx, *org, *client)
 		if err != nil {
 			return err
@@ -539,8 +519,8 @@ type roleView struct {
 
 func cmdMemberAdd(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("member add", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant slug or id")
-	org := fs.String("org", "", "organization id or name")
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
+	org := fs.String("org", "", "organization id or name (required)")
 	userID := fs.String("user", "", "user id")
 	email := fs.String("email", "", "user email")
 	status := fs.String("status", storage.MembershipActive, "active, invited or suspended")
@@ -548,11 +528,11 @@ func cmdMemberAdd(ctx context.Context, args, environ []string, stdout, stderr io
 	fs.Var(&roles, "role", "role id or name to assign on the membership (repeatable)")
 	check := func() error {
 		if *org == "" {
-			return usageError{"--org is required"}
+			return usageError{msg: "--org is required"}
 		}
 		return oneOf("--user and --email", *userID, *email)
 	}
-	return withTenant(ctx, fs, args, environ, stderr, tenant, check, func(s *server.Server, tctx context.Context) error {
+	return withTenant(ctx, fs, args, environ, stdout, stderr, tenant, check, func(s *server.Server, tctx context.Context) error {
 		o, err := s.Organization(tctx, *org)
 		if err != nil {
 			return err
@@ -599,8 +579,8 @@ func cmdMemberAdd(ctx context.Context, args, environ []string, stdout, stderr io
 
 func cmdRoleCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("role create", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant slug or id")
-	name := fs.String("name", "", "role name")
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
+	name := fs.String("name", "", "role name (required)")
 	desc := fs.String("description", "", "description")
 	org := fs.String("org", "", "organization (id or name) the role is custom to; default tenant-wide")
 	var perms rawListFlag
@@ -611,12 +591,12 @@ func cmdRoleCreate(ctx context.Context, args, environ []string, stdout, stderr i
 		}
 		for _, p := range perms {
 			if i := strings.LastIndex(p, ":"); i <= 0 || i == len(p)-1 {
-				return usageError{fmt.Sprintf("--permission %q must be AUDIENCE:SCOPE", p)}
+				return usageError{msg: fmt.Sprintf("--permission %q must be AUDIENCE:SCOPE", p)}
 			}
 		}
 		return nil
 	}
-	return withTenant(ctx, fs, args, environ, stderr, tenant, check, func(s *server.Server, tctx context.Context) error {
+	return withTenant(ctx, fs, args, environ, stdout, stderr, tenant, check, func(s *server.Server, tctx context.Context) error {
 		// Audiences and scopes both may hold colons; the tenant's resource servers tell where one ends.
 		var parsed []storage.Permission
 		for _, p := range perms {
@@ -644,22 +624,22 @@ func cmdRoleCreate(ctx context.Context, args, environ []string, stdout, stderr i
 
 func cmdRoleAssign(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("role assign", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant slug or id")
-	role := fs.String("role", "", "role id, or name (tenant-wide first, then custom to --org)")
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
+	role := fs.String("role", "", "role id, or name (tenant-wide first, then custom to --org) (required)")
 	org := fs.String("org", "", "organization id or name: assign on the user's membership")
 	userID := fs.String("user", "", "user id")
 	email := fs.String("email", "", "user email")
 	client := fs.String("client", "", "machine client id: a tenant-level client role")
 	check := func() error {
 		if *role == "" {
-			return usageError{"--role is required"}
+			return usageError{msg: "--role is required"}
 		}
 		if *client != "" && *org != "" {
-			return usageError{"--client takes no --org: client roles are tenant-level"}
+			return usageError{msg: "--client takes no --org: client roles are tenant-level"}
 		}
 		return oneOf("--user, --email and --client", *userID, *email, *client)
 	}
-	return withTenant(ctx, fs, args, environ, stderr, tenant, check, func(s *server.Server, tctx context.Context) error {
+	return withTenant(ctx, fs, args, environ, stdout, stderr, tenant, check, func(s *server.Server, tctx context.Context) error {
 		orgID := ""
 		if *org != "" {
 			o, err := s.Organization(tctx, *org)
@@ -709,10 +689,10 @@ func cmdRoleAssign(ctx context.Context, args, environ []string, stdout, stderr i
 
 func cmdAPIKeyCreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant slug or id")
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
 	name := fs.String("name", "", "a name to recognise the key by")
 	test := fs.Bool("test", false, "make an sk_test_ key instead of sk_live_")
-	return withTenant(ctx, fs, args, environ, stderr, tenant, nil, func(s *server.Server, tctx context.Context) error {
+	return withTenant(ctx, fs, args, environ, stdout, stderr, tenant, nil, func(s *server.Server, tctx context.Context) error {
 		k, err := s.CreateAPIKey(tctx, *name, *test)
 		if err != nil {
 			return err
@@ -723,14 +703,14 @@ func cmdAPIKeyCreate(ctx context.Context, args, environ []string, stdout, stderr
 
 func cmdAPICreate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("api create", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant slug or id")
-	identifier := fs.String("identifier", "", "audience: an absolute URI or a URN, e.g. https://api.example.com")
-	name := fs.String("name", "", "display name")
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
+	identifier := fs.String("identifier", "", "audience: an absolute URI or a URN, e.g. https://api.example.com (required)")
+	name := fs.String("name", "", "display name (required)")
 	lifetime := fs.Int("token-lifetime", 0, fmt.Sprintf("access token lifetime in seconds (default %d, at most %d)",
 		directory.DefaultResourceTokenLifetime, directory.MaxResourceTokenLifetime))
 	var scopes listFlag
 	fs.Var(&scopes, "scope", "scope the API defines (repeatable or comma separated)")
-	return withTenant(ctx, fs, args, environ, stderr, tenant, required(requiredFlag{"identifier", identifier}, requiredFlag{"name", name}), func(s *server.Server, tctx context.Context) error {
+	return withTenant(ctx, fs, args, environ, stdout, stderr, tenant, required(requiredFlag{"identifier", identifier}, requiredFlag{"name", name}), func(s *server.Server, tctx context.Context) error {
 		spec := directory.ResourceServerSpec{Identifier: *identifier, Name: *name, TokenLifetime: *lifetime}
 		for _, sc := range scopes {
 			spec.Scopes = append(spec.Scopes, storage.Scope{Value: sc})

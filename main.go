@@ -17,45 +17,85 @@ import (
 	"syscall"
 )
 
-const usage = `Authio: multi-tenant OIDC / OAuth 2.0 authorization server.
+// command is one CLI command: its name as typed ("user create"), its synopsis (the usage line after
+// "authio "), an optional one-line summary, and the function that runs it with the arguments after the name.
+type command struct {
+	name, synopsis, summary string
+	run                     func(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error
+}
 
-Usage:
-  authio serve [--dev] [flags]        run the server (runs pending migrations first)
-  authio migrate                      apply database migrations
-  authio tenant create --slug S --name N [--domain D]... [--signing-alg RS256|ES256] [--signup]
-  authio tenant list
-  authio domain add --tenant T --domain D
-  authio client create --tenant T --name N --type public|confidential [--redirect-uri U]...
-                       [--post-logout-redirect-uri U]... [--grant G[,G]] [--audience A]... [--scope S]... [--web-origin O]...
-                       [--organization-usage deny|allow|require]
-  authio user create --tenant T --email E --password P [--name N] [--given-name G] [--family-name F] [--nickname N] [--picture URL] [--locale L] …
-  authio org create --tenant T --name N [--display-name D] [--default-role R]
-  authio org add-client --tenant T --org O --client C
-  authio member add --tenant T --org O (--user ID | --email E) [--role R]... [--status active|invited|suspended]
-  authio role create --tenant T --name N [--description D] [--org O] [--permission AUDIENCE:SCOPE]...
-  authio role assign --tenant T --role R (--org O (--user ID | --email E) | --user ID | --email E | --client ID)
-  authio api create --tenant T --identifier I --name N [--scope S]... [--token-lifetime SECONDS]
-  authio apikey create --tenant T [--name N] [--test]
-  authio key rotate --tenant T
+// commands lists every command in the order the usage shows them.
+func commands() []command {
+	return []command{
+		{"serve", "serve [--dev] [flags]", "run the server (runs pending migrations first)", cmdServe},
+		{"migrate", "migrate", "apply database migrations", cmdMigrate},
+		{"tenant create", "tenant create --slug S [--name N] [--domain D]... [--signing-alg RS256|ES256] [--signup]", "", cmdTenantCreate},
+		{"tenant list", "tenant list", "", cmdTenantList},
+		{"domain add", "domain add --tenant T --domain D", "", cmdDomainAdd},
+		{"client create", "client create --tenant T --name N --type public|confidential [--redirect-uri U]...\n" +
+			"[--post-logout-redirect-uri U]... [--grant G[,G]] [--audience A]... [--scope S]... [--web-origin O]...\n" +
+			"[--organization-usage deny|allow|require]", "", cmdClientCreate},
+		{"user create", "user create --tenant T --email E --password P [--email-verified] [--name N]\n" +
+			"[--given-name G] [--family-name F] [--nickname N] [--picture URL] [--locale L] [other profile claims]", "", cmdUserCreate},
+		{"org create", "org create --tenant T --name N [--display-name D] [--default-role R]", "", cmdOrgCreate},
+		{"org add-client", "org add-client --tenant T --org O --client C", "", cmdOrgAddClient},
+		{"member add", "member add --tenant T --org O (--user ID | --email E) [--role R]... [--status active|invited|suspended]", "", cmdMemberAdd},
+		{"role create", "role create --tenant T --name N [--description D] [--org O] [--permission AUDIENCE:SCOPE]...", "", cmdRoleCreate},
+		{"role assign", "role assign --tenant T --role R (--org O (--user ID | --email E) | --user ID | --email E | --client ID)", "", cmdRoleAssign},
+		{"api create", "api create --tenant T --identifier I --name N [--scope S]... [--token-lifetime SECONDS]", "", cmdAPICreate},
+		{"apikey create", "apikey create --tenant T [--name N] [--test]", "", cmdAPIKeyCreate},
+		{"key rotate", "key rotate --tenant T", "", cmdKeyRotate},
+	}
+}
 
+// synopsisText is c's synopsis after a prefix of width columns, its continuation lines indented under it.
+func (c command) synopsisText(width int) string {
+	return strings.ReplaceAll(c.synopsis, "\n", "\n"+strings.Repeat(" ", width+4))
+}
+
+// lookupCommand returns the command named name ("user create").
+func lookupCommand(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// usage is the whole CLI's usage text: every command's synopsis.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("Authio: multi-tenant OIDC / OAuth 2.0 authorization server.\n\nUsage:\n")
+	for _, c := range commands() {
+		if c.summary != "" {
+			fmt.Fprintf(&b, "  authio %-30s %s\n", c.synopsis, c.summary)
+		} else {
+			fmt.Fprintf(&b, "  authio %s\n", c.synopsisText(len("  authio ")))
+		}
+	}
+	b.WriteString(`
 Grant names: authorization_code, refresh_token, client_credentials, token_exchange. --org takes an organization
 id or name; --role a rol_ id or a role name (tenant-wide first, then one custom to --org). The API key is shown
 only once.
 
-Configuration comes from AUTHIO_* environment variables; flags override them. Run "authio serve -h" for the list.
-`
+"authio COMMAND -h" lists one command's flags. Configuration comes from AUTHIO_* environment variables; flags
+override them. Run "authio serve -h" for the list.
+`)
+	return b.String()
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
 	stop()
 	if errors.Is(err, flag.ErrHelp) {
-		return // -h: the flag set printed its usage; asking for help is no failure
+		return // -h: the command printed its help; asking for help is no failure
 	}
 	if err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(os.Stderr, "authio: %s\n\n%s", ue.msg, usage)
+			fmt.Fprintf(os.Stderr, "authio: %s\n\n%s", ue.msg, ue.help())
 			os.Exit(2)
 		}
 		fmt.Fprintf(os.Stderr, "authio: %v\n", err)
@@ -63,56 +103,77 @@ func main() {
 	}
 }
 
-type usageError struct{ msg string }
+// usageError is a command line that cannot run as typed: an unknown command or flag, a missing required flag.
+// cmd names the command it was for ("" when there is none), so the help shown is that command's.
+type usageError struct{ msg, cmd string }
 
 func (e usageError) Error() string { return e.msg }
 
+// help is what follows the error on stderr: the command's synopsis, or the whole usage.
+func (e usageError) help() string {
+	if c, ok := lookupCommand(e.cmd); ok {
+		return fmt.Sprintf("Usage: authio %s\nRun \"authio %s -h\" for its flags.\n", c.synopsisText(len("Usage: authio ")), c.name)
+	}
+	return usage()
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
 // run dispatches a command; it is main without the process, so tests can call it.
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
+	if len(args) == 0 || isHelp(args[0]) {
+		fmt.Fprint(stdout, usage())
 		return nil
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "tenant", "domain", "client", "user", "key", "org", "member", "role", "api", "apikey":
-		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-			cmd, rest = cmd+" "+rest[0], rest[1:]
+	name, rest := args[0], args[1:]
+	var group []command // the subcommands of a group word ("user" -> "user create")
+	for _, c := range commands() {
+		if g, _, ok := strings.Cut(c.name, " "); ok && g == name {
+			group = append(group, c)
 		}
 	}
-	switch cmd {
-	case "serve":
-		return cmdServe(ctx, rest, environ, stdout, stderr)
-	case "migrate":
-		return cmdMigrate(ctx, rest, environ, stdout, stderr)
-	case "tenant create":
-		return cmdTenantCreate(ctx, rest, environ, stdout, stderr)
-	case "tenant list":
-		return cmdTenantList(ctx, rest, environ, stdout, stderr)
-	case "domain add":
-		return cmdDomainAdd(ctx, rest, environ, stdout, stderr)
-	case "client create":
-		return cmdClientCreate(ctx, rest, environ, stdout, stderr)
-	case "user create":
-		return cmdUserCreate(ctx, rest, environ, stdout, stderr)
-	case "key rotate":
-		return cmdKeyRotate(ctx, rest, environ, stdout, stderr)
-	case "org create":
-		return cmdOrgCreate(ctx, rest, environ, stdout, stderr)
-	case "org add-client":
-		return cmdOrgAddClient(ctx, rest, environ, stdout, stderr)
-	case "member add":
-		return cmdMemberAdd(ctx, rest, environ, stdout, stderr)
-	case "role create":
-		return cmdRoleCreate(ctx, rest, environ, stdout, stderr)
-	case "role assign":
-		return cmdRoleAssign(ctx, rest, environ, stdout, stderr)
-	case "api create":
-		return cmdAPICreate(ctx, rest, environ, stdout, stderr)
-	case "apikey create":
-		return cmdAPIKeyCreate(ctx, rest, environ, stdout, stderr)
+	if len(group) > 0 {
+		if len(rest) == 0 {
+			subs := make([]string, 0, len(group))
+			for _, c := range group {
+				subs = append(subs, c.name)
+			}
+			return usageError{msg: fmt.Sprintf("%q needs a subcommand: %s", name, strings.Join(subs, ", "))}
+		}
+		if isHelp(rest[0]) {
+			return groupHelp(ctx, group, environ, stdout)
+		}
+		if !strings.HasPrefix(rest[0], "-") {
+			name, rest = name+" "+rest[0], rest[1:]
+		}
 	}
-	return usageError{fmt.Sprintf("unknown command %q", strings.Join(args[:min(2, len(args))], " "))}
+	c, ok := lookupCommand(name)
+	if !ok {
+		return usageError{msg: fmt.Sprintf("unknown command %q", strings.Join(args[:min(2, len(args))], " "))}
+	}
+	err := c.run(ctx, rest, environ, stdout, stderr)
+	var ue usageError
+	if errors.As(err, &ue) && ue.cmd == "" {
+		ue.cmd = c.name
+		return ue
+	}
+	return err
+}
+
+// groupHelp prints the help of every subcommand of a group ("authio user -h").
+func groupHelp(ctx context.Context, group []command, environ []string, stdout io.Writer) error {
+	for i, c := range group {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		if err := c.run(ctx, []string{"-h"}, environ, stdout, io.Discard); !errors.Is(err, flag.ErrHelp) {
+			return fmt.Errorf("help of %s: %w", c.name, err)
+		}
+	}
+	return flag.ErrHelp
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -24,7 +24,7 @@ func TestCLIEmailsAreCanonical(t *testing.T) {
 	)
 	c := newCLI(t)
 	c.ok("tenant", "create", "--slug", "acme")
-	created := obj(t, c.ok("user", "create", "--tenant", "acme", "--email", nfc, "--password", "long-enough-password"), "email", "id")
+	created := obj(t, c.ok("user", "create", "--tenant", "acme", "--email", nfc, "--password", "long-enough-password"), "email", "email_verified", "id")
 	if created["email"] != nfc {
 		t.Errorf("user create printed email %+q, want %+q", created["email"], nfc)
 	}

@@ -169,7 +169,7 @@ func TestCLIClientsUsersKeys(t *testing.T) {
 	}
 
 	user := c.ok("user", "create", "--tenant", "acme", "--email", "A@Acme.test", "--password", "S3cret-pass!").(map[string]any)
-	if !strings.HasPrefix(user["id"].(string), "user_") || user["email"] != "a@acme.test" || len(user) != 2 {
+	if !strings.HasPrefix(user["id"].(string), "user_") || user["email"] != "a@acme.test" || user["email_verified"] != false || len(user) != 3 {
 		t.Errorf("user create = %v", user)
 	}
 

@@ -6,12 +6,16 @@
 # and runs scripts/e2e/e2e.mjs (headless Chromium + openid-client + jose) against it; then sets up
 # organizations on two more tenants (orgs, rival) with the CLI and runs scripts/e2e/orgs.mjs
 # (organization tokens, switch-org, RFC 8693 token exchange, picker, Management API, audit log).
+# Once (with sqlite): `authio serve --dev` in a fresh directory and scripts/e2e/demo.mjs, which clicks
+# through the demo app it serves on app.localhost (sign-in, picker, tokens, refresh, switch, sign-out);
+# then scripts/readme-check.sh, which runs the README's walkthrough blocks against a fresh serve --dev.
 #
 # Usage: bash scripts/e2e.sh [sqlite|postgres|all]      (default: all)
 # Env:   E2E_TIMEOUT (whole run, seconds, default 600), E2E_KEEP=1 keeps the temp dirs,
 #        E2E_BIN=/path/to/authio tests that binary instead of building bin/authio,
 #        E2E_MJS=/path/to/script.mjs runs another client script instead of scripts/e2e/e2e.mjs,
 #        E2E_ORGS_MJS=/path/to/script.mjs the same for scripts/e2e/orgs.mjs (E2E_ORGS=0 skips it),
+#        E2E_DEMO=0 skips the demo app run, E2E_README=0 the README check,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
 # Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium.
@@ -302,6 +306,57 @@ run_orgs() {
   add_counts "$outf" "$rc"
 }
 
+# ---- the demo app of serve --dev: scripts/e2e/demo.mjs
+
+# run_demo : `authio serve --dev` in a fresh directory (its own ./authio.db and .authio-dev-secret, none of the
+# backends' settings), one more tenant made there with the CLI, then demo.mjs with the demo user and app URL that
+# serve --dev printed. Adds to the totals.
+run_demo() {
+  local dir port pid outf rc=0 app issuer email password
+  dir="$(mktemp -d /tmp/authio-e2e-demo.XXXXXX)"
+  WORKDIRS+=("$dir")
+  WORK="$dir"
+  SERVER_LOGS=()
+  pick_port 18080 18099; port=$PICKED
+  echo
+  echo "======== demo app: serve --dev in $dir on port $port"
+  (cd "$dir" && exec env -u AUTHIO_SECRET_KEY -u AUTHIO_DATABASE_URL -u AUTHIO_REDIS_URL -u AUTHIO_ADMIN_LISTEN \
+    AUTHIO_LISTEN="127.0.0.1:$port" AUTHIO_BASE_DOMAIN=localhost AUTHIO_PUBLIC_SCHEME=http \
+    "$BIN" serve --dev >"$dir/dev.out" 2>"$dir/server-dev.log") &
+  pid=$!
+  SERVER_PIDS+=("$pid")
+  SERVER_LOGS+=("$dir/server-dev.log" "$dir/dev.out")
+  local deadline=$((SECONDS + 30))
+  until grep -q '^  Demo app ' "$dir/dev.out" 2>/dev/null && curl -fsS -m 2 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS > deadline)); then
+      echo "FAIL serve --dev did not start (log: $dir/server-dev.log)"
+      TOTAL_FAIL=$((TOTAL_FAIL + 1))
+      stop_servers
+      return 0
+    fi
+    sleep 0.2
+  done
+  app="$(sed -nE 's/^  Demo app +([^ ]+).*/\1/p' "$dir/dev.out")"
+  issuer="$(sed -nE 's/^  Demo tenant +([^ ]+).*/\1/p' "$dir/dev.out")"
+  email="$(sed -nE 's|^  Demo user +([^ ]+) / ([^ ]+).*|\1|p' "$dir/dev.out")"
+  password="$(sed -nE 's|^  Demo user +([^ ]+) / ([^ ]+).*|\2|p' "$dir/dev.out")"
+  log "serve --dev printed: app $app, tenant $issuer, user $email"
+  if ! (cd "$dir" && env -u AUTHIO_SECRET_KEY -u AUTHIO_DATABASE_URL -u AUTHIO_REDIS_URL "$BIN" tenant create --slug other \
+    >>"$dir/cli.log" 2>&1); then
+    echo "FAIL authio tenant create next to serve --dev (log: $dir/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    stop_servers
+    return 0
+  fi
+  outf="$dir/demo.out"
+  E2E_LABEL=dev E2E_DEMO_APP="$app" E2E_DEMO_ISSUER="$issuer" E2E_DEMO_EMAIL="$email" E2E_DEMO_PASSWORD="$password" \
+    E2E_OTHER_TENANT=other E2E_BASE_DOMAIN=localhost E2E_TIMEOUT_SECONDS=120 \
+    node "$E2E_DIR/demo.mjs" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+  [[ $LAST_FAIL -eq 0 ]] || dump_logs
+  stop_servers
+}
+
 # ---- one backend
 run_backend() {
   local kind=$1
@@ -489,6 +544,18 @@ replica_checks() {
 
 # (plain `if`: a function called from an && list would run with errexit off)
 if [[ "$WHICH" == all || "$WHICH" == sqlite ]]; then run_backend sqlite; fi
+if [[ "$WHICH" == all || "$WHICH" == sqlite ]] && [[ "${E2E_DEMO:-1}" != 0 ]]; then run_demo; fi
+if [[ "$WHICH" == all || "$WHICH" == sqlite ]] && [[ "${E2E_README:-1}" != 0 ]]; then
+  echo
+  echo "======== README walkthrough: scripts/readme-check.sh"
+  if bash "$ROOT/scripts/readme-check.sh"; then
+    echo "ok   README walkthrough blocks run as written"
+    TOTAL_PASS=$((TOTAL_PASS + 1))
+  else
+    echo "FAIL README walkthrough (scripts/readme-check.sh)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+  fi
+fi
 if [[ "$WHICH" == all || "$WHICH" == postgres ]]; then run_backend postgres; fi
 
 SUMMARY_DONE=1

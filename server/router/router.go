@@ -5,8 +5,11 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/pprof"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -27,6 +30,13 @@ import (
 type Options struct {
 	// DevCallback serves /dev/callback on tenant hosts, a page that shows the authorization code (serve --dev).
 	DevCallback bool
+	// ListTenantHosts makes the 404 for a host no tenant answers on name the tenant hosts there are (serve --dev
+	// only: anywhere else it would tell anyone the tenants' names).
+	ListTenantHosts bool
+	// DemoApp, when set, answers every request whose host name (any port) is DemoAppHost: the demo
+	// application of serve --dev, on an origin of its own.
+	DemoApp     http.Handler
+	DemoAppHost string
 }
 
 // New returns the public handler.
@@ -35,6 +45,13 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 	// Match on the path as sent, so an escaped slash stays inside one path segment: a resource server is
 	// addressed by its URL identifier as /api/v2/resource-servers/https%3A%2F%2Fapi.example.com.
 	r.UseEncodedPath()
+	if opts.DemoApp != nil {
+		r.MatcherFunc(hostNameIs(opts.DemoAppHost, s.Config.PublicScheme)).Handler(opts.DemoApp)
+	}
+	resolve := s.ResolveTenant
+	if opts.ListTenantHosts {
+		resolve = listTenantHosts(s, resolve, opts.DemoAppHost)
+	}
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -69,7 +86,7 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 	ah := &account.Handler{S: s, Logger: s.Logger, Now: s.Now}
 	mh := &management.Handler{S: s, Provider: s.Provider, Logger: s.Logger, Now: s.Now}
 	// Every tenant route, whatever its surface, refuses input storage cannot keep before its handler runs.
-	tenant.Use(s.ResolveTenant, httpx.RefuseBadInput(s.Logger, refuseInput(oh, lh, ah, mh)))
+	tenant.Use(resolve, httpx.RefuseBadInput(s.Logger, refuseInput(oh, lh, ah, mh)))
 	oh.Mount(tenant)
 	lh.Mount(tenant)
 	ah.Mount(tenant)
@@ -78,14 +95,71 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 		tenant.HandleFunc("/dev/callback", devCallback(pages)).Methods(http.MethodGet)
 	}
 	// Unknown paths still go through tenant resolution, so an unknown host learns nothing about routes.
-	notFound := s.ResolveTenant(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	notFound := resolve(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No such endpoint."})
 	}))
 	r.NotFoundHandler = notFound
-	r.MethodNotAllowedHandler = s.ResolveTenant(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	r.MethodNotAllowedHandler = resolve(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		httpx.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request", "error_description": "Method not allowed."})
 	}))
 	return s.Observe(r)
+}
+
+// hostNameIs matches requests whose canonical host, port aside, is name.
+func hostNameIs(name, scheme string) mux.MatcherFunc {
+	return func(r *http.Request, _ *mux.RouteMatch) bool {
+		host, err := canon.Host(r.Host, scheme)
+		h, _, _ := strings.Cut(host, ":")
+		return err == nil && h == name
+	}
+}
+
+// listTenantHosts wraps tenant resolution so that a request on a host no tenant answers on gets a 404 naming the
+// hosts that do (with the request's port), and the demo app's host when there is one: in development, the
+// answer to a mistyped host is where to go instead. The body keeps the shape of the production 404 ({"error":
+// "not_found", "error_description"}) and adds "hosts".
+func listTenantHosts(s *server.Server, resolve func(http.Handler) http.Handler, demoAppHost string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		resolved := resolve(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			host, err := canon.Host(r.Host, s.Config.PublicScheme)
+			if err != nil {
+				resolved.ServeHTTP(w, r) // resolution answers the 400
+				return
+			}
+			name, port, _ := strings.Cut(host, ":")
+			if _, err := s.Tenants.Resolve(r.Context(), name); !errors.Is(err, server.ErrUnknownHost) {
+				resolved.ServeHTTP(w, r)
+				return
+			}
+			infos, err := s.TenantInfos(r.Context())
+			if err != nil {
+				resolved.ServeHTTP(w, r) // the bare 404 then; this listing is a convenience
+				return
+			}
+			withPort := func(h string) string {
+				if port != "" {
+					return h + ":" + port
+				}
+				return h
+			}
+			hosts := []string{}
+			for _, t := range infos {
+				for _, d := range t.Domains {
+					hosts = append(hosts, withPort(d))
+				}
+			}
+			sort.Strings(hosts)
+			desc := fmt.Sprintf("No tenant answers on %s. Tenants answer on: %s.", host, strings.Join(hosts, ", "))
+			if len(hosts) == 0 {
+				desc = fmt.Sprintf("No tenant answers on %s, and there are no tenants yet.", host)
+			}
+			if demoAppHost != "" {
+				desc += " The demo app is on " + withPort(demoAppHost) + "."
+			}
+			httpx.WriteJSON(w, http.StatusNotFound, map[string]any{"error": "not_found", "error_description": desc, "hosts": hosts})
+		})
+	}
 }
 
 // devCallback shows the code an authorization request returned, for trying the flow by hand in dev mode.
