@@ -44,6 +44,10 @@ func IsUnavailable(err error) bool {
 //   - anything else is server_error, 500: a plain Go error, fosite's catch-all {"error":"error"} ("The error is
 //     unrecognizable"), its 5xx misconfiguration, or a missing tenant (a programming error).
 //
+// A 4xx error whose name no specification registers (fosite's invalid_state, insufficient_entropy,
+// request_unauthorized, token_inactive, …) is answered under the registered name that means the same thing
+// (standardNames), with its description and hint kept: clients and SDKs branch on the registered names only.
+//
 // The result wraps err for the log; only the RFC error's name and description reach the client.
 func OAuthError(err error) *fosite.RFC6749Error {
 	if err == nil {
@@ -58,10 +62,42 @@ func OAuthError(err error) *fosite.RFC6749Error {
 		case rfc.ErrorField == fosite.ErrServerError.ErrorField, rfc.ErrorField == fosite.ErrTemporarilyUnavailable.ErrorField:
 			return rfc
 		case rfc.CodeField < http.StatusInternalServerError && rfc.ErrorField != unknownErrorName:
+			if std, ok := standardNames[rfc.ErrorField]; ok {
+				c := rfc.WithWrap(err) // a copy: fosite's error values are shared
+				c.ErrorField, c.CodeField = std.name, std.status
+				return c
+			}
 			return rfc
 		}
 	}
 	return fosite.ErrServerError.WithWrap(err)
+}
+
+// standardNames maps the error names fosite uses that no specification registers to the registered error (RFC
+// 6749 §4.1.2.1 and §5.2, OpenID Connect Core §3.1.2.6, RFC 8693 §2.2.2) that says the same, and its status:
+//   - invalid_state (a state shorter than 8 characters) and insufficient_entropy (such a nonce) are malformed
+//     requests: invalid_request;
+//   - unsupported_response_mode (registered nowhere) is a request the server does not accept: invalid_request;
+//   - request_unauthorized is fosite's failed client authentication: invalid_client;
+//   - token_inactive, token_signature_mismatch, token_claim and not_found name a grant (code, refresh token,
+//     subject token) that is unknown, used, expired or forged: invalid_grant;
+//   - scope_not_granted (a refresh without offline_access) is invalid_scope;
+//   - request_forbidden is access_denied; jti_known (a replayed client assertion) is invalid_client.
+var standardNames = map[string]struct {
+	name   string
+	status int
+}{
+	"invalid_state":             {"invalid_request", http.StatusBadRequest},
+	"insufficient_entropy":      {"invalid_request", http.StatusBadRequest},
+	"unsupported_response_mode": {"invalid_request", http.StatusBadRequest},
+	"request_unauthorized":      {"invalid_client", http.StatusUnauthorized},
+	"token_inactive":            {"invalid_grant", http.StatusBadRequest},
+	"token_signature_mismatch":  {"invalid_grant", http.StatusBadRequest},
+	"token_claim":               {"invalid_grant", http.StatusBadRequest},
+	"not_found":                 {"invalid_grant", http.StatusBadRequest},
+	"scope_not_granted":         {"invalid_scope", http.StatusBadRequest},
+	"request_forbidden":         {"access_denied", http.StatusForbidden},
+	"jti_known":                 {"invalid_client", http.StatusUnauthorized},
 }
 
 // unknownErrorName is the name fosite gives an error it does not recognise (ErrorToRFC6749Error), and its

@@ -58,10 +58,22 @@ func TestOAuthErrorClassifiesFailures(t *testing.T) {
 		{"wrong secret", fosite.ErrInvalidClient.WithHint("secret mismatch"), "invalid_client", 401},
 		{"used refresh token", fosite.ErrInvalidGrant.WithWrap(fosite.ErrInactiveToken), "invalid_grant", 400},
 		{"unknown code", fmt.Errorf("stack: %w", fosite.ErrInvalidGrant.WithWrap(fosite.ErrNotFound)), "invalid_grant", 400},
-		{"expired token", fosite.ErrInactiveToken.WithWrap(fosite.ErrTokenExpired), "token_inactive", 401},
-		{"unknown token at introspection", fosite.ErrInactiveToken.WithWrap(fosite.ErrRequestUnauthorized.WithWrap(fosite.ErrNotFound)),
-			"token_inactive", 401},
 		{"bad request", fosite.ErrInvalidRequest.WithHint("missing grant_type"), "invalid_request", 400},
+
+		// fosite's own names that no specification registers are answered under the registered one.
+		{"expired token", fosite.ErrInactiveToken.WithWrap(fosite.ErrTokenExpired), "invalid_grant", 400},
+		{"unknown token at introspection", fosite.ErrInactiveToken.WithWrap(fosite.ErrRequestUnauthorized.WithWrap(fosite.ErrNotFound)),
+			"invalid_grant", 400},
+		{"short state", fosite.ErrInvalidState.WithHint("Request parameter 'state' must be at least be 8 characters long."), "invalid_request", 400},
+		{"short nonce", fosite.ErrInsufficientEntropy, "invalid_request", 400},
+		{"client authentication at introspection", fosite.ErrRequestUnauthorized, "invalid_client", 401},
+		{"forged token", fosite.ErrTokenSignatureMismatch, "invalid_grant", 400},
+		{"refresh without offline_access", fosite.ErrScopeNotGranted, "invalid_scope", 400},
+		{"unknown response mode", fosite.ErrUnsupportedResponseMode, "invalid_request", 400},
+		{"replayed client assertion", fosite.ErrJTIKnown, "invalid_client", 401},
+		{"forbidden", fosite.ErrRequestForbidden, "access_denied", 403},
+		{"not found", fosite.ErrNotFound, "invalid_grant", 400},
+		{"token claim", fosite.ErrTokenClaim, "invalid_grant", 400},
 
 		// A failure of the database or the cache is a 503, whatever fosite wrapped it in.
 		{"client lookup failed", fmt.Errorf("stack: %w", fosite.ErrInvalidClient.WithWrap(dbDown).WithDebug(dbDown.Error())),

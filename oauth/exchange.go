@@ -398,7 +398,7 @@ func (h *tokenExchangeHandler) PopulateTokenEndpointResponse(ctx context.Context
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
 	resp.SetAccessToken(m.AccessToken)
-	resp.SetTokenType("bearer")
+	resp.SetTokenType("Bearer")
 	resp.SetExpiresIn(m.ExpiresIn)
 	resp.SetScopes(ar.GetGrantedScopes())
 	resp.SetExtra("issued_token_type", TokenTypeAccess)

@@ -270,7 +270,7 @@ func (r *refreshGrant) answerWith(ctx context.Context, ar fosite.AccessRequester
 // writeTokens fills a token response as fosite's grant handlers do.
 func writeTokens(_ context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder, accessToken, refreshToken string) {
 	resp.SetAccessToken(accessToken)
-	resp.SetTokenType("bearer")
+	resp.SetTokenType("Bearer")
 	resp.SetExpiresIn(time.Until(ar.GetSession().GetExpiresAt(fosite.AccessToken)).Round(time.Second))
 	resp.SetScopes(ar.GetGrantedScopes())
 	if refreshToken != "" {

@@ -58,6 +58,12 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The code_challenge_method must be S256; plain is not accepted."))
 		return
 	}
+	if nonce := form.Get("nonce"); nonce != "" && len(nonce) < fosite.MinParameterEntropy {
+		// fosite would accept it here and refuse the ID token at the token endpoint, after the user signed in.
+		h.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHintf(
+			"The nonce must be at least %d characters long, to be unguessable.", fosite.MinParameterEntropy))
+		return
+	}
 	prompt := fosite.RemoveEmpty(strings.Split(form.Get("prompt"), " "))
 	has := func(p string) bool {
 		for _, v := range prompt {
@@ -189,7 +195,7 @@ func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, ar fosi
 			fosite.WriteAuthorizeFormPostResponse(redirect.String(), values, fosite.DefaultFormPostTemplate, w)
 			return
 		}
-		h.Provider.WriteAuthorizeError(r.Context(), w, ar, err)
+		h.Provider.WriteAuthorizeError(r.Context(), w, ar, rfc) // under its registered name (httpx.OAuthError)
 		return
 	}
 	status := rfc.CodeField

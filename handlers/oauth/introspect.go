@@ -60,11 +60,15 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 	// failed for ours.
 	ctx := storage.WithFailureLog(r.Context())
 	r = r.WithContext(ctx)
-	if err := bodyParamsOnce(r); err != nil {
+	err := jsonAsForm(r)
+	if err == nil {
+		err = bodyParamsOnce(r)
+	}
+	if err != nil {
 		writeJSONError(w, err)
 		return
 	}
-	err := h.Provider.NewRevocationRequest(ctx, r)
+	err = h.Provider.NewRevocationRequest(ctx, r)
 	if err != nil {
 		rfc := httpx.OAuthError(err)
 		h.logOAuthError(r, "revocation refused", rfc)

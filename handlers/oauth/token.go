@@ -9,10 +9,18 @@ import (
 	"github.com/authio/authio/server"
 )
 
+// TokenTypeBearer is the token_type of every token response (RFC 6749 §5.1, RFC 6750 §6.1.1), spelled as the
+// authentication scheme is.
+const TokenTypeBearer = "Bearer"
+
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess := oauth.NewSession("", "")
-	if err := bodyParamsOnce(r); err != nil {
+	err := jsonAsForm(r)
+	if err == nil {
+		err = bodyParamsOnce(r)
+	}
+	if err != nil {
 		h.Provider.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), err)
 		return
 	}
@@ -37,6 +45,9 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		h.accessError(w, r, ar, "token response failed", err)
 		return
 	}
+	// RFC 6750's scheme name, as every grant's response spells it: fosite's handlers (and Authio's, after them)
+	// write "bearer", which RFC 6749 §7.1 lets clients read either way but some SDKs compare exactly.
+	resp.SetTokenType(TokenTypeBearer)
 	h.Metrics.TokensIssued.WithLabelValues(server.TenantFromContext(ctx).Slug, grant).Inc()
 	h.Provider.WriteAccessResponse(ctx, w, ar, resp)
 }
