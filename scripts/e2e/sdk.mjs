@@ -174,6 +174,12 @@ async function spa(pg, name, method, ...args) {
 // spaTry: the same, returning the { ok, value } or { ok: false, error, ... } envelope
 const spaTry = (pg, name, method, ...args) =>
   inPage(pg, ([n, m, a]) => window.sdk.call(n, m, ...a), [name, method, args]);
+// spaCallback: handleRedirectCallback, then the URL without the response, as apps do
+async function spaCallback(pg, name) {
+  const r = await spa(pg, name, 'handleRedirectCallback');
+  await inPage(pg, () => window.history.replaceState(null, '', window.location.pathname));
+  return r;
+}
 const spaCreate = (pg, name, options, opts = {}) =>
   inPage(pg, ([n, o, c]) => window.sdk.create(n, o, c), [name, options, opts]).then((r) => value(r, `create ${name}`));
 const spaStart = (pg, name, method, ...args) =>
@@ -330,7 +336,7 @@ async function spaSuite(newPage) {
     await completeSignIn(pg, ACME, SPA_PAGE, { form: true });
     await openPage(pg, pg.url(), ready);
     await spaCreate(pg, 'a', base);
-    await spa(pg, 'a', 'handleRedirectCallback');
+    await spaCallback(pg, 'a');
     const user = await spa(pg, 'a', 'getUser');
     eq(user && user.email, ALICE.email, 'getUser().email');
     eq(user.sub, ALICE.id, 'getUser().sub');
@@ -377,7 +383,7 @@ async function spaSuite(newPage) {
     await completeSignIn(pg, ACME, SPA_PAGE);
     await openPage(pg, pg.url(), ready);
     await spaCreate(pg, 'a', base);
-    await spa(pg, 'a', 'handleRedirectCallback');
+    await spaCallback(pg, 'a');
     const idc = await spa(pg, 'a', 'getIdTokenClaims');
     eq(idc.org_id, org.id, `${what}: ID token org_id`);
     eq(idc.org_name, org.name, `${what}: ID token org_name`);
@@ -419,7 +425,7 @@ async function spaSuite(newPage) {
     await completeSignIn(pg, ACME, SPA_PAGE);
     await openPage(pg, pg.url(), ready);
     await spaCreate(pg, 'r', opts);
-    await spa(pg, 'r', 'handleRedirectCallback');
+    await spaCallback(pg, 'r');
     const a = authorizeRequests(net.since(m0), ACME);
     assert(a.length === 1 && a[0].get('scope').split(' ').includes('offline_access'), 'the sign-in did not ask for offline_access');
     const code = tokenRequests(net.since(m0), ACME);
@@ -475,7 +481,7 @@ async function spaSuite(newPage) {
     await openPage(pg, pg.url(), ready);
     const gopts = { ...base, domain: GLOBEX, clientId: CLIENTS.globex_spa, authorizationParams: { redirect_uri: SPA_PAGE } };
     await spaCreate(pg, 'g', gopts);
-    await spa(pg, 'g', 'handleRedirectCallback');
+    await spaCallback(pg, 'g');
     const idc = await spa(pg, 'g', 'getIdTokenClaims');
     eq(idc.iss, `${GLOBEX}/`, 'iss');
     eq(idc.sub, USERS.other.id, 'sub (globex user, not acme alice)');
@@ -557,6 +563,7 @@ async function oidcSuite(newPage) {
     await completeSignIn(pg, ACME, OIDC_PAGE, { form: true });
     await openPage(pg, pg.url(), ready);
     const user = await oidc(pg, 'acme', 'signinCallback');
+    await inPage(pg, () => window.history.replaceState(null, '', window.location.pathname));
     eq(user.profile.sub, ALICE.id, 'profile.sub');
     eq(user.profile.email, ALICE.email, 'profile.email');
     eq(claims(user.id_token).iss, `${ACME}/`, 'ID token iss');
