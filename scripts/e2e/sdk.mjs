@@ -153,7 +153,7 @@ function bodyParams(r) {
   return Object.fromEntries(new URLSearchParams(r.body));
 }
 
-// expectSilent checks that reqs hold exactly n prompt=none web_message authorization requests to base.
+// expectWebMessage checks that reqs hold exactly n prompt=none web_message authorization requests to base.
 function expectWebMessage(reqs, base, n, what) {
   const a = authorizeRequests(reqs, base);
   eq(a.length, n, `${what}: /authorize requests`);
@@ -460,6 +460,20 @@ async function spaSuite(newPage) {
     eq(await spa(pg, 'north', 'getTokenSilently'), n, 'northwind client: cached token');
     eq(await spa(pg, 'contoso', 'getTokenSilently'), c, 'contoso client: cached token');
     eq(net.since(m2).filter((r) => r.url.startsWith(ACME)).length, 0, 'requests to the tenant for cached tokens');
+  });
+
+  await check(`auth0-spa-js on an unregistered origin of the same site (evil.${DOMAIN}) gets no answer from the iframe`, async () => {
+    // the app's registered redirect_uri, so the tenant answers; the message is addressed to the app's origin
+    // and the frame may only be embedded there, so the SDK in this page hears nothing and times out (had the
+    // message reached it, it would fail otherwise: at the token endpoint, which does not allow this origin)
+    const evil = await pg.context().newPage();
+    try {
+      await openPage(evil, `http://${hostOf('evil')}:${APP_PORT}/spa.html`, ready);
+      await spaCreate(evil, 'e', { ...base, authorizeTimeoutInSeconds: 3 });
+      expectError(await spaTry(evil, 'e', 'getTokenSilently', { cacheMode: 'off' }), ['timeout'], 'getTokenSilently');
+    } finally {
+      await evil.close();
+    }
   });
 
   // cross-tenant: alice's acme session and tokens get nothing on globex
