@@ -2,6 +2,8 @@ package oauth
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -43,8 +45,10 @@ func (c *providerConfig) GetIDTokenIssuer(ctx context.Context) string {
 	return c.GetAccessTokenIssuer(ctx)
 }
 
+// GetTokenURLs is the token endpoint of the request's tenant domain (the audience fosite accepts in client
+// assertions): the issuer carries a trailing slash, the endpoint one slash.
 func (c *providerConfig) GetTokenURLs(ctx context.Context) []string {
-	return []string{c.GetAccessTokenIssuer(ctx) + "/oauth/token"}
+	return []string{strings.TrimSuffix(c.GetAccessTokenIssuer(ctx), "/") + "/oauth/token"}
 }
 
 func ttl(tenantSeconds int, def time.Duration) time.Duration {
@@ -104,6 +108,7 @@ func newProvider(cfg config.Config, store *storage.Store, secrets *keys.Secrets,
 		AllowedPromptValues:            []string{"login", "none", "consent", "select_account"},
 		TokenEntropy:                   32,
 	}
+	fc.ResponseModeHandlerExtension = webMessageMode{}
 	pc := &providerConfig{Config: fc, defaults: cfg}
 
 	hmacStrategy := compose.NewOAuth2HMACStrategy(pc)
@@ -167,4 +172,29 @@ func (q quietTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, re
 		return fosite.ErrUnknownRequest
 	}
 	return q.TokenEndpointHandler.PopulateTokenEndpointResponse(ctx, req, resp)
+}
+
+// ResponseModeWebMessage is Auth0's response mode for authorization in a hidden iframe (silent authentication,
+// usually with prompt=none) or a popup: the authorization response is an HTML page that posts it to the window
+// that opened it or holds it (window.postMessage), to the client's registered web origin only.
+const ResponseModeWebMessage fosite.ResponseModeType = "web_message"
+
+// webMessageMode makes fosite accept response_mode=web_message (a mode it does not know is refused before the
+// redirect URI is looked at). The page is the authorization endpoint's to write (handlers/oauth owns the pages
+// and checks the target origin), so fosite's writers are never asked for one; if they were, they would answer
+// with a server_error page rather than write a response nobody checked.
+type webMessageMode struct{}
+
+var _ fosite.ResponseModeHandler = webMessageMode{}
+
+func (webMessageMode) ResponseModes() fosite.ResponseModeTypes {
+	return fosite.ResponseModeTypes{ResponseModeWebMessage}
+}
+
+func (webMessageMode) WriteAuthorizeResponse(_ context.Context, rw http.ResponseWriter, _ fosite.AuthorizeRequester, _ fosite.AuthorizeResponder) {
+	http.Error(rw, "server_error: web_message responses are written by the authorization endpoint", http.StatusInternalServerError)
+}
+
+func (webMessageMode) WriteAuthorizeError(_ context.Context, rw http.ResponseWriter, _ fosite.AuthorizeRequester, _ error) {
+	http.Error(rw, "server_error: web_message responses are written by the authorization endpoint", http.StatusInternalServerError)
 }

@@ -52,9 +52,11 @@ func (c *FositeClient) GetGrantTypes() fosite.Arguments { return fosite.Argument
 func (c *FositeClient) GetScopes() fosite.Arguments     { return fosite.Arguments(c.Scopes) }
 func (c *FositeClient) IsPublic() bool                  { return c.Type == ClientPublic }
 
-// GetResponseModes lists the response modes discovery advertises.
+// GetResponseModes lists the response modes discovery advertises: web_message (Auth0's) is allowed to every
+// client here, and answered only to the redirect URI's origin when the client registered it as a web origin.
 func (c *FositeClient) GetResponseModes() []fosite.ResponseModeType {
-	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, fosite.ResponseModeFormPost}
+	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, fosite.ResponseModeFormPost,
+		"web_message"}
 }
 
 // GetAudience lists the audiences the client may request; its own id is always one of them (the audience of

@@ -17,7 +17,7 @@ import (
 	"strings"
 )
 
-//go:embed *.html connections/*.html
+//go:embed *.html connections/*.html response/*.html
 var files embed.FS
 
 // FS is the embedded set of page templates. A development build may pass
@@ -58,6 +58,10 @@ var requiredConnections = []string{ConnectionForm, ConnectionButton, ConnectionP
 const connectionsDir = "connections"
 
 const layoutFile = "layout.html"
+
+// webMessageFile is the authorization response page of response_mode=web_message: a document of its own (no
+// layout, no stylesheet, one inline script), since it is shown in a hidden iframe or a closing popup.
+const webMessageFile = "response/web_message.html"
 
 // Page is the data every hosted page is rendered with. All string fields are
 // escaped by html/template; CSRFField is the only pre-rendered HTML and must
@@ -139,6 +143,7 @@ type Choice struct {
 type Renderer struct {
 	pages       map[string]*template.Template
 	connections map[string]*template.Template
+	webMessage  *template.Template
 }
 
 // New parses layout.html together with each other *.html file in fsys; the
@@ -178,6 +183,11 @@ func New(fsys fs.FS) (*Renderer, error) {
 		r.pages[strings.TrimSuffix(file, path.Ext(file))] = t
 	}
 	var missing []string
+	if _, err := fs.Stat(fsys, webMessageFile); err != nil {
+		missing = append(missing, webMessageFile)
+	} else if r.webMessage, err = template.ParseFS(fsys, webMessageFile); err != nil {
+		return nil, fmt.Errorf("templates: parse %s: %w", webMessageFile, err)
+	}
 	for _, name := range requiredPages {
 		if _, ok := r.pages[name]; !ok {
 			missing = append(missing, name+".html")
@@ -235,5 +245,50 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, data a
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// WebMessage is the data of the web_message authorization response page: its one script posts
+// {type: "authorization_response", response: Response} to TargetOrigin, in the window that opened the page (a
+// popup's opener) or else its parent (a hidden iframe), as Auth0's SDKs expect.
+type WebMessage struct {
+	// Nonce is the CSP nonce of the page's script (the caller's Content-Security-Policy names it).
+	Nonce string
+	// TargetOrigin is the only origin the message may be delivered to: the client's registered web origin that
+	// the redirect URI belongs to, never "*".
+	TargetOrigin string
+	// Response holds the authorization response parameters: code, state, iss — or error, error_description,
+	// state, iss.
+	Response map[string]string
+}
+
+// webMessage is the message the page posts, as its script spells it.
+type webMessage struct {
+	Type     string            `json:"type"`
+	Response map[string]string `json:"response"`
+}
+
+// RenderWebMessage writes the web_message page for m with status 200, Content-Type text/html and Cache-Control
+// no-store; the caller sets the page's Content-Security-Policy (script nonce, frame-ancestors). The values are
+// written as JavaScript literals by html/template, so nothing in them can end the script or change its code.
+func (r *Renderer) RenderWebMessage(w http.ResponseWriter, m WebMessage) error {
+	if m.Nonce == "" || m.TargetOrigin == "" || m.TargetOrigin == "*" {
+		return errors.New("templates: a web message needs a nonce and a target origin")
+	}
+	var buf bytes.Buffer
+	err := r.webMessage.Execute(&buf, struct {
+		Nonce        string
+		TargetOrigin string
+		Message      webMessage
+	}{m.Nonce, m.TargetOrigin, webMessage{Type: "authorization_response", Response: m.Response}})
+	if err != nil {
+		return fmt.Errorf("templates: render %s: %w", webMessageFile, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(buf.Bytes())
 	return err
 }

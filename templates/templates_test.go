@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"html/template"
@@ -60,6 +61,7 @@ func TestNew(t *testing.T) {
 		"connections/form.html":     {Data: []byte(`x`)},
 		"connections/button.html":   {Data: []byte(`x`)},
 		"connections/password.html": {Data: []byte(`x`)},
+		"response/web_message.html": {Data: []byte(`<script nonce="{{.Nonce}}">{{.Message}}</script>`)},
 	}
 	without := func(name string) fstest.MapFS {
 		m := fstest.MapFS{}
@@ -82,6 +84,7 @@ func TestNew(t *testing.T) {
 	}{
 		{name: "complete set", fsys: complete},
 		{name: "missing page", fsys: without("signup.html"), wantErr: "missing page(s): signup.html"},
+		{name: "missing web message page", fsys: without("response/web_message.html"), wantErr: "missing page(s): response/web_message.html"},
 		{name: "missing layout", fsys: without("layout.html"), wantErr: "layout.html"},
 		{name: "page without content", fsys: with("error.html", `{{define "title"}}t{{end}}`), wantErr: `error.html does not define "content"`},
 		{name: "syntax error", fsys: with("login.html", `{{define "content"}}{{.Oops{{end}}`), wantErr: "parse login.html"},
@@ -564,5 +567,56 @@ func TestLoginConnections(t *testing.T) {
 	empty := render(t, r, http.StatusOK, PageLogin, Page{CSRFField: csrfField, Connections: []Connection{}}).Body.String()
 	if strings.Contains(empty, "<form") || !strings.Contains(empty, "no way to sign in") {
 		t.Errorf("a page without methods:\n%s", empty)
+	}
+}
+
+// TestWebMessagePage: the web_message page posts {type: "authorization_response", response} to the target origin
+// from its one script, which carries the nonce; no value, however hostile, ends the script or adds code.
+func TestWebMessagePage(t *testing.T) {
+	r := newRenderer(t)
+	rec := httptest.NewRecorder()
+	hostile := `</script><script>alert(1)</script>'"` + "\u2028"
+	err := r.RenderWebMessage(rec, WebMessage{Nonce: "n0nce", TargetOrigin: "https://app.example.com",
+		Response: map[string]string{"code": "c1", "state": hostile, "iss": "https://acme.example.com/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := rec.Body.String()
+	if ct := rec.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("Content-Type %q, Cache-Control %q", ct, rec.Header().Get("Cache-Control"))
+	}
+	if n := strings.Count(body, "<script"); n != 1 || !strings.Contains(body, `<script nonce="n0nce">`) {
+		t.Fatalf("want exactly one script, with the nonce:\n%s", body)
+	}
+	if strings.Contains(body, "alert(1)</script>") || strings.Contains(body, "<script>alert") {
+		t.Errorf("the state escaped the script:\n%s", body)
+	}
+	m := regexp.MustCompile(`var message = (\{.*\});`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no message literal:\n%s", body)
+	}
+	var msg struct {
+		Type     string            `json:"type"`
+		Response map[string]string `json:"response"`
+	}
+	if err := json.Unmarshal([]byte(m[1]), &msg); err != nil {
+		t.Fatalf("message literal is not JSON: %v\n%s", err, m[1])
+	}
+	if msg.Type != "authorization_response" || msg.Response["code"] != "c1" || msg.Response["state"] != hostile {
+		t.Errorf("message = %+v", msg)
+	}
+	o := regexp.MustCompile(`var targetOrigin = ("[^"]*");`).FindStringSubmatch(body)
+	var origin string
+	if o == nil || json.Unmarshal([]byte(o[1]), &origin) != nil || origin != "https://app.example.com" {
+		t.Errorf("target origin literal %v", o)
+	}
+	if !strings.Contains(body, "postMessage(message, targetOrigin)") {
+		t.Errorf("the page does not post the message to the target origin:\n%s", body)
+	}
+
+	for _, bad := range []WebMessage{{Nonce: "n", TargetOrigin: "*"}, {Nonce: "n"}, {TargetOrigin: "https://a.example"}} {
+		if err := r.RenderWebMessage(httptest.NewRecorder(), bad); err == nil {
+			t.Errorf("RenderWebMessage(%+v) wrote a page", bad)
+		}
 	}
 }

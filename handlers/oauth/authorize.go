@@ -48,6 +48,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.authorizeError(w, r, ar, fosite.ErrUnsupportedResponseType.WithHint("Only the authorization code flow (response_type=code) is supported."))
 		return
 	}
+	if _, _, ok := webMessageTarget(ar); isWebMessage(ar) && !ok {
+		h.webMessageRefused(w, r) // before the user signs in for an answer that could not be delivered
+		return
+	}
 	form := ar.GetRequestForm()
 	// fosite checks PKCE when it issues the code, i.e. after sign-in; refusing a bad request before the user
 	// types a password is kinder and leaks nothing.
@@ -142,6 +146,10 @@ func (h *Handler) completeAuthorize(w http.ResponseWriter, r *http.Request, ar f
 	ls storage.LoginSession, access *oauth.OrgAccess, requestedAt time.Time, flow *storage.AuthFlow) {
 	ctx := r.Context()
 	t := server.TenantFromContext(ctx)
+	if _, _, ok := webMessageTarget(ar); isWebMessage(ar) && !ok {
+		h.webMessageRefused(w, r) // the client's web origins changed since the flow started
+		return
+	}
 
 	// The grant records who, which client, which sign-in and organization, and what was granted; the token
 	// endpoint builds every claim from it.
@@ -163,6 +171,10 @@ func (h *Handler) completeAuthorize(w http.ResponseWriter, r *http.Request, ar f
 		return
 	}
 	resp.AddParameter("iss", t.Issuer) // RFC 9207, in every response mode
+	if isWebMessage(ar) {
+		h.writeWebMessage(w, r, ar, resp.GetParameters())
+		return
+	}
 	h.Provider.WriteAuthorizeResponse(ctx, w, ar, resp)
 }
 
@@ -183,6 +195,15 @@ func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, ar fosi
 		return
 	}
 	if ar != nil && ar.IsRedirectURIValid() {
+		if isWebMessage(ar) {
+			values := rfc.ToValues()
+			if st := ar.GetState(); st != "" {
+				values.Set("state", st)
+			}
+			values.Set("iss", server.TenantFromContext(r.Context()).Issuer)
+			h.writeWebMessage(w, r, ar, values)
+			return
+		}
 		if ar.GetResponseMode() == fosite.ResponseModeFormPost {
 			// fosite's form_post error page has no place for iss (RFC 9207), so build the same response here.
 			values := rfc.ToValues()

@@ -115,6 +115,15 @@ func TestAdvertisedResponseModesWork(t *testing.T) {
 						t.Errorf("form action = %q, want %q", form.Action, spaRedirect)
 					}
 					got = form.Fields
+				case "web_message":
+					msg := wantWebMessage(t, r, appOrigin)
+					if msg.TargetOrigin != appOrigin {
+						t.Errorf("targetOrigin = %q, want %q", msg.TargetOrigin, appOrigin)
+					}
+					got = url.Values{}
+					for k, v := range msg.Response {
+						got.Set(k, v)
+					}
 				default:
 					t.Fatalf("discovery advertises response mode %q that this test does not know", mode)
 				}

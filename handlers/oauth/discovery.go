@@ -30,7 +30,7 @@ func (h *Handler) metadata(t *server.Tenant) map[string]any {
 		"revocation_endpoint":                            iss + "/oauth/revoke",
 		"end_session_endpoint":                           iss + "/oidc/logout",
 		"response_types_supported":                       []string{"code"},
-		"response_modes_supported":                       []string{"query", "form_post"},
+		"response_modes_supported":                       []string{"query", "form_post", string(oauth.ResponseModeWebMessage)},
 		"grant_types_supported":                          oauth.GrantTypesSupported(),
 		"subject_types_supported":                        []string{"public"},
 		"id_token_signing_alg_values_supported":          []string{t.SigningAlg},

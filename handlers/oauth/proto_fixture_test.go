@@ -31,6 +31,8 @@ type proto struct {
 	acmeOrg      storage.Organization
 	globexOrg    storage.Organization
 	spa          directory.CreatedClient // public: code, refresh, exchange; web origin appOrigin
+	picker       directory.CreatedClient // public, requires an organization; web origin appOrigin
+	noOrigins    directory.CreatedClient // public, no web origin registered
 	svc          directory.CreatedClient // confidential: client credentials
 	foreign      directory.CreatedClient // globex's SPA, with the same redirect URI and web origin
 	c            *http.Client            // stops at the app's URIs
@@ -59,6 +61,9 @@ func newProto(t *testing.T, opts testenv.Options) *proto {
 		RedirectURIs: []string{appRedirect, appOrigin, "https://other.acme.test/callback"}, PostLogoutRedirectURIs: []string{appBye},
 		WebOrigins: []string{appOrigin}, GrantTypes: []string{"authorization_code", "refresh_token", "token_exchange"},
 		OrganizationUsage: storage.OrgUsageAllow})
+	p.picker = p.acme.NewClient(directory.ClientSpec{Name: "picker", Type: storage.ClientPublic, RedirectURIs: []string{appOrigin},
+		WebOrigins: []string{appOrigin}, OrganizationUsage: storage.OrgUsageRequire})
+	p.noOrigins = p.acme.NewClient(directory.ClientSpec{Name: "no-origins", Type: storage.ClientPublic, RedirectURIs: []string{appOrigin}})
 	p.svc = p.acme.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
 		GrantTypes: []string{"client_credentials"}, Audiences: []string{api}, Scopes: []string{"read:things"}})
 	p.foreign = p.globex.NewClient(directory.ClientSpec{Name: "globex-spa", Type: storage.ClientPublic,

@@ -41,8 +41,9 @@ func newFixture(t *testing.T) *fixture {
 			GrantTypes: []string{"client_credentials"}, Audiences: []string{api}, Scopes: []string{"read:things"}}),
 		other: acme.NewClient(directory.ClientSpec{Name: "other", Type: storage.ClientConfidential,
 			GrantTypes: []string{"client_credentials"}}),
-		spa: acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}}),
-		c:   env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}}),
+		spa: acme.NewClient(directory.ClientSpec{Name: "spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
+			WebOrigins: []string{appOrigin}}),
+		c: env.Client(testenv.ClientOptions{StopAt: []string{spaRedirect}}),
 	}
 }
 
