@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
 
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/httpx"
@@ -167,7 +169,11 @@ func (s *Service) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gra
 type Minted struct {
 	AccessToken  string
 	RefreshToken string // only when the switch started from a refresh token
-	ExpiresIn    time.Duration
+	// IDToken is an ID token for the new organization when the token switched from was granted openid (OpenID
+	// Connect Core §3.1.3.3): the same sign-in (sid, auth_time, amr), aud the client, org_id and org_name of the
+	// organization switched to. "" otherwise.
+	IDToken   string
+	ExpiresIn time.Duration
 }
 
 // mintSwitch stores and returns the tokens of a prepared switch and records it in the audit log.
@@ -175,6 +181,12 @@ func (s *Service) mintSwitch(ctx context.Context, ar fosite.AccessRequester, wit
 	at, atSig, err := s.strategy.GenerateAccessToken(ctx, ar)
 	if err != nil {
 		return Minted{}, err
+	}
+	var idToken string
+	if ar.GetGrantedScopes().Has("openid") {
+		if idToken, err = s.switchIDToken(ctx, ar, at); err != nil {
+			return Minted{}, err
+		}
 	}
 	var rt, rtSig string
 	if withRefresh {
@@ -201,8 +213,29 @@ func (s *Service) mintSwitch(ctx context.Context, ar fosite.AccessRequester, wit
 	}); err != nil {
 		return Minted{}, err
 	}
-	return Minted{AccessToken: at, RefreshToken: rt,
+	return Minted{AccessToken: at, RefreshToken: rt, IDToken: idToken,
 		ExpiresIn: time.Until(ar.GetSession().GetExpiresAt(fosite.AccessToken)).Round(time.Second)}, nil
+}
+
+// switchIDToken signs the ID token of a switch whose access token is accessToken. Its claims are the ones the
+// claims builder set on ar's session (the organization's, the user's for the granted scopes, sid) and the sign-in
+// switchTo carried over (auth_time, amr); at_hash binds it to the access token. It is judged against no request
+// parameter: a token request's prompt, max_age or nonce belongs to no sign-in, and a switch is not one.
+func (s *Service) switchIDToken(ctx context.Context, ar fosite.AccessRequester, accessToken string) (string, error) {
+	sess, ok := ar.GetSession().(*Session)
+	if !ok {
+		return "", fosite.ErrServerError.WithDebug("unexpected session type")
+	}
+	helper := openid.IDTokenHandleHelper{IDTokenStrategy: s.idTokens}
+	hash, err := helper.ComputeHash(ctx, sess, accessToken)
+	if err != nil {
+		return "", err
+	}
+	claims := sess.IDTokenClaims()
+	claims.AccessTokenHash, claims.CodeHash, claims.Nonce = hash, "", ""
+	claims.ExpiresAt = time.Time{} // the tenant's ID token lifetime, from now
+	req := &fosite.Request{ID: ar.GetID(), RequestedAt: ar.GetRequestedAt(), Client: ar.GetClient(), Session: sess, Form: url.Values{}}
+	return s.idTokens.GenerateIDToken(ctx, s.pc.GetIDTokenLifespan(ctx), req)
 }
 
 // SwitchResult is what POST /v1/sessions/switch-org answers.
@@ -404,6 +437,9 @@ func (h *tokenExchangeHandler) PopulateTokenEndpointResponse(ctx context.Context
 	resp.SetExtra("issued_token_type", TokenTypeAccess)
 	if m.RefreshToken != "" {
 		resp.SetExtra("refresh_token", m.RefreshToken)
+	}
+	if m.IDToken != "" {
+		resp.SetExtra("id_token", m.IDToken)
 	}
 	return nil
 }

@@ -92,7 +92,9 @@ func (c *providerConfig) MaxTokenLifetime(t storage.Tenant) time.Duration {
 
 // newProvider composes fosite explicitly with the flows Authio serves.
 // now is the clock the token paths stamp and judge expiry with (Server.Now).
-func newProvider(cfg config.Config, store *storage.Store, secrets *keys.Secrets, signer *keys.Signer, now func() time.Time) (fosite.OAuth2Provider, *providerConfig, switchStrategy) {
+// It also returns the access and refresh token strategy and the ID token strategy, with which switching mints.
+func newProvider(cfg config.Config, store *storage.Store, secrets *keys.Secrets, signer *keys.Signer, now func() time.Time) (
+	fosite.OAuth2Provider, *providerConfig, switchStrategy, openid.OpenIDConnectTokenStrategy) {
 	fc := &fosite.Config{
 		GlobalSecret:                   secrets.Derive("fosite-hmac"),
 		ClientSecretsHasher:            keys.NewSecretHasher(secrets),
@@ -151,7 +153,7 @@ func newProvider(cfg config.Config, store *storage.Store, secrets *keys.Secrets,
 			fc.RevocationHandlers.Append(rh)
 		}
 	}
-	return provider, pc, core
+	return provider, pc, core, strategy.OpenIDConnectTokenStrategy
 }
 
 // addTokenHandler appends one of Authio's own token endpoint handlers after fosite's.

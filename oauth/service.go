@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
 
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/keys"
@@ -45,12 +46,13 @@ type Service struct {
 	clientGrants   func(ctx context.Context, clientID string, audiences []string) (storage.Grants, error)
 	pc             *providerConfig
 	strategy       switchStrategy
+	idTokens       openid.OpenIDConnectTokenStrategy
 }
 
 // NewService composes fosite over d.
 func NewService(d Deps) *Service {
 	s := &Service{Store: d.Store, now: d.Now, audit: d.Audit, resourceServer: d.ResourceServer, clientGrants: d.ClientGrants}
-	s.Provider, s.pc, s.strategy = newProvider(d.Config, d.Store, d.Secrets, d.Signer, d.Now)
+	s.Provider, s.pc, s.strategy, s.idTokens = newProvider(d.Config, d.Store, d.Secrets, d.Signer, d.Now)
 	s.pc.addTokenHandler(&tokenExchangeHandler{s: s})
 	s.pc.addTokenHandler(&claimsHandler{s: s}) // last: it builds the claims of a request every handler above has validated
 	return s

@@ -55,6 +55,7 @@ REDIS_URL="${E2E_REDIS_URL:-redis://127.0.0.1:6379/1}"
 USER_EMAIL="alice@acme.test"
 ACME_AUDIENCE="https://api.acme.test"
 EXTRA_DOMAIN="auth.acme.test"
+SAME_SITE_DOMAIN="auth.spa.localhost" # acme's domain on the same site as the app at spa.localhost (web_message)
 GLOBEX_ALG="ES256"
 USER_PASSWORD="Corr3ct-Horse-Battery!"
 # organizations (orgs.mjs): fresh tenants, so e2e.mjs's sign-in lockout on acme does not reach them
@@ -453,8 +454,13 @@ run_backend() {
   fi
   out="$(cli user create --tenant acme --email "$USER_EMAIL" --password "$USER_PASSWORD")"
   local user_id; user_id="$(jget "$out" .id)"
+  # The same-site app of the web_message check: the parent of $SAME_SITE_DOMAIN (a domain of acme), served by the
+  # callback server. Under localhost, because fosite takes http redirect URIs on localhost names only.
+  cli domain add --tenant acme --domain "$SAME_SITE_DOMAIN" >/dev/null
+  local same_site_app="http://${SAME_SITE_DOMAIN#*.}:$cb_port"
   out="$(cli client create --tenant acme --name e2e-web --type public \
     --redirect-uri "$redirect" --post-logout-redirect-uri "$post_logout" \
+    --redirect-uri "$same_site_app/callback" --web-origin "http://127.0.0.1:$cb_port" --web-origin "$same_site_app" \
     --grant authorization_code,refresh_token)"
   local acme_pub; acme_pub="$(jget "$out" .client_id)"
   out="$(cli client create --tenant acme --name e2e-service --type confidential --grant client_credentials --audience "$ACME_AUDIENCE")"
@@ -475,7 +481,7 @@ run_backend() {
       E2E_USER_EMAIL="$USER_EMAIL" E2E_USER_PASSWORD="$USER_PASSWORD" E2E_USER_ID="$user_id" \
       E2E_ACME_PUBLIC_CLIENT_ID="$acme_pub" E2E_ACME_CONF_CLIENT_ID="$acme_conf" E2E_ACME_CONF_CLIENT_SECRET="$acme_secret" \
       E2E_GLOBEX_PUBLIC_CLIENT_ID="$globex_pub" E2E_GLOBEX_CONF_CLIENT_ID="$globex_conf" E2E_GLOBEX_CONF_CLIENT_SECRET="$globex_secret" \
-      E2E_ACME_AUDIENCE="$ACME_AUDIENCE" E2E_GLOBEX_ALG="$GLOBEX_ALG" E2E_EXTRA_DOMAIN="$EXTRA_DOMAIN" \
+      E2E_ACME_AUDIENCE="$ACME_AUDIENCE" E2E_GLOBEX_ALG="$GLOBEX_ALG" E2E_EXTRA_DOMAIN="$EXTRA_DOMAIN" E2E_SAME_SITE_DOMAIN="$SAME_SITE_DOMAIN" \
       E2E_BASE_DOMAIN=localhost E2E_SCHEME=http E2E_TIMEOUT_SECONDS=240 \
       node "${E2E_MJS:-$E2E_DIR/e2e.mjs}" 2>&1 | tee "$outf" || rc=$?
     add_counts "$outf" "$rc"

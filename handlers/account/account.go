@@ -128,6 +128,7 @@ type switchResponse struct {
 	ExpiresIn          int64                  `json:"expires_in"`
 	Scope              string                 `json:"scope,omitempty"`
 	RefreshToken       string                 `json:"refresh_token,omitempty"`
+	IDToken            string                 `json:"id_token,omitempty"`
 	ActiveOrganization oauth.OrgView          `json:"active_organization"`
 	Memberships        []oauth.MembershipView `json:"memberships"`
 }
@@ -172,7 +173,7 @@ func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.WriteJSON(w, http.StatusOK, switchResponse{
 		AccessToken: res.AccessToken, TokenType: "Bearer", ExpiresIn: int64(res.ExpiresIn / time.Second),
-		Scope: strings.Join(res.Scope, " "), RefreshToken: res.RefreshToken,
+		Scope: strings.Join(res.Scope, " "), RefreshToken: res.RefreshToken, IDToken: res.IDToken,
 		ActiveOrganization: oauth.OrgView{ID: res.Org.ID, Name: res.Org.Name, DisplayName: res.Org.DisplayName},
 		Memberships:        res.Memberships,
 	})

@@ -128,7 +128,7 @@ func (h *Handler) Mount(r *mux.Router) {
 	pages.HandleFunc("/signup", h.signupPage).Methods(http.MethodGet)
 	pages.HandleFunc("/signup", h.signupSubmit).Methods(http.MethodPost)
 	pages.HandleFunc("/oidc/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
-	pages.HandleFunc("/v2/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
+	pages.HandleFunc(Auth0LogoutPath, h.logout).Methods(http.MethodGet, http.MethodPost)
 }
 
 // pageHeaders sets the security headers of every hosted page.
@@ -140,7 +140,7 @@ func pageHeaders(w http.ResponseWriter) {
 	w.Header().Set("Referrer-Policy", "same-origin")
 }
 
-func isLogoutPath(p string) bool { return p == "/oidc/logout" || p == "/v2/logout" }
+func isLogoutPath(p string) bool { return p == "/oidc/logout" || p == Auth0LogoutPath }
 
 func (h *Handler) csrfFailed(w http.ResponseWriter, r *http.Request) {
 	h.Logger.Info("csrf check failed", "request_id", httpx.RequestIDFromContext(r.Context()), "reason", csrf.FailureReason(r))

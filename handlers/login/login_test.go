@@ -26,7 +26,13 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	env := testenv.New(t, testenv.Options{})
+	return newFixtureOn(t, testenv.Options{})
+}
+
+// newFixtureOn is newFixture on a backend of the test's choosing (testenv.EachBackend).
+func newFixtureOn(t *testing.T, opts testenv.Options) *fixture {
+	t.Helper()
+	env := testenv.New(t, opts)
 	acme := env.NewTenant("acme")
 	return &fixture{
 		env:  env,

@@ -13,10 +13,27 @@ import (
 	"github.com/authio/authio/templates"
 )
 
-// logout is RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), also answering Auth0's /v2/logout
-// (returnTo). A valid id_token_hint for the signed-in user logs out at once; otherwise the user confirms.
+// Auth0LogoutPath is Auth0's logout endpoint, which its SDKs call without an id_token_hint.
+const Auth0LogoutPath = "/v2/logout"
+
+// logout serves both logout endpoints.
+//
+// /oidc/logout is RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): id_token_hint,
+// post_logout_redirect_uri, state, client_id. A valid id_token_hint for the signed-in user (or one whose session
+// is over) logs out at once; otherwise the signed-in user confirms, since anyone can link to the endpoint.
+//
+// /v2/logout is Auth0's (client_id, returnTo, federated): it signs out at once, as Auth0 does and its SDKs
+// expect, then redirects (302) to returnTo when it is one of the client's post-logout redirect URIs (Auth0's
+// Allowed Logout URLs; exact match), to the client's first one when returnTo is absent, and otherwise shows the
+// signed-out page. federated (sign out of the upstream provider too) is accepted and has no effect: Authio does
+// not end upstream sessions.
+//
+// On both, a returnTo / post_logout_redirect_uri that is not registered for the client, one without a client,
+// and a client_id that is not one of this tenant's applications are refused with the error page (400) before
+// anything is signed out, and no redirect happens.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	auth0 := r.URL.Path == Auth0LogoutPath
 	hint := r.FormValue("id_token_hint")
 	redirect := r.FormValue("post_logout_redirect_uri")
 	if redirect == "" {
@@ -50,19 +67,26 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 			clientID = auds[0]
 		}
 	}
-	if redirect != "" {
-		if clientID == "" {
-			h.errorPage(w, r, http.StatusBadRequest, "Sign-out link is not valid", "A client_id or id_token_hint is required with a post-logout redirect.")
-			return
-		}
+	if redirect != "" && clientID == "" {
+		h.errorPage(w, r, http.StatusBadRequest, "Sign-out link is not valid", "A client_id or id_token_hint is required with a post-logout redirect.")
+		return
+	}
+	if clientID != "" {
 		c, err := h.S.Client(ctx, clientID)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			h.failed(w, r, "sign-out: loading the client failed", err)
 			return
 		}
-		if err != nil || !(c.PostLogoutRedirectURIs.Has(redirect)) {
+		if err != nil {
+			h.errorPage(w, r, http.StatusBadRequest, "Sign-out link is not valid", "The client_id is not an application of this tenant.")
+			return
+		}
+		if redirect != "" && !c.PostLogoutRedirectURIs.Has(redirect) {
 			h.errorPage(w, r, http.StatusBadRequest, "Sign-out link is not valid", "The post-logout redirect URI is not registered for this application.")
 			return
+		}
+		if redirect == "" && auth0 && len(c.PostLogoutRedirectURIs) > 0 {
+			redirect = c.PostLogoutRedirectURIs[0]
 		}
 	}
 
@@ -80,7 +104,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// A POST reaching here passed the CSRF check (unverified posts were turned into GETs by Mount).
-	confirmed := r.Method == http.MethodPost || (hint != "" && (!signedIn || ls.UserID == hintSub))
+	confirmed := auth0 || r.Method == http.MethodPost || (hint != "" && (!signedIn || ls.UserID == hintSub))
 	if signedIn && !confirmed {
 		hidden := map[string]string{}
 		for k, v := range map[string]string{"post_logout_redirect_uri": redirect, "state": state, "client_id": clientID} {
@@ -111,7 +135,11 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 			q.Set("state", state)
 			u.RawQuery = q.Encode()
 		}
-		http.Redirect(w, r, u.String(), http.StatusSeeOther)
+		status := http.StatusSeeOther
+		if auth0 {
+			status = http.StatusFound // Auth0's answer
+		}
+		http.Redirect(w, r, u.String(), status)
 		return
 	}
 	h.render(w, r, http.StatusOK, templates.PageLoggedOut, templates.Page{})

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
+	"github.com/authio/authio/storage"
 )
 
 // session is a browser signed in through the SPA, with the ID token the SPA received.
@@ -48,19 +50,20 @@ func TestRPInitiatedLogoutWithHint(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	for _, tc := range []struct {
-		name  string
-		path  string
-		param string
+		name   string
+		path   string
+		param  string
+		status int
 	}{
-		{name: "oidc", path: "/oidc/logout", param: "post_logout_redirect_uri"},
-		{name: "auth0 alias", path: "/v2/logout", param: "returnTo"},
+		{name: "oidc", path: "/oidc/logout", param: "post_logout_redirect_uri", status: http.StatusSeeOther},
+		{name: "auth0", path: "/v2/logout", param: "returnTo", status: http.StatusFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := f.signIn(t)
 			q := url.Values{"id_token_hint": {s.idToken}, tc.param: {spaBye}, "state": {"st-123"}}
 			r := testenv.Get(t, s.step, f.acme.URL(tc.path+"?"+q.Encode()))
-			if r.StatusCode != http.StatusSeeOther {
-				t.Fatalf("status %d, want 303\n%s", r.StatusCode, r.Body)
+			if r.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d\n%s", r.StatusCode, tc.status, r.Body)
 			}
 			loc := r.Location(t)
 			if loc.Scheme+"://"+loc.Host+loc.Path != spaBye || loc.Query().Get("state") != "st-123" {
@@ -84,6 +87,7 @@ func TestLogoutRefusesUnregisteredRedirects(t *testing.T) {
 			q: url.Values{"id_token_hint": {s.idToken}, "post_logout_redirect_uri": {"https://evil.example/bye"}}},
 		{name: "unregistered returnTo", path: "/v2/logout",
 			q: url.Values{"id_token_hint": {s.idToken}, "returnTo": {"https://evil.example/bye"}}},
+		{name: "unknown client_id", path: "/oidc/logout", q: url.Values{"client_id": {"cli_nobody"}}},
 		{name: "login redirect URI is not a logout URI", path: "/oidc/logout",
 			q: url.Values{"id_token_hint": {s.idToken}, "post_logout_redirect_uri": {spaRedirect}}},
 		{name: "registered URI without a client", path: "/oidc/logout",
@@ -129,8 +133,7 @@ func TestLogoutWithoutHintAsksForConfirmation(t *testing.T) {
 	}{
 		{name: "oidc with redirect", path: "/oidc/logout",
 			q: url.Values{"client_id": {f.spa.ClientID}, "post_logout_redirect_uri": {spaBye}, "state": {"s1"}}, want: spaBye + "?state=s1"},
-		{name: "auth0 alias with returnTo", path: "/v2/logout",
-			q: url.Values{"client_id": {f.spa.ClientID}, "returnTo": {spaBye}}, want: spaBye},
+		{name: "oidc with client_id alone", path: "/oidc/logout", q: url.Values{"client_id": {f.spa.ClientID}}},
 		{name: "bare", path: "/oidc/logout", q: url.Values{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -196,4 +199,81 @@ func TestRPInitiatedLogoutByPost(t *testing.T) {
 		t.Fatalf("status %d Location %q, want 303 to %s?state=st-9", r.StatusCode, r.Header.Get("Location"), spaBye)
 	}
 	f.ended(t, s)
+}
+
+// TestAuth0LogoutSignsOutAtOnce: Auth0's /v2/logout, as its SDKs call it (client_id and returnTo, no
+// id_token_hint), ends the session at once and redirects (302) to returnTo when it is registered for the client
+// (exact match), or to the client's first post-logout redirect URI without returnTo; without client_id it shows
+// the signed-out page. federated is ignored. An unregistered returnTo, returnTo without client_id, or a client_id
+// of another tenant is the error page (400): no redirect, and the session lives on.
+func TestAuth0LogoutSignsOutAtOnce(t *testing.T) {
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		f := newFixtureOn(t, opts)
+		noLogoutURIs := f.acme.NewClient(directory.ClientSpec{Name: "no-logout", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect}})
+		second := f.acme.NewClient(directory.ClientSpec{Name: "two-logouts", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
+			PostLogoutRedirectURIs: []string{spaOrigin + "/first", spaBye}})
+		globex := f.env.NewTenant("globex")
+		foreign := globex.NewClient(directory.ClientSpec{Name: "globex-spa", Type: storage.ClientPublic, RedirectURIs: []string{spaRedirect},
+			PostLogoutRedirectURIs: []string{spaBye}})
+
+		for _, tc := range []struct {
+			name string
+			q    url.Values
+			want string // the redirect; "" for the signed-out page
+		}{
+			{name: "client_id and returnTo", q: url.Values{"client_id": {f.spa.ClientID}, "returnTo": {spaBye}}, want: spaBye},
+			{name: "federated is ignored", q: url.Values{"client_id": {f.spa.ClientID}, "returnTo": {spaBye}, "federated": {""}}, want: spaBye},
+			{name: "client_id alone: the first logout URL", q: url.Values{"client_id": {second.ClientID}}, want: spaOrigin + "/first"},
+			{name: "client_id alone, no logout URL", q: url.Values{"client_id": {noLogoutURIs.ClientID}}},
+			{name: "no client_id", q: url.Values{}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				s := f.signIn(t)
+				r := testenv.Get(t, s.step, f.acme.URL("/v2/logout?"+tc.q.Encode()))
+				if tc.want == "" {
+					if r.StatusCode != http.StatusOK || r.Header.Get("Location") != "" || strings.Contains(r.Body, "<form") {
+						t.Errorf("status %d Location %q, want the signed-out page without a form\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
+					}
+				} else if r.StatusCode != http.StatusFound || r.Header.Get("Location") != tc.want {
+					t.Errorf("status %d Location %q, want 302 to %s", r.StatusCode, r.Header.Get("Location"), tc.want)
+				}
+				f.ended(t, s)
+			})
+		}
+
+		t.Run("not signed in", func(t *testing.T) {
+			c := f.env.Client(testenv.ClientOptions{NoRedirects: true})
+			r := testenv.Get(t, c, f.acme.URL("/v2/logout?"+url.Values{"client_id": {f.spa.ClientID}, "returnTo": {spaBye}}.Encode()))
+			if r.StatusCode != http.StatusFound || r.Header.Get("Location") != spaBye {
+				t.Errorf("status %d Location %q, want 302 to %s", r.StatusCode, r.Header.Get("Location"), spaBye)
+			}
+		})
+
+		for _, tc := range []struct {
+			name string
+			q    url.Values
+		}{
+			{name: "unregistered returnTo", q: url.Values{"client_id": {f.spa.ClientID}, "returnTo": {"https://evil.example/bye"}}},
+			{name: "returnTo that only prefixes a registered one", q: url.Values{"client_id": {f.spa.ClientID}, "returnTo": {spaBye + "/more"}}},
+			{name: "a login redirect URI is not a logout URI", q: url.Values{"client_id": {f.spa.ClientID}, "returnTo": {spaRedirect}}},
+			{name: "returnTo without client_id", q: url.Values{"returnTo": {spaBye}}},
+			{name: "unknown client_id", q: url.Values{"client_id": {"cli_nobody"}, "returnTo": {spaBye}}},
+			{name: "another tenant's client_id", q: url.Values{"client_id": {foreign.ClientID}, "returnTo": {spaBye}}},
+			{name: "another tenant's client_id alone", q: url.Values{"client_id": {foreign.ClientID}}},
+		} {
+			t.Run("refused: "+tc.name, func(t *testing.T) {
+				s := f.signIn(t)
+				r := testenv.Get(t, s.step, f.acme.URL("/v2/logout?"+tc.q.Encode()))
+				if r.StatusCode != http.StatusBadRequest || r.Header.Get("Location") != "" {
+					t.Errorf("status %d Location %q, want the 400 error page", r.StatusCode, r.Header.Get("Location"))
+				}
+				if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || strings.Contains(r.Body, "evil.example") {
+					t.Errorf("Content-Type %q; the page must be HTML and not echo the URI", r.Header.Get("Content-Type"))
+				}
+				if !f.signedIn(t, s.browser) {
+					t.Error("a refused logout ended the session")
+				}
+			})
+		}
+	})
 }

@@ -67,7 +67,8 @@ func newProto(t *testing.T, opts testenv.Options) *proto {
 	p.svc = p.acme.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential,
 		GrantTypes: []string{"client_credentials"}, Audiences: []string{api}, Scopes: []string{"read:things"}})
 	p.foreign = p.globex.NewClient(directory.ClientSpec{Name: "globex-spa", Type: storage.ClientPublic,
-		RedirectURIs: []string{appRedirect}, PostLogoutRedirectURIs: []string{appBye}, WebOrigins: []string{appOrigin}})
+		RedirectURIs: []string{appRedirect}, PostLogoutRedirectURIs: []string{appBye}, WebOrigins: []string{appOrigin},
+		GrantTypes: []string{"authorization_code", "refresh_token", "token_exchange"}, OrganizationUsage: storage.OrgUsageAllow})
 	p.c = env.Client(testenv.ClientOptions{StopAt: []string{appOrigin}})
 	return p
 }

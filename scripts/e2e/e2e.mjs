@@ -19,6 +19,8 @@
 //   E2E_ACME_AUDIENCE             (optional) an --audience the acme confidential client was created with
 //   E2E_GLOBEX_ALG                (optional) --signing-alg globex was created with (default RS256)
 //   E2E_EXTRA_DOMAIN              (optional) a domain added to acme with `authio domain add`
+//   E2E_SAME_SITE_DOMAIN          (optional) another domain of acme, a subdomain of a web origin of the public client
+//                                 (auth.spa.localhost: the app at http://spa.localhost:$E2E_CALLBACK_PORT, same site)
 //   E2E_BASE_DOMAIN (default localhost), E2E_SCHEME (default http), E2E_LABEL (printed),
 //   E2E_CHROMIUM (default /usr/bin/chromium), E2E_TIMEOUT_SECONDS (default 300)
 //
@@ -71,6 +73,10 @@ const REDIRECT_URI = `${CB_ORIGIN}/callback`;
 const POST_LOGOUT_URI = `${CB_ORIGIN}/logged-out`;
 const EVIL_URI = `${CB_ORIGIN}/evil`;
 const SCOPE = 'openid profile email offline_access';
+// A domain of acme on the same site as an app at its parent (auth.spa.localhost and spa.localhost), served by the
+// callback server; e2e.sh registers http://<parent>:$E2E_CALLBACK_PORT/callback and that origin for the public client.
+const SAME_SITE_DOMAIN = (process.env.E2E_SAME_SITE_DOMAIN || '').toLowerCase();
+const SAME_SITE_APP = SAME_SITE_DOMAIN.includes('.') ? SAME_SITE_DOMAIN.split('.').slice(1).join('.') : '';
 
 // ---------------------------------------------------------------- callback server
 
@@ -340,7 +346,7 @@ async function main() {
   await check('client_credentials (client_secret_basic): at+jwt access token from acme', async () => {
     const ts = await conf.grant({ grant_type: 'client_credentials' });
     assert(ts.access_token, 'no access_token');
-    eq(String(ts.token_type).toLowerCase(), 'bearer', 'token_type');
+    eq(ts.token_type, 'Bearer', 'token_type (as RFC 6750 spells the scheme, every grant alike)');
     assert(!ts.refresh_token, 'client_credentials must not return a refresh token');
     const { payload } = await verifyAccessToken(ts.access_token, ACME);
     eq(payload.client_id, ACME_CONF_ID, 'client_id claim');
@@ -529,6 +535,63 @@ async function main() {
           assert(!p.get('code'), 'globex issued a code on the acme session');
           eq(p.get('iss'), `${GLOBEX}/`, 'iss');
           eq(p.get('state'), g.state, 'state');
+        }),
+      );
+    }
+    // response_mode=web_message as auth0-spa-js's getTokenSilently runs it: a hidden iframe of the app's page,
+    // whose message the page accepts from the tenant's origin with type authorization_response.
+    const silentInIframe = async (appOrigin, base, extra = {}) => {
+      await page.goto(`${appOrigin}/app`, { waitUntil: 'domcontentloaded' });
+      const a = newAuth({ prompt: 'none', response_mode: 'web_message', redirect_uri: `${appOrigin}/callback`, ...extra });
+      const src = new URL(a.url);
+      const u = new URL(`${base}/authorize`);
+      u.search = src.search;
+      const msg = await page.evaluate(({ src, from }) => new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no authorization_response message within 10 s')), 10000);
+        window.addEventListener('message', (e) => {
+          if (e.origin !== from || !e.data || e.data.type !== 'authorization_response') return;
+          clearTimeout(timer);
+          resolve(e.data);
+        });
+        const f = document.createElement('iframe');
+        f.style.display = 'none';
+        f.src = src;
+        document.body.appendChild(f);
+      }), { src: u.href, from: base });
+      return { msg, checks: a.checks };
+    };
+    await check('web_message in a cross-site iframe (127.0.0.1 app, acme.localhost tenant): login_required by postMessage (SameSite=Lax cookies stay home)', () =>
+      inBrowser(page, async () => {
+        const { msg, checks } = await silentInIframe(CB_ORIGIN, ACME);
+        eq(msg.response.error, 'login_required', `error (${short(msg.response)})`);
+        assert(!msg.response.code, 'a code was posted to a cross-site iframe');
+        eq(msg.response.state, checks.state, 'state');
+        eq(msg.response.iss, `${ACME}/`, 'iss');
+      }),
+    );
+    if (SAME_SITE_APP) {
+      const EXTRA = `${SCHEME}://${SAME_SITE_DOMAIN}:${PORT}`;
+      const APP = `http://${SAME_SITE_APP}:${CB_PORT}`;
+      await check(`web_message in a same-site iframe (${SAME_SITE_APP} app, ${SAME_SITE_DOMAIN} tenant domain): the session cookie goes along, the code comes by postMessage and redeems with a JSON body`, () =>
+        inBrowser(page, async () => {
+          // A session on the tenant domain the app's iframe will use (cookies are host-only).
+          const s = newAuth();
+          const su = new URL(`${EXTRA}/authorize`);
+          su.search = new URL(s.url).search;
+          await signIn(page, su.href, { allowNoForm: true });
+          const { msg, checks } = await silentInIframe(APP, EXTRA);
+          assert(!msg.response.error, `error ${msg.response.error}: ${msg.response.error_description}`);
+          assert(msg.response.code, `no code: ${short(msg.response)}`);
+          eq(msg.response.state, checks.state, 'state');
+          eq(msg.response.iss, `${EXTRA}/`, 'iss');
+          const r = await request('POST', `${EXTRA}/oauth/token`, { json: {
+            grant_type: 'authorization_code', client_id: ACME_PUBLIC_ID, code: msg.response.code,
+            code_verifier: checks.code_verifier, redirect_uri: `${APP}/callback`,
+          } });
+          eq(r.status, 200, `token status (body ${short(r.text)})`);
+          eq(r.json.token_type, 'Bearer', 'token_type');
+          const { payload } = await jose.jwtVerify(r.json.id_token, jose.createLocalJWKSet(await tenantJWKS(EXTRA)), { issuer: `${EXTRA}/`, audience: ACME_PUBLIC_ID });
+          eq(payload.nonce, checks.nonce, 'nonce');
         }),
       );
     }
@@ -765,14 +828,29 @@ async function main() {
       }),
     );
 
-    await check('/v2/logout (Auth0 alias) with client_id and returnTo ends at the post-logout URI', () =>
+    await check('/v2/logout (Auth0) with client_id and returnTo signs a signed-in user out at once and ends at the post-logout URI', () =>
       inBrowser(page, async () => {
+        await signIn(page, newAuth().url);
         const u = new URL(`${ACME}/v2/logout`);
         u.searchParams.set('client_id', ACME_PUBLIC_ID);
         u.searchParams.set('returnTo', POST_LOGOUT_URI);
+        const resp = await request('GET', u.href); // no cookie: the redirect itself
+        eq(resp.status, 302, 'status');
+        eq(resp.headers.location, POST_LOGOUT_URI, 'Location');
         await gotoAndExpect(page, u.href, POST_LOGOUT_URI);
+        const a = newAuth({ prompt: 'none' });
+        const p = new URL(await gotoAndExpect(page, a.url, REDIRECT_URI)).searchParams;
+        eq(p.get('error'), 'login_required', 'prompt=none after /v2/logout');
       }),
     );
+    await check('/v2/logout with an unregistered returnTo -> 400 page, no redirect', async () => {
+      const u = new URL(`${ACME}/v2/logout`);
+      u.searchParams.set('client_id', ACME_PUBLIC_ID);
+      u.searchParams.set('returnTo', EVIL_URI);
+      const r = await request('GET', u.href);
+      eq(r.status, 400, 'status');
+      assert(!r.headers.location, `Location ${r.headers.location}`);
+    });
 
     // error pages, never redirects, for bad requests
     await check('bad redirect_uri -> error page on the server, no redirect', () =>

@@ -337,7 +337,7 @@ async function main() {
       switches++;
       const j = r.json;
       eq(j.issued_token_type, TT_ACCESS, 'issued_token_type');
-      eq(String(j.token_type).toLowerCase(), 'bearer', 'token_type');
+      eq(j.token_type, 'Bearer', 'token_type');
       assert(Number(j.expires_in) > 0, `expires_in ${j.expires_in}`);
       assert(!j.refresh_token, 'an access token as subject must not bring a refresh token');
       const c = await accessClaims(j.access_token, A);
@@ -346,6 +346,15 @@ async function main() {
       eq(c.sid, requireValue(acmeAT, 'Acme access token').sid, 'sid');
       assert(audiences(c).includes(S.api), `aud ${short(c.aud)}`);
       return j;
+    });
+    await check('the exchange (openid granted) brings an ID token for Acme: jose-verified, same sub and sid, org_id Acme, no nonce', async () => {
+      const j = requireValue(xAcme, 'token exchange to Acme');
+      const idc = await idClaims(j.id_token, A, S.clients.app);
+      eq(idc.sub, alice.id, 'sub');
+      eq(idc.sid, requireValue(acmeAT, 'Acme access token').sid, 'sid');
+      eq(idc.org_id, acme.id, 'org_id');
+      eq(idc.org_name, acme.name, 'org_name');
+      eq(idc.nonce, undefined, 'nonce');
     });
 
     // ================================================================ 4. organization picker

@@ -14,6 +14,7 @@ import (
 
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/testenv"
+	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
 
@@ -444,6 +445,72 @@ func TestCodesAndTokensAreBound(t *testing.T) {
 					t.Errorf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
 				}
 			})
+		}
+	})
+}
+
+// TestGoOIDCVerifiesSwitchedIDToken: the ID token an organization switch returns (RFC 8693 token exchange from a
+// sign-in with openid) verifies with go-oidc against discovery and JWKS of the issuer with its trailing slash,
+// as the sign-in's does, and belongs to the same sign-in in the new organization.
+func TestGoOIDCVerifiesSwitchedIDToken(t *testing.T) {
+	testenv.EachBackend(t, func(t *testing.T, opts testenv.Options) {
+		o := newOrgSetupOn(t, storage.OrgUsageAllow, opts)
+		ctx := oidc.ClientContext(context.Background(), o.browser)
+		if !strings.HasSuffix(o.acme.Issuer, "/") {
+			t.Fatalf("issuer %q without the trailing slash", o.acme.Issuer)
+		}
+		provider, err := oidc.NewProvider(ctx, o.acme.Issuer)
+		if err != nil {
+			t.Fatalf("discovery through go-oidc: %v", err)
+		}
+		verifier := provider.Verifier(&oidc.Config{ClientID: o.spa.ClientID})
+		_, signedIn := o.signIn(t, o.browser, "alice@acme.test", url.Values{"organization": {"acme-corp"}})
+		first, err := verifier.Verify(ctx, signedIn.IDToken)
+		if err != nil {
+			t.Fatalf("verify the sign-in's ID token: %v", err)
+		}
+
+		x := o.exchange(t, url.Values{"subject_token": {signedIn.AccessToken}, "subject_token_type": {oauth.TokenTypeAccess},
+			"organization": {"globex"}})
+		tk := testenv.TokensOf(t, x)
+		switched, err := verifier.Verify(ctx, tk.IDToken)
+		if err != nil {
+			t.Fatalf("verify the switched ID token: %v\n%s", err, x.Body)
+		}
+		if err := switched.VerifyAccessToken(tk.AccessToken); err != nil || switched.AccessTokenHash == "" {
+			t.Errorf("at_hash %q does not bind the new access token: %v", switched.AccessTokenHash, err)
+		}
+		type idClaims struct {
+			SID      string   `json:"sid"`
+			AuthTime int64    `json:"auth_time"`
+			AMR      []string `json:"amr"`
+			OrgID    string   `json:"org_id"`
+			OrgName  string   `json:"org_name"`
+		}
+		var before, after idClaims
+		if err := first.Claims(&before); err != nil {
+			t.Fatal(err)
+		}
+		if err := switched.Claims(&after); err != nil {
+			t.Fatal(err)
+		}
+		if switched.Subject != first.Subject || switched.Issuer != o.acme.Issuer || after.SID == "" || after.SID != before.SID ||
+			after.AuthTime != before.AuthTime || !slices.Equal(after.AMR, before.AMR) {
+			t.Errorf("switched ID token sub/iss/sid/auth_time/amr = %s/%s/%s/%d/%v, want the sign-in's %s/%s/%s/%d/%v",
+				switched.Subject, switched.Issuer, after.SID, after.AuthTime, after.AMR,
+				first.Subject, o.acme.Issuer, before.SID, before.AuthTime, before.AMR)
+		}
+		if after.OrgID != o.globex.ID || after.OrgName != o.globex.Name || before.OrgID != o.acmeOrg.ID {
+			t.Errorf("org_id %s -> %s, want %s -> %s", before.OrgID, after.OrgID, o.acmeOrg.ID, o.globex.ID)
+		}
+		// The same token presented to another tenant's issuer does not verify there.
+		other := o.env.NewTenant("initech")
+		otherProvider, err := oidc.NewProvider(ctx, other.Issuer)
+		if err != nil {
+			t.Fatalf("discovery of initech: %v", err)
+		}
+		if _, err := otherProvider.Verifier(&oidc.Config{ClientID: o.spa.ClientID}).Verify(ctx, tk.IDToken); err == nil {
+			t.Error("acme's switched ID token verifies against initech's issuer")
 		}
 	})
 }
