@@ -328,11 +328,11 @@ run_orgs() {
 # sdk.mjs needs to FILE. Called in an `if`, so errexit is off: every step says `|| return 1`.
 sdk_setup() {
   local app=$1 file=$2 t=$SDK_TENANT o=$SDK_OTHER_TENANT
-  local acme globex member north contoso alice other spa react oidc gspa goidc
+  local acme globex north contoso alice other spa react oidc gspa goidc
   acme="$(ocli tenant create --slug "$t" --name "SDK Acme" --domain "acme.$SDK_DOMAIN")" || return 1
   globex="$(ocli tenant create --slug "$o" --name "SDK Globex" --domain "globex.$SDK_DOMAIN")" || return 1
   ocli api create --tenant "$t" --identifier "$SDK_API" --name "SDK API" --scope read:docs >/dev/null || return 1
-  member="$(ocli role create --tenant "$t" --name member --permission "$SDK_API:read:docs")" || return 1
+  ocli role create --tenant "$t" --name member --permission "$SDK_API:read:docs" >/dev/null || return 1
   north="$(ocli org create --tenant "$t" --name northwind --display-name "Northwind")" || return 1
   contoso="$(ocli org create --tenant "$t" --name contoso --display-name "Contoso")" || return 1
   alice="$(ocli user create --tenant "$t" --email alice@sdk.test --password "$USER_PASSWORD" --name "Alice")" || return 1
@@ -358,7 +358,7 @@ sdk_setup() {
   gspa="$(spa_client "$o" sdk-spa)" || return 1
   goidc="$(oidc_client "$o" sdk-oidc)" || return 1
   jq -n --arg api "$SDK_API" --arg pw "$USER_PASSWORD" \
-    --argjson acme "$acme" --argjson globex "$globex" --argjson member "$member" \
+    --argjson acme "$acme" --argjson globex "$globex" \
     --argjson north "$north" --argjson contoso "$contoso" --argjson alice "$alice" --argjson other "$other" \
     --argjson spa "$spa" --argjson react "$react" --argjson oidc "$oidc" --argjson gspa "$gspa" --argjson goidc "$goidc" '
     def org: {id, name};
