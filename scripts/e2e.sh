@@ -5,7 +5,9 @@
 # migrates, creates tenants acme/globex, a user and clients with the CLI, starts `authio serve`
 # and runs scripts/e2e/e2e.mjs (headless Chromium + openid-client + jose) against it; then sets up
 # organizations on two more tenants (orgs, rival) with the CLI and runs scripts/e2e/orgs.mjs
-# (organization tokens, switch-org, RFC 8693 token exchange, picker, Management API, audit log).
+# (organization tokens, switch-org, RFC 8693 token exchange, picker, Management API, audit log);
+# then sets up two more tenants on *.sdk.localhost and runs scripts/e2e/sdk.mjs (the real browser SDKs
+# @auth0/auth0-spa-js, @auth0/auth0-react and oidc-client-ts in pages served from app.sdk.localhost).
 # Once (with sqlite): `authio serve --dev` in a fresh directory and scripts/e2e/demo.mjs, which clicks
 # through the demo app it serves on app.localhost (sign-in, picker, tokens, refresh, switch, sign-out);
 # then scripts/readme-check.sh, which runs the README's walkthrough blocks against a fresh serve --dev.
@@ -16,6 +18,8 @@
 #        E2E_MJS=/path/to/script.mjs runs another client script instead of scripts/e2e/e2e.mjs,
 #        E2E_ORGS_MJS=/path/to/script.mjs the same for scripts/e2e/orgs.mjs (E2E_ORGS=0 skips it),
 #        E2E_DEMO=0 skips the demo app run, E2E_README=0 the README check,
+#        E2E_SDK_MJS=/path/to/script.mjs the same for scripts/e2e/sdk.mjs,
+#        E2E_SUITES (default "e2e orgs sdk") the client scripts to run, e.g. E2E_SUITES=sdk,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
 # Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium.
@@ -37,6 +41,9 @@ if [[ -z "${E2E_INNER:-}" ]]; then
 fi
 
 WHICH="${1:-all}"
+SUITES=" ${E2E_SUITES:-e2e orgs sdk} "
+SUITES="${SUITES//,/ }"
+want() { [[ "$SUITES" == *" $1 "* ]]; }
 case "$WHICH" in sqlite | postgres | all) ;; *)
   echo "usage: $0 [sqlite|postgres|all]" >&2
   exit 2
@@ -59,6 +66,12 @@ USER_PASSWORD="Corr3ct-Horse-Battery!"
 ORGS_TENANT="orgs"
 ORGS_OTHER_TENANT="rival"
 ORGS_API="https://api.orgs.test"
+# real browser SDKs (sdk.mjs): tenants on acme.$SDK_DOMAIN and globex.$SDK_DOMAIN, the app on app.$SDK_DOMAIN
+# (one site for cookies, as sdk.localhost is the registrable name: silent sign-in in an iframe sees the session)
+SDK_DOMAIN="sdk.localhost"
+SDK_TENANT="sdk-acme"
+SDK_OTHER_TENANT="sdk-globex"
+SDK_API="https://api.sdk.test"
 
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -193,7 +206,11 @@ if [[ -z "${E2E_BIN:-}" ]]; then
   go build -o bin/authio .
 fi
 
-if [[ ! -d "$E2E_DIR/node_modules/playwright-core" || ! -d "$E2E_DIR/node_modules/openid-client" || ! -d "$E2E_DIR/node_modules/jose" ]]; then
+npm_missing=""
+for m in $(jq -r '.dependencies | keys[]' "$E2E_DIR/package.json"); do
+  [[ -d "$E2E_DIR/node_modules/$m" ]] || npm_missing=1
+done
+if [[ -n "$npm_missing" ]]; then
   log "npm ci in scripts/e2e"
   (cd "$E2E_DIR" && npm ci --no-audit --no-fund)
 fi
@@ -357,6 +374,78 @@ run_demo() {
   stop_servers
 }
 
+# ---- real browser SDKs: setup with the CLI, then scripts/e2e/sdk.mjs
+
+# sdk_setup APP_ORIGIN FILE : tenant $SDK_TENANT on acme.$SDK_DOMAIN with an API, organizations northwind
+# and contoso, user alice (member of both), public clients spa (token exchange, organizations allowed),
+# react and oidc for the app's pages; tenant $SDK_OTHER_TENANT on globex.$SDK_DOMAIN with a user of the same
+# email and its own spa and oidc clients. Every client registers APP_ORIGIN as its web origin. Writes what
+# sdk.mjs needs to FILE. Called in an `if`, so errexit is off: every step says `|| return 1`.
+sdk_setup() {
+  local app=$1 file=$2 t=$SDK_TENANT o=$SDK_OTHER_TENANT
+  local acme globex north contoso alice other spa react oidc gspa goidc
+  acme="$(ocli tenant create --slug "$t" --name "SDK Acme" --domain "acme.$SDK_DOMAIN")" || return 1
+  globex="$(ocli tenant create --slug "$o" --name "SDK Globex" --domain "globex.$SDK_DOMAIN")" || return 1
+  ocli api create --tenant "$t" --identifier "$SDK_API" --name "SDK API" --scope read:docs >/dev/null || return 1
+  ocli role create --tenant "$t" --name member --permission "$SDK_API:read:docs" >/dev/null || return 1
+  north="$(ocli org create --tenant "$t" --name northwind --display-name "Northwind")" || return 1
+  contoso="$(ocli org create --tenant "$t" --name contoso --display-name "Contoso")" || return 1
+  alice="$(ocli user create --tenant "$t" --email alice@sdk.test --password "$USER_PASSWORD" --name "Alice")" || return 1
+  other="$(ocli user create --tenant "$o" --email alice@sdk.test --password "$USER_PASSWORD" --name "Alice at Globex")" || return 1
+  ocli member add --tenant "$t" --org northwind --email alice@sdk.test --role member >/dev/null || return 1
+  ocli member add --tenant "$t" --org contoso --email alice@sdk.test --role member >/dev/null || return 1
+  # spa_client TENANT NAME : the auth0-spa-js client shape (same on both tenants)
+  spa_client() {
+    ocli client create --tenant "$1" --name "$2" --type public --web-origin "$app" \
+      --redirect-uri "$app/spa.html" --post-logout-redirect-uri "$app/logged-out.html" \
+      --grant authorization_code,refresh_token,token_exchange --organization-usage allow "${@:3}"
+  }
+  oidc_client() {
+    ocli client create --tenant "$1" --name "$2" --type public --web-origin "$app" \
+      --redirect-uri "$app/oidc.html" --redirect-uri "$app/oidc-silent.html" \
+      --post-logout-redirect-uri "$app/logged-out.html" --grant authorization_code,refresh_token
+  }
+  spa="$(spa_client "$t" sdk-spa --audience "$SDK_API")" || return 1
+  react="$(ocli client create --tenant "$t" --name sdk-react --type public --web-origin "$app" \
+    --redirect-uri "$app/react.html" --post-logout-redirect-uri "$app/react.html" \
+    --grant authorization_code,refresh_token)" || return 1
+  oidc="$(oidc_client "$t" sdk-oidc)" || return 1
+  gspa="$(spa_client "$o" sdk-spa)" || return 1
+  goidc="$(oidc_client "$o" sdk-oidc)" || return 1
+  jq -n --arg api "$SDK_API" --arg pw "$USER_PASSWORD" \
+    --argjson acme "$acme" --argjson globex "$globex" \
+    --argjson north "$north" --argjson contoso "$contoso" --argjson alice "$alice" --argjson other "$other" \
+    --argjson spa "$spa" --argjson react "$react" --argjson oidc "$oidc" --argjson gspa "$gspa" --argjson goidc "$goidc" '
+    def org: {id, name};
+    {api: $api, password: $pw,
+     tenants: {acme: {id: $acme.id, slug: $acme.slug}, globex: {id: $globex.id, slug: $globex.slug}},
+     orgs: {northwind: ($north | org), contoso: ($contoso | org)},
+     users: {alice: ($alice | {id, email}), other: ($other | {id, email})},
+     clients: {spa: $spa.client_id, react: $react.client_id, oidc: $oidc.client_id,
+               globex_spa: $gspa.client_id, globex_oidc: $goidc.client_id}}' >"$file" || return 1
+  jq -e '[.. | select(. == null or . == "")] | length == 0' "$file" >/dev/null || { echo "e2e: incomplete sdk setup: $(cat "$file")" >&2; return 1; }
+}
+
+# run_sdk KIND PORT : sets up the SDK tenants and runs sdk.mjs against the server on PORT; sets LAST_FAIL
+run_sdk() {
+  local kind=$1 port=$2 app_port setup="$WORK/sdk-setup.json" outf="$WORK/sdk.out" rc=0
+  pick_port 18100 18119; app_port=$PICKED
+  local app="http://app.$SDK_DOMAIN:$app_port"
+  echo
+  echo "== browser SDKs ($kind): tenants $SDK_TENANT (acme.$SDK_DOMAIN:$port) and $SDK_OTHER_TENANT, app $app"
+  if ! sdk_setup "$app" "$setup"; then
+    echo "FAIL browser SDK setup with the CLI (log: $WORK/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    LAST_FAIL=1
+    return 0
+  fi
+  log "sdk set up: $(jq -c '{orgs: (.orgs | map_values(.id)), clients}' "$setup")"
+  E2E_LABEL="$kind" E2E_PORT="$port" E2E_APP_PORT="$app_port" E2E_SDK_SETUP="$setup" E2E_SDK_DOMAIN="$SDK_DOMAIN" \
+    E2E_WORK="$WORK" E2E_TIMEOUT_SECONDS=180 \
+    node "${E2E_SDK_MJS:-$E2E_DIR/sdk.mjs}" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+}
+
 # ---- one backend
 run_backend() {
   local kind=$1
@@ -441,19 +530,25 @@ run_backend() {
 
   start_server A "$port_a" "$admin_a"
 
-  local rc=0 outf="$WORK/e2e.out"
-  E2E_LABEL="$kind" E2E_PORT="$port_a" E2E_CALLBACK_PORT="$cb_port" E2E_ADMIN_PORT="$admin_a" \
-    E2E_USER_EMAIL="$USER_EMAIL" E2E_USER_PASSWORD="$USER_PASSWORD" E2E_USER_ID="$user_id" \
-    E2E_ACME_PUBLIC_CLIENT_ID="$acme_pub" E2E_ACME_CONF_CLIENT_ID="$acme_conf" E2E_ACME_CONF_CLIENT_SECRET="$acme_secret" \
-    E2E_GLOBEX_PUBLIC_CLIENT_ID="$globex_pub" E2E_GLOBEX_CONF_CLIENT_ID="$globex_conf" E2E_GLOBEX_CONF_CLIENT_SECRET="$globex_secret" \
-    E2E_ACME_AUDIENCE="$ACME_AUDIENCE" E2E_GLOBEX_ALG="$GLOBEX_ALG" E2E_EXTRA_DOMAIN="$EXTRA_DOMAIN" E2E_SAME_SITE_DOMAIN="$SAME_SITE_DOMAIN" \
-    E2E_BASE_DOMAIN=localhost E2E_SCHEME=http E2E_TIMEOUT_SECONDS=240 \
-    node "${E2E_MJS:-$E2E_DIR/e2e.mjs}" 2>&1 | tee "$outf" || rc=$?
-  add_counts "$outf" "$rc"
-  local f=$LAST_FAIL of=0
-  if [[ "${E2E_ORGS:-1}" != 0 ]]; then
+  local rc=0 outf="$WORK/e2e.out" f=0 of=0 sf=0
+  if want e2e; then
+    E2E_LABEL="$kind" E2E_PORT="$port_a" E2E_CALLBACK_PORT="$cb_port" E2E_ADMIN_PORT="$admin_a" \
+      E2E_USER_EMAIL="$USER_EMAIL" E2E_USER_PASSWORD="$USER_PASSWORD" E2E_USER_ID="$user_id" \
+      E2E_ACME_PUBLIC_CLIENT_ID="$acme_pub" E2E_ACME_CONF_CLIENT_ID="$acme_conf" E2E_ACME_CONF_CLIENT_SECRET="$acme_secret" \
+      E2E_GLOBEX_PUBLIC_CLIENT_ID="$globex_pub" E2E_GLOBEX_CONF_CLIENT_ID="$globex_conf" E2E_GLOBEX_CONF_CLIENT_SECRET="$globex_secret" \
+      E2E_ACME_AUDIENCE="$ACME_AUDIENCE" E2E_GLOBEX_ALG="$GLOBEX_ALG" E2E_EXTRA_DOMAIN="$EXTRA_DOMAIN" E2E_SAME_SITE_DOMAIN="$SAME_SITE_DOMAIN" \
+      E2E_BASE_DOMAIN=localhost E2E_SCHEME=http E2E_TIMEOUT_SECONDS=240 \
+      node "${E2E_MJS:-$E2E_DIR/e2e.mjs}" 2>&1 | tee "$outf" || rc=$?
+    add_counts "$outf" "$rc"
+    f=$LAST_FAIL
+  fi
+  if want orgs && [[ "${E2E_ORGS:-1}" != 0 ]]; then
     run_orgs "$kind" "$port_a"
     of=$LAST_FAIL
+  fi
+  if want sdk; then
+    run_sdk "$kind" "$port_a"
+    sf=$LAST_FAIL
   fi
 
   if [[ "$kind" == postgres ]]; then
@@ -470,7 +565,7 @@ run_backend() {
   TOTAL_PASS=$((TOTAL_PASS + R_PASS))
   TOTAL_FAIL=$((TOTAL_FAIL + R_FAIL))
 
-  if [[ $f -ne 0 || $of -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
+  if [[ $f -ne 0 || $of -ne 0 || $sf -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
   stop_servers
 }
 
