@@ -21,10 +21,12 @@ import (
 // (auth0-spa-js unless useFormData, the server SDKs always). The body must be one flat JSON object whose values
 // are strings — {"grant_type": "authorization_code", "code": "…"} — and stands for the form with those
 // parameters, so everything after it (client authentication with client_secret in the body as
-// client_secret_post, the one-client and repeated-parameter rules, every grant) is the form's. The size limit is
-// the form's (httpx.MaxBodyBytes). A body that is not such an object is invalid_request naming what is wrong:
-// not JSON, not an object, a value that is a number, true/false, null, an object or an array (naming the
-// parameter), a parameter given twice, a string storage cannot keep. Other content types are left alone.
+// client_secret_post, the one-client and repeated-parameter rules, every grant) is the form's. A number or
+// true/false stands for its JSON literal text ("max_age": 3600 is max_age=3600), as Auth0 accepts it:
+// auth0-spa-js copies an app's authorizationParams, numbers included, into its refresh-token requests. The size
+// limit is the form's (httpx.MaxBodyBytes). A body that is not such an object is invalid_request naming what is
+// wrong: not JSON, not an object, a value that is null, an object or an array (naming the parameter), a
+// parameter given twice, a string storage cannot keep. Other content types are left alone.
 //
 // On success r's body is replaced by the form's urlencoded bytes and its Content-Type by the form's.
 func jsonAsForm(r *http.Request) error {
@@ -63,8 +65,8 @@ func jsonAsForm(r *http.Request) error {
 	return nil
 }
 
-// flatStrings reads raw, a JSON text DecodeJSON accepted, as one object of string values, in order, refusing a
-// name given twice (RFC 6749 §3.1, as for a form).
+// flatStrings reads raw, a JSON text DecodeJSON accepted, as one object of string (or number or true/false,
+// taken as their literal text) values, in order, refusing a name given twice (RFC 6749 §3.1, as for a form).
 func flatStrings(raw []byte) (url.Values, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -90,15 +92,17 @@ func flatStrings(raw []byte) (url.Values, error) {
 		case string:
 			form.Set(name, v)
 			continue
+		case json.Number:
+			form.Set(name, v.String())
+			continue
+		case bool:
+			form.Set(name, strconv.FormatBool(v))
+			continue
 		case json.Delim:
 			kind = "an object"
 			if v == '[' {
 				kind = "an array"
 			}
-		case json.Number:
-			kind = "a number"
-		case bool:
-			kind = strconv.FormatBool(v)
 		default:
 			kind = "null"
 		}

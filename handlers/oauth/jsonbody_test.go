@@ -68,6 +68,17 @@ func TestTokenEndpointTakesJSON(t *testing.T) {
 			tk = next
 		})
 
+		t.Run("refresh_token with a number and a boolean, as auth0-spa-js forwards authorizationParams", func(t *testing.T) {
+			body := `{"client_id": "` + p.spa.ClientID + `", "grant_type": "refresh_token", "refresh_token": "` +
+				tk.RefreshToken + `", "max_age": 3600, "useless": true}`
+			r := postJSON(t, b, p.acme, "/oauth/token", body, "")
+			next := testenv.TokensOf(t, r)
+			if next.RefreshToken == "" || next.RefreshToken == tk.RefreshToken {
+				t.Errorf("refresh with numeric parameters refused: %s", r.Body)
+			}
+			tk = next
+		})
+
 		t.Run("client_credentials with client_secret in the body", func(t *testing.T) {
 			r := postJSON(t, b, p.acme, "/oauth/token", map[string]string{"grant_type": "client_credentials",
 				"client_id": p.svc.ClientID, "client_secret": p.svc.ClientSecret, "audience": api}, "")
@@ -104,10 +115,10 @@ func TestTokenEndpointTakesJSON(t *testing.T) {
 			if testenv.OAuthError(t, again) != "invalid_grant" {
 				t.Errorf("the revoked refresh token still works: %s", again.Body)
 			}
-			bad := postJSON(t, b, p.acme, "/oauth/revoke", `{"client_id": "`+p.spa.ClientID+`", "token": 42}`, "")
+			bad := postJSON(t, b, p.acme, "/oauth/revoke", `{"client_id": "`+p.spa.ClientID+`", "token": {"t": 42}}`, "")
 			if bad.StatusCode != http.StatusBadRequest || testenv.OAuthError(t, bad) != "invalid_request" ||
 				!strings.Contains(bad.JSON(t)["error_description"].(string), "token") {
-				t.Errorf("revoke with a number: status %d\n%s", bad.StatusCode, bad.Body)
+				t.Errorf("revoke with an object: status %d\n%s", bad.StatusCode, bad.Body)
 			}
 		})
 
@@ -121,8 +132,6 @@ func TestTokenEndpointTakesJSON(t *testing.T) {
 			status                  int
 			mention                 string // what error_description must name
 		}{
-			{name: "a number", body: cc(`, "audience": 5`), mention: "audience"},
-			{name: "true", body: cc(`, "audience": true`), mention: "audience"},
 			{name: "null", body: cc(`, "audience": null`), mention: "audience"},
 			{name: "a nested object", body: cc(`, "audience": {"a": "b"}`), mention: "audience"},
 			{name: "an array", body: cc(`, "audience": ["` + api + `"]`), mention: "audience"},
