@@ -1,7 +1,8 @@
 // Package management serves a tenant's Management API under /api/v2, shaped like Auth0's: organizations,
 // members and their roles, roles and permissions, resource servers, users, clients and the audit log.
-// Callers authenticate with a secret API key (sk_live_…/sk_test_…) or an access token for the
-// urn:authio:management audience; an organization-scoped token reaches only its own organization.
+// Callers authenticate with a secret API key (sk_live_…/sk_test_…) or an access token for the Management API's
+// audience (urn:authio:management, or https://{tenant domain}/api/v2/ as Auth0's SDKs ask for it); an
+// organization-scoped token reaches only its own organization.
 package management
 
 import (
@@ -107,6 +108,9 @@ type Tenant interface {
 type Access interface {
 	// AuthenticateAPIKey checks a secret API key (sk_live_…/sk_test_…) of the tenant in scope.
 	AuthenticateAPIKey(ctx context.Context, key string) (storage.APIKey, error)
+	// IsManagementAudience reports whether an access token's audience names this tenant's Management API: its
+	// identifier (urn:authio:management) or its URL on one of the tenant's domains (https://{domain}/api/v2/).
+	IsManagementAudience(ctx context.Context, aud string) (bool, error)
 	// LivePermissions re-reads what a management access token's subject may still do on audience.
 	LivePermissions(ctx context.Context, sess *oauth.Session, audience string) ([]string, error)
 	// ResolveTenant is the tenant-resolution middleware (for the API's own 404 handler).
