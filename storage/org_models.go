@@ -177,14 +177,18 @@ type AuditEvent struct {
 	CreatedAt      time.Time
 }
 
-// AuditFilter selects audit events; zero fields do not filter. Results are newest first.
+// AuditFilter selects audit events; zero fields do not filter. Results are newest first, or oldest first when
+// After is set.
 type AuditFilter struct {
 	Type           string
 	UserID         string
 	OrganizationID string
 	Since, Until   time.Time
 	Before         int64 // cursor: only events with Seq < Before
-	Limit          int
+	// After is a checkpoint: only events with Seq > After, oldest first (a log export reading forward).
+	After  int64
+	Offset int // events skipped, for offset pages
+	Limit  int
 }
 
 // Page asks for one page of a list: Offset rows skipped, at most Limit returned (0: no limit).
