@@ -862,7 +862,7 @@ func testUsers(t *testing.T, s storage.Storage) {
 	u := storage.User{ID: "usr_" + rnd(t), TenantID: "ten_" + rnd(t), Email: " " + local + "@Example.TEST ", Name: "Alice",
 		PasswordHash: "$argon2id$x", UserMetadata: storage.JSONMap{"theme": "dark", "sizes": []any{1.0, "two"}},
 		AppMetadata: storage.JSONMap{"plan": "pro", "limits": map[string]any{"seats": 5.0, "quote": `"é\`}},
-		CreatedAt: now(), UpdatedAt: now()}
+		CreatedAt:   now(), UpdatedAt: now()}
 	mustNil(t, "CreateUser", s.CreateUser(ctx, u))
 	u.TenantID, u.Email = tn.ID, local+"@example.test"
 	other := newUser(t, s, ctx)
