@@ -68,7 +68,7 @@ func TestManagementAudienceAuth0Form(t *testing.T) {
 					t.Errorf("GET /organizations with the token: %d %s", r.StatusCode, r.Body)
 				}
 				if strings.Contains(tc.wantScope, "create:organizations") {
-					decode(t, f.acme.API(t, f.c, "POST", "/organizations", tk.AccessToken, map[string]any{"name": "o-" + strings.ToLower(testenv.RandomString(6))}), http.StatusCreated)
+					decode(t, f.acme.API(t, f.c, "POST", "/organizations", tk.AccessToken, map[string]any{"name": "o-" + strings.ToLower(strings.Trim(strings.NewReplacer("_", "", "-", "").Replace(testenv.RandomString(9)), "-"))}), http.StatusCreated)
 				} else {
 					wantError(t, f.acme.API(t, f.c, "POST", "/organizations", tk.AccessToken, map[string]any{"name": "nope"}), http.StatusForbidden, "insufficient_scope")
 				}

@@ -75,6 +75,9 @@ type Users interface {
 	UpdateUser(ctx context.Context, id string, upd directory.UserUpdate) (storage.User, error)
 	DeleteUser(ctx context.Context, id string) error
 	UserOrganizations(ctx context.Context, id string) ([]storage.UserMembership, error)
+	// UserIdentities returns the identities (passwords on connections, linked upstream accounts) of the users
+	// with ids, by user id.
+	UserIdentities(ctx context.Context, ids []string) (map[string][]storage.UserLink, error)
 }
 
 // Applications is the tenant's clients and resource servers (APIs).
