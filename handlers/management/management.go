@@ -82,7 +82,7 @@ type Users interface {
 
 // Applications is the tenant's clients and resource servers (APIs).
 type Applications interface {
-	ListClients(ctx context.Context) ([]storage.Client, error)
+	ListClientPage(ctx context.Context, p storage.Page) ([]storage.Client, int64, error)
 	CreateClient(ctx context.Context, spec directory.ClientSpec) (directory.CreatedClient, error)
 	Client(ctx context.Context, id string) (storage.Client, error)
 	UpdateClient(ctx context.Context, id string, upd directory.ClientUpdate) (storage.Client, error)

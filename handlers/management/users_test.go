@@ -185,7 +185,7 @@ func TestClients(t *testing.T) {
 
 		r = f.api(t, "GET", "/clients", nil)
 		noSecrets(t, r.Body)
-		if strings.Contains(r.Body, "client_secret") {
+		if strings.Contains(r.Body, `"client_secret"`) {
 			t.Errorf("client list carries secrets: %s", r.Body)
 		}
 		if got := ids(t, decode(t, r, http.StatusOK), "client_id"); !slices.Equal(got, []string{id, spa["client_id"].(string)}) {
