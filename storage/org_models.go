@@ -177,18 +177,18 @@ type AuditEvent struct {
 	CreatedAt      time.Time
 }
 
-// AuditFilter selects audit events; zero fields do not filter. Results are newest first, or oldest first when
-// After is set.
+// AuditFilter selects audit events; zero fields do not filter. Results are newest first, or oldest first with
+// Ascending.
 type AuditFilter struct {
 	Type           string
 	UserID         string
 	OrganizationID string
 	Since, Until   time.Time
 	Before         int64 // cursor: only events with Seq < Before
-	// After is a checkpoint: only events with Seq > After, oldest first (a log export reading forward).
-	After  int64
-	Offset int // events skipped, for offset pages
-	Limit  int
+	After          int64 // checkpoint: only events with Seq > After (with Ascending, a log export reading forward)
+	Ascending      bool
+	Offset         int // events skipped, for offset pages
+	Limit          int
 }
 
 // Page asks for one page of a list: Offset rows skipped, at most Limit returned (0: no limit).

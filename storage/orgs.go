@@ -705,7 +705,7 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, err
 		limit = 50
 	}
 	order := "seq DESC"
-	if f.After > 0 {
+	if f.Ascending {
 		order = "seq"
 	}
 	var out []AuditEvent

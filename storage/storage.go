@@ -208,7 +208,7 @@ type APIKeys interface {
 // Audit is the tenant's append-only audit log.
 type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEvent) error
-	// ListAudit returns matching events newest first (oldest first with f.After), f.Offset skipped, at most
+	// ListAudit returns matching events newest first (oldest first with f.Ascending), f.Offset skipped, at most
 	// f.Limit (default 50).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 	// CountAudit counts the events f selects (its filters and cursors; not its offset or limit).

@@ -31,12 +31,14 @@ import (
 // member roles, and the machine clients allowed into them.
 type Organizations interface {
 	ListOrganizations(ctx context.Context, p storage.Page) ([]storage.Organization, int64, error)
+	ListOrganizationsFrom(ctx context.Context, from string, take int) ([]storage.Organization, string, error)
 	CreateOrganization(ctx context.Context, spec directory.OrganizationSpec) (storage.Organization, error)
 	Organization(ctx context.Context, idOrName string) (storage.Organization, error)
 	OrganizationByName(ctx context.Context, name string) (storage.Organization, error)
 	UpdateOrganization(ctx context.Context, idOrName string, upd directory.OrganizationUpdate) (storage.Organization, error)
 	DeleteOrganization(ctx context.Context, idOrName string) error
 	ListMembers(ctx context.Context, orgRef string, p storage.Page) ([]directory.MemberInfo, int64, error)
+	ListMembersFrom(ctx context.Context, orgRef, from string, take int) ([]directory.MemberInfo, string, error)
 	AddMembers(ctx context.Context, orgRef string, userIDs []string, status string) ([]storage.Membership, error)
 	RemoveMembers(ctx context.Context, orgRef string, userIDs []string) error
 	SetMemberStatus(ctx context.Context, orgRef, userID, status string) (storage.Membership, error)
@@ -104,7 +106,9 @@ type Tenant interface {
 	GetConnection(ctx context.Context, id string) (storage.Connection, error)
 	CreateConnection(ctx context.Context, spec signin.ConnectionSpec) (storage.Connection, error)
 	UpdateConnection(ctx context.Context, id string, upd signin.ConnectionUpdate) (storage.Connection, error)
-	AuditLog(ctx context.Context, q directory.LogQuery) ([]storage.AuditEvent, string, error)
+	AuditLogPage(ctx context.Context, q directory.LogQuery, p storage.Page) ([]storage.AuditEvent, int64, error)
+	AuditLogAfter(ctx context.Context, q directory.LogQuery) ([]storage.AuditEvent, error)
+	AuditEvent(ctx context.Context, id string) (storage.AuditEvent, error)
 }
 
 // Access authenticates Management API callers.
@@ -214,6 +218,7 @@ func (h *Handler) routes() []route {
 		{"DELETE", "/clients/{id}/roles", access{"update:clients", !org}, h.removeClientRoles},
 
 		{"GET", "/logs", access{"read:logs", !org}, h.listLogs},
+		{"GET", "/logs/{id}", access{"read:logs", !org}, h.getLog},
 
 		{"GET", "/tenants/settings", access{"read:tenant_settings", !org}, h.getTenantSettings},
 		{"PATCH", "/tenants/settings", access{"update:tenant_settings", !org}, h.updateTenantSettings},

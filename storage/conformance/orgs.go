@@ -1728,10 +1728,12 @@ func testAudit(t *testing.T, s storage.Storage) {
 		{"offset", storage.AuditFilter{Offset: 2, Limit: 3}, ids(3, 2, 1)},
 		{"offset past the end", storage.AuditFilter{Offset: 6, Limit: 3}, nil},
 		{"offset and type", storage.AuditFilter{Offset: 1, Type: "user.login"}, ids(2, 0)},
-		{"after: oldest first", storage.AuditFilter{After: seq(2)}, ids(3, 4, 5)},
-		{"after and limit", storage.AuditFilter{After: seq(0), Limit: 2}, ids(1, 2)},
-		{"after and user", storage.AuditFilter{After: seq(0), UserID: u1}, ids(1, 4, 5)},
-		{"after the last", storage.AuditFilter{After: seq(5)}, nil},
+		{"oldest first", storage.AuditFilter{Ascending: true}, ids(0, 1, 2, 3, 4, 5)},
+		{"after, oldest first", storage.AuditFilter{After: seq(2), Ascending: true}, ids(3, 4, 5)},
+		{"after, newest first", storage.AuditFilter{After: seq(2)}, ids(5, 4, 3)},
+		{"after and limit", storage.AuditFilter{After: seq(0), Limit: 2, Ascending: true}, ids(1, 2)},
+		{"after and user", storage.AuditFilter{After: seq(0), UserID: u1, Ascending: true}, ids(1, 4, 5)},
+		{"after the last", storage.AuditFilter{After: seq(5), Ascending: true}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -2014,7 +2016,7 @@ func testOrgTenantIsolation(t *testing.T, s storage.Storage) {
 			return idsOf(es, auditID), err
 		}, []string{b.event.ID}},
 		{"ListAudit after a checkpoint", func(t *testing.T) ([]string, error) {
-			es, err := s.ListAudit(ctxB, storage.AuditFilter{After: 1})
+			es, err := s.ListAudit(ctxB, storage.AuditFilter{After: 1, Ascending: true})
 			return idsOf(es, auditID), err
 		}, []string{b.event.ID}},
 		{"CountAudit", func(t *testing.T) ([]string, error) {
