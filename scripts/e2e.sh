@@ -5,13 +5,16 @@
 # migrates, creates tenants acme/globex, a user and clients with the CLI, starts `authio serve`
 # and runs scripts/e2e/e2e.mjs (headless Chromium + openid-client + jose) against it; then sets up
 # organizations on two more tenants (orgs, rival) with the CLI and runs scripts/e2e/orgs.mjs
-# (organization tokens, switch-org, RFC 8693 token exchange, picker, Management API, audit log).
+# (organization tokens, switch-org, RFC 8693 token exchange, picker, Management API, audit log); then two more
+# tenants (sdkmgmt, sdkrival) with a machine client each and scripts/e2e/auth0-mgmt.mjs (the Management API
+# through Auth0's Node SDK, the `auth0` package in majors 4 and 7).
 #
 # Usage: bash scripts/e2e.sh [sqlite|postgres|all]      (default: all)
 # Env:   E2E_TIMEOUT (whole run, seconds, default 600), E2E_KEEP=1 keeps the temp dirs,
 #        E2E_BIN=/path/to/authio tests that binary instead of building bin/authio,
 #        E2E_MJS=/path/to/script.mjs runs another client script instead of scripts/e2e/e2e.mjs,
 #        E2E_ORGS_MJS=/path/to/script.mjs the same for scripts/e2e/orgs.mjs (E2E_ORGS=0 skips it),
+#        E2E_MGMT_MJS=/path/to/script.mjs the same for scripts/e2e/auth0-mgmt.mjs (E2E_MGMT=0 skips it),
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
 # Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium.
@@ -54,6 +57,13 @@ USER_PASSWORD="Corr3ct-Horse-Battery!"
 ORGS_TENANT="orgs"
 ORGS_OTHER_TENANT="rival"
 ORGS_API="https://api.orgs.test"
+# Management API through Auth0's Node SDK (auth0-mgmt.mjs): two more fresh tenants, and the scopes its client is granted
+MGMT_TENANT="sdkmgmt"
+MGMT_OTHER_TENANT="sdkrival"
+MGMT_SCOPES="read:users,create:users,update:users,delete:users,read:clients,create:clients,update:clients,delete:clients"
+MGMT_SCOPES+=",read:organizations,create:organizations,update:organizations,delete:organizations"
+MGMT_SCOPES+=",read:organization_members,create:organization_members,delete:organization_members"
+MGMT_SCOPES+=",read:roles,create:roles,update:roles,delete:roles,read:connections,read:logs,read:resource_servers"
 
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -188,7 +198,8 @@ if [[ -z "${E2E_BIN:-}" ]]; then
   go build -o bin/authio .
 fi
 
-if [[ ! -d "$E2E_DIR/node_modules/playwright-core" || ! -d "$E2E_DIR/node_modules/openid-client" || ! -d "$E2E_DIR/node_modules/jose" ]]; then
+if [[ ! -d "$E2E_DIR/node_modules/playwright-core" || ! -d "$E2E_DIR/node_modules/openid-client" || ! -d "$E2E_DIR/node_modules/jose" ||
+  ! -d "$E2E_DIR/node_modules/auth0-v4" || ! -d "$E2E_DIR/node_modules/auth0-v7" ]]; then
   log "npm ci in scripts/e2e"
   (cd "$E2E_DIR" && npm ci --no-audit --no-fund)
 fi
@@ -301,6 +312,41 @@ run_orgs() {
   add_counts "$outf" "$rc"
 }
 
+# ---- the Management API through Auth0's Node SDK: setup with the CLI, then scripts/e2e/auth0-mgmt.mjs
+
+# mgmt_setup FILE : tenants $MGMT_TENANT and $MGMT_OTHER_TENANT, each with a confidential client allowed the
+# Management API audience with $MGMT_SCOPES (what an Auth0 "machine to machine application" is); writes what
+# auth0-mgmt.mjs needs to FILE. Called in an `if`: every step says `|| return 1`.
+mgmt_setup() {
+  local file=$1 a b
+  ocli tenant create --slug "$MGMT_TENANT" --name "Management SDK E2E" >/dev/null || return 1
+  ocli tenant create --slug "$MGMT_OTHER_TENANT" --name "Management SDK rival" >/dev/null || return 1
+  a="$(ocli client create --tenant "$MGMT_TENANT" --name sdk-manager --type confidential --grant client_credentials \
+    --audience urn:authio:management --scope "$MGMT_SCOPES")" || return 1
+  b="$(ocli client create --tenant "$MGMT_OTHER_TENANT" --name sdk-manager --type confidential --grant client_credentials \
+    --audience urn:authio:management --scope "$MGMT_SCOPES")" || return 1
+  jq -n --arg t "$MGMT_TENANT" --arg o "$MGMT_OTHER_TENANT" --argjson a "$a" --argjson b "$b" \
+    '{tenant: $t, other_tenant: $o, client: {id: $a.client_id, secret: $a.client_secret},
+      other_client: {id: $b.client_id, secret: $b.client_secret}}' >"$file" || return 1
+  jq -e '[.. | select(. == null or . == "")] | length == 0' "$file" >/dev/null || { echo "e2e: incomplete mgmt setup: $(cat "$file")" >&2; return 1; }
+}
+
+# run_mgmt KIND PORT : sets up the tenants and runs auth0-mgmt.mjs against the server on PORT; sets LAST_FAIL
+run_mgmt() {
+  local kind=$1 port=$2 setup="$WORK/mgmt-setup.json" outf="$WORK/auth0-mgmt.out" rc=0
+  echo
+  echo "== Management API with Auth0's Node SDK v4 and v7 ($kind): tenants $MGMT_TENANT and $MGMT_OTHER_TENANT"
+  if ! mgmt_setup "$setup"; then
+    echo "FAIL Management SDK setup with the CLI (log: $WORK/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    LAST_FAIL=1
+    return 0
+  fi
+  E2E_LABEL="$kind" E2E_PORT="$port" E2E_MGMT_SETUP="$setup" E2E_BASE_DOMAIN=localhost E2E_TIMEOUT_SECONDS=180 \
+    node "${E2E_MGMT_MJS:-$E2E_DIR/auth0-mgmt.mjs}" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+}
+
 # ---- one backend
 run_backend() {
   local kind=$1
@@ -389,10 +435,14 @@ run_backend() {
     E2E_BASE_DOMAIN=localhost E2E_SCHEME=http E2E_TIMEOUT_SECONDS=240 \
     node "${E2E_MJS:-$E2E_DIR/e2e.mjs}" 2>&1 | tee "$outf" || rc=$?
   add_counts "$outf" "$rc"
-  local f=$LAST_FAIL of=0
+  local f=$LAST_FAIL of=0 mf=0
   if [[ "${E2E_ORGS:-1}" != 0 ]]; then
     run_orgs "$kind" "$port_a"
     of=$LAST_FAIL
+  fi
+  if [[ "${E2E_MGMT:-1}" != 0 ]]; then
+    run_mgmt "$kind" "$port_a"
+    mf=$LAST_FAIL
   fi
 
   if [[ "$kind" == postgres ]]; then
@@ -409,7 +459,7 @@ run_backend() {
   TOTAL_PASS=$((TOTAL_PASS + R_PASS))
   TOTAL_FAIL=$((TOTAL_FAIL + R_FAIL))
 
-  if [[ $f -ne 0 || $of -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
+  if [[ $f -ne 0 || $of -ne 0 || $mf -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
   stop_servers
 }
 
