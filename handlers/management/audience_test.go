@@ -128,3 +128,31 @@ func TestManagementAudienceAuth0Form(t *testing.T) {
 		wantError(t, f.acme.API(t, f.c, "GET", "/organizations", gtk.AccessToken, nil), http.StatusUnauthorized, "invalid_token")
 	})
 }
+
+// TestManagementAudienceUserToken: a user's token from the authorization code flow for audience
+// https://{domain}/api/v2/ is a Management API token like one for urn:authio:management: it names the audience as
+// asked, carries the permissions of the user's roles on the Management API, and opens what they allow.
+func TestManagementAudienceUserToken(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		o := newOrgTokenSetup(t, f)
+		aud := "https://" + f.acme.Host + "/api/v2/"
+		token := f.signIn(t, o.portal, "admin@acme.test", url.Values{"organization": {"acme-corp"}, "audience": {aud}})
+		_, claims := testenv.DecodeJWT(t, token)
+		if a, _ := claims["aud"].([]any); len(a) != 1 || a[0] != aud {
+			t.Errorf("aud = %v, want [%s]", claims["aud"], aud)
+		}
+		if p, _ := claims["permissions"].([]any); !slices.Contains(p, any("read:organizations")) {
+			t.Errorf("permissions = %v, want the role's Management API permissions", claims["permissions"])
+		}
+		decode(t, f.acme.API(t, f.c, "GET", "/organizations/acme-corp", token, nil), http.StatusOK)
+		wantError(t, f.acme.API(t, f.c, "GET", "/organizations/globex-corp", token, nil), http.StatusForbidden, "organization_forbidden")
+		wantError(t, f.globex.API(t, f.c, "GET", "/organizations", token, nil), http.StatusUnauthorized, "invalid_token")
+		// Another tenant's URL is refused at /authorize before anyone signs in.
+		browser := f.env.Client(testenv.ClientOptions{StopAt: []string{portalRedirect}})
+		ar := testenv.NewAuthRequest(o.portal.ClientID, portalRedirect)
+		ar.Extra = url.Values{"audience": {"https://" + f.globex.Host + "/api/v2/"}}
+		if q := ar.Callback(t, f.acme, testenv.Get(t, browser, ar.URL(f.acme))); q.Get("error") != "access_denied" || q.Get("code") != "" {
+			t.Errorf("authorize for another tenant's Management API: %v, want access_denied", q)
+		}
+	})
+}
