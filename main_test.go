@@ -476,7 +476,7 @@ func TestCLIOrganizationsRolesAndKeys(t *testing.T) {
 	if r := globex.API(t, hc, "GET", "/organizations", liveKey, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("acme's key on globex: status %d", r.StatusCode)
 	}
-	r = acme.API(t, hc, "GET", "/logs?"+url.Values{"type": {"role.assigned"}, "organization_id": {orgID}}.Encode(), liveKey, nil)
+	r = acme.API(t, hc, "GET", "/logs?"+url.Values{"type": {"role.assigned"}, "organization_id": {orgID}, "include_totals": {"true"}}.Encode(), liveKey, nil)
 	var logs struct {
 		Logs []struct {
 			Actor string         `json:"actor"`

@@ -11,6 +11,11 @@ func (s *Directory) ListClients(ctx context.Context) ([]storage.Client, error) {
 	return s.Store.ListClients(ctx)
 }
 
+// ListClientPage returns a page of the tenant's clients, oldest first, and their total count.
+func (s *Directory) ListClientPage(ctx context.Context, p storage.Page) ([]storage.Client, int64, error) {
+	return s.Store.ListClientPage(ctx, p)
+}
+
 // Client finds a client of the tenant by id.
 func (s *Directory) Client(ctx context.Context, id string) (storage.Client, error) {
 	c, err := s.Store.GetClientByID(ctx, id)
@@ -18,13 +23,17 @@ func (s *Directory) Client(ctx context.Context, id string) (storage.Client, erro
 }
 
 // ClientUpdate changes the fields that are not nil. A client's type never changes: it may be given only with
-// its current value.
+// its current value, and an application type or token endpoint authentication method only when it fits that type
+// (spa and native are public, none is public; the others are confidential).
 type ClientUpdate struct {
 	Type                                             *string
 	Name                                             *string
 	RedirectURIs, PostLogoutRedirectURIs, GrantTypes *[]string
 	Audiences, Scopes, WebOrigins                    *[]string
 	OrganizationUsage                                *string
+
+	AppType, TokenEndpointAuthMethod, OrganizationRequireBehavior *string
+	AllowedOrigins                                                *[]string
 }
 
 // UpdateClient changes a client under the rules of CreateClient and returns it as stored.
@@ -35,24 +44,35 @@ func (s *Directory) UpdateClient(ctx context.Context, id string, upd ClientUpdat
 		}
 		spec := ClientSpec{Name: old.Name, Type: old.Type, RedirectURIs: old.RedirectURIs,
 			PostLogoutRedirectURIs: old.PostLogoutRedirectURIs, GrantTypes: old.GrantTypes, Audiences: old.Audiences,
-			Scopes: old.Scopes, WebOrigins: old.WebOrigins, OrganizationUsage: old.OrganizationUsage}
+			Scopes: old.Scopes, WebOrigins: old.WebOrigins, OrganizationUsage: old.OrganizationUsage,
+			AppType: old.AppType, TokenEndpointAuthMethod: old.TokenEndpointAuthMethod, AllowedOrigins: old.AllowedOrigins,
+			OrganizationRequireBehavior: old.OrganizationRequireBehavior}
 		for _, f := range []struct {
 			dst *[]string
 			src *[]string
 		}{
 			{&spec.RedirectURIs, upd.RedirectURIs}, {&spec.PostLogoutRedirectURIs, upd.PostLogoutRedirectURIs},
 			{&spec.GrantTypes, upd.GrantTypes}, {&spec.Audiences, upd.Audiences}, {&spec.Scopes, upd.Scopes},
-			{&spec.WebOrigins, upd.WebOrigins},
+			{&spec.WebOrigins, upd.WebOrigins}, {&spec.AllowedOrigins, upd.AllowedOrigins},
 		} {
 			if f.src != nil {
 				*f.dst = *f.src
 			}
 		}
-		if upd.Name != nil {
-			spec.Name = *upd.Name
+		for _, f := range []struct {
+			dst *string
+			src *string
+		}{
+			{&spec.Name, upd.Name}, {&spec.OrganizationUsage, upd.OrganizationUsage}, {&spec.AppType, upd.AppType},
+			{&spec.TokenEndpointAuthMethod, upd.TokenEndpointAuthMethod},
+			{&spec.OrganizationRequireBehavior, upd.OrganizationRequireBehavior},
+		} {
+			if f.src != nil {
+				*f.dst = *f.src
+			}
 		}
-		if upd.OrganizationUsage != nil {
-			spec.OrganizationUsage = *upd.OrganizationUsage
+		if upd.AppType != nil && upd.TokenEndpointAuthMethod == nil {
+			spec.TokenEndpointAuthMethod = "" // a new application type is judged against the client's type
 		}
 		if err := normalizeClientSpec(&spec); err != nil {
 			return old, err
@@ -60,6 +80,8 @@ func (s *Directory) UpdateClient(ctx context.Context, id string, upd ClientUpdat
 		old.Name, old.OrganizationUsage = spec.Name, spec.OrganizationUsage
 		old.RedirectURIs, old.PostLogoutRedirectURIs, old.GrantTypes = spec.RedirectURIs, spec.PostLogoutRedirectURIs, spec.GrantTypes
 		old.Audiences, old.Scopes, old.WebOrigins = spec.Audiences, spec.Scopes, spec.WebOrigins
+		old.AppType, old.TokenEndpointAuthMethod, old.AllowedOrigins = spec.AppType, spec.TokenEndpointAuthMethod, spec.AllowedOrigins
+		old.OrganizationRequireBehavior = spec.OrganizationRequireBehavior
 		return old, nil
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/authio/authio/storage"
@@ -80,6 +81,43 @@ func checkText(field, v string, required bool, max int) (string, error) {
 		return "", invalid(field, "must not contain control characters")
 	}
 	return v, nil
+}
+
+// MaxCheckpointTake is the most items a checkpoint page (Auth0's take) may ask for; DefaultCheckpointTake is
+// what one that names no number gets.
+const (
+	MaxCheckpointTake     = 100
+	DefaultCheckpointTake = 50
+)
+
+// checkpoint checks a checkpoint page's take (0 for the default) and makes the storage request.
+func checkpoint(from string, take int) (storage.Checkpoint, error) {
+	if take == 0 {
+		take = DefaultCheckpointTake
+	}
+	if take < 1 || take > MaxCheckpointTake {
+		return storage.Checkpoint{}, invalid("take", "must be between 1 and %d", MaxCheckpointTake)
+	}
+	return storage.Checkpoint{From: from, Take: take}, nil
+}
+
+// checkpointError turns a cursor no page produced into a ValidationError of field "from".
+func checkpointError(err error) error {
+	if errors.Is(err, storage.ErrBadCursor) {
+		return invalid("from", "is not a next value from a previous page of this list")
+	}
+	return err
+}
+
+// PageFrom returns a checkpoint page of items, a whole list in (time, id) order as key gives it (storage.CheckpointOf),
+// with the rules of ListOrganizationsFrom.
+func PageFrom[T any](items []T, from string, take int, key func(T) (time.Time, string)) ([]T, string, error) {
+	c, err := checkpoint(from, take)
+	if err != nil {
+		return nil, "", err
+	}
+	page, next, err := storage.CheckpointOf(items, c, key)
+	return page, next, checkpointError(err)
 }
 
 // Paginate returns the page p of items (all of them for a zero Limit); for lists storage returns whole.

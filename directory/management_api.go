@@ -1,6 +1,10 @@
 package directory
 
 import (
+	"net/url"
+	"strings"
+
+	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/storage"
 )
@@ -60,4 +64,30 @@ func ManagementResourceServer(tenantID string) storage.ResourceServer {
 		Scopes: ManagementScopes, TokenLifetime: 3600, RefreshLifetime: DefaultResourceRefreshLifetime,
 		Metadata: storage.JSONMap{"internal": true, "sync": false, "system": true},
 	}
+}
+
+// ManagementAPIPath is where the Management API answers on every tenant domain. Auth0's SDKs take
+// https://{domain}/api/v2/ (with the trailing slash) as the API's audience; Authio accepts that form for each of
+// the tenant's own domains as another name of ManagementAudience.
+const ManagementAPIPath = "/api/v2/"
+
+// ManagementURLHost reports whether aud is shaped like a tenant's Management API URL in Auth0's form,
+// https://{domain}/api/v2/ (or, when the server's public scheme is http, http://{domain}/api/v2/): no user
+// information, query or fragment, the path exactly /api/v2/. It returns the domain as tenant domains are stored
+// (canon.Host's name part: lower case, ASCII, no port); which tenant it belongs to is the caller's question.
+func ManagementURLHost(aud, publicScheme string) (domain string, ok bool) {
+	if !strings.HasSuffix(aud, ManagementAPIPath) {
+		return "", false // the common case, an API identifier of another shape: no parsing
+	}
+	u, err := url.Parse(aud)
+	if err != nil || (u.Scheme != "https" && u.Scheme != publicScheme) || u.Opaque != "" || u.User != nil ||
+		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Path != ManagementAPIPath || u.RawPath != "" {
+		return "", false
+	}
+	host, err := canon.Host(u.Host, u.Scheme)
+	if err != nil {
+		return "", false
+	}
+	name, _, _ := strings.Cut(host, ":")
+	return name, true
 }

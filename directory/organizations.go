@@ -119,6 +119,18 @@ func (s *Directory) ListOrganizations(ctx context.Context, p storage.Page) ([]st
 	return s.Store.ListOrganizations(ctx, p)
 }
 
+// ListOrganizationsFrom returns a checkpoint page of the tenant's organizations in creation order (Auth0's from
+// and take): at most take (1 to MaxCheckpointTake) after the cursor from ("" for the first page), and the cursor
+// of the next page, "" when none follows. A cursor no page produced is a ValidationError of field "from".
+func (s *Directory) ListOrganizationsFrom(ctx context.Context, from string, take int) ([]storage.Organization, string, error) {
+	c, err := checkpoint(from, take)
+	if err != nil {
+		return nil, "", err
+	}
+	os, next, err := s.Store.ListOrganizationsAfter(ctx, c)
+	return os, next, checkpointError(err)
+}
+
 // UpdateOrganization changes an organization found by id or name and returns it as stored.
 func (s *Directory) UpdateOrganization(ctx context.Context, idOrName string, upd OrganizationUpdate) (storage.Organization, error) {
 	o, err := s.Organization(ctx, idOrName)
@@ -385,15 +397,39 @@ func (s *Directory) ListMembers(ctx context.Context, orgRef string, p storage.Pa
 	if err != nil {
 		return nil, 0, err
 	}
+	out, err := s.withRoles(ctx, ms)
+	return out, n, err
+}
+
+// ListMembersFrom is ListOrganizationsFrom for the members of an organization (id or name), in joining order.
+func (s *Directory) ListMembersFrom(ctx context.Context, orgRef, from string, take int) ([]MemberInfo, string, error) {
+	c, err := checkpoint(from, take)
+	if err != nil {
+		return nil, "", err
+	}
+	o, err := s.Organization(ctx, orgRef)
+	if err != nil {
+		return nil, "", err
+	}
+	ms, next, err := s.Store.ListMembersAfter(ctx, o.ID, c)
+	if err != nil {
+		return nil, "", checkpointError(err)
+	}
+	out, err := s.withRoles(ctx, ms)
+	return out, next, err
+}
+
+// withRoles adds each membership's roles.
+func (s *Directory) withRoles(ctx context.Context, ms []storage.Member) ([]MemberInfo, error) {
 	out := make([]MemberInfo, 0, len(ms))
 	for _, m := range ms {
 		roles, err := s.Store.ListAssignedRoles(ctx, storage.SubjectMembership, m.ID)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		out = append(out, MemberInfo{Member: m, Roles: roles})
 	}
-	return out, n, nil
+	return out, nil
 }
 
 // MemberRoles lists the roles of a user's membership in an organization.

@@ -2,7 +2,9 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/authio/authio/storage"
 )
@@ -36,6 +38,9 @@ type UserSpec struct {
 	// Connection names the password connection the password is a credential of (Auth0's "connection");
 	// "" for the tenant's default, storage.DefaultPasswordConnection.
 	Connection string
+	// UserMetadata and AppMetadata are Auth0's metadata objects (CheckMetadata's rules); members set to null are
+	// left out.
+	UserMetadata, AppMetadata map[string]any
 }
 
 // AddUser creates a user (CreateUser's rules) and marks the email verified, or the user blocked, when spec says so. A taken email is
@@ -53,6 +58,14 @@ func (s *Directory) AddUser(ctx context.Context, spec UserSpec) (storage.User, e
 		return storage.User{}, err
 	}
 	profile, _, err := spec.Profile.Apply(storage.UserProfile{})
+	if err != nil {
+		return storage.User{}, err
+	}
+	userMeta, err := MergeMetadata("user_metadata", nil, spec.UserMetadata)
+	if err != nil {
+		return storage.User{}, err
+	}
+	appMeta, err := MergeMetadata("app_metadata", nil, spec.AppMetadata)
 	if err != nil {
 		return storage.User{}, err
 	}
@@ -83,9 +96,10 @@ func (s *Directory) AddUser(ctx context.Context, spec UserSpec) (storage.User, e
 				return err
 			}
 		}
-		if spec.EmailVerified || spec.Blocked || profile != (storage.UserProfile{}) {
+		if spec.EmailVerified || spec.Blocked || profile != (storage.UserProfile{}) || len(userMeta) > 0 || len(appMeta) > 0 {
 			if err := s.Store.UpdateUser(ctx, u.ID, func(old storage.User) (storage.User, error) {
 				old.EmailVerified, old.Blocked, old.Profile = spec.EmailVerified, spec.Blocked, profile
+				old.UserMetadata, old.AppMetadata = userMeta, appMeta
 				return old, nil
 			}); err != nil {
 				return err
@@ -107,6 +121,9 @@ type UserUpdate struct {
 	Email, Name, Password  *string
 	EmailVerified, Blocked *bool
 	Profile                ProfileUpdate
+	// UserMetadata and AppMetadata merge into the stored objects as Auth0 merges them (MergeMetadata): members
+	// given replace the stored ones, members set to null are removed, and an empty object removes them all.
+	UserMetadata, AppMetadata *map[string]any
 }
 
 // UpdateUser changes a user and returns it as stored.
@@ -125,9 +142,19 @@ func (s *Directory) UpdateUser(ctx context.Context, id string, upd UserUpdate) (
 		}
 		upd.Name = &n
 	}
-	// Checked here, before any write; applied to the stored profile inside the update.
+	// Checked here, before any write; applied to the stored profile and metadata inside the update.
 	if _, _, err := upd.Profile.Apply(storage.UserProfile{}); err != nil {
 		return storage.User{}, err
+	}
+	for _, m := range []struct {
+		field string
+		upd   *map[string]any
+	}{{"user_metadata", upd.UserMetadata}, {"app_metadata", upd.AppMetadata}} {
+		if m.upd != nil {
+			if _, err := MergeMetadata(m.field, nil, *m.upd); err != nil {
+				return storage.User{}, err
+			}
+		}
 	}
 	hash := ""
 	if upd.Password != nil {
@@ -168,6 +195,21 @@ func (s *Directory) UpdateUser(ctx context.Context, id string, upd UserUpdate) (
 				old.Blocked = *upd.Blocked
 				changed = append(changed, "blocked")
 			}
+			for _, m := range []struct {
+				field string
+				upd   *map[string]any
+				dst   *storage.JSONMap
+			}{{"user_metadata", upd.UserMetadata, &old.UserMetadata}, {"app_metadata", upd.AppMetadata, &old.AppMetadata}} {
+				if m.upd == nil {
+					continue
+				}
+				merged, err := MergeMetadata(m.field, *m.dst, *m.upd)
+				if err != nil {
+					return old, err
+				}
+				*m.dst = merged
+				changed = append(changed, m.field)
+			}
 			return old, nil
 		})
 		if err != nil {
@@ -206,4 +248,53 @@ func (s *Directory) UserOrganizations(ctx context.Context, id string) ([]storage
 		return nil, err
 	}
 	return s.Store.ListUserMemberships(ctx, id)
+}
+
+// MaxMetadataBytes bounds each metadata object of a user (user_metadata, app_metadata) in its JSON form.
+const MaxMetadataBytes = 16 * 1024
+
+// MergeMetadata merges upd into the metadata object old as Auth0 merges a PATCH of user_metadata or app_metadata:
+// each member of upd replaces the member of that name (nested objects are replaced whole, not merged), a member
+// set to null removes it, and an empty upd removes every member. Creating a user merges into nothing. The result
+// must be at most MaxMetadataBytes of JSON with member names that are not empty; otherwise it is a
+// ValidationError naming field.
+func MergeMetadata(field string, old storage.JSONMap, upd map[string]any) (storage.JSONMap, error) {
+	out := storage.JSONMap{}
+	if len(upd) > 0 {
+		for k, v := range old {
+			out[k] = v
+		}
+	}
+	for k, v := range upd {
+		if strings.TrimSpace(k) == "" {
+			return nil, invalid(field, "member names must not be empty")
+		}
+		if v == nil {
+			delete(out, k)
+			continue
+		}
+		out[k] = v
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, invalid(field, "is not a JSON object")
+	}
+	if len(b) > MaxMetadataBytes {
+		return nil, invalid(field, "must be at most %d bytes of JSON", MaxMetadataBytes)
+	}
+	return out, nil
+}
+
+// UserIdentities returns the identities of the users with ids, as Auth0 lists them (storage.ListUserLinks), by
+// user id: a password on a connection, or a linked upstream account.
+func (s *Directory) UserIdentities(ctx context.Context, ids []string) (map[string][]storage.UserLink, error) {
+	links, err := s.Store.ListUserLinks(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]storage.UserLink, len(ids))
+	for _, l := range links {
+		out[l.UserID] = append(out[l.UserID], l)
+	}
+	return out, nil
 }

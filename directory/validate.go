@@ -26,7 +26,11 @@ func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// ClientSpec describes a client to create.
+// ClientSpec describes a client to create. Its type comes from Type (public or confidential), or from Auth0's
+// TokenEndpointAuthMethod (none is public, a secret method confidential), or from AppType (spa and native are
+// public, regular_web and non_interactive confidential); given together they must agree on it. AppType also
+// chooses the default grant types: client_credentials for non_interactive, authorization_code and refresh_token
+// for the others.
 type ClientSpec struct {
 	Name                   string
 	Type                   string
@@ -37,6 +41,85 @@ type ClientSpec struct {
 	Scopes                 []string
 	WebOrigins             []string
 	OrganizationUsage      string // deny (default), allow or require
+
+	// Auth0's client fields (storage.Client documents them); "" and nil take the defaults above.
+	AppType                     string
+	TokenEndpointAuthMethod     string
+	AllowedOrigins              []string
+	OrganizationRequireBehavior string // post_login_prompt (default), pre_login_prompt or no_prompt
+}
+
+// Auth0's application types (ClientSpec.AppType), token endpoint authentication methods (RFC 7591 §2) and
+// organization require behaviors.
+const (
+	AppTypeSPA            = "spa"
+	AppTypeNative         = "native"
+	AppTypeRegularWeb     = "regular_web"
+	AppTypeNonInteractive = "non_interactive"
+
+	AuthMethodNone              = "none"
+	AuthMethodClientSecretPost  = "client_secret_post"
+	AuthMethodClientSecretBasic = "client_secret_basic"
+
+	OrgRequireNoPrompt        = "no_prompt"
+	OrgRequirePreLoginPrompt  = "pre_login_prompt"
+	OrgRequirePostLoginPrompt = "post_login_prompt"
+)
+
+// appTypeClass is the client type of each application type.
+var appTypeClass = map[string]string{
+	AppTypeSPA: storage.ClientPublic, AppTypeNative: storage.ClientPublic,
+	AppTypeRegularWeb: storage.ClientConfidential, AppTypeNonInteractive: storage.ClientConfidential,
+}
+
+// authMethodClass is the client type of each token endpoint authentication method.
+var authMethodClass = map[string]string{
+	AuthMethodNone: storage.ClientPublic, AuthMethodClientSecretPost: storage.ClientConfidential,
+	AuthMethodClientSecretBasic: storage.ClientConfidential,
+}
+
+// clientType settles spec's type from Type, TokenEndpointAuthMethod and AppType, and fills in the method.
+func clientType(spec *ClientSpec) error {
+	if spec.AppType != "" && appTypeClass[spec.AppType] == "" {
+		return invalid("app_type", "must be spa, native, regular_web or non_interactive")
+	}
+	if spec.TokenEndpointAuthMethod != "" && authMethodClass[spec.TokenEndpointAuthMethod] == "" {
+		return invalid("token_endpoint_auth_method", "must be none, client_secret_post or client_secret_basic")
+	}
+	if spec.Type != "" && spec.Type != storage.ClientPublic && spec.Type != storage.ClientConfidential {
+		return invalid("type", "must be public or confidential")
+	}
+	byMethod, byApp := authMethodClass[spec.TokenEndpointAuthMethod], appTypeClass[spec.AppType]
+	switch {
+	case byMethod != "" && spec.Type != "" && byMethod != spec.Type:
+		return invalid("token_endpoint_auth_method", "%s is not for a %s client", spec.TokenEndpointAuthMethod, spec.Type)
+	case byMethod == "" && byApp != "" && spec.Type != "" && byApp != spec.Type:
+		return invalid("app_type", "a %s application is not a %s client", spec.AppType, spec.Type)
+	case byMethod != "":
+		spec.Type = byMethod
+	case spec.Type == "" && byApp != "":
+		spec.Type = byApp
+	case spec.Type == "":
+		return invalid("app_type", "is required (spa, native, regular_web or non_interactive), or type (public or confidential)")
+	}
+	if spec.TokenEndpointAuthMethod == "" {
+		spec.TokenEndpointAuthMethod = AuthMethodClientSecretPost
+		if spec.Type == storage.ClientPublic {
+			spec.TokenEndpointAuthMethod = AuthMethodNone
+		}
+	}
+	return nil
+}
+
+// checkOrgRequireBehavior normalises a client's organization require behavior ("" means post_login_prompt).
+func checkOrgRequireBehavior(v string) (string, error) {
+	switch v {
+	case "":
+		return OrgRequirePostLoginPrompt, nil
+	case OrgRequireNoPrompt, OrgRequirePreLoginPrompt, OrgRequirePostLoginPrompt:
+		return v, nil
+	}
+	return "", invalid("organization_require_behavior", "must be no_prompt, pre_login_prompt or post_login_prompt")
 }
 
 // CreatedClient is what the CLI prints; the secret is shown only here.
@@ -64,11 +147,14 @@ func normalizeClientSpec(spec *ClientSpec) error {
 	if spec.Name == "" {
 		return invalid("name", "is required")
 	}
-	if spec.Type != storage.ClientPublic && spec.Type != storage.ClientConfidential {
-		return invalid("type", "must be public or confidential")
+	if err := clientType(spec); err != nil {
+		return err
 	}
 	if len(spec.GrantTypes) == 0 {
 		spec.GrantTypes = []string{"authorization_code", "refresh_token"}
+		if spec.AppType == AppTypeNonInteractive {
+			spec.GrantTypes = []string{"client_credentials"}
+		}
 	}
 	grants := make([]string, len(spec.GrantTypes))
 	for i, name := range spec.GrantTypes {
@@ -100,13 +186,19 @@ func normalizeClientSpec(spec *ClientSpec) error {
 			}
 		}
 	}
-	for _, o := range spec.WebOrigins {
-		pu, err := url.Parse(o)
-		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || (pu.Path != "" && pu.Path != "/") {
-			return invalid("web-origin", "%q must be an origin like https://app.example.com", o)
+	for _, l := range []struct {
+		field   string
+		origins []string
+	}{{"web-origin", spec.WebOrigins}, {"allowed_origins", spec.AllowedOrigins}} {
+		for _, o := range l.origins {
+			pu, err := url.Parse(o)
+			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || (pu.Path != "" && pu.Path != "/") ||
+				pu.RawQuery != "" || pu.Fragment != "" || pu.User != nil {
+				return invalid(l.field, "%q must be an origin like https://app.example.com", o)
+			}
 		}
 	}
-	spec.WebOrigins = trimOrigins(spec.WebOrigins)
+	spec.WebOrigins, spec.AllowedOrigins = trimOrigins(spec.WebOrigins), trimOrigins(spec.AllowedOrigins)
 	for _, a := range spec.Audiences {
 		if strings.TrimSpace(a) == "" || strings.ContainsAny(a, " \t") {
 			return invalid("audience", "%q is not a valid audience", a)
@@ -125,6 +217,9 @@ func normalizeClientSpec(spec *ClientSpec) error {
 		return err
 	}
 	spec.OrganizationUsage = usage
+	if spec.OrganizationRequireBehavior, err = checkOrgRequireBehavior(spec.OrganizationRequireBehavior); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -139,7 +234,9 @@ func (s *Directory) CreateClient(ctx context.Context, spec ClientSpec) (CreatedC
 		ID: ids.New("cli"), Name: spec.Name, Type: spec.Type, OrganizationUsage: spec.OrganizationUsage,
 		RedirectURIs: spec.RedirectURIs, PostLogoutRedirectURIs: spec.PostLogoutRedirectURIs,
 		GrantTypes: spec.GrantTypes, Scopes: spec.Scopes, Audiences: spec.Audiences,
-		WebOrigins: spec.WebOrigins, CreatedAt: now, UpdatedAt: now,
+		WebOrigins: spec.WebOrigins, AppType: spec.AppType, TokenEndpointAuthMethod: spec.TokenEndpointAuthMethod,
+		AllowedOrigins: spec.AllowedOrigins, OrganizationRequireBehavior: spec.OrganizationRequireBehavior,
+		CreatedAt: now, UpdatedAt: now,
 	}
 	out := CreatedClient{ClientID: c.ID}
 	if c.Type == storage.ClientConfidential {

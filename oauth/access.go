@@ -20,7 +20,7 @@ import (
 // OrgError says why a subject may not have tokens for an organization. Description is meant for the client
 // (error_description) and for hosted pages; it never tells a non-member whether the organization exists.
 type OrgError struct {
-	Code        string // stable: not_member, suspended, invited, usage_denied, organization_required, client_not_allowed
+	Code        string // stable: not_member, suspended, invited, usage_denied, organization_required, organization_missing, client_not_allowed
 	Description string
 }
 
@@ -39,15 +39,34 @@ func orgUsage(c fosite.Client) string {
 // OrganizationUsage returns the client's organization usage (deny, allow or require).
 func OrganizationUsage(c fosite.Client) string { return orgUsage(c) }
 
-// CheckOrgUsage refuses an organization the client may not ask for, or a missing one it must.
+// CheckOrgUsage refuses an organization the client may not ask for, or a missing one it must: code
+// organization_required when the user may choose one after signing in, organization_missing when the client must
+// name it (its organization_require_behavior is no_prompt, Auth0's default).
 func CheckOrgUsage(c fosite.Client, requested string) error {
 	switch usage := orgUsage(c); {
 	case requested != "" && usage == storage.OrgUsageDeny:
 		return orgErr("usage_denied", "This application does not use organizations (its organization_usage is deny).")
+	case requested == "" && usage == storage.OrgUsageRequire && orgRequireBehavior(c) == "no_prompt":
+		return orgErr("organization_missing", "This application requires an organization: pass the organization parameter (its organization_require_behavior is no_prompt).")
 	case requested == "" && usage == storage.OrgUsageRequire:
 		return orgErr("organization_required", "This application requires an organization.")
 	}
 	return nil
+}
+
+// UserPicksOrganization reports whether, when an authorization request of client c names no organization, the
+// user picks one after signing in: c requires an organization and may prompt for it (not no_prompt).
+func UserPicksOrganization(c fosite.Client) bool {
+	var oe *OrgError
+	return errors.As(CheckOrgUsage(c, ""), &oe) && oe.Code == "organization_required"
+}
+
+// orgRequireBehavior is the client's organization_require_behavior ("" for post_login_prompt).
+func orgRequireBehavior(c fosite.Client) string {
+	if fc, ok := c.(*storage.FositeClient); ok {
+		return fc.OrganizationRequireBehavior
+	}
+	return ""
 }
 
 // OrgAccess is an organization a subject may have tokens for, with the user's membership and the user as they

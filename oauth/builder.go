@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -114,10 +115,21 @@ func (s *Service) clientClaims(ctx context.Context, ar fosite.AccessRequester, s
 	// RFC 9068: a token issued to a client on its own behalf has the client as its subject.
 	sess.ClientID = client.GetID()
 	sess.Subject = sess.ClientID
-	for _, sc := range ar.GetRequestedScopes() {
+	GrantAudience(ar)
+	auds, err := s.canonicalAudiences(ctx, ar.GetGrantedAudience())
+	if err != nil {
+		return audienceError(err)
+	}
+	scopes := ar.GetRequestedScopes()
+	if len(scopes) == 0 && len(ar.GetRequestedAudience()) > 0 {
+		// No scope asked for: every scope the client is granted on the audience, as Auth0 answers.
+		if scopes, err = s.defaultClientScopes(ctx, client, auds); err != nil {
+			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+		}
+	}
+	for _, sc := range scopes {
 		ar.GrantScope(sc)
 	}
-	GrantAudience(ar)
 	orgParam := ar.GetRequestForm().Get("organization")
 	if err := CheckOrgUsage(client, orgParam); err != nil {
 		return fosite.ErrInvalidRequest.WithHint(err.Error())
@@ -130,12 +142,49 @@ func (s *Service) clientClaims(ctx context.Context, ar fosite.AccessRequester, s
 		}
 		access = &a
 	}
-	g, err := s.clientGrants(ctx, client.GetID(), ar.GetGrantedAudience())
+	g, err := s.clientGrants(ctx, client.GetID(), auds)
 	if err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
 	setAccessClaims(sess, access, g)
 	return nil
+}
+
+// defaultClientScopes are the scopes a client-credentials request that asks for none is granted: the client's
+// scopes that the resource server of each audience (auds, canonical names) defines; for an audience that is no
+// registered resource server, every scope of the client except the OpenID Connect ones, which mean nothing to a
+// client acting for itself.
+func (s *Service) defaultClientScopes(ctx context.Context, client fosite.Client, auds []string) ([]string, error) {
+	oidc := map[string]bool{}
+	for _, sc := range ScopesSupported() {
+		oidc[sc] = true
+	}
+	var out []string
+	for _, aud := range auds {
+		rs, found, err := s.ResourceServer(ctx, aud)
+		if err != nil {
+			return nil, err
+		}
+		defined := map[string]bool{}
+		for _, sc := range rs.Scopes {
+			defined[sc.Value] = true
+		}
+		for _, sc := range client.GetScopes() {
+			if (found && defined[sc] || !found && !oidc[sc]) && !slices.Contains(out, sc) {
+				out = append(out, sc)
+			}
+		}
+	}
+	return out, nil
+}
+
+// audienceError is the token endpoint's answer when an audience could not be resolved: access_denied for another
+// tenant's API, a server error otherwise.
+func audienceError(err error) error {
+	if errors.Is(err, ErrForeignAudience) {
+		return fosite.ErrAccessDenied.WithHint("The audience is another tenant's API.")
+	}
+	return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 }
 
 // userClaims re-reads everything a user's tokens say about the user and sets the claims.
@@ -185,7 +234,11 @@ func (s *Service) userClaims(ctx context.Context, ar fosite.AccessRequester, ses
 	if access != nil {
 		kind, subject = storage.SubjectMembership, access.Membership.ID
 	}
-	g, err := s.Store.GrantsFor(ctx, kind, subject, tokenAudiences(ar))
+	auds, err := s.canonicalAudiences(ctx, tokenAudiences(ar))
+	if err != nil {
+		return audienceError(err)
+	}
+	g, err := s.Store.GrantsFor(ctx, kind, subject, auds)
 	if err != nil {
 		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}

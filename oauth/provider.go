@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -23,6 +24,53 @@ import (
 type providerConfig struct {
 	*fosite.Config
 	defaults config.Config
+	// canonicalAudience is Service.CanonicalAudience: the audience strategy compares audiences by it.
+	canonicalAudience func(ctx context.Context, aud string) (string, error)
+}
+
+// GetAudienceStrategy matches requested audiences against those a client (or a grant) allows, exactly, except
+// that two names of one audience match each other (a tenant's Management API URL in Auth0's form and the
+// Management API's identifier): a client allowed urn:authio:management may ask for https://{its tenant's
+// domain}/api/v2/, as Auth0's SDKs do, and the token names the audience as asked. Another tenant's Management API
+// URL is access_denied (RFC 6749 §5.2 has no better code for a refused audience; Auth0 answers the same), an
+// audience allowed under neither name invalid_request, as fosite's exact strategy answers it.
+func (c *providerConfig) GetAudienceStrategy(ctx context.Context) fosite.AudienceMatchingStrategy {
+	exact := c.Config.GetAudienceStrategy(ctx)
+	return func(haystack []string, needle []string) error {
+		if c.canonicalAudience == nil {
+			return exact(haystack, needle)
+		}
+		// Another tenant's Management API is refused even when a client lists its URL among its audiences.
+		names := make([]string, len(needle))
+		for i, n := range needle {
+			cn, err := c.canonicalAudience(ctx, n)
+			switch {
+			case errors.Is(err, ErrForeignAudience):
+				return fosite.ErrAccessDenied.WithHintf("The audience '%s' is another tenant's API.", n)
+			case err != nil:
+				return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+			}
+			names[i] = cn
+		}
+		if exact(haystack, needle) == nil {
+			return nil
+		}
+		allowed := map[string]bool{}
+		for _, h := range haystack {
+			allowed[h] = true
+			if ch, err := c.canonicalAudience(ctx, h); err == nil {
+				allowed[ch] = true
+			} else if !errors.Is(err, ErrForeignAudience) {
+				return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+			}
+		}
+		for i, n := range needle {
+			if !allowed[n] && !allowed[names[i]] {
+				return fosite.ErrInvalidRequest.WithHintf("Requested audience '%s' has not been whitelisted by the OAuth 2.0 Client.", n)
+			}
+		}
+		return nil
+	}
 }
 
 // tenant is the resolved tenant of the request in ctx; nil for a scope that did not come from a request (its

@@ -2,6 +2,8 @@ package oauth
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -27,7 +29,16 @@ type Deps struct {
 	ResourceServer func(ctx context.Context, audience string) (storage.ResourceServer, bool, error)
 	// ClientGrants returns a machine client's roles and permissions on audiences (cached).
 	ClientGrants func(ctx context.Context, clientID string, audiences []string) (storage.Grants, error)
+	// CanonicalAudience returns the name an audience's resource server, roles and permissions are recorded
+	// under: a tenant's Management API URL in Auth0's form (https://{domain}/api/v2/) becomes the Management API's
+	// identifier; any other audience is its own name. An audience naming another tenant's Management API is
+	// ErrForeignAudience. nil: every audience is its own name.
+	CanonicalAudience func(ctx context.Context, aud string) (string, error)
 }
+
+// ErrForeignAudience means a requested audience is another tenant's API (its Management API URL): no token of this
+// tenant can be for it. The token endpoint answers access_denied.
+var ErrForeignAudience = errors.New("the audience is another tenant's API")
 
 // Service is Authio's OAuth 2.0 / OpenID Connect composition: fosite with Authio's grants (single-use code and
 // refresh rotation, token exchange to switch organization) and the one claims builder that runs last in the token
@@ -44,6 +55,7 @@ type Service struct {
 	audit          func(ctx context.Context, e storage.AuditEvent) error
 	resourceServer func(ctx context.Context, audience string) (storage.ResourceServer, bool, error)
 	clientGrants   func(ctx context.Context, clientID string, audiences []string) (storage.Grants, error)
+	canonicalAud   func(ctx context.Context, aud string) (string, error)
 	pc             *providerConfig
 	strategy       switchStrategy
 	idTokens       openid.OpenIDConnectTokenStrategy
@@ -51,8 +63,13 @@ type Service struct {
 
 // NewService composes fosite over d.
 func NewService(d Deps) *Service {
-	s := &Service{Store: d.Store, now: d.Now, audit: d.Audit, resourceServer: d.ResourceServer, clientGrants: d.ClientGrants}
+	s := &Service{Store: d.Store, now: d.Now, audit: d.Audit, resourceServer: d.ResourceServer, clientGrants: d.ClientGrants,
+		canonicalAud: d.CanonicalAudience}
+	if s.canonicalAud == nil {
+		s.canonicalAud = func(_ context.Context, aud string) (string, error) { return aud, nil }
+	}
 	s.Provider, s.pc, s.strategy, s.idTokens = newProvider(d.Config, d.Store, d.Secrets, d.Signer, d.Now)
+	s.pc.canonicalAudience = s.canonicalAud
 	s.pc.addTokenHandler(&tokenExchangeHandler{s: s})
 	s.pc.addTokenHandler(&claimsHandler{s: s}) // last: it builds the claims of a request every handler above has validated
 	return s
@@ -84,4 +101,26 @@ func tenantOf(ctx context.Context) *storage.Tenant {
 		return r.StoredTenant()
 	}
 	return nil
+}
+
+// CanonicalAudience returns the name audience aud is recorded under (Deps.CanonicalAudience): the Management API's
+// identifier for one of the tenant's Management API URLs, aud itself otherwise; ErrForeignAudience for another
+// tenant's Management API URL.
+func (s *Service) CanonicalAudience(ctx context.Context, aud string) (string, error) {
+	return s.canonicalAud(ctx, aud)
+}
+
+// canonicalAudiences is CanonicalAudience over a list, in order, without repeats.
+func (s *Service) canonicalAudiences(ctx context.Context, auds []string) ([]string, error) {
+	out := make([]string, 0, len(auds))
+	for _, a := range auds {
+		c, err := s.canonicalAud(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

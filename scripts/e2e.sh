@@ -11,6 +11,8 @@
 # Once (with sqlite): `authio serve --dev` in a fresh directory and scripts/e2e/demo.mjs, which clicks
 # through the demo app it serves on app.localhost (sign-in, picker, tokens, refresh, switch, sign-out);
 # then scripts/readme-check.sh, which runs the README's walkthrough blocks against a fresh serve --dev.
+# Per backend also: two more tenants (sdkmgmt, sdkrival) with a machine client each and scripts/e2e/auth0-mgmt.mjs
+# (the Management API through Auth0's Node SDK, the `auth0` package in majors 4 and 7).
 #
 # Usage: bash scripts/e2e.sh [sqlite|postgres|all]      (default: all)
 # Env:   E2E_TIMEOUT (whole run, seconds, default 600), E2E_KEEP=1 keeps the temp dirs,
@@ -19,7 +21,8 @@
 #        E2E_ORGS_MJS=/path/to/script.mjs the same for scripts/e2e/orgs.mjs (E2E_ORGS=0 skips it),
 #        E2E_DEMO=0 skips the demo app run, E2E_README=0 the README check,
 #        E2E_SDK_MJS=/path/to/script.mjs the same for scripts/e2e/sdk.mjs,
-#        E2E_SUITES (default "e2e orgs sdk") the client scripts to run, e.g. E2E_SUITES=sdk,
+#        E2E_MGMT_MJS=/path/to/script.mjs the same for scripts/e2e/auth0-mgmt.mjs (E2E_MGMT=0 skips it),
+#        E2E_SUITES (default "e2e orgs sdk mgmt") the client scripts to run, e.g. E2E_SUITES=sdk,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
 # Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium.
@@ -41,7 +44,7 @@ if [[ -z "${E2E_INNER:-}" ]]; then
 fi
 
 WHICH="${1:-all}"
-SUITES=" ${E2E_SUITES:-e2e orgs sdk} "
+SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt} "
 SUITES="${SUITES//,/ }"
 want() { [[ "$SUITES" == *" $1 "* ]]; }
 case "$WHICH" in sqlite | postgres | all) ;; *)
@@ -72,6 +75,13 @@ SDK_DOMAIN="sdk.localhost"
 SDK_TENANT="sdk-acme"
 SDK_OTHER_TENANT="sdk-globex"
 SDK_API="https://api.sdk.test"
+# Management API through Auth0's Node SDK (auth0-mgmt.mjs): two more fresh tenants, and the scopes its client is granted
+MGMT_TENANT="sdkmgmt"
+MGMT_OTHER_TENANT="sdkrival"
+MGMT_SCOPES="read:users,create:users,update:users,delete:users,read:clients,create:clients,update:clients,delete:clients"
+MGMT_SCOPES+=",read:organizations,create:organizations,update:organizations,delete:organizations"
+MGMT_SCOPES+=",read:organization_members,create:organization_members,delete:organization_members"
+MGMT_SCOPES+=",read:roles,create:roles,update:roles,delete:roles,read:connections,read:logs,read:resource_servers"
 
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -446,6 +456,41 @@ run_sdk() {
   add_counts "$outf" "$rc"
 }
 
+# ---- the Management API through Auth0's Node SDK: setup with the CLI, then scripts/e2e/auth0-mgmt.mjs
+
+# mgmt_setup FILE : tenants $MGMT_TENANT and $MGMT_OTHER_TENANT, each with a confidential client allowed the
+# Management API audience with $MGMT_SCOPES (what an Auth0 "machine to machine application" is); writes what
+# auth0-mgmt.mjs needs to FILE. Called in an `if`: every step says `|| return 1`.
+mgmt_setup() {
+  local file=$1 a b
+  ocli tenant create --slug "$MGMT_TENANT" --name "Management SDK E2E" >/dev/null || return 1
+  ocli tenant create --slug "$MGMT_OTHER_TENANT" --name "Management SDK rival" >/dev/null || return 1
+  a="$(ocli client create --tenant "$MGMT_TENANT" --name sdk-manager --type confidential --grant client_credentials \
+    --audience urn:authio:management --scope "$MGMT_SCOPES")" || return 1
+  b="$(ocli client create --tenant "$MGMT_OTHER_TENANT" --name sdk-manager --type confidential --grant client_credentials \
+    --audience urn:authio:management --scope "$MGMT_SCOPES")" || return 1
+  jq -n --arg t "$MGMT_TENANT" --arg o "$MGMT_OTHER_TENANT" --argjson a "$a" --argjson b "$b" \
+    '{tenant: $t, other_tenant: $o, client: {id: $a.client_id, secret: $a.client_secret},
+      other_client: {id: $b.client_id, secret: $b.client_secret}}' >"$file" || return 1
+  jq -e '[.. | select(. == null or . == "")] | length == 0' "$file" >/dev/null || { echo "e2e: incomplete mgmt setup: $(cat "$file")" >&2; return 1; }
+}
+
+# run_mgmt KIND PORT : sets up the tenants and runs auth0-mgmt.mjs against the server on PORT; sets LAST_FAIL
+run_mgmt() {
+  local kind=$1 port=$2 setup="$WORK/mgmt-setup.json" outf="$WORK/auth0-mgmt.out" rc=0
+  echo
+  echo "== Management API with Auth0's Node SDK v4 and v7 ($kind): tenants $MGMT_TENANT and $MGMT_OTHER_TENANT"
+  if ! mgmt_setup "$setup"; then
+    echo "FAIL Management SDK setup with the CLI (log: $WORK/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    LAST_FAIL=1
+    return 0
+  fi
+  E2E_LABEL="$kind" E2E_PORT="$port" E2E_MGMT_SETUP="$setup" E2E_BASE_DOMAIN=localhost E2E_TIMEOUT_SECONDS=180 \
+    node "${E2E_MGMT_MJS:-$E2E_DIR/auth0-mgmt.mjs}" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+}
+
 # ---- one backend
 run_backend() {
   local kind=$1
@@ -530,7 +575,7 @@ run_backend() {
 
   start_server A "$port_a" "$admin_a"
 
-  local rc=0 outf="$WORK/e2e.out" f=0 of=0 sf=0
+  local rc=0 outf="$WORK/e2e.out" f=0 of=0 sf=0 mf=0
   if want e2e; then
     E2E_LABEL="$kind" E2E_PORT="$port_a" E2E_CALLBACK_PORT="$cb_port" E2E_ADMIN_PORT="$admin_a" \
       E2E_USER_EMAIL="$USER_EMAIL" E2E_USER_PASSWORD="$USER_PASSWORD" E2E_USER_ID="$user_id" \
@@ -550,6 +595,10 @@ run_backend() {
     run_sdk "$kind" "$port_a"
     sf=$LAST_FAIL
   fi
+  if want mgmt && [[ "${E2E_MGMT:-1}" != 0 ]]; then
+    run_mgmt "$kind" "$port_a"
+    mf=$LAST_FAIL
+  fi
 
   if [[ "$kind" == postgres ]]; then
     pick_port 18080 18099; port_b=$PICKED
@@ -565,7 +614,7 @@ run_backend() {
   TOTAL_PASS=$((TOTAL_PASS + R_PASS))
   TOTAL_FAIL=$((TOTAL_FAIL + R_FAIL))
 
-  if [[ $f -ne 0 || $of -ne 0 || $sf -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
+  if [[ $f -ne 0 || $of -ne 0 || $sf -ne 0 || $mf -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
   stop_servers
 }
 

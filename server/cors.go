@@ -33,7 +33,8 @@ func (c *originCache) flush() {
 	c.mu.Unlock()
 }
 
-// allowedOrigin reports whether origin is a web origin registered by any client of the tenant in ctx, and the
+// allowedOrigin reports whether origin is a web origin or an allowed origin (Auth0's allowed_origins) registered by
+// any client of the tenant in ctx, and the
 // error of a lookup that failed (then the origin is not allowed, and a preflight answers 5xx).
 func (s *Server) allowedOrigin(ctx context.Context, origin string) (bool, error) {
 	tid, ok := storage.TenantFromContext(ctx)
@@ -51,7 +52,7 @@ func (s *Server) allowedOrigin(ctx context.Context, origin string) (bool, error)
 		}
 		e = originEntry{set: map[string]bool{}, expires: now.Add(s.origins.ttl)}
 		for _, c := range clients {
-			for _, o := range c.WebOrigins {
+			for _, o := range append(c.WebOrigins, c.AllowedOrigins...) {
 				e.set[strings.ToLower(o)] = true
 			}
 		}

@@ -135,7 +135,8 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 	s.Tenants.Unannounced = s.health.degraded
 	s.authz.unannounced = s.health.degraded
 	s.Service = oauth.NewService(oauth.Deps{Config: cfg, Store: store, Secrets: secrets, Signer: &keys.Signer{Keys: km},
-		Now: func() time.Time { return s.Now() }, Audit: s.Audit, ResourceServer: s.ResourceServer, ClientGrants: s.clientGrants})
+		Now: func() time.Time { return s.Now() }, Audit: s.Audit, ResourceServer: s.ResourceServer, ClientGrants: s.clientGrants,
+		CanonicalAudience: s.CanonicalAudience})
 	return s
 }
 

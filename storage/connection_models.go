@@ -68,3 +68,15 @@ type Identity struct {
 
 // Identities is the table name gorm would pluralise wrongly.
 func (Identity) TableName() string { return "identities" }
+
+// UserLink is one of a user's identities as Auth0 lists them: a password credential on a connection, or an
+// upstream account linked to the user (Subject set), with the connection's name and type.
+type UserLink struct {
+	UserID         string
+	ConnectionID   string
+	ConnectionName string
+	ConnectionType string
+	// Subject is the upstream account's subject; "" for a credential, whose account is the user itself.
+	Subject   string
+	CreatedAt time.Time
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"sort"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -44,6 +45,9 @@ type Identities interface {
 	IdentityBySubject(ctx context.Context, connectionID, subject string) (Identity, error)
 	// ListIdentities returns the user's linked identities, oldest first.
 	ListIdentities(ctx context.Context, userID string) ([]Identity, error)
+	// ListUserLinks returns the identities of the users (password credentials and linked upstream accounts),
+	// each user's oldest first, in one pair of queries however many users are asked about.
+	ListUserLinks(ctx context.Context, userIDs []string) ([]UserLink, error)
 }
 
 var (
@@ -248,4 +252,31 @@ func (s *Store) ListIdentities(ctx context.Context, userID string) ([]Identity, 
 	var is []Identity
 	err = db.Where("user_id = ?", userID).Order("created_at, id").Find(&is).Error
 	return is, mapErr(err)
+}
+
+func (s *Store) ListUserLinks(ctx context.Context, userIDs []string) ([]UserLink, error) {
+	tid, err := tenantOf(ctx)
+	if err != nil || len(userIDs) == 0 {
+		return nil, err
+	}
+	var creds, ids []UserLink
+	err = s.conn(ctx).Table("credentials c").
+		Select("c.user_id, c.connection_id, n.name AS connection_name, n.type AS connection_type, '' AS subject, c.created_at").
+		Joins("JOIN connections n ON n.id = c.connection_id AND n.tenant_id = c.tenant_id").
+		Where("c.tenant_id = ? AND c.user_id IN ? AND c.type = ?", tid, userIDs, CredentialPassword).
+		Order("c.created_at, c.id").Scan(&creds).Error
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	err = s.conn(ctx).Table("identities i").
+		Select("i.user_id, i.connection_id, n.name AS connection_name, n.type AS connection_type, i.subject, i.created_at").
+		Joins("JOIN connections n ON n.id = i.connection_id AND n.tenant_id = i.tenant_id").
+		Where("i.tenant_id = ? AND i.user_id IN ?", tid, userIDs).
+		Order("i.created_at, i.id").Scan(&ids).Error
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := append(creds, ids...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
 }

@@ -107,8 +107,22 @@ type Client struct {
 	Audiences              StringList
 	WebOrigins             StringList
 	OrganizationUsage      string // "deny" (default), "allow" or "require"
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// AppType is Auth0's application type: "spa", "native", "regular_web" or "non_interactive"; "" for a client
+	// described by its Type alone.
+	AppType string
+	// TokenEndpointAuthMethod is how the client authenticates at the token endpoint (RFC 7591 §2): "none" for a
+	// public client, "client_secret_post" or "client_secret_basic" for a confidential one; "" derives it from Type.
+	// A confidential client may use either secret method.
+	TokenEndpointAuthMethod string
+	// AllowedOrigins are origins allowed to call the tenant from a browser (CORS) besides WebOrigins, Auth0's
+	// allowed_origins.
+	AllowedOrigins StringList
+	// OrganizationRequireBehavior is how a client whose OrganizationUsage is require gets an organization at
+	// sign-in, Auth0's organization_require_behavior: "no_prompt" (the client must name it), "post_login_prompt"
+	// or "pre_login_prompt" (the user picks one after signing in); "" is post_login_prompt.
+	OrganizationRequireBehavior string
+	CreatedAt                   time.Time
+	UpdatedAt                   time.Time
 }
 
 // Client organization usage: whether tokens may (allow), must (require) or must not (deny) name an organization.
@@ -138,9 +152,13 @@ type User struct {
 	// Blocked users can neither sign in nor obtain tokens (Auth0's "blocked").
 	Blocked bool
 	// Profile holds the user's other OIDC standard profile claims (column profile, a JSON object).
-	Profile   UserProfile
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Profile UserProfile
+	// UserMetadata and AppMetadata are Auth0's user metadata, each a JSON object: what the user may edit about
+	// themselves, and what applications keep about the user.
+	UserMetadata JSONMap
+	AppMetadata  JSONMap
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // UserProfile is a user's OpenID Connect standard profile claims (OIDC Core §5.1) other than name, which has a

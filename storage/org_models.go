@@ -177,13 +177,17 @@ type AuditEvent struct {
 	CreatedAt      time.Time
 }
 
-// AuditFilter selects audit events; zero fields do not filter. Results are newest first.
+// AuditFilter selects audit events; zero fields do not filter. Results are newest first, or oldest first with
+// Ascending.
 type AuditFilter struct {
 	Type           string
 	UserID         string
 	OrganizationID string
 	Since, Until   time.Time
 	Before         int64 // cursor: only events with Seq < Before
+	After          int64 // checkpoint: only events with Seq > After (with Ascending, a log export reading forward)
+	Ascending      bool
+	Offset         int // events skipped, for offset pages
 	Limit          int
 }
 

@@ -61,6 +61,15 @@ func (s *Store) ListOrganizations(ctx context.Context, p Page) ([]Organization, 
 	return os, n, mapErr(err)
 }
 
+func (s *Store) ListOrganizationsAfter(ctx context.Context, c Checkpoint) ([]Organization, string, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return checkpointPage(db.Model(&Organization{}), "created_at", "id", c,
+		func(o Organization) (time.Time, string) { return o.CreatedAt, o.ID })
+}
+
 func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(old Organization) (Organization, error)) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
 		if err := s.lockRow(ctx, &Organization{}, id); err != nil {
@@ -174,6 +183,18 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, p Page) ([]Member
 		Order("m.joined_at, m.id")
 	err = pageQuery(q, p).Scan(&out).Error
 	return out, n, mapErr(err)
+}
+
+func (s *Store) ListMembersAfter(ctx context.Context, orgID string, c Checkpoint) ([]Member, string, error) {
+	tid, err := tenantOf(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	q := s.conn(ctx).Table("memberships m").
+		Select("m.*, u.email AS email, u.name AS name").
+		Joins("JOIN users u ON u.id = m.user_id AND u.tenant_id = m.tenant_id").
+		Where("m.tenant_id = ? AND m.organization_id = ?", tid, orgID)
+	return checkpointPage(q, "m.joined_at", "m.id", c, func(m Member) (time.Time, string) { return m.JoinedAt, m.ID })
 }
 
 func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]UserMembership, error) {
@@ -675,6 +696,35 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEvent) error {
 }
 
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
+	db, err := s.auditQuery(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	order := "seq DESC"
+	if f.Ascending {
+		order = "seq"
+	}
+	var out []AuditEvent
+	err = pageQuery(db.Order(order), Page{Offset: f.Offset, Limit: limit}).Find(&out).Error
+	return out, mapErr(err)
+}
+
+func (s *Store) CountAudit(ctx context.Context, f AuditFilter) (int64, error) {
+	db, err := s.auditQuery(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = db.Model(&AuditEvent{}).Count(&n).Error
+	return n, mapErr(err)
+}
+
+// auditQuery is the tenant's audit events that f's filters select (not its offset, limit or order).
+func (s *Store) auditQuery(ctx context.Context, f AuditFilter) (*gorm.DB, error) {
 	db, _, err := s.scoped(ctx)
 	if err != nil {
 		return nil, err
@@ -697,11 +747,18 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, err
 	if f.Before > 0 {
 		db = db.Where("seq < ?", f.Before)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
+	if f.After > 0 {
+		db = db.Where("seq > ?", f.After)
 	}
-	var out []AuditEvent
-	err = db.Order("seq DESC").Limit(limit).Find(&out).Error
-	return out, mapErr(err)
+	return db, nil
+}
+
+func (s *Store) GetAuditEvent(ctx context.Context, id string) (AuditEvent, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return AuditEvent{}, err
+	}
+	var e AuditEvent
+	err = db.Where("id = ?", id).Take(&e).Error
+	return e, mapErr(err)
 }

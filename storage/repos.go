@@ -129,6 +129,20 @@ func (s *Store) ListClients(ctx context.Context) ([]Client, error) {
 	return cs, mapErr(err)
 }
 
+func (s *Store) ListClientPage(ctx context.Context, p Page) ([]Client, int64, error) {
+	db, _, err := s.scoped(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	var n int64
+	if err := db.Model(&Client{}).Count(&n).Error; err != nil {
+		return nil, 0, mapErr(err)
+	}
+	var cs []Client
+	err = pageQuery(db.Order("created_at, id"), p).Find(&cs).Error
+	return cs, n, mapErr(err)
+}
+
 func (s *Store) UpdateClient(ctx context.Context, id string, fn func(old Client) (Client, error)) error {
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		if err := s.lockRow(ctx, &Client{}, id); err != nil {

@@ -72,7 +72,10 @@ type Keys interface {
 type Clients interface {
 	CreateClient(ctx context.Context, c Client) error
 	GetClientByID(ctx context.Context, id string) (Client, error)
+	// ListClients returns every client of the tenant, oldest first.
 	ListClients(ctx context.Context) ([]Client, error)
+	// ListClientPage returns a page of the tenant's clients, oldest first, and their total count.
+	ListClientPage(ctx context.Context, p Page) ([]Client, int64, error)
 	// UpdateClient applies fn to the stored client inside a transaction.
 	UpdateClient(ctx context.Context, id string, fn func(old Client) (Client, error)) error
 	DeleteClient(ctx context.Context, id string) error
@@ -113,6 +116,9 @@ type Organizations interface {
 	GetOrganization(ctx context.Context, idOrName string) (Organization, error)
 	// ListOrganizations returns a page ordered by creation, and the total count.
 	ListOrganizations(ctx context.Context, p Page) ([]Organization, int64, error)
+	// ListOrganizationsAfter returns a checkpoint page in the same order and the cursor of the next page ("" when
+	// none follows); ErrBadCursor for a cursor no page of this list produced.
+	ListOrganizationsAfter(ctx context.Context, c Checkpoint) ([]Organization, string, error)
 	UpdateOrganization(ctx context.Context, id string, fn func(old Organization) (Organization, error)) error
 	// DeleteOrganization removes the organization with its memberships, their role assignments, its custom
 	// roles and its client links.
@@ -128,6 +134,9 @@ type Memberships interface {
 	GetMembershipByID(ctx context.Context, id string) (Membership, error)
 	// ListMembers returns a page of an organization's members (any status) ordered by joining, and the total.
 	ListMembers(ctx context.Context, orgID string, p Page) ([]Member, int64, error)
+	// ListMembersAfter returns a checkpoint page of an organization's members in the same order and the cursor of
+	// the next page ("" when none follows); ErrBadCursor for a cursor no page of a member list produced.
+	ListMembersAfter(ctx context.Context, orgID string, c Checkpoint) ([]Member, string, error)
 	// ListUserMemberships returns every membership of one user, with organization names, ordered by joining.
 	ListUserMemberships(ctx context.Context, userID string) ([]UserMembership, error)
 	UpdateMembership(ctx context.Context, id string, fn func(old Membership) (Membership, error)) error
@@ -199,8 +208,13 @@ type APIKeys interface {
 // Audit is the tenant's append-only audit log.
 type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEvent) error
-	// ListAudit returns matching events newest first, at most f.Limit (default 50).
+	// ListAudit returns matching events newest first (oldest first with f.Ascending), f.Offset skipped, at most
+	// f.Limit (default 50).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// CountAudit counts the events f selects (its filters and cursors; not its offset or limit).
+	CountAudit(ctx context.Context, f AuditFilter) (int64, error)
+	// GetAuditEvent finds an event by its id ("evt_…").
+	GetAuditEvent(ctx context.Context, id string) (AuditEvent, error)
 }
 
 // ClientCache is the per-replica cache of fosite clients that GetClient reads through.

@@ -83,9 +83,18 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "An access token is required.")
 	}
 	// The token must be for the Management API alone: its permissions claim does not say which audience each
-	// permission is on, so a token for several APIs could smuggle in a same-named scope of another one.
-	if aud := ar.GetGrantedAudience(); len(aud) != 1 || aud[0] != directory.ManagementAudience {
-		return principal{}, errorf(http.StatusUnauthorized, "invalid_token", "The access token must be for the Management API (audience %s) alone.", directory.ManagementAudience)
+	// permission is on, so a token for several APIs could smuggle in a same-named scope of another one. The
+	// audience may be the API's identifier or its URL on one of this tenant's domains (never another tenant's).
+	aud := ar.GetGrantedAudience()
+	mgmt := len(aud) == 1
+	if mgmt {
+		if mgmt, err = h.S.IsManagementAudience(ctx, aud[0]); err != nil {
+			return principal{}, err
+		}
+	}
+	if !mgmt {
+		return principal{}, errorf(http.StatusUnauthorized, "invalid_token",
+			"The access token must be for the Management API (audience %s or this domain's %s URL) alone.", directory.ManagementAudience, directory.ManagementAPIPath)
 	}
 	// Permissions are read now, not from the token: a member suspended or a role removed since the token was
 	// issued loses access at once.

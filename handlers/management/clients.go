@@ -8,20 +8,27 @@ import (
 	"github.com/authio/authio/storage"
 )
 
-// clientView never carries the secret hash. Field names are Auth0's where Auth0 has the concept.
+// clientView is a client in Auth0's shape (client_id, name, app_type, token_endpoint_auth_method, grant_types,
+// callbacks, allowed_logout_urls, web_origins, allowed_origins, organization_usage, organization_require_behavior)
+// with Authio's type, audiences and scopes; it never carries the secret hash.
 type clientView struct {
-	ClientID          string    `json:"client_id"`
-	Name              string    `json:"name"`
-	Type              string    `json:"type"`
-	Callbacks         []string  `json:"callbacks"`
-	AllowedLogoutURLs []string  `json:"allowed_logout_urls"`
-	GrantTypes        []string  `json:"grant_types"`
-	Audiences         []string  `json:"audiences"`
-	Scopes            []string  `json:"scopes"`
-	WebOrigins        []string  `json:"web_origins"`
-	OrganizationUsage string    `json:"organization_usage"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	ClientID                    string    `json:"client_id"`
+	Name                        string    `json:"name"`
+	AppType                     *string   `json:"app_type"`
+	TokenEndpointAuthMethod     string    `json:"token_endpoint_auth_method"`
+	Type                        string    `json:"type"`
+	IsFirstParty                bool      `json:"is_first_party"`
+	Callbacks                   []string  `json:"callbacks"`
+	AllowedLogoutURLs           []string  `json:"allowed_logout_urls"`
+	GrantTypes                  []string  `json:"grant_types"`
+	Audiences                   []string  `json:"audiences"`
+	Scopes                      []string  `json:"scopes"`
+	WebOrigins                  []string  `json:"web_origins"`
+	AllowedOrigins              []string  `json:"allowed_origins"`
+	OrganizationUsage           string    `json:"organization_usage"`
+	OrganizationRequireBehavior string    `json:"organization_require_behavior"`
+	CreatedAt                   time.Time `json:"created_at"`
+	UpdatedAt                   time.Time `json:"updated_at"`
 }
 
 // clientWithSecret is a client as creation and rotation answer it: the only time its secret is shown.
@@ -38,9 +45,21 @@ func list(l storage.StringList) []string {
 }
 
 func viewClient(c storage.Client) clientView {
-	return clientView{ClientID: c.ID, Name: c.Name, Type: c.Type, Callbacks: list(c.RedirectURIs),
-		AllowedLogoutURLs: list(c.PostLogoutRedirectURIs), GrantTypes: list(c.GrantTypes), Audiences: list(c.Audiences),
-		Scopes: list(c.Scopes), WebOrigins: list(c.WebOrigins), OrganizationUsage: c.OrganizationUsage,
+	method := c.TokenEndpointAuthMethod
+	if method == "" { // a client made before Auth0's fields: its type says
+		method = directory.AuthMethodClientSecretPost
+		if c.Type == storage.ClientPublic {
+			method = directory.AuthMethodNone
+		}
+	}
+	behavior := c.OrganizationRequireBehavior
+	if behavior == "" {
+		behavior = directory.OrgRequirePostLoginPrompt
+	}
+	return clientView{ClientID: c.ID, Name: c.Name, AppType: optional(c.AppType), TokenEndpointAuthMethod: method, Type: c.Type,
+		IsFirstParty: true, Callbacks: list(c.RedirectURIs), AllowedLogoutURLs: list(c.PostLogoutRedirectURIs),
+		GrantTypes: list(c.GrantTypes), Audiences: list(c.Audiences), Scopes: list(c.Scopes), WebOrigins: list(c.WebOrigins),
+		AllowedOrigins: list(c.AllowedOrigins), OrganizationUsage: c.OrganizationUsage, OrganizationRequireBehavior: behavior,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
@@ -50,16 +69,30 @@ var clientFields = map[string]string{
 	"audience": "audiences", "scope": "scopes", "web-origin": "web_origins",
 }
 
+// clientBody is POST and PATCH /clients: Auth0's client fields, and Authio's type, audiences and scopes.
+// is_first_party is accepted only as true: every client is the tenant's own.
 type clientBody struct {
-	Name              *string   `json:"name"`
-	Type              *string   `json:"type"`
-	Callbacks         *[]string `json:"callbacks"`
-	AllowedLogoutURLs *[]string `json:"allowed_logout_urls"`
-	GrantTypes        *[]string `json:"grant_types"`
-	Audiences         *[]string `json:"audiences"`
-	Scopes            *[]string `json:"scopes"`
-	WebOrigins        *[]string `json:"web_origins"`
-	OrganizationUsage *string   `json:"organization_usage"`
+	Name                        *string   `json:"name"`
+	AppType                     *string   `json:"app_type"`
+	TokenEndpointAuthMethod     *string   `json:"token_endpoint_auth_method"`
+	Type                        *string   `json:"type"`
+	IsFirstParty                *bool     `json:"is_first_party"`
+	Callbacks                   *[]string `json:"callbacks"`
+	AllowedLogoutURLs           *[]string `json:"allowed_logout_urls"`
+	GrantTypes                  *[]string `json:"grant_types"`
+	Audiences                   *[]string `json:"audiences"`
+	Scopes                      *[]string `json:"scopes"`
+	WebOrigins                  *[]string `json:"web_origins"`
+	AllowedOrigins              *[]string `json:"allowed_origins"`
+	OrganizationUsage           *string   `json:"organization_usage"`
+	OrganizationRequireBehavior *string   `json:"organization_require_behavior"`
+}
+
+func (b clientBody) check() error {
+	if b.IsFirstParty != nil && !*b.IsFirstParty {
+		return errorf(http.StatusBadRequest, "invalid_body", "is_first_party: third-party clients are not supported; every client is the tenant's own")
+	}
+	return nil
 }
 
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request) error {
@@ -67,11 +100,11 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cs, err := h.S.ListClients(r.Context())
+	cs, n, err := h.S.ListClientPage(r.Context(), p.store())
 	if err != nil {
 		return err
 	}
-	writeList(w, p, "clients", mapSlice(directory.Paginate(cs, p.store()), viewClient), int64(len(cs)))
+	writeList(w, p, "clients", mapSlice(cs, viewClient), n)
 	return nil
 }
 
@@ -80,10 +113,15 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil {
 		return err
 	}
+	if err := b.check(); err != nil {
+		return err
+	}
 	ctx := r.Context()
 	cc, err := h.S.CreateClient(ctx, directory.ClientSpec{Name: deref(b.Name), Type: deref(b.Type), RedirectURIs: deref(b.Callbacks),
 		PostLogoutRedirectURIs: deref(b.AllowedLogoutURLs), GrantTypes: deref(b.GrantTypes), Audiences: deref(b.Audiences),
-		Scopes: deref(b.Scopes), WebOrigins: deref(b.WebOrigins), OrganizationUsage: deref(b.OrganizationUsage)})
+		Scopes: deref(b.Scopes), WebOrigins: deref(b.WebOrigins), OrganizationUsage: deref(b.OrganizationUsage),
+		AppType: deref(b.AppType), TokenEndpointAuthMethod: deref(b.TokenEndpointAuthMethod), AllowedOrigins: deref(b.AllowedOrigins),
+		OrganizationRequireBehavior: deref(b.OrganizationRequireBehavior)})
 	if err != nil {
 		return renameFields(err, clientFields)
 	}
@@ -107,9 +145,14 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil {
 		return err
 	}
+	if err := b.check(); err != nil {
+		return err
+	}
 	c, err := h.S.UpdateClient(r.Context(), pathVar(r, "id"), directory.ClientUpdate{Name: b.Name, Type: b.Type, RedirectURIs: b.Callbacks,
 		PostLogoutRedirectURIs: b.AllowedLogoutURLs, GrantTypes: b.GrantTypes, Audiences: b.Audiences, Scopes: b.Scopes,
-		WebOrigins: b.WebOrigins, OrganizationUsage: b.OrganizationUsage})
+		WebOrigins: b.WebOrigins, OrganizationUsage: b.OrganizationUsage, AppType: b.AppType,
+		TokenEndpointAuthMethod: b.TokenEndpointAuthMethod, AllowedOrigins: b.AllowedOrigins,
+		OrganizationRequireBehavior: b.OrganizationRequireBehavior})
 	if err != nil {
 		return renameFields(err, clientFields)
 	}

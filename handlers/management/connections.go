@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/authn/signin"
+	"github.com/authio/authio/directory"
 	"github.com/authio/authio/storage"
 )
 
@@ -34,14 +35,35 @@ type connectionBody struct {
 	Options  *map[string]any `json:"options"`
 }
 
-// listConnections serves GET /connections, filtered by ?name= and ?strategy= (Auth0's filters).
+// listConnections serves GET /connections, filtered by ?name= and ?strategy= (Auth0's filters), in creation
+// order: an offset page (page, per_page, include_totals), or with from or take a checkpoint page,
+// {"connections": [...], "next": cursor} without next on the last page.
 func (h *Handler) listConnections(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	c, err := parseCheckpoint(q)
+	if err != nil {
+		return err
+	}
+	var p paging
+	if !c.on {
+		if p, err = parsePaging(q); err != nil {
+			return err
+		}
+	}
 	list, err := h.S.ListConnections(r.Context(), q.Get("name"), q.Get("strategy"))
 	if err != nil {
 		return err
 	}
-	return ok(w, mapSlice(list, viewConnection))
+	if c.on {
+		page, next, err := directory.PageFrom(list, c.from, c.take, func(c storage.Connection) (time.Time, string) { return c.CreatedAt, c.ID })
+		if err != nil {
+			return asQueryError(err)
+		}
+		writeCheckpoint(w, "connections", mapSlice(page, viewConnection), next)
+		return nil
+	}
+	writeList(w, p, "connections", mapSlice(directory.Paginate(list, p.store()), viewConnection), int64(len(list)))
+	return nil
 }
 
 // createConnection serves POST /connections; only strategies with a registered kind are accepted (400 otherwise).

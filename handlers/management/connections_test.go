@@ -132,7 +132,7 @@ func TestDisabledPasswordConnection(t *testing.T) {
 		if _, err := f.env.S.SignIn(ctx, "alice@acme.test", testenv.Password, "192.0.2.1"); !errors.Is(err, signin.ErrConnectionDisabled) {
 			t.Errorf("sign-in through the disabled connection: %v, want ErrConnectionDisabled", err)
 		}
-		logs := arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?type="+audit.EventSignInFailed, nil))["logs"])
+		logs := arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?include_totals=true&type="+audit.EventSignInFailed, nil))["logs"])
 		if len(logs) != 1 || obj(t, obj(t, logs[0])["data"])["reason"] != "connection_disabled" {
 			t.Errorf("audit of the refused sign-in = %v", logs)
 		}
@@ -144,7 +144,7 @@ func TestDisabledPasswordConnection(t *testing.T) {
 		if _, err := f.env.S.SignIn(gctx, "alice@acme.test", testenv.Password, "192.0.2.1"); err != nil {
 			t.Errorf("globex sign-in after acme disabled its connection: %v", err)
 		}
-		audits := arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?type="+signin.EventConnectionUpdated, nil))["logs"])
+		audits := arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?include_totals=true&type="+signin.EventConnectionUpdated, nil))["logs"])
 		if len(audits) != 1 {
 			t.Errorf("connection.updated events = %v", audits)
 		}

@@ -1,12 +1,12 @@
 package management
 
 import (
-	"errors"
 	"net/http"
-	"strconv"
+	"net/url"
 	"time"
 
 	"github.com/authio/authio/directory"
+	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
 
@@ -27,11 +27,15 @@ func viewLog(e storage.AuditEvent) logView {
 		ClientID: e.ClientID, IP: e.IP, Data: orEmpty(e.Data)}
 }
 
-// listLogs serves the audit log, newest first, a page at a time: {"logs": [...], "next": cursor or null}; the
-// next page is ?from=<cursor> with the same filters.
+// listLogs serves GET /logs, filtered by type, user_id, organization_id, since and until, in Auth0's two ways:
+//   - an offset page (page, per_page, include_totals), newest first: a bare array, or the totals object
+//     {"logs": [...], "start", "limit", "length", "total"};
+//   - with from or take, a checkpoint: the events after the event from ("" or absent: from the oldest), oldest
+//     first, at most take, as a bare array with a Link header whose rel="next" URL continues after the last one
+//     (after an empty page, the same URL again: new events may come).
 func (h *Handler) listLogs(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
-	q := directory.LogQuery{Type: v.Get("type"), UserID: v.Get("user_id"), OrganizationID: v.Get("organization_id"), From: v.Get("from")}
+	q := directory.LogQuery{Type: v.Get("type"), UserID: v.Get("user_id"), OrganizationID: v.Get("organization_id")}
 	for _, t := range []struct {
 		param string
 		dst   *time.Time
@@ -44,19 +48,46 @@ func (h *Handler) listLogs(w http.ResponseWriter, r *http.Request) error {
 			*t.dst = tm
 		}
 	}
-	if s := v.Get("take"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return queryError("take", "must be between 1 and %d", directory.MaxLogTake)
-		}
-		q.Take = n
-	}
-	events, next, err := h.S.AuditLog(r.Context(), q)
-	var ve *directory.ValidationError
-	if errors.As(err, &ve) {
-		return queryError(ve.Field, "%s", ve.Message)
-	} else if err != nil {
+	c, err := parseCheckpoint(v)
+	if err != nil {
 		return err
 	}
-	return ok(w, map[string]any{"logs": mapSlice(events, viewLog), "next": optional(next)})
+	if c.on {
+		q.From, q.Take = c.from, c.take
+		events, err := h.S.AuditLogAfter(r.Context(), q)
+		if err != nil {
+			return asQueryError(err)
+		}
+		next := v
+		if len(events) > 0 {
+			next = url.Values{}
+			for k, vs := range v {
+				next[k] = vs
+			}
+			next.Set("from", events[len(events)-1].ID)
+		}
+		if t := server.TenantFromContext(r.Context()); t != nil {
+			w.Header().Set("Link", "<"+t.URL("/api/v2/logs?"+next.Encode())+`>; rel="next"`)
+		}
+		return ok(w, mapSlice(events, viewLog))
+	}
+	p, err := parsePaging(v)
+	if err != nil {
+		return err
+	}
+	events, total, err := h.S.AuditLogPage(r.Context(), q, p.store())
+	if err != nil {
+		return asQueryError(err)
+	}
+	writeList(w, p, "logs", mapSlice(events, viewLog), total)
+	return nil
+}
+
+// getLog serves GET /logs/{id}: one event of the audit log.
+func (h *Handler) getLog(w http.ResponseWriter, r *http.Request) error {
+	e, err := h.S.AuditEvent(r.Context(), pathVar(r, "id"))
+	if err != nil {
+		return err
+	}
+	return ok(w, viewLog(e))
 }

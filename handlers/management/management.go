@@ -1,7 +1,8 @@
 // Package management serves a tenant's Management API under /api/v2, shaped like Auth0's: organizations,
 // members and their roles, roles and permissions, resource servers, users, clients and the audit log.
-// Callers authenticate with a secret API key (sk_live_…/sk_test_…) or an access token for the
-// urn:authio:management audience; an organization-scoped token reaches only its own organization.
+// Callers authenticate with a secret API key (sk_live_…/sk_test_…) or an access token for the Management API's
+// audience (urn:authio:management, or https://{tenant domain}/api/v2/ as Auth0's SDKs ask for it); an
+// organization-scoped token reaches only its own organization.
 package management
 
 import (
@@ -30,12 +31,14 @@ import (
 // member roles, and the machine clients allowed into them.
 type Organizations interface {
 	ListOrganizations(ctx context.Context, p storage.Page) ([]storage.Organization, int64, error)
+	ListOrganizationsFrom(ctx context.Context, from string, take int) ([]storage.Organization, string, error)
 	CreateOrganization(ctx context.Context, spec directory.OrganizationSpec) (storage.Organization, error)
 	Organization(ctx context.Context, idOrName string) (storage.Organization, error)
 	OrganizationByName(ctx context.Context, name string) (storage.Organization, error)
 	UpdateOrganization(ctx context.Context, idOrName string, upd directory.OrganizationUpdate) (storage.Organization, error)
 	DeleteOrganization(ctx context.Context, idOrName string) error
 	ListMembers(ctx context.Context, orgRef string, p storage.Page) ([]directory.MemberInfo, int64, error)
+	ListMembersFrom(ctx context.Context, orgRef, from string, take int) ([]directory.MemberInfo, string, error)
 	AddMembers(ctx context.Context, orgRef string, userIDs []string, status string) ([]storage.Membership, error)
 	RemoveMembers(ctx context.Context, orgRef string, userIDs []string) error
 	SetMemberStatus(ctx context.Context, orgRef, userID, status string) (storage.Membership, error)
@@ -74,11 +77,14 @@ type Users interface {
 	UpdateUser(ctx context.Context, id string, upd directory.UserUpdate) (storage.User, error)
 	DeleteUser(ctx context.Context, id string) error
 	UserOrganizations(ctx context.Context, id string) ([]storage.UserMembership, error)
+	// UserIdentities returns the identities (passwords on connections, linked upstream accounts) of the users
+	// with ids, by user id.
+	UserIdentities(ctx context.Context, ids []string) (map[string][]storage.UserLink, error)
 }
 
 // Applications is the tenant's clients and resource servers (APIs).
 type Applications interface {
-	ListClients(ctx context.Context) ([]storage.Client, error)
+	ListClientPage(ctx context.Context, p storage.Page) ([]storage.Client, int64, error)
 	CreateClient(ctx context.Context, spec directory.ClientSpec) (directory.CreatedClient, error)
 	Client(ctx context.Context, id string) (storage.Client, error)
 	UpdateClient(ctx context.Context, id string, upd directory.ClientUpdate) (storage.Client, error)
@@ -100,13 +106,18 @@ type Tenant interface {
 	GetConnection(ctx context.Context, id string) (storage.Connection, error)
 	CreateConnection(ctx context.Context, spec signin.ConnectionSpec) (storage.Connection, error)
 	UpdateConnection(ctx context.Context, id string, upd signin.ConnectionUpdate) (storage.Connection, error)
-	AuditLog(ctx context.Context, q directory.LogQuery) ([]storage.AuditEvent, string, error)
+	AuditLogPage(ctx context.Context, q directory.LogQuery, p storage.Page) ([]storage.AuditEvent, int64, error)
+	AuditLogAfter(ctx context.Context, q directory.LogQuery) ([]storage.AuditEvent, error)
+	AuditEvent(ctx context.Context, id string) (storage.AuditEvent, error)
 }
 
 // Access authenticates Management API callers.
 type Access interface {
 	// AuthenticateAPIKey checks a secret API key (sk_live_…/sk_test_…) of the tenant in scope.
 	AuthenticateAPIKey(ctx context.Context, key string) (storage.APIKey, error)
+	// IsManagementAudience reports whether an access token's audience names this tenant's Management API: its
+	// identifier (urn:authio:management) or its URL on one of the tenant's domains (https://{domain}/api/v2/).
+	IsManagementAudience(ctx context.Context, aud string) (bool, error)
 	// LivePermissions re-reads what a management access token's subject may still do on audience.
 	LivePermissions(ctx context.Context, sess *oauth.Session, audience string) ([]string, error)
 	// ResolveTenant is the tenant-resolution middleware (for the API's own 404 handler).
@@ -207,6 +218,7 @@ func (h *Handler) routes() []route {
 		{"DELETE", "/clients/{id}/roles", access{"update:clients", !org}, h.removeClientRoles},
 
 		{"GET", "/logs", access{"read:logs", !org}, h.listLogs},
+		{"GET", "/logs/{id}", access{"read:logs", !org}, h.getLog},
 
 		{"GET", "/tenants/settings", access{"read:tenant_settings", !org}, h.getTenantSettings},
 		{"PATCH", "/tenants/settings", access{"update:tenant_settings", !org}, h.updateTenantSettings},

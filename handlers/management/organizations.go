@@ -40,8 +40,21 @@ func deref[T any](p *T) T {
 	return *p
 }
 
+// listOrganizations serves GET /organizations: an offset page (page, per_page, include_totals), or with from or
+// take a checkpoint page, {"organizations": [...], "next": cursor} without next on the last page.
 func (h *Handler) listOrganizations(w http.ResponseWriter, r *http.Request) error {
-	p, err := parsePaging(r.URL.Query())
+	q := r.URL.Query()
+	if c, err := parseCheckpoint(q); err != nil {
+		return err
+	} else if c.on {
+		orgs, next, err := h.S.ListOrganizationsFrom(r.Context(), c.from, c.take)
+		if err != nil {
+			return asQueryError(err)
+		}
+		writeCheckpoint(w, "organizations", mapSlice(orgs, viewOrganization), next)
+		return nil
+	}
+	p, err := parsePaging(q)
 	if err != nil {
 		return err
 	}
@@ -129,8 +142,26 @@ type membersBody struct {
 	Status  string   `json:"status,omitempty"`
 }
 
+func viewMember(m directory.MemberInfo) memberView {
+	return memberView{UserID: m.UserID, Email: m.Email, Name: m.Name, Status: m.Status, MembershipID: m.ID,
+		JoinedAt: m.JoinedAt, Roles: mapSlice(m.Roles, viewRoleRef)}
+}
+
+// listMembers serves GET /organizations/{id}/members: an offset page, or with from or take a checkpoint page,
+// {"members": [...], "next": cursor} without next on the last page.
 func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request) error {
-	p, err := parsePaging(r.URL.Query())
+	q := r.URL.Query()
+	if c, err := parseCheckpoint(q); err != nil {
+		return err
+	} else if c.on {
+		ms, next, err := h.S.ListMembersFrom(r.Context(), pathVar(r, "id"), c.from, c.take)
+		if err != nil {
+			return asQueryError(err)
+		}
+		writeCheckpoint(w, "members", mapSlice(ms, viewMember), next)
+		return nil
+	}
+	p, err := parsePaging(q)
 	if err != nil {
 		return err
 	}
@@ -138,10 +169,7 @@ func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, p, "members", mapSlice(ms, func(m directory.MemberInfo) memberView {
-		return memberView{UserID: m.UserID, Email: m.Email, Name: m.Name, Status: m.Status, MembershipID: m.ID,
-			JoinedAt: m.JoinedAt, Roles: mapSlice(m.Roles, viewRoleRef)}
-	}), n)
+	writeList(w, p, "members", mapSlice(ms, viewMember), n)
 	return nil
 }
 

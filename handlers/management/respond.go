@@ -156,6 +156,48 @@ func parsePaging(q url.Values) (paging, error) {
 	return p, nil
 }
 
+// checkpoint is a checkpoint page request (Auth0's from and take): on when either parameter is present, which
+// overrides page and per_page. take 0 is the default (directory.DefaultCheckpointTake).
+type checkpoint struct {
+	on   bool
+	from string
+	take int
+}
+
+func parseCheckpoint(q url.Values) (checkpoint, error) {
+	c := checkpoint{on: q.Has("from") || q.Has("take"), from: q.Get("from")}
+	if v := q.Get("take"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > directory.MaxCheckpointTake {
+			return c, queryError("take", "must be a number from 1 to %d", directory.MaxCheckpointTake)
+		}
+		c.take = n
+	}
+	return c, nil
+}
+
+// asQueryError reports a validation error of a query parameter (from, take, since, …) as invalid_query_string.
+func asQueryError(err error) error {
+	var ve *directory.ValidationError
+	if errors.As(err, &ve) {
+		return queryError(ve.Field, "%s", ve.Message)
+	}
+	return err
+}
+
+// writeCheckpoint answers a checkpoint page: {key: items, "next": cursor}, without next on the last page (Auth0:
+// "when next is no longer included in the response, no pages are remaining").
+func writeCheckpoint[T any](w http.ResponseWriter, key string, items []T, next string) {
+	if items == nil {
+		items = []T{}
+	}
+	body := map[string]any{key: items}
+	if next != "" {
+		body["next"] = next
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
+}
+
 // writeList answers a page of items: a bare array, or with include_totals an object holding the items under
 // key with start, limit, length and total.
 func writeList[T any](w http.ResponseWriter, p paging, key string, items []T, total int64) {

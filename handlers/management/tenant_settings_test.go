@@ -68,7 +68,7 @@ func TestTenantSettings(t *testing.T) {
 		}
 		audited := func(t *testing.T) []any {
 			t.Helper()
-			return arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?type="+server.EventTenantSettingsUpdated, nil))["logs"])
+			return arr(t, obj(t, f.must(t, http.StatusOK, "GET", "/logs?include_totals=true&type="+server.EventTenantSettingsUpdated, nil))["logs"])
 		}
 		if events := audited(t); len(events) != 1 {
 			t.Fatalf("%s events = %v, want 1", server.EventTenantSettingsUpdated, events)

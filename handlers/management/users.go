@@ -5,26 +5,74 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/storage"
 )
 
-// userView never carries the password hash. The standard profile claims (given_name, picture, …) sit at the top
-// level under their OIDC names, as in Auth0's user object, and are absent when unset.
+// userView is a user in Auth0's shape; it never carries the password hash. The standard profile claims
+// (given_name, picture, …) sit at the top level under their OIDC names and are absent when unset; user_metadata,
+// app_metadata and identities are always present. Auth0's last_login and logins_count are not kept, so absent.
 type userView struct {
 	UserID        string `json:"user_id"`
 	Email         string `json:"email"`
 	EmailVerified bool   `json:"email_verified"`
 	Name          string `json:"name"`
 	storage.UserProfile
-	Blocked   bool      `json:"blocked"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Blocked      bool           `json:"blocked"`
+	UserMetadata map[string]any `json:"user_metadata"`
+	AppMetadata  map[string]any `json:"app_metadata"`
+	Identities   []identityView `json:"identities"`
+	CreatedAt    time.Time      `json:"created_at"`
+	UpdatedAt    time.Time      `json:"updated_at"`
 }
 
-func viewUser(u storage.User) userView {
+// identityView is one of a user's identities in Auth0's shape: the connection's name, its strategy as provider,
+// the account's id at that provider (the user's own id for a password), and whether the connection is a social
+// one (never, for the password, OIDC and SAML connections Authio has).
+type identityView struct {
+	Connection string `json:"connection"`
+	Provider   string `json:"provider"`
+	UserID     string `json:"user_id"`
+	IsSocial   bool   `json:"isSocial"`
+}
+
+func viewIdentity(l storage.UserLink) identityView {
+	v := identityView{Connection: l.ConnectionName, Provider: signin.StrategyOf(l.ConnectionType), UserID: l.Subject}
+	if l.Subject == "" {
+		v.UserID = l.UserID
+	}
+	switch l.ConnectionType {
+	case storage.ConnectionPassword, storage.ConnectionOIDC, storage.ConnectionSAML, storage.ConnectionEmail, storage.ConnectionPasskey:
+	default:
+		v.IsSocial = l.Subject != ""
+	}
+	return v
+}
+
+func viewUser(u storage.User, links []storage.UserLink) userView {
 	return userView{UserID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, UserProfile: u.Profile,
-		Blocked: u.Blocked, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		Blocked: u.Blocked, UserMetadata: orEmpty(u.UserMetadata), AppMetadata: orEmpty(u.AppMetadata),
+		Identities: mapSlice(links, viewIdentity), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+// viewUsers shows users with their identities, read for all of them at once.
+func (h *Handler) viewUsers(r *http.Request, users []storage.User) ([]userView, error) {
+	ids := mapSlice(users, func(u storage.User) string { return u.ID })
+	links, err := h.S.UserIdentities(r.Context(), ids)
+	if err != nil {
+		return nil, err
+	}
+	return mapSlice(users, func(u storage.User) userView { return viewUser(u, links[u.ID]) }), nil
+}
+
+// viewOneUser is viewUsers for one user.
+func (h *Handler) viewOneUser(r *http.Request, u storage.User) (userView, error) {
+	vs, err := h.viewUsers(r, []storage.User{u})
+	if err != nil {
+		return userView{}, err
+	}
+	return vs[0], nil
 }
 
 // userBody is POST and PATCH /users. Profile claims are optional; in a PATCH, "" removes one.
@@ -51,6 +99,10 @@ type userBody struct {
 	Birthdate         *string `json:"birthdate"`
 	Zoneinfo          *string `json:"zoneinfo"`
 	Locale            *string `json:"locale"`
+
+	// UserMetadata and AppMetadata are Auth0's metadata objects; a PATCH merges them (directory.MergeMetadata).
+	UserMetadata *map[string]any `json:"user_metadata"`
+	AppMetadata  *map[string]any `json:"app_metadata"`
 }
 
 func (b userBody) profile() directory.ProfileUpdate {
@@ -78,7 +130,11 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, p, "users", mapSlice(users, viewUser), n)
+	views, err := h.viewUsers(r, users)
+	if err != nil {
+		return err
+	}
+	writeList(w, p, "users", views, n)
 	return nil
 }
 
@@ -94,7 +150,11 @@ func (h *Handler) usersWithEmail(r *http.Request, email string) ([]userView, err
 	case err != nil:
 		return nil, err
 	}
-	return []userView{viewUser(u)}, nil
+	v, err := h.viewOneUser(r, u)
+	if err != nil {
+		return nil, err
+	}
+	return []userView{v}, nil
 }
 
 func (h *Handler) usersByEmail(w http.ResponseWriter, r *http.Request) error {
@@ -115,11 +175,15 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, err := h.S.AddUser(r.Context(), directory.UserSpec{Email: deref(b.Email), Password: deref(b.Password), Name: deref(b.Name),
 		EmailVerified: deref(b.EmailVerified), Blocked: deref(b.Blocked), Profile: b.profile(),
-		Connection: deref(b.Connection)})
+		Connection: deref(b.Connection), UserMetadata: deref(b.UserMetadata), AppMetadata: deref(b.AppMetadata)})
 	if err != nil {
 		return err
 	}
-	return created(w, viewUser(u))
+	v, err := h.viewOneUser(r, u)
+	if err != nil {
+		return err
+	}
+	return created(w, v)
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
@@ -127,7 +191,11 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, viewUser(u))
+	v, err := h.viewOneUser(r, u)
+	if err != nil {
+		return err
+	}
+	return ok(w, v)
 }
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
@@ -136,11 +204,16 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := h.S.UpdateUser(r.Context(), pathVar(r, "id"), directory.UserUpdate{Email: b.Email, Name: b.Name, Password: b.Password,
-		EmailVerified: b.EmailVerified, Blocked: b.Blocked, Profile: b.profile()})
+		EmailVerified: b.EmailVerified, Blocked: b.Blocked, Profile: b.profile(), UserMetadata: b.UserMetadata,
+		AppMetadata: b.AppMetadata})
 	if err != nil {
 		return err
 	}
-	return ok(w, viewUser(u))
+	v, err := h.viewOneUser(r, u)
+	if err != nil {
+		return err
+	}
+	return ok(w, v)
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {

@@ -45,7 +45,7 @@ func (h *Handler) startFlow(w http.ResponseWriter, r *http.Request, ar fosite.Au
 		ClientID:     ar.GetClient().GetID(),
 		Params:       encoded,
 		Organization: params.Get("organization"),
-		OrgRequired:  params.Get("organization") == "" && oauth.CheckOrgUsage(ar.GetClient(), "") != nil,
+		OrgRequired:  params.Get("organization") == "" && oauth.UserPicksOrganization(ar.GetClient()),
 	}
 	if ls != nil {
 		at := ls.AuthTime

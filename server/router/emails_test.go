@@ -94,7 +94,7 @@ func TestEmailsCompareAsPeopleReadThem(t *testing.T) {
 			if r := acme.SignIn(t, c, "BJO\u0308RN@ACME.TEST", "wrong-password", ""); r.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("wrong password: status %d", r.StatusCode)
 			}
-			r := acme.API(t, api, "GET", "/logs?type=signin.failed", key, nil)
+			r := acme.API(t, api, "GET", "/logs?include_totals=true&type=signin.failed", key, nil)
 			var logs struct {
 				Logs []struct {
 					Data map[string]any `json:"data"`

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -322,11 +323,13 @@ func normClient(c storage.Client) storage.Client {
 	c.Scopes = normList(c.Scopes)
 	c.Audiences = normList(c.Audiences)
 	c.WebOrigins = normList(c.WebOrigins)
+	c.AllowedOrigins = normList(c.AllowedOrigins)
 	return c
 }
 
 func normUser(u storage.User) storage.User {
 	u.CreatedAt, u.UpdatedAt = normTime(u.CreatedAt), normTime(u.UpdatedAt)
+	u.UserMetadata, u.AppMetadata = normMap(u.UserMetadata), normMap(u.AppMetadata)
 	return u
 }
 
@@ -379,6 +382,7 @@ func testNoTenant(t *testing.T, s storage.Storage) {
 		}},
 		{"GetClientByID", func(ctx context.Context) error { _, err := s.GetClientByID(ctx, d.client.ID); return err }},
 		{"ListClients", func(ctx context.Context) error { _, err := s.ListClients(ctx); return err }},
+		{"ListClientPage", func(ctx context.Context) error { _, _, err := s.ListClientPage(ctx, storage.Page{}); return err }},
 		{"UpdateClient", func(ctx context.Context) error {
 			return s.UpdateClient(ctx, d.client.ID, func(c storage.Client) (storage.Client, error) { c.Name = "changed"; return c, nil })
 		}},
@@ -694,7 +698,9 @@ func testClients(t *testing.T, s storage.Storage) {
 	tn, ctx := newTenant(t, s)
 	c1 := newClient(t, s, ctx)
 	c2 := storage.Client{ID: "cli_" + rnd(t), TenantID: "ten_" + rnd(t), Name: "SPA", Type: storage.ClientPublic,
-		RedirectURIs: storage.StringList{"http://localhost:3000/cb"}, CreatedAt: now(), UpdatedAt: now()}
+		RedirectURIs: storage.StringList{"http://localhost:3000/cb"}, AppType: "spa", TokenEndpointAuthMethod: "none",
+		AllowedOrigins: storage.StringList{"https://a.test", "https://b.test"}, OrganizationRequireBehavior: "no_prompt",
+		CreatedAt: now(), UpdatedAt: now()}
 	mustNil(t, "CreateClient", s.CreateClient(ctx, c2))
 	c2.TenantID = tn.ID // the context decides the tenant, not the value
 
@@ -730,6 +736,20 @@ func testClients(t *testing.T, s storage.Storage) {
 			cs[i] = normClient(cs[i])
 		}
 		assertEqual(t, "clients", cs, want)
+	})
+
+	t.Run("list pages", func(t *testing.T) {
+		_, ctx := newTenant(t, s)
+		cs := make([]storage.Client, 5)
+		for _, i := range creationOrder {
+			c := storage.Client{ID: "cli_" + rnd(t), Name: strconv.Itoa(i), Type: storage.ClientPublic, CreatedAt: ago(i), UpdatedAt: ago(i)}
+			mustNil(t, "CreateClient", s.CreateClient(ctx, c))
+			cs[i] = c
+		}
+		testPages(t, idsOf(cs, func(c storage.Client) string { return c.ID }), func(p storage.Page) ([]string, int64, error) {
+			got, n, err := s.ListClientPage(ctx, p)
+			return idsOf(got, func(c storage.Client) string { return c.ID }), n, err
+		})
 	})
 
 	t.Run("duplicate id", func(t *testing.T) {
@@ -840,7 +860,9 @@ func testUsers(t *testing.T, s storage.Storage) {
 	_, ctxB := newTenant(t, s)
 	local := "alice-" + rnd(t)
 	u := storage.User{ID: "usr_" + rnd(t), TenantID: "ten_" + rnd(t), Email: " " + local + "@Example.TEST ", Name: "Alice",
-		PasswordHash: "$argon2id$x", CreatedAt: now(), UpdatedAt: now()}
+		PasswordHash: "$argon2id$x", UserMetadata: storage.JSONMap{"theme": "dark", "sizes": []any{1.0, "two"}},
+		AppMetadata: storage.JSONMap{"plan": "pro", "limits": map[string]any{"seats": 5.0, "quote": `"é\`}},
+		CreatedAt:   now(), UpdatedAt: now()}
 	mustNil(t, "CreateUser", s.CreateUser(ctx, u))
 	u.TenantID, u.Email = tn.ID, local+"@example.test"
 	other := newUser(t, s, ctx)
@@ -916,6 +938,7 @@ func testUsers(t *testing.T, s storage.Storage) {
 			seen = old
 			old.ID, old.TenantID, old.CreatedAt = "usr_"+rnd(t), "ten_"+rnd(t), at(-100*time.Hour)
 			old.Name, old.Email, old.EmailVerified = "Alice B", "Alice.B-"+local+"@Example.test", true
+			old.UserMetadata, old.AppMetadata = storage.JSONMap{"theme": "light"}, nil
 			return old, nil
 		})
 		mustNil(t, "UpdateUser", err)
@@ -923,7 +946,8 @@ func testUsers(t *testing.T, s storage.Storage) {
 		got, err := s.GetUserByEmail(ctx, "alice.b-"+local+"@example.test")
 		mustNil(t, "GetUserByEmail new email", err)
 		if got.ID != u.ID || got.TenantID != tn.ID || !got.CreatedAt.Equal(u.CreatedAt) || got.Name != "Alice B" ||
-			!got.EmailVerified || got.Email != "alice.b-"+local+"@example.test" {
+			!got.EmailVerified || got.Email != "alice.b-"+local+"@example.test" ||
+			len(got.UserMetadata) != 1 || got.UserMetadata["theme"] != "light" || len(got.AppMetadata) != 0 {
 			t.Fatalf("updated user = %+v", got)
 		}
 		_, err = s.GetUserByEmail(ctx, u.Email)
@@ -1429,6 +1453,11 @@ func testTenantIsolation(t *testing.T, s storage.Storage) {
 		mustNil(t, "ListClients", err)
 		if len(cs) != 1 || cs[0].ID != b.client.ID {
 			t.Fatalf("ListClients as B = %+v, want only %s", cs, b.client.ID)
+		}
+		page, total, err := s.ListClientPage(ctxB, storage.Page{Limit: 10})
+		mustNil(t, "ListClientPage", err)
+		if len(page) != 1 || total != 1 || page[0].ID != b.client.ID {
+			t.Fatalf("ListClientPage as B = %+v (total %d), want only %s", page, total, b.client.ID)
 		}
 		us, n, err := s.ListUsers(ctxB, storage.Page{})
 		mustNil(t, "ListUsers", err)

@@ -108,6 +108,31 @@ func testConnections(t *testing.T, s storage.Storage) {
 		if len(list) != 1 || list[0].Subject != "upstream-1" {
 			t.Errorf("ListIdentities = %+v", list)
 		}
+
+		// A user's identities as Auth0 lists them: the password, then the upstream account; for several users
+		// at once, each user's own.
+		u2 := newUser(t, s, ctx)
+		mustNil(t, "password of u2", s.SetPasswordCredential(ctx, u2.ID, def.ID, "h2"))
+		mustNil(t, "password of u", s.SetPasswordCredential(ctx, u.ID, def.ID, "h1"))
+		links, err := s.ListUserLinks(ctx, []string{u.ID, u2.ID, uB.ID, "user_nobody"})
+		mustNil(t, "ListUserLinks", err)
+		type link struct{ user, conName, conType, subject string }
+		var gotLinks []link
+		for _, l := range links {
+			if l.UserID == u.ID {
+				gotLinks = append(gotLinks, link{l.UserID, l.ConnectionName, l.ConnectionType, l.Subject})
+			}
+		}
+		want := []link{{u.ID, "corp-sso", storage.ConnectionOIDC, "upstream-1"}, {u.ID, storage.DefaultPasswordConnection, storage.ConnectionPassword, ""}}
+		if len(gotLinks) != 2 || gotLinks[0] != want[0] || gotLinks[1] != want[1] {
+			t.Errorf("ListUserLinks for u = %+v, want %+v (oldest first)", gotLinks, want)
+		}
+		if len(links) != 3 {
+			t.Errorf("ListUserLinks = %+v, want u's two and u2's password", links)
+		}
+		if none, err := s.ListUserLinks(ctx, nil); err != nil || len(none) != 0 {
+			t.Errorf("ListUserLinks of no users = %+v, %v", none, err)
+		}
 	})
 
 	t.Run("tenant isolation", func(t *testing.T) {
@@ -128,6 +153,9 @@ func testConnections(t *testing.T, s storage.Storage) {
 		wantErr(t, "B looks up A's identity", err, storage.ErrNotFound)
 		if l, err := s.ListIdentities(ctxB, u.ID); err != nil || len(l) != 0 {
 			t.Errorf("B lists A's user's identities: %+v, %v", l, err)
+		}
+		if l, err := s.ListUserLinks(ctxB, []string{u.ID}); err != nil || len(l) != 0 {
+			t.Errorf("B lists A's user's links: %+v, %v", l, err)
 		}
 		wantErr(t, "B links to A's user", s.LinkIdentity(ctxB, storage.Identity{ConnectionID: c.ID, Subject: "x", UserID: u.ID,
 			CreatedAt: now(), UpdatedAt: now()}), storage.ErrNotFound)

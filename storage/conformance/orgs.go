@@ -237,6 +237,53 @@ func testPages(t *testing.T, ids []string, list func(p storage.Page) ([]string, 
 	}
 }
 
+// testCheckpoints lists ids (in the list's order) by checkpoint pages: two at a time from the start to the end,
+// where Next is empty; all at once; and refuses cursors no page produced.
+func testCheckpoints(t *testing.T, ids []string, list func(c storage.Checkpoint) ([]string, string, error)) {
+	t.Helper()
+	t.Run("checkpoint/two at a time", func(t *testing.T) {
+		var got []string
+		c := storage.Checkpoint{Take: 2}
+		for i := 0; ; i++ {
+			page, next, err := list(c)
+			mustNil(t, "list", err)
+			got = append(got, page...)
+			if next == "" {
+				break
+			}
+			if i > len(ids) {
+				t.Fatalf("checkpoint paging does not end: %v", got)
+			}
+			c.From = next
+		}
+		assertSame(t, "pages", got, ids)
+	})
+	t.Run("checkpoint/all at once", func(t *testing.T) {
+		got, next, err := list(storage.Checkpoint{Take: len(ids)})
+		mustNil(t, "list", err)
+		if next != "" {
+			t.Errorf("next = %q after a page holding every row", next)
+		}
+		assertSame(t, "page", got, ids)
+	})
+	t.Run("checkpoint/last row as cursor", func(t *testing.T) {
+		_, next, err := list(storage.Checkpoint{Take: len(ids) - 1})
+		mustNil(t, "list", err)
+		got, after, err := list(storage.Checkpoint{From: next, Take: 5})
+		mustNil(t, "list", err)
+		if after != "" {
+			t.Errorf("next = %q on the last page", after)
+		}
+		assertSame(t, "last page", got, ids[len(ids)-1:])
+	})
+	for _, bad := range []string{"garbage!", "bm90IGEgY3Vyc29y", "MjAyNi0wMS0wMlQwMzowNDowNVp8"} {
+		t.Run("checkpoint/bad cursor "+bad, func(t *testing.T) {
+			_, _, err := list(storage.Checkpoint{From: bad, Take: 2})
+			wantErr(t, "list", err, storage.ErrBadCursor)
+		})
+	}
+}
+
 // ---- normalisation ----
 
 // normMap: an empty JSON object may come back as nil or as an empty map.
@@ -379,6 +426,32 @@ func testOrganizations(t *testing.T, s storage.Storage) {
 		testPages(t, idsOf(orgs, orgID), func(p storage.Page) ([]string, int64, error) {
 			os, n, err := s.ListOrganizations(ctx, p)
 			return idsOf(os, orgID), n, err
+		})
+		testCheckpoints(t, idsOf(orgs, orgID), func(c storage.Checkpoint) ([]string, string, error) {
+			os, next, err := s.ListOrganizationsAfter(ctx, c)
+			for i := range os {
+				assertEqual(t, "organization of a checkpoint page", normOrg(os[i]), normOrg(orgs[slices.Index(idsOf(orgs, orgID), os[i].ID)]))
+			}
+			return idsOf(os, orgID), next, err
+		})
+	})
+
+	t.Run("checkpoint ties", func(t *testing.T) {
+		// Rows created in the same instant come in id order, and a cursor between them loses none.
+		_, ctx := newTenant(t, s)
+		var ids []string
+		tie := ago(2)
+		for range 5 {
+			o := storage.Organization{ID: "org_" + rnd(t), Name: "tie-" + rnd(t), CreatedAt: tie, UpdatedAt: tie}
+			mustNil(t, "CreateOrganization", s.CreateOrganization(ctx, o))
+			ids = append(ids, o.ID)
+		}
+		first := storage.Organization{ID: "org_zzz" + rnd(t), Name: "first-" + rnd(t), CreatedAt: ago(0), UpdatedAt: ago(0)}
+		mustNil(t, "CreateOrganization", s.CreateOrganization(ctx, first))
+		slices.Sort(ids)
+		testCheckpoints(t, append([]string{first.ID}, ids...), func(c storage.Checkpoint) ([]string, string, error) {
+			os, next, err := s.ListOrganizationsAfter(ctx, c)
+			return idsOf(os, orgID), next, err
 		})
 	})
 
@@ -694,6 +767,20 @@ func testMemberships(t *testing.T, s storage.Storage) {
 			ms, n, err := s.ListMembers(ctx, org.ID, p)
 			return idsOf(ms, memberID), n, err
 		})
+		testCheckpoints(t, idsOf(want, memberID), func(c storage.Checkpoint) ([]string, string, error) {
+			ms, next, err := s.ListMembersAfter(ctx, org.ID, c)
+			for i := range ms {
+				ms[i].Membership = normMembership(ms[i].Membership)
+				assertEqual(t, "member of a checkpoint page", ms[i], want[slices.Index(idsOf(want, memberID), ms[i].ID)])
+			}
+			return idsOf(ms, memberID), next, err
+		})
+		// Another organization's members are not on its pages.
+		other := newOrg(t, s, ctx)
+		newMembership(t, s, ctx, other.ID, newUser(t, s, ctx).ID, now())
+		if ms, next, err := s.ListMembersAfter(ctx, org.ID, storage.Checkpoint{Take: 50}); err != nil || len(ms) != 5 || next != "" {
+			t.Fatalf("ListMembersAfter with another organization's member around = %d rows, next %q, %v", len(ms), next, err)
+		}
 		none, total, err := s.ListMembers(ctx, "org_"+rnd(t), storage.Page{})
 		mustNil(t, "ListMembers unknown organization", err)
 		if len(none) != 0 || total != 0 {
@@ -1638,14 +1725,40 @@ func testAudit(t *testing.T, s storage.Storage) {
 		{"before and limit", storage.AuditFilter{Before: seq(4), Limit: 2}, ids(3, 2)},
 		{"unknown type", storage.AuditFilter{Type: "nothing.happened"}, nil},
 		{"unknown user", storage.AuditFilter{UserID: "usr_" + rnd(t)}, nil},
+		{"offset", storage.AuditFilter{Offset: 2, Limit: 3}, ids(3, 2, 1)},
+		{"offset past the end", storage.AuditFilter{Offset: 6, Limit: 3}, nil},
+		{"offset and type", storage.AuditFilter{Offset: 1, Type: "user.login"}, ids(2, 0)},
+		{"oldest first", storage.AuditFilter{Ascending: true}, ids(0, 1, 2, 3, 4, 5)},
+		{"after, oldest first", storage.AuditFilter{After: seq(2), Ascending: true}, ids(3, 4, 5)},
+		{"after, newest first", storage.AuditFilter{After: seq(2)}, ids(5, 4, 3)},
+		{"after and limit", storage.AuditFilter{After: seq(0), Limit: 2, Ascending: true}, ids(1, 2)},
+		{"after and user", storage.AuditFilter{After: seq(0), UserID: u1, Ascending: true}, ids(1, 4, 5)},
+		{"after the last", storage.AuditFilter{After: seq(5), Ascending: true}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := s.ListAudit(ctx, tc.filter)
 			mustNil(t, "ListAudit", err)
 			assertSame(t, "events", idsOf(got, auditID), tc.want)
+			// Counting counts what the filter selects, whatever the page.
+			n, err := s.CountAudit(ctx, tc.filter)
+			mustNil(t, "CountAudit", err)
+			f := tc.filter
+			f.Offset, f.Limit = 0, 1000
+			all, err := s.ListAudit(ctx, f)
+			mustNil(t, "ListAudit", err)
+			if n != int64(len(all)) {
+				t.Errorf("CountAudit = %d, want %d", n, len(all))
+			}
 		})
 	}
+	t.Run("get by id", func(t *testing.T) {
+		got, err := s.GetAuditEvent(ctx, events[3].ID)
+		mustNil(t, "GetAuditEvent", err)
+		assertEqual(t, "audit event", normAudit(got), normAudit(events[3]))
+		_, err = s.GetAuditEvent(ctx, "aud_"+rnd(t))
+		wantErr(t, "GetAuditEvent unknown", err, storage.ErrNotFound)
+	})
 
 	t.Run("default limit and paging", func(t *testing.T) {
 		_, ctx := newTenant(t, s)
@@ -1829,6 +1942,7 @@ func testOrgTenantIsolation(t *testing.T, s storage.Storage) {
 		{"GetRole", func() error { _, err := s.GetRole(ctxB, a.role.ID); return err }},
 		{"GetRole custom", func() error { _, err := s.GetRole(ctxB, a.customRole.ID); return err }},
 		{"APIKeyByHash", func() error { _, err := s.APIKeyByHash(ctxB, a.key.KeyHash); return err }},
+		{"GetAuditEvent", func() error { _, err := s.GetAuditEvent(ctxB, a.event.ID); return err }},
 	}
 	for _, tc := range reads {
 		t.Run("read/"+tc.name, func(t *testing.T) {
@@ -1901,6 +2015,22 @@ func testOrgTenantIsolation(t *testing.T, s storage.Storage) {
 			es, err := s.ListAudit(ctxB, storage.AuditFilter{Before: 1 << 62})
 			return idsOf(es, auditID), err
 		}, []string{b.event.ID}},
+		{"ListAudit after a checkpoint", func(t *testing.T) ([]string, error) {
+			es, err := s.ListAudit(ctxB, storage.AuditFilter{After: 1, Ascending: true})
+			return idsOf(es, auditID), err
+		}, []string{b.event.ID}},
+		{"CountAudit", func(t *testing.T) ([]string, error) {
+			n, err := s.CountAudit(ctxB, storage.AuditFilter{})
+			return []string{fmt.Sprint(n)}, err
+		}, []string{"1"}},
+		{"ListOrganizationsAfter", func(t *testing.T) ([]string, error) {
+			os, _, err := s.ListOrganizationsAfter(ctxB, storage.Checkpoint{Take: 100})
+			return idsOf(os, orgID), err
+		}, []string{b.org.ID}},
+		{"ListMembersAfter of A's organization", func(t *testing.T) ([]string, error) {
+			ms, _, err := s.ListMembersAfter(ctxB, a.org.ID, storage.Checkpoint{Take: 100})
+			return idsOf(ms, memberID), err
+		}, nil},
 	}
 	for _, tc := range lists {
 		t.Run("list/"+tc.name, func(t *testing.T) {
