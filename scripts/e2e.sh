@@ -25,7 +25,7 @@
 #        E2E_SUITES (default "e2e orgs sdk mgmt") the client scripts to run, e.g. E2E_SUITES=sdk,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
-# Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium.
+# Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium, Debian python3-jwt and python3-authlib.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -32,14 +32,18 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 import { Issuer, generators, errors as oidcErrors } from 'openid-client';
 import * as jose from 'jose';
 import { chromium } from 'playwright-core';
+import express from 'express';
+import { auth as jwtBearer } from 'express-oauth2-jwt-bearer';
 
 import {
   configure, need, BASE_DOMAIN, SCHEME, LABEL, CHROMIUM, CHROMIUM_ARGS, request,
-  check, assert, eq, requireValue, short, isAt, inBrowser, run,
+  check, assert, eq, requireValue, short, isAt, inBrowser, run, lookup,
 } from './harness.mjs';
 
 // ---------------------------------------------------------------- configuration
@@ -128,6 +132,18 @@ async function signIn(page, authUrl, { allowNoForm = false } = {}) {
 
 function decodeHeader(jwt) {
   return jose.decodeProtectedHeader(jwt);
+}
+
+// python ISSUER JWKS TOKEN AUDIENCE [TYP] : scripts/e2e/strict_jwt.py under Debian's python3 (python3-jwt,
+// python3-authlib); rejects with its output when either library refuses the token.
+function python(...args) {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'strict_jwt.py');
+  return new Promise((resolve, reject) => {
+    execFile('/usr/bin/python3', [script, ...args], { timeout: 30000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${stdout}${stderr}`.trim() || err.message));
+      else resolve(stdout);
+    });
+  });
 }
 
 async function tenantJWKS(base) {
@@ -361,6 +377,34 @@ async function main() {
       const { payload } = await verifyAccessToken(ts.access_token, ACME);
       assert([].concat(payload.aud).includes(ACME_AUDIENCE), `aud ${short(payload.aud)}`);
     });
+    await check('express-oauth2-jwt-bearer (issuerBaseURL = the tenant domain) accepts the API token; another audience is refused', async () => {
+      const ts = await conf.grant({ grant_type: 'client_credentials', audience: ACME_AUDIENCE });
+      // An Express API on loopback protected by the middleware, asked as a client would; its agent resolves
+      // *.localhost to loopback as Chromium does (Node's resolver may not).
+      const agent = new http.Agent({ lookup });
+      const run = (mw, at) => new Promise((resolve, reject) => {
+        const app = express();
+        app.get('/api', mw, (req, res) => res.json({ iss: req.auth.payload.iss, sub: req.auth.payload.sub }));
+        app.use((err, req, res, next) => res.status(err.status || 500).json({ error: err.code || err.message })); // eslint-disable-line no-unused-vars
+        const srv = app.listen(0, '127.0.0.1', async () => {
+          try {
+            const r = await request('GET', `http://127.0.0.1:${srv.address().port}/api`, { bearer: at });
+            resolve(r.status === 200 ? { auth: { payload: r.json } } : { err: new Error(`${r.status} ${r.text || ''}`) });
+          } catch (e) { reject(e); } finally { srv.close(); }
+        });
+      });
+      const ok = await run(jwtBearer({ issuerBaseURL: ACME, audience: ACME_AUDIENCE, agent }), ts.access_token);
+      assert(!ok.err, `refused: ${ok.err && ok.err.message}`);
+      eq(ok.auth && ok.auth.payload.iss, `${ACME}/`, 'iss');
+      const other = await run(jwtBearer({ issuerBaseURL: ACME, audience: 'https://another-api.example', agent }), ts.access_token);
+      assert(other.err, 'a token for another audience was accepted');
+      const foreign = await run(jwtBearer({ issuerBaseURL: GLOBEX, audience: ACME_AUDIENCE, agent }), ts.access_token);
+      assert(foreign.err, "acme's token was accepted by a middleware configured for globex");
+    });
+    await check('PyJWT and Authlib (Python) accept the API token against the trailing-slash issuer', async () => {
+      const ts = await conf.grant({ grant_type: 'client_credentials', audience: ACME_AUDIENCE });
+      await python(`${ACME}/`, `${ACME}/.well-known/jwks.json`, ts.access_token, ACME_AUDIENCE, 'at+jwt');
+    });
     await check('client_credentials with an unregistered audience is refused', async () => {
       await mustFail(conf.grant({ grant_type: 'client_credentials', audience: 'https://not-registered.example' }), null, 'unregistered audience');
     });
@@ -493,6 +537,10 @@ async function main() {
       const h = decodeHeader(ts.id_token);
       eq(h.alg, 'RS256', 'alg');
       assert(h.kid, 'no kid');
+    });
+    await check('PyJWT and Authlib (Python) accept the ID token (iss with trailing slash, aud = client)', async () => {
+      const ts = requireValue(ts1, 'token exchange');
+      await python(`${ACME}/`, `${ACME}/.well-known/jwks.json`, ts.id_token, ACME_PUBLIC_ID);
     });
     await check('access token verified with jose against the tenant JWKS (typ at+jwt, iss, sub, claims)', async () => {
       const ts = requireValue(ts1, 'token exchange');
