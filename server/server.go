@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/authio/authio/authn"
@@ -248,7 +249,12 @@ func Serve(ctx context.Context, logger *slog.Logger, public *http.Server, admin 
 	run := func(hs *http.Server, name string) {
 		logger.Info("listening", "listener", name, "addr", hs.Addr)
 		if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("%s listener: %w", name, err)
+			hint := ""
+			if errors.Is(err, syscall.EADDRINUSE) {
+				hint = " (another process uses this address: choose another with --listen / AUTHIO_LISTEN, or " +
+					"--admin-listen / AUTHIO_ADMIN_LISTEN for the admin listener)"
+			}
+			errc <- fmt.Errorf("%s listener: %w%s", name, err, hint)
 		}
 	}
 	go run(public, "public")
