@@ -126,6 +126,8 @@ func (s *Service) clientClaims(ctx context.Context, ar fosite.AccessRequester, s
 		if scopes, err = s.defaultClientScopes(ctx, client, auds); err != nil {
 			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 		}
+	} else if err := s.checkDefinedScopes(ctx, auds, scopes); err != nil {
+		return err
 	}
 	for _, sc := range scopes {
 		ar.GrantScope(sc)
@@ -176,6 +178,35 @@ func (s *Service) defaultClientScopes(ctx context.Context, client fosite.Client,
 		}
 	}
 	return out, nil
+}
+
+// checkDefinedScopes refuses, with invalid_scope (RFC 6749 §5.2), a requested scope that none of the requested
+// APIs defines, when at least one of the audiences is a registered API: a client's list of scopes says what it may
+// ask for, the API's definition what exists. Audiences that are no registered API leave the request as it was.
+func (s *Service) checkDefinedScopes(ctx context.Context, auds, scopes []string) error {
+	defined, anyAPI := map[string]bool{}, false
+	for _, aud := range auds {
+		rs, found, err := s.ResourceServer(ctx, aud)
+		if err != nil {
+			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+		}
+		if !found {
+			continue
+		}
+		anyAPI = true
+		for _, sc := range rs.Scopes {
+			defined[sc.Value] = true
+		}
+	}
+	if !anyAPI {
+		return nil
+	}
+	for _, sc := range scopes {
+		if !defined[sc] {
+			return fosite.ErrInvalidScope.WithHintf("Scope %q is not defined by the requested API.", sc)
+		}
+	}
+	return nil
 }
 
 // audienceError is the token endpoint's answer when an audience could not be resolved: access_denied for another

@@ -101,6 +101,10 @@ func TestManagementAudienceAuth0Form(t *testing.T) {
 			{name: "a scope the client is not granted", audience: acmeURL("https", f.acme.Host), scope: "read:organizations delete:users",
 				status: http.StatusBadRequest, code: "invalid_scope"},
 			{name: "an unknown scope", audience: acmeURL("https", f.acme.Host), scope: "fly:away", status: http.StatusBadRequest, code: "invalid_scope"},
+			{name: "a scope the client holds but the API does not define", audience: acmeURL("https", f.acme.Host),
+				scope: "read:users read:invoices", status: http.StatusBadRequest, code: "invalid_scope"},
+			{name: "another API's scope on the invoices API", audience: "https://api.acme.test", scope: "read:users",
+				status: http.StatusBadRequest, code: "invalid_scope"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				form := url.Values{"audience": {tc.audience}}
