@@ -25,6 +25,7 @@ Usage:
   authio tenant create --slug S --name N [--domain D]... [--signing-alg RS256|ES256] [--signup]
   authio tenant list
   authio domain add --tenant T --domain D
+  authio domain remove --tenant T --domain D
   authio client create --tenant T --name N --type public|confidential [--redirect-uri U]...
                        [--post-logout-redirect-uri U]... [--grant G[,G]] [--audience A]... [--scope S]... [--web-origin O]...
                        [--organization-usage deny|allow|require]
@@ -91,6 +92,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return cmdTenantList(ctx, rest, environ, stdout, stderr)
 	case "domain add":
 		return cmdDomainAdd(ctx, rest, environ, stdout, stderr)
+	case "domain remove":
+		return cmdDomainRemove(ctx, rest, environ, stdout, stderr)
 	case "client create":
 		return cmdClientCreate(ctx, rest, environ, stdout, stderr)
 	case "user create":
