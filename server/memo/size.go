@@ -1,6 +1,7 @@
 package memo
 
 import (
+	"crypto/elliptic"
 	"reflect"
 )
 
@@ -31,8 +32,37 @@ func (s *sizer) first(p uintptr) bool {
 	return true
 }
 
-// mapSlotOverhead approximates a map's table per element: slots for growth (load factor) and control bytes.
-const mapSlotOverhead = 1.4
+// curveType is elliptic.Curve: a curve is a process-wide singleton that every key of it shares.
+var curveType = reflect.TypeFor[elliptic.Curve]()
+
+// alloc rounds a heap allocation of n bytes up the way the allocator's size classes do, roughly.
+func alloc(n int) int {
+	switch {
+	case n <= 0:
+		return 0
+	case n <= 8:
+		return 8
+	case n <= 256:
+		return (n + 15) &^ 15
+	case n <= 1024:
+		return (n + 63) &^ 63
+	}
+	return (n + 255) &^ 255
+}
+
+// mapBytes estimates a map of n entries of slot bytes each: a group of eight slots with their control word for a
+// small map; for a larger one, a table of groups sized for a load of at most 7/8, in powers of two.
+func mapBytes(n int, slot int) int {
+	const header, table, group = 48, 48, 8
+	if n <= 8 {
+		return header + alloc(group+8*slot)
+	}
+	capacity := 16
+	for capacity*7/8 < n {
+		capacity *= 2
+	}
+	return header + table + alloc(capacity/8*(group+8*slot))
+}
 
 // beyond returns the bytes v refers to, outside its own inline size.
 func (s *sizer) beyond(v reflect.Value) int {
@@ -42,9 +72,9 @@ func (s *sizer) beyond(v reflect.Value) int {
 			return 0
 		}
 		e := v.Elem()
-		return int(e.Type().Size()) + s.beyond(e)
+		return alloc(int(e.Type().Size())) + s.beyond(e)
 	case reflect.Interface:
-		if v.IsNil() {
+		if v.IsNil() || v.Type() == curveType {
 			return 0
 		}
 		e := v.Elem()
@@ -52,14 +82,14 @@ func (s *sizer) beyond(v reflect.Value) int {
 		case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
 			return s.beyond(e) // stored in the interface word itself
 		}
-		return int(e.Type().Size()) + s.beyond(e) // boxed copy
+		return alloc(int(e.Type().Size())) + s.beyond(e) // boxed copy
 	case reflect.String:
-		return v.Len()
+		return alloc(v.Len())
 	case reflect.Slice:
 		if v.IsNil() || !s.first(v.Pointer()) {
 			return 0
 		}
-		n := v.Cap() * int(v.Type().Elem().Size())
+		n := alloc(v.Cap() * int(v.Type().Elem().Size()))
 		if hasPointers(v.Type().Elem()) {
 			for i := range v.Len() {
 				n += s.beyond(v.Index(i))
@@ -87,7 +117,7 @@ func (s *sizer) beyond(v reflect.Value) int {
 			return 0
 		}
 		t := v.Type()
-		n := 48 + int(float64(v.Len())*float64(t.Key().Size()+t.Elem().Size()+1)*mapSlotOverhead)
+		n := mapBytes(v.Len(), int(t.Key().Size()+t.Elem().Size()))
 		if hasPointers(t.Key()) || hasPointers(t.Elem()) {
 			it := v.MapRange()
 			for it.Next() {
