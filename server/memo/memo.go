@@ -257,10 +257,23 @@ func (m *Memo) scope(tenant string) *gens {
 type Stats struct {
 	// Requests and Loads count lookups and the misses among them that read the database, by kind name.
 	Requests, Loads map[string]uint64
+	// Held and HeldBytes are the entries held now and their estimated size, by kind name (only from Held).
+	Held, HeldBytes map[string]uint64
 	Evictions       uint64 // entries the size bound pushed out
 	Entries         int    // entries held now (expired ones not yet removed included)
 	Bytes           uint64 // their estimated size
 	MaxBytes        uint64
+}
+
+// Held returns Stats with Held and HeldBytes filled in, which takes a walk over every entry.
+func (m *Memo) Held() Stats {
+	st := m.Stats()
+	st.Held, st.HeldBytes = map[string]uint64{}, map[string]uint64{}
+	for k, e := range m.c.All() {
+		st.Held[k.Kind.String()]++
+		st.HeldBytes[k.Kind.String()] += uint64(e.cost) + uint64(len(k.Tenant)+len(k.ID))
+	}
+	return st
 }
 
 // Stats returns the cache's counts, after its pending maintenance (evictions) has run.

@@ -285,7 +285,7 @@ func TestBoundedInBytes(t *testing.T) {
 	doc := make([]byte, 2000)
 	for i := range 5000 { // ten times the budget
 		tenant := fmt.Sprintf("ten_%05d", i)
-		if _, err := memo.Get(context.Background(), m, memo.Discovery, tenant, "oidc", func(context.Context) ([]byte, int, error) {
+		if _, err := memo.Get(context.Background(), m, memo.PublicKeys, tenant, "", func(context.Context) ([]byte, int, error) {
 			return doc, len(doc), nil
 		}); err != nil {
 			t.Fatal(err)
@@ -301,8 +301,8 @@ func TestBoundedInBytes(t *testing.T) {
 	if st.Evictions == 0 {
 		t.Error("no evictions counted")
 	}
-	if st.Requests["discovery"] != 5000 || st.Loads["discovery"] != 5000 {
-		t.Errorf("counted %d requests and %d loads, want 5000 each", st.Requests["discovery"], st.Loads["discovery"])
+	if st.Requests["public_keys"] != 5000 || st.Loads["public_keys"] != 5000 {
+		t.Errorf("counted %d requests and %d loads, want 5000 each", st.Requests["public_keys"], st.Loads["public_keys"])
 	}
 }
 
