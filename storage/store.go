@@ -233,11 +233,22 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	return s.inTx(ctx, fn)
 }
 
-// InTransaction reports whether ctx carries a transaction of a store (InTx, BeginTX): what is read with it may
-// not be committed yet, so caches must neither serve nor keep it.
-func InTransaction(ctx context.Context) bool {
-	_, ok := txOf(ctx)
-	return ok
+// WrittenInTransaction reports whether ctx carries a transaction of a store (InTx, BeginTX) that has written to
+// table so far (a table some commit hook watches: the changes recorded for the hooks are what it knows). What
+// such a transaction reads of the table may not be committed, so a cache must neither serve nor keep it.
+func WrittenInTransaction(ctx context.Context, table string) bool {
+	t, ok := txOf(ctx)
+	if !ok {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.changes {
+		if c.Table == table {
+			return true
+		}
+	}
+	return false
 }
 
 // inTx runs fn in a transaction, reusing one already carried by ctx. The changes it made are reported to the
