@@ -17,7 +17,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMaxBytes = 64 << 20
+	DefaultMaxBytes = 128 << 20
 	DefaultTTL      = 10 * time.Minute
 	DefaultShortTTL = 2 * time.Second
 )
