@@ -277,3 +277,37 @@ func TestChangesReachTheOtherReplica(t *testing.T) {
 	a, b := twoReplicas(t)
 	runInvalidation(t, newInvalidationFixture(t, a, b), time.Second)
 }
+
+// TestColdTenantDecryptsItsKeyOnce: serving a tenant's JWKS and discovery decrypts no private key, and the
+// first tokens of a tenant nobody has asked for yet, requested all at once, decrypt and parse its key once.
+func TestColdTenantDecryptsItsKeyOnce(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	acme := env.NewTenant("acme")
+	svc := acme.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"}})
+	c := env.Client(testenv.ClientOptions{})
+	env.S.Memo.Flush() // cold, as after a restart
+	base := env.S.Memo.Stats().Loads["signing_key"]
+	keyLoads := func() uint64 { return env.S.Memo.Stats().Loads["signing_key"] - base }
+
+	acme.JWKS(t, c)
+	if r := testenv.Get(t, c, acme.URL("/.well-known/openid-configuration")); r.StatusCode != http.StatusOK {
+		t.Fatalf("discovery: %d", r.StatusCode)
+	}
+	if n := keyLoads(); n != 0 {
+		t.Errorf("JWKS and discovery decrypted %d private keys, want none", n)
+	}
+	outs := testenv.Concurrently(8, func(int) *http.Client { return c }, func(int) *http.Request {
+		req := testenv.FormRequest(acme.URL("/oauth/token"), url.Values{"grant_type": {"client_credentials"}})
+		req.SetBasicAuth(svc.ClientID, svc.ClientSecret)
+		return req
+	})
+	for i, o := range outs {
+		if o.Err != nil || o.Status != http.StatusOK {
+			t.Fatalf("token request %d: %v %d %s", i, o.Err, o.Status, o.Body)
+		}
+	}
+	if n := keyLoads(); n != 1 {
+		t.Errorf("8 concurrent first tokens decrypted the key %d times, want once", n)
+	}
+}
