@@ -178,9 +178,9 @@ func (s *Server) SetSignup(ctx context.Context, tenantID string, enabled bool) e
 }
 
 // announce tells other replicas that something they cache changed (committed sends what a commit invalidated).
-// The change itself is already stored, so a failure only delays them until their caches expire: it is retried for up to announceBudget (tried once while
-// Redis is known not to answer), then dropped with a warning. It never fails the caller's operation, and a
-// cancelled request does not cancel it.
+// The change itself is already stored, so a failure only delays them until their caches expire: it is retried
+// for up to announceBudget (tried once while Redis is known not to answer), then dropped with a warning. It never
+// fails the caller's operation, and a cancelled request does not cancel it.
 func (s *Server) announce(ctx context.Context, channel, msg string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceBudget)
 	defer cancel()
