@@ -109,29 +109,41 @@ func (s *Store) emit(ctx context.Context, changes []Change) {
 	}
 }
 
-// txState is what a transaction carries in its context: the gorm transaction and the changes it made so far.
+// txState is what a transaction carries in its context: the gorm transaction and the changes it made so far,
+// each once (a bulk import writes thousands), in the order they were first made.
 type txState struct {
 	db      *gorm.DB
 	mu      sync.Mutex
 	changes []Change
+	seen    map[Change]bool
+	tables  map[string]bool
 }
 
 func (t *txState) record(c Change) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, o := range t.changes {
-		if o == c {
-			return
-		}
+	if t.seen[c] {
+		return
 	}
+	if t.seen == nil {
+		t.seen, t.tables = map[Change]bool{}, map[string]bool{}
+	}
+	t.seen[c], t.tables[c.Table] = true, true
 	t.changes = append(t.changes, c)
+}
+
+// wrote reports whether the transaction wrote to table so far.
+func (t *txState) wrote(table string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tables[table]
 }
 
 func (t *txState) committed() []Change {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := t.changes
-	t.changes = nil
+	t.changes, t.seen, t.tables = nil, nil, nil
 	return out
 }
 

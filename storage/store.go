@@ -238,17 +238,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 // such a transaction reads of the table may not be committed, so a cache must neither serve nor keep it.
 func WrittenInTransaction(ctx context.Context, table string) bool {
 	t, ok := txOf(ctx)
-	if !ok {
-		return false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, c := range t.changes {
-		if c.Table == table {
-			return true
-		}
-	}
-	return false
+	return ok && t.wrote(table)
 }
 
 // inTx runs fn in a transaction, reusing one already carried by ctx. The changes it made are reported to the
