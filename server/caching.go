@@ -63,7 +63,7 @@ type memoCollector struct{ m *memo.Memo }
 
 var (
 	memoRequestsDesc = prometheus.NewDesc("authio_cache_requests_total",
-		"Lookups in the in-process cache, by kind of entry.", []string{"kind"}, nil)
+		"Lookups in the in-process cache, by result (hit or miss).", []string{"result"}, nil)
 	memoLoadsDesc = prometheus.NewDesc("authio_cache_loads_total",
 		"Lookups that missed and read the database, by kind of entry.", []string{"kind"}, nil)
 	memoEvictionsDesc = prometheus.NewDesc("authio_cache_evictions_total",
@@ -81,9 +81,8 @@ func (c memoCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c memoCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.m.Stats()
-	for kind, n := range st.Requests {
-		ch <- prometheus.MustNewConstMetric(memoRequestsDesc, prometheus.CounterValue, float64(n), kind)
-	}
+	ch <- prometheus.MustNewConstMetric(memoRequestsDesc, prometheus.CounterValue, float64(st.Hits), "hit")
+	ch <- prometheus.MustNewConstMetric(memoRequestsDesc, prometheus.CounterValue, float64(st.Misses), "miss")
 	for kind, n := range st.Loads {
 		ch <- prometheus.MustNewConstMetric(memoLoadsDesc, prometheus.CounterValue, float64(n), kind)
 	}

@@ -106,13 +106,9 @@ func BenchmarkManyTenants(b *testing.B) {
 					}
 				})
 				after := s.Memo.Held()
-				var req, loads uint64
-				for k, v := range after.Requests {
-					req += v - before.Requests[k]
-					loads += after.Loads[k] - before.Loads[k]
-				}
-				if req > 0 {
-					b.ReportMetric(100*float64(req-loads)/float64(req), "hit%")
+				hits, misses := after.Hits-before.Hits, after.Misses-before.Misses
+				if hits+misses > 0 {
+					b.ReportMetric(100*float64(hits)/float64(hits+misses), "hit%")
 				}
 				b.ReportMetric(float64(after.Bytes)/(1<<20), "cacheMiB")
 				kinds := make([]string, 0, len(after.Held))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 
 	"github.com/authio/authio/httpx"
@@ -64,24 +63,34 @@ func newMetadataTemplate(alg string) (metadataTemplate, error) {
 	return bytes.Split(body, []byte(`\u0000`)), nil // how encoding/json writes the placeholder
 }
 
-// writeTo writes the document for base.
-func (m metadataTemplate) writeTo(w io.Writer, base string) error {
-	quoted, err := json.Marshal(base)
-	if err != nil {
-		return err
+// appendTo appends the document for base to dst.
+func (m metadataTemplate) appendTo(dst []byte, base string) ([]byte, error) {
+	escaped := []byte(base)
+	if !plainJSON(base) {
+		quoted, err := json.Marshal(base)
+		if err != nil {
+			return dst, err
+		}
+		escaped = quoted[1 : len(quoted)-1]
 	}
-	escaped := quoted[1 : len(quoted)-1]
 	for i, part := range m {
 		if i > 0 {
-			if _, err := w.Write(escaped); err != nil {
-				return err
-			}
+			dst = append(dst, escaped...)
 		}
-		if _, err := w.Write(part); err != nil {
-			return err
+		dst = append(dst, part...)
+	}
+	return dst, nil
+}
+
+// plainJSON reports whether encoding/json writes s as it is, between its quotes (a base URL always is: a scheme,
+// a canonical host name and a port).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // serveMetadata serves the metadata from its template (memo.Discovery): discovery is requested on every SDK
@@ -98,17 +107,23 @@ func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, kind str
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
-	setCachedJSONHeaders(w)
-	_ = tpl.writeTo(w, t.BaseURL) // a failed write is the client's connection going away
-}
-
-func setCachedJSONHeaders(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	buf, _ := h.bufs.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	defer h.bufs.Put(buf)
+	*buf, err = tpl.appendTo((*buf)[:0], t.BaseURL)
+	if err != nil {
+		httpx.LogFailure(r.Context(), h.Logger, "writing the discovery document failed", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	writeCachedJSON(w, *buf)
 }
 
 func writeCachedJSON(w http.ResponseWriter, body []byte) {
-	setCachedJSONHeaders(w)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=60")
 	_, _ = w.Write(body)
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -74,6 +75,8 @@ type Handler struct {
 	Now      func() time.Time
 	// Memo caches the serialized discovery documents (server.Server.Memo).
 	Memo *memo.Memo
+
+	bufs sync.Pool // *[]byte: discovery documents are written from here
 }
 
 // LoginPath is where a sign-in flow sends the browser to sign in: LoginPath?state=<flow id>.

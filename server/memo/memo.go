@@ -70,8 +70,9 @@ type Memo struct {
 	mu      sync.RWMutex
 	tenants map[string]*gens
 
-	loads    [numKinds]atomic.Uint64
-	requests [numKinds]atomic.Uint64
+	// loads counts the misses that read the database, by kind (hits and misses are the library's, on counters
+	// striped across cores: they are counted on every request).
+	loads [numKinds]atomic.Uint64
 }
 
 // gens are the generations of one scope (every tenant, or one): all moves on for every kind, kind[k] for one.
@@ -176,8 +177,11 @@ func Get[V any](ctx context.Context, m *Memo, k Kind, tenant, id string, load fu
 		v, _, err := load(ctx)
 		return v, err
 	}
-	m.requests[k].Add(1)
-	e, err := m.c.Get(ctx, m.Key(k, tenant, id), otter.LoaderFunc[Key, *entry](func(ctx context.Context, _ Key) (*entry, error) {
+	key := m.Key(k, tenant, id)
+	if e, ok := m.c.GetIfPresent(key); ok {
+		return e.v.(V), nil
+	}
+	e, err := m.c.Get(ctx, key, otter.LoaderFunc[Key, *entry](func(ctx context.Context, _ Key) (*entry, error) {
 		m.loads[k].Add(1)
 		v, size, err := load(ctx)
 		if err != nil {
@@ -203,7 +207,6 @@ func Peek[V any](ctx context.Context, m *Memo, key Key) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	m.requests[key.Kind].Add(1)
 	e, ok := m.c.GetIfPresent(key)
 	if !ok {
 		var zero V
@@ -266,8 +269,10 @@ func (m *Memo) scope(tenant string) *gens {
 
 // Stats are counts since the cache was made, and its size now.
 type Stats struct {
-	// Requests and Loads count lookups and the misses among them that read the database, by kind name.
-	Requests, Loads map[string]uint64
+	// Hits count the lookups the cache answered, Misses those that read the database (all kinds), Loads these
+	// by kind name.
+	Hits, Misses uint64
+	Loads        map[string]uint64
 	// Held and HeldBytes are the entries held now and their estimated size, by kind name (only from Held).
 	Held, HeldBytes map[string]uint64
 	Evictions       uint64 // entries the size bound pushed out
@@ -290,11 +295,12 @@ func (m *Memo) Held() Stats {
 // Stats returns the cache's counts, after its pending maintenance (evictions) has run.
 func (m *Memo) Stats() Stats {
 	m.c.CleanUp()
-	st := Stats{Requests: map[string]uint64{}, Loads: map[string]uint64{}, Evictions: m.stats.Snapshot().Evictions,
+	snap := m.stats.Snapshot()
+	st := Stats{Hits: snap.Hits, Loads: map[string]uint64{}, Evictions: snap.Evictions,
 		Entries: m.c.EstimatedSize(), Bytes: m.c.WeightedSize(), MaxBytes: m.c.GetMaximum()}
 	for k := range numKinds {
-		st.Requests[k.String()] = m.requests[k].Load()
 		st.Loads[k.String()] = m.loads[k].Load()
+		st.Misses += st.Loads[k.String()]
 	}
 	return st
 }

@@ -315,8 +315,8 @@ func TestBoundedInBytes(t *testing.T) {
 	if st.Evictions == 0 {
 		t.Error("no evictions counted")
 	}
-	if st.Requests["public_keys"] != 5000 || st.Loads["public_keys"] != 5000 {
-		t.Errorf("counted %d requests and %d loads, want 5000 each", st.Requests["public_keys"], st.Loads["public_keys"])
+	if st.Misses != 5000 || st.Hits != 0 || st.Loads["public_keys"] != 5000 {
+		t.Errorf("counted %d hits, %d misses and %d loads, want 0, 5000 and 5000", st.Hits, st.Misses, st.Loads["public_keys"])
 	}
 }
 
