@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/authio/authio/audit"
 	"github.com/authio/authio/config"
@@ -27,6 +28,10 @@ import (
 
 // devSecretFile keeps the generated secret key of serve --dev, so restarts and the CLI can decrypt keys.
 const devSecretFile = ".authio-dev-secret"
+
+// devCacheTTL is the cache's safety TTL under serve --dev without Redis: the CLI runs beside it and nothing
+// tells the server of the CLI's changes, so what it caches lives seconds, not minutes.
+const devCacheTTL = 5 * time.Second
 
 // setup parses a command's arguments (its own flags already defined on fs; the configuration flags are added
 // here), runs check on them, then completes and validates the configuration. A flag that does not parse, an
@@ -85,6 +90,9 @@ func setup(fs *flag.FlagSet, args, environ []string, stdout, stderr io.Writer, d
 		}
 	}
 	cfg.Dev = dev
+	if dev && cfg.RedisURL == "" && !explicit(fs, environ, "cache-ttl", "AUTHIO_CACHE_TTL") {
+		cfg.CacheTTL = devCacheTTL
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -125,6 +133,16 @@ func commandHelp(w io.Writer, fs *flag.FlagSet, own map[string]bool) {
 		fmt.Fprintln(w, "\nIt reads the server's configuration: AUTHIO_* environment variables, or --database-url, --redis-url "+
 			"and the other flags that \"authio serve -h\" lists.")
 	}
+}
+
+// explicit reports whether flag name was given on the command line or variable in the environment.
+func explicit(fs *flag.FlagSet, environ []string, name, variable string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	for _, kv := range environ {
+		set = set || strings.HasPrefix(kv, variable+"=")
+	}
+	return set
 }
 
 // open builds a Server for a CLI command and applies pending migrations.
@@ -184,10 +202,12 @@ func cmdServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	if os.Getenv("GOGC") == "" {
-		// Token issuance allocates a lot of short-lived garbage; trading some memory for fewer GC cycles
-		// buys throughput. GOGC in the environment still wins.
-		debug.SetGCPercent(400)
+	// A soft limit: the collector runs more often as memory nears it, so memory stays bounded without trading
+	// it for throughput the rest of the time (the collector's own pacing, GOGC, is left as it is). GOMEMLIMIT in
+	// the environment wins over the default, not over AUTHIO_MEMORY_LIMIT.
+	if limit := config.MemoryLimitFor(cfg); limit > 0 && (cfg.MemoryLimit != 0 || os.Getenv("GOMEMLIMIT") == "") {
+		debug.SetMemoryLimit(limit)
+		logger.Debug("soft memory limit", "bytes", limit)
 	}
 	s, err := server.New(cfg, logger)
 	if err != nil {
@@ -303,6 +323,21 @@ func cmdDomainAdd(ctx context.Context, args, environ []string, stdout, stderr io
 		// AddDomain stored the canonical form; print that one, which is what the tenant answers on.
 		stored, _ := canon.Domain(strings.TrimSpace(*domain))
 		return printJSON(stdout, map[string]string{"tenant": t.Slug, "domain": stored})
+	})
+}
+
+func cmdDomainRemove(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("domain remove", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id (required)")
+	domain := fs.String("domain", "", "host name to remove (required)")
+	check := required(requiredFlag{"tenant", tenant}, requiredFlag{"domain", domain})
+	return withServer(ctx, fs, args, environ, stdout, stderr, check, func(s *server.Server) error {
+		t, err := s.RemoveDomain(ctx, *tenant, *domain)
+		if err != nil {
+			return tenantErr(err, *tenant)
+		}
+		removed, _ := canon.Domain(strings.TrimSpace(*domain))
+		return printJSON(stdout, map[string]string{"tenant": t.Slug, "removed": removed})
 	})
 }
 

@@ -8,6 +8,7 @@ require (
 	github.com/go-jose/go-jose/v3 v3.0.5
 	github.com/gorilla/csrf v1.7.3
 	github.com/gorilla/mux v1.8.1
+	github.com/maypok86/otter/v2 v2.4.0
 	github.com/mohae/deepcopy v0.0.0-20170929034955-c48cc78d4826
 	github.com/ory/fosite v0.49.0
 	github.com/pressly/goose/v3 v3.30.1

@@ -32,6 +32,7 @@ func commands() []command {
 		{"tenant create", "tenant create --slug S [--name N] [--domain D]... [--signing-alg RS256|ES256] [--signup]", "", cmdTenantCreate},
 		{"tenant list", "tenant list", "", cmdTenantList},
 		{"domain add", "domain add --tenant T --domain D", "", cmdDomainAdd},
+		{"domain remove", "domain remove --tenant T --domain D", "", cmdDomainRemove},
 		{"client create", "client create --tenant T --name N [--type public|confidential] [--redirect-uri U]...\n" +
 			"[--post-logout-redirect-uri U]... [--grant G[,G]] [--audience A]... [--scope S]... [--web-origin O]...\n" +
 			"[--organization-usage deny|allow|require]", "", cmdClientCreate},

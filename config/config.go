@@ -36,6 +36,17 @@ type Config struct {
 	IDTokenTTL      time.Duration
 	SessionTTL      time.Duration
 
+	// CacheMaxBytes bounds the in-process cache (server/memo) by the estimated size of its entries, in bytes
+	// (AUTHIO_CACHE_MAX_BYTES, default 128 MiB: about 14,000 tenants that issue tokens and serve JWKS).
+	CacheMaxBytes int64
+	// CacheTTL is the cache's safety TTL (AUTHIO_CACHE_TTL, default 10m): entries live until a committed change
+	// invalidates them, or this long when no invalidation reaches them (a message lost, or a change made by
+	// another process with no Redis to announce it).
+	CacheTTL time.Duration
+	// MemoryLimit is the soft memory limit of the Go runtime (runtime/debug.SetMemoryLimit), in bytes
+	// (AUTHIO_MEMORY_LIMIT, "off" for none): 0 means the default, MemoryLimitFor.
+	MemoryLimit int64
+
 	// PasswordCost is the bcrypt cost of user passwords for tenants whose settings choose none
 	// (AUTHIO_PASSWORD_COST, default 12): 10 to 15, or down to 4 (bcrypt's minimum) with --dev, for tests.
 	PasswordCost int
@@ -49,7 +60,7 @@ var vars = []string{
 	"AUTHIO_DATABASE_URL", "AUTHIO_REDIS_URL", "AUTHIO_LISTEN", "AUTHIO_ADMIN_LISTEN", "AUTHIO_BASE_DOMAIN",
 	"AUTHIO_PUBLIC_SCHEME", "AUTHIO_SECRET_KEY", "AUTHIO_LOG_LEVEL", "AUTHIO_LOG_FORMAT", "AUTHIO_DB_MAX_CONNS",
 	"AUTHIO_TRUSTED_PROXIES", "AUTHIO_ACCESS_TOKEN_TTL", "AUTHIO_REFRESH_TOKEN_TTL", "AUTHIO_ID_TOKEN_TTL", "AUTHIO_SESSION_TTL",
-	"AUTHIO_PASSWORD_COST",
+	"AUTHIO_PASSWORD_COST", "AUTHIO_CACHE_MAX_BYTES", "AUTHIO_CACHE_TTL", "AUTHIO_MEMORY_LIMIT",
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -67,6 +78,8 @@ func Defaults() Config {
 		IDTokenTTL:      time.Hour,
 		SessionTTL:      7 * 24 * time.Hour,
 		PasswordCost:    12,
+		CacheMaxBytes:   128 << 20,
+		CacheTTL:        10 * time.Minute,
 	}
 }
 
@@ -129,6 +142,23 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 		}
 		c.PasswordCost = n
 	}
+	size := func(k string, dst *int64) {
+		if v, ok := env[k]; ok {
+			n, err := ParseBytes(v)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", k, err))
+				return
+			}
+			*dst = n
+		}
+	}
+	size("AUTHIO_CACHE_MAX_BYTES", &c.CacheMaxBytes)
+	if v, ok := env["AUTHIO_MEMORY_LIMIT"]; ok && strings.TrimSpace(v) == "off" {
+		c.MemoryLimit = MemoryLimitOff
+	} else {
+		size("AUTHIO_MEMORY_LIMIT", &c.MemoryLimit)
+	}
+	dur("AUTHIO_CACHE_TTL", &c.CacheTTL)
 	proxies := env["AUTHIO_TRUSTED_PROXIES"]
 	dur("AUTHIO_ACCESS_TOKEN_TTL", &c.AccessTokenTTL)
 	dur("AUTHIO_REFRESH_TOKEN_TTL", &c.RefreshTokenTTL)
@@ -143,6 +173,21 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 	fs.StringVar(&c.PublicScheme, "public-scheme", c.PublicScheme, "http or https (AUTHIO_PUBLIC_SCHEME)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (AUTHIO_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (AUTHIO_LOG_FORMAT)")
+	fs.Func("cache-max-bytes", "size bound of the in-process cache, e.g. 64MiB (AUTHIO_CACHE_MAX_BYTES)", func(v string) error {
+		n, err := ParseBytes(v)
+		c.CacheMaxBytes = n
+		return err
+	})
+	fs.DurationVar(&c.CacheTTL, "cache-ttl", c.CacheTTL, "safety TTL of cached entries (AUTHIO_CACHE_TTL)")
+	fs.Func("memory-limit", `soft memory limit of the Go runtime, e.g. 512MiB, or "off"; default: the cache size plus 96MiB (AUTHIO_MEMORY_LIMIT)`, func(v string) error {
+		if strings.TrimSpace(v) == "off" {
+			c.MemoryLimit = MemoryLimitOff
+			return nil
+		}
+		n, err := ParseBytes(v)
+		c.MemoryLimit = n
+		return err
+	})
 	fs.StringVar(&proxies, "trusted-proxies", proxies, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed (AUTHIO_TRUSTED_PROXIES)")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
@@ -187,6 +232,47 @@ func ParsePrefixes(list string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// MemoryLimitOff is Config.MemoryLimit when AUTHIO_MEMORY_LIMIT is "off": no soft limit.
+const MemoryLimitOff = -1
+
+// MemoryLimitHeadroom is what the default memory limit allows above the cache: the rest of the server's live heap
+// (connection pools, buffers, requests in flight) and room for the collector to work in.
+const MemoryLimitHeadroom = 96 << 20
+
+// MemoryLimitFor is the soft memory limit c asks for, in bytes: MemoryLimit when set, the cache's bound plus
+// MemoryLimitHeadroom by default, and 0 (none) when it is MemoryLimitOff.
+func MemoryLimitFor(c Config) int64 {
+	switch {
+	case c.MemoryLimit == MemoryLimitOff:
+		return 0
+	case c.MemoryLimit > 0:
+		return c.MemoryLimit
+	}
+	return c.CacheMaxBytes + MemoryLimitHeadroom
+}
+
+// ParseBytes reads a size in bytes: a whole number, optionally followed by B, KiB, MiB, GiB (powers of 1024) or
+// KB, MB, GB (powers of 1000), as in "64MiB" or "500MB".
+func ParseBytes(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size in bytes (e.g. 67108864, 64MiB, 500MB)", v)
+	}
+	return n * mult, nil
 }
 
 // Validate reports every problem with c at once, joined into one line.
@@ -267,8 +353,16 @@ func (c Config) problems() Problems {
 	if minCost := map[bool]int{false: 10, true: 4}[c.Dev]; c.PasswordCost < minCost || c.PasswordCost > 15 {
 		p = append(p, fmt.Sprintf("password cost (AUTHIO_PASSWORD_COST) %d must be between 10 and 15 (4 and 15 with --dev)", c.PasswordCost))
 	}
+	if c.CacheMaxBytes < 1<<20 {
+		p = append(p, "cache size (AUTHIO_CACHE_MAX_BYTES) must be at least 1MiB")
+	}
+	if c.MemoryLimit != 0 && c.MemoryLimit != MemoryLimitOff && c.MemoryLimit < 32<<20 {
+		p = append(p, `memory limit (AUTHIO_MEMORY_LIMIT) must be at least 32MiB, or "off"`)
+	} else if c.MemoryLimit > 0 && c.MemoryLimit < c.CacheMaxBytes+32<<20 {
+		p = append(p, "memory limit (AUTHIO_MEMORY_LIMIT) must leave at least 32MiB above the cache (AUTHIO_CACHE_MAX_BYTES)")
+	}
 	for name, d := range map[string]time.Duration{"access token TTL": c.AccessTokenTTL, "refresh token TTL": c.RefreshTokenTTL,
-		"ID token TTL": c.IDTokenTTL, "session TTL": c.SessionTTL} {
+		"ID token TTL": c.IDTokenTTL, "session TTL": c.SessionTTL, "cache TTL (AUTHIO_CACHE_TTL)": c.CacheTTL} {
 		if d <= 0 {
 			p = append(p, name+" must be positive")
 		}

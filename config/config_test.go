@@ -54,13 +54,15 @@ func TestLoad(t *testing.T) {
 			"AUTHIO_ADMIN_LISTEN=127.0.0.1:9090", "AUTHIO_BASE_DOMAIN=auth.example.com", "AUTHIO_PUBLIC_SCHEME=https",
 			"AUTHIO_SECRET_KEY=" + secret, "AUTHIO_LOG_LEVEL=debug", "AUTHIO_LOG_FORMAT=json", "AUTHIO_DB_MAX_CONNS=7",
 			"AUTHIO_ACCESS_TOKEN_TTL=5m", "AUTHIO_REFRESH_TOKEN_TTL=48h", "AUTHIO_ID_TOKEN_TTL=10m", "AUTHIO_SESSION_TTL=12h",
-			"AUTHIO_PASSWORD_COST=11", "HOME=/root", "PATH=/usr/bin",
+			"AUTHIO_PASSWORD_COST=11", "AUTHIO_CACHE_MAX_BYTES=32MiB", "AUTHIO_CACHE_TTL=5m", "AUTHIO_MEMORY_LIMIT=500MB",
+			"HOME=/root", "PATH=/usr/bin",
 		}, check: func(t *testing.T, c config.Config) {
 			want := config.Config{
 				DatabaseURL: "postgres://u@db/authio", RedisURL: "redis://r:6379/1", Listen: "0.0.0.0:80",
 				AdminListen: "127.0.0.1:9090", BaseDomain: "auth.example.com", PublicScheme: "https", SecretKey: secret,
 				LogLevel: "debug", LogFormat: "json", DBMaxConns: 7, AccessTokenTTL: 5 * time.Minute,
 				RefreshTokenTTL: 48 * time.Hour, IDTokenTTL: 10 * time.Minute, SessionTTL: 12 * time.Hour, PasswordCost: 11,
+				CacheMaxBytes: 32 << 20, CacheTTL: 5 * time.Minute, MemoryLimit: 500_000_000,
 			}
 			if !reflect.DeepEqual(c, want) {
 				t.Errorf("got  %+v\nwant %+v", c, want)
@@ -75,6 +77,18 @@ func TestLoad(t *testing.T) {
 					t.Errorf("flags did not win: %+v", c)
 				}
 			}},
+		{name: "cache and memory flags", environ: []string{"AUTHIO_CACHE_MAX_BYTES=32MiB", "AUTHIO_MEMORY_LIMIT=1GiB"},
+			args: []string{"--cache-max-bytes", "128MiB", "--cache-ttl=90s", "--memory-limit", "268435456"},
+			check: func(t *testing.T, c config.Config) {
+				if c.CacheMaxBytes != 128<<20 || c.CacheTTL != 90*time.Second || c.MemoryLimit != 256<<20 {
+					t.Errorf("cache %d bytes, TTL %v, memory limit %d; want 128MiB, 90s, 256MiB", c.CacheMaxBytes, c.CacheTTL, c.MemoryLimit)
+				}
+			}},
+		{name: "no memory limit", environ: []string{"AUTHIO_MEMORY_LIMIT=off"}, check: func(t *testing.T, c config.Config) {
+			if c.MemoryLimit != config.MemoryLimitOff || config.MemoryLimitFor(c) != 0 {
+				t.Errorf("AUTHIO_MEMORY_LIMIT=off: MemoryLimit %d, limit %d; want off and none", c.MemoryLimit, config.MemoryLimitFor(c))
+			}
+		}},
 		{name: "test variables are not configuration", environ: []string{"AUTHIO_TEST_POSTGRES_DSN=postgres://x", "AUTHIO_TEST_REDIS_URL=redis://x"},
 			check: func(t *testing.T, c config.Config) {
 				if !reflect.DeepEqual(c, config.Defaults()) {
@@ -107,6 +121,9 @@ func TestLoadRejects(t *testing.T) {
 		{name: "bad duration", environ: []string{"AUTHIO_SESSION_TTL=forever"}, want: []string{"AUTHIO_SESSION_TTL", "forever"}},
 		{name: "bad password cost", environ: []string{"AUTHIO_PASSWORD_COST=twelve"}, want: []string{"AUTHIO_PASSWORD_COST", "twelve"}},
 		{name: "bad number", environ: []string{"AUTHIO_DB_MAX_CONNS=many"}, want: []string{"AUTHIO_DB_MAX_CONNS"}},
+		{name: "bad size", environ: []string{"AUTHIO_CACHE_MAX_BYTES=lots"}, want: []string{"AUTHIO_CACHE_MAX_BYTES", "lots"}},
+		{name: "negative size", environ: []string{"AUTHIO_MEMORY_LIMIT=-1MiB"}, want: []string{"AUTHIO_MEMORY_LIMIT"}},
+		{name: "bad size flag", args: []string{"--cache-max-bytes", "64 MiBs"}, want: []string{"cache-max-bytes"}},
 		{name: "bad trusted proxy", environ: []string{"AUTHIO_TRUSTED_PROXIES=10.0.0.0/8,caddy"}, want: []string{"trusted proxies", "caddy"}},
 		{name: "unknown flag", args: []string{"--no-such-flag"}, want: []string{"no-such-flag"}},
 	} {
@@ -148,6 +165,12 @@ func TestValidate(t *testing.T) {
 		{name: "TTL", modify: func(c *config.Config) { c.SessionTTL = 0 }, want: []string{"session TTL"}},
 		{name: "password cost below 10", modify: func(c *config.Config) { c.PasswordCost = 4 }, want: []string{"AUTHIO_PASSWORD_COST"}},
 		{name: "password cost 4 with --dev", modify: func(c *config.Config) { c.PasswordCost, c.Dev = 4, true }},
+		{name: "tiny cache", modify: func(c *config.Config) { c.CacheMaxBytes = 1000 }, want: []string{"AUTHIO_CACHE_MAX_BYTES"}},
+		{name: "cache TTL", modify: func(c *config.Config) { c.CacheTTL = 0 }, want: []string{"AUTHIO_CACHE_TTL"}},
+		{name: "tiny memory limit", modify: func(c *config.Config) { c.MemoryLimit = 1 << 20 }, want: []string{"AUTHIO_MEMORY_LIMIT"}},
+		{name: "memory limit below the cache", modify: func(c *config.Config) { c.CacheMaxBytes, c.MemoryLimit = 512<<20, 256<<20 },
+			want: []string{"AUTHIO_MEMORY_LIMIT"}},
+		{name: "memory limit off", modify: func(c *config.Config) { c.MemoryLimit = config.MemoryLimitOff }},
 		{name: "password cost above 15", modify: func(c *config.Config) { c.PasswordCost = 16 }, want: []string{"AUTHIO_PASSWORD_COST"}},
 		{name: "every problem at once", modify: func(c *config.Config) {
 			c.PublicScheme, c.SecretKey, c.LogFormat, c.DBMaxConns, c.AccessTokenTTL = "ftp", "", "xml", 0, -time.Second
@@ -177,6 +200,27 @@ func TestValidate(t *testing.T) {
 			}
 			if got := strings.Count(msg, ";") + 1; got != len(tc.want) {
 				t.Errorf("error lists %d problems, want %d: %q", got, len(tc.want), msg)
+			}
+		})
+	}
+}
+
+func TestMemoryLimitFor(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		cache, set  int64
+		wantLimited int64
+	}{
+		{"default: the cache and headroom", 128 << 20, 0, 128<<20 + config.MemoryLimitHeadroom},
+		{"a bigger cache moves it", 1 << 30, 0, 1<<30 + config.MemoryLimitHeadroom},
+		{"set", 128 << 20, 1 << 30, 1 << 30},
+		{"off", 128 << 20, config.MemoryLimitOff, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config.Defaults()
+			c.CacheMaxBytes, c.MemoryLimit = tc.cache, tc.set
+			if got := config.MemoryLimitFor(c); got != tc.wantLimited {
+				t.Errorf("MemoryLimitFor = %d, want %d", got, tc.wantLimited)
 			}
 		})
 	}

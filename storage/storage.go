@@ -54,6 +54,8 @@ type Tenants interface {
 	TenantByDomain(ctx context.Context, domain string) (Tenant, error)
 	// AddDomain attaches domain to tenantID. ErrAlreadyExists when any tenant already has it.
 	AddDomain(ctx context.Context, tenantID, domain string) error
+	// RemoveDomain detaches domain from tenantID (id or slug). ErrNotFound when the tenant does not have it.
+	RemoveDomain(ctx context.Context, tenantID, domain string) error
 	ListDomains(ctx context.Context, tenantID string) ([]string, error)
 	// UpdateTenant applies fn to the tenant with id (or slug) in a transaction; id and slug cannot change.
 	UpdateTenant(ctx context.Context, id string, fn func(old Tenant) (Tenant, error)) error
@@ -217,12 +219,12 @@ type Audit interface {
 	GetAuditEvent(ctx context.Context, id string) (AuditEvent, error)
 }
 
-// ClientCache is the per-replica cache of fosite clients that GetClient reads through.
+// ClientCache is a read-through cache of the fosite clients GetClient returns (Store.SetClientCache): the
+// server's, which the changes Store.OnCommit reports keep correct.
 type ClientCache interface {
-	// InvalidateClient drops one cached client (another replica changed it, say).
-	InvalidateClient(id string)
-	// InvalidateClients drops every cached client (invalidation messages may have been missed).
-	InvalidateClients()
+	// Client returns the client id of tenant tid, calling load on a miss. load's error (ErrNotFound for an
+	// unknown client) is returned as it is, and then nothing is cached.
+	Client(ctx context.Context, tid, id string, load func(ctx context.Context) (*FositeClient, error)) (*FositeClient, error)
 }
 
 // OAuth is what fosite needs from storage: clients, authorization codes, access and refresh tokens, PKCE and
@@ -302,7 +304,6 @@ type Storage interface {
 	Identities
 	Flows
 	Meta
-	ClientCache
 	OAuth
 	TokenLineage
 	SingleUse

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -21,10 +22,12 @@ type Store struct {
 	db      *gorm.DB
 	dialect string // "sqlite" or "postgres"
 	clock   func() time.Time
-	clients *clientCache
 	sqlDB   *sql.DB
-	tokens  *batcher[*oauthToken] // Postgres only
-	audit   *batcher[*AuditEvent] // Postgres only
+	// clients is the read-through cache GetClient uses outside transactions (SetClientCache); nil: none.
+	clients  atomic.Pointer[clientCacheBox]
+	watchers watchers
+	tokens   *batcher[*oauthToken] // Postgres only
+	audit    *batcher[*AuditEvent] // Postgres only
 }
 
 var (
@@ -94,6 +97,10 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if err := classifyErrors(db); err != nil {
 		return nil, err
 	}
+	st := &Store{db: db, dialect: dialect, clock: clock}
+	if err := st.recordChanges(db); err != nil {
+		return nil, err
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, err
@@ -113,7 +120,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if err := sqlDB.Ping(); err != nil {
 		return nil, fmt.Errorf("storage: connect %s: %w", dialect, redactErr(err))
 	}
-	st := &Store{db: db, dialect: dialect, clock: clock, clients: newClientCache(5 * time.Second), sqlDB: sqlDB}
+	st.sqlDB = sqlDB
 	if dialect == "postgres" {
 		st.tokens = newBatcher(insertTokens(sqlDB))
 		st.audit = newBatcher(insertAudit(sqlDB))
@@ -191,10 +198,11 @@ func (s *Store) withConn(ctx context.Context, fn func(db *gorm.DB) error) error 
 
 type txKey struct{}
 
-// conn returns the transaction carried by ctx, or the pool.
+// conn returns the transaction carried by ctx, or the pool, with ctx as the statements' context (so the change
+// recorder sees the tenancy scope of each write, and the transaction's changes).
 func (s *Store) conn(ctx context.Context) *gorm.DB {
-	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return tx
+	if t, ok := txOf(ctx); ok {
+		return t.db.WithContext(ctx)
 	}
 	return s.db.WithContext(ctx)
 }
@@ -225,19 +233,33 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	return s.inTx(ctx, fn)
 }
 
-// inTx runs fn in a transaction, reusing one already carried by ctx.
+// WrittenInTransaction reports whether ctx carries a transaction of a store (InTx, BeginTX) that has written to
+// table so far (a table some commit hook watches: the changes recorded for the hooks are what it knows). What
+// such a transaction reads of the table may not be committed, so a cache must neither serve nor keep it.
+func WrittenInTransaction(ctx context.Context, table string) bool {
+	t, ok := txOf(ctx)
+	return ok && t.wrote(table)
+}
+
+// inTx runs fn in a transaction, reusing one already carried by ctx. The changes it made are reported to the
+// commit hooks once it has committed.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+	if _, ok := txOf(ctx); ok {
 		return fn(ctx)
 	}
 	var fnErr error
+	state := &txState{}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		fnErr = fn(context.WithValue(ctx, txKey{}, tx))
+		state.db = tx
+		fnErr = fn(context.WithValue(ctx, txKey{}, state))
 		return fnErr
 	})
 	if err != nil && fnErr == nil {
 		// BEGIN or COMMIT failed: that is the database's failure, whatever fn's statements did.
 		return failed(ctx, err)
+	}
+	if err == nil {
+		s.emit(ctx, state.committed())
 	}
 	return err
 }
@@ -248,25 +270,30 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	if tx.Error != nil {
 		return ctx, failed(ctx, tx.Error)
 	}
-	return context.WithValue(ctx, txKey{}, tx), nil
+	return context.WithValue(ctx, txKey{}, &txState{db: tx}), nil
 }
 
-// Commit implements fosite's storage.Transactional.
+// Commit implements fosite's storage.Transactional; the transaction's changes are reported once it committed.
 func (s *Store) Commit(ctx context.Context) error {
-	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	t, ok := txOf(ctx)
 	if !ok {
 		return errors.New("storage: commit without transaction")
 	}
-	return failed(ctx, tx.Commit().Error)
+	if err := t.db.Commit().Error; err != nil {
+		return failed(ctx, err)
+	}
+	s.emit(ctx, t.committed())
+	return nil
 }
 
 // Rollback implements fosite's storage.Transactional.
 func (s *Store) Rollback(ctx context.Context) error {
-	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	t, ok := txOf(ctx)
 	if !ok {
 		return errors.New("storage: rollback without transaction")
 	}
-	return failed(ctx, tx.Rollback().Error)
+	t.committed() // dropped: nothing was
+	return failed(ctx, t.db.Rollback().Error)
 }
 
 // mapErr turns driver errors into the package's sentinel errors: ErrNotFound, ErrAlreadyExists, and

@@ -1,27 +1,23 @@
 package oauth
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
+	"github.com/authio/authio/server/memo"
 )
 
-const maxDiscoveryDocs = 1024
-
-type cachedDoc struct {
-	body    []byte
-	expires time.Time
-}
-
-// metadata is the tenant's OpenID Provider / RFC 8414 metadata for the issuer the request came in on.
-func (h *Handler) metadata(t *server.Tenant) map[string]any {
-	iss := t.BaseURL
+// metadata is the OpenID Provider / RFC 8414 metadata of a tenant reached at base ({scheme}://{host}, the
+// issuer without its trailing slash) that signs with alg.
+func metadata(base, alg string) map[string]any {
+	iss := base
 	return map[string]any{
-		"issuer":                                         t.Issuer,
+		"issuer":                                         base + "/",
 		"authorization_endpoint":                         iss + "/authorize",
 		"token_endpoint":                                 iss + "/oauth/token",
 		"userinfo_endpoint":                              iss + "/userinfo",
@@ -33,7 +29,7 @@ func (h *Handler) metadata(t *server.Tenant) map[string]any {
 		"response_modes_supported":                       []string{"query", "form_post", string(oauth.ResponseModeWebMessage)},
 		"grant_types_supported":                          oauth.GrantTypesSupported(),
 		"subject_types_supported":                        []string{"public"},
-		"id_token_signing_alg_values_supported":          []string{t.SigningAlg},
+		"id_token_signing_alg_values_supported":          []string{alg},
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic"},
 		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
@@ -50,31 +46,79 @@ func (h *Handler) metadata(t *server.Tenant) map[string]any {
 	}
 }
 
-// serveMetadata serves the metadata from a per-issuer cache: discovery is requested on every SDK start-up.
+// metadataTemplate is the metadata of one kind (OIDC discovery or RFC 8414) and signing algorithm, serialized
+// once with a placeholder for the base URL and cut around it: every tenant's document is these parts with its
+// base URL between them. So discovery costs no serialization per request, and no memory per tenant however many
+// tenants and Host headers (port included, the client's choice) there are.
+type metadataTemplate [][]byte
+
+// basePlaceholder stands for the base URL while the template is serialized; no host name can contain it.
+const basePlaceholder = "\x00"
+
+func newMetadataTemplate(alg string) (metadataTemplate, error) {
+	body, err := json.Marshal(metadata(basePlaceholder, alg))
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Split(body, []byte(`\u0000`)), nil // how encoding/json writes the placeholder
+}
+
+// appendTo appends the document for base to dst.
+func (m metadataTemplate) appendTo(dst []byte, base string) ([]byte, error) {
+	escaped := []byte(base)
+	if !plainJSON(base) {
+		quoted, err := json.Marshal(base)
+		if err != nil {
+			return dst, err
+		}
+		escaped = quoted[1 : len(quoted)-1]
+	}
+	for i, part := range m {
+		if i > 0 {
+			dst = append(dst, escaped...)
+		}
+		dst = append(dst, part...)
+	}
+	return dst, nil
+}
+
+// plainJSON reports whether encoding/json writes s as it is, between its quotes (a base URL always is: a scheme,
+// a canonical host name and a port).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// serveMetadata serves the metadata from its template (memo.Discovery): discovery is requested on every SDK
+// start-up.
 func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, kind string) {
 	t := server.TenantFromContext(r.Context())
-	key := kind + "|" + t.ID + "|" + t.Issuer + "|" + t.SigningAlg
-	now := h.Now()
-	h.discoveryMu.Lock()
-	doc, ok := h.discovery[key]
-	h.discoveryMu.Unlock()
-	if ok && now.Before(doc.expires) {
-		writeCachedJSON(w, doc.body)
-		return
-	}
-	body, err := json.Marshal(h.metadata(t))
+	tpl, err := memo.Get(r.Context(), h.Memo, memo.Discovery, "", kind+"|"+t.SigningAlg,
+		func(context.Context) (metadataTemplate, int, error) {
+			tpl, err := newMetadataTemplate(t.SigningAlg)
+			return tpl, memo.SizeOf(tpl), err
+		})
 	if err != nil {
+		httpx.LogFailure(r.Context(), h.Logger, "serializing the discovery document failed", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
-	h.discoveryMu.Lock()
-	// The key includes the Host header's port, which clients choose: start over rather than grow without bound.
-	if h.discovery == nil || len(h.discovery) >= maxDiscoveryDocs {
-		h.discovery = map[string]cachedDoc{}
+	buf, _ := h.bufs.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
 	}
-	h.discovery[key] = cachedDoc{body: body, expires: now.Add(time.Minute)}
-	h.discoveryMu.Unlock()
-	writeCachedJSON(w, body)
+	defer h.bufs.Put(buf)
+	*buf, err = tpl.appendTo((*buf)[:0], t.BaseURL)
+	if err != nil {
+		httpx.LogFailure(r.Context(), h.Logger, "writing the discovery document failed", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	writeCachedJSON(w, *buf)
 }
 
 func writeCachedJSON(w http.ResponseWriter, body []byte) {
@@ -92,11 +136,11 @@ func (h *Handler) authorizationServerMetadata(w http.ResponseWriter, r *http.Req
 }
 
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
-	ks, err := h.Keys.ForTenant(r.Context())
+	jwks, err := h.Keys.JWKS(r.Context())
 	if err != nil {
 		httpx.LogFailure(r.Context(), h.Logger, "loading signing keys failed", err)
 		httpx.WriteFailure(w, err)
 		return
 	}
-	writeCachedJSON(w, ks.JWKS)
+	writeCachedJSON(w, jwks)
 }

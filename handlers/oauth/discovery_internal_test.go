@@ -1,13 +1,16 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,8 +24,8 @@ import (
 	"github.com/authio/authio/templates"
 )
 
-// TestDiscoveryCacheIsBounded: the Host header (port included) is chosen by the client, so a cache keyed by
-// it must not grow with every distinct Host an attacker sends.
+// TestDiscoveryCacheIsBounded: the Host header (port included) is chosen by the client, so what discovery
+// caches must not grow with every distinct Host an attacker sends: it caches one template per kind and algorithm.
 func TestDiscoveryCacheIsBounded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -44,7 +47,7 @@ func TestDiscoveryCacheIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{S: s, Provider: s.Provider, Keys: s.Keys, Metrics: s.Metrics, Pages: pages, Logger: s.Logger, Now: time.Now}
+	h := &Handler{S: s, Provider: s.Provider, Keys: s.Keys, Metrics: s.Metrics, Pages: pages, Logger: s.Logger, Now: time.Now, Memo: s.Memo}
 	r := mux.NewRouter()
 	tenant := r.NewRoute().Subrouter()
 	tenant.Use(s.ResolveTenant)
@@ -56,14 +59,36 @@ func TestDiscoveryCacheIsBounded(t *testing.T) {
 		req.Host = fmt.Sprintf("acme.localhost:%d", 10000+i)
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, req)
-		if i == 0 && w.Code != http.StatusOK {
-			t.Fatalf("discovery: %d %s", w.Code, w.Body)
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"issuer":"http://`+req.Host+`/"`) {
+			t.Fatalf("discovery on %s: %d %s", req.Host, w.Code, w.Body)
 		}
 	}
-	h.discoveryMu.Lock()
-	n := len(h.discovery)
-	h.discoveryMu.Unlock()
-	if n > maxDiscoveryDocs {
-		t.Errorf("discovery cache holds %d documents after requests with %d distinct Host headers; it must be bounded", n, hosts)
+	if st := s.Memo.Held(); st.Held["discovery"] != 1 || st.Loads["discovery"] != 1 {
+		t.Errorf("after requests with %d distinct Host headers the cache holds %d discovery entries (%d loaded), want one",
+			hosts, st.Held["discovery"], st.Loads["discovery"])
+	}
+}
+
+// TestMetadataTemplate: a document written from its template is the metadata serialized for that base URL.
+func TestMetadataTemplate(t *testing.T) {
+	for _, alg := range []string{keys.AlgRS256, keys.AlgES256} {
+		tpl, err := newMetadataTemplate(alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, base := range []string{"https://acme.example.com", "http://acme.localhost:8080", "https://xn--bcher-kva.example",
+			`http://quote"and<tag>&\back`} { // no host looks like the last; the template must still be JSON for it
+			got, err := tpl.appendTo([]byte("kept:"), base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(metadata(base, alg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, append([]byte("kept:"), want...)) {
+				t.Errorf("%s %s:\n got %s\nwant kept:%s", alg, base, got, want)
+			}
+		}
 	}
 }
