@@ -89,6 +89,13 @@ type clientBody struct {
 }
 
 func (b clientBody) check() error {
+	if b.Audiences != nil {
+		for _, a := range *b.Audiences {
+			if directory.MalformedManagementURL(a) {
+				return errorf(http.StatusBadRequest, "invalid_body", "audiences: %q is a Management API URL whose host is percent-encoded or malformed", a)
+			}
+		}
+	}
 	if b.IsFirstParty != nil && !*b.IsFirstParty {
 		return errorf(http.StatusBadRequest, "invalid_body", "is_first_party: third-party clients are not supported; every client is the tenant's own")
 	}
