@@ -40,7 +40,8 @@ var ManagementScopes = []storage.Scope{
 	{Value: "delete:users", Description: "Delete users"},
 	{Value: "read:clients", Description: "Read clients"},
 	{Value: "create:clients", Description: "Create clients"},
-	{Value: "update:clients", Description: "Update clients and rotate their secrets"},
+	{Value: "update:clients", Description: "Update clients"},
+	{Value: "update:client_keys", Description: "Rotate clients' secrets"},
 	{Value: "delete:clients", Description: "Delete clients"},
 	{Value: "read:logs", Description: "Read the audit log"},
 	{Value: "read:tenant_settings", Description: "Read the tenant's settings"},
@@ -90,4 +91,27 @@ func ManagementURLHost(aud, publicScheme string) (domain string, ok bool) {
 	}
 	name, _, _ := strings.Cut(host, ":")
 	return name, true
+}
+
+// MalformedManagementURL reports whether aud ends like a Management API URL (…/api/v2/) and names a host, but not
+// cleanly: a URL that does not parse, or whose host is percent-encoded or not a valid host name. Such an audience
+// could name another tenant's domain in a spelling ManagementURLHost does not read (https://globex%2Eexample/api/v2/),
+// so it is refused everywhere — when a client or API is registered with it and when a token is asked for it —
+// rather than treated as an ordinary API identifier.
+func MalformedManagementURL(aud string) bool {
+	if !strings.HasSuffix(aud, ManagementAPIPath) || !strings.Contains(aud, "://") {
+		return false
+	}
+	u, err := url.Parse(aud)
+	if err != nil {
+		return true
+	}
+	if strings.Contains(u.Host, "%") || u.RawPath != "" || u.User != nil {
+		return true
+	}
+	if u.Host == "" {
+		return false
+	}
+	_, err = canon.Host(u.Host, u.Scheme)
+	return err != nil
 }

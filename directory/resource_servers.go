@@ -50,6 +50,9 @@ func checkIdentifier(id string) error {
 	if err != nil || !u.IsAbs() || (u.Host == "" && u.Opaque == "" && strings.Trim(u.Path, "/") == "") {
 		return invalid("identifier", "must be an absolute URI such as https://api.example.com or a URN such as urn:example:api")
 	}
+	if MalformedManagementURL(id) {
+		return invalid("identifier", "must not be a Management API URL whose host is percent-encoded or malformed")
+	}
 	return nil
 }
 

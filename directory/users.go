@@ -79,36 +79,31 @@ func (s *Directory) AddUser(ctx context.Context, spec UserSpec) (storage.User, e
 		}
 	}
 	// The password hash is computed outside any transaction (bcrypt takes a quarter of a second, and SQLite
-	// has one connection); the verified flag and the audit event commit together right after.
-	u, err := s.CreateUser(ctx, spec.Email, spec.Password, name)
+	// has one connection). The user is then stored whole — blocked, verified, metadata, connection credential —
+	// with its audit event in one transaction: it never exists, even for a moment, without what spec says.
+	u, err := s.newUser(ctx, spec.Email, spec.Password, name)
 	if err != nil {
 		return u, err
 	}
+	u.EmailVerified, u.Blocked, u.Profile = spec.EmailVerified, spec.Blocked, profile
+	u.UserMetadata, u.AppMetadata = userMeta, appMeta
+	hash := u.PasswordHash
+	if con.ID != "" { // the password belongs to another password connection than the default
+		u.PasswordHash = ""
+	}
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
-		if con.ID != "" { // the password belongs to another password connection than the default
-			if err := s.Store.SetPasswordCredential(ctx, u.ID, con.ID, u.PasswordHash); err != nil {
-				return err
-			}
-			if err := s.Store.UpdateUser(ctx, u.ID, func(old storage.User) (storage.User, error) {
-				old.PasswordHash = ""
-				return old, nil
-			}); err != nil {
-				return err
-			}
+		if _, err := s.insertUser(ctx, u); err != nil {
+			return err
 		}
-		if spec.EmailVerified || spec.Blocked || profile != (storage.UserProfile{}) || len(userMeta) > 0 || len(appMeta) > 0 {
-			if err := s.Store.UpdateUser(ctx, u.ID, func(old storage.User) (storage.User, error) {
-				old.EmailVerified, old.Blocked, old.Profile = spec.EmailVerified, spec.Blocked, profile
-				old.UserMetadata, old.AppMetadata = userMeta, appMeta
-				return old, nil
-			}); err != nil {
+		if con.ID != "" {
+			if err := s.Store.SetPasswordCredential(ctx, u.ID, con.ID, hash); err != nil {
 				return err
 			}
 		}
 		return s.Audit(ctx, storage.AuditEvent{Type: EventUserCreated, UserID: u.ID})
 	})
 	if err != nil {
-		return u, err
+		return storage.User{}, err
 	}
 	return s.User(ctx, u.ID)
 }

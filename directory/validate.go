@@ -266,6 +266,16 @@ func trimOrigins(in []string) []string {
 // CreateUser validates and stores a user in the tenant of ctx, with the password as the user's credential on the
 // tenant's password connection (storage.DefaultPasswordConnection), bcrypt-hashed at the tenant's cost.
 func (s *Directory) CreateUser(ctx context.Context, email, password, name string) (storage.User, error) {
+	u, err := s.newUser(ctx, email, password, name)
+	if err != nil {
+		return storage.User{}, err
+	}
+	return s.insertUser(ctx, u)
+}
+
+// newUser checks a new user's email and password and hashes the password (outside any transaction: bcrypt takes
+// a quarter of a second); nothing is stored.
+func (s *Directory) newUser(ctx context.Context, email, password, name string) (storage.User, error) {
 	email, err := normalizeEmail(email)
 	if err != nil {
 		return storage.User{}, err
@@ -278,7 +288,11 @@ func (s *Directory) CreateUser(ctx context.Context, email, password, name string
 		return storage.User{}, err
 	}
 	now := s.Now().UTC()
-	u := storage.User{ID: ids.New("user"), Email: email, Name: strings.TrimSpace(name), PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	return storage.User{ID: ids.New("user"), Email: email, Name: strings.TrimSpace(name), PasswordHash: hash, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+// insertUser stores u; a taken email is a ValidationError on email.
+func (s *Directory) insertUser(ctx context.Context, u storage.User) (storage.User, error) {
 	if err := s.Store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return storage.User{}, invalid("email", "a user with this email already exists")

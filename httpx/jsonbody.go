@@ -23,7 +23,8 @@ func bodyErrorf(format string, args ...any) *BodyError {
 }
 
 // DecodeJSON reads a request body into v strictly: Content-Type application/json, one JSON object, no unknown
-// fields, nothing after it, and no string (key or value, at any depth) that storage cannot keep: none with a
+// fields, nothing after it, every member name exactly a field's name (never another case of it) and given once in
+// its object (at any depth, free-form maps too), and no string (key or value, at any depth) that storage cannot keep: none with a
 // NUL character, and a body of UTF-8 only. It returns a *BodyError for bad input, naming the field where there
 // is one (name, metadata.plan, callbacks[1]), or the *http.MaxBytesError when the body is over the server's
 // limit; each JSON API answers these in its own error shape.
@@ -51,6 +52,9 @@ func DecodeJSON(r *http.Request, v any) error {
 			return err
 		}
 		return bodyErrorf("The body must hold exactly one JSON object.")
+	}
+	if be := namesMismatch(raw, reflect.TypeOf(v)); be != nil {
+		return be
 	}
 	return nil
 }

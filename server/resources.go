@@ -55,10 +55,15 @@ func (s *Server) clientGrants(ctx context.Context, clientID string, audiences []
 // CanonicalAudience returns the name roles, permissions and resource servers know audience aud by: the Management
 // API's identifier (directory.ManagementAudience) for its URL on one of the tenant's own domains in Auth0's form,
 // https://{domain}/api/v2/ (directory.ManagementURLHost), and aud itself for anything else, an API URL on a host
-// no tenant answers on included. The Management API URL of a domain of another tenant is oauth.ErrForeignAudience.
+// no tenant answers on included. The Management API URL of a domain of another tenant, or one whose host is not
+// spelled cleanly (directory.MalformedManagementURL), is oauth.ErrForeignAudience.
 func (s *Server) CanonicalAudience(ctx context.Context, aud string) (string, error) {
 	domain, ok := directory.ManagementURLHost(aud, s.Config.PublicScheme)
 	if !ok {
+		if directory.MalformedManagementURL(aud) {
+			// It may spell another tenant's domain in a way not read here: never grant it.
+			return "", oauth.ErrForeignAudience
+		}
 		return aud, nil
 	}
 	tid, err := tenancy.TenantID(ctx)

@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -36,6 +38,11 @@ func (c cursor) encode() string {
 func decodeCursor(s string) (cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
+		return cursor{}, ErrBadCursor
+	}
+	// The decoded bytes were never checked as request input: an id Postgres cannot compare (a NUL byte, bytes
+	// that are not UTF-8) is no cursor of any list, not a database error.
+	if bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) {
 		return cursor{}, ErrBadCursor
 	}
 	at, id, ok := strings.Cut(string(b), "|")

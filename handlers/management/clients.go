@@ -89,6 +89,13 @@ type clientBody struct {
 }
 
 func (b clientBody) check() error {
+	if b.Audiences != nil {
+		for _, a := range *b.Audiences {
+			if directory.MalformedManagementURL(a) {
+				return errorf(http.StatusBadRequest, "invalid_body", "audiences: %q is a Management API URL whose host is percent-encoded or malformed", a)
+			}
+		}
+	}
 	if b.IsFirstParty != nil && !*b.IsFirstParty {
 		return errorf(http.StatusBadRequest, "invalid_body", "is_first_party: third-party clients are not supported; every client is the tenant's own")
 	}
@@ -117,6 +124,13 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
+	grants, err := h.clientGrants(ctx, deref(b.Audiences), deref(b.Scopes))
+	if err != nil {
+		return err
+	}
+	if err := mayGrant(ctx, grants); err != nil {
+		return err
+	}
 	cc, err := h.S.CreateClient(ctx, directory.ClientSpec{Name: deref(b.Name), Type: deref(b.Type), RedirectURIs: deref(b.Callbacks),
 		PostLogoutRedirectURIs: deref(b.AllowedLogoutURLs), GrantTypes: deref(b.GrantTypes), Audiences: deref(b.Audiences),
 		Scopes: deref(b.Scopes), WebOrigins: deref(b.WebOrigins), OrganizationUsage: deref(b.OrganizationUsage),
@@ -148,7 +162,32 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request) error {
 	if err := b.check(); err != nil {
 		return err
 	}
-	c, err := h.S.UpdateClient(r.Context(), pathVar(r, "id"), directory.ClientUpdate{Name: b.Name, Type: b.Type, RedirectURIs: b.Callbacks,
+	ctx := r.Context()
+	if b.Audiences != nil || b.Scopes != nil {
+		old, err := h.S.Client(ctx, pathVar(r, "id"))
+		if err != nil {
+			return err
+		}
+		before, err := h.clientPower(ctx, old)
+		if err != nil {
+			return err
+		}
+		next := old
+		if b.Audiences != nil {
+			next.Audiences = *b.Audiences
+		}
+		if b.Scopes != nil {
+			next.Scopes = *b.Scopes
+		}
+		after, err := h.clientPower(ctx, next)
+		if err != nil {
+			return err
+		}
+		if err := mayGrant(ctx, without(after, before)); err != nil {
+			return err
+		}
+	}
+	c, err := h.S.UpdateClient(ctx, pathVar(r, "id"), directory.ClientUpdate{Name: b.Name, Type: b.Type, RedirectURIs: b.Callbacks,
 		PostLogoutRedirectURIs: b.AllowedLogoutURLs, GrantTypes: b.GrantTypes, Audiences: b.Audiences, Scopes: b.Scopes,
 		WebOrigins: b.WebOrigins, OrganizationUsage: b.OrganizationUsage, AppType: b.AppType,
 		TokenEndpointAuthMethod: b.TokenEndpointAuthMethod, AllowedOrigins: b.AllowedOrigins,
@@ -168,7 +207,19 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) rotateClientSecret(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	cc, err := h.S.RotateClientSecret(ctx, pathVar(r, "id"))
+	// A new secret is the client's power in the caller's hands.
+	old, err := h.S.Client(ctx, pathVar(r, "id"))
+	if err != nil {
+		return err
+	}
+	power, err := h.clientPower(ctx, old)
+	if err != nil {
+		return err
+	}
+	if err := mayGrant(ctx, power); err != nil {
+		return err
+	}
+	cc, err := h.S.RotateClientSecret(ctx, old.ID)
 	if err != nil {
 		return err
 	}

@@ -212,7 +212,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/clients/{id}", access{"read:clients", !org}, h.getClient},
 		{"PATCH", "/clients/{id}", access{"update:clients", !org}, h.updateClient},
 		{"DELETE", "/clients/{id}", access{"delete:clients", !org}, h.deleteClient},
-		{"POST", "/clients/{id}/rotate-secret", access{"update:clients", !org}, h.rotateClientSecret},
+		{"POST", "/clients/{id}/rotate-secret", access{"update:client_keys", !org}, h.rotateClientSecret},
 		{"GET", "/clients/{id}/roles", access{"read:clients", !org}, h.listClientRoles},
 		{"POST", "/clients/{id}/roles", access{"update:clients", !org}, h.assignClientRoles},
 		{"DELETE", "/clients/{id}/roles", access{"update:clients", !org}, h.removeClientRoles},
@@ -292,7 +292,7 @@ func (h *Handler) endpoint(rt route) http.Handler {
 			h.fail(w, r, ae)
 			return
 		}
-		r = r.WithContext(audit.WithActor(r.Context(), p.actor))
+		r = r.WithContext(withPrincipal(audit.WithActor(r.Context(), p.actor), p))
 		if err := rt.serve(w, r); err != nil {
 			h.fail(w, r, err)
 		}

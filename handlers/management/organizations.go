@@ -234,6 +234,9 @@ func (h *Handler) assignMemberRoles(w http.ResponseWriter, r *http.Request) erro
 	if err := decode(r, &b); err != nil {
 		return err
 	}
+	if err := h.mayAssignRoles(r.Context(), b.Roles); err != nil {
+		return err
+	}
 	if _, err := h.S.AssignMemberRoles(r.Context(), pathVar(r, "id"), pathVar(r, "user_id"), b.Roles, storage.SourceManual); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package management
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -140,6 +141,13 @@ func (h *Handler) addRolePermissions(w http.ResponseWriter, r *http.Request) err
 	if err := decode(r, &b); err != nil {
 		return err
 	}
+	grants, err := h.permissionGrants(r.Context(), b.Permissions)
+	if err != nil {
+		return err
+	}
+	if err := mayGrant(r.Context(), grants); err != nil {
+		return err
+	}
 	if err := h.S.AddRolePermissions(r.Context(), pathVar(r, "id"), b.Permissions); err != nil {
 		return err
 	}
@@ -183,12 +191,25 @@ func (h *Handler) changeSubjectRoles(w http.ResponseWriter, r *http.Request, cha
 	return noContent(w)
 }
 
+// mayAssignRoles refuses roles holding Management API permissions the caller lacks (Auth0's update:users still
+// assigns roles; it just cannot hand out more of this API than the caller has).
+func (h *Handler) mayAssignRoles(ctx context.Context, refs []string) error {
+	grants, err := h.roleGrants(ctx, refs)
+	if err != nil {
+		return err
+	}
+	return mayGrant(ctx, grants)
+}
+
 func (h *Handler) listUserRoles(w http.ResponseWriter, r *http.Request) error {
 	return h.listSubjectRoles(w, r, func() ([]storage.AssignedRole, error) { return h.S.UserRoles(r.Context(), pathVar(r, "id")) })
 }
 
 func (h *Handler) assignUserRoles(w http.ResponseWriter, r *http.Request) error {
 	return h.changeSubjectRoles(w, r, func(ids []string) ([]storage.Role, error) {
+		if err := h.mayAssignRoles(r.Context(), ids); err != nil {
+			return nil, err
+		}
 		return h.S.AssignUserRoles(r.Context(), pathVar(r, "id"), ids, storage.SourceManual)
 	})
 }
@@ -205,6 +226,9 @@ func (h *Handler) listClientRoles(w http.ResponseWriter, r *http.Request) error 
 
 func (h *Handler) assignClientRoles(w http.ResponseWriter, r *http.Request) error {
 	return h.changeSubjectRoles(w, r, func(ids []string) ([]storage.Role, error) {
+		if err := h.mayAssignRoles(r.Context(), ids); err != nil {
+			return nil, err
+		}
 		return h.S.AssignClientRoles(r.Context(), pathVar(r, "id"), ids, storage.SourceManual)
 	})
 }
