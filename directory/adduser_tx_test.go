@@ -35,8 +35,7 @@ func TestAddUserIsOneTransaction(t *testing.T) {
 			}
 			return nil
 		},
-		HashPassword: func(ctx context.Context, pw string) (string, error) { return "hash:" + pw, nil },
-		Announce:     func(context.Context, string, string) {}, AuthzChanged: func(context.Context) {}})
+		HashPassword: func(ctx context.Context, pw string) (string, error) { return "hash:" + pw, nil }})
 	spec := directory.UserSpec{Email: "blocked@acme.test", Password: "correct horse battery", Blocked: true,
 		AppMetadata: map[string]any{"plan": "free"}}
 	if _, err := d.AddUser(acme, spec); err == nil {
