@@ -15,7 +15,6 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/handler/pkce"
 	fstorage "github.com/ory/fosite/storage"
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -135,9 +134,9 @@ func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error)
 	}
 	now := time.Now()
 	key := tid + "/" + id
-	// Inside a transaction the cache is neither read nor filled: the transaction may have changed the client,
-	// and what it reads must not outlive a rollback.
-	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
+	// Inside a transaction that may write, the cache is neither read nor filled: the transaction may have changed
+	// the client, and what it reads must not outlive a rollback. A read-only one (InReadTx) changes nothing.
+	inTx := inWriteTx(ctx)
 	if c, ok := s.clients.get(key, now); ok && !inTx {
 		return c, nil
 	}
