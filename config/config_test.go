@@ -54,13 +54,14 @@ func TestLoad(t *testing.T) {
 			"AUTHIO_ADMIN_LISTEN=127.0.0.1:9090", "AUTHIO_BASE_DOMAIN=auth.example.com", "AUTHIO_PUBLIC_SCHEME=https",
 			"AUTHIO_SECRET_KEY=" + secret, "AUTHIO_LOG_LEVEL=debug", "AUTHIO_LOG_FORMAT=json", "AUTHIO_DB_MAX_CONNS=7",
 			"AUTHIO_ACCESS_TOKEN_TTL=5m", "AUTHIO_REFRESH_TOKEN_TTL=48h", "AUTHIO_ID_TOKEN_TTL=10m", "AUTHIO_SESSION_TTL=12h",
-			"AUTHIO_PASSWORD_COST=11", "HOME=/root", "PATH=/usr/bin",
+			"AUTHIO_PASSWORD_COST=11", "AUTHIO_KEY_POOL=9", "AUTHIO_ADMIN_TOKEN=" + secret, "HOME=/root", "PATH=/usr/bin",
 		}, check: func(t *testing.T, c config.Config) {
 			want := config.Config{
 				DatabaseURL: "postgres://u@db/authio", RedisURL: "redis://r:6379/1", Listen: "0.0.0.0:80",
 				AdminListen: "127.0.0.1:9090", BaseDomain: "auth.example.com", PublicScheme: "https", SecretKey: secret,
 				LogLevel: "debug", LogFormat: "json", DBMaxConns: 7, AccessTokenTTL: 5 * time.Minute,
 				RefreshTokenTTL: 48 * time.Hour, IDTokenTTL: 10 * time.Minute, SessionTTL: 12 * time.Hour, PasswordCost: 11,
+				KeyPool: 9, AdminToken: secret,
 			}
 			if !reflect.DeepEqual(c, want) {
 				t.Errorf("got  %+v\nwant %+v", c, want)
@@ -107,6 +108,7 @@ func TestLoadRejects(t *testing.T) {
 		{name: "bad duration", environ: []string{"AUTHIO_SESSION_TTL=forever"}, want: []string{"AUTHIO_SESSION_TTL", "forever"}},
 		{name: "bad password cost", environ: []string{"AUTHIO_PASSWORD_COST=twelve"}, want: []string{"AUTHIO_PASSWORD_COST", "twelve"}},
 		{name: "bad number", environ: []string{"AUTHIO_DB_MAX_CONNS=many"}, want: []string{"AUTHIO_DB_MAX_CONNS"}},
+		{name: "bad key pool", environ: []string{"AUTHIO_KEY_POOL=lots"}, want: []string{"AUTHIO_KEY_POOL", "lots"}},
 		{name: "bad trusted proxy", environ: []string{"AUTHIO_TRUSTED_PROXIES=10.0.0.0/8,caddy"}, want: []string{"trusted proxies", "caddy"}},
 		{name: "unknown flag", args: []string{"--no-such-flag"}, want: []string{"no-such-flag"}},
 	} {
@@ -149,6 +151,10 @@ func TestValidate(t *testing.T) {
 		{name: "password cost below 10", modify: func(c *config.Config) { c.PasswordCost = 4 }, want: []string{"AUTHIO_PASSWORD_COST"}},
 		{name: "password cost 4 with --dev", modify: func(c *config.Config) { c.PasswordCost, c.Dev = 4, true }},
 		{name: "password cost above 15", modify: func(c *config.Config) { c.PasswordCost = 16 }, want: []string{"AUTHIO_PASSWORD_COST"}},
+		{name: "key pool off", modify: func(c *config.Config) { c.KeyPool = 0 }},
+		{name: "key pool too big", modify: func(c *config.Config) { c.KeyPool = 65 }, want: []string{"AUTHIO_KEY_POOL"}},
+		{name: "negative key pool", modify: func(c *config.Config) { c.KeyPool = -1 }, want: []string{"AUTHIO_KEY_POOL"}},
+		{name: "short admin token", modify: func(c *config.Config) { c.AdminToken = "short" }, want: []string{"AUTHIO_ADMIN_TOKEN"}},
 		{name: "every problem at once", modify: func(c *config.Config) {
 			c.PublicScheme, c.SecretKey, c.LogFormat, c.DBMaxConns, c.AccessTokenTTL = "ftp", "", "xml", 0, -time.Second
 		}, want: []string{"ftp", "AUTHIO_SECRET_KEY", "xml", "pool size", "access token TTL"}},

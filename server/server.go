@@ -40,6 +40,8 @@ type Server struct {
 	Cache   cache.Cache
 	Secrets *keys.Secrets
 	Keys    *keys.KeyManager
+	// KeyPool keeps RSA signing keys generated ahead of need (Config.KeyPool of them, filled while Start runs).
+	KeyPool *keys.KeyPool
 	Tenants *TenantResolver
 	Metrics *Metrics
 	Now     func() time.Time
@@ -98,6 +100,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		Cache:   c,
 		Secrets: secrets,
 		Keys:    km,
+		KeyPool: keys.NewKeyPool(cfg.KeyPool),
 		Tenants: NewTenantResolver(store, c),
 		Metrics: NewMetrics(),
 		Now:     time.Now,
@@ -170,6 +173,13 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("subscribe to cache invalidations: %w", err)
 		}
 		s.stops = append(s.stops, stop)
+	}
+	if s.KeyPool.Size() > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.KeyPool.Run(ctx)
+		}()
 	}
 	if s.health.remote {
 		s.wg.Add(1)
