@@ -23,6 +23,7 @@ Usage:
   authio serve [--dev] [flags]        run the server (runs pending migrations first)
   authio migrate                      apply database migrations
   authio tenant create --slug S --name N [--domain D]... [--signing-alg RS256|ES256] [--signup]
+  authio tenant import FILE [flags]   create tenants from JSON lines or a JSON array (- reads stdin); see README
   authio tenant list
   authio domain add --tenant T --domain D
   authio client create --tenant T --name N --type public|confidential [--redirect-uri U]...
@@ -87,6 +88,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return cmdMigrate(ctx, rest, environ, stdout, stderr)
 	case "tenant create":
 		return cmdTenantCreate(ctx, rest, environ, stdout, stderr)
+	case "tenant import":
+		return cmdTenantImport(ctx, rest, environ, stdout, stderr)
 	case "tenant list":
 		return cmdTenantList(ctx, rest, environ, stdout, stderr)
 	case "domain add":
