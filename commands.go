@@ -137,10 +137,10 @@ func cmdServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	if os.Getenv("GOGC") == "" {
-		// Token issuance allocates a lot of short-lived garbage; trading some memory for fewer GC cycles
-		// buys throughput. GOGC in the environment still wins.
-		debug.SetGCPercent(400)
+	if cfg.MemoryLimit > 0 {
+		// A soft limit: the collector runs more often as the heap nears it, so memory stays bounded without
+		// trading it for throughput the rest of the time (the GC's own pacing, GOGC, is left as it is).
+		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
 	s, err := server.New(cfg, logger)
 	if err != nil {
@@ -390,6 +390,26 @@ func cmdDomainAdd(ctx context.Context, args, environ []string, stdout, stderr io
 		// AddDomain stored the canonical form; print that one, which is what the tenant answers on.
 		stored, _ := canon.Domain(strings.TrimSpace(*domain))
 		return printJSON(stdout, map[string]string{"tenant": t.Slug, "domain": stored})
+	})
+}
+
+func cmdDomainRemove(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("domain remove", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug or id")
+	domain := fs.String("domain", "", "host name to remove")
+	required := func() error {
+		if *tenant == "" || *domain == "" {
+			return usageError{"--tenant and --domain are required"}
+		}
+		return nil
+	}
+	return withServer(ctx, fs, args, environ, stderr, required, func(s *server.Server) error {
+		t, err := s.RemoveDomain(ctx, *tenant, *domain)
+		if err != nil {
+			return tenantErr(err, *tenant)
+		}
+		removed, _ := canon.Domain(strings.TrimSpace(*domain))
+		return printJSON(stdout, map[string]string{"tenant": t.Slug, "removed": removed})
 	})
 }
 

@@ -26,6 +26,7 @@ Usage:
   authio tenant import FILE [flags]   create tenants from JSON lines or a JSON array (- reads stdin); see README
   authio tenant list
   authio domain add --tenant T --domain D
+  authio domain remove --tenant T --domain D
   authio client create --tenant T --name N --type public|confidential [--redirect-uri U]...
                        [--post-logout-redirect-uri U]... [--grant G[,G]] [--audience A]... [--scope S]... [--web-origin O]...
                        [--organization-usage deny|allow|require]
@@ -94,6 +95,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return cmdTenantList(ctx, rest, environ, stdout, stderr)
 	case "domain add":
 		return cmdDomainAdd(ctx, rest, environ, stdout, stderr)
+	case "domain remove":
+		return cmdDomainRemove(ctx, rest, environ, stdout, stderr)
 	case "client create":
 		return cmdClientCreate(ctx, rest, environ, stdout, stderr)
 	case "user create":

@@ -36,6 +36,17 @@ type Config struct {
 	IDTokenTTL      time.Duration
 	SessionTTL      time.Duration
 
+	// CacheMaxBytes bounds the in-process cache (server/memo) by the estimated size of its entries, in bytes
+	// (AUTHIO_CACHE_MAX_BYTES, default 64 MiB).
+	CacheMaxBytes int64
+	// CacheTTL is the cache's safety TTL (AUTHIO_CACHE_TTL, default 10m): entries live until a committed change
+	// invalidates them, or this long when no invalidation reaches them (a message lost, or a change made by
+	// another process with no Redis to announce it).
+	CacheTTL time.Duration
+	// MemoryLimit is the soft memory limit of the Go runtime (runtime/debug.SetMemoryLimit), in bytes
+	// (AUTHIO_MEMORY_LIMIT); 0 leaves the runtime's own (GOMEMLIMIT, or none).
+	MemoryLimit int64
+
 	// PasswordCost is the bcrypt cost of user passwords for tenants whose settings choose none
 	// (AUTHIO_PASSWORD_COST, default 12): 10 to 15, or down to 4 (bcrypt's minimum) with --dev, for tests.
 	PasswordCost int
@@ -57,7 +68,8 @@ var vars = []string{
 	"AUTHIO_DATABASE_URL", "AUTHIO_REDIS_URL", "AUTHIO_LISTEN", "AUTHIO_ADMIN_LISTEN", "AUTHIO_BASE_DOMAIN",
 	"AUTHIO_PUBLIC_SCHEME", "AUTHIO_SECRET_KEY", "AUTHIO_LOG_LEVEL", "AUTHIO_LOG_FORMAT", "AUTHIO_DB_MAX_CONNS",
 	"AUTHIO_TRUSTED_PROXIES", "AUTHIO_ACCESS_TOKEN_TTL", "AUTHIO_REFRESH_TOKEN_TTL", "AUTHIO_ID_TOKEN_TTL", "AUTHIO_SESSION_TTL",
-	"AUTHIO_PASSWORD_COST", "AUTHIO_KEY_POOL", "AUTHIO_ADMIN_TOKEN",
+	"AUTHIO_PASSWORD_COST", "AUTHIO_CACHE_MAX_BYTES", "AUTHIO_CACHE_TTL", "AUTHIO_MEMORY_LIMIT", "AUTHIO_KEY_POOL",
+	"AUTHIO_ADMIN_TOKEN",
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -76,6 +88,8 @@ func Defaults() Config {
 		SessionTTL:      7 * 24 * time.Hour,
 		PasswordCost:    12,
 		KeyPool:         4,
+		CacheMaxBytes:   64 << 20,
+		CacheTTL:        10 * time.Minute,
 	}
 }
 
@@ -146,6 +160,19 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 		c.KeyPool = n
 	}
 	str("AUTHIO_ADMIN_TOKEN", &c.AdminToken)
+	size := func(k string, dst *int64) {
+		if v, ok := env[k]; ok {
+			n, err := ParseBytes(v)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", k, err))
+				return
+			}
+			*dst = n
+		}
+	}
+	size("AUTHIO_CACHE_MAX_BYTES", &c.CacheMaxBytes)
+	size("AUTHIO_MEMORY_LIMIT", &c.MemoryLimit)
+	dur("AUTHIO_CACHE_TTL", &c.CacheTTL)
 	proxies := env["AUTHIO_TRUSTED_PROXIES"]
 	dur("AUTHIO_ACCESS_TOKEN_TTL", &c.AccessTokenTTL)
 	dur("AUTHIO_REFRESH_TOKEN_TTL", &c.RefreshTokenTTL)
@@ -161,6 +188,17 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (AUTHIO_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (AUTHIO_LOG_FORMAT)")
 	fs.IntVar(&c.KeyPool, "key-pool", c.KeyPool, "RSA signing keys kept generated ahead of need, 0 to 64 (AUTHIO_KEY_POOL)")
+	fs.Func("cache-max-bytes", "size bound of the in-process cache, e.g. 64MiB (AUTHIO_CACHE_MAX_BYTES)", func(v string) error {
+		n, err := ParseBytes(v)
+		c.CacheMaxBytes = n
+		return err
+	})
+	fs.DurationVar(&c.CacheTTL, "cache-ttl", c.CacheTTL, "safety TTL of cached entries (AUTHIO_CACHE_TTL)")
+	fs.Func("memory-limit", "soft memory limit of the Go runtime, e.g. 512MiB; 0 for none (AUTHIO_MEMORY_LIMIT)", func(v string) error {
+		n, err := ParseBytes(v)
+		c.MemoryLimit = n
+		return err
+	})
 	fs.StringVar(&proxies, "trusted-proxies", proxies, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed (AUTHIO_TRUSTED_PROXIES)")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
@@ -205,6 +243,28 @@ func ParsePrefixes(list string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// ParseBytes reads a size in bytes: a whole number, optionally followed by B, KiB, MiB, GiB (powers of 1024) or
+// KB, MB, GB (powers of 1000), as in "64MiB" or "500MB".
+func ParseBytes(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size in bytes (e.g. 67108864, 64MiB, 500MB)", v)
+	}
+	return n * mult, nil
 }
 
 // Validate reports every problem with c at once, joined into one line.
@@ -291,8 +351,14 @@ func (c Config) problems() Problems {
 	if minCost := map[bool]int{false: 10, true: 4}[c.Dev]; c.PasswordCost < minCost || c.PasswordCost > 15 {
 		p = append(p, fmt.Sprintf("password cost (AUTHIO_PASSWORD_COST) %d must be between 10 and 15 (4 and 15 with --dev)", c.PasswordCost))
 	}
+	if c.CacheMaxBytes < 1<<20 {
+		p = append(p, "cache size (AUTHIO_CACHE_MAX_BYTES) must be at least 1MiB")
+	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < 32<<20 {
+		p = append(p, "memory limit (AUTHIO_MEMORY_LIMIT) must be 0 (none) or at least 32MiB")
+	}
 	for name, d := range map[string]time.Duration{"access token TTL": c.AccessTokenTTL, "refresh token TTL": c.RefreshTokenTTL,
-		"ID token TTL": c.IDTokenTTL, "session TTL": c.SessionTTL} {
+		"ID token TTL": c.IDTokenTTL, "session TTL": c.SessionTTL, "cache TTL (AUTHIO_CACHE_TTL)": c.CacheTTL} {
 		if d <= 0 {
 			p = append(p, name+" must be positive")
 		}

@@ -54,7 +54,8 @@ func TestLoad(t *testing.T) {
 			"AUTHIO_ADMIN_LISTEN=127.0.0.1:9090", "AUTHIO_BASE_DOMAIN=auth.example.com", "AUTHIO_PUBLIC_SCHEME=https",
 			"AUTHIO_SECRET_KEY=" + secret, "AUTHIO_LOG_LEVEL=debug", "AUTHIO_LOG_FORMAT=json", "AUTHIO_DB_MAX_CONNS=7",
 			"AUTHIO_ACCESS_TOKEN_TTL=5m", "AUTHIO_REFRESH_TOKEN_TTL=48h", "AUTHIO_ID_TOKEN_TTL=10m", "AUTHIO_SESSION_TTL=12h",
-			"AUTHIO_PASSWORD_COST=11", "AUTHIO_KEY_POOL=9", "AUTHIO_ADMIN_TOKEN=" + secret, "HOME=/root", "PATH=/usr/bin",
+			"AUTHIO_PASSWORD_COST=11", "AUTHIO_CACHE_MAX_BYTES=32MiB", "AUTHIO_CACHE_TTL=5m", "AUTHIO_MEMORY_LIMIT=500MB",
+			"AUTHIO_KEY_POOL=9", "AUTHIO_ADMIN_TOKEN=" + secret, "HOME=/root", "PATH=/usr/bin",
 		}, check: func(t *testing.T, c config.Config) {
 			want := config.Config{
 				DatabaseURL: "postgres://u@db/authio", RedisURL: "redis://r:6379/1", Listen: "0.0.0.0:80",
@@ -62,6 +63,7 @@ func TestLoad(t *testing.T) {
 				LogLevel: "debug", LogFormat: "json", DBMaxConns: 7, AccessTokenTTL: 5 * time.Minute,
 				RefreshTokenTTL: 48 * time.Hour, IDTokenTTL: 10 * time.Minute, SessionTTL: 12 * time.Hour, PasswordCost: 11,
 				KeyPool: 9, AdminToken: secret,
+				CacheMaxBytes: 32 << 20, CacheTTL: 5 * time.Minute, MemoryLimit: 500_000_000,
 			}
 			if !reflect.DeepEqual(c, want) {
 				t.Errorf("got  %+v\nwant %+v", c, want)
@@ -74,6 +76,13 @@ func TestLoad(t *testing.T) {
 			check: func(t *testing.T, c config.Config) {
 				if c.Listen != "127.0.0.1:9000" || c.DatabaseURL != "sqlite:/flag.db" || c.PublicScheme != "https" {
 					t.Errorf("flags did not win: %+v", c)
+				}
+			}},
+		{name: "cache and memory flags", environ: []string{"AUTHIO_CACHE_MAX_BYTES=32MiB", "AUTHIO_MEMORY_LIMIT=1GiB"},
+			args: []string{"--cache-max-bytes", "128MiB", "--cache-ttl=90s", "--memory-limit", "268435456"},
+			check: func(t *testing.T, c config.Config) {
+				if c.CacheMaxBytes != 128<<20 || c.CacheTTL != 90*time.Second || c.MemoryLimit != 256<<20 {
+					t.Errorf("cache %d bytes, TTL %v, memory limit %d; want 128MiB, 90s, 256MiB", c.CacheMaxBytes, c.CacheTTL, c.MemoryLimit)
 				}
 			}},
 		{name: "test variables are not configuration", environ: []string{"AUTHIO_TEST_POSTGRES_DSN=postgres://x", "AUTHIO_TEST_REDIS_URL=redis://x"},
@@ -109,6 +118,9 @@ func TestLoadRejects(t *testing.T) {
 		{name: "bad password cost", environ: []string{"AUTHIO_PASSWORD_COST=twelve"}, want: []string{"AUTHIO_PASSWORD_COST", "twelve"}},
 		{name: "bad number", environ: []string{"AUTHIO_DB_MAX_CONNS=many"}, want: []string{"AUTHIO_DB_MAX_CONNS"}},
 		{name: "bad key pool", environ: []string{"AUTHIO_KEY_POOL=lots"}, want: []string{"AUTHIO_KEY_POOL", "lots"}},
+		{name: "bad size", environ: []string{"AUTHIO_CACHE_MAX_BYTES=lots"}, want: []string{"AUTHIO_CACHE_MAX_BYTES", "lots"}},
+		{name: "negative size", environ: []string{"AUTHIO_MEMORY_LIMIT=-1MiB"}, want: []string{"AUTHIO_MEMORY_LIMIT"}},
+		{name: "bad size flag", args: []string{"--cache-max-bytes", "64 MiBs"}, want: []string{"cache-max-bytes"}},
 		{name: "bad trusted proxy", environ: []string{"AUTHIO_TRUSTED_PROXIES=10.0.0.0/8,caddy"}, want: []string{"trusted proxies", "caddy"}},
 		{name: "unknown flag", args: []string{"--no-such-flag"}, want: []string{"no-such-flag"}},
 	} {
@@ -150,6 +162,9 @@ func TestValidate(t *testing.T) {
 		{name: "TTL", modify: func(c *config.Config) { c.SessionTTL = 0 }, want: []string{"session TTL"}},
 		{name: "password cost below 10", modify: func(c *config.Config) { c.PasswordCost = 4 }, want: []string{"AUTHIO_PASSWORD_COST"}},
 		{name: "password cost 4 with --dev", modify: func(c *config.Config) { c.PasswordCost, c.Dev = 4, true }},
+		{name: "tiny cache", modify: func(c *config.Config) { c.CacheMaxBytes = 1000 }, want: []string{"AUTHIO_CACHE_MAX_BYTES"}},
+		{name: "cache TTL", modify: func(c *config.Config) { c.CacheTTL = 0 }, want: []string{"AUTHIO_CACHE_TTL"}},
+		{name: "tiny memory limit", modify: func(c *config.Config) { c.MemoryLimit = 1 << 20 }, want: []string{"AUTHIO_MEMORY_LIMIT"}},
 		{name: "password cost above 15", modify: func(c *config.Config) { c.PasswordCost = 16 }, want: []string{"AUTHIO_PASSWORD_COST"}},
 		{name: "key pool off", modify: func(c *config.Config) { c.KeyPool = 0 }},
 		{name: "key pool too big", modify: func(c *config.Config) { c.KeyPool = 65 }, want: []string{"AUTHIO_KEY_POOL"}},

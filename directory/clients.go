@@ -65,7 +65,6 @@ func (s *Directory) UpdateClient(ctx context.Context, id string, upd ClientUpdat
 	if err != nil {
 		return storage.Client{}, notFound(err, "client", id)
 	}
-	s.announce(ctx, ClientsChannel, id)
 	return s.Client(ctx, id)
 }
 
@@ -74,7 +73,6 @@ func (s *Directory) DeleteClient(ctx context.Context, id string) error {
 	if err := s.Store.DeleteClient(ctx, id); err != nil {
 		return notFound(err, "client", id)
 	}
-	s.announce(ctx, ClientsChannel, id)
 	return nil
 }
 
@@ -98,12 +96,8 @@ func (s *Directory) RotateClientSecret(ctx context.Context, id string) (CreatedC
 		}
 		return s.Audit(ctx, storage.AuditEvent{Type: EventClientSecretRotated, ClientID: id})
 	})
-	// Store.UpdateClient forgot the cached client before this transaction committed; a request in between may
-	// have cached the old secret hash again.
-	s.Store.InvalidateClient(id)
 	if err != nil {
 		return CreatedClient{}, err
 	}
-	s.announce(ctx, ClientsChannel, id)
 	return CreatedClient{ClientID: id, ClientSecret: secret}, nil
 }

@@ -1,8 +1,9 @@
 // Package directory is a tenant's directory: users, organizations and their memberships, roles with their
 // permissions and assignments, clients, resource servers (APIs), API keys, and the audit log's query side. It
 // validates every change (ValidationError, ConflictError, NotFoundError name the field or the resource),
-// records it in the audit log in the same transaction, and announces what other replicas cache. Every method
-// works on the tenant in ctx's tenancy scope.
+// records it in the audit log in the same transaction; the server's cache hears of every committed change from
+// storage itself (storage.Store.OnCommit), so nothing here announces anything. Every method works on the tenant
+// in ctx's tenancy scope.
 package directory
 
 import (
@@ -13,10 +14,6 @@ import (
 	"github.com/authio/authio/keys"
 	"github.com/authio/authio/storage"
 )
-
-// ClientsChannel is the cache pub/sub channel on which client changes are announced (the message is the client
-// id).
-const ClientsChannel = "clients"
 
 // Deps are what the directory needs from the rest of Authio.
 type Deps struct {
@@ -29,10 +26,6 @@ type Deps struct {
 	Secrets *keys.Secrets
 	// HashPassword hashes a password at the tenant's cost.
 	HashPassword func(ctx context.Context, pw string) (string, error)
-	// Announce tells other replicas that something they cache changed (best effort, never fails the caller).
-	Announce func(ctx context.Context, channel, msg string)
-	// AuthzChanged announces that roles, permissions or resource servers of the tenant in ctx changed.
-	AuthzChanged func(ctx context.Context)
 	// ResourceServer finds the tenant's API by audience, the built-in Management API included (cached).
 	ResourceServer func(ctx context.Context, audience string) (storage.ResourceServer, bool, error)
 }
@@ -44,15 +37,13 @@ type Directory struct {
 	Now            func() time.Time
 	audit          func(ctx context.Context, e storage.AuditEvent) error
 	hashPassword   func(ctx context.Context, pw string) (string, error)
-	announceFn     func(ctx context.Context, channel, msg string)
-	authzChangedFn func(ctx context.Context)
 	resourceServer func(ctx context.Context, audience string) (storage.ResourceServer, bool, error)
 }
 
 // New returns a directory over deps.
 func New(d Deps) *Directory {
 	return &Directory{Store: d.Store, Secrets: d.Secrets, Now: d.Now, audit: d.Audit, hashPassword: d.HashPassword,
-		announceFn: d.Announce, authzChangedFn: d.AuthzChanged, resourceServer: d.ResourceServer}
+		resourceServer: d.ResourceServer}
 }
 
 // Audit appends e to the audit log of the tenant in ctx.
@@ -62,12 +53,6 @@ func (s *Directory) Audit(ctx context.Context, e storage.AuditEvent) error { ret
 func (s *Directory) HashPassword(ctx context.Context, pw string) (string, error) {
 	return s.hashPassword(ctx, pw)
 }
-
-func (s *Directory) announce(ctx context.Context, channel, msg string) {
-	s.announceFn(ctx, channel, msg)
-}
-
-func (s *Directory) authzChanged(ctx context.Context) { s.authzChangedFn(ctx) }
 
 // newID is ids.New, for functions with a local variable named ids.
 func newID(prefix string) string { return ids.New(prefix) }

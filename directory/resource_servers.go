@@ -136,7 +136,6 @@ func (s *Directory) CreateResourceServer(ctx context.Context, spec ResourceServe
 		return storage.ResourceServer{}, err
 	}
 	rs.TenantID, _ = storage.TenantFromContext(ctx)
-	s.authzChanged(ctx) // the audience may have been cached as "no resource server"
 	return rs, nil
 }
 
@@ -242,7 +241,6 @@ func (s *Directory) UpdateResourceServer(ctx context.Context, ref string, upd Re
 	if err != nil {
 		return rs, notFound(err, "resource_server", ref)
 	}
-	s.authzChanged(ctx)
 	return s.ResourceServerByRef(ctx, rs.ID)
 }
 
@@ -258,6 +256,5 @@ func (s *Directory) DeleteResourceServer(ctx context.Context, ref string) error 
 	if err := s.Store.DeleteResourceServer(ctx, rs.ID); err != nil {
 		return notFound(err, "resource_server", ref)
 	}
-	s.authzChanged(ctx)
 	return nil
 }

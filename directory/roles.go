@@ -162,7 +162,6 @@ func (s *Directory) UpdateRole(ctx context.Context, id string, upd RoleUpdate) (
 	} else if err != nil {
 		return storage.Role{}, notFound(err, "role", id)
 	}
-	s.authzChanged(ctx) // role names are in tokens
 	return s.Role(ctx, id)
 }
 
@@ -172,7 +171,6 @@ func (s *Directory) DeleteRole(ctx context.Context, id string) error {
 	if err := s.Store.DeleteRole(ctx, id); err != nil {
 		return notFound(err, "role", id)
 	}
-	s.authzChanged(ctx)
 	return nil
 }
 
@@ -264,9 +262,6 @@ func (s *Directory) AddRolePermissions(ctx context.Context, roleID string, ps []
 		}
 		return notFound(s.Store.AddRolePermissions(ctx, roleID, perms), "role", roleID)
 	})
-	if err == nil {
-		s.authzChanged(ctx)
-	}
 	return err
 }
 
@@ -285,9 +280,6 @@ func (s *Directory) RemoveRolePermissions(ctx context.Context, roleID string, ps
 		}
 		return notFound(s.Store.RemoveRolePermissions(ctx, roleID, perms), "role", roleID)
 	})
-	if err == nil {
-		s.authzChanged(ctx)
-	}
 	return err
 }
 
@@ -419,9 +411,6 @@ func (s *Directory) assign(ctx context.Context, sub roleSubject, roleIDs []strin
 		added, err = s.assignRoles(ctx, sub, ids, source)
 		return err
 	})
-	if err == nil && sub.Kind == storage.SubjectClient {
-		s.authzChanged(ctx)
-	}
 	return added, err
 }
 
@@ -436,9 +425,6 @@ func (s *Directory) unassign(ctx context.Context, sub roleSubject, roleIDs []str
 		removed, err = s.removeRoles(ctx, sub, ids)
 		return err
 	})
-	if err == nil && sub.Kind == storage.SubjectClient {
-		s.authzChanged(ctx)
-	}
 	return removed, err
 }
 

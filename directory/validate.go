@@ -148,7 +148,6 @@ func (s *Directory) CreateClient(ctx context.Context, spec ClientSpec) (CreatedC
 	if err := s.Store.CreateClient(ctx, c); err != nil {
 		return CreatedClient{}, err
 	}
-	s.announce(ctx, ClientsChannel, c.ID)
 	return out, nil
 }
 

@@ -8,13 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite/token/jwt"
 
-	"github.com/authio/authio/server/cache"
+	"github.com/authio/authio/server/memo"
 	"github.com/authio/authio/storage"
 )
 
@@ -24,9 +23,6 @@ const (
 	AlgES256 = "ES256"
 )
 
-// Channel is the cache pub/sub channel on which rotations are announced (the message is the tenant id).
-const Channel = "keys"
-
 // Store is what the key manager needs of storage: the tenant's keys, and the oldest key of the database for the
 // secret-key check.
 type Store interface {
@@ -34,160 +30,108 @@ type Store interface {
 	OldestSigningKey(ctx context.Context) (storage.SigningKey, error)
 }
 
-// KeyManager loads, caches and rotates each tenant's signing keys. A rotation on any replica (or in the CLI)
-// is announced over the cache's pub/sub so every replica reloads at once; the TTL bounds staleness when no
-// Redis connects the processes.
+// KeyManager loads and rotates each tenant's signing keys, through the server's cache (server/memo): the
+// published public keys with their JWKS document (memo.PublicKeys), and apart from them the active private key
+// (memo.SigningKey), decrypted and parsed only when the tenant signs something. A rotation anywhere is a
+// committed change to signing_keys, which invalidates both on every replica.
 type KeyManager struct {
 	store   Store
 	secrets *Secrets
-	cache   cache.Cache
-	ttl     time.Duration
+	memo    *memo.Memo
 	now     func() time.Time
-	// Unannounced, when set, reports whether rotations made by other processes may currently go unannounced
-	// (Redis does not answer); cached keys are then trusted for unannouncedTTL at most.
-	Unannounced func() bool
-	// UnannouncedTTL is how long cached keys are trusted while Unannounced reports true (default 2 s).
-	UnannouncedTTL time.Duration
-
-	mu   sync.RWMutex
-	sets map[string]*KeySet
-	load sync.Mutex
 }
 
-// KeySet is one tenant's keys, ready to use.
-type KeySet struct {
-	Active *jose.JSONWebKey            // private signing key
-	Public map[string]*jose.JSONWebKey // kid -> public key, active and still-published
-	JWKS   []byte                      // serialised JWKS document
-	loaded time.Time
-
-	// verified remembers tokens whose signature this key set already checked (keyed by a hash of the whole
-	// token), because resource servers introspect the same token on every call. It lives and dies with the
-	// key set, so a rotation or reload starts it afresh; expiry is still checked on every use.
-	mu       sync.Mutex
-	verified map[[32]byte]*jwt.Token
+// PublicKeys are a tenant's published keys (the active one and those still published after a rotation).
+type PublicKeys struct {
+	Keys map[string]*jose.JSONWebKey // kid -> public key
+	JWKS []byte                      // the serialized JWKS document (RFC 7517 §5)
 }
 
-const maxVerified = 10000
-
-func (ks *KeySet) cached(h [32]byte) (*jwt.Token, bool) {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	t, ok := ks.verified[h]
-	return t, ok
+// NewKeyManager returns a manager that keeps what it loads in m.
+func NewKeyManager(store Store, secrets *Secrets, m *memo.Memo) *KeyManager {
+	return &KeyManager{store: store, secrets: secrets, memo: m, now: time.Now}
 }
 
-func (ks *KeySet) remember(h [32]byte, t *jwt.Token) {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	if ks.verified == nil || len(ks.verified) >= maxVerified {
-		ks.verified = make(map[[32]byte]*jwt.Token)
-	}
-	ks.verified[h] = t
-}
-
-// NewKeyManager returns a manager; call Subscribe to hear rotations from other processes.
-func NewKeyManager(store Store, secrets *Secrets, c cache.Cache, ttl time.Duration) *KeyManager {
-	return &KeyManager{store: store, secrets: secrets, cache: c, ttl: ttl, now: time.Now, sets: map[string]*KeySet{}}
-}
-
-// Subscribe listens for rotations announced by other processes until ctx ends.
-func (m *KeyManager) Subscribe(ctx context.Context) (func(), error) {
-	return m.cache.Subscribe(ctx, Channel, func(tenantID string) { m.Invalidate(tenantID) })
-}
-
-// Invalidate drops the cached keys of a tenant.
-func (m *KeyManager) Invalidate(tenantID string) {
-	m.mu.Lock()
-	delete(m.sets, tenantID)
-	m.mu.Unlock()
-}
-
-// Flush drops every tenant's cached keys.
-func (m *KeyManager) Flush() {
-	m.mu.Lock()
-	m.sets = map[string]*KeySet{}
-	m.mu.Unlock()
-}
-
-// maxAge is how long a loaded key set is trusted: the TTL, or UnannouncedTTL while rotations elsewhere may go
-// unannounced (Unannounced reports true).
-func (m *KeyManager) maxAge() time.Duration {
-	if m.Unannounced != nil && m.Unannounced() {
-		u := m.UnannouncedTTL
-		if u <= 0 {
-			u = 2 * time.Second
-		}
-		return min(m.ttl, u)
-	}
-	return m.ttl
-}
-
-// ForTenant returns the keys of the tenant in ctx.
-func (m *KeyManager) ForTenant(ctx context.Context) (*KeySet, error) {
+// PublicKeys returns the published keys of the tenant in ctx. No private key is decrypted for them.
+func (m *KeyManager) PublicKeys(ctx context.Context) (*PublicKeys, error) {
 	tid, ok := storage.TenantFromContext(ctx)
 	if !ok {
 		return nil, storage.ErrNoTenant
 	}
-	now := m.now()
-	m.mu.RLock()
-	ks, ok := m.sets[tid]
-	m.mu.RUnlock()
-	if ok && now.Sub(ks.loaded) < m.maxAge() {
-		return ks, nil
-	}
-	m.load.Lock()
-	defer m.load.Unlock()
-	m.mu.RLock()
-	ks, ok = m.sets[tid]
-	m.mu.RUnlock()
-	if ok && now.Sub(ks.loaded) < m.maxAge() {
-		return ks, nil
-	}
-	ks, err := m.loadSet(ctx, now)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	m.sets[tid] = ks
-	m.mu.Unlock()
-	return ks, nil
+	return memo.Get(ctx, m.memo, memo.PublicKeys, tid, "", func(ctx context.Context) (*PublicKeys, int, error) {
+		pk, err := m.loadPublic(ctx)
+		return pk, memo.SizeOf(pk), err
+	})
 }
 
-func (m *KeyManager) loadSet(ctx context.Context, now time.Time) (*KeySet, error) {
-	rows, err := m.store.ListKeys(ctx, now.UTC())
+// JWKS returns the JWKS document of the tenant in ctx.
+func (m *KeyManager) JWKS(ctx context.Context) ([]byte, error) {
+	pk, err := m.PublicKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ks := &KeySet{Public: map[string]*jose.JSONWebKey{}, loaded: now}
-	var pubs []jose.JSONWebKey
+	return pk.JWKS, nil
+}
+
+// SigningKey returns the active private key of the tenant in ctx, decrypted and parsed once per tenant for as
+// long as the cache keeps it.
+func (m *KeyManager) SigningKey(ctx context.Context) (*jose.JSONWebKey, error) {
+	tid, ok := storage.TenantFromContext(ctx)
+	if !ok {
+		return nil, storage.ErrNoTenant
+	}
+	return memo.Get(ctx, m.memo, memo.SigningKey, tid, "", func(ctx context.Context) (*jose.JSONWebKey, int, error) {
+		k, err := m.loadActive(ctx)
+		return k, memo.SizeOf(k), err
+	})
+}
+
+func (m *KeyManager) loadPublic(ctx context.Context) (*PublicKeys, error) {
+	rows, err := m.store.ListKeys(ctx, m.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	pk := &PublicKeys{Keys: map[string]*jose.JSONWebKey{}}
+	pubs := make([]jose.JSONWebKey, 0, len(rows))
 	for _, row := range rows {
 		var pub jose.JSONWebKey
 		if err := json.Unmarshal([]byte(row.PublicJWK), &pub); err != nil {
 			return nil, fmt.Errorf("key %s: %w", row.ID, err)
 		}
-		ks.Public[row.ID] = &pub
+		pk.Keys[row.ID] = &pub
 		pubs = append(pubs, pub)
-		if row.Active && ks.Active == nil {
-			der, err := m.secrets.Decrypt("signing-key", row.PrivateKey)
-			if err != nil {
-				return nil, fmt.Errorf("key %s: %w", row.ID, err)
-			}
-			priv, err := x509.ParsePKCS8PrivateKey(der)
-			if err != nil {
-				return nil, fmt.Errorf("key %s: %w", row.ID, err)
-			}
-			ks.Active = &jose.JSONWebKey{Key: priv, KeyID: row.ID, Algorithm: row.Alg, Use: "sig"}
-		}
 	}
-	if ks.Active == nil {
-		return nil, errors.New("tenant has no active signing key")
+	if len(pubs) == 0 {
+		return nil, errors.New("tenant has no signing key")
 	}
-	ks.JWKS, err = json.Marshal(jose.JSONWebKeySet{Keys: pubs})
+	pk.JWKS, err = json.Marshal(jose.JSONWebKeySet{Keys: pubs})
 	if err != nil {
 		return nil, err
 	}
-	return ks, nil
+	return pk, nil
+}
+
+// loadActive decrypts and parses the tenant's active key: the one decryption a cold tenant costs.
+func (m *KeyManager) loadActive(ctx context.Context) (*jose.JSONWebKey, error) {
+	rows, err := m.store.ListKeys(ctx, m.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range rows {
+		if !row.Active {
+			continue
+		}
+		der, err := m.secrets.Decrypt("signing-key", row.PrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", row.ID, err)
+		}
+		priv, err := x509.ParsePKCS8PrivateKey(der)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", row.ID, err)
+		}
+		return &jose.JSONWebKey{Key: priv, KeyID: row.ID, Algorithm: row.Alg, Use: "sig"}, nil
+	}
+	return nil, errors.New("tenant has no active signing key")
 }
 
 // NewSigningKey generates a key for alg and returns the row to store (private key encrypted).
@@ -199,20 +143,14 @@ func (m *KeyManager) NewSigningKey(alg string) (storage.SigningKey, error) {
 	return m.SealSigningKey(priv, alg)
 }
 
-// Rotate makes a new active key for the tenant in ctx; the previous key stays published until retireUntil.
-// It drops this process's cached keys; the caller announces the rotation to the others (Server.announce), which
-// must not fail a rotation that is already stored.
+// Rotate makes a new active key for the tenant in ctx; the previous key stays published until retireUntil. The
+// committed change invalidates the tenant's cached keys on every replica.
 func (m *KeyManager) Rotate(ctx context.Context, alg string, retireUntil time.Time) (storage.SigningKey, error) {
 	k, err := m.NewSigningKey(alg)
 	if err != nil {
 		return k, err
 	}
-	if err := m.store.AddKey(ctx, k, retireUntil.UTC()); err != nil {
-		return k, err
-	}
-	tid, _ := storage.TenantFromContext(ctx)
-	m.Invalidate(tid)
-	return k, nil
+	return k, m.store.AddKey(ctx, k, retireUntil.UTC())
 }
 
 // Signer implements fosite's jwt.Signer with the tenant's keys: it signs with the active key and verifies
@@ -225,18 +163,18 @@ var _ jwt.Signer = (*Signer)(nil)
 
 // Generate signs claims with the tenant's active key.
 func (s *Signer) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.Mapper) (string, string, error) {
-	ks, err := s.Keys.ForTenant(ctx)
+	active, err := s.Keys.SigningKey(ctx)
 	if err != nil {
 		return "", "", err
 	}
-	tok := jwt.NewWithClaims(jose.SignatureAlgorithm(ks.Active.Algorithm), claims)
+	tok := jwt.NewWithClaims(jose.SignatureAlgorithm(active.Algorithm), claims)
 	if header != nil {
 		for k, v := range header.ToMap() {
 			tok.Header[k] = v
 		}
 	}
-	tok.Header["kid"] = ks.Active.KeyID
-	raw, err := tok.SignedString(ks.Active)
+	tok.Header["kid"] = active.KeyID
+	raw, err := tok.SignedString(active)
 	if err != nil {
 		return "", "", err
 	}
@@ -244,19 +182,26 @@ func (s *Signer) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.
 }
 
 // Decode parses and verifies a token signed by one of the tenant's published keys. Callers must treat the
-// returned token as read-only: a verified token may be shared between requests.
+// returned token as read-only: a verified token is cached (memo.VerifiedToken, until the tenant's keys change)
+// and shared between requests, because resource servers introspect the same token on every call; its expiry is
+// checked on every use.
 func (s *Signer) Decode(ctx context.Context, token string) (*jwt.Token, error) {
-	ks, err := s.Keys.ForTenant(ctx)
+	tid, ok := storage.TenantFromContext(ctx)
+	if !ok {
+		return nil, storage.ErrNoTenant
+	}
+	h := sha256.Sum256([]byte(token))
+	key := s.Keys.memo.Key(memo.VerifiedToken, tid, string(h[:]))
+	if t, ok := memo.Peek[*jwt.Token](s.Keys.memo, key); ok && t.Claims.Valid() == nil {
+		return t, nil
+	}
+	pk, err := s.Keys.PublicKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	h := sha256.Sum256([]byte(token))
-	if t, ok := ks.cached(h); ok && t.Claims.Valid() == nil {
-		return t, nil
-	}
 	t, err := jwt.ParseWithClaims(token, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		k, ok := ks.Public[kid]
+		k, ok := pk.Keys[kid]
 		if !ok {
 			return nil, errors.New("unknown signing key")
 		}
@@ -266,7 +211,7 @@ func (s *Signer) Decode(ctx context.Context, token string) (*jwt.Token, error) {
 		return k.Key, nil
 	})
 	if err == nil && t != nil && t.Valid() {
-		ks.remember(h, t)
+		s.Keys.memo.Put(ctx, key, t, memo.SizeOf(t)+len(key.ID))
 	}
 	return t, err
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/canon"
-	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
 )
@@ -47,7 +46,6 @@ func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extra
 	} else if err != nil {
 		return TenantInfo{}, err
 	}
-	s.announce(ctx, tenantsChannel, "changed")
 	return info, nil
 }
 
@@ -99,7 +97,30 @@ func (s *Server) AddDomain(ctx context.Context, tenant, domain string) (storage.
 		}
 		return t, err
 	}
-	s.announce(ctx, tenantsChannel, "changed")
+	return t, nil
+}
+
+// RemoveDomain detaches a host name from a tenant (id or slug); the tenant's default domain cannot go. Every
+// replica stops serving the tenant on it at once (the committed change invalidates their caches). A domain the
+// tenant does not have is a ValidationError of field "domain".
+func (s *Server) RemoveDomain(ctx context.Context, tenant, domain string) (storage.Tenant, error) {
+	t, err := s.Store.GetTenant(ctx, tenant)
+	if err != nil {
+		return t, err
+	}
+	domain, err = tenantDomain(domain)
+	if err != nil {
+		return t, err
+	}
+	if def, _ := tenantDomain(t.Slug + "." + s.Config.BaseDomain); domain == def {
+		return t, invalid("domain", "%q is the tenant's default domain", domain)
+	}
+	if err := s.Store.RemoveDomain(ctx, t.ID, domain); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return t, invalid("domain", "%q is not a domain of tenant %s", domain, t.Slug)
+		}
+		return t, err
+	}
 	return t, nil
 }
 
@@ -119,28 +140,19 @@ func (s *Server) RotateKey(ctx context.Context, t storage.Tenant) (storage.Signi
 	if d := time.Duration(rsMax)*time.Second + 5*time.Minute; d > keep {
 		keep = d
 	}
-	k, err := s.Keys.Rotate(tctx, t.SigningAlg, s.Now().Add(keep))
-	if err != nil {
-		return k, err
-	}
-	s.announce(tctx, keys.Channel, t.ID)
-	return k, nil
+	return s.Keys.Rotate(tctx, t.SigningAlg, s.Now().Add(keep))
 }
 
 // SetSignup turns self-service sign-up on or off for a tenant.
 func (s *Server) SetSignup(ctx context.Context, tenantID string, enabled bool) error {
-	if err := s.Store.UpdateTenant(ctx, tenantID, func(t storage.Tenant) (storage.Tenant, error) {
+	return s.Store.UpdateTenant(ctx, tenantID, func(t storage.Tenant) (storage.Tenant, error) {
 		t.SignupEnabled = enabled
 		return t, nil
-	}); err != nil {
-		return err
-	}
-	s.announce(ctx, tenantsChannel, "changed")
-	return nil
+	})
 }
 
-// announce tells other replicas that something they cache changed. The change itself is already stored, so a
-// failure only delays them until their caches expire: it is retried for up to announceBudget (tried once while
+// announce tells other replicas that something they cache changed (committed sends what a commit invalidated).
+// The change itself is already stored, so a failure only delays them until their caches expire: it is retried for up to announceBudget (tried once while
 // Redis is known not to answer), then dropped with a warning. It never fails the caller's operation, and a
 // cancelled request does not cancel it.
 func (s *Server) announce(ctx context.Context, channel, msg string) {

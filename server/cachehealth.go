@@ -12,8 +12,8 @@ import (
 )
 
 // Redis is a coordinator, not a dependency for availability. While it does not answer, every replica keeps
-// serving: sign-in throttling counts failures in this process (throttleCounters), caches kept fresh by
-// announcements trust their entries for unannouncedTTL at most, announcements are dropped with a warning
+// serving: sign-in throttling counts failures in this process (throttleCounters), the cache (Server.Memo) keeps
+// what it loads for unannouncedTTL at most, announcements are dropped with a warning
 // (announce), and /readyz stays ready, reporting the cache as degraded. When Redis answers again, each replica
 // drops its local caches once (announcements may have been missed) and its subscriptions, which reconnect by
 // themselves, carry invalidations again.
@@ -29,8 +29,8 @@ const (
 	// healthEvery is how often the monitor pings Redis; healthTimeout bounds one ping.
 	healthEvery   = time.Second
 	healthTimeout = time.Second
-	// unannouncedTTL is how long a cache kept fresh by announcements trusts an entry when announcements from
-	// other processes may not arrive: without Redis, or while it does not answer.
+	// unannouncedTTL is how long the cache keeps what it loads while announcements from other processes may not
+	// arrive because Redis does not answer.
 	unannouncedTTL = 2 * time.Second
 	// announceBudget bounds the retries of one announcement, so a CLI command never waits long for Redis.
 	announceBudget = time.Second
@@ -146,11 +146,7 @@ func (h *cacheHealth) warnDegradedThrottling(err error) {
 // away (entries cached for long must not outlive the outage by much) and when it, or one of the subscriptions,
 // comes back (announcements may have been missed meanwhile).
 func (s *Server) flushLocalCaches() {
-	s.Tenants.Flush()
-	s.Keys.Flush()
-	s.authz.flush()
-	s.Store.InvalidateClients()
-	s.origins.flush()
+	s.Memo.Flush()
 }
 
 // sleepCtx waits for d, or returns ctx's error if it ends first.

@@ -4,62 +4,37 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/authio/authio/httpx"
+	"github.com/authio/authio/server/memo"
 	"github.com/authio/authio/storage"
 )
 
-// originCache remembers each tenant's registered web origins for a few seconds.
-type originCache struct {
-	ttl time.Duration
-	mu  sync.RWMutex
-	m   map[string]originEntry
-}
-
-type originEntry struct {
-	set     map[string]bool
-	expires time.Time
-}
-
-func newOriginCache(ttl time.Duration) *originCache {
-	return &originCache{ttl: ttl, m: map[string]originEntry{}}
-}
-
-func (c *originCache) flush() {
-	c.mu.Lock()
-	c.m = map[string]originEntry{}
-	c.mu.Unlock()
-}
-
 // allowedOrigin reports whether origin is a web origin registered by any client of the tenant in ctx, and the
-// error of a lookup that failed (then the origin is not allowed, and a preflight answers 5xx).
+// error of a lookup that failed (then the origin is not allowed, and a preflight answers 5xx). The tenant's
+// origins are read through the cache (memo.Origins).
 func (s *Server) allowedOrigin(ctx context.Context, origin string) (bool, error) {
 	tid, ok := storage.TenantFromContext(ctx)
 	if !ok || origin == "" {
 		return false, nil
 	}
-	now := s.Now()
-	s.origins.mu.RLock()
-	e, ok := s.origins.m[tid]
-	s.origins.mu.RUnlock()
-	if !ok || now.After(e.expires) {
+	set, err := memo.Get(ctx, s.Memo, memo.Origins, tid, "", func(ctx context.Context) (map[string]bool, int, error) {
 		clients, err := s.Store.ListClients(ctx)
 		if err != nil {
-			return false, err
+			return nil, 0, err
 		}
-		e = originEntry{set: map[string]bool{}, expires: now.Add(s.origins.ttl)}
+		set := map[string]bool{}
 		for _, c := range clients {
 			for _, o := range c.WebOrigins {
-				e.set[strings.ToLower(o)] = true
+				set[strings.ToLower(o)] = true
 			}
 		}
-		s.origins.mu.Lock()
-		s.origins.m[tid] = e
-		s.origins.mu.Unlock()
+		return set, memo.SizeOf(set), nil
+	})
+	if err != nil {
+		return false, err
 	}
-	return e.set[strings.ToLower(origin)], nil
+	return set[strings.ToLower(origin)], nil
 }
 
 // CORS answers preflights and adds CORS headers for origins registered as a web origin of any of the tenant's

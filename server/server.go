@@ -13,9 +13,11 @@ import (
 	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/directory"
+	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/keys"
 	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server/cache"
+	"github.com/authio/authio/server/memo"
 	"github.com/authio/authio/storage"
 )
 
@@ -43,14 +45,17 @@ type Server struct {
 	// KeyPool keeps RSA signing keys generated ahead of need (Config.KeyPool of them, filled while Start runs).
 	KeyPool *keys.KeyPool
 	Tenants *TenantResolver
+	// Memo is the one in-process cache of database reads (package server/memo), kept correct by the store's
+	// commit hook (committed) here and by the invalidations other processes send.
+	Memo    *memo.Memo
 	Metrics *Metrics
 	Now     func() time.Time
 	// Connections opens the tenant's stored connections into their kinds (see package authn).
 	Connections *authn.Registry
 
-	origins *originCache
-	authz   *authzCache
-	health  *cacheHealth
+	health *cacheHealth
+	// origin names this process in the invalidations it sends, so it skips its own.
+	origin string
 	// localCounters hold sign-in failures while Redis does not answer (see throttleCounters).
 	localCounters *cache.Memory
 	stops         []func()
@@ -82,34 +87,26 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 // NewWith builds a Server over an open store and cache (tests use it to share them).
 func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cache.Cache) *Server {
 	secrets := keys.NewSecrets(cfg.SecretKey)
-	// Without Redis, other processes (the CLI) cannot announce changes, so cached keys expire quickly.
-	keyTTL := time.Minute
-	if cfg.RedisURL == "" {
-		keyTTL = 2 * time.Second
-	}
-	km := keys.NewKeyManager(store, secrets, c, keyTTL)
-	km.UnannouncedTTL = unannouncedTTL
-	authzTTL := 30 * time.Second
-	if cfg.RedisURL == "" {
-		authzTTL = 2 * time.Second
-	}
+	m := memo.New(memo.Options{MaxBytes: cfg.CacheMaxBytes, TTL: cfg.CacheTTL, ShortTTL: unannouncedTTL,
+		Bypass: storage.InTransaction})
 	s := &Server{
 		Config:  cfg,
 		Logger:  logger,
 		Store:   store,
 		Cache:   c,
 		Secrets: secrets,
-		Keys:    km,
+		Memo:    m,
+		Keys:    keys.NewKeyManager(store, secrets, m),
 		KeyPool: keys.NewKeyPool(cfg.KeyPool),
-		Tenants: NewTenantResolver(store, c),
+		Tenants: NewTenantResolver(store, m),
 		Metrics: NewMetrics(),
 		Now:     time.Now,
-		origins: newOriginCache(5 * time.Second),
-		authz:   newAuthzCache(authzTTL),
+		origin:  ids.Random(12),
 	}
+	s.Metrics.Registry.MustRegister(memoCollector{m})
+	s.stops = append(s.stops, store.OnCommit(memo.Tables(), s.committed), store.SetClientCache(memoClients{m}))
 	s.Directory = directory.New(directory.Deps{Store: store, Audit: s.Audit, Now: func() time.Time { return s.Now() },
-		Secrets: secrets, HashPassword: s.HashPassword, Announce: s.announce, AuthzChanged: s.authzChanged,
-		ResourceServer: s.ResourceServer})
+		Secrets: secrets, HashPassword: s.HashPassword, ResourceServer: s.ResourceServer})
 	now := func() time.Time { return s.Now() }
 	s.FlowService = authn.NewFlowService(store, secrets, now, cfg.PublicScheme == "https")
 	s.SessionService = authn.NewSessionService(authn.SessionDeps{Store: store, Secrets: secrets, Now: now,
@@ -134,15 +131,11 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		},
 		SignupEnabled: func(ctx context.Context) bool { t := TenantFromContext(ctx); return t != nil && t.SignupEnabled },
 		PasswordCost:  s.PasswordCostFor, CreateUser: s.CreateUser})
-	s.Keys.Unannounced = s.health.degraded
-	s.Tenants.Unannounced = s.health.degraded
-	s.authz.unannounced = s.health.degraded
-	s.Service = oauth.NewService(oauth.Deps{Config: cfg, Store: store, Secrets: secrets, Signer: &keys.Signer{Keys: km},
+	m.SetUnannounced(s.health.degraded)
+	s.Service = oauth.NewService(oauth.Deps{Config: cfg, Store: store, Secrets: secrets, Signer: &keys.Signer{Keys: s.Keys},
 		Now: func() time.Time { return s.Now() }, Audit: s.Audit, ResourceServer: s.ResourceServer, ClientGrants: s.clientGrants})
 	return s
 }
-
-const clientsChannel = "clients"
 
 // Start subscribes to cross-replica invalidations, starts watching whether Redis answers and starts
 // housekeeping; Close stops them. Redis need not answer: subscriptions go live when it does.
@@ -155,25 +148,11 @@ func (s *Server) Start(ctx context.Context) error {
 			s.flushLocalCaches()
 		})
 	}
-	for _, sub := range []func(context.Context) (func(), error){
-		s.Keys.Subscribe,
-		s.Tenants.Subscribe,
-		func(ctx context.Context) (func(), error) {
-			return s.Cache.Subscribe(ctx, authzChannel, s.authz.forget)
-		},
-		func(ctx context.Context) (func(), error) {
-			return s.Cache.Subscribe(ctx, clientsChannel, func(id string) {
-				s.Store.InvalidateClient(id)
-				s.origins.flush()
-			})
-		},
-	} {
-		stop, err := sub(ctx)
-		if err != nil {
-			return fmt.Errorf("subscribe to cache invalidations: %w", err)
-		}
-		s.stops = append(s.stops, stop)
+	stop, err := s.Cache.Subscribe(ctx, memo.Channel, s.heard)
+	if err != nil {
+		return fmt.Errorf("subscribe to cache invalidations: %w", err)
 	}
+	s.stops = append(s.stops, stop)
 	if s.KeyPool.Size() > 0 {
 		s.wg.Add(1)
 		go func() {
@@ -219,6 +198,7 @@ func (s *Server) Close() error {
 		stop()
 	}
 	s.wg.Wait()
+	s.Memo.Close()
 	return errors.Join(s.Cache.Close(), s.localCounters.Close(), s.Store.Close())
 }
 

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/httpx"
@@ -235,15 +234,6 @@ func (s *Server) ImportTenants(ctx context.Context, r io.Reader, emit func(Impor
 			}
 		}()
 	}
-	// announced tells other replicas (and this one) that tenants were created, at most once a second while the
-	// import runs and once at its end, so resolvers drop what they remember of the new domains.
-	var created, announcedAt = 0, time.Now()
-	announce := func(force bool) {
-		if created > 0 && (force || time.Since(announcedAt) >= time.Second) {
-			s.announce(ctx, tenantsChannel, "changed")
-			created, announcedAt = 0, time.Now()
-		}
-	}
 	var (
 		sum     ImportSummary
 		emitErr error
@@ -259,13 +249,11 @@ func (s *Server) ImportTenants(ctx context.Context, r io.Reader, emit func(Impor
 			switch res.Status {
 			case ImportCreated:
 				sum.Created++
-				created++
 			case ImportExists:
 				sum.Exists++
 			default:
 				sum.Failed++
 			}
-			announce(false)
 			if emitErr = emit(res); emitErr != nil {
 				cancel()
 			}
@@ -306,7 +294,6 @@ func (s *Server) ImportTenants(ctx context.Context, r io.Reader, emit func(Impor
 	close(order)
 	wg.Wait()
 	<-done
-	announce(true)
 	switch {
 	case emitErr != nil:
 		return sum, emitErr

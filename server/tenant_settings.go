@@ -99,8 +99,8 @@ func (s *Server) effectiveSettings(ts storage.TenantSettings) storage.TenantSett
 
 // UpdateTenantSettings changes the settings of the tenant in ctx and returns them, defaults filled in. A value out
 // of its range is a ValidationError naming the setting, and then nothing changes. A change is audited
-// (EventTenantSettingsUpdated) in its transaction and announced on the tenants channel, so every replica's tenant
-// cache drops the old settings; this replica's drops them before UpdateTenantSettings returns.
+// (EventTenantSettingsUpdated) in its transaction; once committed, every replica's cache drops the old settings
+// (this replica's before UpdateTenantSettings returns).
 func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpdate) (storage.TenantSettings, error) {
 	tid, ok := storage.TenantFromContext(ctx)
 	if !ok {
@@ -153,10 +153,6 @@ func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpd
 	})
 	if err != nil {
 		return storage.TenantSettings{}, err
-	}
-	if len(changed) > 0 {
-		s.Tenants.Flush()
-		s.announce(ctx, tenantsChannel, "changed")
 	}
 	return s.TenantSettings(ctx)
 }

@@ -3,92 +3,67 @@ package server
 import (
 	"context"
 	"errors"
-	"sync"
-	"time"
 
-	"github.com/authio/authio/server/cache"
+	"github.com/authio/authio/server/memo"
 	"github.com/authio/authio/storage"
 )
-
-const tenantsChannel = "tenants"
 
 // ErrUnknownHost means no tenant answers on the request's host.
 var ErrUnknownHost = errors.New("unknown host")
 
-// TenantResolver maps Host headers to tenants with a short-lived cache. Changes made elsewhere (CLI, another
-// replica) are announced on the cache's pub/sub; unknown hosts are remembered only briefly so a domain added
-// by the CLI is served within a second or two.
+// TenantResolver maps host names to tenants through the server's cache: a host to its tenant's id (memo.Host,
+// or memo.UnknownHost for a host no tenant answers on), the id to the tenant's record (memo.Tenant). Committed
+// changes to tenants and domains, here, on another replica or in the CLI, invalidate them (memo.ForChanges).
 type TenantResolver struct {
-	store  *storage.Store
-	cache  cache.Cache
-	ttl    time.Duration
-	negTTL time.Duration
-	now    func() time.Time
-	// Unannounced, when set, reports whether changes made by other processes may currently go unannounced (Redis
-	// does not answer); resolutions are then cached for unannouncedTTL at most.
-	Unannounced func() bool
-
-	mu sync.RWMutex
-	m  map[string]resolved
+	store *storage.Store
+	memo  *memo.Memo
 }
 
-type resolved struct {
-	t       storage.Tenant
-	found   bool
-	expires time.Time
+// NewTenantResolver returns a resolver over store, caching in m.
+func NewTenantResolver(store *storage.Store, m *memo.Memo) *TenantResolver {
+	return &TenantResolver{store: store, memo: m}
 }
 
-// NewTenantResolver returns a resolver over store.
-func NewTenantResolver(store *storage.Store, c cache.Cache) *TenantResolver {
-	return &TenantResolver{store: store, cache: c, ttl: 30 * time.Second, negTTL: time.Second, now: time.Now, m: map[string]resolved{}}
-}
-
-// Subscribe drops the cache whenever any process announces a tenant or domain change.
-func (r *TenantResolver) Subscribe(ctx context.Context) (func(), error) {
-	return r.cache.Subscribe(ctx, tenantsChannel, func(string) { r.Flush() })
-}
-
-// Flush forgets every cached resolution.
+// Flush forgets every cached resolution and tenant record. Committed changes need no flush; a test that
+// changes the database behind the store's back does.
 func (r *TenantResolver) Flush() {
-	r.mu.Lock()
-	r.m = map[string]resolved{}
-	r.mu.Unlock()
+	r.memo.Invalidate(memo.Invalidation{Kinds: memo.Of(memo.Host, memo.UnknownHost, memo.Tenant)})
 }
 
 // Resolve returns the tenant answering on domain, a canonical domain name without port (canon.Domain, or
 // the name part of canon.Host): the cache and the domain table both hold only that form.
 func (r *TenantResolver) Resolve(ctx context.Context, domain string) (storage.Tenant, error) {
-	name := domain
-	now := r.now()
-	r.mu.RLock()
-	e, ok := r.m[name]
-	r.mu.RUnlock()
-	if ok && now.Before(e.expires) {
-		if !e.found {
+	// Both keys are taken before the database is read, so a change committed meanwhile leaves what this
+	// reads behind (see memo.Memo).
+	known := r.memo.Key(memo.Host, "", domain)
+	id, ok := memo.Peek[string](r.memo, known)
+	if !ok {
+		unknown := r.memo.Key(memo.UnknownHost, "", domain)
+		if _, ok := memo.Peek[struct{}](r.memo, unknown); ok {
 			return storage.Tenant{}, ErrUnknownHost
 		}
-		return e.t, nil
+		t, err := r.store.TenantByDomain(ctx, domain)
+		if errors.Is(err, storage.ErrNotFound) {
+			r.memo.Put(ctx, unknown, struct{}{}, 0)
+			return storage.Tenant{}, ErrUnknownHost
+		} else if err != nil {
+			return storage.Tenant{}, err
+		}
+		r.memo.Put(ctx, known, t.ID, len(t.ID))
+		id = t.ID
 	}
-	t, err := r.store.TenantByDomain(ctx, name)
+	// The record is cached apart (read again on a cold host), so a change to the tenant leaves its hosts be.
+	t, err := r.Tenant(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		r.put(name, resolved{expires: now.Add(r.negTTL)})
-		return storage.Tenant{}, ErrUnknownHost
-	} else if err != nil {
-		return storage.Tenant{}, err
+		return t, ErrUnknownHost
 	}
-	ttl := r.ttl
-	if r.Unannounced != nil && r.Unannounced() {
-		ttl = min(ttl, unannouncedTTL)
-	}
-	r.put(name, resolved{t: t, found: true, expires: now.Add(ttl)})
-	return t, nil
+	return t, err
 }
 
-func (r *TenantResolver) put(name string, e resolved) {
-	r.mu.Lock()
-	if len(r.m) > 100000 {
-		r.m = map[string]resolved{}
-	}
-	r.m[name] = e
-	r.mu.Unlock()
+// Tenant returns the record of the tenant with id.
+func (r *TenantResolver) Tenant(ctx context.Context, id string) (storage.Tenant, error) {
+	return memo.Get(ctx, r.memo, memo.Tenant, id, "", func(ctx context.Context) (storage.Tenant, int, error) {
+		t, err := r.store.GetTenant(ctx, id)
+		return t, memo.SizeOf(t), err
+	})
 }

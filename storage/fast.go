@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // The hot paths (one insert per issued token, one lookup per introspection, an audit event per switch, sign-in
@@ -33,7 +31,7 @@ const (
 
 // inTxContext reports whether ctx carries a transaction opened by this store.
 func inTxContext(ctx context.Context) bool {
-	_, ok := ctx.Value(txKey{}).(*gorm.DB)
+	_, ok := txOf(ctx)
 	return ok
 }
 

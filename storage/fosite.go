@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -68,89 +67,54 @@ func (c *FositeClient) GetResponseTypes() fosite.Arguments {
 	return fosite.Arguments{}
 }
 
-// clientCache keeps recently used clients for a few seconds: client authentication runs on every token and
-// introspection request. Writes through this Store forget the entry at once; other replicas' caches expire
-// within the TTL or are told through InvalidateClient.
-type clientCache struct {
-	ttl time.Duration
-	mu  sync.RWMutex
-	m   map[string]cachedClient
-}
-
-type cachedClient struct {
-	c       *FositeClient
-	expires time.Time
-}
-
-func newClientCache(ttl time.Duration) *clientCache {
-	return &clientCache{ttl: ttl, m: map[string]cachedClient{}}
-}
-
-func (cc *clientCache) get(key string, now time.Time) (*FositeClient, bool) {
-	cc.mu.RLock()
-	e, ok := cc.m[key]
-	cc.mu.RUnlock()
-	if !ok || now.After(e.expires) {
-		return nil, false
-	}
-	return e.c, true
-}
-
-func (cc *clientCache) put(key string, c *FositeClient, now time.Time) {
-	cc.mu.Lock()
-	if len(cc.m) > 10000 {
-		cc.m = map[string]cachedClient{}
-	}
-	cc.m[key] = cachedClient{c: c, expires: now.Add(cc.ttl)}
-	cc.mu.Unlock()
-}
-
-// forget drops every cached entry of client id, whatever the tenant.
-func (cc *clientCache) forget(id string) {
-	cc.mu.Lock()
-	for k, e := range cc.m {
-		if e.c.ID == id {
-			delete(cc.m, k)
-		}
-	}
-	cc.mu.Unlock()
-}
-
-// InvalidateClient drops a cached client, e.g. when another replica changed it.
-func (s *Store) InvalidateClient(id string) { s.clients.forget(id) }
-
-// InvalidateClients drops every cached client, e.g. when invalidation messages may have been missed.
-func (s *Store) InvalidateClients() {
-	s.clients.mu.Lock()
-	s.clients.m = map[string]cachedClient{}
-	s.clients.mu.Unlock()
-}
-
-// GetClient implements fosite.ClientManager for the tenant in the context.
+// GetClient implements fosite.ClientManager for the tenant in the context, through the client cache
+// (SetClientCache) outside transactions: client authentication runs on every token and introspection request.
+// Inside a transaction the cache is neither read nor filled: the transaction may have changed the client, and
+// what it reads must not outlive a rollback.
 func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	tid, err := tenantOf(ctx)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	key := tid + "/" + id
+	load := func(ctx context.Context) (*FositeClient, error) {
+		c, err := s.GetClientByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return &FositeClient{Client: c}, nil
+	}
+	var fc *FositeClient
 	// Inside a transaction that may write, the cache is neither read nor filled: the transaction may have changed
 	// the client, and what it reads must not outlive a rollback. A read-only one (InReadTx) changes nothing.
-	inTx := inWriteTx(ctx)
-	if c, ok := s.clients.get(key, now); ok && !inTx {
-		return c, nil
+	if cc := s.clientCache(); cc != nil && !inWriteTx(ctx) {
+		fc, err = cc.Client(ctx, tid, id, load)
+	} else {
+		fc, err = load(ctx)
 	}
-	c, err := s.GetClientByID(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fosite.ErrNotFound
 	} else if err != nil {
 		return nil, err
 	}
-	fc := &FositeClient{Client: c}
-	if !inTx {
-		s.clients.put(key, fc, now)
-	}
 	return fc, nil
+}
+
+// clientCacheBox holds the ClientCache in an atomic pointer.
+type clientCacheBox struct{ c ClientCache }
+
+// SetClientCache makes GetClient read through c (the server's cache, which the changes reported to OnCommit keep
+// correct). It returns a function that stops using c, unless another cache has replaced it since.
+func (s *Store) SetClientCache(c ClientCache) (unset func()) {
+	box := &clientCacheBox{c: c}
+	s.clients.Store(box)
+	return func() { s.clients.CompareAndSwap(box, nil) }
+}
+
+func (s *Store) clientCache() ClientCache {
+	if b := s.clients.Load(); b != nil {
+		return b.c
+	}
+	return nil
 }
 
 // ClientAssertionJWTValid returns fosite.ErrJTIKnown when jti was seen and has not expired.

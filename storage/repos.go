@@ -13,8 +13,10 @@ import (
 
 // ---- tenants (not tenant-scoped: this is how a tenant is found) ----
 
+// CreateTenant stores t, its domains and its password connection in one transaction. The writes run in t's
+// tenancy scope, so the changes reported to the commit hooks name it.
 func (s *Store) CreateTenant(ctx context.Context, t Tenant, domains []string) error {
-	return s.inTx(ctx, func(ctx context.Context) error {
+	return s.inTx(WithTenant(ctx, t.ID), func(ctx context.Context) error {
 		db := s.conn(ctx)
 		if err := mapErr(db.Create(&t).Error); err != nil {
 			return err
@@ -54,10 +56,28 @@ func (s *Store) TenantByDomain(ctx context.Context, domain string) (Tenant, erro
 }
 
 func (s *Store) AddDomain(ctx context.Context, tenantID, domain string) error {
-	if _, err := s.GetTenant(ctx, tenantID); err != nil {
+	t, err := s.GetTenant(ctx, tenantID)
+	if err != nil {
 		return err
 	}
-	return mapErr(s.conn(ctx).Create(&TenantDomain{Domain: strings.ToLower(domain), TenantID: tenantID, CreatedAt: s.Now()}).Error)
+	return mapErr(s.conn(WithTenant(ctx, t.ID)).Create(&TenantDomain{Domain: strings.ToLower(domain), TenantID: t.ID, CreatedAt: s.Now()}).Error)
+}
+
+// RemoveDomain detaches domain from the tenant with id (or slug) tenantID. ErrNotFound when the tenant does not
+// have it.
+func (s *Store) RemoveDomain(ctx context.Context, tenantID, domain string) error {
+	t, err := s.GetTenant(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	res := s.conn(WithTenant(ctx, t.ID)).Where("tenant_id = ? AND domain = ?", t.ID, strings.ToLower(domain)).Delete(&TenantDomain{})
+	if res.Error != nil {
+		return mapErr(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 func (s *Store) ListDomains(ctx context.Context, tenantID string) ([]string, error) {
@@ -146,12 +166,10 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(old Client)
 		c.UpdatedAt = s.Now()
 		return s.update(ctx, id, &c)
 	})
-	s.clients.forget(id)
 	return err
 }
 
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	defer s.clients.forget(id)
 	return s.inTx(ctx, func(ctx context.Context) error {
 		if err := s.deleteWhere(ctx, &Client{}, "id = ?", id); err != nil {
 			return err
@@ -411,6 +429,6 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, fn func(old Tenant)
 			return err
 		}
 		t.ID, t.Slug, t.CreatedAt, t.UpdatedAt = old.ID, old.Slug, old.CreatedAt, s.Now()
-		return mapErr(s.conn(ctx).Model(&Tenant{}).Where("id = ?", old.ID).Select("*").Updates(&t).Error)
+		return mapErr(s.conn(WithTenant(ctx, old.ID)).Model(&Tenant{}).Where("id = ?", old.ID).Select("*").Updates(&t).Error)
 	})
 }

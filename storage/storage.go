@@ -54,6 +54,8 @@ type Tenants interface {
 	TenantByDomain(ctx context.Context, domain string) (Tenant, error)
 	// AddDomain attaches domain to tenantID. ErrAlreadyExists when any tenant already has it.
 	AddDomain(ctx context.Context, tenantID, domain string) error
+	// RemoveDomain detaches domain from tenantID (id or slug). ErrNotFound when the tenant does not have it.
+	RemoveDomain(ctx context.Context, tenantID, domain string) error
 	ListDomains(ctx context.Context, tenantID string) ([]string, error)
 	// UpdateTenant applies fn to the tenant with id (or slug) in a transaction; id and slug cannot change.
 	UpdateTenant(ctx context.Context, id string, fn func(old Tenant) (Tenant, error)) error
@@ -203,12 +205,12 @@ type Audit interface {
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 }
 
-// ClientCache is the per-replica cache of fosite clients that GetClient reads through.
+// ClientCache is a read-through cache of the fosite clients GetClient returns (Store.SetClientCache): the
+// server's, which the changes Store.OnCommit reports keep correct.
 type ClientCache interface {
-	// InvalidateClient drops one cached client (another replica changed it, say).
-	InvalidateClient(id string)
-	// InvalidateClients drops every cached client (invalidation messages may have been missed).
-	InvalidateClients()
+	// Client returns the client id of tenant tid, calling load on a miss. load's error (ErrNotFound for an
+	// unknown client) is returned as it is, and then nothing is cached.
+	Client(ctx context.Context, tid, id string, load func(ctx context.Context) (*FositeClient, error)) (*FositeClient, error)
 }
 
 // OAuth is what fosite needs from storage: clients, authorization codes, access and refresh tokens, PKCE and
@@ -252,7 +254,7 @@ type Transactions interface {
 	// InTx runs fn in a transaction that every storage call made with fn's ctx joins; a ctx already carrying a
 	// transaction reuses it. fn's error rolls everything back and is returned.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-	// InReadTx runs fn's reads in one read-only transaction (on Postgres one snapshot); fn must not write.
+	// InReadTx runs fn's reads in one read-only transaction; fn must not write.
 	InReadTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// WriteTogether runs fn and then stores the token records and audit events fn stored with its ctx in one
 	// transaction (on Postgres one statement, batched with concurrent callers'), or none of them when fn or the
@@ -294,7 +296,6 @@ type Storage interface {
 	Identities
 	Flows
 	Meta
-	ClientCache
 	OAuth
 	TokenLineage
 	SingleUse

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -23,11 +24,13 @@ type Store struct {
 	db      *gorm.DB
 	dialect string // "sqlite" or "postgres"
 	clock   func() time.Time
-	clients *clientCache
 	sqlDB   *sql.DB
-	tokens  *batcher[*oauthToken] // Postgres only
-	audit   *batcher[*AuditEvent] // Postgres only
-	groups  *batcher[*writeGroup] // Postgres only
+	// clients is the read-through cache GetClient uses outside transactions (SetClientCache); nil: none.
+	clients  atomic.Pointer[clientCacheBox]
+	watchers watchers
+	tokens   *batcher[*oauthToken] // Postgres only
+	audit    *batcher[*AuditEvent] // Postgres only
+	groups   *batcher[*writeGroup] // Postgres only
 }
 
 var (
@@ -107,6 +110,10 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if err := classifyErrors(db); err != nil {
 		return nil, err
 	}
+	st := &Store{db: db, dialect: dialect, clock: clock}
+	if err := st.recordChanges(db); err != nil {
+		return nil, err
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, err
@@ -126,7 +133,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if err := sqlDB.Ping(); err != nil {
 		return nil, fmt.Errorf("storage: connect %s: %w", dialect, redactErr(err))
 	}
-	st := &Store{db: db, dialect: dialect, clock: clock, clients: newClientCache(5 * time.Second), sqlDB: sqlDB}
+	st.sqlDB = sqlDB
 	if dialect == "postgres" {
 		st.tokens = newBatcher(insertTokens(sqlDB))
 		st.audit = newBatcher(insertAudit(sqlDB))
@@ -206,10 +213,11 @@ func (s *Store) withConn(ctx context.Context, fn func(db *gorm.DB) error) error 
 
 type txKey struct{}
 
-// conn returns the transaction carried by ctx, or the pool.
+// conn returns the transaction carried by ctx, or the pool, with ctx as the statements' context (so the change
+// recorder sees the tenancy scope of each write, and the transaction's changes).
 func (s *Store) conn(ctx context.Context) *gorm.DB {
-	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return tx
+	if t, ok := txOf(ctx); ok {
+		return t.db.WithContext(ctx)
 	}
 	return s.db.WithContext(ctx)
 }
@@ -240,40 +248,52 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	return s.inTx(ctx, fn)
 }
 
-// inTx runs fn in a transaction, reusing one already carried by ctx.
+// InTransaction reports whether ctx carries a transaction of a store that may write (InTx, BeginTX): what is read
+// with it may not be committed yet, so caches must neither serve nor keep it. A read-only transaction (InReadTx)
+// reads only what is committed, as a statement outside a transaction does: it is not one of these.
+func InTransaction(ctx context.Context) bool {
+	return inWriteTx(ctx)
+}
+
+// inTx runs fn in a transaction, reusing one already carried by ctx. The changes it made are reported to the
+// commit hooks once it has committed.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+	if _, ok := txOf(ctx); ok {
 		return fn(ctx)
 	}
 	var fnErr error
+	state := &txState{}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		fnErr = fn(context.WithValue(ctx, txKey{}, tx))
+		state.db = tx
+		fnErr = fn(context.WithValue(ctx, txKey{}, state))
 		return fnErr
 	})
 	if err != nil && fnErr == nil {
 		// BEGIN or COMMIT failed: that is the database's failure, whatever fn's statements did.
 		return failed(ctx, err)
 	}
+	if err == nil {
+		s.emit(ctx, state.committed())
+	}
 	return err
 }
 
-type readOnlyKey struct{}
-
-// InReadTx runs fn's reads in one read-only transaction: on Postgres one snapshot (REPEATABLE READ, READ ONLY),
-// so that what fn reads is consistent and costs one transaction however many statements it takes. Nothing is
-// written, so caches (the client cache) are read and filled as outside a transaction. A ctx that already
-// carries a transaction reuses it. fn must not write: Postgres refuses it.
+// InReadTx runs fn's reads in one read-only transaction (READ ONLY on Postgres), so that they cost one
+// transaction however many statements they take. Each statement sees what is committed when it runs (READ
+// COMMITTED, as outside a transaction), and nothing is written, so caches (the client cache) are read and filled
+// as outside a transaction. A ctx that already carries a transaction reuses it. fn must not write: Postgres
+// refuses it.
 func (s *Store) InReadTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if inTxContext(ctx) {
 		return fn(ctx)
 	}
 	var opts []*sql.TxOptions
 	if s.dialect == "postgres" {
-		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+		opts = append(opts, &sql.TxOptions{ReadOnly: true})
 	}
 	var fnErr error
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		fnErr = fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), readOnlyKey{}, true))
+		fnErr = fn(context.WithValue(ctx, txKey{}, &txState{db: tx, readOnly: true}))
 		return fnErr
 	}, opts...)
 	if err != nil && fnErr == nil {
@@ -284,8 +304,8 @@ func (s *Store) InReadTx(ctx context.Context, fn func(ctx context.Context) error
 
 // inWriteTx reports whether ctx carries a transaction that may write (not InReadTx's).
 func inWriteTx(ctx context.Context) bool {
-	ro, _ := ctx.Value(readOnlyKey{}).(bool)
-	return inTxContext(ctx) && !ro
+	t, ok := txOf(ctx)
+	return ok && !t.readOnly
 }
 
 // BeginTX implements fosite's storage.Transactional.
@@ -294,25 +314,30 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	if tx.Error != nil {
 		return ctx, failed(ctx, tx.Error)
 	}
-	return context.WithValue(ctx, txKey{}, tx), nil
+	return context.WithValue(ctx, txKey{}, &txState{db: tx}), nil
 }
 
-// Commit implements fosite's storage.Transactional.
+// Commit implements fosite's storage.Transactional; the transaction's changes are reported once it committed.
 func (s *Store) Commit(ctx context.Context) error {
-	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	t, ok := txOf(ctx)
 	if !ok {
 		return errors.New("storage: commit without transaction")
 	}
-	return failed(ctx, tx.Commit().Error)
+	if err := t.db.Commit().Error; err != nil {
+		return failed(ctx, err)
+	}
+	s.emit(ctx, t.committed())
+	return nil
 }
 
 // Rollback implements fosite's storage.Transactional.
 func (s *Store) Rollback(ctx context.Context) error {
-	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	t, ok := txOf(ctx)
 	if !ok {
 		return errors.New("storage: rollback without transaction")
 	}
-	return failed(ctx, tx.Rollback().Error)
+	t.committed() // dropped: nothing was
+	return failed(ctx, t.db.Rollback().Error)
 }
 
 // mapErr turns driver errors into the package's sentinel errors: ErrNotFound, ErrAlreadyExists, and

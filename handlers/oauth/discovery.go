@@ -1,21 +1,15 @@
 package oauth
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
+	"github.com/authio/authio/server/memo"
 )
-
-const maxDiscoveryDocs = 1024
-
-type cachedDoc struct {
-	body    []byte
-	expires time.Time
-}
 
 // metadata is the tenant's OpenID Provider / RFC 8414 metadata for the issuer the request came in on.
 func (h *Handler) metadata(t *server.Tenant) map[string]any {
@@ -50,30 +44,21 @@ func (h *Handler) metadata(t *server.Tenant) map[string]any {
 	}
 }
 
-// serveMetadata serves the metadata from a per-issuer cache: discovery is requested on every SDK start-up.
+// serveMetadata serves the metadata, serialized once per issuer and signing algorithm (memo.Discovery): discovery
+// is requested on every SDK start-up. The Host header, port included, is the client's choice, so these entries
+// are many for a client that wants them to be: the cache's byte bound holds them like any other entry.
 func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, kind string) {
 	t := server.TenantFromContext(r.Context())
-	key := kind + "|" + t.ID + "|" + t.Issuer + "|" + t.SigningAlg
-	now := h.Now()
-	h.discoveryMu.Lock()
-	doc, ok := h.discovery[key]
-	h.discoveryMu.Unlock()
-	if ok && now.Before(doc.expires) {
-		writeCachedJSON(w, doc.body)
-		return
-	}
-	body, err := json.Marshal(h.metadata(t))
+	body, err := memo.Get(r.Context(), h.Memo, memo.Discovery, t.ID, kind+"|"+t.Issuer+"|"+t.SigningAlg,
+		func(context.Context) ([]byte, int, error) {
+			body, err := json.Marshal(h.metadata(t))
+			return body, cap(body), err
+		})
 	if err != nil {
+		httpx.LogFailure(r.Context(), h.Logger, "serializing the discovery document failed", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
-	h.discoveryMu.Lock()
-	// The key includes the Host header's port, which clients choose: start over rather than grow without bound.
-	if h.discovery == nil || len(h.discovery) >= maxDiscoveryDocs {
-		h.discovery = map[string]cachedDoc{}
-	}
-	h.discovery[key] = cachedDoc{body: body, expires: now.Add(time.Minute)}
-	h.discoveryMu.Unlock()
 	writeCachedJSON(w, body)
 }
 
@@ -92,11 +77,11 @@ func (h *Handler) authorizationServerMetadata(w http.ResponseWriter, r *http.Req
 }
 
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
-	ks, err := h.Keys.ForTenant(r.Context())
+	jwks, err := h.Keys.JWKS(r.Context())
 	if err != nil {
 		httpx.LogFailure(r.Context(), h.Logger, "loading signing keys failed", err)
 		httpx.WriteFailure(w, err)
 		return
 	}
-	writeCachedJSON(w, ks.JWKS)
+	writeCachedJSON(w, jwks)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 )
 
 // TestDiscoveryCacheIsBounded: the Host header (port included) is chosen by the client, so a cache keyed by
-// it must not grow with every distinct Host an attacker sends.
+// it must not grow with every distinct Host an attacker sends: the cache's byte bound holds.
 func TestDiscoveryCacheIsBounded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -35,6 +36,7 @@ func TestDiscoveryCacheIsBounded(t *testing.T) {
 	}
 	cfg := config.Defaults()
 	cfg.SecretKey = "authio-test-secret-key-0123456789-abcdefghijklmn"
+	cfg.CacheMaxBytes = 1 << 20 // 5,000 documents of about 2 KB each would need ten times that
 	s := server.NewWith(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), store, cache.NewMemory())
 	t.Cleanup(func() { _ = s.Close() })
 	if _, err := s.CreateTenant(ctx, "acme", "Acme", keys.AlgRS256, nil); err != nil {
@@ -44,7 +46,7 @@ func TestDiscoveryCacheIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{S: s, Provider: s.Provider, Keys: s.Keys, Metrics: s.Metrics, Pages: pages, Logger: s.Logger, Now: time.Now}
+	h := &Handler{S: s, Provider: s.Provider, Keys: s.Keys, Metrics: s.Metrics, Pages: pages, Logger: s.Logger, Now: time.Now, Memo: s.Memo}
 	r := mux.NewRouter()
 	tenant := r.NewRoute().Subrouter()
 	tenant.Use(s.ResolveTenant)
@@ -56,14 +58,15 @@ func TestDiscoveryCacheIsBounded(t *testing.T) {
 		req.Host = fmt.Sprintf("acme.localhost:%d", 10000+i)
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, req)
-		if i == 0 && w.Code != http.StatusOK {
-			t.Fatalf("discovery: %d %s", w.Code, w.Body)
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"issuer":"http://`+req.Host+`/"`) {
+			t.Fatalf("discovery on %s: %d %s", req.Host, w.Code, w.Body)
 		}
 	}
-	h.discoveryMu.Lock()
-	n := len(h.discovery)
-	h.discoveryMu.Unlock()
-	if n > maxDiscoveryDocs {
-		t.Errorf("discovery cache holds %d documents after requests with %d distinct Host headers; it must be bounded", n, hosts)
+	st := s.Memo.Stats()
+	if st.Loads["discovery"] < hosts {
+		t.Errorf("%d documents serialized for %d distinct Host headers", st.Loads["discovery"], hosts)
+	}
+	if st.Bytes > st.MaxBytes {
+		t.Errorf("the cache holds %d bytes after requests with %d distinct Host headers; its bound is %d", st.Bytes, hosts, st.MaxBytes)
 	}
 }

@@ -9,15 +9,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
 
-	"github.com/authio/authio/keys"
 	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
+	"github.com/authio/authio/server/memo"
 	"github.com/authio/authio/storage"
 	"github.com/authio/authio/templates"
 )
@@ -58,9 +57,9 @@ type Services interface {
 	CORS(next http.Handler, methods string) http.Handler
 }
 
-// KeySource gives the signing keys of the tenant in scope (JWKS).
+// KeySource gives the JWKS document of the tenant in scope (keys.KeyManager, which caches it).
 type KeySource interface {
-	ForTenant(ctx context.Context) (*keys.KeySet, error)
+	JWKS(ctx context.Context) ([]byte, error)
 }
 
 // Handler serves the OAuth endpoints. Routes must run behind server.ResolveTenant.
@@ -73,9 +72,8 @@ type Handler struct {
 	Pages    *templates.Renderer
 	Logger   *slog.Logger
 	Now      func() time.Time
-
-	discoveryMu sync.Mutex
-	discovery   map[string]cachedDoc // kind|tenant|issuer|alg -> document; bounded, see serveMetadata
+	// Memo caches the serialized discovery documents (server.Server.Memo).
+	Memo *memo.Memo
 }
 
 // LoginPath is where a sign-in flow sends the browser to sign in: LoginPath?state=<flow id>.

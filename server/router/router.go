@@ -64,7 +64,8 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 	})).Methods(http.MethodGet, http.MethodHead)
 
 	tenant := r.NewRoute().Subrouter()
-	oh := &oauth.Handler{S: s, Provider: s.Provider, Keys: s.Keys, Metrics: s.Metrics, Pages: pages, Logger: s.Logger, Now: s.Now}
+	oh := &oauth.Handler{S: s, Provider: s.Provider, Keys: s.Keys, Metrics: s.Metrics, Pages: pages, Logger: s.Logger,
+		Now: s.Now, Memo: s.Memo}
 	lh := &login.Handler{S: s, IDTokens: &keys.Signer{Keys: s.Keys}, CSRFKey: s.Secrets.Derive("csrf"),
 		Secure: s.Config.PublicScheme == "https", SessionTTL: s.Config.SessionTTL, Pages: pages, Logger: s.Logger, Now: s.Now}
 	ah := &account.Handler{S: s, Logger: s.Logger, Now: s.Now}

@@ -568,6 +568,29 @@ func testTenants(t *testing.T, s storage.Storage) {
 		if len(ds) != 0 {
 			t.Fatalf("unknown tenant has domains %v", ds)
 		}
+
+		removals := []struct {
+			name     string
+			tenantID string
+			domain   string
+			wantErr  error
+		}{
+			{"a domain of the tenant, by slug and in another case", t1.Slug, "ID." + extra, nil},
+			{"again", t1.ID, "id." + extra, storage.ErrNotFound},
+			{"never added", t1.ID, rnd(t) + ".conformance.test", storage.ErrNotFound},
+			{"unknown tenant", "ten_" + rnd(t), "login." + domain, storage.ErrNotFound},
+		}
+		for _, tc := range removals {
+			t.Run("remove "+tc.name, func(t *testing.T) {
+				wantErr(t, "RemoveDomain", s.RemoveDomain(ctx, tc.tenantID, tc.domain), tc.wantErr)
+			})
+		}
+		_, err = s.TenantByDomain(ctx, "id."+extra)
+		wantErr(t, "TenantByDomain of a removed domain", err, storage.ErrNotFound)
+		ds, err = s.ListDomains(ctx, t1.ID)
+		mustNil(t, "ListDomains", err)
+		slices.Sort(ds)
+		assertEqual(t, "domains after the removal", ds, []string{domain, "login." + domain})
 	})
 
 	t.Run("update", func(t *testing.T) {
@@ -1458,6 +1481,7 @@ func testTenantIsolation(t *testing.T, s storage.Storage) {
 			t.Fatalf("B's domains %v, want one of B's own (A has %v)", bDomains, aDomains)
 		}
 		wantErr(t, "AddDomain of A's domain to B", s.AddDomain(context.Background(), b.tenant.ID, aDomains[0]), storage.ErrAlreadyExists)
+		wantErr(t, "RemoveDomain of A's domain as B", s.RemoveDomain(context.Background(), b.tenant.ID, aDomains[0]), storage.ErrNotFound)
 		owner, err := s.TenantByDomain(context.Background(), aDomains[0])
 		mustNil(t, "TenantByDomain of A's domain", err)
 		if owner.ID != a.tenant.ID {
