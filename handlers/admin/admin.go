@@ -5,6 +5,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -75,9 +76,9 @@ func (h *Handler) authorized(next http.Handler) http.Handler {
 
 // importTenants answers POST /admin/v1/tenants:import. The body is JSON lines (Content-Type application/x-ndjson
 // or application/jsonl) or a JSON array (application/json) of tenant specs; the answer, 200, is JSON lines
-// (application/x-ndjson), one server.ImportResult per input line in input order, streamed as lines are done. An
-// import that stops early (the body is over MaxImportBytes, the array stops being JSON, the database fails for
-// good) ends with a line whose "line" is 0 and whose "status" is "error".
+// (application/x-ndjson), one server.ImportResult per input line in input order, streamed as lines are done. A
+// body over MaxImportBytes is refused (413) before anything is created; an import that stops early (the array
+// stops being JSON, the database fails for good) ends with a line whose "line" is 0 and whose "status" is "error".
 func (h *Handler) importTenants(w http.ResponseWriter, r *http.Request) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
@@ -92,13 +93,25 @@ func (h *Handler) importTenants(w http.ResponseWriter, r *http.Request) {
 			"error_description": "The body must be JSON lines (application/x-ndjson) or a JSON array (application/json)."})
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, MaxImportBytes)
 	rc := http.NewResponseController(w)
-	// The body is read as the import goes, and RSA tenants are created at tens per second per core: the
-	// listener's read and write timeouts, made for small requests, would cut a large import short.
+	// RSA tenants are created at tens per second per core: the listener's read and write timeouts, made for small
+	// requests, would cut a large import short.
 	deadline := time.Now().Add(ImportTimeout)
 	_ = rc.SetReadDeadline(deadline)
 	_ = rc.SetWriteDeadline(deadline)
+	// The whole body first: an HTTP/1.1 server cannot read a request once it answers, and a client that sends
+	// everything before reading would otherwise wait on an answer that waits on it.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxImportBytes))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		httpx.WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "invalid_request",
+			"error_description": "The body is larger than 64 MiB: split the import."})
+		return
+	} else if err != nil {
+		httpx.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request",
+			"error_description": "The body could not be read."})
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
@@ -115,16 +128,11 @@ func (h *Handler) importTenants(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	}
-	sum, err := h.S.ImportTenants(r.Context(), body, emit)
+	sum, err := h.S.ImportTenants(r.Context(), bytes.NewReader(body), emit)
 	if err != nil && r.Context().Err() == nil {
-		var (
-			be  *httpx.BodyError
-			mbe *http.MaxBytesError
-		)
+		var be *httpx.BodyError
 		msg := "The import stopped: a server or database failure; the lines not reported can be imported again."
 		switch {
-		case errors.As(err, &mbe):
-			msg = "The import stopped: the body is larger than 64 MiB; import the lines not reported in another request."
 		case errors.As(err, &be):
 			msg = "The import stopped: " + be.Message
 		default:

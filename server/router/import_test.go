@@ -257,6 +257,18 @@ func TestTenantImportAccess(t *testing.T) {
 	if _, err := im.env.S.Store.GetTenant(context.Background(), "sneaky"); err == nil {
 		t.Error("a refused request created its tenant")
 	}
+	// A body larger than the answer's first writes (an HTTP/1.1 server drops what it has not read of a request
+	// once it answers): every line is answered, the last one created.
+	var big strings.Builder
+	const many = 1500
+	for i := 0; i < many; i++ {
+		fmt.Fprintf(&big, `{"slug":"Not A Slug %d","name":"%s"}`+"\n", i, strings.Repeat("x", 80))
+	}
+	big.WriteString(`{"slug":"after-the-crowd","signing_alg":"ES256"}` + "\n")
+	if got := im.lines(t, big.String()); len(got) != many+1 || got[many].Line != many+1 || got[many].Status != server.ImportCreated ||
+		got[many-1].Status != server.ImportFailed {
+		t.Errorf("large body: %d results, last %+v; want %d, the last created", len(got), got[len(got)-1], many+1)
+	}
 	// An array that stops being JSON: the elements before it are done, then one line says the import stopped.
 	status, out, body := im.post(t, "application/json", adminToken, `[{"slug":"first"}, {"slug": nope]`)
 	if status != http.StatusOK || len(out) != 2 || out[0].Status != server.ImportCreated || out[1].Line != 0 ||
