@@ -32,6 +32,10 @@ import (
 // devSecretFile keeps the generated secret key of serve --dev, so restarts and the CLI can decrypt keys.
 const devSecretFile = ".authio-dev-secret"
 
+// devCacheTTL is the cache's safety TTL under serve --dev without Redis: the CLI runs beside it and nothing
+// tells the server of the CLI's changes, so what it caches lives seconds, not minutes.
+const devCacheTTL = 5 * time.Second
+
 // setup loads and validates configuration for a command whose own flags are already defined on fs.
 func setup(fs *flag.FlagSet, args, environ []string, stderr io.Writer, dev bool) (config.Config, error) {
 	fs.SetOutput(stderr)
@@ -72,7 +76,20 @@ func setup(fs *flag.FlagSet, args, environ []string, stderr io.Writer, dev bool)
 		}
 	}
 	cfg.Dev = dev
+	if dev && cfg.RedisURL == "" && !explicit(fs, environ, "cache-ttl", "AUTHIO_CACHE_TTL") {
+		cfg.CacheTTL = devCacheTTL
+	}
 	return cfg, cfg.Validate()
+}
+
+// explicit reports whether flag name was given on the command line or variable in the environment.
+func explicit(fs *flag.FlagSet, environ []string, name, variable string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	for _, kv := range environ {
+		set = set || strings.HasPrefix(kv, variable+"=")
+	}
+	return set
 }
 
 // open builds a Server for a CLI command and applies pending migrations.
@@ -137,10 +154,12 @@ func cmdServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	if cfg.MemoryLimit > 0 {
-		// A soft limit: the collector runs more often as the heap nears it, so memory stays bounded without
-		// trading it for throughput the rest of the time (the GC's own pacing, GOGC, is left as it is).
-		debug.SetMemoryLimit(cfg.MemoryLimit)
+	// A soft limit: the collector runs more often as memory nears it, so memory stays bounded without trading
+	// it for throughput the rest of the time (the collector's own pacing, GOGC, is left as it is). GOMEMLIMIT in
+	// the environment wins over the default, not over AUTHIO_MEMORY_LIMIT.
+	if limit := config.MemoryLimitFor(cfg); limit > 0 && (cfg.MemoryLimit != 0 || os.Getenv("GOMEMLIMIT") == "") {
+		debug.SetMemoryLimit(limit)
+		logger.Debug("soft memory limit", "bytes", limit)
 	}
 	s, err := server.New(cfg, logger)
 	if err != nil {

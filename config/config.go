@@ -37,14 +37,14 @@ type Config struct {
 	SessionTTL      time.Duration
 
 	// CacheMaxBytes bounds the in-process cache (server/memo) by the estimated size of its entries, in bytes
-	// (AUTHIO_CACHE_MAX_BYTES, default 64 MiB).
+	// (AUTHIO_CACHE_MAX_BYTES, default 128 MiB: about 14,000 tenants that issue tokens and serve JWKS).
 	CacheMaxBytes int64
 	// CacheTTL is the cache's safety TTL (AUTHIO_CACHE_TTL, default 10m): entries live until a committed change
 	// invalidates them, or this long when no invalidation reaches them (a message lost, or a change made by
 	// another process with no Redis to announce it).
 	CacheTTL time.Duration
 	// MemoryLimit is the soft memory limit of the Go runtime (runtime/debug.SetMemoryLimit), in bytes
-	// (AUTHIO_MEMORY_LIMIT); 0 leaves the runtime's own (GOMEMLIMIT, or none).
+	// (AUTHIO_MEMORY_LIMIT, "off" for none): 0 means the default, MemoryLimitFor.
 	MemoryLimit int64
 
 	// PasswordCost is the bcrypt cost of user passwords for tenants whose settings choose none
@@ -88,7 +88,7 @@ func Defaults() Config {
 		SessionTTL:      7 * 24 * time.Hour,
 		PasswordCost:    12,
 		KeyPool:         4,
-		CacheMaxBytes:   64 << 20,
+		CacheMaxBytes:   128 << 20,
 		CacheTTL:        10 * time.Minute,
 	}
 }
@@ -171,7 +171,11 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 		}
 	}
 	size("AUTHIO_CACHE_MAX_BYTES", &c.CacheMaxBytes)
-	size("AUTHIO_MEMORY_LIMIT", &c.MemoryLimit)
+	if v, ok := env["AUTHIO_MEMORY_LIMIT"]; ok && strings.TrimSpace(v) == "off" {
+		c.MemoryLimit = MemoryLimitOff
+	} else {
+		size("AUTHIO_MEMORY_LIMIT", &c.MemoryLimit)
+	}
 	dur("AUTHIO_CACHE_TTL", &c.CacheTTL)
 	proxies := env["AUTHIO_TRUSTED_PROXIES"]
 	dur("AUTHIO_ACCESS_TOKEN_TTL", &c.AccessTokenTTL)
@@ -194,7 +198,11 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 		return err
 	})
 	fs.DurationVar(&c.CacheTTL, "cache-ttl", c.CacheTTL, "safety TTL of cached entries (AUTHIO_CACHE_TTL)")
-	fs.Func("memory-limit", "soft memory limit of the Go runtime, e.g. 512MiB; 0 for none (AUTHIO_MEMORY_LIMIT)", func(v string) error {
+	fs.Func("memory-limit", `soft memory limit of the Go runtime, e.g. 512MiB, or "off"; default: the cache size plus 96MiB (AUTHIO_MEMORY_LIMIT)`, func(v string) error {
+		if strings.TrimSpace(v) == "off" {
+			c.MemoryLimit = MemoryLimitOff
+			return nil
+		}
 		n, err := ParseBytes(v)
 		c.MemoryLimit = n
 		return err
@@ -243,6 +251,25 @@ func ParsePrefixes(list string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// MemoryLimitOff is Config.MemoryLimit when AUTHIO_MEMORY_LIMIT is "off": no soft limit.
+const MemoryLimitOff = -1
+
+// MemoryLimitHeadroom is what the default memory limit allows above the cache: the rest of the server's live heap
+// (connection pools, buffers, requests in flight) and room for the collector to work in.
+const MemoryLimitHeadroom = 96 << 20
+
+// MemoryLimitFor is the soft memory limit c asks for, in bytes: MemoryLimit when set, the cache's bound plus
+// MemoryLimitHeadroom by default, and 0 (none) when it is MemoryLimitOff.
+func MemoryLimitFor(c Config) int64 {
+	switch {
+	case c.MemoryLimit == MemoryLimitOff:
+		return 0
+	case c.MemoryLimit > 0:
+		return c.MemoryLimit
+	}
+	return c.CacheMaxBytes + MemoryLimitHeadroom
 }
 
 // ParseBytes reads a size in bytes: a whole number, optionally followed by B, KiB, MiB, GiB (powers of 1024) or
@@ -354,8 +381,10 @@ func (c Config) problems() Problems {
 	if c.CacheMaxBytes < 1<<20 {
 		p = append(p, "cache size (AUTHIO_CACHE_MAX_BYTES) must be at least 1MiB")
 	}
-	if c.MemoryLimit != 0 && c.MemoryLimit < 32<<20 {
-		p = append(p, "memory limit (AUTHIO_MEMORY_LIMIT) must be 0 (none) or at least 32MiB")
+	if c.MemoryLimit != 0 && c.MemoryLimit != MemoryLimitOff && c.MemoryLimit < 32<<20 {
+		p = append(p, `memory limit (AUTHIO_MEMORY_LIMIT) must be at least 32MiB, or "off"`)
+	} else if c.MemoryLimit > 0 && c.MemoryLimit < c.CacheMaxBytes+32<<20 {
+		p = append(p, "memory limit (AUTHIO_MEMORY_LIMIT) must leave at least 32MiB above the cache (AUTHIO_CACHE_MAX_BYTES)")
 	}
 	for name, d := range map[string]time.Duration{"access token TTL": c.AccessTokenTTL, "refresh token TTL": c.RefreshTokenTTL,
 		"ID token TTL": c.IDTokenTTL, "session TTL": c.SessionTTL, "cache TTL (AUTHIO_CACHE_TTL)": c.CacheTTL} {

@@ -85,6 +85,11 @@ func TestLoad(t *testing.T) {
 					t.Errorf("cache %d bytes, TTL %v, memory limit %d; want 128MiB, 90s, 256MiB", c.CacheMaxBytes, c.CacheTTL, c.MemoryLimit)
 				}
 			}},
+		{name: "no memory limit", environ: []string{"AUTHIO_MEMORY_LIMIT=off"}, check: func(t *testing.T, c config.Config) {
+			if c.MemoryLimit != config.MemoryLimitOff || config.MemoryLimitFor(c) != 0 {
+				t.Errorf("AUTHIO_MEMORY_LIMIT=off: MemoryLimit %d, limit %d; want off and none", c.MemoryLimit, config.MemoryLimitFor(c))
+			}
+		}},
 		{name: "test variables are not configuration", environ: []string{"AUTHIO_TEST_POSTGRES_DSN=postgres://x", "AUTHIO_TEST_REDIS_URL=redis://x"},
 			check: func(t *testing.T, c config.Config) {
 				if !reflect.DeepEqual(c, config.Defaults()) {
@@ -165,6 +170,9 @@ func TestValidate(t *testing.T) {
 		{name: "tiny cache", modify: func(c *config.Config) { c.CacheMaxBytes = 1000 }, want: []string{"AUTHIO_CACHE_MAX_BYTES"}},
 		{name: "cache TTL", modify: func(c *config.Config) { c.CacheTTL = 0 }, want: []string{"AUTHIO_CACHE_TTL"}},
 		{name: "tiny memory limit", modify: func(c *config.Config) { c.MemoryLimit = 1 << 20 }, want: []string{"AUTHIO_MEMORY_LIMIT"}},
+		{name: "memory limit below the cache", modify: func(c *config.Config) { c.CacheMaxBytes, c.MemoryLimit = 512<<20, 256<<20 },
+			want: []string{"AUTHIO_MEMORY_LIMIT"}},
+		{name: "memory limit off", modify: func(c *config.Config) { c.MemoryLimit = config.MemoryLimitOff }},
 		{name: "password cost above 15", modify: func(c *config.Config) { c.PasswordCost = 16 }, want: []string{"AUTHIO_PASSWORD_COST"}},
 		{name: "key pool off", modify: func(c *config.Config) { c.KeyPool = 0 }},
 		{name: "key pool too big", modify: func(c *config.Config) { c.KeyPool = 65 }, want: []string{"AUTHIO_KEY_POOL"}},
@@ -198,6 +206,27 @@ func TestValidate(t *testing.T) {
 			}
 			if got := strings.Count(msg, ";") + 1; got != len(tc.want) {
 				t.Errorf("error lists %d problems, want %d: %q", got, len(tc.want), msg)
+			}
+		})
+	}
+}
+
+func TestMemoryLimitFor(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		cache, set  int64
+		wantLimited int64
+	}{
+		{"default: the cache and headroom", 128 << 20, 0, 128<<20 + config.MemoryLimitHeadroom},
+		{"a bigger cache moves it", 1 << 30, 0, 1<<30 + config.MemoryLimitHeadroom},
+		{"set", 128 << 20, 1 << 30, 1 << 30},
+		{"off", 128 << 20, config.MemoryLimitOff, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config.Defaults()
+			c.CacheMaxBytes, c.MemoryLimit = tc.cache, tc.set
+			if got := config.MemoryLimitFor(c); got != tc.wantLimited {
+				t.Errorf("MemoryLimitFor = %d, want %d", got, tc.wantLimited)
 			}
 		})
 	}

@@ -192,7 +192,7 @@ func (s *Signer) Decode(ctx context.Context, token string) (*jwt.Token, error) {
 	}
 	h := sha256.Sum256([]byte(token))
 	key := s.Keys.memo.Key(memo.VerifiedToken, tid, string(h[:]))
-	if t, ok := memo.Peek[*jwt.Token](s.Keys.memo, key); ok && t.Claims.Valid() == nil {
+	if t, ok := memo.Peek[*jwt.Token](ctx, s.Keys.memo, key); ok && t.Claims.Valid() == nil {
 		return t, nil
 	}
 	pk, err := s.Keys.PublicKeys(ctx)

@@ -1,6 +1,6 @@
 // Package keys holds Authio's key material: the secrets derived from AUTHIO_SECRET_KEY (encryption at rest,
 // token and client-secret hashing, the database's check value of the key) and every tenant's signing keys —
-// loaded, cached, rotated and announced across replicas — with the JWT signer fosite uses.
+// generated, loaded through the server's cache and rotated — with the JWT signer fosite uses.
 package keys
 
 import (

@@ -37,6 +37,16 @@ func (s *Server) heard(msg string) {
 	}
 }
 
+// uncommitted is the cache's Options.Uncommitted: whether ctx carries a transaction that wrote to one of sources.
+func uncommitted(ctx context.Context, sources []memo.Source) bool {
+	for _, s := range sources {
+		if storage.WrittenInTransaction(ctx, s.Table) {
+			return true
+		}
+	}
+	return false
+}
+
 // memoClients is the store's client cache (storage.ClientCache) in the server's cache.
 type memoClients struct{ m *memo.Memo }
 

@@ -120,6 +120,9 @@ func (f *invalidationFixture) preflight(t *testing.T, origin string) int {
 		testenv.Header("Access-Control-Request-Method", "POST")).StatusCode
 }
 
+// about reports whether a token lifetime read from whole-second exp and iat claims is d.
+func about(got, d time.Duration) bool { return got >= d-time.Second && got <= d+time.Second }
+
 type invalidationCase struct {
 	name string
 	// seen reports whether the reading replica shows the change; it must report false before (the old value
@@ -191,7 +194,7 @@ func invalidationCases() []invalidationCase {
 			}
 		}},
 		{"a resource server change", func(t *testing.T, f *invalidationFixture) bool {
-			return f.lifetime(t, api) == 120*time.Second
+			return about(f.lifetime(t, api), 120*time.Second)
 		}, func(t *testing.T, f *invalidationFixture) {
 			lifetime := 120
 			if _, err := f.write.S.UpdateResourceServer(f.ctx, api, directory.ResourceServerUpdate{TokenLifetime: &lifetime}); err != nil {
@@ -199,7 +202,7 @@ func invalidationCases() []invalidationCase {
 			}
 		}},
 		{"tenant settings, changed through the store alone", func(t *testing.T, f *invalidationFixture) bool {
-			return f.lifetime(t, "") == 300*time.Second
+			return about(f.lifetime(t, ""), 300*time.Second)
 		}, func(t *testing.T, f *invalidationFixture) {
 			if err := f.write.S.Store.UpdateTenant(context.Background(), f.w.ID, func(old storage.Tenant) (storage.Tenant, error) {
 				old.AccessTokenTTL = 300
@@ -273,4 +276,38 @@ func TestChangesReachTheOtherReplica(t *testing.T) {
 	t.Parallel()
 	a, b := twoReplicas(t)
 	runInvalidation(t, newInvalidationFixture(t, a, b), time.Second)
+}
+
+// TestColdTenantDecryptsItsKeyOnce: serving a tenant's JWKS and discovery decrypts no private key, and the
+// first tokens of a tenant nobody has asked for yet, requested all at once, decrypt and parse its key once.
+func TestColdTenantDecryptsItsKeyOnce(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	acme := env.NewTenant("acme")
+	svc := acme.NewClient(directory.ClientSpec{Name: "svc", Type: storage.ClientConfidential, GrantTypes: []string{"client_credentials"}})
+	c := env.Client(testenv.ClientOptions{})
+	env.S.Memo.Flush() // cold, as after a restart
+	base := env.S.Memo.Stats().Loads["signing_key"]
+	keyLoads := func() uint64 { return env.S.Memo.Stats().Loads["signing_key"] - base }
+
+	acme.JWKS(t, c)
+	if r := testenv.Get(t, c, acme.URL("/.well-known/openid-configuration")); r.StatusCode != http.StatusOK {
+		t.Fatalf("discovery: %d", r.StatusCode)
+	}
+	if n := keyLoads(); n != 0 {
+		t.Errorf("JWKS and discovery decrypted %d private keys, want none", n)
+	}
+	outs := testenv.Concurrently(8, func(int) *http.Client { return c }, func(int) *http.Request {
+		req := testenv.FormRequest(acme.URL("/oauth/token"), url.Values{"grant_type": {"client_credentials"}})
+		req.SetBasicAuth(svc.ClientID, svc.ClientSecret)
+		return req
+	})
+	for i, o := range outs {
+		if o.Err != nil || o.Status != http.StatusOK {
+			t.Fatalf("token request %d: %v %d %s", i, o.Err, o.Status, o.Body)
+		}
+	}
+	if n := keyLoads(); n != 1 {
+		t.Errorf("8 concurrent first tokens decrypted the key %d times, want once", n)
+	}
 }

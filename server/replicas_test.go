@@ -104,7 +104,7 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("key rotated through A shows in B's JWKS within a second", func(t *testing.T) {
-		before := testenv.KidsOf(t, acmeB.JWKS(t, browserB)) // B has the keys cached (TTL a minute with Redis)
+		before := testenv.KidsOf(t, acmeB.JWKS(t, browserB)) // B has the keys cached (until invalidated)
 		k, err := a.S.RotateKey(context.Background(), acmeA.Stored(t))
 		if err != nil {
 			t.Fatal(err)

@@ -88,7 +88,7 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cache.Cache) *Server {
 	secrets := keys.NewSecrets(cfg.SecretKey)
 	m := memo.New(memo.Options{MaxBytes: cfg.CacheMaxBytes, TTL: cfg.CacheTTL, ShortTTL: unannouncedTTL,
-		Bypass: storage.InTransaction})
+		Uncommitted: uncommitted})
 	s := &Server{
 		Config:  cfg,
 		Logger:  logger,

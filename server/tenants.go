@@ -36,10 +36,10 @@ func (r *TenantResolver) Resolve(ctx context.Context, domain string) (storage.Te
 	// Both keys are taken before the database is read, so a change committed meanwhile leaves what this
 	// reads behind (see memo.Memo).
 	known := r.memo.Key(memo.Host, "", domain)
-	id, ok := memo.Peek[string](r.memo, known)
+	id, ok := memo.Peek[string](ctx, r.memo, known)
 	if !ok {
 		unknown := r.memo.Key(memo.UnknownHost, "", domain)
-		if _, ok := memo.Peek[struct{}](r.memo, unknown); ok {
+		if _, ok := memo.Peek[struct{}](ctx, r.memo, unknown); ok {
 			return storage.Tenant{}, ErrUnknownHost
 		}
 		t, err := r.store.TenantByDomain(ctx, domain)

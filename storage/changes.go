@@ -111,10 +111,9 @@ func (s *Store) emit(ctx context.Context, changes []Change) {
 
 // txState is what a transaction carries in its context: the gorm transaction and the changes it made so far.
 type txState struct {
-	db       *gorm.DB
-	readOnly bool // InReadTx's: writes nothing
-	mu       sync.Mutex
-	changes  []Change
+	db      *gorm.DB
+	mu      sync.Mutex
+	changes []Change
 }
 
 func (t *txState) record(c Change) {

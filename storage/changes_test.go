@@ -145,6 +145,22 @@ func TestCommitHooks(t *testing.T) {
 				}
 			})
 
+			t.Run("what a transaction wrote so far", func(t *testing.T) {
+				if storage.WrittenInTransaction(ctx, "clients") {
+					t.Error("no transaction, yet clients written in it")
+				}
+				mustDo(t, s.InTx(ctx, func(ctx context.Context) error {
+					if storage.WrittenInTransaction(ctx, "clients") {
+						t.Error("clients written before any write")
+					}
+					mustDo(t, rename(ctx))
+					if !storage.WrittenInTransaction(ctx, "clients") || storage.WrittenInTransaction(ctx, "tenants") {
+						t.Error("after a client update: clients not written, or tenants written")
+					}
+					return nil
+				}))
+			})
+
 			t.Run("a removed hook is told nothing", func(t *testing.T) {
 				gone := &changeLog{}
 				remove := s.OnCommit([]string{"clients"}, gone.hook)

@@ -68,9 +68,9 @@ func (c *FositeClient) GetResponseTypes() fosite.Arguments {
 }
 
 // GetClient implements fosite.ClientManager for the tenant in the context, through the client cache
-// (SetClientCache) outside transactions: client authentication runs on every token and introspection request.
-// Inside a transaction the cache is neither read nor filled: the transaction may have changed the client, and
-// what it reads must not outlive a rollback.
+// (SetClientCache): client authentication runs on every token and introspection request. Inside a transaction
+// that wrote to clients the cache is neither read nor filled: it may have changed the client, and what it reads
+// must not outlive a rollback.
 func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	tid, err := tenantOf(ctx)
 	if err != nil {
@@ -84,9 +84,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error)
 		return &FositeClient{Client: c}, nil
 	}
 	var fc *FositeClient
-	// Inside a transaction that may write, the cache is neither read nor filled: the transaction may have changed
-	// the client, and what it reads must not outlive a rollback. A read-only one (InReadTx) changes nothing.
-	if cc := s.clientCache(); cc != nil && !inWriteTx(ctx) {
+	if cc := s.clientCache(); cc != nil && !WrittenInTransaction(ctx, "clients") {
 		fc, err = cc.Client(ctx, tid, id, load)
 	} else {
 		fc, err = load(ctx)

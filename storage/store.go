@@ -248,11 +248,22 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	return s.inTx(ctx, fn)
 }
 
-// InTransaction reports whether ctx carries a transaction of a store that may write (InTx, BeginTX): what is read
-// with it may not be committed yet, so caches must neither serve nor keep it. A read-only transaction (InReadTx)
-// reads only what is committed, as a statement outside a transaction does: it is not one of these.
-func InTransaction(ctx context.Context) bool {
-	return inWriteTx(ctx)
+// WrittenInTransaction reports whether ctx carries a transaction of a store (InTx, BeginTX) that has written to
+// table so far (a table some commit hook watches: the changes recorded for the hooks are what it knows). What
+// such a transaction reads of the table may not be committed, so a cache must neither serve nor keep it.
+func WrittenInTransaction(ctx context.Context, table string) bool {
+	t, ok := txOf(ctx)
+	if !ok {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.changes {
+		if c.Table == table {
+			return true
+		}
+	}
+	return false
 }
 
 // inTx runs fn in a transaction, reusing one already carried by ctx. The changes it made are reported to the
@@ -293,19 +304,13 @@ func (s *Store) InReadTx(ctx context.Context, fn func(ctx context.Context) error
 	}
 	var fnErr error
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		fnErr = fn(context.WithValue(ctx, txKey{}, &txState{db: tx, readOnly: true}))
+		fnErr = fn(context.WithValue(ctx, txKey{}, &txState{db: tx}))
 		return fnErr
 	}, opts...)
 	if err != nil && fnErr == nil {
 		return failed(ctx, err)
 	}
 	return err
-}
-
-// inWriteTx reports whether ctx carries a transaction that may write (not InReadTx's).
-func inWriteTx(ctx context.Context) bool {
-	t, ok := txOf(ctx)
-	return ok && !t.readOnly
 }
 
 // BeginTX implements fosite's storage.Transactional.

@@ -1,8 +1,10 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/authio/authio/httpx"
@@ -11,11 +13,12 @@ import (
 	"github.com/authio/authio/server/memo"
 )
 
-// metadata is the tenant's OpenID Provider / RFC 8414 metadata for the issuer the request came in on.
-func (h *Handler) metadata(t *server.Tenant) map[string]any {
-	iss := t.BaseURL
+// metadata is the OpenID Provider / RFC 8414 metadata of a tenant reached at base ({scheme}://{host}, the
+// issuer without its trailing slash) that signs with alg.
+func metadata(base, alg string) map[string]any {
+	iss := base
 	return map[string]any{
-		"issuer":                                         t.Issuer,
+		"issuer":                                         base + "/",
 		"authorization_endpoint":                         iss + "/authorize",
 		"token_endpoint":                                 iss + "/oauth/token",
 		"userinfo_endpoint":                              iss + "/userinfo",
@@ -27,7 +30,7 @@ func (h *Handler) metadata(t *server.Tenant) map[string]any {
 		"response_modes_supported":                       []string{"query", "form_post"},
 		"grant_types_supported":                          oauth.GrantTypesSupported(),
 		"subject_types_supported":                        []string{"public"},
-		"id_token_signing_alg_values_supported":          []string{t.SigningAlg},
+		"id_token_signing_alg_values_supported":          []string{alg},
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic"},
 		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
@@ -44,27 +47,68 @@ func (h *Handler) metadata(t *server.Tenant) map[string]any {
 	}
 }
 
-// serveMetadata serves the metadata, serialized once per issuer and signing algorithm (memo.Discovery): discovery
-// is requested on every SDK start-up. The Host header, port included, is the client's choice, so these entries
-// are many for a client that wants them to be: the cache's byte bound holds them like any other entry.
+// metadataTemplate is the metadata of one kind (OIDC discovery or RFC 8414) and signing algorithm, serialized
+// once with a placeholder for the base URL and cut around it: every tenant's document is these parts with its
+// base URL between them. So discovery costs no serialization per request, and no memory per tenant however many
+// tenants and Host headers (port included, the client's choice) there are.
+type metadataTemplate [][]byte
+
+// basePlaceholder stands for the base URL while the template is serialized; no host name can contain it.
+const basePlaceholder = "\x00"
+
+func newMetadataTemplate(alg string) (metadataTemplate, error) {
+	body, err := json.Marshal(metadata(basePlaceholder, alg))
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Split(body, []byte(`\u0000`)), nil // how encoding/json writes the placeholder
+}
+
+// writeTo writes the document for base.
+func (m metadataTemplate) writeTo(w io.Writer, base string) error {
+	quoted, err := json.Marshal(base)
+	if err != nil {
+		return err
+	}
+	escaped := quoted[1 : len(quoted)-1]
+	for i, part := range m {
+		if i > 0 {
+			if _, err := w.Write(escaped); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serveMetadata serves the metadata from its template (memo.Discovery): discovery is requested on every SDK
+// start-up.
 func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, kind string) {
 	t := server.TenantFromContext(r.Context())
-	body, err := memo.Get(r.Context(), h.Memo, memo.Discovery, t.ID, kind+"|"+t.Issuer+"|"+t.SigningAlg,
-		func(context.Context) ([]byte, int, error) {
-			body, err := json.Marshal(h.metadata(t))
-			return body, cap(body), err
+	tpl, err := memo.Get(r.Context(), h.Memo, memo.Discovery, "", kind+"|"+t.SigningAlg,
+		func(context.Context) (metadataTemplate, int, error) {
+			tpl, err := newMetadataTemplate(t.SigningAlg)
+			return tpl, memo.SizeOf(tpl), err
 		})
 	if err != nil {
 		httpx.LogFailure(r.Context(), h.Logger, "serializing the discovery document failed", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
-	writeCachedJSON(w, body)
+	setCachedJSONHeaders(w)
+	_ = tpl.writeTo(w, t.BaseURL) // a failed write is the client's connection going away
+}
+
+func setCachedJSONHeaders(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=60")
 }
 
 func writeCachedJSON(w http.ResponseWriter, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	setCachedJSONHeaders(w)
 	_, _ = w.Write(body)
 }
 

@@ -1,7 +1,9 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,8 +24,8 @@ import (
 	"github.com/authio/authio/templates"
 )
 
-// TestDiscoveryCacheIsBounded: the Host header (port included) is chosen by the client, so a cache keyed by
-// it must not grow with every distinct Host an attacker sends: the cache's byte bound holds.
+// TestDiscoveryCacheIsBounded: the Host header (port included) is chosen by the client, so what discovery
+// caches must not grow with every distinct Host an attacker sends: it caches one template per kind and algorithm.
 func TestDiscoveryCacheIsBounded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -36,7 +38,6 @@ func TestDiscoveryCacheIsBounded(t *testing.T) {
 	}
 	cfg := config.Defaults()
 	cfg.SecretKey = "authio-test-secret-key-0123456789-abcdefghijklmn"
-	cfg.CacheMaxBytes = 1 << 20 // 5,000 documents of about 2 KB each would need ten times that
 	s := server.NewWith(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), store, cache.NewMemory())
 	t.Cleanup(func() { _ = s.Close() })
 	if _, err := s.CreateTenant(ctx, "acme", "Acme", keys.AlgRS256, nil); err != nil {
@@ -62,11 +63,31 @@ func TestDiscoveryCacheIsBounded(t *testing.T) {
 			t.Fatalf("discovery on %s: %d %s", req.Host, w.Code, w.Body)
 		}
 	}
-	st := s.Memo.Stats()
-	if st.Loads["discovery"] < hosts {
-		t.Errorf("%d documents serialized for %d distinct Host headers", st.Loads["discovery"], hosts)
+	if st := s.Memo.Held(); st.Held["discovery"] != 1 || st.Loads["discovery"] != 1 {
+		t.Errorf("after requests with %d distinct Host headers the cache holds %d discovery entries (%d loaded), want one",
+			hosts, st.Held["discovery"], st.Loads["discovery"])
 	}
-	if st.Bytes > st.MaxBytes {
-		t.Errorf("the cache holds %d bytes after requests with %d distinct Host headers; its bound is %d", st.Bytes, hosts, st.MaxBytes)
+}
+
+// TestMetadataTemplate: a document written from its template is the metadata serialized for that base URL.
+func TestMetadataTemplate(t *testing.T) {
+	for _, alg := range []string{keys.AlgRS256, keys.AlgES256} {
+		tpl, err := newMetadataTemplate(alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, base := range []string{"https://acme.example.com", "http://acme.localhost:8080", "https://xn--bcher-kva.example"} {
+			var got bytes.Buffer
+			if err := tpl.writeTo(&got, base); err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(metadata(base, alg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("%s %s:\n got %s\nwant %s", alg, base, got.Bytes(), want)
+			}
+		}
 	}
 }

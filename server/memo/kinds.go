@@ -22,7 +22,7 @@ const (
 	Origins                    // the web origins registered by the tenant's clients (CORS)
 	ResourceServer             // audience → the tenant's resource server, or none
 	ClientGrants               // machine client id + audiences → its roles and permissions
-	Discovery                  // issuer + signing algorithm → the serialized discovery metadata
+	Discovery                  // kind of document + signing algorithm → its serialized template (global)
 	numKinds
 )
 
@@ -67,8 +67,9 @@ var kinds = [numKinds]kindInfo{
 	// audiences' resource servers, which may go away with their permissions (resource_servers).
 	ClientGrants: {name: "client_grants", sources: []Source{{Table: "roles"}, {Table: "role_permissions"},
 		{Table: "role_assignments"}, {Table: "resource_servers"}}},
-	// A document is a function of its key alone (issuer and algorithm): it never needs invalidating.
-	Discovery: {name: "discovery"},
+	// A template is a function of its key alone (kind and algorithm): it never needs invalidating, and it is
+	// every tenant's (each fills in its own base URL).
+	Discovery: {name: "discovery", global: true},
 }
 
 // String is the kind's name, as in metrics.

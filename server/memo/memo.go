@@ -17,7 +17,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMaxBytes = 64 << 20
+	DefaultMaxBytes = 128 << 20
 	DefaultTTL      = 10 * time.Minute
 	DefaultShortTTL = 2 * time.Second
 )
@@ -37,9 +37,10 @@ type Options struct {
 	// Unannounced reports whether invalidations from other processes may currently be lost (Redis does not
 	// answer); entries loaded meanwhile live ShortTTL at most.
 	Unannounced func() bool
-	// Bypass reports whether a read with ctx must neither use nor fill the cache: what a transaction reads may
-	// not be committed (storage.InTransaction).
-	Bypass func(ctx context.Context) bool
+	// Uncommitted reports whether what is read with ctx from sources may hold changes not committed yet: ctx
+	// carries a transaction that wrote to one of their tables (storage.WrittenInTransaction). Such a read
+	// neither uses nor fills the cache. A transaction's other reads are of committed rows, and go through it.
+	Uncommitted func(ctx context.Context, sources []Source) bool
 	// Now, when set, is the clock entries expire by (tests); the default is the system's.
 	Now func() time.Time
 }
@@ -58,7 +59,7 @@ type Memo struct {
 	ttl         time.Duration
 	shortTTL    time.Duration
 	unannounced func() bool
-	bypass      func(ctx context.Context) bool
+	uncommitted func(ctx context.Context, sources []Source) bool
 
 	// Invalidation is by generation: every key carries the generation of its kind and tenant when it was
 	// looked up, and an invalidation moves the generation on, so the old entries are never found again (the
@@ -106,7 +107,7 @@ func New(o Options) *Memo {
 		o.ShortTTL = DefaultShortTTL
 	}
 	m := &Memo{stats: stats.NewCounter(), ttl: o.TTL, shortTTL: min(o.ShortTTL, o.TTL), unannounced: o.Unannounced,
-		bypass: o.Bypass, tenants: map[string]*gens{}}
+		uncommitted: o.Uncommitted, tenants: map[string]*gens{}}
 	var clk otter.Clock
 	if o.Now != nil {
 		clk = clock{o.Now}
@@ -168,9 +169,10 @@ func (m *Memo) newEntry(k Kind, v any, size int) *entry {
 
 // Get returns id among tenant's entries of kind k, calling load on a miss (once for concurrent misses of the
 // same key). load returns the value and an estimate of its size in bytes (what it holds on the heap). A load
-// error is returned as it is and nothing is cached. With a ctx that Options.Bypass refuses, Get only calls load.
+// error is returned as it is and nothing is cached. When what ctx reads of k may be uncommitted
+// (Options.Uncommitted), Get only calls load.
 func Get[V any](ctx context.Context, m *Memo, k Kind, tenant, id string, load func(ctx context.Context) (V, int, error)) (V, error) {
-	if m.bypass != nil && m.bypass(ctx) {
+	if m.bypass(ctx, k) {
 		v, _, err := load(ctx)
 		return v, err
 	}
@@ -190,8 +192,17 @@ func Get[V any](ctx context.Context, m *Memo, k Kind, tenant, id string, load fu
 	return e.v.(V), nil
 }
 
-// Peek returns the value at key, if it is cached.
-func Peek[V any](m *Memo, key Key) (V, bool) {
+// bypass reports whether a read of k with ctx must neither use nor fill the cache.
+func (m *Memo) bypass(ctx context.Context, k Kind) bool {
+	return m.uncommitted != nil && len(kinds[k].sources) > 0 && m.uncommitted(ctx, kinds[k].sources)
+}
+
+// Peek returns the value at key, if it is cached and what ctx reads of its kind is committed.
+func Peek[V any](ctx context.Context, m *Memo, key Key) (V, bool) {
+	if m.bypass(ctx, key.Kind) {
+		var zero V
+		return zero, false
+	}
 	m.requests[key.Kind].Add(1)
 	e, ok := m.c.GetIfPresent(key)
 	if !ok {
@@ -204,7 +215,7 @@ func Peek[V any](m *Memo, key Key) (V, bool) {
 // Put stores v, of the given size in bytes, at key: a key taken (Key) before v was read, so that an invalidation
 // in between leaves v behind.
 func (m *Memo) Put(ctx context.Context, key Key, v any, size int) {
-	if m.bypass != nil && m.bypass(ctx) {
+	if m.bypass(ctx, key.Kind) {
 		return
 	}
 	m.loads[key.Kind].Add(1)
@@ -257,10 +268,23 @@ func (m *Memo) scope(tenant string) *gens {
 type Stats struct {
 	// Requests and Loads count lookups and the misses among them that read the database, by kind name.
 	Requests, Loads map[string]uint64
+	// Held and HeldBytes are the entries held now and their estimated size, by kind name (only from Held).
+	Held, HeldBytes map[string]uint64
 	Evictions       uint64 // entries the size bound pushed out
 	Entries         int    // entries held now (expired ones not yet removed included)
 	Bytes           uint64 // their estimated size
 	MaxBytes        uint64
+}
+
+// Held returns Stats with Held and HeldBytes filled in, which takes a walk over every entry.
+func (m *Memo) Held() Stats {
+	st := m.Stats()
+	st.Held, st.HeldBytes = map[string]uint64{}, map[string]uint64{}
+	for k, e := range m.c.All() {
+		st.Held[k.Kind.String()]++
+		st.HeldBytes[k.Kind.String()] += uint64(e.cost) + uint64(len(k.Tenant)+len(k.ID))
+	}
+	return st
 }
 
 // Stats returns the cache's counts, after its pending maintenance (evictions) has run.

@@ -139,16 +139,16 @@ func TestGlobalKinds(t *testing.T) {
 	for _, inv := range memo.ForChanges([]storage.Change{{Table: "tenant_domains", Op: storage.OpCreate, Tenant: "ten_globex"}}) {
 		m.Invalidate(inv)
 	}
-	if _, ok := memo.Peek[string](m, m.Key(memo.Host, "", "auth.acme.test")); !ok {
+	if _, ok := memo.Peek[string](context.Background(), m, m.Key(memo.Host, "", "auth.acme.test")); !ok {
 		t.Error("adding a domain to globex dropped acme's known host")
 	}
-	if _, ok := memo.Peek[struct{}](m, m.Key(memo.UnknownHost, "", "new.acme.test")); ok {
+	if _, ok := memo.Peek[struct{}](context.Background(), m, m.Key(memo.UnknownHost, "", "new.acme.test")); ok {
 		t.Error("adding a domain kept the unknown host: it may be the one added")
 	}
 	for _, inv := range memo.ForChanges([]storage.Change{{Table: "tenant_domains", Op: storage.OpDelete, Tenant: "ten_globex"}}) {
 		m.Invalidate(inv)
 	}
-	if _, ok := memo.Peek[string](m, m.Key(memo.Host, "", "auth.acme.test")); ok {
+	if _, ok := memo.Peek[string](context.Background(), m, m.Key(memo.Host, "", "auth.acme.test")); ok {
 		t.Error("removing a domain kept a known host: it may be the one removed")
 	}
 }
@@ -225,22 +225,36 @@ func TestErrorsAreNotCached(t *testing.T) {
 	}
 }
 
-func TestBypass(t *testing.T) {
-	type txKey struct{}
-	m := memo.New(memo.Options{Bypass: func(ctx context.Context) bool { return ctx.Value(txKey{}) != nil }})
+// TestUncommittedReads: inside a transaction that wrote to a table a kind is read from, reads of that kind
+// neither use nor fill the cache; reads of other kinds do.
+func TestUncommittedReads(t *testing.T) {
+	type wroteKey struct{}
+	m := memo.New(memo.Options{Uncommitted: func(ctx context.Context, sources []memo.Source) bool {
+		wrote, _ := ctx.Value(wroteKey{}).(string)
+		return slices.ContainsFunc(sources, func(s memo.Source) bool { return s.Table == wrote })
+	}})
 	defer m.Close()
-	tx := context.WithValue(context.Background(), txKey{}, true)
+	tx := context.WithValue(context.Background(), wroteKey{}, "clients")
 	load := func(v string) func(context.Context) (string, int, error) {
 		return func(context.Context) (string, int, error) { return v, len(v), nil }
 	}
+	if v, _ := memo.Get(context.Background(), m, memo.Client, "ten_acme", "cli_1", load("committed")); v != "committed" {
+		t.Fatalf("outside a transaction: %q", v)
+	}
 	if v, _ := memo.Get(tx, m, memo.Client, "ten_acme", "cli_1", load("uncommitted")); v != "uncommitted" {
+		t.Errorf("a transaction that wrote clients read a client from the cache: %q", v)
+	}
+	if v, _ := memo.Get(tx, m, memo.Client, "ten_acme", "cli_2", load("uncommitted")); v != "uncommitted" {
 		t.Fatalf("inside the transaction: %q", v)
 	}
-	if v, _ := memo.Get(context.Background(), m, memo.Client, "ten_acme", "cli_1", load("committed")); v != "committed" {
-		t.Errorf("a read inside a transaction was cached: %q", v)
+	if v, _ := memo.Get(context.Background(), m, memo.Client, "ten_acme", "cli_2", load("committed")); v != "committed" {
+		t.Errorf("a read inside a transaction that wrote clients was cached: %q", v)
 	}
-	if v, _ := memo.Get(tx, m, memo.Client, "ten_acme", "cli_1", load("uncommitted again")); v != "uncommitted again" {
-		t.Errorf("a transaction read the cache: %q", v)
+	if v, _ := memo.Get(context.Background(), m, memo.Tenant, "ten_acme", "", load("tenant")); v != "tenant" {
+		t.Fatal(v)
+	}
+	if v, _ := memo.Get(tx, m, memo.Tenant, "ten_acme", "", load("not read")); v != "tenant" {
+		t.Errorf("a transaction that wrote only clients did not read the tenant from the cache: %q", v)
 	}
 }
 
@@ -273,7 +287,7 @@ func TestSafetyTTL(t *testing.T) {
 	unannounced.Store(false)
 	m.Put(context.Background(), m.Key(memo.UnknownHost, "", "nobody.test"), struct{}{}, 0)
 	clk.Advance(6 * time.Second)
-	if _, ok := memo.Peek[struct{}](m, m.Key(memo.UnknownHost, "", "nobody.test")); ok {
+	if _, ok := memo.Peek[struct{}](context.Background(), m, m.Key(memo.UnknownHost, "", "nobody.test")); ok {
 		t.Error("an unknown host was remembered past its own bound (a domain added without Redis must be served soon)")
 	}
 }
@@ -285,7 +299,7 @@ func TestBoundedInBytes(t *testing.T) {
 	doc := make([]byte, 2000)
 	for i := range 5000 { // ten times the budget
 		tenant := fmt.Sprintf("ten_%05d", i)
-		if _, err := memo.Get(context.Background(), m, memo.Discovery, tenant, "oidc", func(context.Context) ([]byte, int, error) {
+		if _, err := memo.Get(context.Background(), m, memo.PublicKeys, tenant, "", func(context.Context) ([]byte, int, error) {
 			return doc, len(doc), nil
 		}); err != nil {
 			t.Fatal(err)
@@ -301,8 +315,8 @@ func TestBoundedInBytes(t *testing.T) {
 	if st.Evictions == 0 {
 		t.Error("no evictions counted")
 	}
-	if st.Requests["discovery"] != 5000 || st.Loads["discovery"] != 5000 {
-		t.Errorf("counted %d requests and %d loads, want 5000 each", st.Requests["discovery"], st.Loads["discovery"])
+	if st.Requests["public_keys"] != 5000 || st.Loads["public_keys"] != 5000 {
+		t.Errorf("counted %d requests and %d loads, want 5000 each", st.Requests["public_keys"], st.Loads["public_keys"])
 	}
 }
 
