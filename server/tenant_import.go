@@ -288,6 +288,7 @@ func (s *Server) ImportTenants(ctx context.Context, r io.Reader, emit func(Impor
 		case work <- l:
 		case <-ctx.Done():
 			l.res <- ImportResult{Line: line, Status: ImportFailed, Error: &ImportError{Message: "The import was stopped."}}
+			close(l.done) // later lines that wait for this one go on (to be stopped too)
 		}
 	})
 	close(work)
