@@ -52,8 +52,9 @@ type Config struct {
 	PasswordCost int
 
 	// KeyPool is how many RSA signing keys a running server keeps generated ahead of need (AUTHIO_KEY_POOL,
-	// default 4, 0 to 64), so creating a tenant or importing a few does not wait 50-100 ms per key; 0 generates
-	// every key when it is needed.
+	// default 4, 0 to 1024), so creating a tenant or importing a few does not wait 50-100 ms per key; 0 generates
+	// every key when it is needed. A control plane that creates RSA tenants in bursts can keep a burst's worth
+	// ready (each key is about 4 KiB of memory and 50-100 ms of one core to make).
 	KeyPool int
 	// AdminToken is the bearer token of the admin listener's tenant API (/admin/v1/…; AUTHIO_ADMIN_TOKEN, at least
 	// 32 characters). Empty: that API is off (the admin listener still serves metrics and /tls/ask).
@@ -191,7 +192,7 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 	fs.StringVar(&c.PublicScheme, "public-scheme", c.PublicScheme, "http or https (AUTHIO_PUBLIC_SCHEME)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (AUTHIO_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (AUTHIO_LOG_FORMAT)")
-	fs.IntVar(&c.KeyPool, "key-pool", c.KeyPool, "RSA signing keys kept generated ahead of need, 0 to 64 (AUTHIO_KEY_POOL)")
+	fs.IntVar(&c.KeyPool, "key-pool", c.KeyPool, "RSA signing keys kept generated ahead of need, 0 to 1024 (AUTHIO_KEY_POOL)")
 	fs.Func("cache-max-bytes", "size bound of the in-process cache, e.g. 64MiB (AUTHIO_CACHE_MAX_BYTES)", func(v string) error {
 		n, err := ParseBytes(v)
 		c.CacheMaxBytes = n
@@ -369,8 +370,8 @@ func (c Config) problems() Problems {
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "database pool size must be between 1 and 1000")
 	}
-	if c.KeyPool < 0 || c.KeyPool > 64 {
-		p = append(p, fmt.Sprintf("key pool (AUTHIO_KEY_POOL) %d must be between 0 and 64", c.KeyPool))
+	if c.KeyPool < 0 || c.KeyPool > 1024 {
+		p = append(p, fmt.Sprintf("key pool (AUTHIO_KEY_POOL) %d must be between 0 and 1024", c.KeyPool))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 32 {
 		p = append(p, "admin token (AUTHIO_ADMIN_TOKEN) must be at least 32 characters")

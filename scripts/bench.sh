@@ -14,6 +14,7 @@
 #   BENCH_SCALE_ALG  scale: their signing algorithm (default RS256)
 #   BENCH_SCALE_ES_PROBE  scale: ES256 tenants imported first to measure that rate (default 1000; 0: none)
 #   BENCH_SCALE_COLD scale: cold tenants whose first requests are timed (default 20)
+#   BENCH_SCALE_REPEAT  scale: runs of each of one tenant / all tenants, alternated (default 2)
 #   BENCH_SIGN_BENCHTIME  -benchtime of the raw signing benchmark (default 3s)
 #   BENCH_TIMEOUT    bound of the whole run in seconds (default 1200)
 #   BENCH_LOG_LEVEL  AUTHIO_LOG_LEVEL of the server (default warn)

@@ -9,14 +9,16 @@
 #    listener), timed, with the Postgres transactions they cost;
 # 2. the server restarts (memory and caches start empty), and the first and second requests of BENCH_SCALE_COLD
 #    cold tenants are timed (a token, and JWKS on other cold tenants);
-# 3. one sweep per endpoint over every tenant warms the caches, then wrk runs issuance, JWKS and discovery on one
-#    tenant and spread over all of them (a random tenant per request), at each of BENCH_CONNS;
+# 3. one sweep per endpoint over every tenant warms the caches (as long as the rate of a 5 s probe says it takes),
+#    then wrk runs issuance, JWKS and discovery on one tenant and spread over all of them (a random tenant per
+#    request), at each of BENCH_CONNS;
 # 4. the server's RSS (now and peak) and live heap (after a GC) are read, with the cache's size.
 
 SCALE_N="${BENCH_TENANTS:-10000}"
 SCALE_ALG="${BENCH_SCALE_ALG:-RS256}"
 SCALE_ES="${BENCH_SCALE_ES_PROBE:-1000}"
 SCALE_COLD="${BENCH_SCALE_COLD:-20}"
+SCALE_REPEAT="${BENCH_SCALE_REPEAT:-2}"
 SCALE_FACTS="$TMP/scale-facts.txt"
 SCALE_ADMIN="http://127.0.0.1:${ADMIN_PORT}"
 
@@ -101,6 +103,17 @@ scale_scenario() {
   esac
 }
 
+# scale_sweep ENDPOINT SECONDS: wrk taking the tenants in turn (each thread from its own offset) for SECONDS
+scale_sweep() {
+  local out="$TMP/sweep-$1-$2.txt"
+  log "scale: sweeping $1 over the tenants for $2 s"
+  BENCH_METHOD="$S_METHOD" BENCH_BODY="$S_BODY" BENCH_AUTH="$S_AUTH" BENCH_CONTENT_TYPE="$S_CTYPE" \
+  BENCH_SCENARIO="sweep_$1" BENCH_CONNS=16 BENCH_TARGETS="$TMP/targets-all.txt" BENCH_SWEEP=1 BENCH_THREADS="$THREADS" \
+    wrk -t"$THREADS" -c16 -d"$2s" --timeout 5s -s "$LUA" "$BASE$S_PATH" >"$out" 2>&1 ||
+    { cat "$out" >&2; die "wrk failed sweeping $1"; }
+  grep '^BENCH_RESULT' "$out" | sed 's/^/  /' >&2 || true
+}
+
 scale_run() {
   : >"$SCALE_FACTS"
   scale_fact alg "$SCALE_ALG"
@@ -129,21 +142,24 @@ scale_run() {
   scale_cold token /oauth/token POST "$TMP/cold-token.tsv"
   scale_cold jwks /.well-known/jwks.json GET "$TMP/cold-jwks.tsv"
 
-  local ep mode c warm
+  local ep mode c rate secs
   for ep in cc jwks discovery; do
     scale_scenario "$ep"
-    # One pass over every tenant, so the runs below measure a steady state, not the first requests.
-    warm=5
-    [[ "$ep" == cc ]] && warm="$(awk -v n="$SCALE_N" 'BEGIN { printf "%d", (n / 250 > 10) ? n / 250 : 10 }')"
-    log "scale: warming $ep over all tenants (${warm}s sweep)"
-    BENCH_METHOD="$S_METHOD" BENCH_BODY="$S_BODY" BENCH_AUTH="$S_AUTH" BENCH_CONTENT_TYPE="$S_CTYPE" \
-    BENCH_SCENARIO="warm_$ep" BENCH_CONNS=16 BENCH_TARGETS="$TMP/targets-all.txt" BENCH_SWEEP=1 BENCH_THREADS="$THREADS" \
-      wrk -t"$THREADS" -c16 -d"${warm}s" --timeout 5s -s "$LUA" "$BASE$S_PATH" >"$TMP/warm-$ep.txt" 2>&1 ||
-      { cat "$TMP/warm-$ep.txt" >&2; die "wrk failed warming $ep"; }
-    grep '^BENCH_RESULT' "$TMP/warm-$ep.txt" | sed 's/^/  /' >&2 || true
-    for mode in one all; do
-      for c in $CONNS; do
-        wrk_run "scale_${ep}_$mode" "$c" "$TMP/targets-$mode.txt" 11
+    # One pass over every tenant, so the runs below measure a steady state, not the first requests: a 5 s probe
+    # gives the rate, then a sweep long enough for every tenant at that rate (and a fifth more).
+    scale_sweep "$ep" 5
+    rate="$(field rps "$(grep '^BENCH_RESULT' "$TMP/sweep-$ep-5.txt" | tail -n1)")"
+    secs="$(awk -v n="$SCALE_N" -v r="$rate" 'BEGIN { s = (r > 0) ? 1.2 * n / r : 600; printf "%d", (s < 5) ? 5 : s + 1 }')"
+    scale_sweep "$ep" "$secs"
+    # one, all, all, one, …: drift on a shared machine weighs on both alike; the summary averages the runs.
+    local order="" i settle=1.2
+    for ((i = 0; i < SCALE_REPEAT; i++)); do
+      if ((i % 2 == 0)); then order+=" one all"; else order+=" all one"; fi
+    done
+    [[ "$ep" == cc ]] && settle=11   # Postgres transactions per token are read after idle backends flushed
+    for c in $CONNS; do
+      for mode in $order; do
+        wrk_run "scale_${ep}_$mode" "$c" "$TMP/targets-$mode.txt" "$settle"
       done
     done
   done
@@ -153,8 +169,9 @@ scale_run() {
 # scale_summary: the scale figures and a pass/fail line per target of issue 11, for the summary
 scale_summary() {
   local f=$SCALE_FACTS ep c one all ratio tone tall
-  at() { awk -v s="$1" -v c="$2" -v k="$3" '$0 ~ " scenario="s" " && $0 ~ " conns="c" " { for (i = 1; i <= NF; i++) if (index($i, k"=") == 1) v = substr($i, length(k) + 2) } END { print (v == "" ? 0 : v) }' "$RESULTS"; }
-  echo "scale: $(scale_get tenants) $(scale_get alg) tenants, each with a client-credentials client"
+  # at SCENARIO CONNS KEY: the mean of KEY over the runs of SCENARIO at CONNS
+  at() { awk -v s="$1" -v c="$2" -v k="$3" '$0 ~ " scenario="s" " && $0 ~ " conns="c" " { for (i = 1; i <= NF; i++) if (index($i, k"=") == 1) { t += substr($i, length(k) + 2); n++ } } END { printf "%.2f", (n > 0) ? t / n : 0 }' "$RESULTS"; }
+  echo "scale: $(scale_get tenants) $(scale_get alg) tenants, each with a client-credentials client (one vs all: the mean of $SCALE_REPEAT runs each)"
   echo "  import ($(scale_get alg)): $(scale_get import_tenants) tenants in $(scale_get import_secs) s = $(scale_get import_rate) tenants/s, $(scale_get import_tx) Postgres tx per tenant"
   [[ -n "$(scale_get import_es256_rate)" ]] &&
     echo "  import (ES256):  $(scale_get import_es256_tenants) tenants in $(scale_get import_es256_secs) s = $(scale_get import_es256_rate) tenants/s, $(scale_get import_es256_tx) Postgres tx per tenant"
