@@ -78,7 +78,7 @@ func (h *Handler) authorized(next http.Handler) http.Handler {
 // or application/jsonl) or a JSON array (application/json) of tenant specs; the answer, 200, is JSON lines
 // (application/x-ndjson), one server.ImportResult per input line in input order, streamed as lines are done. A
 // body over MaxImportBytes is refused (413) before anything is created; an import that stops early (the array
-// stops being JSON, the database fails for good) ends with a line whose "line" is 0 and whose "status" is "error".
+// stops being JSON) ends with a line whose "line" is 0 and whose "status" is "error".
 func (h *Handler) importTenants(w http.ResponseWriter, r *http.Request) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
@@ -131,7 +131,7 @@ func (h *Handler) importTenants(w http.ResponseWriter, r *http.Request) {
 	sum, err := h.S.ImportTenants(r.Context(), bytes.NewReader(body), emit)
 	if err != nil && r.Context().Err() == nil {
 		var be *httpx.BodyError
-		msg := "The import stopped: a server or database failure; the lines not reported can be imported again."
+		msg := "The import stopped: a server failure; the lines not reported can be imported again."
 		switch {
 		case errors.As(err, &be):
 			msg = "The import stopped: " + be.Message
