@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -297,6 +298,54 @@ func cmdTenantCreate(ctx context.Context, args, environ []string, stdout, stderr
 		}
 		return printJSON(stdout, info)
 	})
+}
+
+// cmdTenantImport creates the tenants of a file of JSON lines (server.TenantSpec, one per line) or of a JSON
+// array, and prints one JSON line per input line (server.ImportResult) as each is done, in order. A summary goes
+// to stderr; the command fails when any line did.
+func cmdTenantImport(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tenant import", flag.ContinueOnError)
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			_, err := setup(fs, args, environ, stdout, stderr, false, nil)
+			return err
+		}
+		return usageError{msg: "tenant import needs a FILE of JSON lines or a JSON array first (- for standard input)"}
+	}
+	path, args := args[0], args[1:]
+	cfg, err := setup(fs, args, environ, stdout, stderr, false, nil)
+	if err != nil {
+		return err
+	}
+	var in io.Reader = os.Stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	s, err := open(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	enc := json.NewEncoder(stdout)
+	start := time.Now()
+	sum, err := s.ImportTenants(audit.WithActor(ctx, audit.Actor{Kind: "cli"}), in, func(r server.ImportResult) error {
+		return enc.Encode(r)
+	})
+	secs := time.Since(start).Seconds()
+	fmt.Fprintf(stderr, "authio: %d created, %d existed, %d failed in %.1f s (%.0f tenants created per second)\n",
+		sum.Created, sum.Exists, sum.Failed, secs, float64(sum.Created)/max(secs, 1e-3))
+	if err != nil {
+		return err
+	}
+	if sum.Failed > 0 {
+		return fmt.Errorf("%d of %d lines failed (see their \"error\")", sum.Failed, sum.Created+sum.Exists+sum.Failed)
+	}
+	return nil
 }
 
 func cmdTenantList(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {

@@ -30,6 +30,7 @@ func commands() []command {
 		{"serve", "serve [--dev] [flags]", "run the server (runs pending migrations first)", cmdServe},
 		{"migrate", "migrate", "apply database migrations", cmdMigrate},
 		{"tenant create", "tenant create --slug S [--name N] [--domain D]... [--signing-alg RS256|ES256] [--signup]", "", cmdTenantCreate},
+		{"tenant import", "tenant import FILE [flags]", "create tenants from JSON lines or a JSON array (- reads stdin); see README", cmdTenantImport},
 		{"tenant list", "tenant list", "", cmdTenantList},
 		{"domain add", "domain add --tenant T --domain D", "", cmdDomainAdd},
 		{"domain remove", "domain remove --tenant T --domain D", "", cmdDomainRemove},

@@ -51,6 +51,15 @@ type Config struct {
 	// (AUTHIO_PASSWORD_COST, default 12): 10 to 15, or down to 4 (bcrypt's minimum) with --dev, for tests.
 	PasswordCost int
 
+	// KeyPool is how many RSA signing keys a running server keeps generated ahead of need (AUTHIO_KEY_POOL,
+	// default 4, 0 to 1024), so creating a tenant or importing a few does not wait 50-100 ms per key; 0 generates
+	// every key when it is needed. A control plane that creates RSA tenants in bursts can keep a burst's worth
+	// ready (each key is about 4 KiB of memory and 50-100 ms of one core to make).
+	KeyPool int
+	// AdminToken is the bearer token of the admin listener's tenant API (/admin/v1/…; AUTHIO_ADMIN_TOKEN, at least
+	// 32 characters). Empty: that API is off (the admin listener still serves metrics and /tls/ask).
+	AdminToken string
+
 	Dev bool // serve --dev: SQLite file, generated secret, demo tenant
 }
 
@@ -60,7 +69,8 @@ var vars = []string{
 	"AUTHIO_DATABASE_URL", "AUTHIO_REDIS_URL", "AUTHIO_LISTEN", "AUTHIO_ADMIN_LISTEN", "AUTHIO_BASE_DOMAIN",
 	"AUTHIO_PUBLIC_SCHEME", "AUTHIO_SECRET_KEY", "AUTHIO_LOG_LEVEL", "AUTHIO_LOG_FORMAT", "AUTHIO_DB_MAX_CONNS",
 	"AUTHIO_TRUSTED_PROXIES", "AUTHIO_ACCESS_TOKEN_TTL", "AUTHIO_REFRESH_TOKEN_TTL", "AUTHIO_ID_TOKEN_TTL", "AUTHIO_SESSION_TTL",
-	"AUTHIO_PASSWORD_COST", "AUTHIO_CACHE_MAX_BYTES", "AUTHIO_CACHE_TTL", "AUTHIO_MEMORY_LIMIT",
+	"AUTHIO_PASSWORD_COST", "AUTHIO_CACHE_MAX_BYTES", "AUTHIO_CACHE_TTL", "AUTHIO_MEMORY_LIMIT", "AUTHIO_KEY_POOL",
+	"AUTHIO_ADMIN_TOKEN",
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -78,6 +88,7 @@ func Defaults() Config {
 		IDTokenTTL:      time.Hour,
 		SessionTTL:      7 * 24 * time.Hour,
 		PasswordCost:    12,
+		KeyPool:         4,
 		CacheMaxBytes:   128 << 20,
 		CacheTTL:        10 * time.Minute,
 	}
@@ -142,6 +153,14 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 		}
 		c.PasswordCost = n
 	}
+	if v, ok := env["AUTHIO_KEY_POOL"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("AUTHIO_KEY_POOL: %q is not a number", v))
+		}
+		c.KeyPool = n
+	}
+	str("AUTHIO_ADMIN_TOKEN", &c.AdminToken)
 	size := func(k string, dst *int64) {
 		if v, ok := env[k]; ok {
 			n, err := ParseBytes(v)
@@ -173,6 +192,7 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 	fs.StringVar(&c.PublicScheme, "public-scheme", c.PublicScheme, "http or https (AUTHIO_PUBLIC_SCHEME)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (AUTHIO_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (AUTHIO_LOG_FORMAT)")
+	fs.IntVar(&c.KeyPool, "key-pool", c.KeyPool, "RSA signing keys kept generated ahead of need, 0 to 1024 (AUTHIO_KEY_POOL)")
 	fs.Func("cache-max-bytes", "size bound of the in-process cache, e.g. 64MiB (AUTHIO_CACHE_MAX_BYTES)", func(v string) error {
 		n, err := ParseBytes(v)
 		c.CacheMaxBytes = n
@@ -349,6 +369,12 @@ func (c Config) problems() Problems {
 	}
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "database pool size must be between 1 and 1000")
+	}
+	if c.KeyPool < 0 || c.KeyPool > 1024 {
+		p = append(p, fmt.Sprintf("key pool (AUTHIO_KEY_POOL) %d must be between 0 and 1024", c.KeyPool))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 32 {
+		p = append(p, "admin token (AUTHIO_ADMIN_TOKEN) must be at least 32 characters")
 	}
 	if minCost := map[bool]int{false: 10, true: 4}[c.Dev]; c.PasswordCost < minCost || c.PasswordCost > 15 {
 		p = append(p, fmt.Sprintf("password cost (AUTHIO_PASSWORD_COST) %d must be between 10 and 15 (4 and 15 with --dev)", c.PasswordCost))

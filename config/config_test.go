@@ -55,13 +55,14 @@ func TestLoad(t *testing.T) {
 			"AUTHIO_SECRET_KEY=" + secret, "AUTHIO_LOG_LEVEL=debug", "AUTHIO_LOG_FORMAT=json", "AUTHIO_DB_MAX_CONNS=7",
 			"AUTHIO_ACCESS_TOKEN_TTL=5m", "AUTHIO_REFRESH_TOKEN_TTL=48h", "AUTHIO_ID_TOKEN_TTL=10m", "AUTHIO_SESSION_TTL=12h",
 			"AUTHIO_PASSWORD_COST=11", "AUTHIO_CACHE_MAX_BYTES=32MiB", "AUTHIO_CACHE_TTL=5m", "AUTHIO_MEMORY_LIMIT=500MB",
-			"HOME=/root", "PATH=/usr/bin",
+			"AUTHIO_KEY_POOL=9", "AUTHIO_ADMIN_TOKEN=" + secret, "HOME=/root", "PATH=/usr/bin",
 		}, check: func(t *testing.T, c config.Config) {
 			want := config.Config{
 				DatabaseURL: "postgres://u@db/authio", RedisURL: "redis://r:6379/1", Listen: "0.0.0.0:80",
 				AdminListen: "127.0.0.1:9090", BaseDomain: "auth.example.com", PublicScheme: "https", SecretKey: secret,
 				LogLevel: "debug", LogFormat: "json", DBMaxConns: 7, AccessTokenTTL: 5 * time.Minute,
 				RefreshTokenTTL: 48 * time.Hour, IDTokenTTL: 10 * time.Minute, SessionTTL: 12 * time.Hour, PasswordCost: 11,
+				KeyPool: 9, AdminToken: secret,
 				CacheMaxBytes: 32 << 20, CacheTTL: 5 * time.Minute, MemoryLimit: 500_000_000,
 			}
 			if !reflect.DeepEqual(c, want) {
@@ -121,6 +122,7 @@ func TestLoadRejects(t *testing.T) {
 		{name: "bad duration", environ: []string{"AUTHIO_SESSION_TTL=forever"}, want: []string{"AUTHIO_SESSION_TTL", "forever"}},
 		{name: "bad password cost", environ: []string{"AUTHIO_PASSWORD_COST=twelve"}, want: []string{"AUTHIO_PASSWORD_COST", "twelve"}},
 		{name: "bad number", environ: []string{"AUTHIO_DB_MAX_CONNS=many"}, want: []string{"AUTHIO_DB_MAX_CONNS"}},
+		{name: "bad key pool", environ: []string{"AUTHIO_KEY_POOL=lots"}, want: []string{"AUTHIO_KEY_POOL", "lots"}},
 		{name: "bad size", environ: []string{"AUTHIO_CACHE_MAX_BYTES=lots"}, want: []string{"AUTHIO_CACHE_MAX_BYTES", "lots"}},
 		{name: "negative size", environ: []string{"AUTHIO_MEMORY_LIMIT=-1MiB"}, want: []string{"AUTHIO_MEMORY_LIMIT"}},
 		{name: "bad size flag", args: []string{"--cache-max-bytes", "64 MiBs"}, want: []string{"cache-max-bytes"}},
@@ -172,6 +174,10 @@ func TestValidate(t *testing.T) {
 			want: []string{"AUTHIO_MEMORY_LIMIT"}},
 		{name: "memory limit off", modify: func(c *config.Config) { c.MemoryLimit = config.MemoryLimitOff }},
 		{name: "password cost above 15", modify: func(c *config.Config) { c.PasswordCost = 16 }, want: []string{"AUTHIO_PASSWORD_COST"}},
+		{name: "key pool off", modify: func(c *config.Config) { c.KeyPool = 0 }},
+		{name: "key pool too big", modify: func(c *config.Config) { c.KeyPool = 1025 }, want: []string{"AUTHIO_KEY_POOL"}},
+		{name: "negative key pool", modify: func(c *config.Config) { c.KeyPool = -1 }, want: []string{"AUTHIO_KEY_POOL"}},
+		{name: "short admin token", modify: func(c *config.Config) { c.AdminToken = "short" }, want: []string{"AUTHIO_ADMIN_TOKEN"}},
 		{name: "every problem at once", modify: func(c *config.Config) {
 			c.PublicScheme, c.SecretKey, c.LogFormat, c.DBMaxConns, c.AccessTokenTTL = "ftp", "", "xml", 0, -time.Second
 		}, want: []string{"ftp", "AUTHIO_SECRET_KEY", "xml", "pool size", "access token TTL"}},

@@ -38,6 +38,12 @@ func DecodeJSON(r *http.Request, v any) error {
 	if err != nil {
 		return decodeError(err)
 	}
+	return DecodeJSONObject(raw, v)
+}
+
+// DecodeJSONObject is DecodeJSON for JSON already read, such as one line of a JSON-lines file: exactly one JSON
+// object, no unknown fields, no string storage cannot keep. Bad input is a *BodyError.
+func DecodeJSONObject(raw []byte, v any) error {
 	if be := unstorableJSON(raw); be != nil {
 		return be
 	}
@@ -47,10 +53,6 @@ func DecodeJSON(r *http.Request, v any) error {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
 		return bodyErrorf("The body must hold exactly one JSON object.")
 	}
 	if be := namesMismatch(raw, reflect.TypeOf(v)); be != nil {

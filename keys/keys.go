@@ -2,11 +2,6 @@ package keys
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
@@ -18,7 +13,6 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite/token/jwt"
 
-	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/server/memo"
 	"github.com/authio/authio/storage"
 )
@@ -142,35 +136,11 @@ func (m *KeyManager) loadActive(ctx context.Context) (*jose.JSONWebKey, error) {
 
 // NewSigningKey generates a key for alg and returns the row to store (private key encrypted).
 func (m *KeyManager) NewSigningKey(alg string) (storage.SigningKey, error) {
-	var priv crypto.Signer
-	var err error
-	switch alg {
-	case AlgRS256:
-		priv, err = rsa.GenerateKey(rand.Reader, 2048)
-	case AlgES256:
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	default:
-		return storage.SigningKey{}, fmt.Errorf("unsupported signing algorithm %q (RS256 or ES256)", alg)
-	}
+	priv, err := GenerateSigningKey(alg)
 	if err != nil {
 		return storage.SigningKey{}, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return storage.SigningKey{}, err
-	}
-	enc, err := m.secrets.Encrypt("signing-key", der)
-	if err != nil {
-		return storage.SigningKey{}, err
-	}
-	id := ids.New("key")
-	pub := jose.JSONWebKey{Key: priv.Public(), KeyID: id, Algorithm: alg, Use: "sig"}
-	pubJSON, err := json.Marshal(pub)
-	if err != nil {
-		return storage.SigningKey{}, err
-	}
-	return storage.SigningKey{ID: id, Alg: alg, PrivateKey: enc, PublicJWK: string(pubJSON), Active: true,
-		CreatedAt: m.now().UTC()}, nil
+	return m.SealSigningKey(priv, alg)
 }
 
 // Rotate makes a new active key for the tenant in ctx; the previous key stays published until retireUntil. The

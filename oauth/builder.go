@@ -261,17 +261,21 @@ func (s *Service) userClaims(ctx context.Context, ar fosite.AccessRequester, ses
 			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 		}
 	}
-	kind, subject := storage.SubjectUser, u.ID
-	if access != nil {
-		kind, subject = storage.SubjectMembership, access.Membership.ID
-	}
-	auds, err := s.canonicalAudiences(ctx, tokenAudiences(ar))
-	if err != nil {
-		return audienceError(err)
-	}
-	g, err := s.Store.GrantsFor(ctx, kind, subject, auds)
-	if err != nil {
-		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	var g storage.Grants
+	if sess.exchange != nil {
+		g = sess.exchange.grants // read by the switch with the membership
+	} else {
+		kind, subject := storage.SubjectUser, u.ID
+		if access != nil {
+			kind, subject = storage.SubjectMembership, access.Membership.ID
+		}
+		auds, err := s.canonicalAudiences(ctx, tokenAudiences(ar))
+		if err != nil {
+			return audienceError(err)
+		}
+		if g, err = s.Store.GrantsFor(ctx, kind, subject, auds); err != nil {
+			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+		}
 	}
 	setAccessClaims(sess, access, g)
 	setIDTokenClaims(sess, access, u, ar.GetGrantedScopes())

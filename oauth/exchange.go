@@ -160,7 +160,17 @@ func (s *Service) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gra
 	// lifetimes within the bound: a switch moves a grant to another organization, it never lengthens it, so the
 	// token it starts from bounds the token of the same kind it mints (an access token cannot renew itself by
 	// switching again and again, nor a refresh token restart its lifetime).
-	sess.exchange = &exchangeState{from: g.Session.OrgID(), to: access,
+	// The roles and permissions of the membership on the tokens' audiences, read here with the membership so
+	// that the claims builder has nothing left to read.
+	auds, err := s.canonicalAudiences(ctx, tokenAudiences(ar))
+	if err != nil {
+		return OrgAccess{}, audienceError(err)
+	}
+	grants, err := s.Store.GrantsFor(ctx, storage.SubjectMembership, access.Membership.ID, auds)
+	if err != nil {
+		return OrgAccess{}, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	}
+	sess.exchange = &exchangeState{from: g.Session.OrgID(), to: access, grants: grants,
 		bound: g.Session.GetExpiresAt(g.Use), boundType: fosite.TokenType(g.Use)}
 	return access, nil
 }
@@ -194,23 +204,26 @@ func (s *Service) mintSwitch(ctx context.Context, ar fosite.AccessRequester, wit
 			return Minted{}, err
 		}
 	}
-	// The token records go through the store's group commit, and the audit event is written after them: no
-	// token is handed out unless its session.org_switched event is stored (a failure leaves token records that
-	// nobody holds).
+	// The token records and the session.org_switched event are stored together, in one transaction (on Postgres
+	// one statement of the store's group commit): no token is handed out unless its event is stored, and no
+	// event is stored for tokens that were not.
 	stored := ar.Sanitize(nil)
-	if err := s.Store.CreateAccessTokenSession(ctx, atSig, stored); err != nil {
-		return Minted{}, err
-	}
-	if withRefresh {
-		if err := s.Store.CreateRefreshTokenSession(ctx, rtSig, atSig, stored); err != nil {
-			return Minted{}, err
-		}
-	}
 	userID := ar.GetSession().GetSubject()
-	if err := s.Audit(audit.WithActor(ctx, audit.Actor{Kind: "user", ID: userID}), storage.AuditEvent{
-		Type: audit.EventOrgSwitched, UserID: userID, OrganizationID: to.Org.ID, ClientID: ar.GetClient().GetID(),
-		Data: storage.JSONMap{"from": from, "to": to.Org.ID, "via": via},
-	}); err != nil {
+	err = s.Store.WriteTogether(ctx, func(ctx context.Context) error {
+		if err := s.Store.CreateAccessTokenSession(ctx, atSig, stored); err != nil {
+			return err
+		}
+		if withRefresh {
+			if err := s.Store.CreateRefreshTokenSession(ctx, rtSig, atSig, stored); err != nil {
+				return err
+			}
+		}
+		return s.Audit(audit.WithActor(ctx, audit.Actor{Kind: "user", ID: userID}), storage.AuditEvent{
+			Type: audit.EventOrgSwitched, UserID: userID, OrganizationID: to.Org.ID, ClientID: ar.GetClient().GetID(),
+			Data: storage.JSONMap{"from": from, "to": to.Org.ID, "via": via},
+		})
+	})
+	if err != nil {
 		return Minted{}, err
 	}
 	return Minted{AccessToken: at, RefreshToken: rt, IDToken: idToken,
@@ -257,47 +270,58 @@ func (e *SwitchError) Error() string { return e.Code + ": " + e.Description }
 
 // SwitchOrganization switches the user of accessToken into the organization orgParam (id or name). With a
 // refresh token of the same user and client, a refresh token bound to the new organization comes back too.
+//
+// A switch costs two database transactions: one for every read (the tokens, the membership with its user, the
+// roles and permissions, the memberships the answer lists) and one that stores the tokens with their audit event.
 func (s *Service) SwitchOrganization(ctx context.Context, accessToken, refreshToken, orgParam string) (SwitchResult, error) {
-	unauthorized := &SwitchError{Status: http.StatusUnauthorized, Code: "invalid_token",
-		Description: "The access token is invalid, expired, revoked or not a user's token."}
-	g, err := s.UserGrant(ctx, accessToken, fosite.AccessToken)
-	if errors.Is(err, ErrInvalidSubjectToken) {
-		return SwitchResult{}, unauthorized
-	} else if err != nil {
-		return SwitchResult{}, err
-	}
-	base := g
-	if refreshToken != "" {
-		rg, err := s.UserGrant(ctx, refreshToken, fosite.RefreshToken)
+	var (
+		ar     = fosite.NewAccessRequest(NewSession("", ""))
+		from   string
+		access OrgAccess
+		views  []MembershipView
+	)
+	err := s.Store.InReadTx(ctx, func(ctx context.Context) error {
+		g, err := s.UserGrant(ctx, accessToken, fosite.AccessToken)
 		if errors.Is(err, ErrInvalidSubjectToken) {
-			return SwitchResult{}, &SwitchError{Status: http.StatusUnauthorized, Code: "invalid_token",
-				Description: "The refresh token is invalid, expired, revoked or not a user's token."}
+			return &SwitchError{Status: http.StatusUnauthorized, Code: "invalid_token",
+				Description: "The access token is invalid, expired, revoked or not a user's token."}
 		} else if err != nil {
-			return SwitchResult{}, err
+			return err
 		}
-		if rg.Session.Subject != g.Session.Subject || rg.Request.GetClient().GetID() != g.Request.GetClient().GetID() {
-			return SwitchResult{}, &SwitchError{Status: http.StatusBadRequest, Code: "invalid_request",
-				Description: "The refresh token belongs to another user or client than the access token."}
+		base := g
+		if refreshToken != "" {
+			rg, err := s.UserGrant(ctx, refreshToken, fosite.RefreshToken)
+			if errors.Is(err, ErrInvalidSubjectToken) {
+				return &SwitchError{Status: http.StatusUnauthorized, Code: "invalid_token",
+					Description: "The refresh token is invalid, expired, revoked or not a user's token."}
+			} else if err != nil {
+				return err
+			}
+			if rg.Session.Subject != g.Session.Subject || rg.Request.GetClient().GetID() != g.Request.GetClient().GetID() {
+				return &SwitchError{Status: http.StatusBadRequest, Code: "invalid_request",
+					Description: "The refresh token belongs to another user or client than the access token."}
+			}
+			base = rg
 		}
-		base = rg
-	}
-	ar := fosite.NewAccessRequest(NewSession("", ""))
-	ar.Client = base.Request.GetClient()
-	ar.GrantTypes = fosite.Arguments{GrantTokenExchange}
-	ar.RequestedAt = s.Now().UTC()
-	from := g.Session.OrgID()
-	access, err := s.switchTo(ctx, ar, base, orgParam, nil, nil)
-	if err == nil {
-		err = s.buildClaims(ctx, ar) // the token endpoint's claims builder, as for a token exchange
-	}
+		ar.Client = base.Request.GetClient()
+		ar.GrantTypes = fosite.Arguments{GrantTokenExchange}
+		ar.RequestedAt = s.Now().UTC()
+		from = g.Session.OrgID()
+		access, err = s.switchTo(ctx, ar, base, orgParam, nil, nil)
+		if err == nil {
+			err = s.buildClaims(ctx, ar) // the token endpoint's claims builder, as for a token exchange
+		}
+		if err != nil {
+			return switchError(err)
+		}
+		// The memberships the answer lists do not change with the tokens minted: read them with the rest.
+		views, err = s.MembershipViews(ctx, g.Session.Subject)
+		return err
+	})
 	if err != nil {
-		return SwitchResult{}, switchError(err)
+		return SwitchResult{}, err
 	}
 	minted, err := s.mintSwitch(ctx, ar, refreshToken != "", from, access, "switch-org")
-	if err != nil {
-		return SwitchResult{}, err
-	}
-	views, err := s.MembershipViews(ctx, g.Session.Subject)
 	if err != nil {
 		return SwitchResult{}, err
 	}
@@ -393,14 +417,20 @@ func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, a
 	default:
 		return fosite.ErrInvalidRequest.WithHint("subject_token_type must be an access or refresh token type.")
 	}
-	// RFC 8693 §2.2.2: an invalid subject token is invalid_request.
-	g, err := h.s.UserGrant(ctx, form.Get("subject_token"), use)
-	if errors.Is(err, ErrInvalidSubjectToken) {
-		return fosite.ErrInvalidRequest.WithHint("The subject_token is invalid, expired, revoked or not a user's token of this client.")
-	} else if err != nil {
-		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
-	}
-	if _, err := h.s.switchTo(ctx, ar, g, form.Get("organization"), ar.GetRequestedScopes(), ar.GetRequestedAudience()); err != nil {
+	// Every read of the exchange (the subject token, the membership with its user, the roles and permissions)
+	// in one transaction; the tokens and their audit event are stored in one more (mintSwitch).
+	err := h.s.Store.InReadTx(ctx, func(ctx context.Context) error {
+		// RFC 8693 §2.2.2: an invalid subject token is invalid_request.
+		g, err := h.s.UserGrant(ctx, form.Get("subject_token"), use)
+		if errors.Is(err, ErrInvalidSubjectToken) {
+			return fosite.ErrInvalidRequest.WithHint("The subject_token is invalid, expired, revoked or not a user's token of this client.")
+		} else if err != nil {
+			return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+		}
+		_, err = h.s.switchTo(ctx, ar, g, form.Get("organization"), ar.GetRequestedScopes(), ar.GetRequestedAudience())
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	// A refresh token comes back for a refresh-token subject, and only while the narrowed scope still holds
@@ -415,6 +445,7 @@ func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, a
 type exchangeState struct {
 	from      string           // the organization switched from ("" for an internal token)
 	to        OrgAccess        // the target membership, read and judged in this request
+	grants    storage.Grants   // its roles and permissions on the tokens' audiences, read with it
 	refresh   bool             // whether a refresh token comes back
 	bound     time.Time        // the expiry of the token switched from (zero: none)
 	boundType fosite.TokenType // its kind: the minted token of that kind may not outlive it

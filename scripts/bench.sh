@@ -8,7 +8,13 @@
 #   BENCH_DURATION   wrk duration per scenario and connection count (default 20s)
 #   BENCH_CONNS      connection counts (default "16 64")
 #   BENCH_THREADS    wrk threads (default 2)
-#   BENCH_SCENARIOS  subset of: cc_rs256 cc_es256 introspect jwks discovery switch_org
+#   BENCH_SCENARIOS  subset of: cc_rs256 cc_es256 introspect jwks discovery switch_org scale
+#                    (scale is not in the default set: it takes 10-20 minutes)
+#   BENCH_TENANTS    scale: tenants created through the bulk path (default 10000)
+#   BENCH_SCALE_ALG  scale: their signing algorithm (default RS256)
+#   BENCH_SCALE_ES_PROBE  scale: ES256 tenants imported first to measure that rate (default 1000; 0: none)
+#   BENCH_SCALE_COLD scale: cold tenants whose first requests are timed (default 20)
+#   BENCH_SCALE_REPEAT  scale: runs of each of one tenant / all tenants, alternated (default 2)
 #   BENCH_SIGN_BENCHTIME  -benchtime of the raw signing benchmark (default 3s)
 #   BENCH_TIMEOUT    bound of the whole run in seconds (default 1200)
 #   BENCH_LOG_LEVEL  AUTHIO_LOG_LEVEL of the server (default warn)
@@ -23,7 +29,9 @@ set -euo pipefail
 # whole process group (this shell, wrk and the server).
 if [[ -z "${BENCH_UNDER_TIMEOUT:-}" ]]; then
   export BENCH_UNDER_TIMEOUT=1
-  exec timeout --kill-after=20s "${BENCH_TIMEOUT:-1200}" bash "$0" "$@"
+  limit=1200
+  [[ " ${BENCH_SCENARIOS:-} " == *" scale "* ]] && limit=5400
+  exec timeout --kill-after=20s "${BENCH_TIMEOUT:-$limit}" bash "$0" "$@"
 fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -126,6 +134,7 @@ fi
 for t in go psql redis-cli curl; do
   command -v "$t" >/dev/null 2>&1 || die "missing tool: $t"
 done
+[[ " $SCENARIOS " == *" scale "* ]] && { command -v jq >/dev/null 2>&1 || die "missing tool: jq (the scale scenario reads the import's answer with it)"; }
 mkdir -p "$OUT"
 
 # ------------------------------------------------------------------ machine
@@ -183,6 +192,8 @@ export AUTHIO_ADMIN_LISTEN="127.0.0.1:${ADMIN_PORT}"
 export AUTHIO_BASE_DOMAIN="localhost"
 export AUTHIO_PUBLIC_SCHEME="http"
 export AUTHIO_LOG_LEVEL="${BENCH_LOG_LEVEL:-warn}"
+AUTHIO_ADMIN_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"   # the tenant API (scale)
+export AUTHIO_ADMIN_TOKEN
 AUTHIO_SECRET_KEY="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"   # 48 hex chars
 export AUTHIO_SECRET_KEY
 [[ ${#AUTHIO_SECRET_KEY} -eq 48 ]] || die "secret key generation failed"
@@ -242,16 +253,27 @@ if has_scenario switch_org; then
 fi
 
 # ------------------------------------------------------------------ server
-log "starting authio serve on $AUTHIO_LISTEN (admin $AUTHIO_ADMIN_LISTEN), log $SERVER_LOG"
-"$BIN" serve >"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-for i in $(seq 1 120); do
-  if curl -fs -o /dev/null -m 1 "$BASE/healthz"; then break; fi
-  kill -0 "$SERVER_PID" 2>/dev/null || die "server exited during start-up"
-  [[ $i -eq 120 ]] && die "server not healthy after 60s"
-  sleep 0.5
-done
-log "healthz ok; readyz: $(curl -s -o /dev/null -w '%{http_code}' -m 2 "$BASE/readyz")"
+start_server() {
+  log "starting authio serve on $AUTHIO_LISTEN (admin $AUTHIO_ADMIN_LISTEN), log $SERVER_LOG"
+  "$BIN" serve >>"$SERVER_LOG" 2>&1 &
+  SERVER_PID=$!
+  for i in $(seq 1 120); do
+    if curl -fs -o /dev/null -m 1 "$BASE/healthz"; then break; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || die "server exited during start-up"
+    [[ $i -eq 120 ]] && die "server not healthy after 60s"
+    sleep 0.5
+  done
+  log "healthz ok; readyz: $(curl -s -o /dev/null -w '%{http_code}' -m 2 "$BASE/readyz")"
+}
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  wait "$SERVER_PID" 2>/dev/null || true
+}
+start_server
 
 RS_HOST="rs.localhost:${PORT}"
 ES_HOST="es.localhost:${PORT}"
@@ -389,26 +411,41 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }   # field KEY "BENCH_RESU
 RESULTS="$TMP/results.txt"
 : >"$RESULTS"
 
+# wrk_run NAME CONNS [TARGETS [SETTLE]]: one wrk run of the scenario in S_* (scenario or scale_scenario); with a
+# TARGETS file every request goes to a random line's host (bench.lua). Appends its result line to $RESULTS.
+wrk_run() {
+  local sc=$1 c=$2 targets=${3:-} settle=${4:-1.2} hostarg=()
+  [[ -z "$targets" ]] && hostarg=(-H "Host: $S_HOST")
+  log "wrk $sc: $S_DESC, $c connections, $THREADS threads, $DURATION"
+  kill -0 "$SERVER_PID" 2>/dev/null || die "server died before $sc/$c"
+  x0="$(pg_xacts)"; snap0="$(cpu_snapshot)"; w0="$(date +%s.%N)"
+  out="$TMP/wrk-$sc-$c.txt"
+  BENCH_METHOD="$S_METHOD" BENCH_BODY="$S_BODY" BENCH_AUTH="$S_AUTH" BENCH_CONTENT_TYPE="$S_CTYPE" \
+  BENCH_SCENARIO="$sc" BENCH_CONNS="$c" BENCH_TARGETS="$targets" BENCH_THREADS="$THREADS" \
+    wrk -t"$THREADS" -c"$c" -d"$DURATION" --timeout 5s --latency \
+      "${hostarg[@]}" -s "$LUA" "$BASE$S_PATH" >"$out" 2>&1 ||
+    { cat "$out" >&2; die "wrk failed for $sc/$c"; }
+  snap1="$(cpu_snapshot)"; w1="$(date +%s.%N)"
+  cat "$out"
+  line="$(grep '^BENCH_RESULT ' "$out" | tail -n1)" || die "no BENCH_RESULT from wrk for $sc/$c"
+  sleep "$settle"   # let Postgres flush its statistics
+  x1="$(pg_xacts)"
+  txr="$(awk -v a="$x0" -v b="$x1" -v r="$(field requests "$line")" 'BEGIN { if (r > 0) printf "%.2f", (b - a) / r; else print 0 }')"
+  echo "$line $(cpu_delta "$snap0" "$snap1" "$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')") db_tx_per_req=$txr" >>"$RESULTS"
+}
+
+# shellcheck source=scripts/bench/scale.sh
+source "$ROOT/scripts/bench/scale.sh"
+
 for sc in $SCENARIOS; do
+  if [[ "$sc" == scale ]]; then
+    scale_run
+    continue
+  fi
   scenario "$sc"
   preflight "$sc"
   for c in $CONNS; do
-    log "wrk $sc: $S_DESC, $c connections, $THREADS threads, $DURATION"
-    kill -0 "$SERVER_PID" 2>/dev/null || die "server died before $sc/$c"
-    x0="$(pg_xacts)"; snap0="$(cpu_snapshot)"; w0="$(date +%s.%N)"
-    out="$TMP/wrk-$sc-$c.txt"
-    BENCH_METHOD="$S_METHOD" BENCH_BODY="$S_BODY" BENCH_AUTH="$S_AUTH" BENCH_CONTENT_TYPE="$S_CTYPE" \
-    BENCH_SCENARIO="$sc" BENCH_CONNS="$c" \
-      wrk -t"$THREADS" -c"$c" -d"$DURATION" --timeout 5s --latency \
-        -H "Host: $S_HOST" -s "$LUA" "$BASE$S_PATH" >"$out" 2>&1 ||
-      { cat "$out" >&2; die "wrk failed for $sc/$c"; }
-    snap1="$(cpu_snapshot)"; w1="$(date +%s.%N)"
-    cat "$out"
-    line="$(grep '^BENCH_RESULT ' "$out" | tail -n1)" || die "no BENCH_RESULT from wrk for $sc/$c"
-    sleep 1.2   # let Postgres flush its statistics
-    x1="$(pg_xacts)"
-    txr="$(awk -v a="$x0" -v b="$x1" -v r="$(field requests "$line")" 'BEGIN { if (r > 0) printf "%.2f", (b - a) / r; else print 0 }')"
-    echo "$line $(cpu_delta "$snap0" "$snap1" "$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')") db_tx_per_req=$txr" >>"$RESULTS"
+    wrk_run "$sc" "$c"
   done
 done
 
@@ -421,19 +458,22 @@ kill -0 "$SERVER_PID" 2>/dev/null || die "server died during the run"
   printf 'raw signing ceiling: RS256-2048 %s/s (1 core) %s/s (2 cores); ES256 %s/s (1 core) %s/s (2 cores)\n' \
     "$RAW_RS_1" "$RAW_RS_2" "$RAW_ES_1" "$RAW_ES_2"
   echo
-  hdr='%-12s %5s %9s %9s %9s %7s %8s %5s %5s %5s %5s %6s\n'
+  # shellcheck disable=SC2059
+  hdr='%-18s %5s %9s %9s %9s %7s %8s %5s %5s %5s %5s %6s\n'
   # shellcheck disable=SC2059
   printf "$hdr" scenario conns "req/s" "p50 ms" "p99 ms" errors "%raw 2c" srv pg busy steal "db tx"
   # shellcheck disable=SC2059
-  printf "$hdr" ------------ ----- --------- --------- --------- ------- -------- ----- ----- ----- ----- ------
+  printf "$hdr" ------------------ ----- --------- --------- --------- ------- -------- ----- ----- ----- ----- ------
   while read -r line; do
     sc="$(field scenario "$line")"; c="$(field conns "$line")"; rps="$(field rps "$line")"
     pct="-"
     case "$sc" in
       cc_rs256 | switch_org) pct="$(awk -v r="$rps" -v m="$RAW_RS_2" 'BEGIN { printf "%.0f%%", 100 * r / m }')" ;;
+      scale_cc_*) m="$RAW_RS_2"; [[ "${SCALE_ALG:-RS256}" == ES256 ]] && m="$RAW_ES_2"
+                  pct="$(awk -v r="$rps" -v m="$m" 'BEGIN { printf "%.0f%%", 100 * r / m }')" ;;
       cc_es256) pct="$(awk -v r="$rps" -v m="$RAW_ES_2" 'BEGIN { printf "%.0f%%", 100 * r / m }')" ;;
     esac
-    printf '%-12s %5s %9.0f %9s %9s %7s %8s %5s %5s %5s %5s %6s\n' "$sc" "$c" "$rps" \
+    printf '%-18s %5s %9.0f %9s %9s %7s %8s %5s %5s %5s %5s %6s\n' "$sc" "$c" "$rps" \
       "$(field p50_ms "$line")" "$(field p99_ms "$line")" "$(field errors "$line")" "$pct" \
       "$(field srv_cpu "$line")" "$(field pg_cpu "$line")" "$(field host_busy "$line")" "$(field host_steal "$line")" \
       "$(field db_tx_per_req "$line")"
@@ -461,6 +501,7 @@ kill -0 "$SERVER_PID" 2>/dev/null || die "server died during the run"
       introspect) check "introspection >= 5000/s" "$(ge "$b" 5000)" "$b/s" ;;
       jwks)       check "JWKS >= 20000/s" "$(ge "$b" 20000)" "$b/s" ;;
       discovery)  check "discovery >= 20000/s" "$(ge "$b" 20000)" "$b/s" ;;
+      scale)      scale_summary ;;
       switch_org) # no target: reported only
                   at() { awk -v s="$1" -v c="$2" -v k="$3" '$0 ~ " scenario="s" " && $0 ~ " conns="c" " { for (i = 1; i <= NF; i++) if (index($i, k"=") == 1) v = substr($i, length(k) + 2) } END { print (v == "" ? "-" : v) }' "$RESULTS"; }
                   printf '  ----  %-44s %s\n' "switch-org: reported, no target" \
@@ -469,7 +510,7 @@ kill -0 "$SERVER_PID" 2>/dev/null || die "server died during the run"
   done
   while read -r line; do
     sc="$(field scenario "$line")"; c="$(field conns "$line")"
-    [[ "$sc" == switch_org ]] && continue   # reported above, no pass/fail
+    [[ "$sc" == switch_org || "$sc" == scale_* ]] && continue   # reported above, no latency or error target
     if [[ "$c" == 16 ]]; then
       p99="$(field p99_ms "$line")"
       check "p99 < 50 ms at 16 conns: $sc" "$(awk -v p="$p99" 'BEGIN { print (p < 50) ? 1 : 0 }')" "${p99} ms"

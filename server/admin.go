@@ -9,8 +9,6 @@ import (
 
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/canon"
-	"github.com/authio/authio/internal/ids"
-	"github.com/authio/authio/keys"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/storage"
 )
@@ -28,51 +26,27 @@ type TenantInfo struct {
 	Domains []string `json:"domains"`
 }
 
-// CreateTenant creates a tenant answering on <slug>.<base domain> plus extra domains, with a fresh signing key.
-// Domains are stored canonical (tenantDomain); a domain that is not a host name is a ValidationError of field
-// "domain".
+// CreateTenant creates a tenant answering on <slug>.<base domain> plus extra domains, with a fresh signing key,
+// all in one transaction (see storeTenant). Domains are stored canonical (tenantDomain); a domain that is not a
+// host name is a ValidationError of field "domain", and a slug or domain that is taken one of field "slug". The
+// RSA key comes from the KeyPool when one is ready, so the call then costs a few milliseconds instead of the
+// 50-100 ms of generating one.
 func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extraDomains []string) (TenantInfo, error) {
-	slug = strings.ToLower(strings.TrimSpace(slug))
-	if !slugRE.MatchString(slug) {
-		return TenantInfo{}, invalid("slug", "must be 1-63 lower-case letters, digits or hyphens")
-	}
-	if strings.TrimSpace(name) == "" {
-		name = slug
-	}
-	if alg == "" {
-		alg = keys.AlgRS256
-	}
-	if alg != keys.AlgRS256 && alg != keys.AlgES256 {
-		return TenantInfo{}, invalid("signing-alg", "must be RS256 or ES256")
-	}
-	def, err := tenantDomain(slug + "." + s.Config.BaseDomain)
+	p, err := s.prepareTenant(TenantSpec{Slug: slug, Name: name, SigningAlg: alg, Domains: extraDomains})
 	if err != nil {
 		return TenantInfo{}, err
 	}
-	domains := []string{def}
-	for _, d := range extraDomains {
-		d, err := tenantDomain(d)
-		if err != nil {
-			return TenantInfo{}, err
-		}
-		domains = append(domains, d)
-	}
-	now := s.Now().UTC()
-	t := storage.Tenant{ID: ids.New("ten"), Slug: slug, Name: strings.TrimSpace(name), SigningAlg: alg, CreatedAt: now, UpdatedAt: now}
-	if err := s.Store.CreateTenant(ctx, t, domains); err != nil {
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			return TenantInfo{}, invalid("slug", "a tenant with this slug or one of these domains already exists")
-		}
-		return TenantInfo{}, err
-	}
-	key, err := s.Keys.NewSigningKey(alg)
+	priv, err := s.KeyPool.Take(p.tenant.SigningAlg)
 	if err != nil {
 		return TenantInfo{}, err
 	}
-	if err := s.Store.AddKey(storage.WithTenant(ctx, t.ID), key, now); err != nil {
+	info, _, err := s.storeTenant(ctx, p, priv)
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		return TenantInfo{}, invalid("slug", "a tenant with this slug or one of these domains already exists")
+	} else if err != nil {
 		return TenantInfo{}, err
 	}
-	return TenantInfo{ID: t.ID, Slug: t.Slug, Name: t.Name, Domains: domains}, nil
+	return info, nil
 }
 
 // tenantDomain returns the canonical form of a domain an operator gives a tenant (canon.Domain, surrounding

@@ -43,6 +43,8 @@ type Server struct {
 	Cache   cache.Cache
 	Secrets *keys.Secrets
 	Keys    *keys.KeyManager
+	// KeyPool keeps RSA signing keys generated ahead of need (Config.KeyPool of them, filled while Start runs).
+	KeyPool *keys.KeyPool
 	Tenants *TenantResolver
 	// Memo is the one in-process cache of database reads (package server/memo), kept correct by the store's
 	// commit hook (committed) here and by the invalidations other processes send.
@@ -96,6 +98,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		Secrets: secrets,
 		Memo:    m,
 		Keys:    keys.NewKeyManager(store, secrets, m),
+		KeyPool: keys.NewKeyPool(cfg.KeyPool),
 		Tenants: NewTenantResolver(store, m),
 		Metrics: NewMetrics(),
 		Now:     time.Now,
@@ -152,6 +155,13 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("subscribe to cache invalidations: %w", err)
 	}
 	s.stops = append(s.stops, stop)
+	if s.KeyPool.Size() > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.KeyPool.Run(ctx)
+		}()
+	}
 	if s.health.remote {
 		s.wg.Add(1)
 		go func() {

@@ -131,20 +131,11 @@ func (b *batcher[T]) close() {
 // insertTokens writes token records in one statement.
 func insertTokens(db *sql.DB) func(ctx context.Context, rows []*oauthToken) error {
 	return func(ctx context.Context, rows []*oauthToken) error {
-		n := len(rows)
-		var (
-			tenants, kinds, sigs, reqs, clients, subjects = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-			grants                                        = make([]string, n)
-			active                                        = make([]bool, n)
-			requested                                     = make([]time.Time, n)
-			expires                                       = make([]*time.Time, n)
-			data                                          = make([][]byte, n)
-		)
-		for i, r := range rows {
-			tenants[i], kinds[i], sigs[i], reqs[i], clients[i], subjects[i] = r.TenantID, r.Kind, r.Signature, r.RequestID, r.ClientID, r.Subject
-			active[i], requested[i], expires[i], data[i], grants[i] = r.Active, r.RequestedAt, r.ExpiresAt, r.Data, r.GrantID
+		cols, err := tokenColumns(rows)
+		if err != nil {
+			return err
 		}
-		_, err := db.ExecContext(ctx, pgInsertTokens, tenants, kinds, sigs, reqs, clients, subjects, active, requested, expires, data, grants)
+		_, err = db.ExecContext(ctx, pgInsertTokens, cols...)
 		return mapErr(err)
 	}
 }
@@ -152,29 +143,22 @@ func insertTokens(db *sql.DB) func(ctx context.Context, rows []*oauthToken) erro
 // insertAudit writes audit events in one statement; seq comes from the table's sequence in row order.
 func insertAudit(db *sql.DB) func(ctx context.Context, rows []*AuditEvent) error {
 	return func(ctx context.Context, rows []*AuditEvent) error {
-		n := len(rows)
-		cols := make([][]string, 9)
-		for i := range cols {
-			cols[i] = make([]string, n)
+		cols, err := auditColumns(rows)
+		if err != nil {
+			return err
 		}
-		created := make([]time.Time, n)
-		for i, e := range rows {
-			data, err := e.Data.Value()
-			if err != nil {
-				return err
-			}
-			for c, v := range []string{e.ID, e.TenantID, e.Type, e.Actor, e.UserID, e.OrganizationID, e.ClientID, e.IP, data.(string)} {
-				cols[c][i] = v
-			}
-			created[i] = e.CreatedAt
-		}
-		_, err := db.ExecContext(ctx, pgInsertAudit, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], created)
+		_, err = db.ExecContext(ctx, pgInsertAudit, cols...)
 		return mapErr(err)
 	}
 }
 
-// insertToken stores a token record: batched on Postgres outside transactions, through gorm otherwise.
+// insertToken stores a token record: held for its write group (WriteTogether), batched on Postgres outside
+// transactions, through gorm otherwise.
 func (s *Store) insertToken(ctx context.Context, row *oauthToken) error {
+	if g := groupOf(ctx); g != nil {
+		g.tokens = append(g.tokens, row)
+		return nil
+	}
 	if s.tokens != nil && !inTxContext(ctx) {
 		return s.tokens.add(ctx, row)
 	}

@@ -689,6 +689,10 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEvent) error {
 		return err
 	}
 	e.Seq, e.TenantID, e.CreatedAt = 0, tid, e.CreatedAt.UTC()
+	if g := groupOf(ctx); g != nil {
+		g.audit = append(g.audit, &e)
+		return nil
+	}
 	if s.audit != nil && !inTxContext(ctx) {
 		return s.audit.add(ctx, &e)
 	}

@@ -268,6 +268,12 @@ type Transactions interface {
 	// InTx runs fn in a transaction that every storage call made with fn's ctx joins; a ctx already carrying a
 	// transaction reuses it. fn's error rolls everything back and is returned.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// InReadTx runs fn's reads in one read-only transaction; fn must not write.
+	InReadTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// WriteTogether runs fn and then stores the token records and audit events fn stored with its ctx in one
+	// transaction (on Postgres one statement, batched with concurrent callers'), or none of them when fn or the
+	// write fails. fn stores nothing else.
+	WriteTogether(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Lifecycle is the database as a whole: schema, health, clock and shutdown.

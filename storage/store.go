@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -28,6 +30,7 @@ type Store struct {
 	watchers watchers
 	tokens   *batcher[*oauthToken] // Postgres only
 	audit    *batcher[*AuditEvent] // Postgres only
+	groups   *batcher[*writeGroup] // Postgres only
 }
 
 var (
@@ -54,6 +57,9 @@ type Options struct {
 	// Now is the clock storage stamps created_at and updated_at with and compares expiry times against when a
 	// caller passes none. Default: time.Now; Store.Now returns its value in UTC.
 	Now func() time.Time
+	// Tracer, on Postgres, sees every statement the store sends, BEGIN and COMMIT included (tests count the
+	// transactions a request costs with it). Nil: none.
+	Tracer pgx.QueryTracer
 }
 
 // Open connects to dsn: "sqlite:PATH" (or "sqlite::memory:") or "postgres://…". It does not run migrations.
@@ -77,7 +83,14 @@ func Open(dsn string, opts Options) (*Store, error) {
 		dialector = sqlite.Open(p)
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		dialect = "postgres"
-		dialector = postgres.New(postgres.Config{DSN: dsn})
+		pc := postgres.Config{DSN: dsn}
+		if opts.Tracer != nil {
+			pc.OptionOpenDB = append(pc.OptionOpenDB, stdlib.OptionBeforeConnect(func(_ context.Context, c *pgx.ConnConfig) error {
+				c.Tracer = opts.Tracer
+				return nil
+			}))
+		}
+		dialector = postgres.New(pc)
 	default:
 		return nil, errors.New("storage: database URL must start with sqlite: or postgres://")
 	}
@@ -124,6 +137,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if dialect == "postgres" {
 		st.tokens = newBatcher(insertTokens(sqlDB))
 		st.audit = newBatcher(insertAudit(sqlDB))
+		st.groups = newBatcher(insertGroups(sqlDB))
 	}
 	return st, nil
 }
@@ -161,6 +175,7 @@ func (s *Store) Close() error {
 	if s.tokens != nil {
 		s.tokens.close()
 		s.audit.close()
+		s.groups.close()
 	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -260,6 +275,30 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context) error) er
 	}
 	if err == nil {
 		s.emit(ctx, state.committed())
+	}
+	return err
+}
+
+// InReadTx runs fn's reads in one read-only transaction (READ ONLY on Postgres), so that they cost one
+// transaction however many statements they take. Each statement sees what is committed when it runs (READ
+// COMMITTED, as outside a transaction), and nothing is written, so caches (the client cache) are read and filled
+// as outside a transaction. A ctx that already carries a transaction reuses it. fn must not write: Postgres
+// refuses it.
+func (s *Store) InReadTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if inTxContext(ctx) {
+		return fn(ctx)
+	}
+	var opts []*sql.TxOptions
+	if s.dialect == "postgres" {
+		opts = append(opts, &sql.TxOptions{ReadOnly: true})
+	}
+	var fnErr error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		fnErr = fn(context.WithValue(ctx, txKey{}, &txState{db: tx}))
+		return fnErr
+	}, opts...)
+	if err != nil && fnErr == nil {
+		return failed(ctx, err)
 	}
 	return err
 }

@@ -91,8 +91,13 @@ func PostgresSchema(t testing.TB, dsn string) string {
 // The store is the caller's to close (New closes it with the server).
 func PostgresStore(t testing.TB, dsn string) *storage.Store {
 	t.Helper()
+	return postgresStore(t, dsn, storage.Options{MaxOpenConns: 4})
+}
+
+func postgresStore(t testing.TB, dsn string, opts storage.Options) *storage.Store {
+	t.Helper()
 	schemaDSN := PostgresSchema(t, dsn)
-	st, err := storage.Open(schemaDSN, storage.Options{MaxOpenConns: 4})
+	st, err := storage.Open(schemaDSN, opts)
 	if err != nil {
 		t.Fatalf("open postgres schema %s: %v", schemaDSN, err)
 	}

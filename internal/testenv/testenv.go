@@ -99,6 +99,7 @@ func Config(dsn string) config.Config {
 	c.SecretKey = SecretKey
 	c.Listen = "127.0.0.1:0"
 	c.PasswordCost = bcrypt.MinCost // tests hash many passwords; the cost is not what they test
+	c.KeyPool = 0                   // no RSA keys generated in the background of every test server
 	return c
 }
 

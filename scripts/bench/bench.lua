@@ -9,8 +9,15 @@
 --   BENCH_CONNS         label printed in the result line
 --   BENCH_COUNT_STATUS  "0" disables the per-response status check (then only
 --                       wrk's own >=400 counter is used; a little cheaper)
+--   BENCH_TARGETS       a file of "HOST<TAB>AUTHORIZATION" lines (the scale
+--                       scenario): every request goes to the Host of a line
+--                       picked at random, with that line's Authorization when
+--                       BENCH_AUTH is "targets"
+--   BENCH_SWEEP         "1" with BENCH_TARGETS: take the lines in turn instead
+--                       (each thread from its own offset), to warm every tenant
 --
--- The Host header is given on the wrk command line (-H 'Host: ...').
+-- Without BENCH_TARGETS the Host header is given on the wrk command line
+-- (-H 'Host: ...').
 --
 -- done() prints exactly one machine-readable line starting with BENCH_RESULT
 -- (key=value pairs, latencies in milliseconds) and, when some responses were
@@ -28,7 +35,7 @@ if body ~= "" then
   wrk.body = body
   wrk.headers["Content-Type"] = ctype
 end
-if auth ~= "" then
+if auth ~= "" and auth ~= "targets" then
   wrk.headers["Authorization"] = auth
 end
 
@@ -53,6 +60,48 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("index", #threads)
+end
+
+-- Many targets: each thread reads the file once, then builds every request
+-- itself (the same cost whether the file holds one line or 10,000).
+local targets_file = os.getenv("BENCH_TARGETS") or ""
+if targets_file ~= "" then
+  local hosts, auths, n, next_i = {}, {}, 0, 0
+  local sweep = os.getenv("BENCH_SWEEP") == "1"
+
+  function init(args)
+    for line in io.lines(targets_file) do
+      local h, a = string.match(line, "^([^\t]+)\t?(.*)$")
+      if h then
+        n = n + 1
+        hosts[n], auths[n] = h, a
+      end
+    end
+    if n == 0 then error("no targets in " .. targets_file) end
+    local i = index or 1
+    math.randomseed(os.time() * 1000 + i * 7919)
+    local threads_n = tonumber(os.getenv("BENCH_THREADS") or "2") or 2
+    next_i = math.floor((i - 1) * n / threads_n)
+  end
+
+  function request()
+    local i
+    if sweep then
+      next_i = next_i % n + 1
+      i = next_i
+    else
+      i = math.random(n)
+    end
+    local h = { ["Host"] = hosts[i], ["Accept"] = "application/json" }
+    if body ~= "" then h["Content-Type"] = ctype end
+    if auth == "targets" then
+      h["Authorization"] = auths[i]
+    elseif auth ~= "" then
+      h["Authorization"] = auth
+    end
+    return wrk.format(method, nil, h, body ~= "" and body or nil)
+  end
 end
 
 function done(summary, latency, requests)

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/authio/authio/handlers/account"
+	"github.com/authio/authio/handlers/admin"
 	"github.com/authio/authio/handlers/login"
 	"github.com/authio/authio/handlers/management"
 	"github.com/authio/authio/handlers/oauth"
@@ -180,8 +181,8 @@ func devCallback(pages *templates.Renderer) http.HandlerFunc {
 	}
 }
 
-// Admin returns the admin handler: Prometheus metrics and the on-demand TLS ask endpoint. It must never be
-// exposed on tenant domains.
+// Admin returns the admin handler: Prometheus metrics, profiles, the on-demand TLS ask endpoint and the control
+// plane's tenant API (handlers/admin). It must never be exposed on tenant domains.
 func Admin(s *server.Server) http.Handler {
 	r := mux.NewRouter()
 	r.Handle("/metrics", s.Metrics.Handler()).Methods(http.MethodGet)
@@ -216,5 +217,7 @@ func Admin(s *server.Server) http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	}).Methods(http.MethodGet)
+	// The tenant API of the control plane, behind AUTHIO_ADMIN_TOKEN.
+	(&admin.Handler{S: s, Token: s.Config.AdminToken, Logger: s.Logger}).Mount(r)
 	return r
 }

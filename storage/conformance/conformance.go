@@ -43,6 +43,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RefreshTokenRotation", testRefreshTokenRotation},
 		{"ClientAssertionJWT", testClientAssertionJWT},
 		{"Transactions", testTransactions},
+		{"WriteTogether", testWriteTogether},
+		{"ReadTx", testReadTx},
 		{"DeleteExpired", testDeleteExpired},
 		{"TenantIsolation", testTenantIsolation},
 		{"Organizations", testOrganizations},
