@@ -88,7 +88,17 @@ type Page struct {
 	// password form alone (FieldErrors applying to it), as the page did before connections; an empty non-nil
 	// slice says there is no method to offer.
 	Connections []Connection
+	// LoginStep is the sign-in page's step, which each connection partial reads to decide what it shows:
+	// LoginStepIdentify (no email given yet: only methods that need none, such as upstream buttons and a
+	// discoverable passkey) or LoginStepMethods (Email is the address the user gave: every method).
+	LoginStep string
 }
+
+// The steps of the email-first sign-in page (Page.LoginStep).
+const (
+	LoginStepIdentify = "identify"
+	LoginStepMethods  = "methods"
+)
 
 // Connection is one sign-in method on the sign-in page, rendered by connections/<Template>.html with this value
 // as its data (Page is set to the page being rendered).

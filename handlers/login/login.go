@@ -368,6 +368,9 @@ func requiredMessage(f authn.Field) string {
 // renderLogin renders the sign-in page with the tenant's sign-in methods; submitted, when not nil, is the one
 // whose fieldErrors (and submitted values) the page shows.
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, p templates.Page, submitted authn.Connection, fieldErrors map[string]string) {
+	if p.LoginStep == "" {
+		p.LoginStep = templates.LoginStepMethods
+	}
 	conns, err := h.S.LoginConnections(r.Context())
 	if err != nil && r.Method == http.MethodGet {
 		// The page still works with the password form alone; submitting it answers the outage (5xx) if it lasts.
