@@ -102,3 +102,14 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request) error
 	}
 	return ok(w, viewConnection(c))
 }
+
+// deleteConnection serves DELETE /connections/{id}: 202 with no body, as Auth0 answers ("the connection is being
+// deleted"; here it is gone when the answer comes). The default password connection is refused with a 400.
+func (h *Handler) deleteConnection(w http.ResponseWriter, r *http.Request) error {
+	if err := h.S.DeleteConnection(r.Context(), pathVar(r, "id")); err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
