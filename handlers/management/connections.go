@@ -22,6 +22,9 @@ type connectionView struct {
 	UpdatedAt time.Time      `json:"updated_at"`
 }
 
+// ConnectionJSON is a connection as the Management API shows it (Auth0's shape); the CLI prints the same.
+func ConnectionJSON(c storage.Connection) any { return viewConnection(c) }
+
 func viewConnection(c storage.Connection) connectionView {
 	return connectionView{ID: c.ID, Name: c.Name, Strategy: signin.StrategyOf(c.Type), Enabled: c.Enabled,
 		Options: orEmpty(c.Settings), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
