@@ -44,6 +44,7 @@ func BenchmarkBcryptCheck(b *testing.B) {
 		}
 	})
 	b.ReportAllocs()
+	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

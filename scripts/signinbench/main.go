@@ -214,8 +214,8 @@ func signIn(ctx context.Context, transport http.RoundTripper, o options) (time.D
 	return time.Since(t0), nil
 }
 
-// step sends one request (a form body when form is not nil, with the issuer's Origin) and wants status; it
-// returns the Location (path and query when same-site) and the body.
+// step sends one request (a form body when form is not nil, with the issuer's Origin) and wants status (any
+// redirect when want is one); it returns the Location (path and query when same-site) and the body.
 func step(ctx context.Context, c *http.Client, method, target string, form url.Values, want int) (string, string, error) {
 	var body io.Reader
 	if form != nil {
@@ -238,7 +238,8 @@ func step(ctx context.Context, c *http.Client, method, target string, form url.V
 	if err != nil {
 		return "", "", err
 	}
-	if resp.StatusCode != want {
+	redirects := want/100 == 3 && resp.StatusCode/100 == 3 // 302 or 303: either is a redirect to follow
+	if resp.StatusCode != want && !redirects {
 		return "", "", fmt.Errorf("%s %s: status %d, want %d: %.200s", method, req.URL.Path, resp.StatusCode, want, b)
 	}
 	loc := resp.Header.Get("Location")
