@@ -313,6 +313,7 @@ type Storage interface {
 	OAuth
 	TokenLineage
 	SingleUse
+	OneTimeSecrets
 	Transactions
 	Lifecycle
 }
