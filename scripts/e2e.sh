@@ -495,7 +495,8 @@ run_mgmt() {
 # scripts/e2e/email.mjs, which catches the server's mail on $SMTP_PORT (AUTHIO_SMTP_URL); sets LAST_FAIL
 run_email() {
   local kind=$1 port=$2 setup="$WORK/email-setup.json" outf="$WORK/email.out" rc=0 t=emaile2e o=emailrival cli_out key t2
-  local redirect="http://127.0.0.1:9/callback"
+  pick_port 18160 18179
+  local redirect="http://127.0.0.1:$PICKED/callback" # email.mjs serves it
   echo
   echo "== sign-in by email ($kind): tenants $t and $o, SMTP catcher on $SMTP_PORT"
   if ! { ocli tenant create --slug "$t" --name "Email E2E" >/dev/null && ocli tenant create --slug "$o" >/dev/null &&

@@ -349,6 +349,7 @@ func TestEmailKnownAndUnknownLookAlike(t *testing.T) {
 // SMTP configured says so for every address.
 func TestEmailNotSent(t *testing.T) {
 	f := newEmailFixture(t, testenv.Options{})
+	f.env.S.EmailSendWindow = 5 * time.Second // long enough for the refusal to arrive however slow the machine
 	f.smtp.FailNext(mailtest.PermFailure)
 	flow := f.request().Flow(t, f.acme, f.browser)
 	r := f.ask(t, f.browser, f.acme, flow, "alice@acme.test")

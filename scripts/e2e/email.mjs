@@ -14,6 +14,7 @@
 // Prints one line per check and ends with "N passed, M failed"; exits 1 on any failure.
 
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import crypto from 'node:crypto';
 
@@ -102,6 +103,11 @@ async function mailTo(addr, after) {
 
 // ---------------------------------------------------------------- the browser
 
+const callback = http.createServer((req, res) => {
+  res.writeHead(200, { 'Content-Type': 'text/plain' });
+  res.end('callback');
+});
+
 function authorizeURL(base) {
   const verifier = crypto.randomBytes(32).toString('base64url');
   const challenge = crypto.createHash('sha256').update(verifier).digest('base64url');
@@ -135,11 +141,15 @@ async function main() {
     smtp.once('error', reject);
     smtp.listen(SMTP_PORT, '127.0.0.1', resolve);
   });
+  // The client's redirect URI: a page that only says the browser got there.
+  const cb = new URL(S.redirect_uri);
+  await new Promise((resolve, reject) => {
+    callback.once('error', reject);
+    callback.listen(Number(cb.port), cb.hostname, resolve);
+  });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60000 });
   const newContext = async () => {
     const ctx = await browser.newContext();
-    // The client's redirect URI is served by nobody: answer it here, so the page shows where the browser ended.
-    await ctx.route(`${S.redirect_uri}**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'callback' }));
     const page = await ctx.newPage();
     page.setDefaultTimeout(15000);
     return { ctx, page };
@@ -215,4 +225,7 @@ async function main() {
   }
 }
 
-run(main, () => smtp.close());
+run(main, () => {
+  smtp.close();
+  callback.close();
+});
