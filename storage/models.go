@@ -45,6 +45,13 @@ type TenantSettings struct {
 	// PasswordHash chooses how passwords set from now on are hashed; nil for the server's default (bcrypt at
 	// AUTHIO_PASSWORD_COST). Existing hashes keep their own cost and still verify.
 	PasswordHash *PasswordHashSettings `json:"password_hash,omitempty"`
+
+	// Email branding (package mail). EmailFrom is the sender of the tenant's email, "Name <address>" or an
+	// address ("" for the server's AUTHIO_SMTP_FROM address with the tenant's name); EmailBrandColor the accent
+	// color, "#rrggbb"; EmailLogoURL an https URL of the logo shown at the top ("" for the tenant's name).
+	EmailFrom       string `json:"email_from,omitempty"`
+	EmailBrandColor string `json:"email_brand_color,omitempty"`
+	EmailLogoURL    string `json:"email_logo_url,omitempty"`
 }
 
 // PasswordHashSettings is a tenant's password hashing algorithm and its work factor.

@@ -320,6 +320,7 @@ type Storage interface {
 	OAuth
 	TokenLineage
 	SingleUse
+	OneTimeSecrets
 	Transactions
 	Lifecycle
 }

@@ -20,6 +20,10 @@ type tenantSettingsView struct {
 	AccountFailureWindowSeconds int `json:"account_failure_window_seconds"`
 	// PasswordHash is how passwords set from now on are hashed: {"algorithm": "bcrypt", "cost": 10…15}.
 	PasswordHash storage.PasswordHashSettings `json:"password_hash"`
+	// EmailFrom, EmailBrandColor and EmailLogoURL are the tenant's email branding ("" for the defaults).
+	EmailFrom       string `json:"email_from"`
+	EmailBrandColor string `json:"email_brand_color"`
+	EmailLogoURL    string `json:"email_logo_url"`
 }
 
 func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
@@ -29,6 +33,7 @@ func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
 		IPFailureLimit: ts.IPFailureLimit, IPFailureWindowSeconds: ts.IPFailureWindowSeconds,
 		AccountFailureLimit: ts.AccountFailureLimit, AccountFailureWindowSeconds: ts.AccountFailureWindowSeconds,
 		PasswordHash: *ts.PasswordHash,
+		EmailFrom:    ts.EmailFrom, EmailBrandColor: ts.EmailBrandColor, EmailLogoURL: ts.EmailLogoURL,
 	}
 }
 
@@ -42,6 +47,9 @@ type tenantSettingsBody struct {
 	AccountFailureLimit         *int              `json:"account_failure_limit"`
 	AccountFailureWindowSeconds *int              `json:"account_failure_window_seconds"`
 	PasswordHash                *passwordHashBody `json:"password_hash"`
+	EmailFrom                   *string           `json:"email_from"`
+	EmailBrandColor             *string           `json:"email_brand_color"`
+	EmailLogoURL                *string           `json:"email_logo_url"`
 }
 
 // passwordHashBody is the password_hash setting as PATCHed: both fields, or the algorithm alone meaning bcrypt.
@@ -86,7 +94,8 @@ func (b tenantSettingsBody) update() server.TenantSettingsUpdate {
 		}
 	}
 	return server.TenantSettingsUpdate{
-		PasswordHash:              ph,
+		PasswordHash: ph,
+		EmailFrom:    b.EmailFrom, EmailBrandColor: b.EmailBrandColor, EmailLogoURL: b.EmailLogoURL,
 		RefreshTokenReuseInterval: b.RefreshTokenReuseInterval,
 		BruteForceThreshold:       b.BruteForceThreshold, BruteForceBlockSeconds: b.BruteForceBlockSeconds,
 		IPFailureLimit: b.IPFailureLimit, IPFailureWindowSeconds: b.IPFailureWindowSeconds,
