@@ -45,7 +45,18 @@ type TenantSettings struct {
 	// PasswordHash chooses how passwords set from now on are hashed; nil for the server's default (bcrypt at
 	// AUTHIO_PASSWORD_COST). Existing hashes keep their own cost and still verify.
 	PasswordHash *PasswordHashSettings `json:"password_hash,omitempty"`
+
+	// EmailVerification is whether a password sign-in waits for the user's email address to be verified:
+	// EmailVerificationOptional ("", the default: sign-up sends a verification email, sign-in does not wait) or
+	// EmailVerificationRequired (an unverified user's password sign-in is refused and offered a new email).
+	EmailVerification string `json:"email_verification,omitempty"`
 }
+
+// Values of TenantSettings.EmailVerification.
+const (
+	EmailVerificationOptional = "optional"
+	EmailVerificationRequired = "required"
+)
 
 // PasswordHashSettings is a tenant's password hashing algorithm and its work factor.
 type PasswordHashSettings struct {

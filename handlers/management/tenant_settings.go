@@ -18,6 +18,9 @@ type tenantSettingsView struct {
 	AccountFailureWindowSeconds int `json:"account_failure_window_seconds"`
 	// PasswordHash is how passwords set from now on are hashed: {"algorithm": "bcrypt", "cost": 10…15}.
 	PasswordHash storage.PasswordHashSettings `json:"password_hash"`
+	// EmailVerification is "optional" (sign-up sends a verification email; sign-in does not wait) or "required"
+	// (an unverified user's password sign-in is refused with an offer to send the email again).
+	EmailVerification string `json:"email_verification"`
 }
 
 func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
@@ -26,7 +29,8 @@ func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
 		BruteForceThreshold:       ts.BruteForceThreshold, BruteForceBlockSeconds: ts.BruteForceBlockSeconds,
 		IPFailureLimit: ts.IPFailureLimit, IPFailureWindowSeconds: ts.IPFailureWindowSeconds,
 		AccountFailureLimit: ts.AccountFailureLimit, AccountFailureWindowSeconds: ts.AccountFailureWindowSeconds,
-		PasswordHash: *ts.PasswordHash,
+		PasswordHash:      *ts.PasswordHash,
+		EmailVerification: ts.EmailVerification,
 	}
 }
 
@@ -40,6 +44,7 @@ type tenantSettingsBody struct {
 	AccountFailureLimit         *int              `json:"account_failure_limit"`
 	AccountFailureWindowSeconds *int              `json:"account_failure_window_seconds"`
 	PasswordHash                *passwordHashBody `json:"password_hash"`
+	EmailVerification           *string           `json:"email_verification"`
 }
 
 // passwordHashBody is the password_hash setting as PATCHed: both fields, or the algorithm alone meaning bcrypt.
@@ -76,6 +81,7 @@ func (h *Handler) updateTenantSettings(w http.ResponseWriter, r *http.Request) e
 	}
 	ts, err := h.S.UpdateTenantSettings(r.Context(), server.TenantSettingsUpdate{
 		PasswordHash:              ph,
+		EmailVerification:         b.EmailVerification,
 		RefreshTokenReuseInterval: b.RefreshTokenReuseInterval,
 		BruteForceThreshold:       b.BruteForceThreshold, BruteForceBlockSeconds: b.BruteForceBlockSeconds,
 		IPFailureLimit: b.IPFailureLimit, IPFailureWindowSeconds: b.IPFailureWindowSeconds,
