@@ -232,7 +232,13 @@ func cmdServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	opts := router.Options{DevCallback: dev, ListTenantHosts: dev}
+	opts := router.Options{DevCallback: dev, ListTenantHosts: dev, DevOutbox: dev}
+	if !s.MailConfigured() {
+		logger.Warn("no SMTP server configured (AUTHIO_SMTP_URL): no email can be sent, and sign-in by email " +
+			"and other email pages answer that the email could not be sent")
+	} else if dev {
+		logger.Info("development mail: every email is written to this log and listed at /dev/outbox on its tenant's host")
+	}
 	if dev {
 		demo, err := seedDemo(ctx, s)
 		if err != nil {

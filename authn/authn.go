@@ -8,7 +8,10 @@ import (
 	"net/url"
 	"sort"
 	"sync"
+	"time"
 
+	"github.com/authio/authio/keys"
+	"github.com/authio/authio/mail"
 	"github.com/authio/authio/storage"
 )
 
@@ -156,6 +159,48 @@ type Deps struct {
 	}
 	// PasswordCost is the bcrypt cost for the tenant in ctx (tenant setting password_hash, else the server's).
 	PasswordCost func(ctx context.Context) int
+	// OneTime stores single-use secrets (emailed links and codes), Secrets hashes them, Now is the server clock.
+	OneTime storage.OneTimeSecrets
+	Secrets *keys.Secrets
+	Now     func() time.Time
+	// SendMail renders a message of kind with the branding of the tenant in ctx and sends it to c.To; errors
+	// matching mail.ErrNotSent mean it could not be sent (the user is asked to try again).
+	SendMail func(ctx context.Context, kind string, c mail.Content) error
+	// MailUsable is nil when mail can be sent at all (an SMTP server, or --dev), mail.ErrNotConfigured otherwise.
+	MailUsable func() error
+	// SendWindow is how long a request that may send an email takes, whether it sends one or not (see
+	// authn/emailotp): long enough for a typical first delivery attempt, so known and unknown addresses answer
+	// alike.
+	SendWindow func() time.Duration
+	// BaseURL is {scheme}://{host} of the tenant domain the request in ctx came in on (links in emails).
+	BaseURL func(ctx context.Context) string
+}
+
+// ErrTooManyAttempts is what a Challenger answers when the flow has used up its wrong answers: a new secret
+// would not help, the user starts the sign-in again.
+var ErrTooManyAttempts = errors.New("authn: too many wrong codes in this sign-in")
+
+// Challenger is a form kind that first sends the user a secret (an emailed link and code) and then checks the
+// answer with Authenticate. The sign-in page posts one form to ask for the secret (Answered false: Challenge) and
+// another with the answer (Answered true: the sign-in pipeline calls Authenticate). Both run with the sign-in
+// flow of the request in ctx (WithFlow), to which the secret is bound.
+type Challenger interface {
+	FormConnection
+	// Answered reports whether form carries an answer to check rather than asks for a secret.
+	Answered(form url.Values) bool
+	// Challenge sends a new secret for the account form names. It does the same work and answers the same for
+	// an account that exists and one that does not. Errors: ErrTooManyAttempts; an error matching
+	// mail.ErrNotSent when the message could not be sent; the infrastructure's.
+	Challenge(ctx context.Context, form url.Values) error
+}
+
+// LinkVerifier is a Challenger whose secret can also come back as a link carrying a token.
+type LinkVerifier interface {
+	Challenger
+	// LinkFlow returns the id of the sign-in flow a link's token was sent for, without using the token up.
+	// ErrInvalidCredentials when the token is unknown, used or expired. The caller then signs in with
+	// Authenticate(ctx, {"token": token}) only when the browser holds that flow.
+	LinkFlow(ctx context.Context, token string) (string, error)
 }
 
 // Factory opens a stored connection of its type. It validates rec.Settings and returns an error that says what

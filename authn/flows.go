@@ -77,6 +77,21 @@ func FlowBrowser(r *http.Request) (value string, fresh bool) {
 	return ids.Random(32), true
 }
 
+// flowKey is the context key of the flow a request proved it holds.
+type flowKey struct{}
+
+// WithFlow returns ctx carrying id, the sign-in flow the request proved it holds (OpenFlow accepted its cookie):
+// kinds that bind a secret to a flow (Challenger) read it with FlowFromContext.
+func WithFlow(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, flowKey{}, id)
+}
+
+// FlowFromContext returns the flow id WithFlow put in ctx, "" when none.
+func FlowFromContext(ctx context.Context) string {
+	id, _ := ctx.Value(flowKey{}).(string)
+	return id
+}
+
 // FlowService keeps sign-in flows: authorization requests that need the user, stored server-side while the
 // steps (identify, authenticate, choose an organization, and later a second factor or step-up) are satisfied.
 // Every method works on the tenant in ctx's tenancy scope.

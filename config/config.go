@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/internal/canon"
+	"github.com/authio/authio/mail"
 )
 
 // Config is the whole configuration of a server or CLI process.
@@ -60,6 +62,14 @@ type Config struct {
 	// 32 characters). Empty: that API is off (the admin listener still serves metrics and /tls/ask).
 	AdminToken string
 
+	// SMTPURL is the mail server email is sent through (AUTHIO_SMTP_URL): smtp://user:pass@host:port (STARTTLS
+	// when the server offers it, required when credentials are given; port 587 by default) or smtps://… (implicit
+	// TLS, port 465 by default). Empty: no email is sent (serve --dev writes it to the log and /dev/outbox).
+	SMTPURL string
+	// SMTPFrom is the default sender, "Name <address>" or an address (AUTHIO_SMTP_FROM; default
+	// "Authio <no-reply@BASE_DOMAIN>"); a tenant's email_from setting replaces it for that tenant.
+	SMTPFrom string
+
 	Dev bool // serve --dev: SQLite file, generated secret, demo tenant
 }
 
@@ -70,7 +80,7 @@ var vars = []string{
 	"AUTHIO_PUBLIC_SCHEME", "AUTHIO_SECRET_KEY", "AUTHIO_LOG_LEVEL", "AUTHIO_LOG_FORMAT", "AUTHIO_DB_MAX_CONNS",
 	"AUTHIO_TRUSTED_PROXIES", "AUTHIO_ACCESS_TOKEN_TTL", "AUTHIO_REFRESH_TOKEN_TTL", "AUTHIO_ID_TOKEN_TTL", "AUTHIO_SESSION_TTL",
 	"AUTHIO_PASSWORD_COST", "AUTHIO_CACHE_MAX_BYTES", "AUTHIO_CACHE_TTL", "AUTHIO_MEMORY_LIMIT", "AUTHIO_KEY_POOL",
-	"AUTHIO_ADMIN_TOKEN",
+	"AUTHIO_ADMIN_TOKEN", "AUTHIO_SMTP_URL", "AUTHIO_SMTP_FROM",
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -161,6 +171,8 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 		c.KeyPool = n
 	}
 	str("AUTHIO_ADMIN_TOKEN", &c.AdminToken)
+	str("AUTHIO_SMTP_URL", &c.SMTPURL)
+	str("AUTHIO_SMTP_FROM", &c.SMTPFrom)
 	size := func(k string, dst *int64) {
 		if v, ok := env[k]; ok {
 			n, err := ParseBytes(v)
@@ -372,6 +384,16 @@ func (c Config) problems() Problems {
 	}
 	if c.KeyPool < 0 || c.KeyPool > 1024 {
 		p = append(p, fmt.Sprintf("key pool (AUTHIO_KEY_POOL) %d must be between 0 and 1024", c.KeyPool))
+	}
+	if c.SMTPURL != "" {
+		if _, err := mail.ParseURL(c.SMTPURL); err != nil {
+			p = append(p, "AUTHIO_SMTP_URL "+err.Error())
+		}
+	}
+	if c.SMTPFrom != "" {
+		if _, err := netmail.ParseAddress(c.SMTPFrom); err != nil {
+			p = append(p, fmt.Sprintf("AUTHIO_SMTP_FROM %q must be an email address, optionally with a name (Name <address>)", c.SMTPFrom))
+		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 32 {
 		p = append(p, "admin token (AUTHIO_ADMIN_TOKEN) must be at least 32 characters")

@@ -16,6 +16,7 @@ import (
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/ids"
 	"github.com/authio/authio/keys"
+	"github.com/authio/authio/mail"
 	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server/cache"
 	"github.com/authio/authio/server/memo"
@@ -53,6 +54,18 @@ type Server struct {
 	Now     func() time.Time
 	// Connections opens the tenant's stored connections into their kinds (see package authn).
 	Connections *authn.Registry
+	// Mail sends email (package mail): a mail.Queue over AUTHIO_SMTP_URL, or in --dev a mail.Dev that also writes
+	// it to the log and to Outbox. Tests may replace it before requests are made. SendMail renders and sends.
+	Mail mail.Sender
+	// MailTemplates renders each message kind with a tenant's branding.
+	MailTemplates *mail.Templates
+	// Outbox keeps the latest messages of each tenant in --dev (nil otherwise), listed at /dev/outbox.
+	Outbox *mail.Outbox
+	// EmailSendWindow is how long a request that may send a sign-in email takes, sent or not (default 1s; see
+	// authn/emailotp). Tests shorten it.
+	EmailSendWindow time.Duration
+	// mailQueue retries temporary failures until Close.
+	mailQueue *mail.Queue
 
 	health *cacheHealth
 	// origin names this process in the invalidations it sends, so it skips its own.
@@ -104,6 +117,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		Now:     time.Now,
 		origin:  ids.Random(12),
 	}
+	s.setupMail()
 	s.Metrics.Registry.MustRegister(memoCollector{m})
 	s.stops = append(s.stops, store.OnCommit(memo.Tables(), s.committed), store.SetClientCache(memoClients{m}))
 	s.Directory = directory.New(directory.Deps{Store: store, Audit: s.Audit, Now: func() time.Time { return s.Now() },
@@ -118,7 +132,16 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 			}
 			return u, err
 		}})
-	s.Connections = signin.NewRegistry(authn.Deps{Store: store, PasswordCost: s.PasswordCostFor})
+	s.EmailSendWindow = time.Second
+	s.Connections = signin.NewRegistry(authn.Deps{Store: store, PasswordCost: s.PasswordCostFor, OneTime: store, Secrets: secrets,
+		Now: now, SendMail: s.SendMail, MailUsable: func() error { return mail.Usable(s.Mail) },
+		SendWindow: func() time.Duration { return s.EmailSendWindow },
+		BaseURL: func(ctx context.Context) string {
+			if t := TenantFromContext(ctx); t != nil {
+				return t.BaseURL
+			}
+			return ""
+		}})
 	s.health = newCacheHealth(c, logger, s.flushLocalCaches)
 	s.localCounters = cache.NewMemory()
 	s.SignInService = signin.New(signin.Deps{Store: store, Secrets: secrets, Registry: s.Connections,
@@ -200,6 +223,7 @@ func (s *Server) Close() error {
 		stop()
 	}
 	s.wg.Wait()
+	s.mailQueue.Close()
 	s.Memo.Close()
 	return errors.Join(s.Cache.Close(), s.localCounters.Close(), s.Store.Close())
 }

@@ -2,6 +2,10 @@ package server
 
 import (
 	"context"
+	netmail "net/mail"
+	"net/url"
+	"regexp"
+	"strings"
 
 	"github.com/authio/authio/authn/password"
 	"github.com/authio/authio/storage"
@@ -37,7 +41,45 @@ type TenantSettingsUpdate struct {
 	PasswordHash *storage.PasswordHashSettings
 	// EmailVerification sets storage.TenantSettings.EmailVerification: "optional" or "required".
 	EmailVerification *string
+	// EmailFrom, EmailBrandColor and EmailLogoURL set the tenant's email branding (storage.TenantSettings); ""
+	// returns to the default.
+	EmailFrom, EmailBrandColor, EmailLogoURL *string
 }
+
+// emailSettings pairs the email branding settings with their new values in u, and checks a new value.
+func (u TenantSettingsUpdate) emailSettings(ts *storage.TenantSettings) []struct {
+	name          string
+	field, update *string
+	check         func(v string) string // "" when v is acceptable, else what is wrong
+} {
+	type es = struct {
+		name          string
+		field, update *string
+		check         func(v string) string
+	}
+	return []es{
+		{"email_from", &ts.EmailFrom, u.EmailFrom, func(v string) string {
+			if a, err := netmail.ParseAddress(v); err != nil || len(v) > 320 || strings.ContainsAny(v, "\r\n") || a == nil {
+				return "must be an email address, optionally with a name (Name <address>)"
+			}
+			return ""
+		}},
+		{"email_brand_color", &ts.EmailBrandColor, u.EmailBrandColor, func(v string) string {
+			if !brandColorRE.MatchString(v) {
+				return "must be a color written #rrggbb"
+			}
+			return ""
+		}},
+		{"email_logo_url", &ts.EmailLogoURL, u.EmailLogoURL, func(v string) string {
+			if p, err := url.Parse(v); err != nil || p.Scheme != "https" || p.Host == "" || len(v) > 2048 {
+				return "must be an https URL"
+			}
+			return ""
+		}},
+	}
+}
+
+var brandColorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // setting is one integer tenant setting: its name, where it lives, the value 0 stands for, and its range.
 type setting struct {
@@ -116,6 +158,13 @@ func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpd
 			return storage.TenantSettings{}, invalid(f.name, "must be an integer from %d to %d", f.min, f.max)
 		}
 	}
+	for _, f := range upd.emailSettings(&storage.TenantSettings{}) {
+		if f.update != nil && *f.update != "" {
+			if msg := f.check(*f.update); msg != "" {
+				return storage.TenantSettings{}, invalid(f.name, "%s", msg)
+			}
+		}
+	}
 	if ph := upd.PasswordHash; ph != nil {
 		if ph.Algorithm != "bcrypt" {
 			return storage.TenantSettings{}, invalid("password_hash.algorithm", `must be "bcrypt"`)
@@ -139,6 +188,13 @@ func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpd
 					cur = f.def
 				}
 				if f.update != nil && *f.update != cur {
+					*f.field = *f.update
+					changed = append(changed, f.name)
+					values[f.name] = *f.update
+				}
+			}
+			for _, f := range upd.emailSettings(&t.Settings) {
+				if f.update != nil && *f.update != *f.field {
 					*f.field = *f.update
 					changed = append(changed, f.name)
 					values[f.name] = *f.update

@@ -414,6 +414,11 @@ func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int64, err
 		if res.Error != nil {
 			return res.Error
 		}
+		res = s.conn(ctx).Where("expires_at < ?", cutoff).Delete(&oneTimeRow{})
+		n += res.RowsAffected
+		if res.Error != nil {
+			return res.Error
+		}
 		res = s.conn(ctx).Where("expires_at < ?", cutoff).Delete(&UserTicket{})
 		n += res.RowsAffected
 		return res.Error

@@ -317,6 +317,7 @@ type Storage interface {
 	TokenLineage
 	SingleUse
 	UserTickets
+	OneTimeSecrets
 	Transactions
 	Lifecycle
 }

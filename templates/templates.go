@@ -35,6 +35,11 @@ const (
 	// PagePostBinding is the page that carries a form to another site by a browser POST (a SAML request to an
 	// identity provider, or a provider's answer posted back to us once more so the browser's cookies come with it).
 	PagePostBinding = "post_binding"
+	// PageEmailSent is the "Check your email" page of a sign-in by email: the code form (Hidden carries the
+	// connection and the email) and a form to send a new email.
+	PageEmailSent = "email_sent"
+	// PageDevOutbox lists the latest email of the tenant (serve --dev only): Choices are the messages.
+	PageDevOutbox = "dev_outbox"
 )
 
 // Generic sign-in method partials (files under connections/): ConnectionForm renders a form kind's Fields,

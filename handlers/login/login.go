@@ -71,6 +71,8 @@ type SignIn interface {
 	SignInUpstream(ctx context.Context, c authn.Connection, ip string,
 		prove func(ctx context.Context) (authn.Identity, error)) (storage.User, []string, error)
 	SignUp(ctx context.Context, email, password string) (storage.User, error)
+	// StartChallenge asks a Challenger (the email kind) for a new secret, throttled per address and per IP.
+	StartChallenge(ctx context.Context, c authn.Challenger, form url.Values, ip string) error
 }
 
 // Services is what the hosted pages use of Authio's services, and nothing more (*server.Server implements it).
@@ -125,6 +127,7 @@ func (h *Handler) Mount(r *mux.Router) {
 	pages.HandleFunc("/login", h.loginSubmit).Methods(http.MethodPost)
 	pages.HandleFunc(CallbackPath, h.callback).Methods(http.MethodGet)
 	pages.HandleFunc("/login/{connection}/start", h.startUpstream).Methods(http.MethodGet, http.MethodPost)
+	pages.HandleFunc(VerifyLinkPath, h.verifyLink).Methods(http.MethodGet)
 	pages.HandleFunc("/signup", h.signupPage).Methods(http.MethodGet)
 	pages.HandleFunc("/signup", h.signupSubmit).Methods(http.MethodPost)
 	pages.HandleFunc("/oidc/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
@@ -280,6 +283,10 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	fc, ok := conn.(authn.FormConnection)
 	if !ok {
 		h.errorPage(w, r, http.StatusBadRequest, "This sign-in method does not take a form", "Go back and use its button instead.")
+		return
+	}
+	if ch, ok := conn.(authn.Challenger); ok {
+		h.challenge(w, r, p, flow, ch, form)
 		return
 	}
 	fieldErrors := map[string]string{}

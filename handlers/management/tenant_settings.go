@@ -21,6 +21,10 @@ type tenantSettingsView struct {
 	// EmailVerification is "optional" (sign-up sends a verification email; sign-in does not wait) or "required"
 	// (an unverified user's password sign-in is refused with an offer to send the email again).
 	EmailVerification string `json:"email_verification"`
+	// EmailFrom, EmailBrandColor and EmailLogoURL are the tenant's email branding ("" for the defaults).
+	EmailFrom       string `json:"email_from"`
+	EmailBrandColor string `json:"email_brand_color"`
+	EmailLogoURL    string `json:"email_logo_url"`
 }
 
 func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
@@ -31,6 +35,7 @@ func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
 		AccountFailureLimit: ts.AccountFailureLimit, AccountFailureWindowSeconds: ts.AccountFailureWindowSeconds,
 		PasswordHash:      *ts.PasswordHash,
 		EmailVerification: ts.EmailVerification,
+		EmailFrom:         ts.EmailFrom, EmailBrandColor: ts.EmailBrandColor, EmailLogoURL: ts.EmailLogoURL,
 	}
 }
 
@@ -45,6 +50,9 @@ type tenantSettingsBody struct {
 	AccountFailureWindowSeconds *int              `json:"account_failure_window_seconds"`
 	PasswordHash                *passwordHashBody `json:"password_hash"`
 	EmailVerification           *string           `json:"email_verification"`
+	EmailFrom                   *string           `json:"email_from"`
+	EmailBrandColor             *string           `json:"email_brand_color"`
+	EmailLogoURL                *string           `json:"email_logo_url"`
 }
 
 // passwordHashBody is the password_hash setting as PATCHed: both fields, or the algorithm alone meaning bcrypt.
@@ -80,8 +88,9 @@ func (h *Handler) updateTenantSettings(w http.ResponseWriter, r *http.Request) e
 		}
 	}
 	ts, err := h.S.UpdateTenantSettings(r.Context(), server.TenantSettingsUpdate{
-		PasswordHash:              ph,
-		EmailVerification:         b.EmailVerification,
+		PasswordHash:      ph,
+		EmailVerification: b.EmailVerification,
+		EmailFrom:         b.EmailFrom, EmailBrandColor: b.EmailBrandColor, EmailLogoURL: b.EmailLogoURL,
 		RefreshTokenReuseInterval: b.RefreshTokenReuseInterval,
 		BruteForceThreshold:       b.BruteForceThreshold, BruteForceBlockSeconds: b.BruteForceBlockSeconds,
 		IPFailureLimit: b.IPFailureLimit, IPFailureWindowSeconds: b.IPFailureWindowSeconds,

@@ -48,6 +48,7 @@ func TestTenantSettings(t *testing.T) {
 			"password_hash": map[string]any{"algorithm": "bcrypt", "cost": float64(bcrypt.MinCost)},
 			// A password sign-in does not wait for the email to be verified unless the tenant asks for it.
 			"email_verification": "optional",
+			"email_from":         "", "email_brand_color": "", "email_logo_url": "",
 		}
 		got := obj(t, f.must(t, http.StatusOK, "GET", "/tenants/settings", nil))
 		if keys := keysOf(got); !slices.Equal(keys, settingNames(t)) {
@@ -104,6 +105,9 @@ func TestTenantSettings(t *testing.T) {
 			{name: "unknown email_verification", body: map[string]any{"email_verification": "sometimes"}, field: "email_verification"},
 			{name: "email_verification not a string", body: map[string]any{"email_verification": true}, field: "email_verification"},
 			{name: "unknown password_hash field", body: map[string]any{"password_hash": map[string]any{"cost": 12, "rounds": 3}}, field: "rounds"},
+			{name: "sender not an address", body: map[string]any{"email_from": "Acme <nowhere>"}, field: "email_from"},
+			{name: "brand color not #rrggbb", body: map[string]any{"email_brand_color": "red;background:url(x)"}, field: "email_brand_color"},
+			{name: "logo over http", body: map[string]any{"email_logo_url": "http://acme.test/logo.png"}, field: "email_logo_url"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				wantError(t, f.api(t, "PATCH", "/tenants/settings", tc.body), http.StatusBadRequest, "invalid_body", tc.field)

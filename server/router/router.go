@@ -38,6 +38,9 @@ type Options struct {
 	// application of serve --dev, on an origin of its own.
 	DemoApp     http.Handler
 	DemoAppHost string
+	// DevOutbox serves /dev/outbox on tenant hosts: the latest email of that tenant, from the server's
+	// mail.Outbox (serve --dev only; 404 otherwise).
+	DevOutbox bool
 }
 
 // New returns the public handler.
@@ -95,6 +98,9 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 	mh.Mount(tenant)
 	if opts.DevCallback {
 		tenant.HandleFunc("/dev/callback", devCallback(pages)).Methods(http.MethodGet)
+	}
+	if opts.DevOutbox && s.Outbox != nil {
+		tenant.HandleFunc("/dev/outbox", devOutbox(s, pages)).Methods(http.MethodGet)
 	}
 	// Unknown paths still go through tenant resolution, so an unknown host learns nothing about routes.
 	notFound := resolve(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -176,6 +182,28 @@ func devCallback(pages *templates.Renderer) http.HandlerFunc {
 		}
 		if err := pages.Render(w, http.StatusOK, templates.PageError, templates.Page{Title: title, Message: msg,
 			TenantName: server.TenantFromContext(r.Context()).Name}); err != nil {
+			http.Error(w, "internal server error", http.StatusInternalServerError)
+		}
+	}
+}
+
+// devOutbox lists the latest email of the request's tenant, newest first (serve --dev): as a page, or as JSON
+// ({"messages": [{to, subject, kind, link, text, sent_at}]}) with ?format=json. Never another tenant's.
+func devOutbox(s *server.Server, pages *templates.Renderer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t := server.TenantFromContext(r.Context())
+		msgs := s.Outbox.List(t.ID)
+		w.Header().Set("Cache-Control", "no-store")
+		if r.URL.Query().Get("format") == "json" {
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+			return
+		}
+		p := templates.Page{TenantName: t.Name, Message: "The latest email sent for " + t.Name + " (development mode only). Add ?format=json for JSON."}
+		for _, m := range msgs {
+			p.Choices = append(p.Choices, templates.Choice{Label: m.Subject, URL: m.Link,
+				Detail: "To " + m.To + " · " + m.Kind + " · " + m.SentAt.Format(time.RFC3339) + " · " + m.Text})
+		}
+		if err := pages.Render(w, http.StatusOK, templates.PageDevOutbox, p); err != nil {
 			http.Error(w, "internal server error", http.StatusInternalServerError)
 		}
 	}

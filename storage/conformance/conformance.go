@@ -63,6 +63,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Flows", testFlows},
 		{"RevokeUserTokens", testRevokeUserTokens},
 		{"UserTickets", testUserTickets},
+		{"OneTimeSecrets", testOneTimeSecrets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })

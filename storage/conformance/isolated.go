@@ -26,4 +26,5 @@ var IsolatedTables = map[string]string{
 	"auth_flows":           "Flows/tenant isolation: GetFlow, AdvanceFlow, CompleteFlow of A's flow",
 	"identities":           "Connections/tenant isolation: IdentityBySubject, ListIdentities, ListUserLinks, LinkIdentity to A's user",
 	"user_tickets":         "UserTickets/tenant isolation: OpenUserTicket, RedeemUserTicket, RevokeUserTickets, CreateUserTicket with A's id and hash",
+	"one_time_secrets":     "OneTimeSecrets/tenant isolation: OneTimeSecretByHash, OpenOneTimeSecretForFlow, ConsumeOneTimeSecret, ConsumeOneTimeSecretByID, RecordOneTimeCodeFailure, InvalidateOneTimeSecrets",
 }
