@@ -16,7 +16,8 @@ import (
 // throttling counters.
 func (s *Server) newTickets() *tickets.Service {
 	return tickets.New(tickets.Deps{Store: s.Store, Secrets: s.Secrets, Counters: throttleCounters{s}, Send: s.sendTicketMail,
-		Logger: s.Logger, Now: func() time.Time { return s.Now() }, Audit: s.Audit,
+		MailUsable: func() error { return mail.Usable(s.Mail) },
+		Logger:     s.Logger, Now: func() time.Time { return s.Now() }, Audit: s.Audit,
 		Settings: func(ctx context.Context) storage.TenantSettings {
 			var ts storage.TenantSettings
 			if t := TenantFromContext(ctx); t != nil {

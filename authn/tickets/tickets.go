@@ -92,10 +92,13 @@ type Deps struct {
 	// Counters hold the rate limits' counts (shared through Redis, local while it does not answer).
 	Counters signin.Counters
 	// Send hands a message to the mail package (queued, retried); an error means it could not be queued.
-	Send   func(ctx context.Context, m Mail) error
-	Logger *slog.Logger
-	Now    func() time.Time
-	Audit  func(ctx context.Context, e storage.AuditEvent) error
+	Send func(ctx context.Context, m Mail) error
+	// MailUsable reports whether mail can be sent at all (nil), whatever the address: without it, a request for
+	// a mail is refused alike for every address (ErrSendFailed) instead of being silently dropped.
+	MailUsable func() error
+	Logger     *slog.Logger
+	Now        func() time.Time
+	Audit      func(ctx context.Context, e storage.AuditEvent) error
 	// Settings are the tenant's settings in effect for the request in ctx.
 	Settings func(ctx context.Context) storage.TenantSettings
 	// HashPassword hashes a new password at the tenant's cost; CheckPassword applies the directory's rules (a
@@ -168,8 +171,8 @@ func (s *Service) send(ctx context.Context, m Mail) error {
 }
 
 // ResendVerification asks for another verification mail for the account of email (as typed), from ip. The
-// answer is the same whether or not the address has an account: nil, or a *ThrottledError once the address or
-// the IP asked too often. The mail itself, to the stored address of an unverified account, is made in the
+// answer is the same whether or not the address has an account: nil, a *ThrottledError once the address or the
+// IP asked too often, or ErrSendFailed when no mail can be sent at all (no SMTP server). The mail itself, to the stored address of an unverified account, is made in the
 // background (Wait), so the answer also takes the same time.
 func (s *Service) ResendVerification(ctx context.Context, email, flowID, ip string) error {
 	return s.request(ctx, storage.TicketVerifyEmail, email, ip, func(ctx context.Context, u storage.User) error {
@@ -199,6 +202,12 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, flowID, ip st
 // runs mailTo for the account email names when it exists, is not blocked, and (for a verification) is not
 // verified yet. What the visitor typed only finds the account: mailTo writes to the stored address.
 func (s *Service) request(ctx context.Context, purpose, email, ip string, mailTo func(ctx context.Context, u storage.User) error) error {
+	if s.d.MailUsable != nil {
+		if err := s.d.MailUsable(); err != nil {
+			s.d.Logger.Error("a mail was asked for but none can be sent", "purpose", purpose, "err", err)
+			return fmt.Errorf("%w: %v", ErrSendFailed, err)
+		}
+	}
 	tid, _ := storage.TenantFromContext(ctx)
 	account := canon.Email(email)
 	m := hmac.New(sha256.New, s.d.Secrets.Derive("ticket-requests"))

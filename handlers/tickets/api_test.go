@@ -155,3 +155,33 @@ func TestTicketsAPI(t *testing.T) {
 		})
 	})
 }
+
+// TestCreateUserVerifyEmail: POST /api/v2/users with Auth0's verify_email mails the new user a verification link;
+// without it, no mail.
+func TestCreateUserVerifyEmail(t *testing.T) {
+	testenv.EachBackend(t, func(t *testing.T, o testenv.Options) {
+		f := newFixture(t, o)
+		key := f.acme.APIKey(t)
+		for _, tc := range []struct {
+			email string
+			body  map[string]any
+			mails int
+		}{
+			{"dave@acme.test", map[string]any{"verify_email": true}, 1},
+			{"erin@acme.test", map[string]any{}, 0},
+			{"frank@acme.test", map[string]any{"verify_email": true, "email_verified": true}, 0},
+		} {
+			tc.body["email"], tc.body["password"] = tc.email, testenv.Password
+			if r := f.acme.API(t, f.browser(), "POST", "/users", key, tc.body); r.StatusCode != http.StatusCreated {
+				t.Fatalf("POST /users %v: %d %s", tc.body, r.StatusCode, r.Body)
+			}
+			if n := f.sent(tc.email); n != tc.mails {
+				t.Errorf("%s: %d mails, want %d", tc.email, n, tc.mails)
+			}
+		}
+		_, link := f.mailTo(t, "dave@acme.test", 0)
+		if r := testenv.Get(t, f.browser(), link); r.StatusCode != http.StatusOK {
+			t.Errorf("dave's link: %d", r.StatusCode)
+		}
+	})
+}

@@ -39,6 +39,9 @@ func TestPasswordReset(t *testing.T) {
 			t.Fatalf("POST /login/forgot: %d\n%s", r.StatusCode, r.Body)
 		}
 		m, link := f.mailTo(t, "alice@acme.test", 0)
+		if m.To != f.alice.Email {
+			t.Errorf("the reset mail went to %q, want the stored address %q", m.To, f.alice.Email)
+		}
 		if !strings.HasPrefix(link, f.acme.URL("/login/reset?token=")) || !strings.Contains(m.Text, "30 minutes") {
 			t.Fatalf("reset mail: link %s, text:\n%s", link, m.Text)
 		}
@@ -271,6 +274,33 @@ func TestPasswordResetOtherTenant(t *testing.T) {
 		// And acme's link still works on acme.
 		if r := f.reset(t, f.browser(), f.acme, link, newPassword); r.StatusCode != http.StatusOK {
 			t.Errorf("acme's link on acme after globex's attempts: %d\n%s", r.StatusCode, r.Body)
+		}
+	})
+}
+
+// TestNoMailServer: without an SMTP server, asking for a reset or a new verification mail says that the email could
+// not be sent (503, never a 500 page), alike for every address; sign-up in "required" mode creates the account and
+// says so too.
+func TestNoMailServer(t *testing.T) {
+	testenv.EachBackend(t, func(t *testing.T, o testenv.Options) {
+		env := testenv.New(t, o) // no AUTHIO_SMTP_URL, no --dev
+		acme := env.NewTenant("acme")
+		acme.NewUser("alice@acme.test")
+		f := &fixture{env: env, acme: acme}
+		for _, email := range []string{"alice@acme.test", "nobody@acme.test"} {
+			r := f.forgot(t, f.browser(), acme, email)
+			if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.Body, "We could not send the email. Try again.") {
+				t.Errorf("forgot for %s without a mail server: %d\n%s", email, r.StatusCode, r.Body)
+			}
+		}
+		f.patchSettings(t, map[string]any{"email_verification": "required"})
+		r := f.signUp(t, f.browser(), "bob@acme.test")
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "We could not send the email. Try again.") ||
+			!strings.Contains(r.Body, `action="/login/verify-email/resend"`) {
+			t.Errorf("sign-up without a mail server: %d\n%s", r.StatusCode, r.Body)
+		}
+		if _, err := env.S.Store.GetUserByEmail(acme.Ctx, "bob@acme.test"); err != nil {
+			t.Errorf("the account was not created: %v", err)
 		}
 	})
 }

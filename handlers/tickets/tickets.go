@@ -144,6 +144,13 @@ func (h *Handler) throttled(w http.ResponseWriter, r *http.Request, p templates.
 	h.render(w, r, http.StatusTooManyRequests, page, p)
 }
 
+// sendFailed answers a request for a mail when no mail can be sent at all: the form again, with the error every
+// address gets (503, never a 500 page).
+func (h *Handler) sendFailed(w http.ResponseWriter, r *http.Request, p templates.Page, page string) {
+	p.Error = "We could not send the email. Try again."
+	h.render(w, r, http.StatusServiceUnavailable, page, p)
+}
+
 // checkEmail returns the error text of an email field, or "" when it holds an address (its shape only: nothing
 // is looked up).
 func checkEmail(email string) string {
@@ -182,6 +189,9 @@ func (h *Handler) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &throttled):
 		h.throttled(w, r, p, templates.PageForgot, throttled)
+		return
+	case errors.Is(err, tickets.ErrSendFailed):
+		h.sendFailed(w, r, p, templates.PageForgot)
 		return
 	case err != nil:
 		h.failed(w, r, "password reset request failed", err)
@@ -307,6 +317,9 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &throttled):
 		h.throttled(w, r, p, templates.PageVerifyEmail, throttled)
+		return
+	case errors.Is(err, tickets.ErrSendFailed):
+		h.sendFailed(w, r, p, templates.PageVerifyEmail)
 		return
 	case err != nil:
 		h.failed(w, r, "verification email request failed", err)
