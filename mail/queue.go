@@ -16,7 +16,7 @@ type QueueOptions struct {
 	// SyncTimeout bounds the first, synchronous attempt of Send (default 10s): past it the message is queued.
 	SyncTimeout time.Duration
 	// Retries is how many more attempts a temporary failure gets (default 8), InitialBackoff the wait before the
-	// first of them (default 5s), doubling up to MaxBackoff (default 10m) with jitter: about 40 minutes in all.
+	// first of them (default 5s), doubling up to MaxBackoff (default 10m) with jitter: about 20 minutes in all.
 	Retries        int
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/textproto"
 	"net/url"
@@ -152,27 +153,35 @@ func Temporary(err error) bool {
 	return err != nil && !errors.As(err, &p)
 }
 
-// classify marks go-mail's errors permanent when the server answered 5xx (RFC 5321 §4.2.1: permanent negative
-// completion), or refused the TLS the configuration requires; connection failures, timeouts and 4xx answers
-// stay temporary.
+// classify sorts go-mail's errors. Temporary: a 4xx answer (RFC 5321 §4.2.1: transient negative completion), a
+// network failure, a timeout, a connection cut short. Permanent: a 5xx answer (a refused recipient or sender,
+// failed authentication) and the rest, which are configuration problems no retry fixes (no STARTTLS while
+// credentials require it, a certificate that does not verify).
 func classify(err error) error {
 	if err == nil {
 		return nil
 	}
 	var se *gomail.SendError
 	if errors.As(err, &se) {
-		if code := se.ErrorCode(); code >= 500 || (code == 0 && !se.IsTemp() && se.Reason == gomail.ErrSMTPRcptTo) {
+		if se.ErrorCode() >= 500 {
 			return permanent(err)
 		}
 		return err
 	}
 	var te *textproto.Error
-	if errors.As(err, &te) && te.Code >= 500 {
-		return permanent(err)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &te) {
+		if te.Code >= 500 {
+			return permanent(err)
+		}
 		return err
 	}
-	return err
+	var ne net.Error
+	var tlsErr *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &tlsErr):
+		return permanent(err)
+	case errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return err
+	}
+	return permanent(err)
 }

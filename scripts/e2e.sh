@@ -22,7 +22,7 @@
 #        E2E_DEMO=0 skips the demo app run, E2E_README=0 the README check,
 #        E2E_SDK_MJS=/path/to/script.mjs the same for scripts/e2e/sdk.mjs,
 #        E2E_MGMT_MJS=/path/to/script.mjs the same for scripts/e2e/auth0-mgmt.mjs (E2E_MGMT=0 skips it),
-#        E2E_SUITES (default "e2e orgs sdk mgmt") the client scripts to run, e.g. E2E_SUITES=sdk,
+#        E2E_SUITES (default "e2e orgs sdk mgmt email") the client scripts to run, e.g. E2E_SUITES=sdk,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
 # Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium, Debian python3-jwt and python3-authlib.
@@ -44,7 +44,7 @@ if [[ -z "${E2E_INNER:-}" ]]; then
 fi
 
 WHICH="${1:-all}"
-SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt} "
+SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt email} "
 SUITES="${SUITES//,/ }"
 want() { [[ "$SUITES" == *" $1 "* ]]; }
 case "$WHICH" in sqlite | postgres | all) ;; *)
@@ -491,6 +491,32 @@ run_mgmt() {
   add_counts "$outf" "$rc"
 }
 
+# run_email KIND PORT : a tenant with a user and the email connection (CLI + Management API), then
+# scripts/e2e/email.mjs, which catches the server's mail on $SMTP_PORT (AUTHIO_SMTP_URL); sets LAST_FAIL
+run_email() {
+  local kind=$1 port=$2 setup="$WORK/email-setup.json" outf="$WORK/email.out" rc=0 t=emaile2e o=emailrival cli_out key t2
+  pick_port 18160 18179
+  local redirect="http://127.0.0.1:$PICKED/callback" # email.mjs serves it
+  echo
+  echo "== sign-in by email ($kind): tenants $t and $o, SMTP catcher on $SMTP_PORT"
+  if ! { ocli tenant create --slug "$t" --name "Email E2E" >/dev/null && ocli tenant create --slug "$o" >/dev/null &&
+    ocli user create --tenant "$t" --email mail-user@email.test --password "$USER_PASSWORD" >/dev/null &&
+    cli_out="$(ocli client create --tenant "$t" --name email-web --type public --redirect-uri "$redirect" --grant authorization_code)" &&
+    for t2 in "$t" "$o"; do key="$(ocli apikey create --tenant "$t2" --name e2e | jq -r .key)" &&
+      curl -fsS -m 10 -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d '{"name":"email","strategy":"email"}' \
+        "http://$t2.localhost:$port/api/v2/connections" >/dev/null || return 1; done &&
+    jq -n --arg t "$t" --arg o "$o" --arg r "$redirect" --argjson c "$cli_out" \
+      '{tenant: $t, other_tenant: $o, email: "mail-user@email.test", client_id: $c.client_id, redirect_uri: $r}' >"$setup"; }; then
+    echo "FAIL sign-in by email setup (log: $WORK/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    LAST_FAIL=1
+    return 0
+  fi
+  E2E_LABEL="$kind" E2E_PORT="$port" E2E_SMTP_PORT="$SMTP_PORT" E2E_EMAIL_SETUP="$setup" E2E_TIMEOUT_SECONDS=120 \
+    node "$E2E_DIR/email.mjs" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+}
+
 # ---- one backend
 run_backend() {
   local kind=$1
@@ -573,9 +599,11 @@ run_backend() {
   local globex_conf globex_secret; globex_conf="$(jget "$out" .client_id)"; globex_secret="$(jget "$out" .client_secret)"
   log "acme domains $acme_domains, user $user_id, public $acme_pub, confidential $acme_conf; globex public $globex_pub, confidential $globex_conf"
 
+  pick_port 18140 18159; SMTP_PORT=$PICKED
+  export AUTHIO_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" # the email suite's catcher listens there
   start_server A "$port_a" "$admin_a"
 
-  local rc=0 outf="$WORK/e2e.out" f=0 of=0 sf=0 mf=0
+  local rc=0 outf="$WORK/e2e.out" f=0 of=0 sf=0 mf=0 ef=0
   if want e2e; then
     E2E_LABEL="$kind" E2E_PORT="$port_a" E2E_CALLBACK_PORT="$cb_port" E2E_ADMIN_PORT="$admin_a" \
       E2E_USER_EMAIL="$USER_EMAIL" E2E_USER_PASSWORD="$USER_PASSWORD" E2E_USER_ID="$user_id" \
@@ -599,6 +627,10 @@ run_backend() {
     run_mgmt "$kind" "$port_a"
     mf=$LAST_FAIL
   fi
+  if want email; then
+    run_email "$kind" "$port_a"
+    ef=$LAST_FAIL
+  fi
 
   if [[ "$kind" == postgres ]]; then
     pick_port 18080 18099; port_b=$PICKED
@@ -614,7 +646,7 @@ run_backend() {
   TOTAL_PASS=$((TOTAL_PASS + R_PASS))
   TOTAL_FAIL=$((TOTAL_FAIL + R_FAIL))
 
-  if [[ $f -ne 0 || $of -ne 0 || $sf -ne 0 || $mf -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
+  if [[ $f -ne 0 || $of -ne 0 || $sf -ne 0 || $mf -ne 0 || $ef -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
   stop_servers
 }
 

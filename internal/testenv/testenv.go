@@ -79,6 +79,8 @@ type Options struct {
 	Configure func(*config.Config)
 	// Logger is the server's logger; nil: Logger(). Tests that assert on log lines pass their own.
 	Logger *slog.Logger
+	// DevOutbox serves /dev/outbox (router.Options.DevOutbox); it lists mail only when Configure sets Dev.
+	DevOutbox bool
 }
 
 // Env is one running server.
@@ -159,7 +161,7 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatalf("templates: %v", err)
 	}
-	hs := httptest.NewServer(router.New(s, pages, router.Options{}))
+	hs := httptest.NewServer(router.New(s, pages, router.Options{DevOutbox: o.DevOutbox}))
 	t.Cleanup(hs.Close) // runs before s.Close: no request reaches a closed store
 	addr := hs.Listener.Addr().String()
 	_, port, _ := net.SplitHostPort(addr)
