@@ -50,6 +50,7 @@ var ManagementScopes = []storage.Scope{
 	{Value: "update:connections", Description: "Enable, disable and configure sign-in connections"},
 	{Value: "delete:connections", Description: "Delete sign-in connections"},
 	{Value: "update:tenant_settings", Description: "Update the tenant's settings"},
+	{Value: "create:user_tickets", Description: "Create email verification and password change tickets"},
 }
 
 // Token lifetimes of resource servers (seconds), oauth's: the defaults of those that set none, and the bound.

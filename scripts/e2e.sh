@@ -22,7 +22,7 @@
 #        E2E_DEMO=0 skips the demo app run, E2E_README=0 the README check,
 #        E2E_SDK_MJS=/path/to/script.mjs the same for scripts/e2e/sdk.mjs,
 #        E2E_MGMT_MJS=/path/to/script.mjs the same for scripts/e2e/auth0-mgmt.mjs (E2E_MGMT=0 skips it),
-#        E2E_SUITES (default "e2e orgs sdk mgmt pages email") the client scripts to run, e.g. E2E_SUITES=sdk,
+#        E2E_SUITES (default "e2e orgs sdk mgmt pages email reset") the client scripts to run, e.g. E2E_SUITES=sdk,
 #        E2E_ARTIFACTS (default scripts/e2e/out) where pages.mjs saves its screenshots,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
@@ -45,7 +45,7 @@ if [[ -z "${E2E_INNER:-}" ]]; then
 fi
 
 WHICH="${1:-all}"
-SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt pages email} "
+SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt pages email reset} "
 SUITES="${SUITES//,/ }"
 want() { [[ "$SUITES" == *" $1 "* ]]; }
 case "$WHICH" in sqlite | postgres | all) ;; *)
@@ -549,6 +549,29 @@ run_email() {
   add_counts "$outf" "$rc"
 }
 
+# run_reset KIND PORT : a tenant with a user and a public client (CLI), then scripts/e2e/reset.mjs, which catches
+# the server's mail on $SMTP_PORT (AUTHIO_SMTP_URL); sets LAST_FAIL
+run_reset() {
+  local kind=$1 port=$2 setup="$WORK/reset-setup.json" outf="$WORK/reset.out" rc=0 t=resete2e o=resetrival cli_out
+  pick_port 18180 18199
+  local redirect="http://127.0.0.1:$PICKED/callback" # reset.mjs serves it
+  echo
+  echo "== password reset ($kind): tenants $t and $o, SMTP catcher on $SMTP_PORT"
+  if ! { ocli tenant create --slug "$t" --name "Reset E2E" >/dev/null && ocli tenant create --slug "$o" >/dev/null &&
+    ocli user create --tenant "$t" --email reset-user@reset.test --password "$USER_PASSWORD" >/dev/null &&
+    cli_out="$(ocli client create --tenant "$t" --name reset-web --type public --redirect-uri "$redirect" --grant authorization_code)" &&
+    jq -n --arg t "$t" --arg o "$o" --arg r "$redirect" --arg p "$USER_PASSWORD" --argjson c "$cli_out" \
+      '{tenant: $t, other_tenant: $o, email: "reset-user@reset.test", password: $p, client_id: $c.client_id, redirect_uri: $r}' >"$setup"; }; then
+    echo "FAIL password reset setup (log: $WORK/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    LAST_FAIL=1
+    return 0
+  fi
+  E2E_LABEL="$kind" E2E_PORT="$port" E2E_SMTP_PORT="$SMTP_PORT" E2E_RESET_SETUP="$setup" E2E_TIMEOUT_SECONDS=120 \
+    node "$E2E_DIR/reset.mjs" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+}
+
 # ---- one backend
 run_backend() {
   local kind=$1
@@ -635,7 +658,7 @@ run_backend() {
   export AUTHIO_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" # the email suite's catcher listens there
   start_server A "$port_a" "$admin_a"
 
-  local rc=0 outf="$WORK/e2e.out" f=0 of=0 sf=0 mf=0 ef=0
+  local rc=0 outf="$WORK/e2e.out" f=0 of=0 sf=0 mf=0 ef=0 rf=0
   if want e2e; then
     E2E_LABEL="$kind" E2E_PORT="$port_a" E2E_CALLBACK_PORT="$cb_port" E2E_ADMIN_PORT="$admin_a" \
       E2E_USER_EMAIL="$USER_EMAIL" E2E_USER_PASSWORD="$USER_PASSWORD" E2E_USER_ID="$user_id" \
@@ -667,6 +690,10 @@ run_backend() {
     run_email "$kind" "$port_a"
     ef=$LAST_FAIL
   fi
+  if want reset; then
+    run_reset "$kind" "$port_a"
+    rf=$LAST_FAIL
+  fi
 
   if [[ "$kind" == postgres ]]; then
     pick_port 18080 18099; port_b=$PICKED
@@ -682,7 +709,7 @@ run_backend() {
   TOTAL_PASS=$((TOTAL_PASS + R_PASS))
   TOTAL_FAIL=$((TOTAL_FAIL + R_FAIL))
 
-  if [[ $f -ne 0 || $of -ne 0 || $sf -ne 0 || $mf -ne 0 || $ef -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
+  if [[ $f -ne 0 || $of -ne 0 || $sf -ne 0 || $mf -ne 0 || $ef -ne 0 || $rf -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
   stop_servers
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/authn/signin"
+	"github.com/authio/authio/authn/tickets"
 	"github.com/authio/authio/config"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/ids"
@@ -66,6 +67,8 @@ type Server struct {
 	EmailSendWindow time.Duration
 	// mailQueue retries temporary failures until Close.
 	mailQueue *mail.Queue
+	// Tickets is email verification and password reset (package authn/tickets; server/tickets.go).
+	Tickets *tickets.Service
 
 	health *cacheHealth
 	// origin names this process in the invalidations it sends, so it skips its own.
@@ -155,6 +158,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		},
 		SignupEnabled: func(ctx context.Context) bool { t := TenantFromContext(ctx); return t != nil && t.SignupEnabled },
 		PasswordCost:  s.PasswordCostFor, CreateUser: s.CreateUser})
+	s.Tickets = s.newTickets()
 	m.SetUnannounced(s.health.degraded)
 	s.Service = oauth.NewService(oauth.Deps{Config: cfg, Store: store, Secrets: secrets, Signer: &keys.Signer{Keys: s.Keys},
 		Now: func() time.Time { return s.Now() }, Audit: s.Audit, ResourceServer: s.ResourceServer, ClientGrants: s.clientGrants,
@@ -223,6 +227,7 @@ func (s *Server) Close() error {
 		stop()
 	}
 	s.wg.Wait()
+	s.Tickets.Wait() // mails asked for in the background
 	s.mailQueue.Close()
 	s.Memo.Close()
 	return errors.Join(s.Cache.Close(), s.localCounters.Close(), s.Store.Close())

@@ -39,6 +39,8 @@ type TenantSettingsUpdate struct {
 	AccountFailureWindowSeconds *int
 	// PasswordHash sets the algorithm ("bcrypt") and cost (10 to 15) of passwords hashed from now on.
 	PasswordHash *storage.PasswordHashSettings
+	// EmailVerification sets storage.TenantSettings.EmailVerification: "optional" or "required".
+	EmailVerification *string
 	// EmailFrom, EmailBrandColor and EmailLogoURL set the tenant's email branding (storage.TenantSettings); ""
 	// returns to the default.
 	EmailFrom, EmailBrandColor, EmailLogoURL *string
@@ -109,6 +111,9 @@ func EffectiveSettings(ts storage.TenantSettings) storage.TenantSettings {
 			*f.field = f.def
 		}
 	}
+	if ts.EmailVerification == "" {
+		ts.EmailVerification = storage.EmailVerificationOptional
+	}
 	return ts
 }
 
@@ -169,6 +174,9 @@ func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpd
 				password.MinTenantCost, password.MaxTenantCost)
 		}
 	}
+	if ev := upd.EmailVerification; ev != nil && *ev != storage.EmailVerificationOptional && *ev != storage.EmailVerificationRequired {
+		return storage.TenantSettings{}, invalid("email_verification", `must be "optional" or "required"`)
+	}
 	var changed []string
 	values := storage.JSONMap{}
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
@@ -199,6 +207,11 @@ func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpd
 					changed = append(changed, "password_hash")
 					values["password_hash"] = storage.JSONMap{"algorithm": v.Algorithm, "cost": v.Cost}
 				}
+			}
+			if ev := upd.EmailVerification; ev != nil && *ev != EffectiveSettings(t.Settings).EmailVerification {
+				t.Settings.EmailVerification = *ev
+				changed = append(changed, "email_verification")
+				values["email_verification"] = *ev
 			}
 			return t, nil
 		})

@@ -46,6 +46,10 @@ type TenantSettings struct {
 	// AUTHIO_PASSWORD_COST). Existing hashes keep their own cost and still verify.
 	PasswordHash *PasswordHashSettings `json:"password_hash,omitempty"`
 
+	// EmailVerification is whether a password sign-in waits for the user's email address to be verified:
+	// EmailVerificationOptional ("", the default: sign-up sends a verification email, sign-in does not wait) or
+	// EmailVerificationRequired (an unverified user's password sign-in is refused and offered a new email).
+	EmailVerification string `json:"email_verification,omitempty"`
 	// Email branding (package mail). EmailFrom is the sender of the tenant's email, "Name <address>" or an
 	// address ("" for the server's AUTHIO_SMTP_FROM address with the tenant's name); EmailBrandColor the accent
 	// color, "#rrggbb"; EmailLogoURL an https URL of the logo shown at the top ("" for the tenant's name).
@@ -53,6 +57,12 @@ type TenantSettings struct {
 	EmailBrandColor string `json:"email_brand_color,omitempty"`
 	EmailLogoURL    string `json:"email_logo_url,omitempty"`
 }
+
+// Values of TenantSettings.EmailVerification.
+const (
+	EmailVerificationOptional = "optional"
+	EmailVerificationRequired = "required"
+)
 
 // PasswordHashSettings is a tenant's password hashing algorithm and its work factor.
 type PasswordHashSettings struct {

@@ -261,6 +261,9 @@ type TokenLineage interface {
 	// DeleteExpired removes token records and sessions that expired before cutoff, in every tenant, and returns
 	// how many rows went.
 	DeleteExpired(ctx context.Context, cutoff time.Time) (int64, error)
+	// RevokeUserTokens revokes every grant of user userID in the tenant in ctx: its authorization codes, access
+	// and refresh tokens (what a password reset must end). It returns how many records went.
+	RevokeUserTokens(ctx context.Context, userID string) (int64, error)
 }
 
 // SingleUse records one-time secrets as used.
@@ -320,6 +323,7 @@ type Storage interface {
 	OAuth
 	TokenLineage
 	SingleUse
+	UserTickets
 	OneTimeSecrets
 	Transactions
 	Lifecycle

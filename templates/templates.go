@@ -55,7 +55,8 @@ const (
 
 // requiredPages are checked at start-up so a missing file fails New rather
 // than the first request that needs it.
-var requiredPages = []string{PageLogin, PageSignup, PageLogout, PageLoggedOut, PageError, PageOrgPicker, PagePostBinding, PageAccount}
+var requiredPages = []string{PageLogin, PageSignup, PageLogout, PageLoggedOut, PageError, PageOrgPicker, PagePostBinding,
+	PageAccount, PageForgot, PageReset, PageVerifyEmail}
 
 // requiredConnections are the partials the sign-in page falls back on.
 var requiredConnections = []string{ConnectionForm, ConnectionButton, ConnectionPassword}

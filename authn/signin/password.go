@@ -20,6 +20,10 @@ var (
 	// ErrConnectionDisabled answers a sign-in through a connection the tenant has disabled (PATCH
 	// /api/v2/connections/{id} {"enabled": false}); no credential is checked.
 	ErrConnectionDisabled = errors.New("this sign-in method is disabled")
+	// ErrEmailUnverified answers the right password of a user whose email address is not verified, in a tenant
+	// whose setting email_verification is "required": no session is opened. Only someone who knows the password
+	// learns it.
+	ErrEmailUnverified = errors.New("the email address is not verified")
 )
 
 // ThrottledError says sign-in is refused for RetryAfter.
@@ -90,6 +94,12 @@ func (s *SignInService) signInPassword(ctx context.Context, con *password.Connec
 			return storage.User{}, err
 		}
 		return storage.User{}, ErrUserBlocked
+	}
+	if !u.EmailVerified && s.settings(ctx).EmailVerification == storage.EmailVerificationRequired {
+		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, u.ID, email, "email_unverified"); err != nil {
+			return storage.User{}, err
+		}
+		return storage.User{}, ErrEmailUnverified
 	}
 	if err := s.auditSignInThrough(ctx, rec, audit.EventSignInSucceeded, u.ID, u.Email, ""); err != nil {
 		return storage.User{}, err

@@ -76,11 +76,21 @@ type SignIn interface {
 	StartChallenge(ctx context.Context, c authn.Challenger, form url.Values, ip string) error
 }
 
+// Verification is email verification at sign-up (package authn/tickets).
+type Verification interface {
+	// EmailVerificationRequired reports whether the tenant refuses password sign-ins of unverified users.
+	EmailVerificationRequired(ctx context.Context) bool
+	// SendVerification mails u a verification link at u's stored address (flowID: the sign-in flow, or "");
+	// an error wrapping tickets.ErrSendFailed when the mail could not be queued.
+	SendVerification(ctx context.Context, u storage.User, flowID, source string) error
+}
+
 // Services is what the hosted pages use of Authio's services, and nothing more (*server.Server implements it).
 type Services interface {
 	Sessions
 	Flows
 	SignIn
+	Verification
 	// Client finds one of the tenant's clients (post-logout redirect URIs).
 	Client(ctx context.Context, id string) (storage.Client, error)
 	// ClientIP is the request's client address (X-Forwarded-For only from trusted proxies).
@@ -347,6 +357,12 @@ func (h *Handler) signInRefused(w http.ResponseWriter, r *http.Request, p templa
 		p.Error = "Too many failed attempts. Please wait " + strconv.Itoa((secs+59)/60) + " minute(s) and try again."
 		h.Logger.Info("sign-in throttled", "request_id", httpx.RequestIDFromContext(ctx))
 		h.renderLogin(w, r, http.StatusTooManyRequests, p, nil, nil)
+	case errors.Is(err, signin.ErrEmailUnverified):
+		// Only the right password gets here: the page may say that the address waits for verification.
+		p.Title = "Verify your email address"
+		p.Message = "Your email address is not verified yet. Open the link in the email we sent you, or send the email again."
+		h.Logger.Info("sign-in refused: email not verified", "request_id", httpx.RequestIDFromContext(ctx))
+		h.render(w, r, http.StatusForbidden, templates.PageVerifyEmail, p)
 	case errors.Is(err, signin.ErrInvalidCredentials):
 		p.Error = "That did not work. Check what you entered and try again."
 		if conn.Type() == storage.ConnectionPassword {
@@ -566,5 +582,5 @@ func (h *Handler) signupSubmit(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, "sign-up error", err)
 		return
 	}
-	h.startSession(w, r, user, flow, []string{"pwd"})
+	h.signedUp(w, r, user, flow)
 }

@@ -136,6 +136,9 @@ type Services interface {
 	Applications
 	Tenant
 	Access
+	Tickets
+	// SendVerification mails a created user a verification link (POST /users with verify_email).
+	SendVerification(ctx context.Context, u storage.User, flowID, source string) error
 }
 
 // Introspector validates management access tokens (fosite's IntrospectToken, RFC 7662 semantics).
@@ -223,6 +226,9 @@ func (h *Handler) routes() []route {
 
 		{"GET", "/tenants/settings", access{"read:tenant_settings", !org}, h.getTenantSettings},
 		{"PATCH", "/tenants/settings", access{"update:tenant_settings", !org}, h.updateTenantSettings},
+
+		{"POST", "/tickets/password-change", access{"create:user_tickets", !org}, h.createPasswordChangeTicket},
+		{"POST", "/tickets/email-verification", access{"create:user_tickets", !org}, h.createEmailVerificationTicket},
 
 		{"GET", "/connections", access{"read:connections", !org}, h.listConnections},
 		{"POST", "/connections", access{"create:connections", !org}, h.createConnection},

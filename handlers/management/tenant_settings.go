@@ -20,6 +20,9 @@ type tenantSettingsView struct {
 	AccountFailureWindowSeconds int `json:"account_failure_window_seconds"`
 	// PasswordHash is how passwords set from now on are hashed: {"algorithm": "bcrypt", "cost": 10…15}.
 	PasswordHash storage.PasswordHashSettings `json:"password_hash"`
+	// EmailVerification is "optional" (sign-up sends a verification email; sign-in does not wait) or "required"
+	// (an unverified user's password sign-in is refused with an offer to send the email again).
+	EmailVerification string `json:"email_verification"`
 	// EmailFrom, EmailBrandColor and EmailLogoURL are the tenant's email branding ("" for the defaults).
 	EmailFrom       string `json:"email_from"`
 	EmailBrandColor string `json:"email_brand_color"`
@@ -32,8 +35,9 @@ func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
 		BruteForceThreshold:       ts.BruteForceThreshold, BruteForceBlockSeconds: ts.BruteForceBlockSeconds,
 		IPFailureLimit: ts.IPFailureLimit, IPFailureWindowSeconds: ts.IPFailureWindowSeconds,
 		AccountFailureLimit: ts.AccountFailureLimit, AccountFailureWindowSeconds: ts.AccountFailureWindowSeconds,
-		PasswordHash: *ts.PasswordHash,
-		EmailFrom:    ts.EmailFrom, EmailBrandColor: ts.EmailBrandColor, EmailLogoURL: ts.EmailLogoURL,
+		PasswordHash:      *ts.PasswordHash,
+		EmailVerification: ts.EmailVerification,
+		EmailFrom:         ts.EmailFrom, EmailBrandColor: ts.EmailBrandColor, EmailLogoURL: ts.EmailLogoURL,
 	}
 }
 
@@ -47,6 +51,7 @@ type tenantSettingsBody struct {
 	AccountFailureLimit         *int              `json:"account_failure_limit"`
 	AccountFailureWindowSeconds *int              `json:"account_failure_window_seconds"`
 	PasswordHash                *passwordHashBody `json:"password_hash"`
+	EmailVerification           *string           `json:"email_verification"`
 	EmailFrom                   *string           `json:"email_from"`
 	EmailBrandColor             *string           `json:"email_brand_color"`
 	EmailLogoURL                *string           `json:"email_logo_url"`
@@ -94,8 +99,9 @@ func (b tenantSettingsBody) update() server.TenantSettingsUpdate {
 		}
 	}
 	return server.TenantSettingsUpdate{
-		PasswordHash: ph,
-		EmailFrom:    b.EmailFrom, EmailBrandColor: b.EmailBrandColor, EmailLogoURL: b.EmailLogoURL,
+		PasswordHash:      ph,
+		EmailVerification: b.EmailVerification,
+		EmailFrom:         b.EmailFrom, EmailBrandColor: b.EmailBrandColor, EmailLogoURL: b.EmailLogoURL,
 		RefreshTokenReuseInterval: b.RefreshTokenReuseInterval,
 		BruteForceThreshold:       b.BruteForceThreshold, BruteForceBlockSeconds: b.BruteForceBlockSeconds,
 		IPFailureLimit: b.IPFailureLimit, IPFailureWindowSeconds: b.IPFailureWindowSeconds,

@@ -46,7 +46,9 @@ func TestTenantSettings(t *testing.T) {
 			"account_failure_window_seconds": float64(server.DefaultAccountFailureWindowSeconds),
 			// The tests' server hashes at bcrypt's minimum cost (testenv.Config).
 			"password_hash": map[string]any{"algorithm": "bcrypt", "cost": float64(bcrypt.MinCost)},
-			"email_from":    "", "email_brand_color": "", "email_logo_url": "",
+			// A password sign-in does not wait for the email to be verified unless the tenant asks for it.
+			"email_verification": "optional",
+			"email_from":         "", "email_brand_color": "", "email_logo_url": "",
 		}
 		got := obj(t, f.must(t, http.StatusOK, "GET", "/tenants/settings", nil))
 		if keys := keysOf(got); !slices.Equal(keys, settingNames(t)) {
@@ -100,6 +102,8 @@ func TestTenantSettings(t *testing.T) {
 			{name: "bcrypt cost below 10", body: map[string]any{"password_hash": map[string]any{"algorithm": "bcrypt", "cost": 9}}, field: "password_hash.cost"},
 			{name: "bcrypt cost above 15", body: map[string]any{"password_hash": map[string]any{"cost": 16}}, field: "password_hash.cost"},
 			{name: "unknown algorithm", body: map[string]any{"password_hash": map[string]any{"algorithm": "md5", "cost": 12}}, field: "password_hash.algorithm"},
+			{name: "unknown email_verification", body: map[string]any{"email_verification": "sometimes"}, field: "email_verification"},
+			{name: "email_verification not a string", body: map[string]any{"email_verification": true}, field: "email_verification"},
 			{name: "unknown password_hash field", body: map[string]any{"password_hash": map[string]any{"cost": 12, "rounds": 3}}, field: "rounds"},
 			{name: "sender not an address", body: map[string]any{"email_from": "Acme <nowhere>"}, field: "email_from"},
 			{name: "brand color not #rrggbb", body: map[string]any{"email_brand_color": "red;background:url(x)"}, field: "email_brand_color"},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/directory"
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/storage"
 )
 
@@ -86,6 +87,9 @@ type userBody struct {
 	// the tenant's Username-Password-Authentication by default. Ignored by PATCH, as Auth0 does for a user's own
 	// connection.
 	Connection *string `json:"connection"`
+	// VerifyEmail is Auth0's: true mails the user a verification link (to the stored address, when it is not
+	// verified) once the user is created or updated. Omitted or false: no mail.
+	VerifyEmail *bool `json:"verify_email"`
 
 	GivenName         *string `json:"given_name"`
 	FamilyName        *string `json:"family_name"`
@@ -179,6 +183,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	h.verifyEmail(r, b, u)
 	v, err := h.viewOneUser(r, u)
 	if err != nil {
 		return err
@@ -209,6 +214,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	h.verifyEmail(r, b, u)
 	v, err := h.viewOneUser(r, u)
 	if err != nil {
 		return err
@@ -246,4 +252,15 @@ func (h *Handler) listUserOrganizations(w http.ResponseWriter, r *http.Request) 
 			MembershipID: m.ID, Status: m.Status, JoinedAt: m.JoinedAt}
 	}), int64(len(ms)))
 	return nil
+}
+
+// verifyEmail mails u a verification link when the body asked for it (verify_email) and u's address is not
+// verified. The user is stored already: a mail that cannot be sent is logged, not the request's failure.
+func (h *Handler) verifyEmail(r *http.Request, b userBody, u storage.User) {
+	if !deref(b.VerifyEmail) || u.EmailVerified {
+		return
+	}
+	if err := h.S.SendVerification(r.Context(), u, "", "api"); err != nil {
+		httpx.LogFailure(r.Context(), h.Logger, "management API: sending the verification email failed", err)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/authio/authio/handlers/login"
 	"github.com/authio/authio/handlers/management"
 	"github.com/authio/authio/handlers/oauth"
+	"github.com/authio/authio/handlers/tickets"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/internal/canon"
 	"github.com/authio/authio/keys"
@@ -97,6 +98,7 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 	tenant.Use(resolve, httpx.RefuseBadInput(s.Logger, refuseInput(oh, lh, ah, mh)))
 	oh.Mount(tenant)
 	lh.Mount(tenant)
+	(&tickets.Handler{S: s, CSRFKey: lh.CSRFKey, Secure: lh.Secure, Pages: pages, Logger: s.Logger}).Mount(tenant)
 	ah.Mount(tenant)
 	mh.Mount(tenant)
 	aph.Mount(tenant)

@@ -62,6 +62,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Connections", testConnections},
 		{"Flows", testFlows},
 		{"Account", testAccount},
+		{"RevokeUserTokens", testRevokeUserTokens},
+		{"UserTickets", testUserTickets},
 		{"OneTimeSecrets", testOneTimeSecrets},
 	}
 	for _, tc := range tests {
@@ -1554,6 +1556,7 @@ func testTenantIsolation(t *testing.T, s storage.Storage) {
 		{"RotateRefreshToken", func(t *testing.T, a *seeded) error { return s.RotateRefreshToken(ctxB, a.req.ID, a.refresh) }, nil},
 		{"RevokeRefreshToken", func(t *testing.T, a *seeded) error { return s.RevokeRefreshToken(ctxB, a.req.ID) }, nil},
 		{"RevokeAccessToken", func(t *testing.T, a *seeded) error { return s.RevokeAccessToken(ctxB, a.req.ID) }, nil},
+		{"RevokeUserTokens", func(t *testing.T, a *seeded) error { _, err := s.RevokeUserTokens(ctxB, "usr_1"); return err }, nil},
 		{"CreateClient naming A", func(t *testing.T, a *seeded) error {
 			return s.CreateClient(ctxB, storage.Client{ID: "cli_" + rnd(t), TenantID: a.tenant.ID, Name: "planted", Type: storage.ClientPublic})
 		}, nil},

@@ -25,5 +25,6 @@ var IsolatedTables = map[string]string{
 	"credentials":          "Connections/tenant isolation: SetPasswordCredential (A's user, A's connection), PasswordCredential, ListCredentials, ListUserLinks",
 	"auth_flows":           "Flows/tenant isolation: GetFlow, AdvanceFlow, CompleteFlow of A's flow",
 	"identities":           "Connections/tenant isolation: IdentityBySubject, ListIdentities, ListUserLinks, LinkIdentity to A's user; Account/unlink (UnlinkIdentity)",
+	"user_tickets":         "UserTickets/tenant isolation: OpenUserTicket, RedeemUserTicket, RevokeUserTickets, CreateUserTicket with A's id and hash",
 	"one_time_secrets":     "OneTimeSecrets/tenant isolation: OneTimeSecretByHash, OpenOneTimeSecretForFlow, ConsumeOneTimeSecret, ConsumeOneTimeSecretByID, RecordOneTimeCodeFailure, InvalidateOneTimeSecrets",
 }
