@@ -29,7 +29,8 @@ func TestPasswordReset(t *testing.T) {
 		otherSession := testenv.Cookie(other, f.acme.URL("/"), oauth.SessionCookie)
 
 		c := f.browser()
-		login := testenv.Get(t, c, f.acme.URL("/login"))
+		// The link is on the methods step, after the email step.
+		login := f.acme.IdentifyStep(t, c, testenv.Get(t, c, f.acme.URL("/login")), "alice@acme.test")
 		if !strings.Contains(login.Body, `href="/login/forgot"`) {
 			t.Fatalf("the sign-in page has no \"Forgot password?\" link:\n%s", login.Body)
 		}
