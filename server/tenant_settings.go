@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/authio/authio/authn/mfa"
 	"github.com/authio/authio/authn/password"
 	"github.com/authio/authio/storage"
 )
@@ -35,6 +36,8 @@ type TenantSettingsUpdate struct {
 	AccountFailureWindowSeconds *int
 	// PasswordHash sets the algorithm ("bcrypt") and cost (10 to 15) of passwords hashed from now on.
 	PasswordHash *storage.PasswordHashSettings
+	// MFA sets the second-factor policy: "optional" or "required" (mfa.ModeOptional, mfa.ModeRequired).
+	MFA *string
 }
 
 // setting is one integer tenant setting: its name, where it lives, the value 0 stands for, and its range.
@@ -66,6 +69,9 @@ func EffectiveSettings(ts storage.TenantSettings) storage.TenantSettings {
 		if *f.field == 0 {
 			*f.field = f.def
 		}
+	}
+	if ts.MFA == "" {
+		ts.MFA = mfa.ModeOptional
 	}
 	return ts
 }
@@ -120,6 +126,9 @@ func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpd
 				password.MinTenantCost, password.MaxTenantCost)
 		}
 	}
+	if upd.MFA != nil && *upd.MFA != mfa.ModeOptional && *upd.MFA != mfa.ModeRequired {
+		return storage.TenantSettings{}, invalid("mfa", `must be "optional" or "required"`)
+	}
 	var changed []string
 	values := storage.JSONMap{}
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
@@ -143,6 +152,11 @@ func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpd
 					changed = append(changed, "password_hash")
 					values["password_hash"] = storage.JSONMap{"algorithm": v.Algorithm, "cost": v.Cost}
 				}
+			}
+			if upd.MFA != nil && *upd.MFA != EffectiveSettings(t.Settings).MFA {
+				t.Settings.MFA = *upd.MFA
+				changed = append(changed, "mfa")
+				values["mfa"] = *upd.MFA
 			}
 			return t, nil
 		})

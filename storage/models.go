@@ -45,6 +45,11 @@ type TenantSettings struct {
 	// PasswordHash chooses how passwords set from now on are hashed; nil for the server's default (bcrypt at
 	// AUTHIO_PASSWORD_COST). Existing hashes keep their own cost and still verify.
 	PasswordHash *PasswordHashSettings `json:"password_hash,omitempty"`
+
+	// MFA is the second-factor policy: "optional" (the default: users who set up an authenticator app pass it at
+	// every sign-in) or "required" (every sign-in passes a second factor; users without one set up an
+	// authenticator app at their next sign-in). See package authn/mfa.
+	MFA string `json:"mfa,omitempty"`
 }
 
 // PasswordHashSettings is a tenant's password hashing algorithm and its work factor.

@@ -78,6 +78,7 @@ type Services interface {
 	Sessions
 	Flows
 	SignIn
+	SecondFactors
 	// Client finds one of the tenant's clients (post-logout redirect URIs).
 	Client(ctx context.Context, id string) (storage.Client, error)
 	// ClientIP is the request's client address (X-Forwarded-For only from trusted proxies).
@@ -125,6 +126,9 @@ func (h *Handler) Mount(r *mux.Router) {
 	pages.HandleFunc("/login", h.loginSubmit).Methods(http.MethodPost)
 	pages.HandleFunc(CallbackPath, h.callback).Methods(http.MethodGet)
 	pages.HandleFunc("/login/{connection}/start", h.startUpstream).Methods(http.MethodGet, http.MethodPost)
+	pages.HandleFunc(oauth.MFAPath, h.mfaPage).Methods(http.MethodGet)
+	pages.HandleFunc(oauth.MFAPath, h.mfaSubmit).Methods(http.MethodPost)
+	pages.HandleFunc(oauth.MFAPath+"/done", h.mfaDone).Methods(http.MethodGet)
 	pages.HandleFunc("/signup", h.signupPage).Methods(http.MethodGet)
 	pages.HandleFunc("/signup", h.signupSubmit).Methods(http.MethodPost)
 	pages.HandleFunc("/oidc/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
@@ -458,6 +462,13 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 		Secure: h.Secure, MaxAge: int(h.SessionTTL.Seconds()),
 	})
 	if flow == nil {
+		if need, err := h.S.MFARequired(ctx, user); err != nil {
+			h.failed(w, r, "reading whether the user needs a second factor failed", err)
+			return
+		} else if need && !authn.MultiFactor(amr) {
+			http.Redirect(w, r, oauth.MFAPath, http.StatusSeeOther)
+			return
+		}
 		h.render(w, r, http.StatusOK, templates.PageError, templates.Page{Title: "You are signed in", Message: "You can close this page and return to the application."})
 		return
 	}

@@ -18,6 +18,8 @@ type tenantSettingsView struct {
 	AccountFailureWindowSeconds int `json:"account_failure_window_seconds"`
 	// PasswordHash is how passwords set from now on are hashed: {"algorithm": "bcrypt", "cost": 10…15}.
 	PasswordHash storage.PasswordHashSettings `json:"password_hash"`
+	// MFA is the second-factor policy: "optional" or "required".
+	MFA string `json:"mfa"`
 }
 
 func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
@@ -27,6 +29,7 @@ func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
 		IPFailureLimit: ts.IPFailureLimit, IPFailureWindowSeconds: ts.IPFailureWindowSeconds,
 		AccountFailureLimit: ts.AccountFailureLimit, AccountFailureWindowSeconds: ts.AccountFailureWindowSeconds,
 		PasswordHash: *ts.PasswordHash,
+		MFA:          ts.MFA,
 	}
 }
 
@@ -40,6 +43,7 @@ type tenantSettingsBody struct {
 	AccountFailureLimit         *int              `json:"account_failure_limit"`
 	AccountFailureWindowSeconds *int              `json:"account_failure_window_seconds"`
 	PasswordHash                *passwordHashBody `json:"password_hash"`
+	MFA                         *string           `json:"mfa"`
 }
 
 // passwordHashBody is the password_hash setting as PATCHed: both fields, or the algorithm alone meaning bcrypt.
@@ -76,6 +80,7 @@ func (h *Handler) updateTenantSettings(w http.ResponseWriter, r *http.Request) e
 	}
 	ts, err := h.S.UpdateTenantSettings(r.Context(), server.TenantSettingsUpdate{
 		PasswordHash:              ph,
+		MFA:                       b.MFA,
 		RefreshTokenReuseInterval: b.RefreshTokenReuseInterval,
 		BruteForceThreshold:       b.BruteForceThreshold, BruteForceBlockSeconds: b.BruteForceBlockSeconds,
 		IPFailureLimit: b.IPFailureLimit, IPFailureWindowSeconds: b.IPFailureWindowSeconds,
