@@ -46,6 +46,7 @@ func TestTenantSettings(t *testing.T) {
 			"account_failure_window_seconds": float64(server.DefaultAccountFailureWindowSeconds),
 			// The tests' server hashes at bcrypt's minimum cost (testenv.Config).
 			"password_hash": map[string]any{"algorithm": "bcrypt", "cost": float64(bcrypt.MinCost)},
+			"mfa":           "optional",
 		}
 		got := obj(t, f.must(t, http.StatusOK, "GET", "/tenants/settings", nil))
 		if keys := keysOf(got); !slices.Equal(keys, settingNames(t)) {
@@ -100,6 +101,7 @@ func TestTenantSettings(t *testing.T) {
 			{name: "bcrypt cost above 15", body: map[string]any{"password_hash": map[string]any{"cost": 16}}, field: "password_hash.cost"},
 			{name: "unknown algorithm", body: map[string]any{"password_hash": map[string]any{"algorithm": "md5", "cost": 12}}, field: "password_hash.algorithm"},
 			{name: "unknown password_hash field", body: map[string]any{"password_hash": map[string]any{"cost": 12, "rounds": 3}}, field: "rounds"},
+			{name: "unknown mfa policy", body: map[string]any{"mfa": "sometimes"}, field: "mfa"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				wantError(t, f.api(t, "PATCH", "/tenants/settings", tc.body), http.StatusBadRequest, "invalid_body", tc.field)
