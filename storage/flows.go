@@ -35,8 +35,11 @@ type AuthFlow struct {
 	// MFARequired: the user who signed in must also pass a second factor (they have a confirmed TOTP, or the
 	// tenant requires one) before the flow goes on; satisfied once AMR is multi-factor (authn.MultiFactor).
 	MFARequired bool `gorm:"column:mfa_required"`
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// LoginEmail is the address typed at the sign-in page's email step: nil until one is given (the request's
+	// login_hint stands in), "" once the user chose "Not you?".
+	LoginEmail *string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 	// CompletedAt is set, once, when the flow produced its authorization response.
 	CompletedAt *time.Time
 }
@@ -114,7 +117,7 @@ func (s *Store) AdvanceFlow(ctx context.Context, id string, now time.Time, fn fu
 			return err
 		}
 		res := db.Model(&AuthFlow{}).Where("id = ? AND completed_at IS NULL", id).
-			Select("organization", "org_required", "user_id", "session_id", "auth_time", "amr", "organization_id", "connection_id", "mfa_required").Updates(&f)
+			Select("organization", "org_required", "user_id", "session_id", "auth_time", "amr", "organization_id", "connection_id", "mfa_required", "login_email").Updates(&f)
 		if res.Error != nil {
 			return mapErr(res.Error)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/authn/mfa"
 	"github.com/authio/authio/authn/signin"
+	"github.com/authio/authio/handlers/accountpage"
 	"github.com/authio/authio/handlers/oauth"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
@@ -43,6 +44,8 @@ type mfaStep struct {
 	flow *storage.AuthFlow
 	ls   storage.LoginSession
 	user storage.User
+	// returnTo is where the page goes on without a flow (a path of the account page; "" for the signed-in page).
+	returnTo string
 }
 
 // url is path with the flow's state ("" without one), with extra parameters.
@@ -53,6 +56,8 @@ func (st mfaStep) url(path string, extra url.Values) string {
 	}
 	if st.flow != nil {
 		q.Set("state", st.flow.ID)
+	} else if st.returnTo != "" {
+		q.Set("return_to", st.returnTo)
 	}
 	if len(q) == 0 {
 		return path
@@ -71,6 +76,8 @@ func (h *Handler) openMFAStep(w http.ResponseWriter, r *http.Request) (st mfaSte
 			return st, false
 		}
 		st.flow = &f
+	} else if rt := r.FormValue("return_to"); accountpage.SafeReturnTo(rt) {
+		st.returnTo = rt
 	}
 	signedIn := false
 	if c, err := r.Cookie(oauth.SessionCookie); err == nil {
@@ -236,6 +243,9 @@ func (h *Handler) mfaSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		next := "/login/mfa/done"
+		if st.returnTo != "" {
+			next = st.returnTo
+		}
 		if st.flow != nil {
 			next = oauth.ResumePath + "?" + url.Values{"state": {st.flow.ID}}.Encode()
 		}
@@ -290,7 +300,11 @@ func (h *Handler) mfaContinue(w http.ResponseWriter, r *http.Request, st mfaStep
 		return
 	}
 	if st.flow == nil {
-		http.Redirect(w, r, "/login/mfa/done", http.StatusSeeOther)
+		to := "/login/mfa/done"
+		if st.returnTo != "" {
+			to = st.returnTo
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, oauth.ResumePath+"?"+url.Values{"state": {st.flow.ID}}.Encode(), http.StatusSeeOther)
@@ -302,7 +316,7 @@ func (h *Handler) renderMFA(w http.ResponseWriter, r *http.Request, status int, 
 }
 
 func (h *Handler) renderMFAPage(w http.ResponseWriter, r *http.Request, status int, st mfaStep, mode string, p templates.Page) {
-	p.Flow = flowID(st)
+	p.Flow, p.ReturnTo = flowID(st), st.returnTo
 	p.Email = st.user.Email
 	v := &templates.MFA{Mode: mode}
 	switch mode {
