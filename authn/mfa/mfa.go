@@ -42,6 +42,7 @@ const (
 
 // Audit event types of second factors.
 const (
+	EventTOTPEnrollmentStarted    = "mfa.totp_enrollment_started"
 	EventTOTPEnrolled             = "mfa.totp_enrolled"
 	EventTOTPRemoved              = "mfa.totp_removed"
 	EventRecoveryCodesRegenerated = "mfa.recovery_codes_regenerated"
@@ -162,8 +163,8 @@ type Enrollment struct {
 }
 
 // BeginTOTPEnrollment starts setting up an authenticator app for u, named issuer in the app (the tenant's name):
-// a pending credential with a fresh secret, or the user's pending one again (a reload shows the same key).
-// ErrAlreadyEnrolled when u has a confirmed one.
+// a pending credential with a fresh secret (audited as EventTOTPEnrollmentStarted), or the user's pending one
+// again (a reload shows the same key; nothing is stored). ErrAlreadyEnrolled when u has a confirmed one.
 func (s *Factors) BeginTOTPEnrollment(ctx context.Context, u storage.User, issuer string) (Enrollment, error) {
 	c, err := s.store.TOTPCredential(ctx, u.ID)
 	switch {
@@ -187,8 +188,13 @@ func (s *Factors) BeginTOTPEnrollment(ctx context.Context, u storage.User, issue
 	if err != nil {
 		return Enrollment{}, err
 	}
-	err = s.store.StartTOTP(ctx, storage.Credential{UserID: u.ID, Secret: base64.StdEncoding.EncodeToString(sealed),
-		CreatedAt: s.now().UTC()})
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		c := storage.Credential{UserID: u.ID, Secret: base64.StdEncoding.EncodeToString(sealed), CreatedAt: s.now().UTC()}
+		if err := s.store.StartTOTP(ctx, c); err != nil {
+			return err
+		}
+		return s.audit(ctx, storage.AuditEvent{Type: EventTOTPEnrollmentStarted, UserID: u.ID})
+	})
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return Enrollment{}, ErrAlreadyEnrolled
 	} else if err != nil {
