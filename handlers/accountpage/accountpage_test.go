@@ -330,7 +330,9 @@ func TestAccountSessions(t *testing.T) {
 	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "That session has been signed out.") {
 		t.Fatalf("ending a session: status %d\n%s", r.StatusCode, r.Body)
 	}
-	nr := func(c *http.Client) *http.Client { return f.env.Client(testenv.ClientOptions{Jar: c.Jar, NoRedirects: true}) }
+	nr := func(c *http.Client) *http.Client {
+		return f.env.Client(testenv.ClientOptions{Jar: c.Jar, NoRedirects: true})
+	}
 	if r := testenv.Get(t, nr(other), f.acme.URL("/account")); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("the signed-out browser still has its session: status %d", r.StatusCode)
 	}
