@@ -27,16 +27,20 @@ type FlowStep string
 // NextFlowStep.
 const (
 	StepLogin        FlowStep = "login"        // identify and authenticate the user
+	StepMFA          FlowStep = "mfa"          // the user passes a second factor (or enrols one)
 	StepOrganization FlowStep = "organization" // the user chooses one of their organizations
 	StepComplete     FlowStep = "complete"     // everything is satisfied: issue the authorization response
 )
 
 // NextFlowStep returns the first step flow f has not satisfied yet. It reads only the flow's state: callers
-// clear f.SessionID first when the browser no longer holds that session.
+// clear f.SessionID first when the browser no longer holds that session, and set f.MFARequired once they know
+// the user must pass a second factor.
 func NextFlowStep(f storage.AuthFlow) FlowStep {
 	switch {
 	case f.UserID == "" || f.SessionID == "" || f.AuthTime == nil:
 		return StepLogin
+	case f.MFARequired && !MultiFactor(f.AMR):
+		return StepMFA
 	case f.OrgRequired && f.OrganizationID == "":
 		return StepOrganization
 	}
@@ -174,4 +178,19 @@ func (s *FlowService) CompleteFlow(ctx context.Context, f storage.AuthFlow) erro
 		return &FlowGoneError{Flow: &f}
 	}
 	return err
+}
+
+// MultiFactor reports whether a sign-in's authentication methods (RFC 8176 amr) already make it multi-factor:
+// it passed a second factor ("mfa"), or it used a passkey that verified its user ("hwk" or "swk" with "user":
+// something held and someone present), which needs no other factor.
+func MultiFactor(amr []string) bool {
+	has := func(m string) bool {
+		for _, v := range amr {
+			if v == m {
+				return true
+			}
+		}
+		return false
+	}
+	return has("mfa") || ((has("hwk") || has("swk")) && has("user"))
 }

@@ -38,6 +38,8 @@ var ManagementScopes = []storage.Scope{
 	{Value: "create:users", Description: "Create users"},
 	{Value: "update:users", Description: "Update users and their tenant-level roles"},
 	{Value: "delete:users", Description: "Delete users"},
+	{Value: "read:authentication_methods", Description: "Read users' authentication methods"},
+	{Value: "delete:authentication_methods", Description: "Remove users' authentication methods"},
 	{Value: "read:clients", Description: "Read clients"},
 	{Value: "create:clients", Description: "Create clients"},
 	{Value: "update:clients", Description: "Update clients"},

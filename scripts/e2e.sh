@@ -22,7 +22,7 @@
 #        E2E_DEMO=0 skips the demo app run, E2E_README=0 the README check,
 #        E2E_SDK_MJS=/path/to/script.mjs the same for scripts/e2e/sdk.mjs,
 #        E2E_MGMT_MJS=/path/to/script.mjs the same for scripts/e2e/auth0-mgmt.mjs (E2E_MGMT=0 skips it),
-#        E2E_SUITES (default "e2e orgs sdk mgmt pages email reset") the client scripts to run, e.g. E2E_SUITES=sdk,
+#        E2E_SUITES (default "e2e orgs sdk mgmt pages email reset mfa") the client scripts to run, e.g. E2E_SUITES=sdk,
 #        E2E_ARTIFACTS (default scripts/e2e/out) where pages.mjs saves its screenshots,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
@@ -45,7 +45,7 @@ if [[ -z "${E2E_INNER:-}" ]]; then
 fi
 
 WHICH="${1:-all}"
-SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt pages email reset} "
+SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt pages email reset mfa} "
 SUITES="${SUITES//,/ }"
 want() { [[ "$SUITES" == *" $1 "* ]]; }
 case "$WHICH" in sqlite | postgres | all) ;; *)
@@ -572,6 +572,27 @@ run_reset() {
   add_counts "$outf" "$rc"
 }
 
+# run_mfa KIND PORT : tenants mfa and mfa-rival with a user and API keys, then scripts/e2e/mfa.mjs (TOTP and
+# recovery codes in the browser); sets LAST_FAIL
+run_mfa() {
+  local kind=$1 port=$2 setup="$WORK/mfa-setup.json" outf="$WORK/mfa.out" rc=0 user key okey
+  echo
+  echo "== second factor ($kind): tenants mfa and mfa-rival"
+  if ! { ocli tenant create --slug mfa --name "MFA E2E" >/dev/null && ocli tenant create --slug mfa-rival >/dev/null &&
+    user="$(ocli user create --tenant mfa --email totp@mfa.test --password "$USER_PASSWORD")" &&
+    key="$(ocli apikey create --tenant mfa --name e2e)" && okey="$(ocli apikey create --tenant mfa-rival --name e2e)" &&
+    jq -n --arg pw "$USER_PASSWORD" --argjson u "$user" --argjson k "$key" --argjson o "$okey" '{tenant: "mfa",
+      other_tenant: "mfa-rival", email: $u.email, password: $pw, user_id: $u.id, api_key: $k.key, other_api_key: $o.key}' >"$setup"; }; then
+    echo "FAIL second factor setup with the CLI (log: $WORK/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    LAST_FAIL=1
+    return 0
+  fi
+  E2E_LABEL="$kind" E2E_PORT="$port" E2E_MFA_SETUP="$setup" E2E_BASE_DOMAIN=localhost E2E_TIMEOUT_SECONDS=240 \
+    node "$E2E_DIR/mfa.mjs" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+}
+
 # ---- one backend
 run_backend() {
   local kind=$1
@@ -693,6 +714,10 @@ run_backend() {
   if want reset; then
     run_reset "$kind" "$port_a"
     rf=$LAST_FAIL
+  fi
+  if want mfa; then
+    run_mfa "$kind" "$port_a"
+    mf=$((mf + LAST_FAIL))
   fi
 
   if [[ "$kind" == postgres ]]; then

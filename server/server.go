@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authio/authio/authn"
+	"github.com/authio/authio/authn/mfa"
 	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/authn/tickets"
 	"github.com/authio/authio/config"
@@ -38,6 +39,8 @@ type Server struct {
 	*oauth.Service
 	// SignInService is the sign-in pipeline over connections, with its throttling (package authn/signin).
 	*signin.SignInService
+	// Factors keeps users' second factors: authenticator apps (TOTP) and recovery codes (package authn/mfa).
+	*mfa.Factors
 
 	Config  config.Config
 	Logger  *slog.Logger
@@ -159,6 +162,14 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		SignupEnabled: func(ctx context.Context) bool { t := TenantFromContext(ctx); return t != nil && t.SignupEnabled },
 		PasswordCost:  s.PasswordCostFor, CreateUser: s.CreateUser})
 	s.Tickets = s.newTickets()
+	s.Factors = mfa.New(mfa.Deps{Store: store, Secrets: secrets, Now: now, Audit: s.Audit,
+		Mode: func(ctx context.Context) string {
+			var ts storage.TenantSettings
+			if t := TenantFromContext(ctx); t != nil {
+				ts = t.Settings
+			}
+			return EffectiveSettings(ts).MFA
+		}})
 	m.SetUnannounced(s.health.degraded)
 	s.Service = oauth.NewService(oauth.Deps{Config: cfg, Store: store, Secrets: secrets, Signer: &keys.Signer{Keys: s.Keys},
 		Now: func() time.Time { return s.Now() }, Audit: s.Audit, ResourceServer: s.ResourceServer, ClientGrants: s.clientGrants,

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/authio/authio/authn/mfa"
 	"github.com/authio/authio/authn/password"
 	"github.com/authio/authio/storage"
 )
@@ -44,6 +45,8 @@ type TenantSettingsUpdate struct {
 	// EmailFrom, EmailBrandColor and EmailLogoURL set the tenant's email branding (storage.TenantSettings); ""
 	// returns to the default.
 	EmailFrom, EmailBrandColor, EmailLogoURL *string
+	// MFA sets the second-factor policy: "optional" or "required" (mfa.ModeOptional, mfa.ModeRequired).
+	MFA *string
 }
 
 // emailSettings pairs the email branding settings with their new values in u, and checks a new value.
@@ -114,6 +117,9 @@ func EffectiveSettings(ts storage.TenantSettings) storage.TenantSettings {
 	if ts.EmailVerification == "" {
 		ts.EmailVerification = storage.EmailVerificationOptional
 	}
+	if ts.MFA == "" {
+		ts.MFA = mfa.ModeOptional
+	}
 	return ts
 }
 
@@ -177,6 +183,9 @@ func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpd
 	if ev := upd.EmailVerification; ev != nil && *ev != storage.EmailVerificationOptional && *ev != storage.EmailVerificationRequired {
 		return storage.TenantSettings{}, invalid("email_verification", `must be "optional" or "required"`)
 	}
+	if upd.MFA != nil && *upd.MFA != mfa.ModeOptional && *upd.MFA != mfa.ModeRequired {
+		return storage.TenantSettings{}, invalid("mfa", `must be "optional" or "required"`)
+	}
 	var changed []string
 	values := storage.JSONMap{}
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
@@ -212,6 +221,11 @@ func (s *Server) UpdateTenantSettings(ctx context.Context, upd TenantSettingsUpd
 				t.Settings.EmailVerification = *ev
 				changed = append(changed, "email_verification")
 				values["email_verification"] = *ev
+			}
+			if upd.MFA != nil && *upd.MFA != EffectiveSettings(t.Settings).MFA {
+				t.Settings.MFA = *upd.MFA
+				changed = append(changed, "mfa")
+				values["mfa"] = *upd.MFA
 			}
 			return t, nil
 		})

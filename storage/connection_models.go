@@ -51,6 +51,12 @@ type Credential struct {
 	Metadata     JSONMap
 	CreatedAt    time.Time
 	LastUsedAt   *time.Time
+	// Pending marks a credential enrolled but not confirmed yet (a TOTP secret whose first code has not been
+	// entered): it proves nothing until confirmed. False for every other credential.
+	Pending bool
+	// OTPStep is, for a TOTP credential, the last RFC 6238 time step (Unix time / 30 s) a code was accepted for:
+	// only a code of a later step is accepted (storage.SecondFactors.UseTOTPStep). 0 for other credentials.
+	OTPStep int64 `gorm:"column:otp_step"`
 }
 
 // Identity links an account at an upstream provider (ConnectionID, Subject: the provider's "sub" or NameID)

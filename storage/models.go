@@ -56,6 +56,10 @@ type TenantSettings struct {
 	EmailFrom       string `json:"email_from,omitempty"`
 	EmailBrandColor string `json:"email_brand_color,omitempty"`
 	EmailLogoURL    string `json:"email_logo_url,omitempty"`
+	// MFA is the second-factor policy: "optional" (the default: users who set up an authenticator app pass it at
+	// every sign-in) or "required" (every sign-in passes a second factor; users without one set up an
+	// authenticator app at their next sign-in). See package authn/mfa.
+	MFA string `json:"mfa,omitempty"`
 }
 
 // Values of TenantSettings.EmailVerification.

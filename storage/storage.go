@@ -318,6 +318,7 @@ type Storage interface {
 	Connections
 	Credentials
 	Identities
+	SecondFactors
 	Flows
 	Meta
 	OAuth

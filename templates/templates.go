@@ -42,6 +42,8 @@ const (
 	PageEmailSent = "email_sent"
 	// PageDevOutbox lists the latest email of the tenant (serve --dev only): Choices are the messages.
 	PageDevOutbox = "dev_outbox"
+	// PageMFA is the sign-in's second-factor step (Page.MFA says which form it shows).
+	PageMFA = "mfa"
 )
 
 // Generic sign-in method partials (files under connections/): ConnectionForm renders a form kind's Fields,
@@ -95,6 +97,7 @@ type Page struct {
 	Hidden        map[string]string // extra hidden inputs for the logout confirm form
 	RequestID     string            // shown on the error page so users can quote it
 	Choices       []Choice          // the organization picker's options
+	MFA           *MFA              // the second-factor page's form (PageMFA), nil on other pages
 	// Connections are the sign-in page's methods, in order, each rendered by its partial. nil renders the
 	// password form alone (FieldErrors applying to it), as the page did before connections; an empty non-nil
 	// slice says there is no method to offer.
@@ -184,6 +187,30 @@ func (p Page) LoginConnections() []Connection {
 		out[i] = c
 	}
 	return out
+}
+
+// The forms of the second-factor page (MFA.Mode).
+const (
+	MFAModeTOTP     = "totp"     // enter a code of the authenticator app
+	MFAModeRecovery = "recovery" // enter a recovery code
+	MFAModeEnroll   = "enroll"   // set up an authenticator app: QR code, manual key, confirming code
+	MFAModeCodes    = "codes"    // the recovery codes just issued, shown once, and the way on
+)
+
+// MFA is what the second-factor page shows (templates/mfa.html).
+type MFA struct {
+	Mode string // one of the MFAMode constants
+	// QR is the authenticator app's key as a QR code (MFAModeEnroll): a data:image/png URI made by the server,
+	// typed so html/template keeps it in the img src.
+	QR template.URL
+	// Secret is the key to type into the app by hand, in groups of four (MFAModeEnroll).
+	Secret string
+	// RecoveryCodes are the codes just issued (MFAModeCodes).
+	RecoveryCodes []string
+	// OtherURL switches between the code and recovery-code forms (same-site, the flow included).
+	OtherURL string
+	// ContinueURL is where MFAModeCodes goes on (same-site).
+	ContinueURL string
 }
 
 // NoMethods reports whether the sign-in page has no method to offer (Connections empty but not nil): the email

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/authio/authio/audit"
+	"github.com/authio/authio/authn"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/handlers/oauth"
 	"github.com/authio/authio/httpx"
@@ -66,6 +67,8 @@ type Services interface {
 	UnlinkIdentity(ctx context.Context, userID, id string) error
 	// ClientIP is the request's client address (X-Forwarded-For only from trusted proxies).
 	ClientIP(r *http.Request) string
+	// SecondFactors: the authenticator section, and the session check's second factor.
+	SecondFactors
 }
 
 // Handler serves the account page. Routes must run behind server.ResolveTenant.
@@ -127,7 +130,8 @@ func (h *Handler) Mount(r *mux.Router) {
 // pageHeaders sets the security headers of the page (as the sign-in pages do).
 func pageHeaders(w http.ResponseWriter) {
 	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	// data: images: the authenticator section's QR code is a PNG data URI the server makes.
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
 	w.Header().Set("Referrer-Policy", "same-origin")
 	w.Header().Set("Cache-Control", "no-store")
 }
@@ -164,6 +168,22 @@ func (h *Handler) requireSession(next http.Handler) http.Handler {
 		case err != nil:
 			h.Failed(w, r, "account page: reading the browser session failed", err)
 			return
+		}
+		if !authn.MultiFactor(ls.AMR) {
+			// A session of one factor does not open the page of a user who must pass a second one.
+			need, err := h.S.MFARequired(ctx, u)
+			if err != nil {
+				h.Failed(w, r, "account page: reading whether the user needs a second factor failed", err)
+				return
+			}
+			if need {
+				back := Path
+				if r.Method == http.MethodGet && SafeReturnTo(r.URL.Path) {
+					back = r.URL.Path
+				}
+				http.Redirect(w, r, oauth.MFAPath+"?"+url.Values{"return_to": {back}}.Encode(), http.StatusSeeOther)
+				return
+			}
 		}
 		ctx = audit.WithActor(ctx, audit.Actor{Kind: "user", ID: u.ID})
 		ctx = context.WithValue(ctx, ctxKey{}, signedIn{user: u, session: ls})

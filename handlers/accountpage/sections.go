@@ -8,5 +8,6 @@ func (h *Handler) registered() []Section {
 		&passwordSection{h},
 		&sessionsSection{h},
 		&identitiesSection{h},
+		&authenticatorSection{h},
 	}
 }

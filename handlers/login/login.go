@@ -91,6 +91,7 @@ type Services interface {
 	Flows
 	SignIn
 	Verification
+	SecondFactors
 	// Client finds one of the tenant's clients (post-logout redirect URIs).
 	Client(ctx context.Context, id string) (storage.Client, error)
 	// ClientIP is the request's client address (X-Forwarded-For only from trusted proxies).
@@ -139,6 +140,9 @@ func (h *Handler) Mount(r *mux.Router) {
 	pages.HandleFunc(CallbackPath, h.callback).Methods(http.MethodGet)
 	pages.HandleFunc("/login/{connection}/start", h.startUpstream).Methods(http.MethodGet, http.MethodPost)
 	pages.HandleFunc(VerifyLinkPath, h.verifyLink).Methods(http.MethodGet)
+	pages.HandleFunc(oauth.MFAPath, h.mfaPage).Methods(http.MethodGet)
+	pages.HandleFunc(oauth.MFAPath, h.mfaSubmit).Methods(http.MethodPost)
+	pages.HandleFunc(oauth.MFAPath+"/done", h.mfaDone).Methods(http.MethodGet)
 	pages.HandleFunc("/signup", h.signupPage).Methods(http.MethodGet)
 	pages.HandleFunc("/signup", h.signupSubmit).Methods(http.MethodPost)
 	pages.HandleFunc("/oidc/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
@@ -512,6 +516,17 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 		Secure: h.Secure, MaxAge: int(h.SessionTTL.Seconds()),
 	})
 	if flow == nil {
+		if need, err := h.S.MFARequired(ctx, user); err != nil {
+			h.failed(w, r, "reading whether the user needs a second factor failed", err)
+			return
+		} else if need && !authn.MultiFactor(amr) {
+			to := oauth.MFAPath
+			if rt := r.FormValue("return_to"); accountpage.SafeReturnTo(rt) {
+				to += "?" + url.Values{"return_to": {rt}}.Encode()
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
 		if rt := r.FormValue("return_to"); accountpage.SafeReturnTo(rt) {
 			http.Redirect(w, r, rt, http.StatusSeeOther)
 			return

@@ -133,6 +133,7 @@ type Services interface {
 	Organizations
 	Roles
 	Users
+	AuthenticationMethods
 	Applications
 	Tenant
 	Access
@@ -210,6 +211,9 @@ func (h *Handler) routes() []route {
 		{"GET", "/users/{id}/roles", access{"read:users", !org}, h.listUserRoles},
 		{"POST", "/users/{id}/roles", access{"update:users", !org}, h.assignUserRoles},
 		{"DELETE", "/users/{id}/roles", access{"update:users", !org}, h.removeUserRoles},
+		{"GET", "/users/{id}/authentication-methods", access{"read:authentication_methods", !org}, h.listAuthenticationMethods},
+		{"DELETE", "/users/{id}/authentication-methods/{method_id}", access{"delete:authentication_methods", !org}, h.deleteAuthenticationMethod},
+		{"DELETE", "/users/{id}/authenticators", access{"update:users", !org}, h.deleteAuthenticators},
 
 		{"GET", "/clients", access{"read:clients", !org}, h.listClients},
 		{"POST", "/clients", access{"create:clients", !org}, h.createClient},

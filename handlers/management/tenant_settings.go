@@ -27,6 +27,8 @@ type tenantSettingsView struct {
 	EmailFrom       string `json:"email_from"`
 	EmailBrandColor string `json:"email_brand_color"`
 	EmailLogoURL    string `json:"email_logo_url"`
+	// MFA is the second-factor policy: "optional" or "required".
+	MFA string `json:"mfa"`
 }
 
 func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
@@ -38,6 +40,7 @@ func viewTenantSettings(ts storage.TenantSettings) tenantSettingsView {
 		PasswordHash:      *ts.PasswordHash,
 		EmailVerification: ts.EmailVerification,
 		EmailFrom:         ts.EmailFrom, EmailBrandColor: ts.EmailBrandColor, EmailLogoURL: ts.EmailLogoURL,
+		MFA: ts.MFA,
 	}
 }
 
@@ -55,6 +58,7 @@ type tenantSettingsBody struct {
 	EmailFrom                   *string           `json:"email_from"`
 	EmailBrandColor             *string           `json:"email_brand_color"`
 	EmailLogoURL                *string           `json:"email_logo_url"`
+	MFA                         *string           `json:"mfa"`
 }
 
 // passwordHashBody is the password_hash setting as PATCHed: both fields, or the algorithm alone meaning bcrypt.
@@ -102,6 +106,7 @@ func (b tenantSettingsBody) update() server.TenantSettingsUpdate {
 		PasswordHash:      ph,
 		EmailVerification: b.EmailVerification,
 		EmailFrom:         b.EmailFrom, EmailBrandColor: b.EmailBrandColor, EmailLogoURL: b.EmailLogoURL,
+		MFA:                       b.MFA,
 		RefreshTokenReuseInterval: b.RefreshTokenReuseInterval,
 		BruteForceThreshold:       b.BruteForceThreshold, BruteForceBlockSeconds: b.BruteForceBlockSeconds,
 		IPFailureLimit: b.IPFailureLimit, IPFailureWindowSeconds: b.IPFailureWindowSeconds,

@@ -49,6 +49,7 @@ func TestTenantSettings(t *testing.T) {
 			// A password sign-in does not wait for the email to be verified unless the tenant asks for it.
 			"email_verification": "optional",
 			"email_from":         "", "email_brand_color": "", "email_logo_url": "",
+			"mfa": "optional",
 		}
 		got := obj(t, f.must(t, http.StatusOK, "GET", "/tenants/settings", nil))
 		if keys := keysOf(got); !slices.Equal(keys, settingNames(t)) {
@@ -108,6 +109,7 @@ func TestTenantSettings(t *testing.T) {
 			{name: "sender not an address", body: map[string]any{"email_from": "Acme <nowhere>"}, field: "email_from"},
 			{name: "brand color not #rrggbb", body: map[string]any{"email_brand_color": "red;background:url(x)"}, field: "email_brand_color"},
 			{name: "logo over http", body: map[string]any{"email_logo_url": "http://acme.test/logo.png"}, field: "email_logo_url"},
+			{name: "unknown mfa policy", body: map[string]any{"mfa": "sometimes"}, field: "mfa"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				wantError(t, f.api(t, "PATCH", "/tenants/settings", tc.body), http.StatusBadRequest, "invalid_body", tc.field)

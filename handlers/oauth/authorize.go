@@ -10,6 +10,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authio/authio/authn"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
@@ -93,6 +94,23 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if !authn.MultiFactor(ls.AMR) {
+		// A session of one factor does not do for a user who must pass a second one (an authenticator app set
+		// up since, or the tenant requiring it now): the flow's second-factor step asks for it.
+		need, err := h.S.MFARequired(ctx, user)
+		if err != nil {
+			h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
+			return
+		}
+		if need && has("none") {
+			h.authorizeError(w, r, ar, fosite.ErrInteractionRequired.WithHint("The user must pass a second factor and prompt=none was requested."))
+			return
+		}
+		if need {
+			h.startFlow(w, r, ar, &ls)
+			return
+		}
+	}
 	access, picker, ok := h.organization(w, r, ar, user, ls, has("none"))
 	if !ok {
 		return

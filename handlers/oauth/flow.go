@@ -108,6 +108,26 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	// Once the user is known: must they pass a second factor before going on? (Decided once per flow; the
+	// second-factor page clears it when it no longer applies.)
+	if authn.NextFlowStep(f) != authn.StepLogin && !f.MFARequired && !authn.MultiFactor(f.AMR) {
+		need, err := h.S.MFARequired(ctx, user)
+		if err != nil {
+			h.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
+			return
+		}
+		if need {
+			f, err = h.S.AdvanceFlow(ctx, f, func(old storage.AuthFlow) storage.AuthFlow {
+				old.MFARequired = true
+				return old
+			})
+			if err != nil {
+				h.flowError(w, r, err)
+				return
+			}
+		}
+	}
+
 	if org := q.Get("organization"); org != "" && authn.NextFlowStep(f) == authn.StepOrganization {
 		f, err = h.S.AdvanceFlow(ctx, f, func(old storage.AuthFlow) storage.AuthFlow {
 			old.OrganizationID = org
@@ -126,6 +146,9 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 	switch authn.NextFlowStep(f) {
 	case authn.StepLogin:
 		http.Redirect(w, r, LoginPath+"?"+url.Values{"state": {f.ID}}.Encode(), http.StatusFound)
+		return
+	case authn.StepMFA:
+		http.Redirect(w, r, MFAPath+"?"+url.Values{"state": {f.ID}}.Encode(), http.StatusFound)
 		return
 	case authn.StepOrganization:
 		h.orgPicker(w, r, ar, user, f)

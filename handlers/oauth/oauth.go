@@ -48,12 +48,20 @@ type Grants interface {
 	UserInfo(ctx context.Context, sess *oauth.Session, scopes fosite.Arguments) (map[string]any, error)
 }
 
+// SecondFactors says whether a user must pass a second factor (authn/mfa).
+type SecondFactors interface {
+	// MFARequired reports whether u must pass a second factor to sign in (u has an authenticator app, or the
+	// tenant requires a second factor).
+	MFARequired(ctx context.Context, u storage.User) (bool, error)
+}
+
 // Services is what the OAuth endpoints use of Authio's services besides fosite, and nothing more
 // (*server.Server implements it).
 type Services interface {
 	Sessions
 	Flows
 	Grants
+	SecondFactors
 	// CORS answers preflights and adds CORS headers for the tenant's registered web origins.
 	CORS(next http.Handler, methods string) http.Handler
 }
@@ -81,6 +89,10 @@ type Handler struct {
 
 // LoginPath is where a sign-in flow sends the browser to sign in: LoginPath?state=<flow id>.
 const LoginPath = "/login"
+
+// MFAPath is where a sign-in flow sends the browser to pass (or set up) a second factor: MFAPath?state=<flow id>
+// (the page is handlers/login's).
+const MFAPath = "/login/mfa"
 
 // Mount registers the endpoints on r.
 func (h *Handler) Mount(r *mux.Router) {
