@@ -118,7 +118,8 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 			}
 			return u, err
 		}})
-	s.Connections = signin.NewRegistry(authn.Deps{Store: store, PasswordCost: s.PasswordCostFor})
+	s.Connections = signin.NewRegistry(authn.Deps{Store: store, Passkeys: store, PasswordCost: s.PasswordCostFor, Secrets: secrets, Now: now,
+		Audit: s.Audit, Tx: store.InTx})
 	s.health = newCacheHealth(c, logger, s.flushLocalCaches)
 	s.localCounters = cache.NewMemory()
 	s.SignInService = signin.New(signin.Deps{Store: store, Secrets: secrets, Registry: s.Connections,

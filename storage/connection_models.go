@@ -51,6 +51,12 @@ type Credential struct {
 	Metadata     JSONMap
 	CreatedAt    time.Time
 	LastUsedAt   *time.Time
+	// RPID, CredentialID and SignCount are a passkey's (Type CredentialWebAuthn; empty otherwise): the WebAuthn
+	// relying party id it was registered on (the only one it is usable on), its credential id (base64url, unique
+	// per tenant and RP ID) and the authenticator's last signature counter.
+	RPID         string `gorm:"column:webauthn_rp_id"`
+	CredentialID string `gorm:"column:webauthn_credential_id"`
+	SignCount    int64  `gorm:"column:webauthn_sign_count"`
 }
 
 // Identity links an account at an upstream provider (ConnectionID, Subject: the provider's "sub" or NameID)

@@ -308,6 +308,7 @@ type Storage interface {
 	Connections
 	Credentials
 	Identities
+	Passkeys
 	Flows
 	Meta
 	OAuth

@@ -35,6 +35,8 @@ const (
 	// PagePostBinding is the page that carries a form to another site by a browser POST (a SAML request to an
 	// identity provider, or a provider's answer posted back to us once more so the browser's cookies come with it).
 	PagePostBinding = "post_binding"
+	// PagePasskeys is the signed-in user's passkeys: list, add (also offered right after sign-up), rename, remove.
+	PagePasskeys = "passkeys"
 )
 
 // Generic sign-in method partials (files under connections/): ConnectionForm renders a form kind's Fields,
@@ -88,10 +90,23 @@ type Page struct {
 	// password form alone (FieldErrors applying to it), as the page did before connections; an empty non-nil
 	// slice says there is no method to offer.
 	Connections []Connection
+	// Passkeys are the signed-in user's passkeys, on the passkeys page (PagePasskeys).
+	Passkeys []Passkey
 	// LoginStep is the sign-in page's step, which each connection partial reads to decide what it shows:
 	// LoginStepIdentify (no email given yet: only methods that need none, such as upstream buttons and a
 	// discoverable passkey) or LoginStepMethods (Email is the address the user gave: every method).
 	LoginStep string
+}
+
+// Passkey is one of the user's passkeys as the passkeys page lists it.
+type Passkey struct {
+	ID       string // the credential's row id ("crd_…"): its rename and remove forms post to /account/passkeys/<ID>/…
+	Name     string
+	Created  string // a date for people, e.g. "1 Dec 2026"
+	LastUsed string // the same, "" when never used
+	Synced   bool   // may be synced between devices (backup eligible)
+	RPID     string // the domain it works on
+	Here     bool   // RPID is the domain the page is served on
 }
 
 // The steps of the email-first sign-in page (Page.LoginStep).

@@ -6,6 +6,7 @@ import (
 	"regexp"
 
 	"github.com/authio/authio/authn"
+	"github.com/authio/authio/authn/passkey"
 	"github.com/authio/authio/authn/password"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/ids"
@@ -23,6 +24,7 @@ const (
 func NewRegistry(deps authn.Deps) *authn.Registry {
 	reg := authn.NewRegistry(deps)
 	reg.Register(password.Type, password.New)
+	reg.Register(passkey.Type, passkey.New)
 	return reg
 }
 

@@ -125,6 +125,7 @@ func (h *Handler) Mount(r *mux.Router) {
 	pages.HandleFunc("/login", h.loginSubmit).Methods(http.MethodPost)
 	pages.HandleFunc(CallbackPath, h.callback).Methods(http.MethodGet)
 	pages.HandleFunc("/login/{connection}/start", h.startUpstream).Methods(http.MethodGet, http.MethodPost)
+	pages.HandleFunc(BeginPath, h.beginCeremony).Methods(http.MethodPost)
 	pages.HandleFunc("/signup", h.signupPage).Methods(http.MethodGet)
 	pages.HandleFunc("/signup", h.signupSubmit).Methods(http.MethodPost)
 	pages.HandleFunc("/oidc/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
@@ -437,6 +438,12 @@ func (h *Handler) connectionView(r *http.Request, c authn.Connection, p template
 // user signed in (who, which session, when, how) and the browser goes on to its next step; without one, a
 // signed-in page.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user storage.User, flow *storage.AuthFlow, amr []string) {
+	h.startSessionTo(w, r, user, flow, amr, "")
+}
+
+// startSessionTo is startSession that continues at the same-site path next (with the flow's state when there is a
+// flow) instead of the flow's next step or the signed-in page; "" continues as startSession does.
+func (h *Handler) startSessionTo(w http.ResponseWriter, r *http.Request, user storage.User, flow *storage.AuthFlow, amr []string, next string) {
 	ctx := r.Context()
 	cookie, ls, err := h.S.StartSession(ctx, user, amr)
 	if errors.Is(err, storage.ErrCredentialsChanged) {
@@ -458,6 +465,10 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 		Secure: h.Secure, MaxAge: int(h.SessionTTL.Seconds()),
 	})
 	if flow == nil {
+		if next != "" {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
 		h.render(w, r, http.StatusOK, templates.PageError, templates.Page{Title: "You are signed in", Message: "You can close this page and return to the application."})
 		return
 	}
@@ -476,7 +487,10 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 		h.failed(w, r, "recording the sign-in in its flow failed", err)
 		return
 	}
-	http.Redirect(w, r, oauth.ResumePath+"?"+url.Values{"state": {flow.ID}}.Encode(), http.StatusSeeOther)
+	if next == "" {
+		next = oauth.ResumePath
+	}
+	http.Redirect(w, r, next+"?"+url.Values{"state": {flow.ID}}.Encode(), http.StatusSeeOther)
 }
 
 func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
@@ -523,5 +537,6 @@ func (h *Handler) signupSubmit(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, "sign-up error", err)
 		return
 	}
-	h.startSession(w, r, user, flow, []string{"pwd"})
+	// A kind that registers credentials for signed-in users (passkeys) is offered before the flow goes on.
+	h.startSessionTo(w, r, user, flow, []string{"pwd"}, h.enrollPath(r))
 }

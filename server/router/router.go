@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/authio/authio/handlers/account"
+	"github.com/authio/authio/handlers/account/passkeys"
 	"github.com/authio/authio/handlers/admin"
 	"github.com/authio/authio/handlers/login"
 	"github.com/authio/authio/handlers/management"
@@ -93,6 +94,13 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 	lh.Mount(tenant)
 	ah.Mount(tenant)
 	mh.Mount(tenant)
+	(&passkeys.Handler{S: s, CSRFKey: lh.CSRFKey, Secure: lh.Secure, Pages: pages, Logger: s.Logger,
+		TenantName: func(ctx context.Context) string {
+			if t := server.TenantFromContext(ctx); t != nil {
+				return t.Name
+			}
+			return ""
+		}}).Mount(tenant)
 	if opts.DevCallback {
 		tenant.HandleFunc("/dev/callback", devCallback(pages)).Methods(http.MethodGet)
 	}

@@ -61,6 +61,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"NoLostUpdates", testNoLostUpdates},
 		{"Connections", testConnections},
 		{"Flows", testFlows},
+		{"Passkeys", testPasskeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
