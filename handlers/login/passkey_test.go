@@ -392,7 +392,9 @@ func TestPasskeyRefusals(t *testing.T) {
 			if r := submitPasskey(t, c, f.acme, csrf, flow, assertion); r.StatusCode != http.StatusSeeOther {
 				t.Fatalf("first answer: %d", r.StatusCode)
 			}
-			flow2 := ar.Flow(t, f.acme, c)
+			ar2 := testenv.NewAuthRequest(f.spa.ClientID, spaRedirect)
+			ar2.Extra.Set("prompt", "login") // the browser has a session now
+			flow2 := ar2.Flow(t, f.acme, c)
 			csrf, _ = beginPasskey(t, c, f.acme, flow2, "")
 			if r := submitPasskey(t, c, f.acme, csrf, flow2, assertion); r.StatusCode != http.StatusUnauthorized || setsSession(r) {
 				t.Errorf("a replayed assertion in another flow: status %d, want 401", r.StatusCode)

@@ -48,14 +48,15 @@ func testPasskeys(t *testing.T, s storage.Storage) {
 	}
 
 	t.Run("sign count is a conditional write", func(t *testing.T) {
+		when := at(0)
 		ok, unexpected := race(s, ctx, 8, false, storage.ErrAlreadyUsed, func(ctx context.Context) error {
-			return s.UsePasskey(ctx, got.ID, 3, 4, at(0), storage.JSONMap{"name": "Laptop", "backup_state": false})
+			return s.UsePasskey(ctx, got.ID, 3, 4, when, storage.JSONMap{"name": "Laptop", "public_key": "pk", "backup_state": false})
 		})
 		if ok != 1 || unexpected != nil {
 			t.Fatalf("parallel uses from count 3: %d succeeded (unexpected error %v), want exactly 1", ok, unexpected)
 		}
 		after, _ := s.PasskeyByCredentialID(ctx, "acme.test", pk.CredentialID)
-		if after.SignCount != 4 || after.LastUsedAt == nil || !after.LastUsedAt.Equal(at(0)) {
+		if after.SignCount != 4 || after.LastUsedAt == nil || !after.LastUsedAt.Equal(when) || after.Metadata["backup_state"] != false {
 			t.Errorf("after use: count %d, last used %v", after.SignCount, after.LastUsedAt)
 		}
 		wantErr(t, "use of an unknown passkey", s.UsePasskey(ctx, "crd_nobody", 0, 1, at(0), nil), storage.ErrNotFound)
