@@ -47,6 +47,12 @@ func commands() []command {
 		{"api create", "api create --tenant T --identifier I --name N [--scope S]... [--token-lifetime SECONDS]", "", cmdAPICreate},
 		{"apikey create", "apikey create --tenant T [--name N] [--test]", "", cmdAPIKeyCreate},
 		{"key rotate", "key rotate --tenant T", "", cmdKeyRotate},
+		{"connection list", "connection list --tenant T [--name N] [--strategy S]", "", cmdConnectionList},
+		{"connection create", "connection create --tenant T --name N --strategy S [--options JSON] [--disabled]", "", cmdConnectionCreate},
+		{"connection update", "connection update --tenant T --connection C [--enabled true|false] [--options JSON]", "", cmdConnectionUpdate},
+		{"connection delete", "connection delete --tenant T --connection C", "", cmdConnectionDelete},
+		{"tenant settings get", "tenant settings get --tenant T", "", cmdTenantSettingsGet},
+		{"tenant settings set", "tenant settings set --tenant T (--json OBJECT | --file F)", "", cmdTenantSettingsSet},
 	}
 }
 
@@ -150,6 +156,12 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 		if !strings.HasPrefix(rest[0], "-") {
 			name, rest = name+" "+rest[0], rest[1:]
+			// A command of three words ("tenant settings get").
+			if _, ok := lookupCommand(name); !ok && len(rest) > 0 {
+				if _, ok := lookupCommand(name + " " + rest[0]); ok {
+					name, rest = name+" "+rest[0], rest[1:]
+				}
+			}
 		}
 	}
 	c, ok := lookupCommand(name)

@@ -52,7 +52,7 @@ func (s *SessionService) StartSession(ctx context.Context, u storage.User, amr [
 	now := s.now().UTC().Truncate(time.Second)
 	ls := storage.LoginSession{
 		ID: ids.New("ses"), UserID: u.ID, CookieHash: s.secrets.TokenHash(cookie), AuthTime: now, AMR: amr,
-		ExpiresAt: now.Add(s.ttl), CreatedAt: now,
+		ExpiresAt: now.Add(s.ttl), CreatedAt: now, UserAgent: userAgentFrom(ctx), LastSeenAt: &now,
 	}
 	if err := s.store.CreateSessionFor(ctx, ls, u.PasswordHash); err != nil {
 		return "", ls, err
@@ -74,8 +74,35 @@ func (s *SessionService) SessionFromCookie(ctx context.Context, cookie string) (
 	u, err := s.liveUser(ctx, ls.UserID)
 	if errors.Is(err, ErrUserGone) {
 		return storage.LoginSession{}, storage.User{}, storage.ErrNotFound
+	} else if err != nil {
+		return ls, u, err
 	}
-	return ls, u, err
+	// The session list on the account page shows when each session was last used: record this use, once a
+	// minute at most (the store's write is conditional too, for concurrent requests of one browser).
+	now := s.now().UTC()
+	if ls.LastSeenAt == nil || now.Sub(*ls.LastSeenAt) >= storage.SessionTouchInterval {
+		wrote, err := s.store.TouchSession(ctx, ls.ID, now)
+		if err != nil {
+			return ls, u, err
+		}
+		if wrote {
+			ls.LastSeenAt = &now
+		}
+	}
+	return ls, u, nil
+}
+
+type userAgentKey struct{}
+
+// WithUserAgent records the browser's User-Agent header for the session StartSession opens with ctx (the account
+// page's session list shows it summarised).
+func WithUserAgent(ctx context.Context, ua string) context.Context {
+	return context.WithValue(ctx, userAgentKey{}, ua)
+}
+
+func userAgentFrom(ctx context.Context) string {
+	ua, _ := ctx.Value(userAgentKey{}).(string)
+	return ua
 }
 
 // EndSession ends a browser session and records session.ended. Of several concurrent calls for one session
@@ -88,4 +115,39 @@ func (s *SessionService) EndSession(ctx context.Context, ls storage.LoginSession
 		return s.audit(audit.WithActor(ctx, audit.Actor{Kind: "user", ID: ls.UserID}), storage.AuditEvent{
 			Type: audit.EventSessionEnded, UserID: ls.UserID, Data: storage.JSONMap{"session_id": ls.ID}})
 	})
+}
+
+// UserSessions lists the user's unexpired browser sessions, newest first.
+func (s *SessionService) UserSessions(ctx context.Context, userID string) ([]storage.LoginSession, error) {
+	return s.store.ListUserSessions(ctx, userID, s.now())
+}
+
+// EndUserSession ends the user's session id (recording session.ended, as EndSession does). storage.ErrNotFound
+// when the user has no such live session: another user's, another tenant's, or one already ended.
+func (s *SessionService) EndUserSession(ctx context.Context, userID, id string) error {
+	list, err := s.store.ListUserSessions(ctx, userID, s.now())
+	if err != nil {
+		return err
+	}
+	for _, ls := range list {
+		if ls.ID == id {
+			return s.EndSession(ctx, ls)
+		}
+	}
+	return storage.ErrNotFound
+}
+
+// EndOtherSessions ends every session of ls's user except ls, records session.others_ended, and returns how many
+// it ended.
+func (s *SessionService) EndOtherSessions(ctx context.Context, ls storage.LoginSession) (int64, error) {
+	var n int64
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if n, err = s.store.DeleteOtherUserSessions(ctx, ls.UserID, ls.ID); err != nil {
+			return err
+		}
+		return s.audit(audit.WithActor(ctx, audit.Actor{Kind: "user", ID: ls.UserID}), storage.AuditEvent{
+			Type: audit.EventSessionsEnded, UserID: ls.UserID, Data: storage.JSONMap{"kept": ls.ID, "count": n}})
+	})
+	return n, err
 }

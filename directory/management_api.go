@@ -48,6 +48,7 @@ var ManagementScopes = []storage.Scope{
 	{Value: "read:connections", Description: "Read sign-in connections"},
 	{Value: "create:connections", Description: "Create sign-in connections"},
 	{Value: "update:connections", Description: "Enable, disable and configure sign-in connections"},
+	{Value: "delete:connections", Description: "Delete sign-in connections"},
 	{Value: "update:tenant_settings", Description: "Update the tenant's settings"},
 }
 

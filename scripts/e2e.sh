@@ -22,7 +22,8 @@
 #        E2E_DEMO=0 skips the demo app run, E2E_README=0 the README check,
 #        E2E_SDK_MJS=/path/to/script.mjs the same for scripts/e2e/sdk.mjs,
 #        E2E_MGMT_MJS=/path/to/script.mjs the same for scripts/e2e/auth0-mgmt.mjs (E2E_MGMT=0 skips it),
-#        E2E_SUITES (default "e2e orgs sdk mgmt passkey") the client scripts to run, e.g. E2E_SUITES=sdk,
+#        E2E_SUITES (default "e2e orgs sdk mgmt pages passkey") the client scripts to run, e.g. E2E_SUITES=sdk,
+#        E2E_ARTIFACTS (default scripts/e2e/out) where pages.mjs saves its screenshots,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
 # Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium, Debian python3-jwt and python3-authlib.
@@ -44,7 +45,7 @@ if [[ -z "${E2E_INNER:-}" ]]; then
 fi
 
 WHICH="${1:-all}"
-SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt passkey} "
+SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt pages passkey} "
 SUITES="${SUITES//,/ }"
 want() { [[ "$SUITES" == *" $1 "* ]]; }
 case "$WHICH" in sqlite | postgres | all) ;; *)
@@ -491,6 +492,37 @@ run_mgmt() {
   add_counts "$outf" "$rc"
 }
 
+# ---- the hosted pages: the email-first sign-in page and the account page, scripts/e2e/pages.mjs
+
+# run_pages KIND PORT : tenants pages and pages-other, users alice and carol, a second password connection (the
+# connection of the upstream identity pages.mjs writes for carol); runs pages.mjs (axe-core, screenshots in
+# $E2E_ARTIFACTS, default scripts/e2e/out); sets LAST_FAIL
+run_pages() {
+  local kind=$1 port=$2 setup="$WORK/pages-setup.json" outf="$WORK/pages.out" rc=0 t a c con sqlcmd
+  echo
+  echo "== hosted pages ($kind): tenant pages, sign-in page and account page, axe-core"
+  if ! { t="$(ocli tenant create --slug pages --name "Pages E2E")" && ocli tenant create --slug pages-other >/dev/null &&
+    a="$(ocli user create --tenant pages --email alice@pages.test --password "$USER_PASSWORD")" &&
+    c="$(ocli user create --tenant pages --email carol@pages.test --password "$USER_PASSWORD")" &&
+    con="$(ocli connection create --tenant pages --name upstream --strategy auth0)" &&
+    jq -n --arg base "http://pages.localhost:$port" --arg other "http://pages-other.localhost:$port" --arg pw "$USER_PASSWORD" \
+      --arg dialect "$kind" --argjson t "$t" --argjson a "$a" --argjson c "$c" --argjson con "$con" \
+      '{base: $base, other_base: $other, password: $pw, dialect: $dialect, tenant_id: $t.id, connection_id: $con.id,
+        alice: {id: $a.id, email: $a.email}, carol: {id: $c.id, email: $c.email}}' >"$setup"; }; then
+    echo "FAIL pages setup with the CLI (log: $WORK/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    LAST_FAIL=1
+    return 0
+  fi
+  case "$kind" in
+    sqlite) sqlcmd="sqlite3 '$WORK/authio.db'" ;;
+    postgres) sqlcmd="psql '$AUTHIO_DATABASE_URL' -v ON_ERROR_STOP=1 -q -c" ;;
+  esac
+  E2E_LABEL="$kind" E2E_PAGES_SETUP="$setup" E2E_PAGES_SQL="$sqlcmd" E2E_ARTIFACTS="${E2E_ARTIFACTS:-$E2E_DIR/out}" \
+    E2E_TIMEOUT_SECONDS=180 node "$E2E_DIR/pages.mjs" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+}
+
 # run_passkey KIND PORT : tenants pk (sign-up on) and pkrival with a public client and an API key each, then
 # scripts/e2e/passkey.mjs (CDP virtual authenticator); sets LAST_FAIL
 run_passkey() {
@@ -622,9 +654,13 @@ run_backend() {
     run_mgmt "$kind" "$port_a"
     mf=$LAST_FAIL
   fi
+  if want pages; then
+    run_pages "$kind" "$port_a"
+    mf=$((mf + LAST_FAIL))
+  fi
   if want passkey; then
     run_passkey "$kind" "$port_a"
-    mf=$((mf | LAST_FAIL))
+    mf=$((mf + LAST_FAIL))
   fi
 
   if [[ "$kind" == postgres ]]; then

@@ -148,7 +148,7 @@ browser_sign_in() {
     [[ "$next" == "$redirect"* ]] && break
     out=$(command curl -sS -c "$jar" -b "$jar" -o "$page" -w '%{http_code} %{redirect_url}' "$next")
     if [[ -n "${out#* }" ]]; then next="${out#* }"; continue; fi
-    if grep -q 'name="password"' "$page"; then
+    if grep -q -e 'name="password"' -e 'name="step" value="identify"' "$page"; then
       local args=(--data-urlencode "email=$email" --data-urlencode "password=$password")
       while IFS=$'\t' read -r name value; do
         value=$(printf '%s' "$value" | sed -e 's/&#43;/+/g; s/&#34;/"/g; s/&#39;/'"'"'/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g')

@@ -25,6 +25,19 @@
     }, 0);
   });
 
+  // Focus what needs fixing: the first field in error, else the page's alert (made focusable for the purpose),
+  // so keyboard and screen-reader users land on it. The script is deferred: the document is parsed.
+  (function focusFirstError() {
+    var target = document.querySelector('[aria-invalid="true"]') || document.querySelector('[role="alert"]');
+    if (!target) {
+      return;
+    }
+    if (!target.matches("input, select, textarea, button, a[href]")) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus();
+  })();
+
   // A page restored from the back/forward cache keeps its disabled buttons;
   // make the form usable again.
   window.addEventListener("pageshow", function (event) {

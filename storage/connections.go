@@ -48,6 +48,9 @@ type Identities interface {
 	// ListUserLinks returns the identities of the users (password credentials and linked upstream accounts),
 	// each user's oldest first, in one pair of queries however many users are asked about.
 	ListUserLinks(ctx context.Context, userIDs []string) ([]UserLink, error)
+	// UnlinkIdentity removes the user's identity id once allowed approves what the user keeps, and returns it
+	// (see Store.UnlinkIdentity).
+	UnlinkIdentity(ctx context.Context, userID, id string, allowed func(creds []Credential, rest []Identity) error) (Identity, error)
 }
 
 var (

@@ -32,8 +32,11 @@ type AuthFlow struct {
 	// ConnectionID is the upstream connection (redirect or POST binding) the flow sent the browser to, whose
 	// callback it now expects ("" until then).
 	ConnectionID string
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
+	// LoginEmail is the address typed at the sign-in page's email step: nil until one is given (the request's
+	// login_hint stands in), "" once the user chose "Not you?".
+	LoginEmail *string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 	// CompletedAt is set, once, when the flow produced its authorization response.
 	CompletedAt *time.Time
 }
@@ -111,7 +114,7 @@ func (s *Store) AdvanceFlow(ctx context.Context, id string, now time.Time, fn fu
 			return err
 		}
 		res := db.Model(&AuthFlow{}).Where("id = ? AND completed_at IS NULL", id).
-			Select("organization", "org_required", "user_id", "session_id", "auth_time", "amr", "organization_id", "connection_id").Updates(&f)
+			Select("organization", "org_required", "user_id", "session_id", "auth_time", "amr", "organization_id", "connection_id", "login_email").Updates(&f)
 		if res.Error != nil {
 			return mapErr(res.Error)
 		}

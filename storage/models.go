@@ -206,6 +206,12 @@ type LoginSession struct {
 	AMR        StringList
 	ExpiresAt  time.Time
 	CreatedAt  time.Time
+	// UserAgent is the browser's User-Agent header when the session was opened (at most 512 bytes), shown
+	// summarised on the account page's session list.
+	UserAgent string
+	// LastSeenAt is when the session was last used (nil until its first use after sign-in); TouchSession
+	// writes it at most once a minute.
+	LastSeenAt *time.Time
 }
 
 // oauthToken is one fosite request record: an authorization code, access token, refresh token, PKCE or OIDC

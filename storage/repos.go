@@ -321,6 +321,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 
 func (s *Store) CreateSession(ctx context.Context, ls LoginSession) error {
 	ls.AuthTime, ls.ExpiresAt, ls.CreatedAt = ls.AuthTime.UTC(), ls.ExpiresAt.UTC(), ls.CreatedAt.UTC()
+	ls.LastSeenAt = utcPtr(ls.LastSeenAt)
+	ls.UserAgent = truncateUTF8(ls.UserAgent, MaxUserAgent)
 	return s.create(ctx, &ls, func(tid string) { ls.TenantID = tid })
 }
 

@@ -108,6 +108,13 @@ type Sessions interface {
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteUserSessions ends every browser session of a user (after a password change, say).
 	DeleteUserSessions(ctx context.Context, userID string) error
+	// ListUserSessions returns the user's unexpired sessions at now, newest first.
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]LoginSession, error)
+	// DeleteOtherUserSessions ends every session of the user but keepID and returns how many it ended.
+	DeleteOtherUserSessions(ctx context.Context, userID, keepID string) (int64, error)
+	// TouchSession records the session's use at now, at most once per SessionTouchInterval (one conditional
+	// write); it reports whether it wrote.
+	TouchSession(ctx context.Context, id string, now time.Time) (bool, error)
 }
 
 // Organizations manages the organizations of the tenant in the context. Names are unique per tenant.

@@ -17,7 +17,7 @@ import (
 	"strings"
 )
 
-//go:embed *.html connections/*.html response/*.html
+//go:embed *.html connections/*.html account/*.html response/*.html
 var files embed.FS
 
 // FS is the embedded set of page templates. A development build may pass
@@ -32,10 +32,12 @@ const (
 	PageLoggedOut = "logged_out"
 	PageError     = "error"
 	PageOrgPicker = "org_picker"
+	// PageAccount is the signed-in user's account page (/account): one partial per section (account/<name>.html).
+	PageAccount = "account"
 	// PagePostBinding is the page that carries a form to another site by a browser POST (a SAML request to an
 	// identity provider, or a provider's answer posted back to us once more so the browser's cookies come with it).
 	PagePostBinding = "post_binding"
-	// PagePasskeys is the signed-in user's passkeys: list, add (also offered right after sign-up), rename, remove.
+	// PagePasskeys offers a signed-in user to add a passkey (right after sign-up); LinkURL is the way on.
 	PagePasskeys = "passkeys"
 )
 
@@ -50,7 +52,7 @@ const (
 
 // requiredPages are checked at start-up so a missing file fails New rather
 // than the first request that needs it.
-var requiredPages = []string{PageLogin, PageSignup, PageLogout, PageLoggedOut, PageError, PageOrgPicker, PagePostBinding}
+var requiredPages = []string{PageLogin, PageSignup, PageLogout, PageLoggedOut, PageError, PageOrgPicker, PagePostBinding, PageAccount}
 
 // requiredConnections are the partials the sign-in page falls back on.
 var requiredConnections = []string{ConnectionForm, ConnectionButton, ConnectionPassword}
@@ -58,6 +60,9 @@ var requiredConnections = []string{ConnectionForm, ConnectionButton, ConnectionP
 // connectionsDir holds one partial per sign-in method template: connections/<name>.html renders one
 // Connection on the sign-in page, with that Connection as its data.
 const connectionsDir = "connections"
+
+// accountDir holds one partial per account page section: account/<name>.html renders one AccountSection.
+const accountDir = "account"
 
 const layoutFile = "layout.html"
 
@@ -90,23 +95,40 @@ type Page struct {
 	// password form alone (FieldErrors applying to it), as the page did before connections; an empty non-nil
 	// slice says there is no method to offer.
 	Connections []Connection
-	// Passkeys are the signed-in user's passkeys, on the passkeys page (PagePasskeys).
-	Passkeys []Passkey
 	// LoginStep is the sign-in page's step, which each connection partial reads to decide what it shows:
 	// LoginStepIdentify (no email given yet: only methods that need none, such as upstream buttons and a
 	// discoverable passkey) or LoginStepMethods (Email is the address the user gave: every method).
 	LoginStep string
+	// ReturnTo is where a sign-in without a flow goes once it succeeds: a path of the account page (/account…),
+	// carried by the sign-in forms as the hidden input "return_to"; "" for none.
+	ReturnTo string
+	// Sections are the account page's sections, in order, each rendered by its partial account/<Template>.html.
+	Sections []AccountSection
+	// Notice is a short confirmation shown in a role="status" region ("Your password has been changed.").
+	Notice string
 }
 
-// Passkey is one of the user's passkeys as the passkeys page lists it.
-type Passkey struct {
-	ID       string // the credential's row id ("crd_…"): its rename and remove forms post to /account/passkeys/<ID>/…
-	Name     string
-	Created  string // a date for people, e.g. "1 Dec 2026"
-	LastUsed string // the same, "" when never used
-	Synced   bool   // may be synced between devices (backup eligible)
-	RPID     string // the domain it works on
-	Here     bool   // RPID is the domain the page is served on
+// AccountSection is one section of the account page, rendered by account/<Template>.html with this value as its
+// data: Data is what the section's Data method returned, Page the page being rendered (CSRF field).
+type AccountSection struct {
+	Name        string            // the section's id: the page anchor, the prefix of its routes /account/<Name>
+	Template    string            // the partial: a file name under account/, without ".html"
+	Data        any               // the section's own data
+	Error       string            // a section-level error (role="alert" inside the section)
+	FieldErrors map[string]string // per-input errors of the section's form, keyed by input name
+	Values      map[string]string // the values submitted with the failed form, to show again (never passwords)
+	Notice      string            // a confirmation of the section's last change
+	Page        *Page             // the page being rendered
+}
+
+// AccountSections are the page's Sections with Page set, as the account page ranges over them.
+func (p Page) AccountSections() []AccountSection {
+	out := make([]AccountSection, len(p.Sections))
+	for i, s := range p.Sections {
+		s.Page = &p
+		out[i] = s
+	}
+	return out
 }
 
 // The steps of the email-first sign-in page (Page.LoginStep).
@@ -126,7 +148,10 @@ type Connection struct {
 	FieldErrors map[string]string // per-input error text, keyed by Field.Name (only the submitted method has any)
 	StartURL    string            // redirect and POST-binding kinds: where the button goes (same-site)
 	Method      string            // "get" (a link to StartURL) or "post" (a form posting the flow to StartURL)
-	Page        *Page             // the page being rendered: CSRF field, flow id, prefilled email
+	// NeedsEmail: the form kind asks for the email (a field named or typed "email"), so its form shows at the
+	// methods step only, carrying Page.Email as a hidden input; a form kind without it shows at both steps.
+	NeedsEmail bool
+	Page       *Page // the page being rendered: CSRF field, flow id, prefilled email
 }
 
 // Field is one input of a form kind's sign-in form.
@@ -157,6 +182,10 @@ func (p Page) LoginConnections() []Connection {
 	return out
 }
 
+// NoMethods reports whether the sign-in page has no method to offer (Connections empty but not nil): the email
+// step then says so instead of asking for an email.
+func (p Page) NoMethods() bool { return p.Connections != nil && len(p.Connections) == 0 }
+
 // Choice is one option of a picker page: a link the user follows to choose it.
 type Choice struct {
 	Label  string // main text, e.g. the organization's display name
@@ -168,6 +197,7 @@ type Choice struct {
 type Renderer struct {
 	pages       map[string]*template.Template
 	connections map[string]*template.Template
+	sections    map[string]*template.Template
 	webMessage  *template.Template
 }
 
@@ -179,7 +209,8 @@ func New(fsys fs.FS) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: list pages: %w", err)
 	}
-	r := &Renderer{pages: make(map[string]*template.Template, len(names)), connections: map[string]*template.Template{}}
+	r := &Renderer{pages: make(map[string]*template.Template, len(names)), connections: map[string]*template.Template{},
+		sections: map[string]*template.Template{}}
 	partials, err := fs.Glob(fsys, connectionsDir+"/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("templates: list connection templates: %w", err)
@@ -191,7 +222,18 @@ func New(fsys fs.FS) (*Renderer, error) {
 		}
 		r.connections[strings.TrimSuffix(path.Base(file), ".html")] = t
 	}
-	funcs := template.FuncMap{"connection": r.renderConnection}
+	sectionFiles, err := fs.Glob(fsys, accountDir+"/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("templates: list account sections: %w", err)
+	}
+	for _, file := range sectionFiles {
+		t, err := template.ParseFS(fsys, file)
+		if err != nil {
+			return nil, fmt.Errorf("templates: parse %s: %w", file, err)
+		}
+		r.sections[strings.TrimSuffix(path.Base(file), ".html")] = t
+	}
+	funcs := template.FuncMap{"connection": r.renderConnection, "section": r.renderSection}
 	for _, file := range names {
 		if file == layoutFile {
 			continue
@@ -246,6 +288,26 @@ func (r *Renderer) renderConnection(c Connection) (template.HTML, error) {
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, c); err != nil {
 		return "", fmt.Errorf("templates: render connection %s: %w", c.Template, err)
+	}
+	return template.HTML(buf.String()), nil //nolint:gosec // html/template output, escaped when it was rendered
+}
+
+// HasSection reports whether account/<name>.html was loaded.
+func (r *Renderer) HasSection(name string) bool {
+	_, ok := r.sections[name]
+	return ok
+}
+
+// renderSection is the account page's "section" function: it renders s with its partial, escaped in its own
+// context like renderConnection.
+func (r *Renderer) renderSection(s AccountSection) (template.HTML, error) {
+	t, ok := r.sections[s.Template]
+	if !ok {
+		return "", fmt.Errorf("templates: no account section template %q", s.Template)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, s); err != nil {
+		return "", fmt.Errorf("templates: render account section %s: %w", s.Template, err)
 	}
 	return template.HTML(buf.String()), nil //nolint:gosec // html/template output, escaped when it was rendered
 }

@@ -58,6 +58,7 @@ func TestNew(t *testing.T) {
 		"error.html":                {Data: []byte(page)},
 		"org_picker.html":           {Data: []byte(page)},
 		"post_binding.html":         {Data: []byte(page)},
+		"account.html":              {Data: []byte(page)},
 		"connections/form.html":     {Data: []byte(`x`)},
 		"connections/button.html":   {Data: []byte(`x`)},
 		"connections/password.html": {Data: []byte(`x`)},
@@ -186,26 +187,42 @@ func TestForms(t *testing.T) {
 		absent []string
 	}{
 		{
-			name:   "login",
+			name:   "login, email step",
 			page:   PageLogin,
-			data:   Page{CSRFField: csrfField, Email: "a@acme.test", Flow: "flw_1<&>"},
+			data:   Page{CSRFField: csrfField, Flow: "flw_1<&>", LoginStep: LoginStepIdentify},
+			action: "/login",
+			button: `<button type="submit">Continue</button>`,
+			inputs: map[string]string{
+				"email": `id="email" name="email" type="email" autocomplete="username webauthn"`,
+				"step":  `type="hidden" name="step" value="identify"`,
+				"state": `type="hidden" name="state" value="flw_1&lt;&amp;&gt;"`,
+			},
+			want:   []string{`<label for="email">`},
+			absent: []string{"aria-invalid", `role="alert"`, "Create an account", `type="password"`, "Not you?"},
+		},
+		{
+			name:   "login, methods step",
+			page:   PageLogin,
+			data:   Page{CSRFField: csrfField, Email: "a@acme.test", Flow: "flw_1<&>", LoginStep: LoginStepMethods},
 			action: "/login",
 			button: `<button type="submit">Sign in</button>`,
 			inputs: map[string]string{
-				"email":    `autocomplete="username"`,
+				"email":    `type="hidden" name="email" value="a@acme.test"`,
 				"password": `autocomplete="current-password"`,
 				"state":    `type="hidden" name="state" value="flw_1&lt;&amp;&gt;"`,
+				"step":     `type="hidden" name="step" value="reset"`,
 			},
-			want:   []string{`type="email"`, `type="password"`, `value="a@acme.test"`, `<label for="email">`, `<label for="password">`},
-			absent: []string{"aria-invalid", `role="alert"`, "Create an account"},
+			want: []string{`Signing in as <strong id="signing-in-as">a@acme.test</strong>`, `type="password"`, `<label for="password">`,
+				`>Not you?</button>`, `<a href="/login/forgot?state=flw_1%3c%26%3e">Forgot password?</a>`},
+			absent: []string{"aria-invalid", `role="alert"`, "Create an account", `type="email"`},
 		},
 		{
 			name:   "login with sign-up link",
 			page:   PageLogin,
-			data:   Page{CSRFField: csrfField, SignupEnabled: true, SignupURL: "/signup?state=flw_1"},
+			data:   Page{CSRFField: csrfField, SignupEnabled: true, SignupURL: "/signup?state=flw_1", Email: "a@acme.test", LoginStep: LoginStepMethods},
 			action: "/login",
 			button: `<button type="submit">Sign in</button>`,
-			inputs: map[string]string{"email": `required`, "password": `required`},
+			inputs: map[string]string{"password": `required`},
 			want:   []string{`<a href="/signup?state=flw_1">Create an account</a>`},
 		},
 		{
@@ -283,25 +300,28 @@ func TestFieldErrors(t *testing.T) {
 	tests := []struct {
 		name        string
 		page        string
+		step        string // the sign-in page's step
 		fieldErrors map[string]string
 		invalid     []string // inputs that must be aria-invalid
 		valid       []string // inputs that must not be
 		describedBy map[string]string
 	}{
 		{
-			name:        "login email",
+			name:        "login email step",
 			page:        PageLogin,
+			step:        LoginStepIdentify,
 			fieldErrors: map[string]string{"email": "Enter a valid email address."},
 			invalid:     []string{"email"},
-			valid:       []string{"password"},
 			describedBy: map[string]string{"email": "email-error"},
 		},
 		{
-			name:        "login both",
+			name:        "login methods step",
 			page:        PageLogin,
-			fieldErrors: map[string]string{"email": "Required.", "password": "Required."},
-			invalid:     []string{"email", "password"},
-			describedBy: map[string]string{"email": "email-error", "password": "password-error"},
+			step:        LoginStepMethods,
+			fieldErrors: map[string]string{"password": "Required."},
+			invalid:     []string{"password"},
+			valid:       []string{"email"},
+			describedBy: map[string]string{"password": "password-error"},
 		},
 		{
 			name:        "signup password keeps hint",
@@ -314,7 +334,7 @@ func TestFieldErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			body := render(t, r, http.StatusUnprocessableEntity, tt.page, Page{CSRFField: csrfField, FieldErrors: tt.fieldErrors}).Body.String()
+			body := render(t, r, http.StatusUnprocessableEntity, tt.page, Page{CSRFField: csrfField, FieldErrors: tt.fieldErrors, LoginStep: tt.step, Email: "a@acme.test"}).Body.String()
 			for field, msg := range tt.fieldErrors {
 				want := `<p class="field-error" id="` + field + `-error">` + template.HTMLEscapeString(msg) + `</p>`
 				if !strings.Contains(body, want) {
@@ -442,10 +462,24 @@ func TestGolden(t *testing.T) {
 			data: Page{
 				TenantName:    "Acme",
 				CSRFField:     csrfField,
+				Flow:          "flw_1",
+				SignupEnabled: true,
+				SignupURL:     "/signup?state=flw_1",
+				LoginStep:     LoginStepIdentify,
+			},
+		},
+		{
+			name:   "login_methods",
+			page:   PageLogin,
+			status: http.StatusOK,
+			data: Page{
+				TenantName:    "Acme",
+				CSRFField:     csrfField,
 				Email:         "a@acme.test",
 				Flow:          "flw_1",
 				SignupEnabled: true,
 				SignupURL:     "/signup?state=flw_1",
+				LoginStep:     LoginStepMethods,
 			},
 		},
 		{
@@ -459,6 +493,7 @@ func TestGolden(t *testing.T) {
 				FieldErrors: map[string]string{"password": "Enter your password."},
 				Email:       "a@acme.test",
 				Flow:        "flw_1",
+				LoginStep:   LoginStepMethods,
 			},
 		},
 		{
@@ -538,8 +573,10 @@ func TestOrgPicker(t *testing.T) {
 // a form kind's Fields with ids of its own, buttons for upstream kinds — and escapes what tenants configure.
 func TestLoginConnections(t *testing.T) {
 	r := newRenderer(t)
-	page := Page{CSRFField: csrfField, Flow: "flw_1", Email: "a@acme.test", Connections: []Connection{
+	page := Page{CSRFField: csrfField, Flow: "flw_1", Email: "a@acme.test", LoginStep: LoginStepMethods, Connections: []Connection{
 		{Name: "Username-Password-Authentication", Template: ConnectionPassword, Default: true},
+		{Name: "mailcode", DisplayName: "an email code", Template: ConnectionForm, NeedsEmail: true,
+			Fields: []Field{{Name: "email", Label: "Email", Type: "email"}, {Name: "otp", Label: "Code", Type: "text"}}},
 		{Name: "codes", DisplayName: xss, Template: ConnectionForm, FieldErrors: map[string]string{"code": "Enter your code."},
 			Fields: []Field{{Name: "code", Label: xss, Type: "text", Autocomplete: "one-time-code", Value: xss}}},
 		{Name: "idp", DisplayName: "Acme SSO", Template: ConnectionButton, Method: "get", StartURL: "javascript:alert(1)"},
@@ -547,7 +584,8 @@ func TestLoginConnections(t *testing.T) {
 	}}
 	body := render(t, r, http.StatusOK, PageLogin, page).Body.String()
 	for _, want := range []string{
-		`<input id="email" name="email" type="email"`, `<button type="submit">Sign in</button>`,
+		`<input type="hidden" name="email" value="a@acme.test">`, `<button type="submit">Sign in</button>`,
+		`<input id="mailcode-otp" name="otp" type="text"`, `Continue with an email code`,
 		`<input type="hidden" name="connection" value="codes">`,
 		`<input id="codes-code" name="code" type="text" autocomplete="one-time-code" required value="&#34;&gt;&lt;script&gt;`,
 		`aria-describedby="codes-code-error"`, `<p class="field-error" id="codes-code-error">Enter your code.</p>`,
@@ -561,8 +599,26 @@ func TestLoginConnections(t *testing.T) {
 	if strings.Contains(body, "<script>alert") || strings.Contains(body, "javascript:") {
 		t.Errorf("unescaped configuration in:\n%s", body)
 	}
-	if n := strings.Count(body, `name="state" value="flw_1"`); n != 3 {
-		t.Errorf("%d forms carry the flow, want 3 (the two forms and the POST button)", n)
+	if n := strings.Count(body, `name="state" value="flw_1"`); n != 5 {
+		t.Errorf("%d forms carry the flow, want 5 (Not you?, the three forms and the POST button)", n)
+	}
+	if strings.Contains(body, `id="mailcode-email"`) || strings.Count(body, `type="hidden" name="email" value="a@acme.test"`) != 2 {
+		t.Errorf("a form kind's email field is not the hidden email of the methods step:\n%s", body)
+	}
+
+	// The email step: the email field, then only the methods that need no email.
+	page.LoginStep, page.Email = LoginStepIdentify, ""
+	body = render(t, r, http.StatusOK, PageLogin, page).Body.String()
+	for _, want := range []string{`autocomplete="username webauthn"`, `<input id="codes-code" name="code"`, `Continue with Acme SSO</a>`,
+		`Continue with Globex SAML</button>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the email step lacks %s", want)
+		}
+	}
+	for _, absent := range []string{`type="password"`, "mailcode", "Not you?"} {
+		if strings.Contains(body, absent) {
+			t.Errorf("the email step shows %s", absent)
+		}
 	}
 	empty := render(t, r, http.StatusOK, PageLogin, Page{CSRFField: csrfField, Connections: []Connection{}}).Body.String()
 	if strings.Contains(empty, "<form") || !strings.Contains(empty, "no way to sign in") {

@@ -17,6 +17,7 @@ import (
 const (
 	EventConnectionCreated = "connection.created"
 	EventConnectionUpdated = "connection.updated"
+	EventConnectionDeleted = "connection.deleted"
 )
 
 // NewRegistry returns the registry of the connection kinds Authio signs in with. Adding a kind is one
@@ -195,6 +196,31 @@ func (s *SignInService) UpdateConnection(ctx context.Context, id string, upd Con
 		return storage.Connection{}, err
 	}
 	return s.Store.GetConnection(ctx, id)
+}
+
+// DeleteConnection removes a connection of the tenant in ctx, by id, with the credentials and linked identities
+// made through it, and audits it. The tenant's default password connection cannot be deleted (a
+// *directory.ValidationError naming id): the users' passwords are its credentials; disable it instead. A
+// *directory.NotFoundError for an id the tenant does not have.
+func (s *SignInService) DeleteConnection(ctx context.Context, id string) error {
+	return s.Store.InTx(ctx, func(ctx context.Context) error {
+		c, err := s.Store.GetConnection(ctx, id)
+		if err == nil && c.ID != id {
+			err = storage.ErrNotFound // by id only, as GetConnection
+		}
+		if err != nil {
+			return directory.NotFound(err, "connection", id)
+		}
+		if c.Name == storage.DefaultPasswordConnection {
+			return directory.Invalid("id", "%s is the tenant's default password connection, which holds its users' passwords: "+
+				"it cannot be deleted (disable it instead: PATCH {\"enabled\": false})", c.Name)
+		}
+		if err := s.Store.DeleteConnection(ctx, c.ID); err != nil {
+			return directory.NotFound(err, "connection", id)
+		}
+		return s.audit(ctx, storage.AuditEvent{Type: EventConnectionDeleted, Data: storage.JSONMap{
+			"connection_id": c.ID, "name": c.Name, "strategy": StrategyOf(c.Type)}})
+	})
 }
 
 func supportedStrategies(reg *authn.Registry) string {

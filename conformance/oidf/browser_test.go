@@ -159,11 +159,15 @@ func (b *browser) get(rawURL string) landing {
 	return b.navigate(http.MethodGet, rawURL, nil, nil)
 }
 
-var passwordInputRE = regexp.MustCompile(`(?is)<input\b[^>]*\bname\s*=\s*"password"`)
+var (
+	passwordInputRE = regexp.MustCompile(`(?is)<input\b[^>]*\bname\s*=\s*"password"`)
+	identifyStepRE  = regexp.MustCompile(`(?is)<input\b[^>]*\bname\s*=\s*"step"\s+value\s*=\s*"identify"`)
+)
 
-// isLoginPage reports whether l is the hosted sign-in form.
+// isLoginPage reports whether l is the hosted sign-in page: its email step, or the methods step's password form.
 func isLoginPage(l landing) bool {
-	return l.Redirect == nil && l.Page.Status == http.StatusOK && passwordInputRE.MatchString(l.Page.Body)
+	return l.Redirect == nil && l.Page.Status == http.StatusOK &&
+		(passwordInputRE.MatchString(l.Page.Body) || identifyStepRE.MatchString(l.Page.Body))
 }
 
 // hasForm reports whether l is a page with a form posting to path.
@@ -181,7 +185,12 @@ var formActionRE = regexp.MustCompile(`(?is)<form\b[^>]*\baction\s*=\s*"([^"]*)"
 // the OP (the page's own origin).
 func (b *browser) submit(l landing, set url.Values) landing {
 	b.t.Helper()
-	f := testenv.ParseForm(b.t, l.Page.Body)
+	return b.submitForm(l, testenv.ParseForm(b.t, l.Page.Body), set)
+}
+
+// submitForm posts form f of the page l, as submit does.
+func (b *browser) submitForm(l landing, f testenv.Form, set url.Values) landing {
+	b.t.Helper()
 	v := url.Values{}
 	for k, vs := range f.Fields {
 		v[k] = append([]string(nil), vs...)
@@ -201,7 +210,15 @@ func (b *browser) submit(l landing, set url.Values) landing {
 
 // signIn fills the hosted sign-in form of l with the test user's credentials, as the suite's browser automation
 // does, and returns where that leads.
+//
+// The page is email first: the email step's form takes the email, and the methods step it leads to the password.
 func (b *browser) signIn(l landing) landing {
 	b.t.Helper()
-	return b.submit(l, url.Values{"email": {b.op.email}, "password": {b.op.password}})
+	if identifyStepRE.MatchString(l.Page.Body) {
+		l = b.submitForm(l, testenv.ParseFormWith(b.t, l.Page.Body, "step"), url.Values{"email": {b.op.email}})
+		if l.Redirect != nil || l.Page.Status != http.StatusOK || !passwordInputRE.MatchString(l.Page.Body) {
+			return l
+		}
+	}
+	return b.submitForm(l, testenv.ParseFormWith(b.t, l.Page.Body, "password"), url.Values{"password": {b.op.password}})
 }

@@ -235,8 +235,8 @@ func TestRedirectConnectionSignsIn(t *testing.T) {
 			if !strings.Contains(page.Body, link) || !strings.Contains(page.Body, "Continue with Fake IdP") {
 				t.Fatalf("login page lacks the provider's button (%s):\n%s", link, page.Body)
 			}
-			if !strings.Contains(page.Body, `<input id="password" name="password"`) || strings.Contains(page.Body, "Globex IdP") {
-				t.Fatalf("login page: want the password form and no other tenant's connection:\n%s", page.Body)
+			if !strings.Contains(page.Body, `<input id="email" name="email"`) || strings.Contains(page.Body, "Globex IdP") {
+				t.Fatalf("login page: want the email step and no other tenant's connection:\n%s", page.Body)
 			}
 			provider := f.start(t, flow)
 			if provider.Query().Get("state") != flow {

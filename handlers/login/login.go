@@ -19,6 +19,7 @@ import (
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/authn/signin"
 	"github.com/authio/authio/directory"
+	"github.com/authio/authio/handlers/accountpage"
 	"github.com/authio/authio/handlers/oauth"
 	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
@@ -157,6 +158,8 @@ func (h *Handler) page(r *http.Request, p templates.Page) templates.Page {
 	q := url.Values{}
 	if p.Flow != "" {
 		q.Set("state", p.Flow)
+	} else if p.ReturnTo != "" {
+		q.Set("return_to", p.ReturnTo)
 	}
 	p.SignupURL = "/signup"
 	p.LoginURL = "/login"
@@ -203,9 +206,15 @@ func (h *Handler) flowGone(w http.ResponseWriter, r *http.Request, gone *authn.F
 
 // flowPage is the sign-in or sign-up page's data for the flow named by the request's state parameter (the query
 // on GET, the form on POST): the flow's id and the request's login_hint. ok=false: the response is written.
+//
+// The email is the one the user gave at the email step (storage.AuthFlow.LoginEmail), else the request's
+// login_hint. Without a flow, a safe return_to (accountpage.SafeReturnTo) is kept for after the sign-in.
 func (h *Handler) flowPage(w http.ResponseWriter, r *http.Request) (p templates.Page, flow *storage.AuthFlow, ok bool) {
 	id := r.FormValue("state")
 	if id == "" {
+		if rt := r.FormValue("return_to"); accountpage.SafeReturnTo(rt) {
+			p.ReturnTo = rt
+		}
 		return p, nil, true
 	}
 	f, ok := h.openFlow(w, r, id)
@@ -213,7 +222,9 @@ func (h *Handler) flowPage(w http.ResponseWriter, r *http.Request) (p templates.
 		return p, nil, false
 	}
 	p.Flow = f.ID
-	if q, err := url.ParseQuery(f.Params); err == nil {
+	if f.LoginEmail != nil {
+		p.Email = *f.LoginEmail
+	} else if q, err := url.ParseQuery(f.Params); err == nil {
 		p.Email = q.Get("login_hint")
 	}
 	return p, &f, true
@@ -249,6 +260,17 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, flow, ok := h.flowPage(w, r)
 	if !ok {
+		return
+	}
+	// A post that carries a password signs in whatever its step says: a script (or an older page) may post the
+	// email and the password of the email step's form in one go.
+	switch step := r.PostFormValue("step"); {
+	case r.PostFormValue("password") != "":
+	case step == stepIdentify:
+		h.identify(w, r, p, flow)
+		return
+	case step == stepReset:
+		h.notYou(w, r, p, flow)
 		return
 	}
 	form := url.Values{}
@@ -288,6 +310,12 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		if strings.TrimSpace(form.Get(f.Name)) == "" {
 			fieldErrors[f.Name] = requiredMessage(f)
 		}
+	}
+	if msg, ok := fieldErrors["email"]; ok && email == "" {
+		// The methods step lost its email (a form without it): back to the email step, the error on its field.
+		p.LoginStep, p.FieldErrors = templates.LoginStepIdentify, map[string]string{"email": msg}
+		h.renderLogin(w, r, http.StatusBadRequest, p, nil, nil)
+		return
 	}
 	if len(fieldErrors) > 0 {
 		h.renderLogin(w, r, http.StatusBadRequest, p, conn, fieldErrors)
@@ -370,7 +398,10 @@ func requiredMessage(f authn.Field) string {
 // whose fieldErrors (and submitted values) the page shows.
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, p templates.Page, submitted authn.Connection, fieldErrors map[string]string) {
 	if p.LoginStep == "" {
-		p.LoginStep = templates.LoginStepMethods
+		p.LoginStep = templates.LoginStepIdentify
+		if p.Email != "" {
+			p.LoginStep = templates.LoginStepMethods
+		}
 	}
 	conns, err := h.S.LoginConnections(r.Context())
 	if err != nil && r.Method == http.MethodGet {
@@ -414,8 +445,8 @@ func (h *Handler) connectionView(r *http.Request, c authn.Connection, p template
 		v.Template = templates.ConnectionForm
 		for _, f := range k.Fields() {
 			tf := templates.Field{Name: f.Name, Label: f.Label, Type: f.Type, Autocomplete: f.Autocomplete}
-			if f.Type == "email" {
-				tf.Value = p.Email
+			if f.Type == "email" || f.Name == "email" {
+				tf.Value, v.NeedsEmail = p.Email, true
 			}
 			v.Fields = append(v.Fields, tf)
 		}
@@ -445,11 +476,11 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 // flow) instead of the flow's next step or the signed-in page; "" continues as startSession does.
 func (h *Handler) startSessionTo(w http.ResponseWriter, r *http.Request, user storage.User, flow *storage.AuthFlow, amr []string, next string) {
 	ctx := r.Context()
-	cookie, ls, err := h.S.StartSession(ctx, user, amr)
+	cookie, ls, err := h.S.StartSession(authn.WithUserAgent(ctx, r.UserAgent()), user, amr)
 	if errors.Is(err, storage.ErrCredentialsChanged) {
 		// The password changed (or the user was blocked) while this sign-in checked the old one.
 		h.Logger.Info("sign-in failed: credentials changed during the sign-in", "request_id", httpx.RequestIDFromContext(ctx))
-		p := templates.Page{Error: "Wrong email or password."}
+		p := templates.Page{Error: "Wrong email or password.", LoginStep: templates.LoginStepIdentify}
 		if flow != nil {
 			p.Flow = flow.ID
 		}
@@ -469,7 +500,12 @@ func (h *Handler) startSessionTo(w http.ResponseWriter, r *http.Request, user st
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
-		h.render(w, r, http.StatusOK, templates.PageError, templates.Page{Title: "You are signed in", Message: "You can close this page and return to the application."})
+		if rt := r.FormValue("return_to"); accountpage.SafeReturnTo(rt) {
+			http.Redirect(w, r, rt, http.StatusSeeOther)
+			return
+		}
+		h.render(w, r, http.StatusOK, templates.PageError, templates.Page{Title: "You are signed in", Message: "You can close this page and return to the application.",
+			LinkURL: accountpage.Path, LinkText: "Go to your account"})
 		return
 	}
 	_, err = h.S.AdvanceFlow(ctx, *flow, func(f storage.AuthFlow) storage.AuthFlow {

@@ -80,8 +80,9 @@ func TestLoginPage(t *testing.T) {
 	if r.StatusCode != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("status %d, Content-Type %q", r.StatusCode, r.Header.Get("Content-Type"))
 	}
-	form := testenv.ParseForm(t, r.Body)
-	for name, typ := range map[string]string{"email": "email", "password": "password", "csrf_token": "hidden", "state": "hidden"} {
+	// login_hint skips the email step: the methods step's password form carries the hint as its email.
+	form := testenv.ParseFormWith(t, r.Body, "password")
+	for name, typ := range map[string]string{"email": "hidden", "password": "password", "csrf_token": "hidden", "state": "hidden"} {
 		if got, ok := form.Inputs[name]; !ok || got != typ {
 			t.Errorf("input %q: type %q (present %v), want %q", name, got, ok, typ)
 		}
@@ -115,7 +116,7 @@ func TestLoginPage(t *testing.T) {
 	if strings.Contains(r.Body, "<script>alert(1)") {
 		t.Error("login_hint is reflected unescaped")
 	}
-	if form := testenv.ParseForm(t, r.Body); form.Fields.Get("email") != xss {
+	if form := testenv.ParseFormWith(t, r.Body, "password"); form.Fields.Get("email") != xss {
 		t.Errorf("login_hint not kept as text: %q", form.Fields.Get("email"))
 	}
 
@@ -198,7 +199,7 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 			if testenv.Alert(r.Body) == "" {
 				t.Errorf("no error message on the page")
 			}
-			form := testenv.ParseForm(t, r.Body)
+			form := testenv.ParseFormWith(t, r.Body, "password")
 			if form.Fields.Get("email") != tc.email || form.Fields.Get("state") != flow {
 				t.Errorf("form not refilled: %v", form.Fields)
 			}

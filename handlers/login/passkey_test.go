@@ -180,9 +180,9 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		if evs, _ := f.env.S.Store.ListAudit(f.acme.Ctx, storage.AuditFilter{Type: passkey.EventRegistered}); len(evs) != 1 || evs[0].UserID != f.alice.ID {
 			t.Errorf("passkey.registered events = %+v", evs)
 		}
-		page := testenv.Get(t, f.browser, f.acme.URL("/account/passkeys"))
+		page := testenv.Get(t, f.browser, f.acme.URL("/account"))
 		if !strings.Contains(page.Body, "Work laptop") || !strings.Contains(page.Body, "never used") {
-			t.Errorf("the passkeys page does not list the new passkey:\n%s", page.Body)
+			t.Errorf("the account page does not list the new passkey:\n%s", page.Body)
 		}
 
 		t.Run("discoverable", func(t *testing.T) {
@@ -575,10 +575,10 @@ func TestPasskeyAccountPage(t *testing.T) {
 		form.Set("csrf_token", csrf)
 		return testenv.PostForm(t, c, f.acme.URL(path), form, testenv.Header("Origin", origin(f.acme)))
 	}
-	if r := post(f.browser, "/account/passkeys/"+id+"/rename", url.Values{"name": {"YubiKey"}}); r.StatusCode != http.StatusSeeOther {
+	if r := post(f.browser, "/account/passkeys/rename", url.Values{"passkey": {id}, "name": {"YubiKey"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("rename: status %d\n%s", r.StatusCode, r.Body)
 	}
-	if r := post(f.browser, "/account/passkeys/"+id+"/rename", url.Values{"name": {" "}}); r.StatusCode != http.StatusBadRequest ||
+	if r := post(f.browser, "/account/passkeys/rename", url.Values{"passkey": {id}, "name": {" "}}); r.StatusCode != http.StatusBadRequest ||
 		!strings.Contains(r.Body, `aria-invalid="true"`) {
 		t.Errorf("empty name: status %d, want 400 with the field marked", r.StatusCode)
 	}
@@ -591,9 +591,9 @@ func TestPasskeyAccountPage(t *testing.T) {
 	bob := stranger(f)
 	f.acme.SignIn(t, bob, "bob@acme.test", testenv.Password, "")
 	bobCSRF := csrfOf(t, testenv.Get(t, bob, f.acme.URL("/account/passkeys")))
-	for _, action := range []string{"rename", "delete"} {
-		r := testenv.PostForm(t, bob, f.acme.URL("/account/passkeys/"+id+"/"+action), url.Values{"csrf_token": {bobCSRF},
-			"name": {"mine"}}, testenv.Header("Origin", origin(f.acme)))
+	for _, action := range []string{"rename", "remove"} {
+		r := testenv.PostForm(t, bob, f.acme.URL("/account/passkeys/"+action), url.Values{"csrf_token": {bobCSRF},
+			"passkey": {id}, "name": {"mine"}}, testenv.Header("Origin", origin(f.acme)))
 		if r.StatusCode != http.StatusNotFound {
 			t.Errorf("bob's %s of alice's passkey: status %d, want 404", action, r.StatusCode)
 		}
@@ -602,8 +602,8 @@ func TestPasskeyAccountPage(t *testing.T) {
 	f.globex.NewUser("alice@acme.test")
 	f.globex.SignIn(t, globexBrowser, "alice@acme.test", testenv.Password, "")
 	gCSRF := csrfOf(t, testenv.Get(t, globexBrowser, f.globex.URL("/account/passkeys")))
-	r := testenv.PostForm(t, globexBrowser, f.globex.URL("/account/passkeys/"+id+"/delete"), url.Values{"csrf_token": {gCSRF}},
-		testenv.Header("Origin", origin(f.globex)))
+	r := testenv.PostForm(t, globexBrowser, f.globex.URL("/account/passkeys/remove"), url.Values{"csrf_token": {gCSRF},
+		"passkey": {id}}, testenv.Header("Origin", origin(f.globex)))
 	if r.StatusCode != http.StatusNotFound {
 		t.Errorf("globex's delete of acme's passkey: status %d, want 404", r.StatusCode)
 	}
@@ -611,13 +611,19 @@ func TestPasskeyAccountPage(t *testing.T) {
 		t.Errorf("alice's passkey after the others' attempts: %+v, %v", p, err)
 	}
 
-	// Without a session: a page that says to sign in, and the ceremony's JSON says so too.
+	// Without a session: the hosted sign-in, which comes back.
 	anon := stranger(f)
-	if r := testenv.Get(t, anon, f.acme.URL("/account/passkeys")); r.StatusCode != http.StatusUnauthorized {
-		t.Errorf("anonymous page: status %d, want 401", r.StatusCode)
+	if r := testenv.Get(t, anon, f.acme.URL("/account/passkeys")); r.StatusCode != http.StatusSeeOther ||
+		!strings.HasPrefix(r.Header.Get("Location"), "/login?") {
+		t.Errorf("anonymous page: status %d Location %q, want 303 to the sign-in", r.StatusCode, r.Header.Get("Location"))
+	}
+	// The account page lists the passkey with its forms.
+	acct := testenv.Get(t, f.browser, f.acme.URL("/account"))
+	if acct.StatusCode != http.StatusOK || !strings.Contains(acct.Body, "YubiKey") || !strings.Contains(acct.Body, "data-passkey-register") {
+		t.Errorf("the account page: status %d, want the passkey and the add form\n%s", acct.StatusCode, acct.Body)
 	}
 
-	if r := post(f.browser, "/account/passkeys/"+id+"/delete", url.Values{}); r.StatusCode != http.StatusSeeOther {
+	if r := post(f.browser, "/account/passkeys/remove", url.Values{"passkey": {id}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("delete: status %d\n%s", r.StatusCode, r.Body)
 	}
 	if _, err := f.env.S.Store.GetPasskey(f.acme.Ctx, f.alice.ID, id); err == nil {

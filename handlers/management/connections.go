@@ -22,6 +22,9 @@ type connectionView struct {
 	UpdatedAt time.Time      `json:"updated_at"`
 }
 
+// ConnectionJSON is a connection as the Management API shows it (Auth0's shape); the CLI prints the same.
+func ConnectionJSON(c storage.Connection) any { return viewConnection(c) }
+
 func viewConnection(c storage.Connection) connectionView {
 	return connectionView{ID: c.ID, Name: c.Name, Strategy: signin.StrategyOf(c.Type), Enabled: c.Enabled,
 		Options: orEmpty(c.Settings), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
@@ -101,4 +104,15 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	return ok(w, viewConnection(c))
+}
+
+// deleteConnection serves DELETE /connections/{id}: 202 with no body, as Auth0 answers ("the connection is being
+// deleted"; here it is gone when the answer comes). The default password connection is refused with a 400.
+func (h *Handler) deleteConnection(w http.ResponseWriter, r *http.Request) error {
+	if err := h.S.DeleteConnection(r.Context(), pathVar(r, "id")); err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusAccepted)
+	return nil
 }

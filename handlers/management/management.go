@@ -106,6 +106,7 @@ type Tenant interface {
 	GetConnection(ctx context.Context, id string) (storage.Connection, error)
 	CreateConnection(ctx context.Context, spec signin.ConnectionSpec) (storage.Connection, error)
 	UpdateConnection(ctx context.Context, id string, upd signin.ConnectionUpdate) (storage.Connection, error)
+	DeleteConnection(ctx context.Context, id string) error
 	AuditLogPage(ctx context.Context, q directory.LogQuery, p storage.Page) ([]storage.AuditEvent, int64, error)
 	AuditLogAfter(ctx context.Context, q directory.LogQuery) ([]storage.AuditEvent, error)
 	AuditEvent(ctx context.Context, id string) (storage.AuditEvent, error)
@@ -227,6 +228,7 @@ func (h *Handler) routes() []route {
 		{"POST", "/connections", access{"create:connections", !org}, h.createConnection},
 		{"GET", "/connections/{id}", access{"read:connections", !org}, h.getConnection},
 		{"PATCH", "/connections/{id}", access{"update:connections", !org}, h.updateConnection},
+		{"DELETE", "/connections/{id}", access{"delete:connections", !org}, h.deleteConnection},
 	}
 }
 

@@ -1,8 +1,10 @@
 package management
 
 import (
+	"errors"
 	"net/http"
 
+	"github.com/authio/authio/httpx"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/storage"
 )
@@ -64,6 +66,15 @@ func (h *Handler) updateTenantSettings(w http.ResponseWriter, r *http.Request) e
 	if err := decode(r, &b); err != nil {
 		return err
 	}
+	ts, err := h.S.UpdateTenantSettings(r.Context(), b.update())
+	if err != nil {
+		return err
+	}
+	return ok(w, viewTenantSettings(ts))
+}
+
+// update is the change b asks for.
+func (b tenantSettingsBody) update() server.TenantSettingsUpdate {
 	var ph *storage.PasswordHashSettings
 	if b.PasswordHash != nil {
 		ph = &storage.PasswordHashSettings{Algorithm: "bcrypt"}
@@ -74,15 +85,30 @@ func (h *Handler) updateTenantSettings(w http.ResponseWriter, r *http.Request) e
 			ph.Cost = *b.PasswordHash.Cost
 		}
 	}
-	ts, err := h.S.UpdateTenantSettings(r.Context(), server.TenantSettingsUpdate{
+	return server.TenantSettingsUpdate{
 		PasswordHash:              ph,
 		RefreshTokenReuseInterval: b.RefreshTokenReuseInterval,
 		BruteForceThreshold:       b.BruteForceThreshold, BruteForceBlockSeconds: b.BruteForceBlockSeconds,
 		IPFailureLimit: b.IPFailureLimit, IPFailureWindowSeconds: b.IPFailureWindowSeconds,
 		AccountFailureLimit: b.AccountFailureLimit, AccountFailureWindowSeconds: b.AccountFailureWindowSeconds,
-	})
-	if err != nil {
-		return err
 	}
-	return ok(w, viewTenantSettings(ts))
+}
+
+// TenantSettingsJSON is the tenant's settings as GET /api/v2/tenants/settings shows them (the CLI prints the
+// same): every setting with the value in effect.
+func TenantSettingsJSON(ts storage.TenantSettings) any { return viewTenantSettings(ts) }
+
+// DecodeTenantSettingsPatch reads a body of PATCH /api/v2/tenants/settings (one JSON object, no unknown
+// members; the CLI takes the same) into the change it asks for. Bad JSON is an error whose text says what is
+// wrong, naming the member.
+func DecodeTenantSettingsPatch(raw []byte) (server.TenantSettingsUpdate, error) {
+	var b tenantSettingsBody
+	if err := httpx.DecodeJSONObject(raw, &b); err != nil {
+		var be *httpx.BodyError
+		if errors.As(err, &be) {
+			return server.TenantSettingsUpdate{}, errors.New(be.Message)
+		}
+		return server.TenantSettingsUpdate{}, err
+	}
+	return b.update(), nil
 }

@@ -46,6 +46,33 @@ func ParseForm(t testing.TB, page string) Form {
 	if m == nil {
 		t.Fatalf("page has no <form>:\n%s", page)
 	}
+	return parseForm(m)
+}
+
+// ParseFormWith returns the first form of an HTML page that has an input named field (the password form of the
+// sign-in page's methods step, say); it fails the test when there is none.
+func ParseFormWith(t testing.TB, page, field string) Form {
+	t.Helper()
+	for _, m := range formRE.FindAllStringSubmatch(page, -1) {
+		if f := parseForm(m); f.Fields.Has(field) {
+			return f
+		}
+	}
+	t.Fatalf("page has no <form> with an input named %q:\n%s", field, page)
+	return Form{}
+}
+
+// HasFormWith reports whether an HTML page has a form with an input named field.
+func HasFormWith(page, field string) bool {
+	for _, m := range formRE.FindAllStringSubmatch(page, -1) {
+		if parseForm(m).Fields.Has(field) {
+			return true
+		}
+	}
+	return false
+}
+
+func parseForm(m []string) Form {
 	fa := attrs(m[1])
 	f := Form{Action: fa["action"], Method: strings.ToUpper(fa["method"]), Fields: url.Values{}, Inputs: map[string]string{},
 		HasSubmit: submitRE.MatchString(m[2])}
@@ -88,8 +115,10 @@ func (tn *Tenant) Submit(t testing.TB, c *http.Client, f Form, set url.Values) *
 	return PostForm(t, c, tn.URL(action), v, Header("Origin", tn.URL("")))
 }
 
-// SignIn opens the sign-in page (of sign-in flow flowID, when not "") and submits email and password. The
-// client's redirect policy decides whether the 303 is followed.
+// SignIn opens the sign-in page (of sign-in flow flowID, when not "") and signs in as a person does: the email
+// at the email step, then the password at the methods step (IdentifyStep); when the email step answers
+// without a password form, that answer. The client's redirect policy decides whether the password form's 303 is
+// followed.
 func (tn *Tenant) SignIn(t testing.TB, c *http.Client, email, password, flowID string) *Response {
 	t.Helper()
 	u := tn.URL("/login")
@@ -100,8 +129,26 @@ func (tn *Tenant) SignIn(t testing.TB, c *http.Client, email, password, flowID s
 	if page.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: status %d\n%s", u, page.StatusCode, page.Body)
 	}
-	f := ParseForm(t, page.Body)
-	return tn.Submit(t, c, f, url.Values{"email": {email}, "password": {password}})
+	page = tn.IdentifyStep(t, c, page, email)
+	if !HasFormWith(page.Body, "password") {
+		return page // the email step refused the email (or the page offers no password): its answer
+	}
+	return tn.Submit(t, c, ParseFormWith(t, page.Body, "password"), url.Values{"password": {password}})
+}
+
+// IdentifyStep submits email at the email step when page is the sign-in page's email step, and returns the
+// methods step it leads to (the 303 of a flow followed whatever c's redirect policy); any other page is returned
+// as it is.
+func (tn *Tenant) IdentifyStep(t testing.TB, c *http.Client, page *Response, email string) *Response {
+	t.Helper()
+	if !strings.Contains(page.Body, `name="step" value="identify"`) {
+		return page
+	}
+	r := tn.Submit(t, c, ParseFormWith(t, page.Body, "step"), url.Values{"email": {email}})
+	if r.StatusCode == http.StatusSeeOther {
+		r = Get(t, c, tn.URL(r.Location(t).RequestURI()))
+	}
+	return r
 }
 
 // RandomString returns n random bytes, base64url-encoded.

@@ -25,7 +25,7 @@ import { chromium } from 'playwright-core';
 
 import {
   configure, need, BASE_DOMAIN, LABEL, CHROMIUM, CHROMIUM_ARGS, request,
-  check, assert, eq, sameSet, requireValue, short, inBrowser, run,
+  check, assert, eq, sameSet, requireValue, short, inBrowser, run, fillPasswordSignIn, PASSWORD_SUBMIT,
 } from './harness.mjs';
 
 configure({ name: 'demo', accept: 'application/json' });
@@ -131,11 +131,10 @@ async function main() {
       inBrowser(page, async () => {
         await page.click('#sign-in');
         await page.waitForURL((u) => u.origin === new URL(ISSUER).origin && u.pathname === '/login', { waitUntil: 'domcontentloaded' });
-        await page.fill('input[name="email"]', EMAIL);
-        await page.fill('input[name="password"]', PASSWORD);
+        await fillPasswordSignIn(page, EMAIL, PASSWORD);
         await Promise.all([
           page.waitForURL((u) => u.pathname === '/authorize/resume', { waitUntil: 'domcontentloaded' }),
-          page.click('form button[type="submit"]'),
+          page.click(PASSWORD_SUBMIT),
         ]);
         const choices = await page.$$eval('a.choice', (as) => as.map((a) => a.textContent.trim()));
         assert(choices.length === 2 && choices.some((c) => c.includes('Acme Corp')) && choices.some((c) => c.includes('Globex Inc')),

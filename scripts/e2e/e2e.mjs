@@ -43,7 +43,7 @@ import { auth as jwtBearer } from 'express-oauth2-jwt-bearer';
 
 import {
   configure, need, BASE_DOMAIN, SCHEME, LABEL, CHROMIUM, CHROMIUM_ARGS, request,
-  check, assert, eq, requireValue, short, isAt, inBrowser, run, lookup,
+  check, assert, eq, requireValue, short, isAt, inBrowser, run, lookup, fillPasswordSignIn, PASSWORD_SUBMIT,
 } from './harness.mjs';
 
 // ---------------------------------------------------------------- configuration
@@ -106,9 +106,7 @@ async function gotoAndExpect(page, url, prefix, timeoutMs = 15000) {
 }
 
 async function fillLogin(page, email, password) {
-  await page.waitForSelector('form input[name="email"]', { timeout: 15000 });
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', password);
+  await fillPasswordSignIn(page, email, password);
 }
 
 // Full sign-in: opens the authorization URL, expects the login form (unless allowNoForm and
@@ -123,7 +121,7 @@ async function signIn(page, authUrl, { allowNoForm = false } = {}) {
   assert(at.pathname === '/login', `expected to be on /login, at ${page.url()}`);
   await fillLogin(page, USER_EMAIL, USER_PASSWORD);
   const waiter = page.waitForURL((u) => isAt(u.href, REDIRECT_URI), { timeout: 15000, waitUntil: 'commit' });
-  await page.click('form button[type="submit"]');
+  await page.click(PASSWORD_SUBMIT);
   await waiter;
   return { url: page.url(), sawForm: true };
 }
@@ -454,8 +452,9 @@ async function main() {
         eq([...at.searchParams.keys()].join(','), 'state', 'parameters of the sign-in URL');
         assert(!page.url().includes(checks.state) && !page.url().includes('redirect_uri'), `the sign-in URL carries the request: ${short(page.url())}`);
         eq(await page.inputValue('form input[name="state"]'), flow, 'hidden flow id');
-        assert(await page.locator('form input[name="email"]').count(), 'no email input');
-        assert(await page.locator('form input[name="password"]').count(), 'no password input');
+        // email first: the email step (autofill offers passkeys too), the password only at the methods step
+        eq(await page.getAttribute('#email', 'autocomplete'), 'username webauthn', 'autocomplete of the email field');
+        eq(await page.locator('form input[name="password"]').count(), 0, 'password inputs at the email step');
         assert(await page.locator('form input[type="hidden"]').count(), 'no hidden (CSRF) input');
         assert(await page.locator('form button[type="submit"]').count(), 'no submit button');
       }),
@@ -466,11 +465,12 @@ async function main() {
         const attempt = async (email, password) => {
           await page.goto(newAuth().url, { waitUntil: 'domcontentloaded' });
           await fillLogin(page, email, password);
-          await Promise.all([page.waitForEvent('load'), page.click('form button[type="submit"]')]);
+          await Promise.all([page.waitForEvent('load'), page.click(PASSWORD_SUBMIT)]);
           assert(!isAt(page.url(), REDIRECT_URI), 'a failed sign-in reached the redirect URI');
           eq(new URL(page.url()).pathname, '/login', 'path after a failed sign-in');
           assert(await page.locator('form input[name="password"]').count(), 'no form after a failed sign-in');
           return (await page.evaluate(() => document.body.innerText))
+            .replaceAll(email, '<email>') // "Signing in as <email>"
             .replace(/Request ID:\s*\S+/gi, '')
             .replace(/\s+/g, ' ')
             .trim();
@@ -481,11 +481,12 @@ async function main() {
       }),
     );
 
-    await check('login_hint on /authorize pre-fills the email field', () =>
+    await check('login_hint on /authorize skips the email step: "Signing in as" the hint, its password form', () =>
       inBrowser(page, async () => {
         await page.goto(newAuth({ login_hint: USER_EMAIL }).url, { waitUntil: 'domcontentloaded' });
-        await page.waitForSelector('form input[name="email"]');
-        eq(await page.inputValue('input[name="email"]'), USER_EMAIL, 'email field');
+        await page.waitForSelector('form input[name="password"]');
+        eq((await page.textContent('#signing-in-as')).trim(), USER_EMAIL, 'signing in as');
+        eq(await page.inputValue('form:has(input[name="password"]) input[name="email"]'), USER_EMAIL, 'hidden email');
       }),
     );
 
@@ -495,7 +496,7 @@ async function main() {
           await page.goto(globexAuthUrl().url, { waitUntil: 'domcontentloaded' });
           eq(new URL(page.url()).host, hostFor('globex'), 'host');
           await fillLogin(page, USER_EMAIL, USER_PASSWORD);
-          await Promise.all([page.waitForEvent('load'), page.click('form button[type="submit"]')]);
+          await Promise.all([page.waitForEvent('load'), page.click(PASSWORD_SUBMIT)]);
           assert(!isAt(page.url(), REDIRECT_URI), `signed in on globex: ${page.url()}`);
           eq(new URL(page.url()).pathname, '/login', 'path');
           assert(await page.locator('form input[name="password"]').count(), 'no login form after the failed sign-in');
@@ -750,7 +751,7 @@ async function main() {
         eq(await page.inputValue('form input[name="state"]'), flow, 'flow id after a refresh');
         await fillLogin(page, USER_EMAIL, USER_PASSWORD);
         const waiter = page.waitForURL((u) => isAt(u.href, REDIRECT_URI), { timeout: 15000, waitUntil: 'commit' });
-        await page.click('form button[type="submit"]');
+        await page.click(PASSWORD_SUBMIT);
         await waiter;
         const p = pub.callbackParams(page.url());
         assert(p.code && !p.error, `callback ${short(page.url())}`);
@@ -779,7 +780,7 @@ async function main() {
           const finish = async (p, req) => {
             await fillLogin(p, USER_EMAIL, USER_PASSWORD);
             const waiter = p.waitForURL((u) => isAt(u.href, REDIRECT_URI), { timeout: 15000, waitUntil: 'commit' });
-            await p.click('form button[type="submit"]');
+            await p.click(PASSWORD_SUBMIT);
             await waiter;
             const params = pub.callbackParams(p.url());
             eq(params.state, req.checks.state, 'state of the tab');
@@ -942,7 +943,7 @@ async function main() {
           await fillLogin(page, USER_EMAIL, password);
           const [resp] = await Promise.all([
             page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/login'),
-            page.click('form button[type="submit"]'),
+            page.click(PASSWORD_SUBMIT),
           ]);
           await page.waitForLoadState('domcontentloaded');
           return resp;

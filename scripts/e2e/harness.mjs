@@ -159,6 +159,24 @@ export function isAt(urlStr, prefix) {
   return urlStr === prefix || urlStr.startsWith(prefix + '?') || urlStr.startsWith(prefix + '#');
 }
 
+// The hosted sign-in page is email first: the email step (an email field and Continue), then the methods step
+// with the password form. PASSWORD_SUBMIT is that form's button (the methods step's first form is "Not you?").
+export const PASSWORD_SUBMIT = 'form:has(input[name="password"]) button[type="submit"]';
+
+// fillPasswordSignIn does the email step when the page shows it (the email, Continue) and fills the password
+// form of the methods step; the caller clicks PASSWORD_SUBMIT (after setting up its own navigation waiter).
+export async function fillPasswordSignIn(page, email, password, timeout = 15000) {
+  await page.waitForSelector('input[name="email"], input[name="password"]', { timeout });
+  if (await page.$('input[name="step"][value="identify"]')) {
+    await page.fill('#email', email);
+    await Promise.all([
+      page.waitForSelector('input[name="password"]', { timeout }),
+      page.click('form:has(input[name="step"][value="identify"]) button[type="submit"]'),
+    ]);
+  }
+  await page.fill('input[name="password"]', password);
+}
+
 let currentPage = null;
 
 export async function check(name, fn) {

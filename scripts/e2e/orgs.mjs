@@ -42,7 +42,7 @@ import { chromium } from 'playwright-core';
 
 import {
   configure, need, BASE_DOMAIN, SCHEME, LABEL, CHROMIUM, CHROMIUM_ARGS, request,
-  check, assert, eq, sameSet, status, requireValue, short, isAt, inBrowser, run,
+  check, assert, eq, sameSet, status, requireValue, short, isAt, inBrowser, run, fillPasswordSignIn, PASSWORD_SUBMIT,
 } from './harness.mjs';
 
 // ---------------------------------------------------------------- configuration
@@ -98,14 +98,12 @@ async function authorizeIn(page, a, who) {
   if (!isAt(page.url(), REDIRECT_URI) && new URL(page.url()).pathname === '/login') {
     assert(who, `expected no login form (the browser has a session), got ${page.url()}`);
     sawForm = true;
-    await page.waitForSelector('form input[name="email"]', { timeout: 15000 });
-    await page.fill('input[name="email"]', who.email);
-    await page.fill('input[name="password"]', S.password);
+    await fillPasswordSignIn(page, who.email, S.password);
     const waiter = page.waitForURL((u) => isAt(u.href, REDIRECT_URI) || u.pathname.startsWith('/authorize'), {
       timeout: 15000,
       waitUntil: 'domcontentloaded',
     });
-    await page.click('form button[type="submit"]');
+    await page.click(PASSWORD_SUBMIT);
     await waiter;
   } else if (who && !who.allowSession) {
     throw new Error(`expected the login form, the server answered ${page.url()}`);

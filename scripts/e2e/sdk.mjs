@@ -37,7 +37,7 @@ import { chromium } from 'playwright-core';
 
 import {
   configure, need, LABEL, CHROMIUM, CHROMIUM_ARGS, request,
-  check, assert, eq, requireValue, short, isAt, inBrowser, run,
+  check, assert, eq, requireValue, short, isAt, inBrowser, run, fillPasswordSignIn, PASSWORD_SUBMIT,
 } from './harness.mjs';
 
 // ---------------------------------------------------------------- configuration
@@ -224,11 +224,9 @@ async function completeSignIn(pg, base, back, { form, email = ALICE.email } = {}
     if (form === true && !sawForm) throw new Error(`expected the login form of ${base}, the server redirected straight back to ${pg.url()}`);
     if (form === false && sawForm) throw new Error(`expected no login form (the session signs in), got ${pg.url()}`);
     if (sawForm) {
-      await pg.waitForSelector('form input[name="email"]');
-      await pg.fill('input[name="email"]', email);
-      await pg.fill('input[name="password"]', PASSWORD);
+      await fillPasswordSignIn(pg, email, PASSWORD);
       const waiter = pg.waitForURL(answered, { waitUntil: 'commit' });
-      await pg.click('form button[type="submit"]');
+      await pg.click(PASSWORD_SUBMIT);
       await waiter;
     }
     await pg.waitForLoadState('domcontentloaded');

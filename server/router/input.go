@@ -23,7 +23,8 @@ func refuseInput(o *oauth.Handler, l *login.Handler, a *account.Handler, m *mana
 			m.RefuseInput(w, r, e)
 		case strings.HasPrefix(p, "/v1/"):
 			a.RefuseInput(w, r, e)
-		case p == "/login" || p == "/signup" || p == "/oidc/logout" || p == "/v2/logout":
+		case p == "/login" || p == "/signup" || p == "/oidc/logout" || p == "/v2/logout" ||
+			p == "/account" || strings.HasPrefix(p, "/account/"): // the account page is a hosted page too
 			l.RefuseInput(w, r, e)
 		default:
 			o.RefuseInput(w, r, e)

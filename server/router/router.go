@@ -15,7 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/authio/authio/handlers/account"
-	"github.com/authio/authio/handlers/account/passkeys"
+	"github.com/authio/authio/handlers/accountpage"
 	"github.com/authio/authio/handlers/admin"
 	"github.com/authio/authio/handlers/login"
 	"github.com/authio/authio/handlers/management"
@@ -88,19 +88,15 @@ func New(s *server.Server, pages *templates.Renderer, opts Options) http.Handler
 		Secure: s.Config.PublicScheme == "https", SessionTTL: s.Config.SessionTTL, Pages: pages, Logger: s.Logger, Now: s.Now}
 	ah := &account.Handler{S: s, Logger: s.Logger, Now: s.Now}
 	mh := &management.Handler{S: s, Provider: s.Provider, Logger: s.Logger, Now: s.Now}
+	aph := &accountpage.Handler{S: s, CSRFKey: s.Secrets.Derive("csrf"), Secure: s.Config.PublicScheme == "https",
+		Pages: pages, Logger: s.Logger, Now: s.Now}
 	// Every tenant route, whatever its surface, refuses input storage cannot keep before its handler runs.
 	tenant.Use(resolve, httpx.RefuseBadInput(s.Logger, refuseInput(oh, lh, ah, mh)))
 	oh.Mount(tenant)
 	lh.Mount(tenant)
 	ah.Mount(tenant)
 	mh.Mount(tenant)
-	(&passkeys.Handler{S: s, CSRFKey: lh.CSRFKey, Secure: lh.Secure, Pages: pages, Logger: s.Logger,
-		TenantName: func(ctx context.Context) string {
-			if t := server.TenantFromContext(ctx); t != nil {
-				return t.Name
-			}
-			return ""
-		}}).Mount(tenant)
+	aph.Mount(tenant)
 	if opts.DevCallback {
 		tenant.HandleFunc("/dev/callback", devCallback(pages)).Methods(http.MethodGet)
 	}

@@ -10,7 +10,7 @@ var IsolatedTables = map[string]string{
 	"signing_keys":         "TenantIsolation/list (ListKeys), write/AddKey",
 	"clients":              "TenantIsolation/read/GetClientByID, read/GetClient, list (ListClients, ListClientPage), write/UpdateClient, write/DeleteClient, write/CreateClient naming A",
 	"users":                "TenantIsolation/read/GetUser, read/GetUserByEmail, list, write/UpdateUser, write/DeleteUser",
-	"login_sessions":       "TenantIsolation/read/SessionByCookieHash, write/DeleteSession, write/DeleteUserSessions",
+	"login_sessions":       "TenantIsolation/read/SessionByCookieHash, write/DeleteSession, write/DeleteUserSessions; Account/sessions (ListUserSessions, TouchSession, DeleteOtherUserSessions)",
 	"oauth_tokens":         "TenantIsolation/read/Get*Session, read/ClientAssertionJWTValid, write/Delete*Session, write/Rotate*, write/Revoke*",
 	"organizations":        "OrgTenantIsolation/GetOrganization by id, by name, ListOrganizations, ListOrganizationsAfter, UpdateOrganization, DeleteOrganization, CreateOrganization naming A",
 	"memberships":          "OrgTenantIsolation/GetMembership, GetMembershipByID, ListMembers, ListMembersAfter, ListUserMemberships, UpdateMembership, DeleteMembership, CreateMembership",
@@ -24,6 +24,6 @@ var IsolatedTables = map[string]string{
 	"connections":          "Connections/tenant isolation: GetConnection, UpdateConnection, DeleteConnection",
 	"credentials":          "Connections/tenant isolation: SetPasswordCredential (A's user, A's connection), PasswordCredential, ListCredentials, ListUserLinks; Passkeys/tenant isolation: PasskeyByCredentialID, GetPasskey, ListPasskeys, UsePasskey, UpdatePasskey, DeletePasskey, CreatePasskey",
 	"auth_flows":           "Flows/tenant isolation: GetFlow, AdvanceFlow, CompleteFlow of A's flow",
-	"identities":           "Connections/tenant isolation: IdentityBySubject, ListIdentities, ListUserLinks, LinkIdentity to A's user",
+	"identities":           "Connections/tenant isolation: IdentityBySubject, ListIdentities, ListUserLinks, LinkIdentity to A's user; Account/unlink (UnlinkIdentity)",
 	"passkey_challenges":   "Passkeys/tenant isolation: ConsumePasskeyChallenge of A's challenge",
 }
