@@ -2,7 +2,8 @@
 // CDP virtual authenticator (ctap2, internal transport, resident keys, user verification): a new user signs up
 // and adds a passkey on the page offered right after sign-up, signs out, signs in with it discoverably (no
 // email), then after typing the email; the second tenant's domain cannot use it. The ID tokens' amr must say
-// hwk + user (the virtual authenticator's keys are device-bound).
+// hwk + user (the virtual authenticator's keys are device-bound). The discoverable sign-in is checked both through
+// the email field's autofill (conditional mediation) and with the button.
 //
 // Started by scripts/e2e.sh (suite "passkey"), which creates the tenants with the CLI and writes a JSON file:
 //
@@ -75,14 +76,6 @@ async function redeem(a, url) {
 
 const atCallback = (u) => isAt(u.href, REDIRECT_URI);
 
-async function clickPasskey(page) {
-  const button = page.locator('form[data-passkey-login] button[data-passkey-button]');
-  await button.waitFor({ state: 'visible', timeout: 15000 });
-  const waiter = page.waitForURL(atCallback, { timeout: 20000 });
-  await button.click();
-  await waiter;
-}
-
 async function main() {
   await new Promise((resolve) => callbackServer.listen(Number(CB_PORT), '127.0.0.1', resolve));
   console.log(`passkey e2e${LABEL ? ` (${LABEL})` : ''}: tenant ${A}, other tenant ${B}`);
@@ -138,25 +131,60 @@ async function main() {
       assert(!cookies.some((c) => c.name === 'authio_session'), 'the session cookie is gone');
     }));
 
-    await check('sign in with the passkey discoverably (no email typed): amr hwk + user', () => inBrowser(page, async () => {
+    // The virtual authenticator answers at once while presence simulation is on, so the autofill request
+    // (conditional mediation) the sign-in page starts signs in by itself; with it off, requests wait.
+    const presence = (enabled) => cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
+    const begins = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/login/passkey/begin')) begins.push(new URLSearchParams(r.postData() || ''));
+    });
+
+    await check('sign in discoverably through the email field\'s autofill (conditional mediation): amr hwk + user', () => inBrowser(page, async () => {
       const a = newAuth(A, S.client);
+      begins.length = 0;
+      const waiter = page.waitForURL(atCallback, { timeout: 20000 });
       await page.goto(a.url, { waitUntil: 'domcontentloaded', timeout: 15000 });
-      await clickPasskey(page);
+      await waiter;
+      eq(begins.length, 1, 'begin requests');
+      eq(begins[0].get('email'), null, 'the email sent with the ceremony');
       const claims = await redeem(a, page.url());
       eq(claims.email, EMAIL, 'email');
       eq(JSON.stringify(claims.amr), JSON.stringify(['hwk', 'user']), 'amr');
     }));
 
-    await check('sign in with the passkey after typing the email', () => inBrowser(page, async () => {
+    await check('sign in discoverably with the "Sign in with a passkey" button (no email typed)', () => inBrowser(page, async () => {
       await page.goto(`${A}/v2/logout`, { waitUntil: 'domcontentloaded', timeout: 15000 });
+      await presence(false);
+      const a = newAuth(A, S.client);
+      await page.goto(a.url, { waitUntil: 'domcontentloaded', timeout: 15000 });
+      const button = page.locator('form[data-passkey-login] button[data-passkey-button]');
+      await button.waitFor({ state: 'visible', timeout: 15000 });
+      begins.length = 0;
+      await presence(true);
+      const waiter = page.waitForURL(atCallback, { timeout: 20000 });
+      await button.click();
+      await waiter;
+      assert(begins.every((b) => !b.get('email')), 'no email was sent');
+      const claims = await redeem(a, page.url());
+      eq(claims.email, EMAIL, 'email');
+    }));
+
+    await check('sign in with the passkey after the email step', () => inBrowser(page, async () => {
+      await page.goto(`${A}/v2/logout`, { waitUntil: 'domcontentloaded', timeout: 15000 });
+      await presence(false);
       const a = newAuth(A, S.client);
       await page.goto(a.url, { waitUntil: 'domcontentloaded', timeout: 15000 });
       await page.fill('input[type="email"][name="email"]', EMAIL);
-      const begin = page.waitForRequest((r) => r.url().endsWith('/login/passkey/begin'), { timeout: 15000 });
-      const signedIn = clickPasskey(page);
-      const body = new URLSearchParams((await begin).postData() || '');
-      eq(body.get('email'), EMAIL, 'the email sent with the ceremony');
-      await signedIn;
+      await Promise.all([page.waitForSelector('#signing-in-as', { timeout: 15000 }), page.click('form button[type="submit"]')]);
+      const button = page.locator('form[data-passkey-login] button[data-passkey-button]');
+      await button.waitFor({ state: 'visible', timeout: 15000 });
+      begins.length = 0;
+      await presence(true);
+      const waiter = page.waitForURL(atCallback, { timeout: 20000 });
+      await button.click();
+      await waiter;
+      eq(begins.length, 1, 'begin requests');
+      eq(begins[0].get('email'), EMAIL, 'the email sent with the ceremony');
       const claims = await redeem(a, page.url());
       eq(claims.email, EMAIL, 'email');
     }));
