@@ -56,7 +56,7 @@ type Passkeys interface {
 	DeletePasskey(ctx context.Context, userID, id string) error
 
 	// CreatePasskeyChallenge stores c, and drops the challenges of its binding that are used or expired at c's
-	// creation time.
+	// creation time, and the oldest beyond MaxOpenPasskeyChallenges.
 	CreatePasskeyChallenge(ctx context.Context, c PasskeyChallenge) error
 	// ConsumePasskeyChallenge uses the challenge of binding and purpose whose value is challenge, once, with one
 	// conditional write, and returns it. ErrAlreadyUsed when there is no such challenge open at now: unknown,
@@ -189,9 +189,19 @@ func (s *Store) CreatePasskeyChallenge(ctx context.Context, c PasskeyChallenge) 
 		if c.ID == "" {
 			c.ID = newRowID("pkc")
 		}
-		return s.create(ctx, &c, func(tid string) { c.TenantID = tid })
+		if err := s.create(ctx, &c, func(tid string) { c.TenantID = tid }); err != nil {
+			return err
+		}
+		// At most MaxOpenPasskeyChallenges per binding: a page that begins again and again keeps its newest.
+		newest := db.Model(&PasskeyChallenge{}).Select("id").Where("binding = ?", c.Binding).
+			Order("created_at DESC, id DESC").Limit(MaxOpenPasskeyChallenges)
+		return mapErr(db.Where("binding = ? AND id NOT IN (?)", c.Binding, newest).Delete(&PasskeyChallenge{}).Error)
 	})
 }
+
+// MaxOpenPasskeyChallenges is how many challenges one binding (a flow, a session) keeps; creating another drops
+// the oldest.
+const MaxOpenPasskeyChallenges = 5
 
 func (s *Store) ConsumePasskeyChallenge(ctx context.Context, binding, purpose, challenge string, now time.Time) (PasskeyChallenge, error) {
 	var out PasskeyChallenge

@@ -130,5 +130,22 @@ func testPasskeys(t *testing.T, s storage.Storage) {
 		mustNil(t, "another challenge", s.CreatePasskeyChallenge(ctx, late))
 		_, err = s.ConsumePasskeyChallenge(ctx, late.Binding, late.Purpose, late.Challenge, now().Add(2*time.Minute))
 		wantErr(t, "an expired challenge", err, storage.ErrAlreadyUsed)
+
+		// A binding keeps its newest MaxOpenPasskeyChallenges challenges.
+		binding := "flow:flw_" + rnd(t)
+		var values []string
+		for i := range storage.MaxOpenPasskeyChallenges + 2 {
+			v := "many-" + rnd(t)
+			values = append(values, v)
+			mustNil(t, "challenge", s.CreatePasskeyChallenge(ctx, storage.PasskeyChallenge{Binding: binding, Purpose: storage.PasskeyLogin,
+				Challenge: v, RPID: "acme.test", Session: "{}", CreatedAt: now().Add(time.Duration(i) * time.Millisecond),
+				ExpiresAt: at(time.Minute)}))
+		}
+		for i, v := range values {
+			_, err := s.ConsumePasskeyChallenge(ctx, binding, storage.PasskeyLogin, v, now())
+			if kept := i >= 2; kept != (err == nil) {
+				t.Errorf("challenge %d of %d: consume error %v, want it kept: %v", i, len(values), err, kept)
+			}
+		}
 	})
 }
