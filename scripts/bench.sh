@@ -8,8 +8,9 @@
 #   BENCH_DURATION   wrk duration per scenario and connection count (default 20s)
 #   BENCH_CONNS      connection counts (default "16 64")
 #   BENCH_THREADS    wrk threads (default 2)
-#   BENCH_SCENARIOS  subset of: cc_rs256 cc_es256 introspect jwks discovery switch_org scale
-#                    (scale is not in the default set: it takes 10-20 minutes)
+#   BENCH_SCENARIOS  subset of: cc_rs256 cc_es256 introspect jwks discovery switch_org scale signin
+#                    (scale is not in the default set: it takes 10-20 minutes; signin, full hosted password
+#                    sign-ins next to the raw bcrypt rate, is not either: see scripts/bench/signin.sh)
 #   BENCH_TENANTS    scale: tenants created through the bulk path (default 10000)
 #   BENCH_SCALE_ALG  scale: their signing algorithm (default RS256)
 #   BENCH_SCALE_ES_PROBE  scale: ES256 tenants imported first to measure that rate (default 1000; 0: none)
@@ -436,10 +437,16 @@ wrk_run() {
 
 # shellcheck source=scripts/bench/scale.sh
 source "$ROOT/scripts/bench/scale.sh"
+# shellcheck source=scripts/bench/signin.sh
+source "$ROOT/scripts/bench/signin.sh"
 
 for sc in $SCENARIOS; do
   if [[ "$sc" == scale ]]; then
     scale_run
+    continue
+  fi
+  if [[ "$sc" == signin ]]; then
+    signin_run
     continue
   fi
   scenario "$sc"
@@ -472,6 +479,7 @@ kill -0 "$SERVER_PID" 2>/dev/null || die "server died during the run"
       scale_cc_*) m="$RAW_RS_2"; [[ "${SCALE_ALG:-RS256}" == ES256 ]] && m="$RAW_ES_2"
                   pct="$(awk -v r="$rps" -v m="$m" 'BEGIN { printf "%.0f%%", 100 * r / m }')" ;;
       cc_es256) pct="$(awk -v r="$rps" -v m="$RAW_ES_2" 'BEGIN { printf "%.0f%%", 100 * r / m }')" ;;
+      signin) pct="$(awk -v r="$rps" -v m="$RAW_BCRYPT_2" 'BEGIN { printf "%.0f%%", 100 * r / m }')" ;;
     esac
     printf '%-18s %5s %9.0f %9s %9s %7s %8s %5s %5s %5s %5s %6s\n' "$sc" "$c" "$rps" \
       "$(field p50_ms "$line")" "$(field p99_ms "$line")" "$(field errors "$line")" "$pct" \
@@ -479,7 +487,8 @@ kill -0 "$SERVER_PID" 2>/dev/null || die "server died during the run"
       "$(field db_tx_per_req "$line")"
   done <"$RESULTS"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "(%raw 2c: issuance rate as a share of the 2-core raw signing rate of the same algorithm;"
+  echo "(%raw 2c: issuance rate as a share of the 2-core raw signing rate of the same algorithm (signin: sign-ins"
+  echo " as a share of the 2-core raw bcrypt rate; its conns are sign-ins in flight, its req/s and latencies whole sign-ins);"
   echo " errors = non-2xx responses + socket errors/timeouts; srv/pg = cores used by the server/Postgres;"
   echo " busy/steal = cores busy on the whole machine (incl. wrk and anything else) / stolen by the hypervisor, of $(nproc);"
   echo " db tx = Postgres transactions per request)"
@@ -502,6 +511,7 @@ kill -0 "$SERVER_PID" 2>/dev/null || die "server died during the run"
       jwks)       check "JWKS >= 20000/s" "$(ge "$b" 20000)" "$b/s" ;;
       discovery)  check "discovery >= 20000/s" "$(ge "$b" 20000)" "$b/s" ;;
       scale)      scale_summary ;;
+      signin)     signin_summary ;;
       switch_org) # no target: reported only
                   at() { awk -v s="$1" -v c="$2" -v k="$3" '$0 ~ " scenario="s" " && $0 ~ " conns="c" " { for (i = 1; i <= NF; i++) if (index($i, k"=") == 1) v = substr($i, length(k) + 2) } END { print (v == "" ? "-" : v) }' "$RESULTS"; }
                   printf '  ----  %-44s %s\n' "switch-org: reported, no target" \
@@ -510,7 +520,7 @@ kill -0 "$SERVER_PID" 2>/dev/null || die "server died during the run"
   done
   while read -r line; do
     sc="$(field scenario "$line")"; c="$(field conns "$line")"
-    [[ "$sc" == switch_org || "$sc" == scale_* ]] && continue   # reported above, no latency or error target
+    [[ "$sc" == switch_org || "$sc" == scale_* || "$sc" == signin ]] && continue   # reported above, no latency or error target
     if [[ "$c" == 16 ]]; then
       p99="$(field p99_ms "$line")"
       check "p99 < 50 ms at 16 conns: $sc" "$(awk -v p="$p99" 'BEGIN { print (p < 50) ? 1 : 0 }')" "${p99} ms"
