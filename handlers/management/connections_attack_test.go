@@ -54,7 +54,7 @@ func TestAttackConnectionsAcrossTenants(t *testing.T) {
 				t.Errorf("%s: %d %s, want 400", name, r.StatusCode, r.Body)
 			}
 		}
-		for i, strategy := range []string{"oidc", "samlp", "waad", "email", "passkey", "google-oauth2", "AUTH0", " auth0"} {
+		for i, strategy := range []string{"oidc", "samlp", "waad", "email", "sms", "google-oauth2", "AUTH0", " auth0"} {
 			if r := f.api(t, "POST", "/connections", map[string]any{"name": "corp" + strconv.Itoa(i), "strategy": strategy}); r.StatusCode != http.StatusBadRequest {
 				t.Errorf("create strategy %q: %d %s, want 400 (no registered kind)", strategy, r.StatusCode, r.Body)
 			}
