@@ -146,6 +146,42 @@ func DisplayName(c Connection) string {
 	return c.Record().Name
 }
 
+// Ceremony is implemented by a form kind whose browser needs options from the server before it can fill in the
+// form: a WebAuthn sign-in needs a challenge. The sign-in page's script POSTs to /login/{connection}/begin the
+// flow id ("state"), the email given so far ("email", may be empty) and the CSRF token; the pipeline checks that
+// the flow is this browser's and open, opens the connection (refusing an unknown or disabled one as for every
+// step) and answers Begin's value as JSON. The form then posted to /login carries the ceremony's result and the
+// same "state", which the pipeline has checked the same way before Authenticate reads it.
+type Ceremony interface {
+	FormConnection
+	// Begin returns the options (JSON-encodable) of a ceremony for the sign-in flow flowID and remembers, bound
+	// to that flow, used once and for minutes, what Authenticate needs to check its result. email is "" when
+	// the user named no account; an email that names nobody gets options of the same shape as one that names
+	// somebody. Errors are the infrastructure's.
+	Begin(ctx context.Context, flowID, email string) (any, error)
+}
+
+// Enrollable is implemented by a kind whose credentials a signed-in user registers on a page of its own
+// (passkeys). After a sign-up, the pipeline sends the browser to EnrollPath (with the flow's "state" when
+// there is a flow) instead of the flow's next step; that page offers the registration and continues the flow.
+type Enrollable interface {
+	EnrollPath() string
+}
+
+// RefusedError is an ErrInvalidCredentials (errors.Is matches it) that a kind returns when the proof named an
+// account but is refused for a reason a security team should see in the audit log (a passkey whose signature
+// counter went back, or whose backup flags are inconsistent). The pipeline records Reason, and UserID as the
+// event's user, in its signin.failed event.
+type RefusedError struct {
+	Reason string // the audit event's reason, snake_case
+	UserID string // the account the proof named
+}
+
+func (e *RefusedError) Error() string { return "authn: refused: " + e.Reason }
+
+// Is makes a RefusedError match ErrInvalidCredentials.
+func (e *RefusedError) Is(target error) bool { return target == ErrInvalidCredentials }
+
 // PostStateField is the form field in which a POST-binding provider posts the state back (SAML's RelayState).
 const PostStateField = "RelayState"
 
@@ -157,6 +193,8 @@ type Deps struct {
 		storage.Credentials
 		storage.Identities
 	}
+	// Passkeys keeps passkeys and their ceremonies' challenges (the passkey kind), tenant-scoped as Store.
+	Passkeys storage.Passkeys
 	// PasswordCost is the bcrypt cost for the tenant in ctx (tenant setting password_hash, else the server's).
 	PasswordCost func(ctx context.Context) int
 	// OneTime stores single-use secrets (emailed links and codes), Secrets hashes them, Now is the server clock.
@@ -174,6 +212,10 @@ type Deps struct {
 	SendWindow func() time.Duration
 	// BaseURL is {scheme}://{host} of the tenant domain the request in ctx came in on (links in emails).
 	BaseURL func(ctx context.Context) string
+	// Audit appends an event to the audit log of the tenant in ctx (with a transaction's ctx, it commits with it).
+	Audit func(ctx context.Context, e storage.AuditEvent) error
+	// Tx runs fn in a transaction that the store calls made with its ctx join (storage.Transactions.InTx).
+	Tx func(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // ErrTooManyAttempts is what a Challenger answers when the flow has used up its wrong answers: a new secret

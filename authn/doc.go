@@ -23,7 +23,8 @@
 //     (authn.Connection, error), returning a type that implements Connection and one of FormConnection,
 //     RedirectConnection or PostBindingConnection. Optional: Displayed (the name on its button), AccountNamer
 //     (a form kind whose form names an account, so throttling counts per account), Templated (its own
-//     template). Keep secrets (upstream client secrets) encrypted in Settings through deps; never log them.
+//     template), Ceremony (a form kind whose browser first gets options from the server, as WebAuthn's
+//     challenge, at POST /login/{connection}/begin), Enrollable (a kind offered to new accounts after sign-up). Keep secrets (upstream client secrets) encrypted in Settings through deps; never log them.
 //  2. A template, templates/connections/<name>.html, returned by Template(): it renders the kind's part of
 //     the sign-in page with a templates.Connection (its Page gives the CSRF field and the flow id). Without
 //     one, a form kind's Fields render as a generic form and a redirect or POST kind gets a "Continue with

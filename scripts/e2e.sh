@@ -22,7 +22,7 @@
 #        E2E_DEMO=0 skips the demo app run, E2E_README=0 the README check,
 #        E2E_SDK_MJS=/path/to/script.mjs the same for scripts/e2e/sdk.mjs,
 #        E2E_MGMT_MJS=/path/to/script.mjs the same for scripts/e2e/auth0-mgmt.mjs (E2E_MGMT=0 skips it),
-#        E2E_SUITES (default "e2e orgs sdk mgmt pages email reset mfa") the client scripts to run, e.g. E2E_SUITES=sdk,
+#        E2E_SUITES (default "e2e orgs sdk mgmt pages email reset mfa passkey") the client scripts to run, e.g. E2E_SUITES=sdk,
 #        E2E_ARTIFACTS (default scripts/e2e/out) where pages.mjs saves its screenshots,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
@@ -45,7 +45,7 @@ if [[ -z "${E2E_INNER:-}" ]]; then
 fi
 
 WHICH="${1:-all}"
-SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt pages email reset mfa} "
+SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt pages email reset mfa passkey} "
 SUITES="${SUITES//,/ }"
 want() { [[ "$SUITES" == *" $1 "* ]]; }
 case "$WHICH" in sqlite | postgres | all) ;; *)
@@ -593,6 +593,29 @@ run_mfa() {
   add_counts "$outf" "$rc"
 }
 
+# run_passkey KIND PORT : tenants pk (sign-up on) and pkrival with a public client and an API key each, then
+# scripts/e2e/passkey.mjs (CDP virtual authenticator); sets LAST_FAIL
+run_passkey() {
+  local kind=$1 port=$2 cb setup="$WORK/passkey-setup.json" outf="$WORK/passkey.out" rc=0 c o k ko
+  pick_port 18100 18119; cb=$PICKED
+  echo
+  echo "== passkeys ($kind): tenants pk and pkrival"
+  if ! { ocli tenant create --slug pk --name "Passkey E2E" --signup >/dev/null && ocli tenant create --slug pkrival --name "Passkey rival" >/dev/null &&
+    c="$(ocli client create --tenant pk --name pk-web --type public --redirect-uri "http://127.0.0.1:$cb/callback" --grant authorization_code)" &&
+    o="$(ocli client create --tenant pkrival --name pk-web --type public --redirect-uri "http://127.0.0.1:$cb/callback" --grant authorization_code)" &&
+    k="$(ocli apikey create --tenant pk --name e2e)" && ko="$(ocli apikey create --tenant pkrival --name e2e)" &&
+    jq -n --argjson c "$c" --argjson o "$o" --argjson k "$k" --argjson ko "$ko" '{tenant: "pk", other_tenant: "pkrival",
+      client: $c.client_id, other_client: $o.client_id, api_key: $k.key, other_api_key: $ko.key}' >"$setup"; }; then
+    echo "FAIL passkey setup with the CLI (log: $WORK/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    LAST_FAIL=1
+    return 0
+  fi
+  E2E_LABEL="$kind" E2E_PORT="$port" E2E_CALLBACK_PORT="$cb" E2E_PASSKEY_SETUP="$setup" E2E_BASE_DOMAIN=localhost \
+    E2E_TIMEOUT_SECONDS=180 node "$E2E_DIR/passkey.mjs" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+}
+
 # ---- one backend
 run_backend() {
   local kind=$1
@@ -717,6 +740,10 @@ run_backend() {
   fi
   if want mfa; then
     run_mfa "$kind" "$port_a"
+    mf=$((mf + LAST_FAIL))
+  fi
+  if want passkey; then
+    run_passkey "$kind" "$port_a"
     mf=$((mf + LAST_FAIL))
   fi
 

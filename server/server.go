@@ -139,7 +139,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 			return u, err
 		}})
 	s.EmailSendWindow = time.Second
-	s.Connections = signin.NewRegistry(authn.Deps{Store: store, PasswordCost: s.PasswordCostFor, OneTime: store, Secrets: secrets,
+	s.Connections = signin.NewRegistry(authn.Deps{Store: store, Passkeys: store, PasswordCost: s.PasswordCostFor, OneTime: store, Secrets: secrets,
 		Now: now, SendMail: s.SendMail, MailUsable: func() error { return mail.Usable(s.Mail) },
 		SendWindow: func() time.Duration { return s.EmailSendWindow },
 		BaseURL: func(ctx context.Context) string {
@@ -147,7 +147,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 				return t.BaseURL
 			}
 			return ""
-		}})
+		}, Audit: s.Audit, Tx: store.InTx})
 	s.health = newCacheHealth(c, logger, s.flushLocalCaches)
 	s.localCounters = cache.NewMemory()
 	s.SignInService = signin.New(signin.Deps{Store: store, Secrets: secrets, Registry: s.Connections,

@@ -57,6 +57,12 @@ type Credential struct {
 	// OTPStep is, for a TOTP credential, the last RFC 6238 time step (Unix time / 30 s) a code was accepted for:
 	// only a code of a later step is accepted (storage.SecondFactors.UseTOTPStep). 0 for other credentials.
 	OTPStep int64 `gorm:"column:otp_step"`
+	// RPID, CredentialID and SignCount are a passkey's (Type CredentialWebAuthn; empty otherwise): the WebAuthn
+	// relying party id it was registered on (the only one it is usable on), its credential id (base64url, unique
+	// per tenant and RP ID) and the authenticator's last signature counter.
+	RPID         string `gorm:"column:webauthn_rp_id"`
+	CredentialID string `gorm:"column:webauthn_credential_id"`
+	SignCount    int64  `gorm:"column:webauthn_sign_count"`
 }
 
 // Identity links an account at an upstream provider (ConnectionID, Subject: the provider's "sub" or NameID)

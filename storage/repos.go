@@ -396,7 +396,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 	return mapErr(db.Where("user_id = ?", userID).Delete(&LoginSession{}).Error)
 }
 
-// DeleteExpired removes token records, sessions, sign-in flows and user tickets that expired before cutoff. Not tenant-scoped: housekeeping.
+// DeleteExpired removes token records, sessions, sign-in flows, one-time secrets, user tickets and passkey challenges that expired before cutoff. Not tenant-scoped: housekeeping.
 func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int64, error) {
 	var n int64
 	cutoff = cutoff.UTC()
@@ -422,6 +422,11 @@ func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int64, err
 			return res.Error
 		}
 		res = s.conn(ctx).Where("expires_at < ?", cutoff).Delete(&UserTicket{})
+		n += res.RowsAffected
+		if res.Error != nil {
+			return res.Error
+		}
+		res = s.conn(ctx).Where("expires_at < ?", cutoff).Delete(&PasskeyChallenge{})
 		n += res.RowsAffected
 		return res.Error
 	})

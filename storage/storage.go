@@ -319,6 +319,7 @@ type Storage interface {
 	Credentials
 	Identities
 	SecondFactors
+	Passkeys
 	Flows
 	Meta
 	OAuth

@@ -44,6 +44,8 @@ const (
 	PageDevOutbox = "dev_outbox"
 	// PageMFA is the sign-in's second-factor step (Page.MFA says which form it shows).
 	PageMFA = "mfa"
+	// PagePasskeys offers a signed-in user to add a passkey (right after sign-up); LinkURL is the way on.
+	PagePasskeys = "passkeys"
 )
 
 // Generic sign-in method partials (files under connections/): ConnectionForm renders a form kind's Fields,

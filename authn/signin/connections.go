@@ -7,6 +7,7 @@ import (
 
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/authn/emailotp"
+	"github.com/authio/authio/authn/passkey"
 	"github.com/authio/authio/authn/password"
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/internal/ids"
@@ -26,6 +27,7 @@ func NewRegistry(deps authn.Deps) *authn.Registry {
 	reg := authn.NewRegistry(deps)
 	reg.Register(password.Type, password.New)
 	reg.Register(emailotp.Type, emailotp.New)
+	reg.Register(passkey.Type, passkey.New)
 	return reg
 }
 

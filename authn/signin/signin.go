@@ -184,7 +184,12 @@ func (s *SignInService) signInThrough(ctx context.Context, rec storage.Connectio
 		if err := a.failed(ctx); err != nil {
 			return storage.User{}, nil, err
 		}
-		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, "", account, "invalid_credentials"); err != nil {
+		reason, userID := "invalid_credentials", ""
+		var refused *authn.RefusedError
+		if errors.As(err, &refused) {
+			reason, userID = refused.Reason, refused.UserID
+		}
+		if err := s.auditSignInThrough(ctx, rec, audit.EventSignInFailed, userID, account, reason); err != nil {
 			return storage.User{}, nil, err
 		}
 		return storage.User{}, nil, ErrInvalidCredentials

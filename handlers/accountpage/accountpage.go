@@ -69,6 +69,9 @@ type Services interface {
 	ClientIP(r *http.Request) string
 	// SecondFactors: the authenticator section, and the session check's second factor.
 	SecondFactors
+	// LoginConnections lists the tenant's enabled sign-in connections, opened (the passkeys section uses the
+	// passkey kind's).
+	LoginConnections(ctx context.Context) ([]authn.Connection, error)
 }
 
 // Handler serves the account page. Routes must run behind server.ResolveTenant.

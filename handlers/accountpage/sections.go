@@ -9,5 +9,6 @@ func (h *Handler) registered() []Section {
 		&sessionsSection{h},
 		&identitiesSection{h},
 		&authenticatorSection{h},
+		&passkeysSection{h},
 	}
 }

@@ -143,6 +143,7 @@ func (h *Handler) Mount(r *mux.Router) {
 	pages.HandleFunc(oauth.MFAPath, h.mfaPage).Methods(http.MethodGet)
 	pages.HandleFunc(oauth.MFAPath, h.mfaSubmit).Methods(http.MethodPost)
 	pages.HandleFunc(oauth.MFAPath+"/done", h.mfaDone).Methods(http.MethodGet)
+	pages.HandleFunc(BeginPath, h.beginCeremony).Methods(http.MethodPost)
 	pages.HandleFunc("/signup", h.signupPage).Methods(http.MethodGet)
 	pages.HandleFunc("/signup", h.signupSubmit).Methods(http.MethodPost)
 	pages.HandleFunc("/oidc/logout", h.logout).Methods(http.MethodGet, http.MethodPost)
@@ -495,6 +496,12 @@ func (h *Handler) connectionView(r *http.Request, c authn.Connection, p template
 // user signed in (who, which session, when, how) and the browser goes on to its next step; without one, a
 // signed-in page.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user storage.User, flow *storage.AuthFlow, amr []string) {
+	h.startSessionTo(w, r, user, flow, amr, "")
+}
+
+// startSessionTo is startSession that continues at the same-site path next (with the flow's state when there is a
+// flow) instead of the flow's next step or the signed-in page; "" continues as startSession does.
+func (h *Handler) startSessionTo(w http.ResponseWriter, r *http.Request, user storage.User, flow *storage.AuthFlow, amr []string, next string) {
 	ctx := r.Context()
 	cookie, ls, err := h.S.StartSession(authn.WithUserAgent(ctx, r.UserAgent()), user, amr)
 	if errors.Is(err, storage.ErrCredentialsChanged) {
@@ -527,6 +534,10 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
+		if next != "" {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
 		if rt := r.FormValue("return_to"); accountpage.SafeReturnTo(rt) {
 			http.Redirect(w, r, rt, http.StatusSeeOther)
 			return
@@ -550,7 +561,10 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 		h.failed(w, r, "recording the sign-in in its flow failed", err)
 		return
 	}
-	http.Redirect(w, r, oauth.ResumePath+"?"+url.Values{"state": {flow.ID}}.Encode(), http.StatusSeeOther)
+	if next == "" {
+		next = oauth.ResumePath
+	}
+	http.Redirect(w, r, next+"?"+url.Values{"state": {flow.ID}}.Encode(), http.StatusSeeOther)
 }
 
 func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {

@@ -58,7 +58,7 @@ func TestAttackConnectionsAcrossTenants(t *testing.T) {
 		if r := f.api(t, "POST", "/connections", map[string]any{"name": "mail-opts", "strategy": "email", "options": map[string]any{"from": "x"}}); r.StatusCode != http.StatusBadRequest {
 			t.Errorf("create strategy email with options: %d %s, want 400", r.StatusCode, r.Body)
 		}
-		for i, strategy := range []string{"oidc", "samlp", "waad", "passkey", "google-oauth2", "AUTH0", " auth0"} {
+		for i, strategy := range []string{"oidc", "samlp", "waad", "sms", "google-oauth2", "AUTH0", " auth0"} {
 			if r := f.api(t, "POST", "/connections", map[string]any{"name": "corp" + strconv.Itoa(i), "strategy": strategy}); r.StatusCode != http.StatusBadRequest {
 				t.Errorf("create strategy %q: %d %s, want 400 (no registered kind)", strategy, r.StatusCode, r.Body)
 			}

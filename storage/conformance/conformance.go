@@ -61,6 +61,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"NoLostUpdates", testNoLostUpdates},
 		{"Connections", testConnections},
 		{"Flows", testFlows},
+		{"Passkeys", testPasskeys},
 		{"Account", testAccount},
 		{"RevokeUserTokens", testRevokeUserTokens},
 		{"UserTickets", testUserTickets},

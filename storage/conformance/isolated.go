@@ -22,9 +22,10 @@ var IsolatedTables = map[string]string{
 	"api_keys":             "OrgTenantIsolation/APIKeyByHash, ListAPIKeys, DeleteAPIKey, TouchAPIKey, CreateAPIKey naming A",
 	"audit_events":         "OrgTenantIsolation/ListAudit (by type, user, organization, cursor, checkpoint), CountAudit, GetAuditEvent, AppendAudit naming A",
 	"connections":          "Connections/tenant isolation: GetConnection, UpdateConnection, DeleteConnection",
-	"credentials":          "Connections/tenant isolation: SetPasswordCredential (A's user, A's connection), PasswordCredential, ListCredentials, ListUserLinks",
+	"credentials":          "Connections/tenant isolation: SetPasswordCredential (A's user, A's connection), PasswordCredential, ListCredentials, ListUserLinks; Passkeys/tenant isolation: PasskeyByCredentialID, GetPasskey, ListPasskeys, UsePasskey, UpdatePasskey, DeletePasskey, CreatePasskey",
 	"auth_flows":           "Flows/tenant isolation: GetFlow, AdvanceFlow, CompleteFlow of A's flow",
 	"identities":           "Connections/tenant isolation: IdentityBySubject, ListIdentities, ListUserLinks, LinkIdentity to A's user; Account/unlink (UnlinkIdentity)",
 	"user_tickets":         "UserTickets/tenant isolation: OpenUserTicket, RedeemUserTicket, RevokeUserTickets, CreateUserTicket with A's id and hash",
 	"one_time_secrets":     "OneTimeSecrets/tenant isolation: OneTimeSecretByHash, OpenOneTimeSecretForFlow, ConsumeOneTimeSecret, ConsumeOneTimeSecretByID, RecordOneTimeCodeFailure, InvalidateOneTimeSecrets",
+	"passkey_challenges":   "Passkeys/tenant isolation: ConsumePasskeyChallenge of A's challenge",
 }
