@@ -53,6 +53,9 @@ type Server struct {
 	Now     func() time.Time
 	// Connections opens the tenant's stored connections into their kinds (see package authn).
 	Connections *authn.Registry
+	// Upstream is the HTTP client upstream sign-in kinds (authn/oidc) reach identity providers with
+	// (NewUpstreamClient); tests may replace it before serving.
+	Upstream *http.Client
 
 	health *cacheHealth
 	// origin names this process in the invalidations it sends, so it skips its own.
@@ -91,18 +94,19 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 	m := memo.New(memo.Options{MaxBytes: cfg.CacheMaxBytes, TTL: cfg.CacheTTL, ShortTTL: unannouncedTTL,
 		Uncommitted: uncommitted})
 	s := &Server{
-		Config:  cfg,
-		Logger:  logger,
-		Store:   store,
-		Cache:   c,
-		Secrets: secrets,
-		Memo:    m,
-		Keys:    keys.NewKeyManager(store, secrets, m),
-		KeyPool: keys.NewKeyPool(cfg.KeyPool),
-		Tenants: NewTenantResolver(store, m),
-		Metrics: NewMetrics(),
-		Now:     time.Now,
-		origin:  ids.Random(12),
+		Config:   cfg,
+		Logger:   logger,
+		Store:    store,
+		Cache:    c,
+		Secrets:  secrets,
+		Memo:     m,
+		Keys:     keys.NewKeyManager(store, secrets, m),
+		KeyPool:  keys.NewKeyPool(cfg.KeyPool),
+		Tenants:  NewTenantResolver(store, m),
+		Metrics:  NewMetrics(),
+		Now:      time.Now,
+		Upstream: NewUpstreamClient(),
+		origin:   ids.Random(12),
 	}
 	s.Metrics.Registry.MustRegister(memoCollector{m})
 	s.stops = append(s.stops, store.OnCommit(memo.Tables(), s.committed), store.SetClientCache(memoClients{m}))
@@ -118,7 +122,14 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 			}
 			return u, err
 		}})
-	s.Connections = signin.NewRegistry(authn.Deps{Store: store, PasswordCost: s.PasswordCostFor})
+	s.Connections = signin.NewRegistry(authn.Deps{Store: store, PasswordCost: s.PasswordCostFor, Secrets: secrets,
+		HTTPClient: func() *http.Client { return s.Upstream }, Memo: m, Now: now, Logger: logger,
+		BaseURL: func(ctx context.Context) string {
+			if t := TenantFromContext(ctx); t != nil {
+				return t.BaseURL
+			}
+			return ""
+		}})
 	s.health = newCacheHealth(c, logger, s.flushLocalCaches)
 	s.localCounters = cache.NewMemory()
 	s.SignInService = signin.New(signin.Deps{Store: store, Secrets: secrets, Registry: s.Connections,

@@ -204,8 +204,11 @@ type LoginSession struct {
 	CookieHash string
 	AuthTime   time.Time
 	AMR        StringList
-	ExpiresAt  time.Time
-	CreatedAt  time.Time
+	// ConnectionName is the name of the connection the session signed in through ("" for sessions from before
+	// it was recorded).
+	ConnectionName string
+	ExpiresAt      time.Time
+	CreatedAt      time.Time
 }
 
 // oauthToken is one fosite request record: an authorization code, access token, refresh token, PKCE or OIDC
