@@ -22,7 +22,7 @@
 #        E2E_DEMO=0 skips the demo app run, E2E_README=0 the README check,
 #        E2E_SDK_MJS=/path/to/script.mjs the same for scripts/e2e/sdk.mjs,
 #        E2E_MGMT_MJS=/path/to/script.mjs the same for scripts/e2e/auth0-mgmt.mjs (E2E_MGMT=0 skips it),
-#        E2E_SUITES (default "e2e orgs sdk mgmt") the client scripts to run, e.g. E2E_SUITES=sdk,
+#        E2E_SUITES (default "e2e orgs sdk mgmt upstream") the client scripts to run, e.g. E2E_SUITES=sdk,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
 # Needs: go, node >= 20, npm, curl, jq, psql, redis-cli, /usr/bin/chromium, Debian python3-jwt and python3-authlib.
@@ -44,7 +44,7 @@ if [[ -z "${E2E_INNER:-}" ]]; then
 fi
 
 WHICH="${1:-all}"
-SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt} "
+SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt upstream} "
 SUITES="${SUITES//,/ }"
 want() { [[ "$SUITES" == *" $1 "* ]]; }
 case "$WHICH" in sqlite | postgres | all) ;; *)
@@ -491,6 +491,41 @@ run_mgmt() {
   add_counts "$outf" "$rc"
 }
 
+# ---- upstream OIDC (scripts/e2e/upstream.mjs): tenant fedidp is the identity provider of tenant fed
+
+# run_upstream KIND PORT : a verified and an unverified user on fedidp, its confidential client for fed's
+# callback, fed's app and API key, a rival tenant's app; runs upstream.mjs (which creates the connection through
+# the Management API). Sets LAST_FAIL.
+run_upstream() {
+  local kind=$1 port=$2 cb setup="$WORK/upstream-setup.json" outf="$WORK/upstream.out" rc=0 ok=1 idpc app rival key
+  pick_port 18100 18119; cb=$PICKED
+  echo
+  echo "== upstream OIDC ($kind): fed signs in through fedidp, callback port $cb"
+  ocli tenant create --slug fed --name "Federated" >/dev/null && ocli tenant create --slug fedidp --name "Fed IdP" >/dev/null &&
+    ocli tenant create --slug fedrival --name "Fed rival" >/dev/null &&
+    ocli user create --tenant fedidp --email dana@fed.test --password "$USER_PASSWORD" --email-verified >/dev/null &&
+    ocli user create --tenant fedidp --email ulla@fed.test --password "$USER_PASSWORD" >/dev/null &&
+    idpc="$(ocli client create --tenant fedidp --name fed --type confidential --grant authorization_code \
+      --redirect-uri "http://fed.localhost:$port/login/callback")" &&
+    app="$(ocli client create --tenant fed --name fed-app --type public --grant authorization_code --redirect-uri "http://127.0.0.1:$cb/callback")" &&
+    rival="$(ocli client create --tenant fedrival --name rival-app --type public --grant authorization_code --redirect-uri "http://127.0.0.1:$cb/callback")" &&
+    key="$(ocli apikey create --tenant fed --name e2e)" &&
+    jq -n --arg pw "$USER_PASSWORD" --argjson idpc "$idpc" --argjson app "$app" --argjson rival "$rival" --argjson key "$key" \
+      '{tenant: "fed", idp_tenant: "fedidp", rival_tenant: "fedrival", password: $pw, verified: "dana@fed.test",
+        unverified: "ulla@fed.test", idp_client: {id: $idpc.client_id, secret: $idpc.client_secret},
+        app: $app.client_id, rival_app: $rival.client_id, api_key: $key.key}' >"$setup" || ok=0
+  if [[ $ok == 0 ]]; then
+    echo "FAIL upstream setup with the CLI (log: $WORK/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    LAST_FAIL=1
+    return 0
+  fi
+  E2E_LABEL="$kind" E2E_PORT="$port" E2E_CALLBACK_PORT="$cb" E2E_UPSTREAM_SETUP="$setup" \
+    E2E_BASE_DOMAIN=localhost E2E_SCHEME=http E2E_TIMEOUT_SECONDS=180 \
+    node "$E2E_DIR/upstream.mjs" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+}
+
 # ---- one backend
 run_backend() {
   local kind=$1
@@ -575,7 +610,7 @@ run_backend() {
 
   start_server A "$port_a" "$admin_a"
 
-  local rc=0 outf="$WORK/e2e.out" f=0 of=0 sf=0 mf=0
+  local rc=0 outf="$WORK/e2e.out" f=0 of=0 sf=0 mf=0 uf=0
   if want e2e; then
     E2E_LABEL="$kind" E2E_PORT="$port_a" E2E_CALLBACK_PORT="$cb_port" E2E_ADMIN_PORT="$admin_a" \
       E2E_USER_EMAIL="$USER_EMAIL" E2E_USER_PASSWORD="$USER_PASSWORD" E2E_USER_ID="$user_id" \
@@ -599,6 +634,10 @@ run_backend() {
     run_mgmt "$kind" "$port_a"
     mf=$LAST_FAIL
   fi
+  if want upstream; then
+    run_upstream "$kind" "$port_a"
+    uf=$LAST_FAIL
+  fi
 
   if [[ "$kind" == postgres ]]; then
     pick_port 18080 18099; port_b=$PICKED
@@ -614,7 +653,7 @@ run_backend() {
   TOTAL_PASS=$((TOTAL_PASS + R_PASS))
   TOTAL_FAIL=$((TOTAL_FAIL + R_FAIL))
 
-  if [[ $f -ne 0 || $of -ne 0 || $sf -ne 0 || $mf -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
+  if [[ $f -ne 0 || $of -ne 0 || $sf -ne 0 || $mf -ne 0 || $uf -ne 0 || $R_FAIL -ne 0 ]]; then dump_logs; fi
   stop_servers
 }
 

@@ -71,9 +71,11 @@ var kinds = [numKinds]kindInfo{
 	// A template is a function of its key alone (kind and algorithm): it never needs invalidating, and it is
 	// every tenant's (each fills in its own base URL).
 	Discovery: {name: "discovery", global: true},
-	// An upstream provider's discovery document and key set (authn/oidc), per tenant and connection: a change to
-	// the tenant's connections drops them; the key set refreshes itself when a token names a key it lacks.
-	Upstream: {name: "upstream", maxAge: time.Hour, sources: []Source{{Table: "connections"}}},
+	// An upstream provider's discovery document and key set (authn/oidc), per tenant and connection id: a
+	// connection changed or removed drops them (a new one has an id of its own); the key set refreshes itself
+	// when a token names a key it lacks.
+	Upstream: {name: "upstream", maxAge: time.Hour, sources: []Source{
+		{Table: "connections", Ops: []string{storage.OpUpdate, storage.OpDelete}}}},
 }
 
 // String is the kind's name, as in metrics.
