@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
@@ -179,9 +178,8 @@ type Deps struct {
 	// BaseURL is {scheme}://{host} of the tenant domain the request in ctx came in on; CallbackPath appended is
 	// the callback a redirect kind's provider was given.
 	BaseURL func(ctx context.Context) string
-	// Now is the server's clock; Logger its logger.
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Now is the server's clock.
+	Now func() time.Time
 }
 
 // CallbackPath is the path of the callback every redirect kind's provider sends the browser back to (on the

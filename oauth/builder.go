@@ -39,7 +39,7 @@ func (s *Service) AuthorizeSession(_ context.Context, ar fosite.AuthorizeRequest
 	if ls.ID != "" {
 		claims.Extra["sid"] = ls.ID
 	}
-	if ls.ConnectionName != "" {
+	if ls.ConnectionName != "" && ls.ConnectionName != storage.DefaultPasswordConnection {
 		claims.Extra[ClaimIdP] = ls.ConnectionName
 	}
 	if access != nil {

@@ -23,8 +23,10 @@ const (
 	ClaimPermissions = "permissions"
 )
 
-// ClaimIdP is the ID-token claim naming the connection the sign-in session signed in through (its name:
-// "Username-Password-Authentication", "google", …); absent for sessions older than its record.
+// ClaimIdP is the ID-token claim naming the connection the sign-in session signed in through (its name: "google",
+// "acme-sso", …). It is left out for the tenant's default password connection, the sign-in every tenant has (so
+// a plain password sign-in's ID token carries no claim it was not asked for, as OpenID conformance checks), and
+// for sessions older than its record.
 const ClaimIdP = "idp"
 
 // reservedClaims are the claim names Authio (or fosite on its behalf) sets in ID tokens, access tokens and

@@ -123,7 +123,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 			return u, err
 		}})
 	s.Connections = signin.NewRegistry(authn.Deps{Store: store, PasswordCost: s.PasswordCostFor, Secrets: secrets,
-		HTTPClient: func() *http.Client { return s.Upstream }, Memo: m, Now: now, Logger: logger,
+		HTTPClient: func() *http.Client { return s.Upstream }, Memo: m, Now: now,
 		BaseURL: func(ctx context.Context) string {
 			if t := TenantFromContext(ctx); t != nil {
 				return t.BaseURL

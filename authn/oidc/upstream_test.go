@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,6 +189,10 @@ func TestUpstreamOIDCAgainstAnotherTenant(t *testing.T) {
 			if claims["sub"] != u.ID || claims["idp"] != "idp" || !sameStrings(claims["amr"], "fed") {
 				t.Errorf("ID token sub %v idp %v amr %v, want %s, idp, [fed]", claims["sub"], claims["idp"], claims["amr"], u.ID)
 			}
+			sess, _, err := f.env.S.SessionFromCookie(f.acme.Ctx, testenv.Cookie(s.browser, f.acme.URL("/"), "authio_session"))
+			if err != nil || sess.ConnectionName != "idp" || !slices.Equal(sess.AMR, []string{"fed"}) {
+				t.Errorf("session %+v (%v), want one naming connection idp with amr [fed]", sess, err)
+			}
 			ls := f.links(t, u.ID)
 			if len(ls) != 1 || ls[0].ConnectionID != f.conn.ID || ls[0].Subject != carol.ID {
 				t.Errorf("links %+v, want one to connection %s with idp's subject %s", ls, f.conn.ID, carol.ID)
@@ -230,6 +235,20 @@ func TestUpstreamOIDCAgainstAnotherTenant(t *testing.T) {
 			}
 			if n := len(f.links(t, local.ID)); n != 1 {
 				t.Errorf("%d links, want 1", n)
+			}
+		})
+
+		t.Run("a password sign-in's ID token has no idp claim, but its session names the connection", func(t *testing.T) {
+			browser := f.env.Client(testenv.ClientOptions{StopAt: []string{appRedirect}})
+			ar := testenv.NewAuthRequest(f.app.ClientID, appRedirect)
+			code := ar.Code(t, f.acme, browser, "erin@idp.test", testenv.Password)
+			_, claims := testenv.DecodeJWT(t, testenv.TokensOf(t, ar.Exchange(t, f.acme, browser, code)).IDToken)
+			if _, has := claims["idp"]; has || !sameStrings(claims["amr"], "pwd") {
+				t.Errorf("idp %v amr %v, want no idp and [pwd]", claims["idp"], claims["amr"])
+			}
+			ls, _, err := f.env.S.SessionFromCookie(f.acme.Ctx, testenv.Cookie(browser, f.acme.URL("/"), "authio_session"))
+			if err != nil || ls.ID != claims["sid"] || ls.ConnectionName != storage.DefaultPasswordConnection {
+				t.Errorf("the password sign-in's session %+v (%v), want sid %v naming %s", ls, err, claims["sid"], storage.DefaultPasswordConnection)
 			}
 		})
 

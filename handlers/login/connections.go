@@ -19,7 +19,7 @@ import (
 // the flow id as state; a POST-binding kind's provider posts to PostCallbackPath with the flow id in
 // authn.PostStateField.
 const (
-	CallbackPath     = "/login/callback"
+	CallbackPath     = authn.CallbackPath
 	PostCallbackPath = "/login/callback/post"
 )
 
