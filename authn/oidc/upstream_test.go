@@ -468,6 +468,11 @@ func TestUpstreamSettingsThroughTheManagementAPI(t *testing.T) {
 		if r.StatusCode != http.StatusBadRequest {
 			t.Errorf("changing the preset: %d, want 400", r.StatusCode)
 		}
+		// Options written back without the preset (or the secret) keep both.
+		r = acme.API(t, c, http.MethodPatch, "/connections/"+id, key, map[string]any{"options": map[string]any{"client_id": "id-google-2"}})
+		if r.StatusCode != http.StatusOK || r.JSON(t)["strategy"] != "google-oauth2" {
+			t.Errorf("PATCH without the preset: %d %s", r.StatusCode, r.Body)
+		}
 		// The sign-in page shows the presets' names.
 		app := acme.NewClient(directory.ClientSpec{Name: "app", Type: storage.ClientPublic, RedirectURIs: []string{appRedirect}})
 		browser := env.Client(testenv.ClientOptions{})

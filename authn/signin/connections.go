@@ -214,21 +214,28 @@ func (s *SignInService) UpdateConnection(ctx context.Context, id string, upd Con
 				// client that reads a connection and writes its options back does not erase it. An empty string
 				// removes it.
 				if secret := s.registry.SecretSettings(old.Type); len(secret) > 0 {
-					clear, err := s.registry.Unseal(old)
+					plain, err := s.registry.Unseal(old)
 					if err != nil {
 						return old, err
 					}
 					for _, name := range secret {
 						if _, given := next[name]; !given {
-							if v, ok := clear.Settings[name]; ok {
+							if v, ok := plain.Settings[name]; ok {
 								next[name] = v
 							}
 						}
 					}
 				}
-				// A preset is what the connection is (its strategy): it cannot change either.
-				if old.Type == storage.ConnectionOIDC && oidc.StrategyOf(next) != oidc.StrategyOf(old.Settings) {
-					return old, directory.Invalid("options", "preset cannot be changed")
+				// A preset is what the connection is (its strategy): left out, it is kept; it cannot change.
+				if old.Type == storage.ConnectionOIDC {
+					if p, had := old.Settings[oidc.SettingPreset]; had {
+						if _, given := next[oidc.SettingPreset]; !given {
+							next[oidc.SettingPreset] = p
+						}
+					}
+					if oidc.StrategyOf(next) != oidc.StrategyOf(old.Settings) {
+						return old, directory.Invalid("options", "preset cannot be changed")
+					}
 				}
 				old.Settings = next
 				changed = append(changed, "options")
