@@ -2,16 +2,19 @@ package authn
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/authio/authio/keys"
 	"github.com/authio/authio/mail"
+	"github.com/authio/authio/server/memo"
 	"github.com/authio/authio/storage"
 )
 
@@ -21,6 +24,11 @@ var ErrInvalidCredentials = errors.New("authn: invalid credentials")
 
 // ErrDisabled is returned by Registry.Open for a connection whose Enabled is false: it refuses every sign-in.
 var ErrDisabled = errors.New("authn: connection disabled")
+
+// ErrUpstreamUnavailable is wrapped by what an upstream kind answers when its provider cannot be used: discovery,
+// key set or token endpoint unreachable, answering 5xx or answering what the kind cannot read. The sign-in
+// page says the provider is unreachable (502) and the server logs the detail.
+var ErrUpstreamUnavailable = errors.New("authn: the identity provider is unreachable")
 
 // ErrUnknownType is returned by Registry.Open for a connection type no kind is registered for.
 var ErrUnknownType = errors.New("authn: no connection kind registered for this type")
@@ -216,6 +224,12 @@ type Deps struct {
 	Audit func(ctx context.Context, e storage.AuditEvent) error
 	// Tx runs fn in a transaction that the store calls made with its ctx join (storage.Transactions.InTx).
 	Tx func(ctx context.Context, fn func(ctx context.Context) error) error
+	// HTTPClient is the client upstream kinds reach their providers with (timeouts set; *.localhost names reach
+	// loopback). Nil: http.DefaultClient.
+	HTTPClient func() *http.Client
+	// Memo is the server's cache (package server/memo): upstream kinds keep their providers' discovery documents
+	// and key sets there, per tenant and connection.
+	Memo *memo.Memo
 }
 
 // ErrTooManyAttempts is what a Challenger answers when the flow has used up its wrong answers: a new secret
@@ -245,6 +259,20 @@ type LinkVerifier interface {
 	LinkFlow(ctx context.Context, token string) (string, error)
 }
 
+// CallbackPath is the path of the callback every redirect kind's provider sends the browser back to (on the
+// tenant domain the sign-in started on).
+const CallbackPath = "/login/callback"
+
+// Client returns d.HTTPClient(), or http.DefaultClient without one.
+func (d Deps) Client() *http.Client {
+	if d.HTTPClient != nil {
+		if c := d.HTTPClient(); c != nil {
+			return c
+		}
+	}
+	return http.DefaultClient
+}
+
 // Factory opens a stored connection of its type. It validates rec.Settings and returns an error that says what
 // is wrong with them (the management API shows it in a 400).
 type Factory func(rec storage.Connection, deps Deps) (Connection, error)
@@ -253,23 +281,130 @@ type Factory func(rec storage.Connection, deps Deps) (Connection, error)
 type Registry struct {
 	mu        sync.RWMutex
 	factories map[string]Factory
+	secrets   map[string][]string
 	deps      Deps
 }
 
 // NewRegistry returns an empty registry whose factories get deps.
 func NewRegistry(deps Deps) *Registry {
-	return &Registry{factories: map[string]Factory{}, deps: deps}
+	return &Registry{factories: map[string]Factory{}, secrets: map[string][]string{}, deps: deps}
 }
 
-// Register makes typ a connection type, opened by f. Registering a type twice is a programming error and
-// panics.
-func (r *Registry) Register(typ string, f Factory) {
+// Register makes typ a connection type, opened by f. secretSettings name the settings of the type that hold
+// secrets (an upstream client secret): the connection service stores them sealed (Seal), f gets them in clear,
+// and the Management API never shows them. Registering a type twice is a programming error and panics.
+func (r *Registry) Register(typ string, f Factory, secretSettings ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.factories[typ]; dup {
 		panic(fmt.Sprintf("authn: connection type %q registered twice", typ))
 	}
 	r.factories[typ] = f
+	r.secrets[typ] = secretSettings
+}
+
+// SecretSettings are the names of typ's settings that hold secrets (see Register).
+func (r *Registry) SecretSettings(typ string) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.secrets[typ]
+}
+
+// sealedPrefix starts a sealed setting's stored value: the rest is the AES-GCM ciphertext (keys.Secrets),
+// base64url-encoded.
+const sealedPrefix = "sealed:v1:"
+
+// sealPurpose binds a sealed setting to its connection and name: a value copied into another connection (of
+// this tenant or another) or under another name does not open.
+func sealPurpose(connectionID, name string) string {
+	return "connection-setting/" + connectionID + "/" + name
+}
+
+// Seal returns rec with the settings its type registers as secret encrypted with the server's key, ready to be
+// stored; a secret setting that is absent or empty is left out. rec.ID must be set. Settings are copied, not
+// changed in place.
+func (r *Registry) Seal(rec storage.Connection) (storage.Connection, error) {
+	names := r.SecretSettings(rec.Type)
+	if len(names) == 0 {
+		return rec, nil
+	}
+	out := make(storage.JSONMap, len(rec.Settings))
+	for k, v := range rec.Settings {
+		out[k] = v
+	}
+	for _, name := range names {
+		v, ok := out[name]
+		if !ok {
+			continue
+		}
+		s, isString := v.(string)
+		if !isString {
+			return rec, fmt.Errorf("%s must be a string", name)
+		}
+		if s == "" {
+			delete(out, name)
+			continue
+		}
+		ct, err := r.deps.Secrets.Encrypt(sealPurpose(rec.ID, name), []byte(s))
+		if err != nil {
+			return rec, err
+		}
+		out[name] = sealedPrefix + base64.RawURLEncoding.EncodeToString(ct)
+	}
+	rec.Settings = out
+	return rec, nil
+}
+
+// Unseal returns rec as stored with its secret settings decrypted (the inverse of Seal). A stored secret
+// setting that is not sealed, or does not open with this server's key, is an error: a misconfiguration, not a
+// credential to use.
+func (r *Registry) Unseal(rec storage.Connection) (storage.Connection, error) {
+	names := r.SecretSettings(rec.Type)
+	if len(names) == 0 {
+		return rec, nil
+	}
+	out := make(storage.JSONMap, len(rec.Settings))
+	for k, v := range rec.Settings {
+		out[k] = v
+	}
+	for _, name := range names {
+		v, ok := out[name]
+		if !ok {
+			continue
+		}
+		s, _ := v.(string)
+		enc, sealed := strings.CutPrefix(s, sealedPrefix)
+		if !sealed {
+			return rec, fmt.Errorf("authn: connection %s: setting %s is stored unsealed", rec.ID, name)
+		}
+		ct, err := base64.RawURLEncoding.DecodeString(enc)
+		if err != nil {
+			return rec, fmt.Errorf("authn: connection %s: setting %s: %w", rec.ID, name, keys.ErrDecrypt)
+		}
+		pt, err := r.deps.Secrets.Decrypt(sealPurpose(rec.ID, name), ct)
+		if err != nil {
+			return rec, fmt.Errorf("authn: connection %s: setting %s: %w", rec.ID, name, err)
+		}
+		out[name] = string(pt)
+	}
+	rec.Settings = out
+	return rec, nil
+}
+
+// Public returns settings without the secret ones of typ: what the Management API shows.
+func (r *Registry) Public(typ string, settings storage.JSONMap) storage.JSONMap {
+	names := r.SecretSettings(typ)
+	if len(names) == 0 {
+		return settings
+	}
+	out := make(storage.JSONMap, len(settings))
+	for k, v := range settings {
+		out[k] = v
+	}
+	for _, name := range names {
+		delete(out, name)
+	}
+	return out
 }
 
 // Has reports whether a kind is registered for typ.
@@ -292,14 +427,22 @@ func (r *Registry) Types() []string {
 	return out
 }
 
-// Validate opens rec without regard to Enabled, to check its type and settings before they are stored.
+// Validate opens rec without regard to Enabled, to check its type and settings before they are stored. Its
+// secret settings are in clear (not sealed yet).
 func (r *Registry) Validate(rec storage.Connection) error {
-	_, err := r.open(rec)
+	r.mu.RLock()
+	f, ok := r.factories[rec.Type]
+	r.mu.RUnlock()
+	if !ok {
+		return ErrUnknownType
+	}
+	_, err := f(rec, r.deps)
 	return err
 }
 
-// Open returns the working connection for rec. ErrDisabled when rec is disabled, ErrUnknownType when no
-// kind is registered for its type, or the factory's error for invalid settings.
+// Open returns the working connection for rec, a stored connection (its secret settings sealed). ErrDisabled
+// when rec is disabled, ErrUnknownType when no kind is registered for its type, or the factory's error for
+// invalid settings.
 func (r *Registry) Open(rec storage.Connection) (Connection, error) {
 	if !rec.Enabled {
 		return nil, ErrDisabled
@@ -313,6 +456,10 @@ func (r *Registry) open(rec storage.Connection) (Connection, error) {
 	r.mu.RUnlock()
 	if !ok {
 		return nil, ErrUnknownType
+	}
+	rec, err := r.Unseal(rec)
+	if err != nil {
+		return nil, err
 	}
 	return f(rec, r.deps)
 }

@@ -44,15 +44,16 @@ func NewSessionService(d SessionDeps) *SessionService {
 	return &SessionService{store: d.Store, secrets: d.Secrets, now: d.Now, ttl: d.TTL, liveUser: d.LiveUser, audit: d.Audit}
 }
 
-// StartSession records a browser session for u, who has just proven the password whose hash u carries, and
-// returns the cookie value to set. storage.ErrCredentialsChanged when that password was changed, or the user
+// StartSession records a browser session for u, who has just signed in through the connection named connection
+// with the methods amr (RFC 8176) — for a password, proving the hash u carries — and returns the cookie value to
+// set. storage.ErrCredentialsChanged when that password was changed, or the user
 // blocked, while the sign-in was under way: the session is not opened.
-func (s *SessionService) StartSession(ctx context.Context, u storage.User, amr []string) (string, storage.LoginSession, error) {
+func (s *SessionService) StartSession(ctx context.Context, u storage.User, amr []string, connection string) (string, storage.LoginSession, error) {
 	cookie := ids.Random(32)
 	now := s.now().UTC().Truncate(time.Second)
 	ls := storage.LoginSession{
 		ID: ids.New("ses"), UserID: u.ID, CookieHash: s.secrets.TokenHash(cookie), AuthTime: now, AMR: amr,
-		ExpiresAt: now.Add(s.ttl), CreatedAt: now, UserAgent: userAgentFrom(ctx), LastSeenAt: &now,
+		ConnectionName: connection, ExpiresAt: now.Add(s.ttl), CreatedAt: now, UserAgent: userAgentFrom(ctx), LastSeenAt: &now,
 	}
 	if err := s.store.CreateSessionFor(ctx, ls, u.PasswordHash); err != nil {
 		return "", ls, err

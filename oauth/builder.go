@@ -21,7 +21,8 @@ import (
 // So a profile edit, a role change, a suspension or a block counts at the next token, without signing in again.
 
 // AuthorizeSession records, when a sign-in completes an authorization request, what the user is granting:
-// the subject, the client, the sign-in session ls (its id becomes sid; its auth_time and amr are kept), the
+// the subject, the client, the sign-in session ls (its id becomes sid, its connection idp; its auth_time and amr
+// are kept), the
 // organization chosen (nil: an internal token), and requestedAt, when the authorization request was first
 // seen (fosite judges prompt and max_age against it). It grants the requested scopes and audiences (or the
 // client as audience) on ar. No claim is frozen here: the token endpoint builds them all.
@@ -37,6 +38,9 @@ func (s *Service) AuthorizeSession(_ context.Context, ar fosite.AuthorizeRequest
 	claims.AuthenticationMethodsReferences = ls.AMR
 	if ls.ID != "" {
 		claims.Extra["sid"] = ls.ID
+	}
+	if ls.ConnectionName != "" && ls.ConnectionName != storage.DefaultPasswordConnection {
+		claims.Extra[ClaimIdP] = ls.ConnectionName
 	}
 	if access != nil {
 		sess.Org = access.Org.ID
@@ -302,13 +306,15 @@ func setAccessClaims(sess *Session, access *OrgAccess, g storage.Grants) {
 	}
 }
 
-// setIDTokenClaims replaces the ID token's claims beyond the sign-in's (sid, auth_time, amr): the organization,
+// setIDTokenClaims replaces the ID token's claims beyond the sign-in's (sid, idp, auth_time, amr): the organization,
 // and the user's standard claims for scopes (UserClaims, as userinfo answers them).
 func setIDTokenClaims(sess *Session, access *OrgAccess, u storage.User, scopes fosite.Arguments) {
 	c := sess.IDTokenClaims()
 	extra := UserClaims(u, scopes)
-	if sid, ok := c.Extra["sid"]; ok {
-		extra["sid"] = sid
+	for _, k := range []string{"sid", ClaimIdP} { // the sign-in's, kept
+		if v, ok := c.Extra[k]; ok {
+			extra[k] = v
+		}
 	}
 	if access != nil {
 		extra[ClaimOrgID] = access.Org.ID

@@ -23,6 +23,12 @@ const (
 	ClaimPermissions = "permissions"
 )
 
+// ClaimIdP is the ID-token claim naming the connection the sign-in session signed in through (its name: "google",
+// "acme-sso", …). It is left out for the tenant's default password connection, the sign-in every tenant has (so
+// a plain password sign-in's ID token carries no claim it was not asked for, as OpenID conformance checks), and
+// for sessions older than its record.
+const ClaimIdP = "idp"
+
 // reservedClaims are the claim names Authio (or fosite on its behalf) sets in ID tokens, access tokens and
 // userinfo responses, with what each means. Nothing but the claims builder may set them: custom claims (a
 // future pre-token hook, MergeCustomClaims) that use one are refused, so no extension can forge an issuer, a
@@ -39,7 +45,7 @@ var reservedClaims = map[string]string{
 	ClaimRoles: "role names", ClaimPermissions: "permissions on the audience",
 	// OIDC Core §2 ID-token claims.
 	"amr": "authentication methods", "acr": "authentication context class", "auth_time": "time of sign-in",
-	"sid": "sign-in session id", "nonce": "client nonce", "azp": "authorized party", "at_hash": "access token hash",
+	"sid": "sign-in session id", ClaimIdP: "connection signed in through", "nonce": "client nonce", "azp": "authorized party", "at_hash": "access token hash",
 	"c_hash": "code hash", "s_hash": "state hash", "rat": "request time (fosite; never issued)",
 	// JOSE header names some libraries read from claims.
 	"typ": "token type",
@@ -87,7 +93,7 @@ func MergeCustomClaims(claims, custom map[string]any) error {
 }
 
 // idTokenClaims are the claims an ID token of a user may carry besides those a scope returns.
-var idTokenClaims = []string{"iss", "sub", "aud", "exp", "iat", "jti", "auth_time", "nonce", "amr", "sid", "at_hash",
+var idTokenClaims = []string{"iss", "sub", "aud", "exp", "iat", "jti", "auth_time", "nonce", "amr", "sid", ClaimIdP, "at_hash",
 	ClaimOrgID, ClaimOrgName}
 
 // scopeClaims are the OIDC Core §5.4 scopes and the standard claims each returns, in ID tokens and userinfo

@@ -143,8 +143,10 @@ func (s *Service) switchTo(ctx context.Context, ar fosite.AccessRequester, g Gra
 	sess.Org = access.Org.ID
 	claims := sess.IDTokenClaims()
 	claims.AuthTime, claims.AuthenticationMethodsReferences = old.AuthTime, old.AuthenticationMethodsReferences
-	if sid, ok := old.Extra["sid"]; ok {
-		claims.Extra["sid"] = sid
+	for _, k := range []string{"sid", ClaimIdP} {
+		if v, ok := old.Extra[k]; ok {
+			claims.Extra[k] = v
+		}
 	}
 	ar.SetSession(sess)
 	for _, sc := range scopes {

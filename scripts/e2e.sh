@@ -22,7 +22,7 @@
 #        E2E_DEMO=0 skips the demo app run, E2E_README=0 the README check,
 #        E2E_SDK_MJS=/path/to/script.mjs the same for scripts/e2e/sdk.mjs,
 #        E2E_MGMT_MJS=/path/to/script.mjs the same for scripts/e2e/auth0-mgmt.mjs (E2E_MGMT=0 skips it),
-#        E2E_SUITES (default "e2e orgs sdk mgmt pages email reset mfa passkey") the client scripts to run, e.g. E2E_SUITES=sdk,
+#        E2E_SUITES (default "e2e orgs sdk mgmt pages email reset mfa passkey upstream") the client scripts to run, e.g. E2E_SUITES=sdk,
 #        E2E_ARTIFACTS (default scripts/e2e/out) where pages.mjs saves its screenshots,
 #        E2E_PG (default postgres://postgres@127.0.0.1:5432), E2E_PG_DB (default authio_e2e),
 #        E2E_REDIS_URL (default redis://127.0.0.1:6379/1; it is FLUSHDB'ed).
@@ -45,7 +45,7 @@ if [[ -z "${E2E_INNER:-}" ]]; then
 fi
 
 WHICH="${1:-all}"
-SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt pages email reset mfa passkey} "
+SUITES=" ${E2E_SUITES:-e2e orgs sdk mgmt pages email reset mfa passkey upstream} "
 SUITES="${SUITES//,/ }"
 want() { [[ "$SUITES" == *" $1 "* ]]; }
 case "$WHICH" in sqlite | postgres | all) ;; *)
@@ -616,6 +616,41 @@ run_passkey() {
   add_counts "$outf" "$rc"
 }
 
+# ---- upstream OIDC (scripts/e2e/upstream.mjs): tenant fedidp is the identity provider of tenant fed
+
+# run_upstream KIND PORT : a verified and an unverified user on fedidp, its confidential client for fed's
+# callback, fed's app and API key, a rival tenant's app; runs upstream.mjs (which creates the connection through
+# the Management API). Sets LAST_FAIL.
+run_upstream() {
+  local kind=$1 port=$2 cb setup="$WORK/upstream-setup.json" outf="$WORK/upstream.out" rc=0 ok=1 idpc app rival key
+  pick_port 18100 18119; cb=$PICKED
+  echo
+  echo "== upstream OIDC ($kind): fed signs in through fedidp, callback port $cb"
+  ocli tenant create --slug fed --name "Federated" >/dev/null && ocli tenant create --slug fedidp --name "Fed IdP" >/dev/null &&
+    ocli tenant create --slug fedrival --name "Fed rival" >/dev/null &&
+    ocli user create --tenant fedidp --email dana@fed.test --password "$USER_PASSWORD" --email-verified >/dev/null &&
+    ocli user create --tenant fedidp --email ulla@fed.test --password "$USER_PASSWORD" >/dev/null &&
+    idpc="$(ocli client create --tenant fedidp --name fed --type confidential --grant authorization_code \
+      --redirect-uri "http://fed.localhost:$port/login/callback")" &&
+    app="$(ocli client create --tenant fed --name fed-app --type public --grant authorization_code --redirect-uri "http://127.0.0.1:$cb/callback")" &&
+    rival="$(ocli client create --tenant fedrival --name rival-app --type public --grant authorization_code --redirect-uri "http://127.0.0.1:$cb/callback")" &&
+    key="$(ocli apikey create --tenant fed --name e2e)" &&
+    jq -n --arg pw "$USER_PASSWORD" --argjson idpc "$idpc" --argjson app "$app" --argjson rival "$rival" --argjson key "$key" \
+      '{tenant: "fed", idp_tenant: "fedidp", rival_tenant: "fedrival", password: $pw, verified: "dana@fed.test",
+        unverified: "ulla@fed.test", idp_client: {id: $idpc.client_id, secret: $idpc.client_secret},
+        app: $app.client_id, rival_app: $rival.client_id, api_key: $key.key}' >"$setup" || ok=0
+  if [[ $ok == 0 ]]; then
+    echo "FAIL upstream setup with the CLI (log: $WORK/cli.log)"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    LAST_FAIL=1
+    return 0
+  fi
+  E2E_LABEL="$kind" E2E_PORT="$port" E2E_CALLBACK_PORT="$cb" E2E_UPSTREAM_SETUP="$setup" \
+    E2E_BASE_DOMAIN=localhost E2E_SCHEME=http E2E_TIMEOUT_SECONDS=180 \
+    node "$E2E_DIR/upstream.mjs" 2>&1 | tee "$outf" || rc=$?
+  add_counts "$outf" "$rc"
+}
+
 # ---- one backend
 run_backend() {
   local kind=$1
@@ -744,6 +779,10 @@ run_backend() {
   fi
   if want passkey; then
     run_passkey "$kind" "$port_a"
+    mf=$((mf + LAST_FAIL))
+  fi
+  if want upstream; then
+    run_upstream "$kind" "$port_a"
     mf=$((mf + LAST_FAIL))
   fi
 

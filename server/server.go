@@ -72,6 +72,9 @@ type Server struct {
 	mailQueue *mail.Queue
 	// Tickets is email verification and password reset (package authn/tickets; server/tickets.go).
 	Tickets *tickets.Service
+	// Upstream is the HTTP client upstream sign-in kinds (authn/oidc) reach identity providers with
+	// (NewUpstreamClient); tests may replace it before serving.
+	Upstream *http.Client
 
 	health *cacheHealth
 	// origin names this process in the invalidations it sends, so it skips its own.
@@ -110,18 +113,19 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 	m := memo.New(memo.Options{MaxBytes: cfg.CacheMaxBytes, TTL: cfg.CacheTTL, ShortTTL: unannouncedTTL,
 		Uncommitted: uncommitted})
 	s := &Server{
-		Config:  cfg,
-		Logger:  logger,
-		Store:   store,
-		Cache:   c,
-		Secrets: secrets,
-		Memo:    m,
-		Keys:    keys.NewKeyManager(store, secrets, m),
-		KeyPool: keys.NewKeyPool(cfg.KeyPool),
-		Tenants: NewTenantResolver(store, m),
-		Metrics: NewMetrics(),
-		Now:     time.Now,
-		origin:  ids.Random(12),
+		Config:   cfg,
+		Logger:   logger,
+		Store:    store,
+		Cache:    c,
+		Secrets:  secrets,
+		Memo:     m,
+		Keys:     keys.NewKeyManager(store, secrets, m),
+		KeyPool:  keys.NewKeyPool(cfg.KeyPool),
+		Tenants:  NewTenantResolver(store, m),
+		Metrics:  NewMetrics(),
+		Now:      time.Now,
+		Upstream: NewUpstreamClient(),
+		origin:   ids.Random(12),
 	}
 	s.setupMail()
 	s.Metrics.Registry.MustRegister(memoCollector{m})
@@ -142,6 +146,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 	s.Connections = signin.NewRegistry(authn.Deps{Store: store, Passkeys: store, PasswordCost: s.PasswordCostFor, OneTime: store, Secrets: secrets,
 		Now: now, SendMail: s.SendMail, MailUsable: func() error { return mail.Usable(s.Mail) },
 		SendWindow: func() time.Duration { return s.EmailSendWindow },
+		HTTPClient: func() *http.Client { return s.Upstream }, Memo: m,
 		BaseURL: func(ctx context.Context) string {
 			if t := TenantFromContext(ctx); t != nil {
 				return t.BaseURL

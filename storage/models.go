@@ -225,8 +225,11 @@ type LoginSession struct {
 	CookieHash string
 	AuthTime   time.Time
 	AMR        StringList
-	ExpiresAt  time.Time
-	CreatedAt  time.Time
+	// ConnectionName is the name of the connection the session signed in through ("" for sessions from before
+	// it was recorded).
+	ConnectionName string
+	ExpiresAt      time.Time
+	CreatedAt      time.Time
 	// UserAgent is the browser's User-Agent header when the session was opened (at most 512 bytes), shown
 	// summarised on the account page's session list.
 	UserAgent string

@@ -7,6 +7,7 @@ import (
 
 	"github.com/authio/authio/authn"
 	"github.com/authio/authio/authn/emailotp"
+	"github.com/authio/authio/authn/oidc"
 	"github.com/authio/authio/authn/passkey"
 	"github.com/authio/authio/authn/password"
 	"github.com/authio/authio/directory"
@@ -28,6 +29,7 @@ func NewRegistry(deps authn.Deps) *authn.Registry {
 	reg.Register(password.Type, password.New)
 	reg.Register(emailotp.Type, emailotp.New)
 	reg.Register(passkey.Type, passkey.New)
+	reg.Register(oidc.Type, oidc.New, oidc.SecretSettings...)
 	return reg
 }
 
@@ -43,15 +45,31 @@ func StrategyOf(typ string) string {
 	return typ
 }
 
-// typeOfStrategy inverts StrategyOf; the type names themselves are accepted too.
-func typeOfStrategy(strategy string) string {
+// StrategyOfConnection is the Auth0 strategy of a stored connection: StrategyOf its type, except for an oidc
+// connection with a preset, which shows Auth0's strategy for that provider ("google-oauth2", "waad", "github").
+// Presets are stored as type oidc with the setting preset (see package authn/oidc).
+func StrategyOfConnection(c storage.Connection) string {
+	if c.Type == storage.ConnectionOIDC {
+		if s := oidc.StrategyOf(c.Settings); s != "" {
+			return s
+		}
+	}
+	return StrategyOf(c.Type)
+}
+
+// typeOfStrategy inverts StrategyOf; the type names themselves are accepted too. preset is the oidc preset an
+// Auth0 social strategy stands for ("" for the others).
+func typeOfStrategy(strategy string) (typ, preset string) {
 	switch strategy {
 	case "auth0":
-		return storage.ConnectionPassword
+		return storage.ConnectionPassword, ""
 	case "samlp":
-		return storage.ConnectionSAML
+		return storage.ConnectionSAML, ""
 	}
-	return strategy
+	if p := oidc.PresetOfStrategy(strategy); p != "" {
+		return storage.ConnectionOIDC, p
+	}
+	return strategy, ""
 }
 
 // passwordConnection opens the tenant's default password connection. ErrConnectionDisabled when it is disabled.
@@ -100,8 +118,8 @@ func (s *SignInService) ListConnections(ctx context.Context, name, strategy stri
 	}
 	out := []storage.Connection{}
 	for _, c := range all {
-		if (name == "" || c.Name == name) && (strategy == "" || StrategyOf(c.Type) == strategy || c.Type == strategy) {
-			out = append(out, c)
+		if (name == "" || c.Name == name) && (strategy == "" || StrategyOfConnection(c) == strategy || c.Type == strategy) {
+			out = append(out, s.public(c))
 		}
 	}
 	return out, nil
@@ -113,7 +131,14 @@ func (s *SignInService) GetConnection(ctx context.Context, id string) (storage.C
 	if err == nil && c.ID != id {
 		err = storage.ErrNotFound // by id only: names are for ?name=
 	}
-	return c, directory.NotFound(err, "connection", id)
+	return s.public(c), directory.NotFound(err, "connection", id)
+}
+
+// public is c as the connection service shows it: without the settings its kind registers as secret (Auth0
+// never returns a connection's client_secret either). They are stored sealed and are read only by the kind.
+func (s *SignInService) public(c storage.Connection) storage.Connection {
+	c.Settings = s.registry.Public(c.Type, c.Settings)
+	return c
 }
 
 // CreateConnection validates and stores a connection of a type that has a registered kind, and audits it.
@@ -127,20 +152,31 @@ func (s *SignInService) CreateConnection(ctx context.Context, spec ConnectionSpe
 	if spec.Strategy == "" {
 		return storage.Connection{}, directory.Invalid("strategy", "is required")
 	}
-	typ := typeOfStrategy(spec.Strategy)
+	typ, preset := typeOfStrategy(spec.Strategy)
 	if !s.registry.Has(typ) {
 		return storage.Connection{}, directory.Invalid("strategy", "%q is not a supported strategy (supported: %s)", spec.Strategy, supportedStrategies(s.registry))
 	}
 	now := s.now().UTC()
-	c := storage.Connection{ID: ids.New("con"), Name: spec.Name, Type: typ, Settings: storage.JSONMap(spec.Settings),
+	c := storage.Connection{ID: ids.New("con"), Name: spec.Name, Type: typ, Settings: storage.JSONMap{},
 		Enabled: spec.Enabled == nil || *spec.Enabled, CreatedAt: now, UpdatedAt: now}
-	if c.Settings == nil {
-		c.Settings = storage.JSONMap{}
+	for k, v := range spec.Settings {
+		c.Settings[k] = v
+	}
+	if preset != "" {
+		// An Auth0 social strategy is the oidc kind with that provider's preset.
+		if p, given := c.Settings[oidc.SettingPreset]; given && p != preset {
+			return storage.Connection{}, directory.Invalid("options", "preset %v does not match strategy %s", p, spec.Strategy)
+		}
+		c.Settings[oidc.SettingPreset] = preset
 	}
 	if err := s.registry.Validate(c); err != nil {
 		return storage.Connection{}, directory.Invalid("options", "%s", err.Error())
 	}
-	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+	c, err := s.registry.Seal(c)
+	if err != nil {
+		return storage.Connection{}, err
+	}
+	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.CreateConnection(ctx, c); err != nil {
 			if errors.Is(err, storage.ErrAlreadyExists) {
 				return directory.Conflict("name", "a connection with this name already exists")
@@ -148,13 +184,13 @@ func (s *SignInService) CreateConnection(ctx context.Context, spec ConnectionSpe
 			return err
 		}
 		return s.audit(ctx, storage.AuditEvent{Type: EventConnectionCreated, Data: storage.JSONMap{
-			"connection_id": c.ID, "name": c.Name, "strategy": StrategyOf(c.Type)}})
+			"connection_id": c.ID, "name": c.Name, "strategy": StrategyOfConnection(c)}})
 	})
 	if err != nil {
 		return storage.Connection{}, err
 	}
 	c.TenantID, _ = storage.TenantFromContext(ctx)
-	return c, nil
+	return s.public(c), nil
 }
 
 // UpdateConnection changes a connection's enabled flag and settings, validated by its kind, and audits the
@@ -167,7 +203,7 @@ func (s *SignInService) UpdateConnection(ctx context.Context, id string, upd Con
 			if upd.Name != nil && *upd.Name != old.Name {
 				return old, directory.Invalid("name", "cannot be changed")
 			}
-			if upd.Strategy != nil && *upd.Strategy != StrategyOf(old.Type) {
+			if upd.Strategy != nil && *upd.Strategy != StrategyOfConnection(old) {
 				return old, directory.Invalid("strategy", "cannot be changed")
 			}
 			if upd.Enabled != nil && *upd.Enabled != old.Enabled {
@@ -175,14 +211,47 @@ func (s *SignInService) UpdateConnection(ctx context.Context, id string, upd Con
 				changed = append(changed, "enabled")
 			}
 			if upd.Settings != nil {
-				old.Settings = storage.JSONMap(*upd.Settings)
-				if old.Settings == nil {
-					old.Settings = storage.JSONMap{}
+				next := storage.JSONMap{}
+				for k, v := range *upd.Settings {
+					next[k] = v
 				}
+				// A secret setting left out keeps its stored value: the Management API never shows it, so a
+				// client that reads a connection and writes its options back does not erase it. An empty string
+				// removes it.
+				if secret := s.registry.SecretSettings(old.Type); len(secret) > 0 {
+					plain, err := s.registry.Unseal(old)
+					if err != nil {
+						return old, err
+					}
+					for _, name := range secret {
+						if _, given := next[name]; !given {
+							if v, ok := plain.Settings[name]; ok {
+								next[name] = v
+							}
+						}
+					}
+				}
+				// A preset is what the connection is (its strategy): left out, it is kept; it cannot change.
+				if old.Type == storage.ConnectionOIDC {
+					if p, had := old.Settings[oidc.SettingPreset]; had {
+						if _, given := next[oidc.SettingPreset]; !given {
+							next[oidc.SettingPreset] = p
+						}
+					}
+					if oidc.StrategyOf(next) != oidc.StrategyOf(old.Settings) {
+						return old, directory.Invalid("options", "preset cannot be changed")
+					}
+				}
+				old.Settings = next
 				changed = append(changed, "options")
 				if err := s.registry.Validate(old); err != nil && !errors.Is(err, authn.ErrUnknownType) {
 					return old, directory.Invalid("options", "%s", err.Error())
 				}
+				sealed, err := s.registry.Seal(old)
+				if err != nil {
+					return old, err
+				}
+				old = sealed
 			}
 			return old, nil
 		})
@@ -197,7 +266,8 @@ func (s *SignInService) UpdateConnection(ctx context.Context, id string, upd Con
 	if err != nil {
 		return storage.Connection{}, err
 	}
-	return s.Store.GetConnection(ctx, id)
+	c, err := s.Store.GetConnection(ctx, id)
+	return s.public(c), err
 }
 
 // DeleteConnection removes a connection of the tenant in ctx, by id, with the credentials and linked identities

@@ -117,7 +117,7 @@ func (s *SignInService) auditSignIn(ctx context.Context, event, userID, email, r
 // auditSignInThrough records a sign-in attempt through connection rec: its name and Auth0 strategy, and the
 // email tried ("" when the kind names none; then no email is recorded).
 func (s *SignInService) auditSignInThrough(ctx context.Context, rec storage.Connection, event, userID, email, reason string) error {
-	data := storage.JSONMap{"connection": rec.Name, "strategy": StrategyOf(rec.Type)}
+	data := storage.JSONMap{"connection": rec.Name, "strategy": StrategyOfConnection(rec)}
 	if email != "" {
 		data["email"] = canon.Email(email)
 	}

@@ -1,6 +1,10 @@
 package signin
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/authio/authio/storage"
+)
 
 // TestThrottleIP: an IPv4 client counts by its address, an IPv6 client by its /64 (one subscriber's prefix),
 // and an IPv4-mapped IPv6 address as the IPv4 address it is, so one client cannot spread attempts over
@@ -39,11 +43,21 @@ func TestStrategyNames(t *testing.T) {
 		if got := StrategyOf(typ); got != strategy {
 			t.Errorf("StrategyOf(%q) = %q, want %q", typ, got, strategy)
 		}
-		if got := typeOfStrategy(strategy); got != typ {
+		if got, _ := typeOfStrategy(strategy); got != typ {
 			t.Errorf("typeOfStrategy(%q) = %q, want %q", strategy, got, typ)
 		}
-		if got := typeOfStrategy(typ); got != typ {
+		if got, _ := typeOfStrategy(typ); got != typ {
 			t.Errorf("typeOfStrategy(%q) = %q, want the type itself", typ, got)
+		}
+	}
+	// Auth0's social strategies are the oidc kind with a preset.
+	for strategy, preset := range map[string]string{"google-oauth2": "google", "waad": "microsoft", "github": "github"} {
+		if typ, p := typeOfStrategy(strategy); typ != "oidc" || p != preset {
+			t.Errorf("typeOfStrategy(%q) = %q, %q, want oidc, %q", strategy, typ, p, preset)
+		}
+		c := storage.Connection{Type: "oidc", Settings: storage.JSONMap{"preset": preset}}
+		if got := StrategyOfConnection(c); got != strategy {
+			t.Errorf("StrategyOfConnection(preset %s) = %q, want %q", preset, got, strategy)
 		}
 	}
 }

@@ -414,7 +414,7 @@ func TestAccountIdentities(t *testing.T) {
 		}
 		link("idn_carol", carol.ID, "carol")
 		link("idn_alice", f.alice.ID, "alice")
-		cookie, _, err := f.env.S.StartSession(ctx, carol, []string{"fed"})
+		cookie, _, err := f.env.S.StartSession(ctx, carol, []string{"fed"}, "upstream")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ import (
 // the flow id as state; a POST-binding kind's provider posts to PostCallbackPath with the flow id in
 // authn.PostStateField.
 const (
-	CallbackPath     = "/login/callback"
+	CallbackPath     = authn.CallbackPath
 	PostCallbackPath = "/login/callback/post"
 )
 
@@ -114,7 +114,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		return rc.HandleCallback(ctx, r)
 	})
 	if !h.signInRefused(w, r, templates.Page{Flow: f.ID}, conn, err) {
-		h.startSession(w, r, user, &f, amr)
+		h.startSession(w, r, user, &f, amr, conn)
 	}
 }
 
@@ -149,7 +149,7 @@ func (h *Handler) postCallback(w http.ResponseWriter, r *http.Request) {
 		return pc.HandlePOST(ctx, r, requestID)
 	})
 	if !h.signInRefused(w, r, templates.Page{Flow: f.ID}, conn, err) {
-		h.startSession(w, r, user, &f, amr)
+		h.startSession(w, r, user, &f, amr, conn)
 	}
 }
 

@@ -80,7 +80,7 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, p templates.
 	var throttled *signin.ThrottledError
 	switch {
 	case err == nil:
-		h.startSession(w, r, user, flow, amr)
+		h.startSession(w, r, user, flow, amr, c)
 	case errors.Is(err, signin.ErrInvalidCredentials):
 		sent.FieldErrors["code"] = msgWrongCode
 		h.Logger.Info("sign-in failed", "request_id", httpx.RequestIDFromContext(ctx), "connection", c.Record().Name)
@@ -157,6 +157,6 @@ func (h *Handler) verifyLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.signInRefused(w, r, templates.Page{Flow: f.ID}, conn, err) {
-		h.startSession(w, r, user, &f, amr)
+		h.startSession(w, r, user, &f, amr, conn)
 	}
 }

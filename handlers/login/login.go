@@ -48,9 +48,10 @@ type Sessions interface {
 	// SessionFromCookie returns the live session and its user for a session cookie value (storage.ErrNotFound
 	// when there is none).
 	SessionFromCookie(ctx context.Context, cookie string) (storage.LoginSession, storage.User, error)
-	// StartSession opens a session for u, who just signed in with the methods amr (RFC 8176); it returns the
-	// cookie value. storage.ErrCredentialsChanged when u's password changed meanwhile.
-	StartSession(ctx context.Context, u storage.User, amr []string) (string, storage.LoginSession, error)
+	// StartSession opens a session for u, who just signed in through the connection named connection with the
+	// methods amr (RFC 8176); it returns the cookie value. storage.ErrCredentialsChanged when u's password changed
+	// meanwhile.
+	StartSession(ctx context.Context, u storage.User, amr []string, connection string) (string, storage.LoginSession, error)
 	// EndSession ends a session once (storage.ErrNotFound when it already ended).
 	EndSession(ctx context.Context, ls storage.LoginSession) error
 }
@@ -344,7 +345,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	user, amr, err := h.S.SignInForm(ctx, fc, form, h.S.ClientIP(r))
 	if !h.signInRefused(w, r, p, conn, err) {
-		h.startSession(w, r, user, flow, amr)
+		h.startSession(w, r, user, flow, amr, conn)
 	}
 }
 
@@ -492,18 +493,22 @@ func (h *Handler) connectionView(r *http.Request, c authn.Connection, p template
 	return v
 }
 
-// startSession opens a session for user, sets its cookie and continues: with a flow, the flow records that the
-// user signed in (who, which session, when, how) and the browser goes on to its next step; without one, a
-// signed-in page.
-func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user storage.User, flow *storage.AuthFlow, amr []string) {
-	h.startSessionTo(w, r, user, flow, amr, "")
+// startSession opens a session for user, who signed in through conn (nil: sign-up, through the default password
+// connection), sets its cookie and continues: with a flow, the flow records that the user signed in (who, which
+// session, when, how) and the browser goes on to its next step; without one, a signed-in page.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user storage.User, flow *storage.AuthFlow, amr []string, conn authn.Connection) {
+	h.startSessionTo(w, r, user, flow, amr, conn, "")
 }
 
 // startSessionTo is startSession that continues at the same-site path next (with the flow's state when there is a
 // flow) instead of the flow's next step or the signed-in page; "" continues as startSession does.
-func (h *Handler) startSessionTo(w http.ResponseWriter, r *http.Request, user storage.User, flow *storage.AuthFlow, amr []string, next string) {
+func (h *Handler) startSessionTo(w http.ResponseWriter, r *http.Request, user storage.User, flow *storage.AuthFlow, amr []string, conn authn.Connection, next string) {
 	ctx := r.Context()
-	cookie, ls, err := h.S.StartSession(authn.WithUserAgent(ctx, r.UserAgent()), user, amr)
+	connection := storage.DefaultPasswordConnection
+	if conn != nil {
+		connection = conn.Record().Name
+	}
+	cookie, ls, err := h.S.StartSession(authn.WithUserAgent(ctx, r.UserAgent()), user, amr, connection)
 	if errors.Is(err, storage.ErrCredentialsChanged) {
 		// The password changed (or the user was blocked) while this sign-in checked the old one.
 		h.Logger.Info("sign-in failed: credentials changed during the sign-in", "request_id", httpx.RequestIDFromContext(ctx))

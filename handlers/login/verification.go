@@ -27,7 +27,7 @@ func (h *Handler) signedUp(w http.ResponseWriter, r *http.Request, user storage.
 	if !h.S.EmailVerificationRequired(ctx) {
 		// The user goes on; a mail that could not be sent is logged (tickets) and can be asked for again.
 		// A kind that registers credentials for signed-in users (passkeys) is offered before the flow goes on.
-		h.startSessionTo(w, r, user, flow, []string{"pwd"}, h.enrollPath(r))
+		h.startSessionTo(w, r, user, flow, []string{"pwd"}, nil, h.enrollPath(r))
 		return
 	}
 	p := templates.Page{Flow: flowID, Email: user.Email}

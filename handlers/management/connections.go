@@ -10,7 +10,9 @@ import (
 )
 
 // connectionView is a connection in Auth0's shape. strategy is Auth0's name for the kind: "auth0" for the
-// password database connection (type password), so Auth0 tooling recognises it; options are the kind's settings.
+// password database connection (type password), "google-oauth2", "waad" or "github" for an oidc connection with
+// that preset, so Auth0 tooling recognises them; options are the kind's settings, without the secret ones
+// (client_secret), which are stored encrypted and never returned.
 // enabled_clients is omitted: every client of the tenant may use every enabled connection.
 type connectionView struct {
 	ID        string         `json:"id"`
@@ -26,7 +28,7 @@ type connectionView struct {
 func ConnectionJSON(c storage.Connection) any { return viewConnection(c) }
 
 func viewConnection(c storage.Connection) connectionView {
-	return connectionView{ID: c.ID, Name: c.Name, Strategy: signin.StrategyOf(c.Type), Enabled: c.Enabled,
+	return connectionView{ID: c.ID, Name: c.Name, Strategy: signin.StrategyOfConnection(c), Enabled: c.Enabled,
 		Options: orEmpty(c.Settings), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 

@@ -57,7 +57,7 @@ func TestConnections(t *testing.T) {
 			code   string
 			words  []string
 		}{
-			{name: "strategy without a kind", body: map[string]any{"name": "corp", "strategy": "oidc"}, status: 400, code: "invalid_body", words: []string{"strategy", "oidc"}},
+			{name: "strategy without a kind", body: map[string]any{"name": "corp", "strategy": "samlp"}, status: 400, code: "invalid_body", words: []string{"strategy", "samlp"}},
 			{name: "no strategy", body: map[string]any{"name": "corp"}, status: 400, code: "invalid_body", words: []string{"strategy"}},
 			{name: "no name", body: map[string]any{"strategy": "auth0"}, status: 400, code: "invalid_body", words: []string{"name"}},
 			{name: "bad name", body: map[string]any{"name": "has space", "strategy": "auth0"}, status: 400, code: "invalid_body", words: []string{"name"}},

@@ -23,6 +23,7 @@ const (
 	ResourceServer             // audience → the tenant's resource server, or none
 	ClientGrants               // machine client id + audiences → its roles and permissions
 	Discovery                  // kind of document + signing algorithm → its serialized template (global)
+	Upstream                   // upstream connection id + discovery URL → its provider's metadata and key set
 	numKinds
 )
 
@@ -70,6 +71,11 @@ var kinds = [numKinds]kindInfo{
 	// A template is a function of its key alone (kind and algorithm): it never needs invalidating, and it is
 	// every tenant's (each fills in its own base URL).
 	Discovery: {name: "discovery", global: true},
+	// An upstream provider's discovery document and key set (authn/oidc), per tenant and connection id: a
+	// connection changed or removed drops them (a new one has an id of its own); the key set refreshes itself
+	// when a token names a key it lacks.
+	Upstream: {name: "upstream", maxAge: time.Hour, sources: []Source{
+		{Table: "connections", Ops: []string{storage.OpUpdate, storage.OpDelete}}}},
 }
 
 // String is the kind's name, as in metrics.

@@ -22,7 +22,7 @@ func standardClaims(c map[string]any) map[string]any {
 	out := map[string]any{}
 	for _, name := range oauth.ClaimsSupported() {
 		if v, ok := c[name]; ok && name != "sub" && name != "iss" && name != "aud" && name != "exp" && name != "iat" &&
-			name != "jti" && name != "auth_time" && name != "nonce" && name != "amr" && name != "sid" && name != "at_hash" &&
+			name != "jti" && name != "auth_time" && name != "nonce" && name != "amr" && name != "sid" && name != "idp" && name != "at_hash" &&
 			name != oauth.ClaimOrgID && name != oauth.ClaimOrgName {
 			out[name] = v
 		}
