@@ -65,7 +65,8 @@ func (f *emailFixture) request() *testenv.AuthRequest {
 // ask posts the email connection's form of flow's sign-in page for email, as browser c.
 func (f *emailFixture) ask(t *testing.T, c *http.Client, tn *testenv.Tenant, flow, email string) *testenv.Response {
 	t.Helper()
-	page := testenv.Get(t, c, tn.URL("/login?state="+flow))
+	// The email step first: the methods step offers the email connection.
+	page := tn.IdentifyStep(t, c, testenv.Get(t, c, tn.URL("/login?state="+flow)), email)
 	if !strings.Contains(page.Body, "Email me a sign-in link") {
 		t.Fatalf("login page lacks the email button:\n%s", page.Body)
 	}
