@@ -63,6 +63,14 @@ func (s *Session) GetJWTClaims() jwt.JWTClaimsContainer {
 	if sid, ok := s.IDTokenClaims().Extra["sid"]; ok {
 		extra["sid"] = sid
 	}
+	// RFC 9068 §2.2.1: a user's access token says when and how the user signed in in this session, as the ID
+	// token does (a second factor passed later in the session is in amr too).
+	if c := s.IDTokenClaims(); !c.AuthTime.IsZero() {
+		extra["auth_time"] = c.AuthTime.Unix()
+		if len(c.AuthenticationMethodsReferences) > 0 {
+			extra["amr"] = c.AuthenticationMethodsReferences
+		}
+	}
 	subject := s.Subject
 	if subject == "" {
 		subject = s.ClientID // RFC 9068: for client-credentials grants sub is the client

@@ -129,7 +129,9 @@ async function askForEmail(page) {
   const before = messages.length;
   const az = authorizeURL(A);
   await page.goto(az.url);
-  await page.locator('#email-email').fill(S.email);
+  // The email step, then the methods step's email connection (its form carries the email as a hidden field).
+  await page.locator('#email').fill(S.email);
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Continue' }).click()]);
   await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Email me a sign-in link' }).click()]);
   await page.getByRole('heading', { name: 'Check your email' }).waitFor();
   return { before, state: az.state };

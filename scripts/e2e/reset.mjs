@@ -118,15 +118,13 @@ function authorizeURL(extra = {}) {
   return { url: `${A}/authorize?${q}`, state };
 }
 
-// signInOnPage fills the sign-in page for email and password: the password form at once, or the email step first
-// (an email-first page).
+// signInOnPage fills the sign-in page for email and password: the email step first when the page shows it, else
+// the methods step of the email the flow already holds (its email is a hidden field).
 async function signInOnPage(page, email, password) {
   const pw = page.locator('#password');
   if (!(await pw.isVisible())) {
     await page.locator('#email').fill(email);
     await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Continue' }).click()]);
-  } else {
-    await page.locator('#email').fill(email);
   }
   await page.locator('#password').fill(password);
   await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);

@@ -33,7 +33,7 @@ import { chromium } from 'playwright-core';
 
 import {
   configure, need, BASE_DOMAIN, SCHEME, LABEL, CHROMIUM, CHROMIUM_ARGS, request,
-  check, assert, eq, sameSet, status, requireValue, short, isAt, inBrowser, run,
+  check, assert, eq, sameSet, status, requireValue, short, isAt, inBrowser, run, fillPasswordSignIn,
 } from './harness.mjs';
 
 configure({ name: 'upstream', accept: 'application/json' });
@@ -76,10 +76,10 @@ async function federate(page, a, email) {
   const button = page.getByRole('link', { name: 'Continue with Fed IdP' });
   await button.waitFor();
   await Promise.all([page.waitForURL((u) => u.origin === IDP && u.pathname === '/login'), button.click()]);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', S.password);
+  await fillPasswordSignIn(page, email, S.password); // the email step, then the password
+
   const callback = page.waitForResponse((r) => r.url().startsWith(`${RP}/login/callback?`));
-  await page.click('form button[type="submit"]');
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   const resp = await callback;
   await page.waitForLoadState('domcontentloaded');
   return { status: resp.status(), url: page.url() };
