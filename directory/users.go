@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/authio/authio/storage"
@@ -209,6 +210,12 @@ func (s *Directory) UpdateUser(ctx context.Context, id string, upd UserUpdate) (
 		})
 		if err != nil {
 			return err
+		}
+		if slices.Contains(changed, "email") {
+			// What was mailed to the old address (sign-in links and codes) proves that mailbox, not the new one.
+			if _, err := s.Store.InvalidateOneTimeSecrets(ctx, storage.OneTimeEmailSignIn, id, s.Now()); err != nil {
+				return err
+			}
 		}
 		if hash != "" || (upd.Blocked != nil && *upd.Blocked) {
 			// A new password ends the sessions the old one opened; blocking ends every session.

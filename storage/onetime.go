@@ -10,6 +10,10 @@ import (
 
 // OneTimeSecret is a single-use secret sent to a user (an email sign-in link and its code; verification and reset
 // links): only keyed hashes are stored. It is open until it is consumed (ConsumedAt set, once) or expires.
+// OneTimeEmailSignIn is the purpose of the email connection's sign-in secrets (a link and a code mailed to a
+// user's address): they die when the address changes.
+const OneTimeEmailSignIn = "email_signin"
+
 type OneTimeSecret struct {
 	ID       string // "ots_…"
 	TenantID string

@@ -38,7 +38,7 @@ import (
 const Type = storage.ConnectionEmail
 
 // Purpose is the storage.OneTimeSecret purpose of sign-in links and codes.
-const Purpose = "email_signin"
+const Purpose = storage.OneTimeEmailSignIn
 
 const (
 	// TTL is how long a link and its code work.
@@ -228,8 +228,51 @@ func (c *Connection) identity(ctx context.Context, sec storage.OneTimeSecret, am
 	} else if err != nil {
 		return authn.Identity{}, err
 	}
+	if !u.EmailVerified {
+		if u, err = c.firstProof(ctx, u); err != nil {
+			return authn.Identity{}, err
+		}
+	}
 	return authn.Identity{User: u, ConnectionID: c.rec.ID, Subject: u.ID, Email: u.Email, EmailVerified: u.EmailVerified,
 		Name: u.Name, AMR: amr}, nil
+}
+
+// firstProof handles the first proof of an account's mailbox: a sign-in by email to an address that was never
+// verified. Whoever signed up with it before set its password without proving the mailbox (account
+// pre-hijacking), so in one transaction the address becomes verified, every password of the account is removed
+// and its other sessions end; the mailbox's owner sets a password again with "Forgot password?". It returns the
+// user as stored now.
+func (c *Connection) firstProof(ctx context.Context, u storage.User) (storage.User, error) {
+	sessions, ok := c.d.Store.(interface {
+		DeleteUserSessions(ctx context.Context, userID string) error
+	})
+	if !ok || c.d.Tx == nil {
+		return storage.User{}, errors.New("emailotp: the store cannot end sessions in a transaction")
+	}
+	err := c.d.Tx(ctx, func(ctx context.Context) error {
+		if err := c.d.Store.UpdateUser(ctx, u.ID, func(old storage.User) (storage.User, error) {
+			old.EmailVerified = true
+			return old, nil
+		}); err != nil {
+			return err
+		}
+		creds, err := c.d.Store.ListCredentials(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		for _, cr := range creds {
+			if cr.Type == storage.CredentialPassword {
+				if err := c.d.Store.SetPasswordCredential(ctx, u.ID, cr.ConnectionID, ""); err != nil {
+					return err
+				}
+			}
+		}
+		return sessions.DeleteUserSessions(ctx, u.ID)
+	})
+	if err != nil {
+		return storage.User{}, err
+	}
+	return c.d.Store.GetUser(ctx, u.ID)
 }
 
 // tokenHash and codeHash are the keyed hashes stored for a link's token and a secret's code (salted with the

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/authio/authio/internal/canon"
 	"net/url"
 	"sort"
 	"strings"
@@ -330,7 +331,7 @@ func (c *Connection) Begin(ctx context.Context, flowID, email string) (any, erro
 func (c *Connection) standIn(ctx context.Context, rpID, email string) protocol.CredentialDescriptor {
 	tid, _ := storage.TenantFromContext(ctx)
 	m := hmac.New(sha256.New, c.fake)
-	m.Write([]byte(tid + "\x00" + rpID + "\x00" + strings.ToLower(email)))
+	m.Write([]byte(tid + "\x00" + rpID + "\x00" + canon.Email(email)))
 	return protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: m.Sum(nil)[:16],
 		Transport: []protocol.AuthenticatorTransport{protocol.Internal, protocol.Hybrid}}
 }

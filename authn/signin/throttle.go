@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"net/netip"
 	"time"
 
 	"github.com/authio/authio/internal/canon"
@@ -58,19 +57,8 @@ func signInAccount(email string) string {
 	return canon.Email(email)
 }
 
-// throttleIP is the source a per-IP limit counts: the address for IPv4, its /64 for IPv6.
-func throttleIP(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
-}
+// throttleIP is the source a per-IP limit counts: the address for IPv4, its /64 for IPv6 (canon.ClientSource).
+func throttleIP(ip string) string { return canon.ClientSource(ip) }
 
 // throttleKeys are the cache counters of one sign-in attempt.
 type throttleKeys struct {

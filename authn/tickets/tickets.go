@@ -218,7 +218,7 @@ func (s *Service) request(ctx context.Context, purpose, email, ip string, mailTo
 		limit int64
 	}{
 		{key + "addr:" + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16]), AddressRequestLimit},
-		{key + "ip:" + ip, IPRequestLimit},
+		{key + "ip:" + canon.ClientSource(ip), IPRequestLimit}, // an IPv6 client counts by its /64
 	} {
 		n, left, err := s.hit(ctx, lim.key)
 		if err != nil {

@@ -273,8 +273,12 @@ func (h *Handler) recordMFA(w http.ResponseWriter, r *http.Request, st mfaStep) 
 	if st.flow == nil {
 		return true
 	}
+	// Only onto the sign-in this step was for: a sign-in of another session that reached the flow meanwhile (a
+	// second request on the same flow) keeps its own amr and is asked for its own second factor.
 	_, err := h.S.AdvanceFlow(r.Context(), *st.flow, func(f storage.AuthFlow) storage.AuthFlow {
-		f.AMR = st.ls.AMR
+		if f.SessionID == st.ls.ID && f.UserID == st.ls.UserID {
+			f.AMR = st.ls.AMR
+		}
 		return f
 	})
 	return h.flowAdvanced(w, r, err)

@@ -47,7 +47,7 @@ func (h *Handler) createPasswordChangeTicket(w http.ResponseWriter, r *http.Requ
 		return err
 	}
 	u, err := h.S.CreatePasswordChangeTicket(r.Context(), tickets.TicketSpec{UserID: deref(b.UserID), Email: deref(b.Email),
-		ConnectionID: deref(b.ConnectionID), ResultURL: deref(b.ResultURL), TTL: time.Duration(deref(b.TTLSec)) * time.Second,
+		ConnectionID: deref(b.ConnectionID), ResultURL: deref(b.ResultURL), TTL: ticketTTL(b.TTLSec),
 		MarkEmailVerified: deref(b.MarkEmailAsVerified), IncludeEmail: deref(b.IncludeEmailInRedirect)})
 	if err != nil {
 		return err
@@ -62,10 +62,22 @@ func (h *Handler) createEmailVerificationTicket(w http.ResponseWriter, r *http.R
 		return err
 	}
 	u, err := h.S.CreateEmailVerificationTicket(r.Context(), tickets.TicketSpec{UserID: deref(b.UserID),
-		ResultURL: deref(b.ResultURL), TTL: time.Duration(deref(b.TTLSec)) * time.Second,
+		ResultURL: deref(b.ResultURL), TTL: ticketTTL(b.TTLSec),
 		IncludeEmail: deref(b.IncludeEmailInRedirect)})
 	if err != nil {
 		return err
 	}
 	return created(w, ticketView{Ticket: u})
+}
+
+// ticketTTL is ttl_sec as a duration, checked before it is converted (a huge value would wrap around): a value
+// out of range becomes -1 s, which the tickets service refuses naming ttl_sec.
+func ticketTTL(sec *int) time.Duration {
+	if sec == nil {
+		return 0
+	}
+	if *sec < 0 || *sec > int(tickets.MaxTicketTTL/time.Second) {
+		return -time.Second
+	}
+	return time.Duration(*sec) * time.Second
 }
