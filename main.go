@@ -156,10 +156,27 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 		if !strings.HasPrefix(rest[0], "-") {
 			name, rest = name+" "+rest[0], rest[1:]
-			// A command of three words ("tenant settings get").
-			if _, ok := lookupCommand(name); !ok && len(rest) > 0 {
-				if _, ok := lookupCommand(name + " " + rest[0]); ok {
-					name, rest = name+" "+rest[0], rest[1:]
+			// A command of three words ("tenant settings get"), under a group of two ("tenant settings").
+			if _, ok := lookupCommand(name); !ok {
+				var sub []command
+				for _, c := range commands() {
+					if strings.HasPrefix(c.name, name+" ") {
+						sub = append(sub, c)
+					}
+				}
+				switch {
+				case len(sub) > 0 && len(rest) == 0:
+					subs := make([]string, 0, len(sub))
+					for _, c := range sub {
+						subs = append(subs, c.name)
+					}
+					return usageError{msg: fmt.Sprintf("%q needs a subcommand: %s", name, strings.Join(subs, ", "))}
+				case len(sub) > 0 && isHelp(rest[0]):
+					return groupHelp(ctx, sub, environ, stdout)
+				case len(rest) > 0:
+					if _, ok := lookupCommand(name + " " + rest[0]); ok {
+						name, rest = name+" "+rest[0], rest[1:]
+					}
 				}
 			}
 		}

@@ -74,6 +74,9 @@ func TestCLICommandHelp(t *testing.T) {
 		{name: "group org", args: []string{"org", "--help"},
 			want:    []string{"Usage: authio org create", "Usage: authio org add-client", "--display-name", "--client"},
 			notWant: []string{"--given-name", "--permission", "--listen "}},
+		{name: "group of two words", args: []string{"tenant", "settings", "-h"},
+			want:    []string{"Usage: authio tenant settings get", "Usage: authio tenant settings set", "--json"},
+			notWant: []string{"--slug", "--listen "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := help(t, tc.args...)
@@ -100,6 +103,10 @@ func TestCLICommandHelp(t *testing.T) {
 		var ue usageError
 		if !errors.As(err, &ue) || !strings.Contains(ue.msg, "user create") {
 			t.Errorf("authio user: %v, want a usage error naming user create", err)
+		}
+		err = run(context.Background(), []string{"tenant", "settings"}, environ, &stdout, &stderr)
+		if !errors.As(err, &ue) || !strings.Contains(ue.msg, "tenant settings get") {
+			t.Errorf("authio tenant settings: %v, want a usage error naming tenant settings get", err)
 		}
 	})
 }
