@@ -143,7 +143,9 @@ func (h *Handler) mfaMode(w http.ResponseWriter, r *http.Request, st mfaStep) (s
 	// The authenticator app was removed (or the policy relaxed) since the flow asked for a second factor.
 	if st.flow != nil {
 		if _, err := h.S.AdvanceFlow(ctx, *st.flow, func(f storage.AuthFlow) storage.AuthFlow {
-			f.MFARequired = false
+			if f.SessionID == st.ls.ID { // only this step's own sign-in, as recordMFA
+				f.MFARequired = false
+			}
 			return f
 		}); !h.flowAdvanced(w, r, err) {
 			return "", false
