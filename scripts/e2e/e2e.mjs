@@ -43,7 +43,7 @@ import { auth as jwtBearer } from 'express-oauth2-jwt-bearer';
 
 import {
   configure, need, BASE_DOMAIN, SCHEME, LABEL, CHROMIUM, CHROMIUM_ARGS, request,
-  check, assert, eq, requireValue, short, isAt, inBrowser, run, lookup, fillPasswordSignIn, PASSWORD_SUBMIT,
+  check, assert, eq, requireValue, short, isAt, inBrowser, run, lookup, fillPasswordSignIn, PASSWORD_SUBMIT, goBack,
 } from './harness.mjs';
 
 // ---------------------------------------------------------------- configuration
@@ -757,7 +757,7 @@ async function main() {
         assert(p.code && !p.error, `callback ${short(page.url())}`);
         eq(p.state, a.checks.state, 'state');
         await pubLax.callback(REDIRECT_URI, p, a.checks);
-        await page.goBack({ waitUntil: 'domcontentloaded' });
+        await goBack(page);
         assert(!isAt(page.url(), REDIRECT_URI), `back stayed at the redirect URI: ${page.url()}`);
         await expiredPage(page, 'back after completion');
         // Its link starts the same request again: prompt=login asks again, in a new flow.

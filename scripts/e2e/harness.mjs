@@ -177,6 +177,21 @@ export async function fillPasswordSignIn(page, email, password, timeout = 15000)
   await page.fill('input[name="password"]', password);
 }
 
+// goBack is the browser's Back button once the current page has settled. Chromium swaps renderer processes on
+// a cross-site navigation (the tenant domain to the app's callback), and a history call made while the page is
+// between processes fails with "Not attached to an active page"; waiting for the load event, and one retry of
+// that transient error, makes Back behave as a user's click would.
+export async function goBack(page, timeout = 15000) {
+  await page.waitForLoadState('load', { timeout }).catch(() => {});
+  try {
+    return await page.goBack({ waitUntil: 'domcontentloaded', timeout });
+  } catch (e) {
+    if (!/Not attached to an active page/i.test(String(e && e.message))) throw e;
+    await page.waitForLoadState('load', { timeout }).catch(() => {});
+    return page.goBack({ waitUntil: 'domcontentloaded', timeout });
+  }
+}
+
 let currentPage = null;
 
 export async function check(name, fn) {

@@ -42,7 +42,7 @@ import { chromium } from 'playwright-core';
 
 import {
   configure, need, BASE_DOMAIN, SCHEME, LABEL, CHROMIUM, CHROMIUM_ARGS, request,
-  check, assert, eq, sameSet, status, requireValue, short, isAt, inBrowser, run, fillPasswordSignIn, PASSWORD_SUBMIT,
+  check, assert, eq, sameSet, status, requireValue, short, isAt, inBrowser, run, fillPasswordSignIn, PASSWORD_SUBMIT, goBack,
 } from './harness.mjs';
 
 // ---------------------------------------------------------------- configuration
@@ -409,7 +409,7 @@ async function main() {
     await check('back to the picker after choosing: the flow is complete, the expired page (no second code)', () =>
       inBrowser(pickerPage, async () => {
         requireValue(pickedTk, 'picked tokens');
-        await pickerPage.goBack({ waitUntil: 'domcontentloaded' });
+        await goBack(pickerPage);
         assert(!isAt(pickerPage.url(), REDIRECT_URI), `back stayed at the redirect URI: ${pickerPage.url()}`);
         const h1 = (await pickerPage.locator('h1').first().textContent()) || '';
         assert(/sign-in link has expired/i.test(h1), `not the expired page (h1 ${short(h1)}) at ${pickerPage.url()}`);
