@@ -191,10 +191,10 @@ func (s *Signer) Decode(ctx context.Context, token string) (*jwt.Token, error) {
 		return nil, storage.ErrNoTenant
 	}
 	h := sha256.Sum256([]byte(token))
-	key := s.Keys.memo.Key(memo.VerifiedToken, tid, string(h[:]))
-	if t, ok := memo.Peek[*jwt.Token](ctx, s.Keys.memo, key); ok && t.Claims.Valid() == nil {
+	if t, ok := memo.Peek[*jwt.Token](ctx, s.Keys.memo, memo.VerifiedToken, tid, string(h[:])); ok && t.Claims.Valid() == nil {
 		return t, nil
 	}
+	key := s.Keys.memo.Key(memo.VerifiedToken, tid, string(h[:]))
 	pk, err := s.Keys.PublicKeys(ctx)
 	if err != nil {
 		return nil, err

@@ -16,10 +16,13 @@
 #   BENCH_SCALE_ES_PROBE  scale: ES256 tenants imported first to measure that rate (default 1000; 0: none)
 #   BENCH_SCALE_COLD scale: cold tenants whose first requests are timed (default 20)
 #   BENCH_SCALE_REPEAT  scale: runs of each of one tenant / all tenants, alternated (default 2)
+#   BENCH_SCALE_ENDPOINTS  scale: which of cc jwks discovery to run (default all three)
 #   BENCH_SIGN_BENCHTIME  -benchtime of the raw signing benchmark (default 3s)
 #   BENCH_TIMEOUT    bound of the whole run in seconds (default 1200)
 #   BENCH_LOG_LEVEL  AUTHIO_LOG_LEVEL of the server (default warn)
 #   BENCH_COUNT_STATUS=0  let wrk count only >=400 statuses (cheaper lua)
+#   BENCH_PROFILE=1  save a CPU profile of the server over each wrk run (the middle of it, from the admin
+#                    listener's /debug/pprof) as scripts/bench/out/cpu-STAMP-SCENARIO-CONNS.pprof
 #   BENCH_PG_HOST/BENCH_PG_PORT/BENCH_PG_USER  Postgres (127.0.0.1/5432/postgres)
 #   BENCH_REDIS_URL  (default redis://127.0.0.1:6379/2; db 2 is flushed)
 #
@@ -421,12 +424,20 @@ wrk_run() {
   kill -0 "$SERVER_PID" 2>/dev/null || die "server died before $sc/$c"
   x0="$(pg_xacts)"; snap0="$(cpu_snapshot)"; w0="$(date +%s.%N)"
   out="$TMP/wrk-$sc-$c.txt"
+  local prof_pid=""
+  if [[ "${BENCH_PROFILE:-}" == 1 ]]; then
+    local secs="${DURATION%s}"
+    (sleep 1; curl -s -m $((secs + 30)) -o "$OUT/cpu-$STAMP-$sc-$c.pprof" \
+      "http://127.0.0.1:${ADMIN_PORT}/debug/pprof/profile?seconds=$((secs > 3 ? secs - 2 : 1))") &
+    prof_pid=$!
+  fi
   BENCH_METHOD="$S_METHOD" BENCH_BODY="$S_BODY" BENCH_AUTH="$S_AUTH" BENCH_CONTENT_TYPE="$S_CTYPE" \
   BENCH_SCENARIO="$sc" BENCH_CONNS="$c" BENCH_TARGETS="$targets" BENCH_THREADS="$THREADS" \
     wrk -t"$THREADS" -c"$c" -d"$DURATION" --timeout 5s --latency \
       "${hostarg[@]}" -s "$LUA" "$BASE$S_PATH" >"$out" 2>&1 ||
     { cat "$out" >&2; die "wrk failed for $sc/$c"; }
   snap1="$(cpu_snapshot)"; w1="$(date +%s.%N)"
+  [[ -n "$prof_pid" ]] && wait "$prof_pid"
   cat "$out"
   line="$(grep '^BENCH_RESULT ' "$out" | tail -n1)" || die "no BENCH_RESULT from wrk for $sc/$c"
   sleep "$settle"   # let Postgres flush its statistics

@@ -109,7 +109,7 @@ func (s *Server) ResolveTenant(next http.Handler) http.Handler {
 			return
 		}
 		name, _, _ := strings.Cut(host, ":")
-		t, err := s.Tenants.Resolve(r.Context(), name)
+		h, err := s.Tenants.ResolveHost(r.Context(), name)
 		if errors.Is(err, ErrUnknownHost) {
 			httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No tenant answers on this host."})
 			return
@@ -118,7 +118,8 @@ func (s *Server) ResolveTenant(next http.Handler) http.Handler {
 			httpx.WriteFailure(w, err)
 			return
 		}
-		tenant := NewTenant(t, s.Config.PublicScheme, host)
+		tenant := NewTenant(h.Tenant, s.Config.PublicScheme, host)
+		tenant.JWKS = h.JWKS
 		next.ServeHTTP(w, r.WithContext(WithTenant(r.Context(), tenant)))
 	})
 }

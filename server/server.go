@@ -112,6 +112,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 	secrets := keys.NewSecrets(cfg.SecretKey)
 	m := memo.New(memo.Options{MaxBytes: cfg.CacheMaxBytes, TTL: cfg.CacheTTL, ShortTTL: unannouncedTTL,
 		Uncommitted: uncommitted})
+	km := keys.NewKeyManager(store, secrets, m)
 	s := &Server{
 		Config:   cfg,
 		Logger:   logger,
@@ -119,9 +120,9 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		Cache:    c,
 		Secrets:  secrets,
 		Memo:     m,
-		Keys:     keys.NewKeyManager(store, secrets, m),
+		Keys:     km,
 		KeyPool:  keys.NewKeyPool(cfg.KeyPool),
-		Tenants:  NewTenantResolver(store, m),
+		Tenants:  NewTenantResolver(store, m, km),
 		Metrics:  NewMetrics(),
 		Now:      time.Now,
 		Upstream: NewUpstreamClient(),

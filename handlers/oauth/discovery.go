@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/authio/authio/httpx"
+	"github.com/authio/authio/keys"
 	"github.com/authio/authio/oauth"
 	"github.com/authio/authio/server"
 	"github.com/authio/authio/server/memo"
@@ -97,7 +98,7 @@ func plainJSON(s string) bool {
 // start-up.
 func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, kind string) {
 	t := server.TenantFromContext(r.Context())
-	tpl, err := memo.Get(r.Context(), h.Memo, memo.Discovery, "", kind+"|"+t.SigningAlg,
+	tpl, err := memo.Get(r.Context(), h.Memo, memo.Discovery, "", templateKey(kind, t.SigningAlg),
 		func(context.Context) (metadataTemplate, int, error) {
 			tpl, err := newMetadataTemplate(t.SigningAlg)
 			return tpl, memo.SizeOf(tpl), err
@@ -121,6 +122,22 @@ func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, kind str
 	writeCachedJSON(w, *buf)
 }
 
+// templateKey names the template of a kind of metadata for a signing algorithm, without building a string on
+// every request for the usual ones.
+func templateKey(kind, alg string) string {
+	switch {
+	case kind == "oidc" && alg == keys.AlgRS256:
+		return "oidc|RS256"
+	case kind == "oidc" && alg == keys.AlgES256:
+		return "oidc|ES256"
+	case kind == "oauth" && alg == keys.AlgRS256:
+		return "oauth|RS256"
+	case kind == "oauth" && alg == keys.AlgES256:
+		return "oauth|ES256"
+	}
+	return kind + "|" + alg
+}
+
 func writeCachedJSON(w http.ResponseWriter, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
@@ -136,6 +153,10 @@ func (h *Handler) authorizationServerMetadata(w http.ResponseWriter, r *http.Req
 }
 
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
+	if t := server.TenantFromContext(r.Context()); t != nil && t.JWKS != nil {
+		writeCachedJSON(w, t.JWKS) // resolved with the host, from the same cache entry
+		return
+	}
 	jwks, err := h.Keys.JWKS(r.Context())
 	if err != nil {
 		httpx.LogFailure(r.Context(), h.Logger, "loading signing keys failed", err)

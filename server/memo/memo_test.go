@@ -139,16 +139,16 @@ func TestGlobalKinds(t *testing.T) {
 	for _, inv := range memo.ForChanges([]storage.Change{{Table: "tenant_domains", Op: storage.OpCreate, Tenant: "ten_globex"}}) {
 		m.Invalidate(inv)
 	}
-	if _, ok := memo.Peek[string](context.Background(), m, m.Key(memo.Host, "", "auth.acme.test")); !ok {
+	if _, ok := memo.Peek[string](context.Background(), m, memo.Host, "", "auth.acme.test"); !ok {
 		t.Error("adding a domain to globex dropped acme's known host")
 	}
-	if _, ok := memo.Peek[struct{}](context.Background(), m, m.Key(memo.UnknownHost, "", "new.acme.test")); ok {
+	if _, ok := memo.Peek[struct{}](context.Background(), m, memo.UnknownHost, "", "new.acme.test"); ok {
 		t.Error("adding a domain kept the unknown host: it may be the one added")
 	}
 	for _, inv := range memo.ForChanges([]storage.Change{{Table: "tenant_domains", Op: storage.OpDelete, Tenant: "ten_globex"}}) {
 		m.Invalidate(inv)
 	}
-	if _, ok := memo.Peek[string](context.Background(), m, m.Key(memo.Host, "", "auth.acme.test")); ok {
+	if _, ok := memo.Peek[string](context.Background(), m, memo.Host, "", "auth.acme.test"); ok {
 		t.Error("removing a domain kept a known host: it may be the one removed")
 	}
 }
@@ -179,6 +179,88 @@ func TestLoadRacingAnInvalidation(t *testing.T) {
 	})
 	if err != nil || v != "new secret" {
 		t.Errorf("after the invalidation: %q %v, want the new secret", v, err)
+	}
+}
+
+// TestGetAfterAnInvalidationIgnoresAnOlderLoad: a read that begins after an invalidation, while a load begun
+// before it is still running, does not take that load's value (it may predate the change), but reads again.
+func TestGetAfterAnInvalidationIgnoresAnOlderLoad(t *testing.T) {
+	m := memo.New(memo.Options{})
+	defer m.Close()
+	loading, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_, _ = memo.Get(context.Background(), m, memo.Client, "ten_acme", "cli_1", func(context.Context) (string, int, error) {
+			close(loading)
+			<-release
+			return "old secret", 10, nil
+		})
+	}()
+	<-loading
+	m.Invalidate(memo.Invalidation{Tenant: "ten_acme", Kinds: memo.Of(memo.Client)})
+	done := make(chan string)
+	go func() {
+		v, _ := memo.Get(context.Background(), m, memo.Client, "ten_acme", "cli_1", func(context.Context) (string, int, error) {
+			return "new secret", 10, nil
+		})
+		done <- v
+	}()
+	time.Sleep(20 * time.Millisecond) // the second read waits for the first load, if the cache joins them
+	close(release)
+	if v := <-done; v != "new secret" {
+		t.Errorf("a read begun after the invalidation returned %q, want the new secret", v)
+	}
+	if v, _ := memo.Peek[string](context.Background(), m, memo.Client, "ten_acme", "cli_1"); v != "new secret" {
+		t.Errorf("cached afterwards: %q, want the new secret", v)
+	}
+}
+
+// TestBoundEntries: a host's entry holds its tenant's record and keys (PutBound); a change to either of that
+// tenant, to every tenant, or to the hosts drops it, and a change to another tenant does not.
+func TestBoundEntries(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		invalidate func(m *memo.Memo)
+		dropped    bool
+	}{
+		{"another tenant's record", func(m *memo.Memo) {
+			m.Invalidate(memo.Invalidation{Tenant: "ten_globex", Kinds: memo.Of(memo.Tenant)})
+		}, false},
+		{"another kind of the tenant", func(m *memo.Memo) {
+			m.Invalidate(memo.Invalidation{Tenant: "ten_acme", Kinds: memo.Of(memo.Client)})
+		}, false},
+		{"the tenant's record", func(m *memo.Memo) {
+			m.Invalidate(memo.Invalidation{Tenant: "ten_acme", Kinds: memo.Of(memo.Tenant)})
+		}, true},
+		{"the tenant's keys", func(m *memo.Memo) {
+			m.Invalidate(memo.Invalidation{Tenant: "ten_acme", Kinds: memo.Of(memo.PublicKeys)})
+		}, true},
+		{"every tenant's record", func(m *memo.Memo) { m.Invalidate(memo.Invalidation{Kinds: memo.Of(memo.Tenant)}) }, true},
+		{"the tenant", func(m *memo.Memo) { m.DropTenant("ten_acme") }, true},
+		{"the hosts", func(m *memo.Memo) { m.Invalidate(memo.Invalidation{Kinds: memo.Of(memo.Host)}) }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := memo.New(memo.Options{})
+			defer m.Close()
+			host, dep := m.Key(memo.Host, "", "auth.acme.test"), m.Deps("ten_acme", memo.Tenant, memo.PublicKeys)
+			m.PutBound(ctx, host, "acme's record", 13, dep)
+			if v, ok := memo.Peek[string](ctx, m, memo.Host, "", "auth.acme.test"); !ok || v != "acme's record" {
+				t.Fatalf("just stored: %q %v", v, ok)
+			}
+			tc.invalidate(m)
+			if _, ok := memo.Peek[string](ctx, m, memo.Host, "", "auth.acme.test"); ok == tc.dropped {
+				t.Errorf("held afterwards: %v, want %v", ok, !tc.dropped)
+			}
+		})
+	}
+	// Keys read before a change to them, stored after it, are never served.
+	m := memo.New(memo.Options{})
+	defer m.Close()
+	host, dep := m.Key(memo.Host, "", "auth.acme.test"), m.Deps("ten_acme", memo.Tenant, memo.PublicKeys)
+	m.Invalidate(memo.Invalidation{Tenant: "ten_acme", Kinds: memo.Of(memo.PublicKeys)})
+	m.PutBound(ctx, host, "acme's old record", 17, dep)
+	if v, ok := memo.Peek[string](ctx, m, memo.Host, "", "auth.acme.test"); ok {
+		t.Errorf("a record read before its tenant changed was served: %q", v)
 	}
 }
 
@@ -287,7 +369,7 @@ func TestSafetyTTL(t *testing.T) {
 	unannounced.Store(false)
 	m.Put(context.Background(), m.Key(memo.UnknownHost, "", "nobody.test"), struct{}{}, 0)
 	clk.Advance(6 * time.Second)
-	if _, ok := memo.Peek[struct{}](context.Background(), m, m.Key(memo.UnknownHost, "", "nobody.test")); ok {
+	if _, ok := memo.Peek[struct{}](context.Background(), m, memo.UnknownHost, "", "nobody.test"); ok {
 		t.Error("an unknown host was remembered past its own bound (a domain added without Redis must be served soon)")
 	}
 }
