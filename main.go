@@ -47,6 +47,8 @@ func commands() []command {
 		{"api create", "api create --tenant T --identifier I --name N [--scope S]... [--token-lifetime SECONDS]", "", cmdAPICreate},
 		{"apikey create", "apikey create --tenant T [--name N] [--test]", "", cmdAPIKeyCreate},
 		{"key rotate", "key rotate --tenant T", "", cmdKeyRotate},
+		{"key pool fill", "key pool fill --count N [--workers W]", "generate N RSA signing keys ahead of need (for a burst of new tenants)", cmdKeyPoolFill},
+		{"key pool status", "key pool status", "", cmdKeyPoolStatus},
 		{"connection list", "connection list --tenant T [--name N] [--strategy S]", "", cmdConnectionList},
 		{"connection create", "connection create --tenant T --name N --strategy S [--options JSON] [--disabled]", "", cmdConnectionCreate},
 		{"connection update", "connection update --tenant T --connection C [--enabled true|false] [--options JSON]", "", cmdConnectionUpdate},

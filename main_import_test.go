@@ -97,3 +97,39 @@ func TestCLITenantImport(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIKeyPool: `key pool fill` generates RSA keys into the pool, `key pool status` counts them, and an RS256
+// tenant made by the CLI takes one (an ES256 tenant does not); bad counts are usage errors.
+func TestCLIKeyPool(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	filled := c.ok("key", "pool", "fill", "--count", "2", "--workers", "2").(map[string]any)
+	if filled["added"] != float64(2) || filled["ready"] != float64(2) {
+		t.Fatalf("key pool fill = %v", filled)
+	}
+	status := func() float64 {
+		t.Helper()
+		st := c.ok("key", "pool", "status").(map[string]any)
+		if st["alg"] != "RS256" || st["target"] == nil {
+			t.Fatalf("key pool status = %v", st)
+		}
+		return st["ready"].(float64)
+	}
+	if n := status(); n != 2 {
+		t.Fatalf("ready %v after filling 2", n)
+	}
+	c.ok("tenant", "create", "--slug", "es", "--signing-alg", "ES256")
+	if n := status(); n != 2 {
+		t.Fatalf("ready %v after an ES256 tenant, want 2", n)
+	}
+	c.ok("tenant", "create", "--slug", "rs")
+	if n := status(); n != 1 {
+		t.Fatalf("ready %v after an RS256 tenant, want 1", n)
+	}
+	for _, args := range [][]string{{"key", "pool", "fill"}, {"key", "pool", "fill", "--count", "0"},
+		{"key", "pool", "fill", "--count", "100001"}, {"key", "pool", "fill", "--count", "1", "--workers", "0"}} {
+		if _, err := c.run(args...); err == nil || !strings.Contains(err.Error(), "--") {
+			t.Errorf("authio %s: %v, want a usage error naming the flag", strings.Join(args, " "), err)
+		}
+	}
+}

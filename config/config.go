@@ -53,10 +53,12 @@ type Config struct {
 	// (AUTHIO_PASSWORD_COST, default 12): 10 to 15, or down to 4 (bcrypt's minimum) with --dev, for tests.
 	PasswordCost int
 
-	// KeyPool is how many RSA signing keys a running server keeps generated ahead of need (AUTHIO_KEY_POOL,
-	// default 4, 0 to 1024), so creating a tenant or importing a few does not wait 50-100 ms per key; 0 generates
-	// every key when it is needed. A control plane that creates RSA tenants in bursts can keep a burst's worth
-	// ready (each key is about 4 KiB of memory and 50-100 ms of one core to make).
+	// KeyPool is how many RSA signing keys a running server keeps generated ahead of need in the database's key
+	// pool (AUTHIO_KEY_POOL, default 4, 0 to 100000), so creating a tenant or importing a few does not wait
+	// 50-100 ms of CPU per key; 0 keeps none (keys already pooled are still used). The server generates them in
+	// the background on one core; the pool is shared by replicas and kept across restarts. A control plane that
+	// creates RSA tenants in bursts keeps a burst's worth ready, or fills the pool on every core before one
+	// (`authio key pool fill`). Each pooled key is about 1.3 KiB in the database.
 	KeyPool int
 	// AdminToken is the bearer token of the admin listener's tenant API (/admin/v1/…; AUTHIO_ADMIN_TOKEN, at least
 	// 32 characters). Empty: that API is off (the admin listener still serves metrics and /tls/ask).
@@ -204,7 +206,7 @@ func Load(fs *flag.FlagSet, args []string, environ []string) (Config, []string, 
 	fs.StringVar(&c.PublicScheme, "public-scheme", c.PublicScheme, "http or https (AUTHIO_PUBLIC_SCHEME)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (AUTHIO_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (AUTHIO_LOG_FORMAT)")
-	fs.IntVar(&c.KeyPool, "key-pool", c.KeyPool, "RSA signing keys kept generated ahead of need, 0 to 1024 (AUTHIO_KEY_POOL)")
+	fs.IntVar(&c.KeyPool, "key-pool", c.KeyPool, "RSA signing keys kept generated ahead of need, 0 to 100000 (AUTHIO_KEY_POOL)")
 	fs.Func("cache-max-bytes", "size bound of the in-process cache, e.g. 64MiB (AUTHIO_CACHE_MAX_BYTES)", func(v string) error {
 		n, err := ParseBytes(v)
 		c.CacheMaxBytes = n
@@ -382,8 +384,8 @@ func (c Config) problems() Problems {
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		p = append(p, "database pool size must be between 1 and 1000")
 	}
-	if c.KeyPool < 0 || c.KeyPool > 1024 {
-		p = append(p, fmt.Sprintf("key pool (AUTHIO_KEY_POOL) %d must be between 0 and 1024", c.KeyPool))
+	if c.KeyPool < 0 || c.KeyPool > 100000 {
+		p = append(p, fmt.Sprintf("key pool (AUTHIO_KEY_POOL) %d must be between 0 and 100000", c.KeyPool))
 	}
 	if c.SMTPURL != "" {
 		if _, err := mail.ParseURL(c.SMTPURL); err != nil {

@@ -175,7 +175,7 @@ func TestValidate(t *testing.T) {
 		{name: "memory limit off", modify: func(c *config.Config) { c.MemoryLimit = config.MemoryLimitOff }},
 		{name: "password cost above 15", modify: func(c *config.Config) { c.PasswordCost = 16 }, want: []string{"AUTHIO_PASSWORD_COST"}},
 		{name: "key pool off", modify: func(c *config.Config) { c.KeyPool = 0 }},
-		{name: "key pool too big", modify: func(c *config.Config) { c.KeyPool = 1025 }, want: []string{"AUTHIO_KEY_POOL"}},
+		{name: "key pool too big", modify: func(c *config.Config) { c.KeyPool = 100001 }, want: []string{"AUTHIO_KEY_POOL"}},
 		{name: "negative key pool", modify: func(c *config.Config) { c.KeyPool = -1 }, want: []string{"AUTHIO_KEY_POOL"}},
 		{name: "short admin token", modify: func(c *config.Config) { c.AdminToken = "short" }, want: []string{"AUTHIO_ADMIN_TOKEN"}},
 		{name: "every problem at once", modify: func(c *config.Config) {

@@ -9,7 +9,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/go-jose/go-jose/v3"
 
@@ -18,10 +21,12 @@ import (
 )
 
 // RSA key generation is the one slow step of creating a tenant: an RSA-2048 key takes 50-100 ms of CPU (a random
-// search for primes, so some take far longer), where an ES256 key takes about 15 µs. A KeyPool keeps a few RSA keys
-// generated ahead of need by one background goroutine, so a tenant created through a running server takes a
-// ready key and its creation costs milliseconds; the pool refills itself as keys are taken. Bulk imports generate
-// what the pool cannot supply on several cores at once. Every key is handed out once.
+// search for primes, so some take far longer), where an ES256 key takes about 15 µs; no choice of library makes
+// it cheap, so it is done ahead of need. A KeyPool hands out RSA keys from the store's key pool (storage.KeyPool:
+// generated beforehand, sealed, shared by every process on the database and kept across restarts), so a tenant
+// created while the pool holds a key costs milliseconds. A running server keeps the pool at its target in the
+// background, on one core; an operator preparing a burst fills it ahead (Fill, `authio key pool fill`, on every
+// core). Every key is handed out once.
 
 // RSABits is the size of generated RSA signing keys.
 const RSABits = 2048
@@ -58,50 +63,147 @@ func (m *KeyManager) SealSigningKey(priv crypto.Signer, alg string) (storage.Sig
 		CreatedAt: m.now().UTC()}, nil
 }
 
-// KeyPool hands out private signing keys, RSA ones from a few generated ahead of need. The zero size keeps none:
-// every key is generated when asked for. Safe for concurrent use.
+// KeyPool hands out sealed signing keys for new tenants: RSA ones from the stored pool while it holds one, every
+// other one (and RSA when the pool is empty) generated on the spot. Safe for concurrent use.
 type KeyPool struct {
-	rsa chan *rsa.PrivateKey
+	store  storage.KeyPool
+	km     *KeyManager
+	target int
+	wake   chan struct{} // a key was taken here: Run looks at the pool again
 }
 
-// NewKeyPool returns a pool that keeps up to size RSA keys ready once Run fills it.
-func NewKeyPool(size int) *KeyPool {
-	return &KeyPool{rsa: make(chan *rsa.PrivateKey, max(size, 0))}
+// NewKeyPool returns a pool over store whose Run keeps target RSA keys ready (0: Run does nothing, and keys are
+// still taken while the store holds some); km seals the keys it generates.
+func NewKeyPool(store storage.KeyPool, km *KeyManager, target int) *KeyPool {
+	return &KeyPool{store: store, km: km, target: max(target, 0), wake: make(chan struct{}, 1)}
 }
 
-// Size is how many RSA keys the pool keeps ready.
-func (p *KeyPool) Size() int { return cap(p.rsa) }
+// Target is how many RSA keys Run keeps in the stored pool.
+func (p *KeyPool) Target() int { return p.target }
 
-// Ready is how many RSA keys are ready now.
-func (p *KeyPool) Ready() int { return len(p.rsa) }
+// Ready returns how many RSA keys the stored pool holds now.
+func (p *KeyPool) Ready(ctx context.Context) (int, error) {
+	return p.store.CountPooledKeys(ctx, AlgRS256)
+}
 
-// Run fills the pool, one key at a time on one goroutine, and refills it as keys are taken, until ctx ends. A
-// pool of size zero returns at once.
-func (p *KeyPool) Run(ctx context.Context) {
-	if cap(p.rsa) == 0 {
+// Take returns a sealed signing key for alg, active, created now (to store with storage.Keys.AddKey): a pooled one
+// for RS256 while the pool holds one, else a freshly generated one. A store failure is returned as it is.
+func (p *KeyPool) Take(ctx context.Context, alg string) (storage.SigningKey, error) {
+	if alg == AlgRS256 {
+		k, err := p.store.TakePooledKey(ctx, alg)
+		if err == nil {
+			select {
+			case p.wake <- struct{}{}:
+			default:
+			}
+			sk := k.SigningKey()
+			sk.CreatedAt = p.km.now().UTC()
+			return sk, nil
+		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return storage.SigningKey{}, fmt.Errorf("take a pooled signing key: %w", err)
+		}
+	}
+	return p.km.NewSigningKey(alg)
+}
+
+// poolCheck is how often Run looks at the stored pool when nothing was taken here (other processes take keys).
+const poolCheck = time.Minute
+
+// Run keeps the stored pool at Target RSA keys until ctx ends: while it is short, it generates one key at a time
+// on this goroutine (one core at most) and adds it; then it waits until a key is taken here or poolCheck has
+// passed. A store failure goes to report, and Run tries again after poolCheck. Several processes running it on
+// one database may together add a few keys more than Target.
+func (p *KeyPool) Run(ctx context.Context, report func(error)) {
+	if p.target == 0 {
 		return
 	}
 	for ctx.Err() == nil {
-		k, err := rsa.GenerateKey(rand.Reader, RSABits)
-		if err != nil {
-			continue // crypto/rand does not fail on supported platforms; try again
+		n, err := p.store.CountPooledKeys(ctx, AlgRS256)
+		if err == nil && n < p.target {
+			_, err = p.Fill(ctx, 1, 1)
+			if err == nil {
+				continue
+			}
 		}
+		if err != nil && ctx.Err() == nil {
+			report(err)
+		}
+		timer := time.NewTimer(poolCheck)
 		select {
-		case p.rsa <- k: // blocks while the pool is full
+		case <-p.wake:
+		case <-timer.C:
 		case <-ctx.Done():
-			return
 		}
+		timer.Stop()
 	}
 }
 
-// Take returns a private key for alg: a ready RSA key when there is one, else a freshly generated key.
-func (p *KeyPool) Take(alg string) (crypto.Signer, error) {
-	if alg == AlgRS256 && p != nil {
-		select {
-		case k := <-p.rsa:
-			return k, nil
-		default:
+// Fill generates n RSA keys on workers goroutines (at least one) and adds them to the stored pool, in batches of
+// up to 50; it returns how many it added before ctx ended or the store failed.
+func (p *KeyPool) Fill(ctx context.Context, n, workers int) (int, error) {
+	workers = max(1, min(workers, n))
+	made := make(chan storage.PooledKey, workers)
+	todo := make(chan struct{}, n)
+	for range n {
+		todo <- struct{}{}
+	}
+	close(todo)
+	var wg sync.WaitGroup
+	genErr := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range todo {
+				if ctx.Err() != nil {
+					return
+				}
+				k, err := p.km.NewSigningKey(AlgRS256)
+				if err != nil {
+					genErr <- err
+					return
+				}
+				made <- storage.PooledKey{ID: k.ID, Alg: k.Alg, PrivateKey: k.PrivateKey, PublicJWK: k.PublicJWK, CreatedAt: k.CreatedAt}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(made) }()
+	added := 0
+	var batch []storage.PooledKey
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := p.store.AddPooledKeys(ctx, batch); err != nil {
+			return fmt.Errorf("add keys to the pool: %w", err)
+		}
+		added += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	var failed error
+	for k := range made {
+		if failed != nil {
+			continue // drain, so the generators end
+		}
+		batch = append(batch, k)
+		if len(batch) == 50 || len(made) == 0 { // a full batch, or none other ready: store what there is
+			failed = flush()
 		}
 	}
-	return GenerateSigningKey(alg)
+	if failed == nil {
+		failed = flush()
+	}
+	select {
+	case err := <-genErr:
+		if failed == nil {
+			failed = err
+		}
+	default:
+	}
+	if failed == nil && ctx.Err() != nil {
+		failed = ctx.Err()
+	}
+	return added, failed
 }

@@ -2,72 +2,154 @@ package keys_test
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v3"
+
 	"github.com/authio/authio/keys"
+	"github.com/authio/authio/server/memo"
+	"github.com/authio/authio/storage"
 )
 
-// waitReady polls until the pool holds n keys; the deadline bounds a correctness wait, not speed.
-func waitReady(t *testing.T, p *keys.KeyPool, n int) {
+// poolFixture is a key pool over a migrated SQLite store of the test's own.
+func poolFixture(t *testing.T, target int) (*keys.KeyPool, *storage.Store, *keys.Secrets) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for p.Ready() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("pool holds %d keys, want %d", p.Ready(), n)
-		}
-		time.Sleep(10 * time.Millisecond)
+	st, err := storage.Open("sqlite:"+filepath.Join(t.TempDir(), "authio.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = st.Close() })
+	if _, err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	secrets := keys.NewSecrets("test-secret-key-of-at-least-32-bytes!")
+	m := memo.New(memo.Options{})
+	t.Cleanup(m.Close)
+	return keys.NewKeyPool(st, keys.NewKeyManager(st, secrets, m), target), st, secrets
 }
 
-func TestKeyPool(t *testing.T) {
-	t.Parallel()
-	p := keys.NewKeyPool(2)
-	if p.Size() != 2 || p.Ready() != 0 {
-		t.Fatalf("new pool: size %d ready %d, want 2 and 0", p.Size(), p.Ready())
+// opens checks that k is a sealed RSA-2048 signing key whose public JWK is its private key's and names its kid.
+func opens(t *testing.T, secrets *keys.Secrets, k storage.SigningKey) *rsa.PrivateKey {
+	t.Helper()
+	der, err := secrets.Decrypt("signing-key", k.PrivateKey)
+	if err != nil {
+		t.Fatalf("key %s does not decrypt: %v", k.ID, err)
 	}
-	// Empty: a key is generated on the spot.
-	k, err := p.Take(keys.AlgRS256)
-	if _, ok := k.(*rsa.PrivateKey); err != nil || !ok || k.(*rsa.PrivateKey).N.BitLen() != keys.RSABits {
-		t.Fatalf("Take(RS256) from an empty pool = %T, %v; want an RSA-%d key", k, err, keys.RSABits)
+	priv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	waitReady(t, p, 2)
+	rk, ok := priv.(*rsa.PrivateKey)
+	if !ok || rk.N.BitLen() != keys.RSABits {
+		t.Fatalf("key %s is %T, want RSA-%d", k.ID, priv, keys.RSABits)
+	}
+	var pub jose.JSONWebKey
+	if err := json.Unmarshal([]byte(k.PublicJWK), &pub); err != nil {
+		t.Fatal(err)
+	}
+	if pub.KeyID != k.ID || pub.Algorithm != keys.AlgRS256 || pub.Key.(*rsa.PublicKey).N.Cmp(rk.N) != 0 {
+		t.Fatalf("key %s: public JWK %s does not match", k.ID, k.PublicJWK)
+	}
+	return rk
+}
 
-	// ES256 keys are cheap: never pooled, never taken from the RSA keys.
-	e, err := p.Take(keys.AlgES256)
-	if _, ok := e.(*ecdsa.PrivateKey); err != nil || !ok || p.Ready() != 2 {
-		t.Fatalf("Take(ES256) = %T, %v, ready %d; want an ECDSA key and the pool untouched", e, err, p.Ready())
+func TestKeyPoolTakesPooledKeysOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p, _, secrets := poolFixture(t, 0)
+	if n, err := p.Ready(ctx); err != nil || n != 0 {
+		t.Fatalf("new pool holds %d (%v)", n, err)
 	}
-	// Taken keys are handed out once, and the pool refills.
-	seen := map[string]bool{k.(*rsa.PrivateKey).N.String(): true}
-	for i := 0; i < 3; i++ {
-		k, err := p.Take(keys.AlgRS256)
+	// Empty: an RSA key is generated on the spot.
+	k, err := p.Take(ctx, keys.AlgRS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opens(t, secrets, k)
+
+	added, err := p.Fill(ctx, 3, 2)
+	if err != nil || added != 3 {
+		t.Fatalf("Fill(3) added %d: %v", added, err)
+	}
+	// ES256 keys are cheap: never pooled, never taken from the RSA keys.
+	e, err := p.Take(ctx, keys.AlgES256)
+	if err != nil || e.Alg != keys.AlgES256 {
+		t.Fatalf("Take(ES256) = %s %v", e.Alg, err)
+	}
+	if n, _ := p.Ready(ctx); n != 3 {
+		t.Fatalf("after an ES256 key the pool holds %d, want 3", n)
+	}
+	// The three pooled keys come out once each, sealed, active and dated now; then keys are generated again.
+	seen := map[string]bool{k.ID: true}
+	for i := range 4 {
+		before := time.Now().Add(-time.Second)
+		k, err := p.Take(ctx, keys.AlgRS256)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := k.(*rsa.PrivateKey).N.String()
-		if seen[n] {
-			t.Fatal("the pool handed out a key twice")
+		opens(t, secrets, k)
+		if seen[k.ID] || !k.Active || k.CreatedAt.Before(before) {
+			t.Fatalf("take %d: key %s seen %v, active %v, created %v", i, k.ID, seen[k.ID], k.Active, k.CreatedAt)
 		}
-		seen[n] = true
+		seen[k.ID] = true
+		if n, _ := p.Ready(ctx); n != max(2-i, 0) {
+			t.Fatalf("after take %d the pool holds %d", i, n)
+		}
 	}
-	waitReady(t, p, 2)
+	if _, err := p.Take(ctx, "HS256"); err == nil {
+		t.Error("Take(HS256) succeeded")
+	}
+}
+
+func TestKeyPoolRunKeepsTheTarget(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	p, _, _ := poolFixture(t, 2)
+	done := make(chan struct{})
+	go func() {
+		p.Run(ctx, func(err error) { t.Errorf("Run reported %v", err) })
+		close(done)
+	}()
+	waitReady := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second) // a correctness wait, not a speed bound
+		for {
+			got, err := p.Ready(ctx)
+			if err == nil && got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pool holds %d keys (%v), want %d", got, err, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitReady(2)
+	if _, err := p.Take(ctx, keys.AlgRS256); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(2) // refilled after a take
 	cancel()
 	<-done
 
-	if _, err := p.Take("HS256"); err == nil {
-		t.Error("Take(HS256) succeeded")
-	}
-	// A pool of size zero keeps nothing and Run returns at once; a nil pool still hands out keys.
-	zero := keys.NewKeyPool(0)
-	zero.Run(context.Background())
-	var none *keys.KeyPool
-	if k, err := none.Take(keys.AlgES256); err != nil || k == nil {
-		t.Errorf("nil pool Take = %v, %v", k, err)
+	// Target 0: Run returns at once.
+	zero, _, _ := poolFixture(t, 0)
+	zero.Run(context.Background(), func(error) {})
+}
+
+func TestKeyPoolFillStopsWithItsContext(t *testing.T) {
+	t.Parallel()
+	p, _, _ := poolFixture(t, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	added, err := p.Fill(ctx, 50, 2)
+	if !errors.Is(err, context.Canceled) || added != 0 {
+		t.Errorf("Fill with an ended context added %d: %v", added, err)
 	}
 }

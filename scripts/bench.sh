@@ -17,6 +17,9 @@
 #   BENCH_SCALE_COLD scale: cold tenants whose first requests are timed (default 20)
 #   BENCH_SCALE_REPEAT  scale: runs of each of one tenant / all tenants, alternated (default 2)
 #   BENCH_SCALE_ENDPOINTS  scale: which of cc jwks discovery to run (default all three)
+#   BENCH_SCALE_RS_PROBE  scale: RS256 tenants imported with an empty key pool first (default 200; 0: none)
+#   BENCH_SCALE_POOL scale: RSA keys put in the key pool (authio key pool fill) before an RS256 import (default
+#                    BENCH_TENANTS; 0: none, the import generates its keys)
 #   BENCH_SIGN_BENCHTIME  -benchtime of the raw signing benchmark (default 3s)
 #   BENCH_TIMEOUT    bound of the whole run in seconds (default 1200)
 #   BENCH_LOG_LEVEL  AUTHIO_LOG_LEVEL of the server (default warn)
@@ -196,6 +199,7 @@ export AUTHIO_ADMIN_LISTEN="127.0.0.1:${ADMIN_PORT}"
 export AUTHIO_BASE_DOMAIN="localhost"
 export AUTHIO_PUBLIC_SCHEME="http"
 export AUTHIO_LOG_LEVEL="${BENCH_LOG_LEVEL:-warn}"
+export AUTHIO_KEY_POOL=0   # no background key generation: the scale scenario fills the key pool itself, when it says so
 AUTHIO_ADMIN_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"   # the tenant API (scale)
 export AUTHIO_ADMIN_TOKEN
 AUTHIO_SECRET_KEY="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"   # 48 hex chars

@@ -48,7 +48,8 @@ type Server struct {
 	Cache   cache.Cache
 	Secrets *keys.Secrets
 	Keys    *keys.KeyManager
-	// KeyPool keeps RSA signing keys generated ahead of need (Config.KeyPool of them, filled while Start runs).
+	// KeyPool hands out signing keys for new tenants, RSA ones generated ahead of need (the store's key pool,
+	// kept at Config.KeyPool keys while Start runs).
 	KeyPool *keys.KeyPool
 	Tenants *TenantResolver
 	// Memo is the one in-process cache of database reads (package server/memo), kept correct by the store's
@@ -121,7 +122,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		Secrets:  secrets,
 		Memo:     m,
 		Keys:     km,
-		KeyPool:  keys.NewKeyPool(cfg.KeyPool),
+		KeyPool:  keys.NewKeyPool(store, km, cfg.KeyPool),
 		Tenants:  NewTenantResolver(store, m, km),
 		Metrics:  NewMetrics(),
 		Now:      time.Now,
@@ -199,11 +200,11 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("subscribe to cache invalidations: %w", err)
 	}
 	s.stops = append(s.stops, stop)
-	if s.KeyPool.Size() > 0 {
+	if s.KeyPool.Target() > 0 {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.KeyPool.Run(ctx)
+			s.KeyPool.Run(ctx, func(err error) { s.Logger.Error("keeping the signing key pool filled failed", "err", err) })
 		}()
 	}
 	if s.health.remote {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,8 +22,9 @@ import (
 // Creating tenants: one at a time (CreateTenant) or many (ImportTenants, behind `authio tenant import` and the
 // admin API's POST /admin/v1/tenants:import). Either way a tenant is created whole or not at all: the tenant, its
 // domains, its password connection, its signing key and the clients asked for commit in one transaction. The
-// signing key is generated before that transaction opens (RSA from the server's KeyPool when one is ready), and
-// an import creates several tenants at once, so RSA key generation runs on every core.
+// signing key is taken before that transaction opens (RSA from the key pool while it holds one, else generated),
+// and an import creates several tenants at once, so RSA key generation, when needed, runs on every core. A key
+// taken for a tenant that is then not created is dropped, never handed out again.
 
 // TenantSpec is one tenant to create: a line of an import file.
 type TenantSpec struct {
@@ -164,13 +164,9 @@ func (s *Server) prepareTenant(spec TenantSpec) (preparedTenant, error) {
 
 // storeTenant creates p with the signing key priv in one transaction: the tenant, its domains and password
 // connection, the key and the clients. storage.ErrAlreadyExists when the slug or a domain is taken.
-func (s *Server) storeTenant(ctx context.Context, p preparedTenant, priv crypto.Signer) (TenantInfo, []ImportedClient, error) {
-	key, err := s.Keys.SealSigningKey(priv, p.tenant.SigningAlg)
-	if err != nil {
-		return TenantInfo{}, nil, err
-	}
+func (s *Server) storeTenant(ctx context.Context, p preparedTenant, key storage.SigningKey) (TenantInfo, []ImportedClient, error) {
 	var created []ImportedClient
-	err = s.Store.InTx(ctx, func(tx context.Context) error {
+	err := s.Store.InTx(ctx, func(tx context.Context) error {
 		if err := s.Store.CreateTenant(tx, p.tenant, p.domains); err != nil {
 			return err
 		}
@@ -477,11 +473,11 @@ func (s *Server) importOne(ctx context.Context, line int, slug string, p prepare
 		res.Status, res.Tenant = ImportExists, &info
 		return res
 	}
-	priv, err := s.KeyPool.Take(p.tenant.SigningAlg)
+	key, err := s.KeyPool.Take(ctx, p.tenant.SigningAlg)
 	if err != nil {
 		return s.importFailure(ctx, line, slug, err)
 	}
-	info, clients, err := s.storeTenant(ctx, p, priv)
+	info, clients, err := s.storeTenant(ctx, p, key)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		// Another process took the slug meanwhile, or a domain belongs to another tenant.
 		if info, ok, lerr := s.existingTenant(ctx, p.tenant.Slug); lerr != nil {

@@ -305,6 +305,7 @@ type Lifecycle interface {
 type Storage interface {
 	Tenants
 	Keys
+	KeyPool
 	Clients
 	Users
 	Sessions

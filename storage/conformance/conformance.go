@@ -66,6 +66,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RevokeUserTokens", testRevokeUserTokens},
 		{"UserTickets", testUserTickets},
 		{"OneTimeSecrets", testOneTimeSecrets},
+		{"KeyPool", testKeyPool},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })

@@ -1,0 +1,131 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authio/authio/internal/testenv"
+	"github.com/authio/authio/keys"
+	"github.com/authio/authio/server"
+	"github.com/authio/authio/storage"
+)
+
+// activeKid returns the kid of the active signing key of the tenant with id.
+func activeKid(t *testing.T, s *server.Server, id string) string {
+	t.Helper()
+	ks, err := s.Store.ListKeys(storage.WithTenant(context.Background(), id), time.Now())
+	if err != nil || len(ks) != 1 || !ks[0].Active {
+		t.Fatalf("keys of %s: %+v %v, want one active key", id, ks, err)
+	}
+	return ks[0].ID
+}
+
+// poolHolds fails t unless the key pool of s holds n RSA keys.
+func poolHolds(t *testing.T, s *server.Server, n int, when string) {
+	t.Helper()
+	if got, err := s.KeyPool.Ready(context.Background()); err != nil || got != n {
+		t.Fatalf("%s: the key pool holds %d keys (%v), want %d", when, got, err, n)
+	}
+}
+
+// importRS256 imports n RS256 tenants named prefix-i through s and returns their ids; every line must be created.
+func importRS256(t *testing.T, s *server.Server, prefix string, n int) []string {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `{"slug":"%s-%d","signing_alg":"RS256"}`+"\n", prefix, i)
+	}
+	var ids []string
+	_, err := s.ImportTenants(context.Background(), strings.NewReader(b.String()), func(r server.ImportResult) error {
+		if r.Status != server.ImportCreated {
+			return fmt.Errorf("line %d: %s %+v", r.Line, r.Status, r.Error)
+		}
+		ids = append(ids, r.Tenant.ID)
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	return ids
+}
+
+// TestTenantsTakePooledKeys: an RS256 tenant, made one at a time or imported, takes a key from the key pool while
+// it holds one, and a generated one after; ES256 tenants leave the pool alone; no two tenants share a key.
+func TestTenantsTakePooledKeys(t *testing.T) {
+	t.Parallel()
+	for _, be := range testenv.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			env := testenv.New(t, be.Options(t))
+			s, ctx := env.S, context.Background()
+			if added, err := s.KeyPool.Fill(ctx, 3, 2); err != nil || added != 3 {
+				t.Fatalf("Fill: %d %v", added, err)
+			}
+			es, err := s.CreateTenant(ctx, "pool-es", "", keys.AlgES256, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			poolHolds(t, s, 3, "after an ES256 tenant")
+			rs, err := s.CreateTenant(ctx, "pool-rs", "", keys.AlgRS256, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			poolHolds(t, s, 2, "after an RS256 tenant")
+			ids := append([]string{es.ID, rs.ID}, importRS256(t, s, "pool-imp", 4)...)
+			poolHolds(t, s, 0, "after importing 4 RS256 tenants from a pool of 2")
+			kids := map[string]string{}
+			for _, id := range ids {
+				kid := activeKid(t, s, id)
+				if other, ok := kids[kid]; ok {
+					t.Fatalf("tenants %s and %s share key %s", other, id, kid)
+				}
+				kids[kid] = id
+			}
+			// The pooled key is the tenant's published one: its JWKS names it, and tokens verify against it.
+			tn := env.Tenant("pool-rs")
+			c := env.Client(testenv.ClientOptions{})
+			if body := testenv.Get(t, c, tn.URL("/.well-known/jwks.json")).Body; !strings.Contains(body, activeKid(t, s, rs.ID)) {
+				t.Errorf("pool-rs JWKS %s does not publish its key", body)
+			}
+		})
+	}
+}
+
+// TestReplicasTakePooledKeysOnce: two replicas importing RS256 tenants at once from one key pool (one Postgres)
+// never hand one key to two tenants, and every tenant is created.
+func TestReplicasTakePooledKeysOnce(t *testing.T) {
+	t.Parallel()
+	a, b := twoReplicas(t)
+	ctx := context.Background()
+	if added, err := a.S.KeyPool.Fill(ctx, 10, 2); err != nil || added != 10 {
+		t.Fatalf("Fill: %d %v", added, err)
+	}
+	poolHolds(t, b.S, 10, "the other replica's view of the filled pool")
+	var (
+		wg       sync.WaitGroup
+		idsA     []string
+		idsB     []string
+		start    = make(chan struct{})
+		replicaB = b.S
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); <-start; idsA = importRS256(t, a.S, "rep-a", 8) }()
+	go func() { defer wg.Done(); <-start; idsB = importRS256(t, replicaB, "rep-b", 8) }()
+	close(start)
+	wg.Wait()
+	if len(idsA) != 8 || len(idsB) != 8 {
+		t.Fatalf("created %d on A and %d on B, want 8 each", len(idsA), len(idsB))
+	}
+	poolHolds(t, a.S, 0, "after 16 RS256 tenants from a pool of 10")
+	kids := map[string]string{}
+	for _, id := range append(idsA, idsB...) {
+		kid := activeKid(t, a.S, id)
+		if other, ok := kids[kid]; ok {
+			t.Fatalf("tenants %s and %s share key %s", other, id, kid)
+		}
+		kids[kid] = id
+	}
+}
