@@ -534,6 +534,9 @@ func cmdKeyPoolFill(ctx context.Context, args, environ []string, stdout, stderr 
 	count := fs.Int("count", 0, "keys to generate (required, 1 to 100000)")
 	workers := fs.Int("workers", runtime.NumCPU(), "keys generated at once")
 	check := func() error {
+		if *count == 0 {
+			return usageError{msg: "--count is required"}
+		}
 		if *count < 1 || *count > 100000 {
 			return usageError{msg: "--count must be between 1 and 100000"}
 		}
@@ -553,12 +556,12 @@ func cmdKeyPoolFill(ctx context.Context, args, environ []string, stdout, stderr 
 			return err
 		}
 		secs := time.Since(start).Seconds()
-		return printJSON(stdout, map[string]any{"added": added, "ready": ready, "seconds": math.Round(secs*10) / 10,
+		return printJSON(stdout, map[string]any{"added": added, "ready": ready, "seconds": math.Round(secs*100) / 100,
 			"keys_per_second": math.Round(float64(added)/max(secs, 0.001)*10) / 10})
 	})
 }
 
-// cmdKeyPoolStatus prints how many RSA keys the key pool holds and the target a running server keeps.
+// cmdKeyPoolStatus prints how many RSA keys the key pool holds (a running server keeps its AUTHIO_KEY_POOL there).
 func cmdKeyPoolStatus(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("key pool status", flag.ContinueOnError)
 	return withServer(ctx, fs, args, environ, stdout, stderr, func() error { return nil }, func(s *server.Server) error {
@@ -566,7 +569,7 @@ func cmdKeyPoolStatus(ctx context.Context, args, environ []string, stdout, stder
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]any{"alg": keys.AlgRS256, "ready": ready, "target": s.KeyPool.Target()})
+		return printJSON(stdout, map[string]any{"alg": keys.AlgRS256, "ready": ready})
 	})
 }
 

@@ -110,7 +110,7 @@ func TestCLIKeyPool(t *testing.T) {
 	status := func() float64 {
 		t.Helper()
 		st := c.ok("key", "pool", "status").(map[string]any)
-		if st["alg"] != "RS256" || st["target"] == nil {
+		if st["alg"] != "RS256" || len(st) != 2 {
 			t.Fatalf("key pool status = %v", st)
 		}
 		return st["ready"].(float64)
@@ -125,6 +125,13 @@ func TestCLIKeyPool(t *testing.T) {
 	c.ok("tenant", "create", "--slug", "rs")
 	if n := status(); n != 1 {
 		t.Fatalf("ready %v after an RS256 tenant, want 1", n)
+	}
+	// A tenant that is not created (its domain is taken) gives its key back.
+	if _, err := c.run("tenant", "create", "--slug", "rs2", "--domain", "rs.localhost"); err == nil {
+		t.Fatal("a tenant with another tenant's domain was created")
+	}
+	if n := status(); n != 1 {
+		t.Fatalf("ready %v after a tenant that was not created, want 1 (its key given back)", n)
 	}
 	for _, args := range [][]string{{"key", "pool", "fill"}, {"key", "pool", "fill", "--count", "0"},
 		{"key", "pool", "fill", "--count", "100001"}, {"key", "pool", "fill", "--count", "1", "--workers", "0"}} {

@@ -107,8 +107,19 @@ func (p *KeyPool) Take(ctx context.Context, alg string) (storage.SigningKey, err
 	return p.km.NewSigningKey(alg)
 }
 
-// poolCheck is how often Run looks at the stored pool when nothing was taken here (other processes take keys).
-const poolCheck = time.Minute
+// Return puts k, a key Take handed out that no tenant got (its tenant's creation failed), back into the pool, so
+// that a failed creation costs no key. Only RS256 keys are pooled; others are dropped.
+func (p *KeyPool) Return(ctx context.Context, k storage.SigningKey) error {
+	if k.Alg != AlgRS256 {
+		return nil
+	}
+	return p.store.AddPooledKeys(ctx, []storage.PooledKey{{ID: k.ID, Alg: k.Alg, PrivateKey: k.PrivateKey,
+		PublicJWK: k.PublicJWK, CreatedAt: k.CreatedAt}})
+}
+
+// poolCheck is how often Run looks at the stored pool when nothing was taken here (the CLI and other replicas take
+// keys too): a key they take is made up within about this long.
+const poolCheck = 10 * time.Second
 
 // Run keeps the stored pool at Target RSA keys until ctx ends: while it is short, it generates one key at a time
 // on this goroutine (one core at most) and adds it; then it waits until a key is taken here or poolCheck has

@@ -41,6 +41,9 @@ func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extra
 		return TenantInfo{}, err
 	}
 	info, _, err := s.storeTenant(ctx, p, key)
+	if err != nil {
+		s.returnKey(ctx, key)
+	}
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return TenantInfo{}, invalid("slug", "a tenant with this slug or one of these domains already exists")
 	} else if err != nil {

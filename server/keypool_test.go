@@ -69,11 +69,23 @@ func TestTenantsTakePooledKeys(t *testing.T) {
 				t.Fatal(err)
 			}
 			poolHolds(t, s, 3, "after an ES256 tenant")
-			rs, err := s.CreateTenant(ctx, "pool-rs", "", keys.AlgRS256, nil)
+			rs, err := s.CreateTenant(ctx, "pool-rs", "", keys.AlgRS256, []string{"auth.pool-rs.test"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			poolHolds(t, s, 2, "after an RS256 tenant")
+			// A line that fails (its domain is pool-rs's) gives its key back.
+			_, err = s.ImportTenants(ctx, strings.NewReader(`{"slug":"pool-dup","domains":["auth.pool-rs.test"]}`+"\n"),
+				func(r server.ImportResult) error {
+					if r.Status != server.ImportFailed {
+						t.Errorf("a line with another tenant's domain: %s", r.Status)
+					}
+					return nil
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+			poolHolds(t, s, 2, "after a line that failed")
 			ids := append([]string{es.ID, rs.ID}, importRS256(t, s, "pool-imp", 4)...)
 			poolHolds(t, s, 0, "after importing 4 RS256 tenants from a pool of 2")
 			kids := map[string]string{}

@@ -23,8 +23,8 @@ import (
 // admin API's POST /admin/v1/tenants:import). Either way a tenant is created whole or not at all: the tenant, its
 // domains, its password connection, its signing key and the clients asked for commit in one transaction. The
 // signing key is taken before that transaction opens (RSA from the key pool while it holds one, else generated),
-// and an import creates several tenants at once, so RSA key generation, when needed, runs on every core. A key
-// taken for a tenant that is then not created is dropped, never handed out again.
+// and an import creates several tenants at once, so RSA key generation, when needed, runs on every core. The key
+// of a tenant that is then not created goes back to the pool: no tenant ever had it.
 
 // TenantSpec is one tenant to create: a line of an import file.
 type TenantSpec struct {
@@ -119,7 +119,7 @@ type preparedTenant struct {
 func (s *Server) prepareTenant(spec TenantSpec) (preparedTenant, error) {
 	slug := strings.ToLower(strings.TrimSpace(spec.Slug))
 	if !slugRE.MatchString(slug) {
-		return preparedTenant{}, invalid("slug", "must be 1-63 lower-case letters, digits or hyphens")
+		return preparedTenant{}, invalid("slug", "must be 1-63 letters, digits or hyphens, not starting or ending with a hyphen")
 	}
 	name := strings.TrimSpace(spec.Name)
 	if name == "" {
@@ -478,6 +478,9 @@ func (s *Server) importOne(ctx context.Context, line int, slug string, p prepare
 		return s.importFailure(ctx, line, slug, err)
 	}
 	info, clients, err := s.storeTenant(ctx, p, key)
+	if err != nil {
+		s.returnKey(ctx, key)
+	}
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		// Another process took the slug meanwhile, or a domain belongs to another tenant.
 		if info, ok, lerr := s.existingTenant(ctx, p.tenant.Slug); lerr != nil {
@@ -492,6 +495,14 @@ func (s *Server) importOne(ctx context.Context, line int, slug string, p prepare
 	}
 	res.Status, res.Tenant, res.Clients = ImportCreated, &info, clients
 	return res
+}
+
+// returnKey gives the key of a tenant that was not created back to the key pool (see keys.KeyPool.Return); a
+// failure only costs the key, and is logged.
+func (s *Server) returnKey(ctx context.Context, key storage.SigningKey) {
+	if err := s.KeyPool.Return(context.WithoutCancel(ctx), key); err != nil {
+		s.Logger.Warn("returning an unused signing key to the key pool failed", "kid", key.ID, "err", err)
+	}
 }
 
 // existingTenant returns the tenant with slug and its domains, if there is one.

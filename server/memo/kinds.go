@@ -13,7 +13,7 @@ type Kind uint8
 // The kinds of entries, each named in kinds.
 const (
 	Tenant         Kind = iota // tenant id → its stored record (settings, signing algorithm, sign-up)
-	Host                       // host name → the id of the tenant answering on it (global: any tenant's)
+	Host                       // host name → the record and JWKS of the tenant answering on it (global; PutBound on its Tenant and PublicKeys)
 	UnknownHost                // host name → no tenant answers on it (global)
 	SigningKey                 // the tenant's active signing key, decrypted and parsed
 	PublicKeys                 // the tenant's published public keys, parsed, and its JWKS document (bytes)

@@ -223,7 +223,12 @@ func (m *Memo) Key(k Kind, tenant, id string) Key {
 
 func (k Key) ckey() ckey { return ckey{Tenant: k.Tenant, ID: k.ID, Kind: k.Kind} }
 
-// newEntry wraps v, read at key, with its cost (size in bytes, key and bookkeeping added) and its life.
+// ttlSpread is the share of its life an entry may lose at random (see newEntry).
+const ttlSpread = 5
+
+// newEntry wraps v, read at key, with its cost (size in bytes, key and bookkeeping added) and its life: the
+// safety TTL less up to a fifth of it at random, so that entries loaded together (every tenant's, after a restart
+// or a warm-up) are not all read again at the same moment one TTL later.
 func (m *Memo) newEntry(key Key, v any, size int) entry {
 	ttl := m.ttl
 	if m.unannounced != nil && m.unannounced() {
@@ -232,6 +237,7 @@ func (m *Memo) newEntry(key Key, v any, size int) entry {
 	if a := kinds[key.Kind].maxAge; a > 0 && a < ttl {
 		ttl = a
 	}
+	ttl -= rand.N(ttl/ttlSpread + 1)
 	cost := uint64(max(size, 0)) + entryOverhead
 	return entry{v: v, scope: key.scope, gen: key.gen, kind: key.Kind, cost: uint32(min(cost, 1<<31)), ttl: ttl,
 		seq: m.seq.Add(1)}

@@ -347,12 +347,12 @@ func TestSafetyTTL(t *testing.T) {
 	defer m.Close()
 	src := newSource()
 	get(t, m, src, memo.Tenant, "ten_acme", "")
-	clk.Advance(9 * time.Minute)
+	clk.Advance(7*time.Minute + 59*time.Second) // an entry lives at least four fifths of the TTL
 	get(t, m, src, memo.Tenant, "ten_acme", "")
 	if n := src.loadsOf("tenant/ten_acme/"); n != 1 {
 		t.Fatalf("loaded %d times within the TTL, want once", n)
 	}
-	clk.Advance(2 * time.Minute)
+	clk.Advance(2*time.Minute + 2*time.Second)
 	get(t, m, src, memo.Tenant, "ten_acme", "")
 	if n := src.loadsOf("tenant/ten_acme/"); n != 2 {
 		t.Errorf("loaded %d times once the TTL passed, want twice", n)
@@ -371,6 +371,40 @@ func TestSafetyTTL(t *testing.T) {
 	clk.Advance(6 * time.Second)
 	if _, ok := memo.Peek[struct{}](context.Background(), m, memo.UnknownHost, "", "nobody.test"); ok {
 		t.Error("an unknown host was remembered past its own bound (a domain added without Redis must be served soon)")
+	}
+}
+
+// TestExpiryIsSpread: entries loaded at one moment do not all expire at the same moment one TTL later (the
+// database would get every tenant's reads at once), and none outlives the TTL.
+func TestExpiryIsSpread(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	m := memo.New(memo.Options{TTL: 10 * time.Minute, Now: clk.Now})
+	defer m.Close()
+	src := newSource()
+	const n = 200
+	for i := range n {
+		get(t, m, src, memo.Client, "ten_acme", fmt.Sprint(i))
+	}
+	held := func() int {
+		c := 0
+		for i := range n {
+			if _, ok := memo.Peek[string](context.Background(), m, memo.Client, "ten_acme", fmt.Sprint(i)); ok {
+				c++
+			}
+		}
+		return c
+	}
+	clk.Advance(7*time.Minute + 59*time.Second)
+	if c := held(); c != n {
+		t.Fatalf("%d of %d entries held before four fifths of the TTL, want all", c, n)
+	}
+	clk.Advance(62 * time.Second) // 9 minutes 1 second: about half are gone
+	if c := held(); c < n/10 || c > n-n/10 {
+		t.Errorf("%d of %d entries held at nine tenths of the TTL: their expiry is not spread", c, n)
+	}
+	clk.Advance(time.Minute)
+	if c := held(); c != 0 {
+		t.Errorf("%d entries outlived the TTL", c)
 	}
 }
 
