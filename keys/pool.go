@@ -153,7 +153,13 @@ func (p *KeyPool) Run(ctx context.Context, report func(error)) {
 // Fill generates n RSA keys on workers goroutines (at least one) and adds them to the stored pool, in batches of
 // up to 50; it returns how many it added before ctx ended or the store failed.
 func (p *KeyPool) Fill(ctx context.Context, n, workers int) (int, error) {
+	if n <= 0 {
+		return 0, fmt.Errorf("keys: cannot fill the pool with %d keys", n)
+	}
 	workers = max(1, min(workers, n))
+	// The generators stop as soon as the store fails: the keys they would make could not be kept.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	made := make(chan storage.PooledKey, workers)
 	todo := make(chan struct{}, n)
 	for range n {
@@ -200,7 +206,9 @@ func (p *KeyPool) Fill(ctx context.Context, n, workers int) (int, error) {
 		}
 		batch = append(batch, k)
 		if len(batch) == 50 || len(made) == 0 { // a full batch, or none other ready: store what there is
-			failed = flush()
+			if failed = flush(); failed != nil {
+				cancel()
+			}
 		}
 	}
 	if failed == nil {
@@ -213,8 +221,8 @@ func (p *KeyPool) Fill(ctx context.Context, n, workers int) (int, error) {
 		}
 	default:
 	}
-	if failed == nil && ctx.Err() != nil {
-		failed = ctx.Err()
+	if err := context.Cause(ctx); failed == nil && err != nil {
+		failed = err
 	}
 	return added, failed
 }

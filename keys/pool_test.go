@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,5 +153,35 @@ func TestKeyPoolFillStopsWithItsContext(t *testing.T) {
 	added, err := p.Fill(ctx, 50, 2)
 	if !errors.Is(err, context.Canceled) || added != 0 {
 		t.Errorf("Fill with an ended context added %d: %v", added, err)
+	}
+}
+
+// failingPool is a key pool store whose writes fail, as a database that went away.
+type failingPool struct{ storage.KeyPool }
+
+func (failingPool) AddPooledKeys(context.Context, []storage.PooledKey) error {
+	return errors.New("connection refused")
+}
+
+// TestKeyPoolFillStopsWhenTheStoreFails: once a batch cannot be stored, no more keys are generated (each costs
+// 50-100 ms of CPU and could not be kept), and the failure is returned; a count that is not positive is an error.
+func TestKeyPoolFillStopsWhenTheStoreFails(t *testing.T) {
+	t.Parallel()
+	_, st, secrets := poolFixture(t, 0)
+	km := keys.NewKeyManager(st, secrets, memo.New(memo.Options{}))
+	var generated atomic.Int32
+	keys.SetClock(km, func() time.Time { generated.Add(1); return time.Now() })
+	p := keys.NewKeyPool(failingPool{st}, km, 0)
+	added, err := p.Fill(context.Background(), 40, 1)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") || added != 0 {
+		t.Fatalf("Fill over a failing store: added %d, %v", added, err)
+	}
+	if n := generated.Load(); n > 3 {
+		t.Errorf("%d of 40 keys were generated after the store failed on the first", n)
+	}
+	for _, n := range []int{0, -1} {
+		if _, err := p.Fill(context.Background(), n, 1); err == nil {
+			t.Errorf("Fill(%d) succeeded", n)
+		}
 	}
 }

@@ -16,10 +16,10 @@ type Tenant struct {
 	// BaseURL is {scheme}://{Host} without the trailing slash: endpoint URLs are BaseURL + path.
 	BaseURL string
 	Host    string // the request's Host in canonical form (canon.Host): name, or name:port when not the default
-	// JWKS is the tenant's published key set as resolved with the host (ResolvedHost.JWKS): nil when unknown.
+	// JWKS is the tenant's published key set as resolved with the host (ResolvedHost.JWKS): "" when unknown.
 	// Only what serves a request without changing anything may answer from it (the JWKS endpoint); a request
 	// that changes keys reads them through the key manager.
-	JWKS []byte
+	JWKS string
 }
 
 // NewTenant returns the request view of stored tenant t as reached over scheme ("http"/"https") on host

@@ -32,9 +32,9 @@ func NewTenantResolver(store *storage.Store, m *memo.Memo, km *keys.KeyManager) 
 // by every request on the host.
 type ResolvedHost struct {
 	Tenant storage.Tenant
-	// JWKS is the tenant's published key set, serialized; nil when it could not be read with the record (the
-	// key manager then answers, and reports why).
-	JWKS []byte
+	// JWKS is the tenant's published key set, serialized; "" when it could not be read with the record (the key
+	// manager then answers, and reports why).
+	JWKS string
 }
 
 // Flush forgets every cached resolution and tenant record. Committed changes need no flush; a test that
@@ -84,19 +84,22 @@ func (r *TenantResolver) ResolveHost(ctx context.Context, domain string) (*Resol
 		return nil, err
 	}
 	h := &ResolvedHost{Tenant: *rec}
+	var jwks []byte
 	if pk, err := r.keys.PublicKeys(storage.WithTenant(ctx, t.ID)); err == nil {
-		h.JWKS = pk.JWKS
+		jwks = pk.JWKS
 	}
-	known.ID = compactStrings(&h.Tenant, domain)
+	known.ID = compactStrings(h, domain, jwks)
 	r.memo.PutBound(ctx, known, h, memo.SizeOf(*h)+len(domain), dep)
 	return h, nil
 }
 
-// compactStrings moves the strings a request reads from a host's entry (the host name it is found by, the tenant's
-// id, slug and signing algorithm) into one allocation, and returns the host name's copy: every object a request
-// touches is a likely cache and TLB miss when requests spread over thousands of tenants.
-func compactStrings(t *storage.Tenant, domain string) string {
-	buf := domain + t.ID + t.Slug + t.SigningAlg
+// compactStrings puts the strings a request reads from a host's entry — the host name it is found by, the
+// tenant's id, slug and signing algorithm, and the JWKS document — into one allocation, in that order, and returns
+// the host name's copy: every object a request touches is a likely cache and TLB miss when requests spread over
+// thousands of tenants, and the lookup's key comparison brings in the rest.
+func compactStrings(h *ResolvedHost, domain string, jwks []byte) string {
+	t := &h.Tenant
+	buf := domain + t.ID + t.Slug + t.SigningAlg + string(jwks)
 	cut := func(n int) string {
 		s := buf[:n]
 		buf = buf[n:]
@@ -104,6 +107,7 @@ func compactStrings(t *storage.Tenant, domain string) string {
 	}
 	domain = cut(len(domain))
 	t.ID, t.Slug, t.SigningAlg = cut(len(t.ID)), cut(len(t.Slug)), cut(len(t.SigningAlg))
+	h.JWKS = cut(len(jwks))
 	return domain
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/authio/authio/httpx"
@@ -139,9 +140,13 @@ func templateKey(kind, alg string) string {
 }
 
 func writeCachedJSON(w http.ResponseWriter, body []byte) {
+	setCachedJSON(w)
+	_, _ = w.Write(body)
+}
+
+func setCachedJSON(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	_, _ = w.Write(body)
 }
 
 func (h *Handler) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
@@ -153,8 +158,9 @@ func (h *Handler) authorizationServerMetadata(w http.ResponseWriter, r *http.Req
 }
 
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
-	if t := server.TenantFromContext(r.Context()); t != nil && t.JWKS != nil {
-		writeCachedJSON(w, t.JWKS) // resolved with the host, from the same cache entry
+	if t := server.TenantFromContext(r.Context()); t != nil && t.JWKS != "" {
+		setCachedJSON(w)
+		_, _ = io.WriteString(w, t.JWKS) // resolved with the host, from the same cache entry: no copy
 		return
 	}
 	jwks, err := h.Keys.JWKS(r.Context())
