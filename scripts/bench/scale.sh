@@ -239,7 +239,7 @@ scale_summary() {
   for ep in $SCALE_ENDPOINTS; do
     for c in $CONNS; do
       one="$(at "scale_${ep}_one" "$c" rps)"; all="$(at "scale_${ep}_all" "$c" rps)"
-      ratio="$(awk -v a="$all" -v o="$one" 'BEGIN { printf "%.2f", (o > 0) ? a / o : 0 }')"
+      ratio="$(awk -v a="$all" -v o="$one" 'BEGIN { printf "%.3f", (o > 0) ? a / o : 0 }')"
       check "scale $ep, $c conns: all tenants >= 90% of one" "$(ge "$ratio" 0.90)" "$(printf '%.0f / %.0f req/s = %s' "$all" "$one" "$ratio")"
     done
   done
