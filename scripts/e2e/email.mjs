@@ -15,12 +15,12 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import crypto from 'node:crypto';
 
 import { chromium } from 'playwright-core';
 
 import { configure, need, BASE_DOMAIN, LABEL, CHROMIUM, CHROMIUM_ARGS, check, assert, eq, inBrowser, requireValue, run } from './harness.mjs';
+import { MailCatcher } from './smtp.mjs';
 
 configure({ name: 'email.mjs', accept: 'text/html' });
 
@@ -30,75 +30,18 @@ const S = JSON.parse(fs.readFileSync(need('E2E_EMAIL_SETUP'), 'utf8'));
 const A = `http://${S.tenant}.${BASE_DOMAIN}:${PORT}`;
 const B = `http://${S.other_tenant}.${BASE_DOMAIN}:${PORT}`;
 
-// ---------------------------------------------------------------- the SMTP catcher (no TLS, no AUTH)
+// ---------------------------------------------------------------- the SMTP catcher
 
-const messages = [];
-const waiters = [];
+const smtp = new MailCatcher();
+const messages = smtp.messages;
 
-const smtp = net.createServer((sock) => {
-  let buf = '';
-  let inData = false;
-  let rcpt = '';
-  const say = (l) => sock.write(l + '\r\n');
-  say('220 catcher ESMTP');
-  sock.on('data', (chunk) => {
-    buf += chunk.toString('latin1');
-    for (;;) {
-      if (inData) {
-        const end = buf.indexOf('\r\n.\r\n');
-        if (end < 0) return;
-        const raw = buf.slice(0, end);
-        buf = buf.slice(end + 5);
-        inData = false;
-        messages.push({ to: rcpt, raw });
-        say('250 OK queued');
-        waiters.splice(0).forEach((w) => w());
-        continue;
-      }
-      const nl = buf.indexOf('\r\n');
-      if (nl < 0) return;
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 2);
-      const verb = line.slice(0, 4).toUpperCase();
-      if (verb === 'EHLO' || verb === 'HELO') say('250-catcher\r\n250 8BITMIME');
-      else if (verb === 'MAIL') say('250 OK');
-      else if (verb === 'RCPT') {
-        rcpt = (line.match(/<([^>]*)>/) || [])[1] || '';
-        say('250 OK');
-      } else if (verb === 'DATA') {
-        inData = true;
-        say('354 go ahead');
-      } else if (verb === 'QUIT') {
-        say('221 bye');
-        sock.end();
-      } else say('250 OK'); // RSET, NOOP
-    }
-  });
-  sock.on('error', () => {});
-});
-
-// decodeQP undoes quoted-printable (soft line breaks, =XX), enough to read the link and the code.
-function decodeQP(s) {
-  return s.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
-}
-
+// mailTo waits for a message to addr caught at index after or later; returns its sign-in link and code.
 async function mailTo(addr, after) {
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    const m = messages.slice(after).find((x) => x.to.toLowerCase() === addr.toLowerCase());
-    if (m) {
-      const text = decodeQP(m.raw);
-      const link = (text.match(/(http:\/\/\S+\/login\/email\/verify\?token=[A-Za-z0-9_-]+)/) || [])[1];
-      const code = (text.match(/enter this code on the sign-in page: (\d{6})/) || [])[1];
-      assert(link && code, `email without link or code: ${text.slice(0, 400)}`);
-      return { link, code };
-    }
-    assert(Date.now() < deadline, `no email to ${addr} within 15 s (${messages.length} caught)`);
-    await new Promise((r) => {
-      waiters.push(r);
-      setTimeout(r, 200);
-    });
-  }
+  const text = await smtp.waitFor(addr, after);
+  const link = (text.match(/(http:\/\/\S+\/login\/email\/verify\?token=[A-Za-z0-9_-]+)/) || [])[1];
+  const code = (text.match(/enter this code on the sign-in page: (\d{6})/) || [])[1];
+  assert(link && code, `email without link or code: ${text.slice(0, 400)}`);
+  return { link, code };
 }
 
 // ---------------------------------------------------------------- the browser
@@ -139,10 +82,7 @@ async function askForEmail(page) {
 
 async function main() {
   console.log(`== Authio sign-in by email e2e ${LABEL ? `[${LABEL}] ` : ''}against ${A} (other tenant ${B}, SMTP catcher :${SMTP_PORT})`);
-  await new Promise((resolve, reject) => {
-    smtp.once('error', reject);
-    smtp.listen(SMTP_PORT, '127.0.0.1', resolve);
-  });
+  await smtp.listen(SMTP_PORT);
   // The client's redirect URI: a page that only says the browser got there.
   const cb = new URL(S.redirect_uri);
   await new Promise((resolve, reject) => {

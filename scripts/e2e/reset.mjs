@@ -16,12 +16,12 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import crypto from 'node:crypto';
 
 import { chromium } from 'playwright-core';
 
 import { configure, need, BASE_DOMAIN, LABEL, CHROMIUM, CHROMIUM_ARGS, check, assert, eq, inBrowser, requireValue, run } from './harness.mjs';
+import { MailCatcher } from './smtp.mjs';
 
 configure({ name: 'reset.mjs', accept: 'text/html' });
 
@@ -32,72 +32,17 @@ const A = `http://${S.tenant}.${BASE_DOMAIN}:${PORT}`;
 const B = `http://${S.other_tenant}.${BASE_DOMAIN}:${PORT}`;
 const NEW_PASSWORD = 'e2e-reset-' + crypto.randomBytes(6).toString('hex');
 
-// ---------------------------------------------------------------- the SMTP catcher (no TLS, no AUTH)
+// ---------------------------------------------------------------- the SMTP catcher
 
-const messages = [];
-const waiters = [];
-
-const smtp = net.createServer((sock) => {
-  let buf = '';
-  let inData = false;
-  let rcpt = '';
-  const say = (l) => sock.write(l + '\r\n');
-  say('220 catcher ESMTP');
-  sock.on('data', (chunk) => {
-    buf += chunk.toString('latin1');
-    for (;;) {
-      if (inData) {
-        const end = buf.indexOf('\r\n.\r\n');
-        if (end < 0) return;
-        messages.push({ to: rcpt, raw: buf.slice(0, end) });
-        buf = buf.slice(end + 5);
-        inData = false;
-        say('250 OK queued');
-        waiters.splice(0).forEach((w) => w());
-        continue;
-      }
-      const nl = buf.indexOf('\r\n');
-      if (nl < 0) return;
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 2);
-      const verb = line.slice(0, 4).toUpperCase();
-      if (verb === 'EHLO' || verb === 'HELO') say('250-catcher\r\n250 8BITMIME');
-      else if (verb === 'RCPT') {
-        rcpt = (line.match(/<([^>]*)>/) || [])[1] || '';
-        say('250 OK');
-      } else if (verb === 'DATA') {
-        inData = true;
-        say('354 go ahead');
-      } else if (verb === 'QUIT') {
-        say('221 bye');
-        sock.end();
-      } else say('250 OK'); // MAIL, RSET, NOOP
-    }
-  });
-  sock.on('error', () => {});
-});
-
-function decodeQP(s) {
-  return s.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
-}
+const smtp = new MailCatcher();
+const messages = smtp.messages;
 
 // mailTo waits for a message caught at index after or later for exactly addr; returns its reset link.
 async function mailTo(addr, after) {
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    const m = messages.slice(after).find((x) => x.to === addr);
-    if (m) {
-      const text = decodeQP(m.raw);
-      const link = (text.match(/(http:\/\/\S+\/login\/reset\?token=[A-Za-z0-9_-]+)/) || [])[1];
-      assert(link, `email without a reset link: ${text.slice(0, 400)}`);
-      return link;
-    }
-    assert(Date.now() < deadline, `no email to ${addr} within 15 s (${messages.length} caught, to ${messages.map((x) => x.to)})`);
-    await new Promise((r) => {
-      waiters.push(r);
-      setTimeout(r, 200);
-    });
-  }
+  const text = await smtp.waitFor(addr, after, { exact: true });
+  const link = (text.match(/(http:\/\/\S+\/login\/reset\?token=[A-Za-z0-9_-]+)/) || [])[1];
+  assert(link, `email without a reset link: ${text.slice(0, 400)}`);
+  return link;
 }
 
 // ---------------------------------------------------------------- the browser
@@ -139,10 +84,7 @@ async function reachedClient(page, state) {
 
 async function main() {
   console.log(`== Authio password reset e2e ${LABEL ? `[${LABEL}] ` : ''}against ${A} (other tenant ${B}, SMTP catcher :${SMTP_PORT})`);
-  await new Promise((resolve, reject) => {
-    smtp.once('error', reject);
-    smtp.listen(SMTP_PORT, '127.0.0.1', resolve);
-  });
+  await smtp.listen(SMTP_PORT);
   const cb = new URL(S.redirect_uri);
   await new Promise((resolve, reject) => {
     callback.once('error', reject);
