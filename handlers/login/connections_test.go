@@ -175,13 +175,21 @@ func (f *kindsFixture) answer(t *testing.T, c *http.Client, provider *url.URL, s
 // claims.
 func (f *kindsFixture) finish(t *testing.T, ar *testenv.AuthRequest, flow string, r *testenv.Response) map[string]any {
 	t.Helper()
+	return finishSignIn(t, f.acme, f.follow, ar, flow, r)
+}
+
+// finishSignIn checks that r, the answer to the last step of flow's sign-in on tenant tn, sets a session and sends
+// the browser back to /authorize/resume; then follows it to the client with follow, redeems the code and returns
+// the ID token's claims.
+func finishSignIn(t *testing.T, tn *testenv.Tenant, follow *http.Client, ar *testenv.AuthRequest, flow string, r *testenv.Response) map[string]any {
+	t.Helper()
 	back := "/authorize/resume?state=" + flow
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != back || !setsSession(r) {
 		t.Fatalf("status %d Location %q session %v, want 303 to %s with a session\n%s",
 			r.StatusCode, r.Header.Get("Location"), setsSession(r), back, r.Body)
 	}
-	q := ar.Callback(t, f.acme, testenv.Get(t, f.follow, f.acme.URL(back)))
-	tok := testenv.TokensOf(t, ar.Exchange(t, f.acme, f.follow, q.Get("code")))
+	q := ar.Callback(t, tn, testenv.Get(t, follow, tn.URL(back)))
+	tok := testenv.TokensOf(t, ar.Exchange(t, tn, follow, q.Get("code")))
 	_, claims := testenv.DecodeJWT(t, tok.IDToken)
 	return claims
 }

@@ -110,15 +110,7 @@ func (f *emailFixture) mailTo(t *testing.T, addr string, n int) (link, code stri
 
 func (f *emailFixture) finish(t *testing.T, ar *testenv.AuthRequest, flow string, r *testenv.Response) map[string]any {
 	t.Helper()
-	back := "/authorize/resume?state=" + flow
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != back || !setsSession(r) {
-		t.Fatalf("status %d Location %q session %v, want 303 to %s with a session\n%s",
-			r.StatusCode, r.Header.Get("Location"), setsSession(r), back, r.Body)
-	}
-	q := ar.Callback(t, f.acme, testenv.Get(t, f.follow, f.acme.URL(back)))
-	tok := testenv.TokensOf(t, ar.Exchange(t, f.acme, f.follow, q.Get("code")))
-	_, claims := testenv.DecodeJWT(t, tok.IDToken)
-	return claims
+	return finishSignIn(t, f.acme, f.follow, ar, flow, r)
 }
 
 // TestEmailLinkAndCodeSignIn: one email carries a link and a code; the link signs in the browser that asked
