@@ -463,3 +463,17 @@ func (r *Registry) open(rec storage.Connection) (Connection, error) {
 	}
 	return f(rec, r.deps)
 }
+
+// NoSettings is the check of a kind whose connections take no settings: nil for none, else an error naming the
+// kind and the keys given (sorted), which the Management API answers as a 400.
+func NoSettings(kind string, rec storage.Connection) error {
+	if len(rec.Settings) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(rec.Settings))
+	for k := range rec.Settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return fmt.Errorf("%s connections take no settings (got %q)", kind, keys)
+}

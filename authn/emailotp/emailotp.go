@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -67,13 +66,8 @@ var (
 
 // New is the kind's authn.Factory. The email kind takes no settings.
 func New(rec storage.Connection, deps authn.Deps) (authn.Connection, error) {
-	if len(rec.Settings) > 0 {
-		keys := make([]string, 0, len(rec.Settings))
-		for k := range rec.Settings {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return nil, fmt.Errorf("email connections take no settings (got %q)", keys)
+	if err := authn.NoSettings("email", rec); err != nil {
+		return nil, err
 	}
 	if deps.Store == nil || deps.OneTime == nil || deps.Secrets == nil || deps.SendMail == nil || deps.Now == nil || deps.BaseURL == nil {
 		return nil, errors.New("emailotp: missing dependencies (store, one-time secrets, secrets, mail, clock, base URL)")

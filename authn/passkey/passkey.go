@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"github.com/authio/authio/internal/canon"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -100,13 +99,8 @@ var (
 
 // New is the kind's authn.Factory. Passkey connections take no settings.
 func New(rec storage.Connection, deps authn.Deps) (authn.Connection, error) {
-	if len(rec.Settings) > 0 {
-		keys := make([]string, 0, len(rec.Settings))
-		for k := range rec.Settings {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return nil, fmt.Errorf("passkey connections take no settings (got %q)", keys)
+	if err := authn.NoSettings("passkey", rec); err != nil {
+		return nil, err
 	}
 	if deps.Store == nil || deps.Passkeys == nil || deps.Secrets == nil || deps.Audit == nil || deps.Tx == nil {
 		return nil, errors.New("passkey: missing dependencies (store, passkeys, secrets, audit, transactions)")

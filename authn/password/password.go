@@ -6,9 +6,7 @@ package password
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
-	"sort"
 	"sync"
 
 	"golang.org/x/crypto/bcrypt"
@@ -49,13 +47,8 @@ func (c *Connection) Account(form url.Values) string { return form.Get("email") 
 
 // New is the kind's authn.Factory. The password kind takes no settings yet: any key is an error.
 func New(rec storage.Connection, deps authn.Deps) (authn.Connection, error) {
-	if len(rec.Settings) > 0 {
-		keys := make([]string, 0, len(rec.Settings))
-		for k := range rec.Settings {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return nil, fmt.Errorf("password connections take no settings (got %q)", keys)
+	if err := authn.NoSettings("password", rec); err != nil {
+		return nil, err
 	}
 	if deps.Store == nil {
 		return nil, errors.New("password: no store")
