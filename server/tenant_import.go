@@ -406,10 +406,19 @@ func firstByte(br *bufio.Reader) (byte, error) {
 }
 
 // parseImportLine reads and validates one line: the slug as written (for the result, "" when unreadable) and
-// the tenant to create, or a *httpx.BodyError or ValidationError.
+// the tenant to create, or a *httpx.BodyError or ValidationError. A line that is an object with a string slug
+// but is refused as a whole (an unknown field, a field of the wrong type) still reports its slug, so the
+// result can be matched to the tenant it meant.
 func (s *Server) parseImportLine(raw []byte) (string, preparedTenant, error) {
 	var spec TenantSpec
 	if err := httpx.DecodeJSONObject(raw, &spec); err != nil {
+		var named struct {
+			Slug json.RawMessage `json:"slug"`
+		}
+		var slug string
+		if json.Unmarshal(raw, &named) == nil && json.Unmarshal(named.Slug, &slug) == nil {
+			return strings.TrimSpace(slug), preparedTenant{}, err
+		}
 		return "", preparedTenant{}, err
 	}
 	p, err := s.prepareTenant(spec)

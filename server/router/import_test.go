@@ -139,6 +139,14 @@ func TestTenantImport(t *testing.T) {
 		if t.Failed() {
 			t.FailNow()
 		}
+		// A line refused as a whole still names the slug it meant (line 10 has an unknown field); one that is not
+		// JSON cannot.
+		if got[8].Slug != "colourful" || got[6].Slug != "" {
+			t.Errorf("slugs of the lines refused as a whole: %q (line 10), %q (line 8), want \"colourful\" and none", got[8].Slug, got[6].Slug)
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
 		if n := im.tenantCount(t) - before; n != 2 {
 			t.Errorf("the import made %d tenants, want 2 (acme and globex)", n)
 		}
@@ -312,3 +320,4 @@ func TestTenantImportMany(t *testing.T) {
 		}
 	})
 }
+
