@@ -51,14 +51,21 @@ func (w *statusWriter) WriteString(s string) (int, error) {
 	return n, err
 }
 
+// requestID is the id of request r in logs and answers: the caller's X-Request-Id when it sends one of at most 64
+// bytes, else a new random one (16 characters).
+func requestID(r *http.Request) string {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		id = ids.Random(12)
+	}
+	return id
+}
+
 // Observe assigns a request id, bounds the body, recovers panics as a bare 500, and logs and counts the request.
 func (s *Server) Observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 {
-			id = ids.Random(12)
-		}
+		id := requestID(r)
 		w.Header().Set("X-Request-Id", id)
 		r = r.WithContext(audit.WithClientIP(httpx.WithRequestID(r.Context(), id), s.ClientIP(r)))
 		if r.Body != nil {
@@ -105,6 +112,17 @@ func (s *Server) Observe(next http.Handler) http.Handler {
 			s.Logger.Log(r.Context(), level, "request", attrs...)
 		}()
 		next.ServeHTTP(sw, r)
+	})
+}
+
+// Identify gives each request on the admin listener an id as Observe does on the public one (requestID): echoed
+// in X-Request-Id and carried for the log lines the request causes, with the caller's address. It does no more:
+// the admin listener's bodies (an import) and durations (a profile) are not the public listener's.
+func (s *Server) Identify(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := requestID(r)
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(audit.WithClientIP(httpx.WithRequestID(r.Context(), id), s.ClientIP(r))))
 	})
 }
 

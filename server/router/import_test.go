@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -321,3 +322,37 @@ func TestTenantImportMany(t *testing.T) {
 	})
 }
 
+// TestTenantImportRequestID: the admin listener names each request as the public one does. The import's log
+// line carries the id the caller sent in X-Request-Id, or the one the server made and answered with.
+func TestTenantImportRequestID(t *testing.T) {
+	t.Parallel()
+	logs := &logRecorder{}
+	im := newImporter(t, testenv.Options{Logger: slog.New(recorderHandler{rec: logs})}, adminToken)
+	send := func(id string) string {
+		t.Helper()
+		opts := []testenv.RequestOption{testenv.Header("Content-Type", "application/x-ndjson"), testenv.Bearer(adminToken)}
+		if id != "" {
+			opts = append(opts, testenv.Header("X-Request-Id", id))
+		}
+		r := testenv.Do(t, http.DefaultClient, http.MethodPost, im.admin.URL+"/admin/v1/tenants:import",
+			strings.NewReader(`{"slug":"named-`+fmt.Sprint(len(id))+`","signing_alg":"ES256"}`+"\n"), opts...)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("import: %d %s", r.StatusCode, r.Body)
+		}
+		return r.Header.Get("X-Request-Id")
+	}
+	for _, sent := range []string{"import-from-the-control-plane", ""} {
+		got := send(sent)
+		if got == "" || (sent != "" && got != sent) {
+			t.Errorf("X-Request-Id sent %q, answered %q", sent, got)
+			continue
+		}
+		var found bool
+		for _, r := range logs.forRequest(got, slog.LevelInfo) {
+			found = found || (r.msg == "tenant import" && r.attrs["created"] == "1")
+		}
+		if !found {
+			t.Errorf("no \"tenant import\" log line with request_id %q (sent %q)", got, sent)
+		}
+	}
+}

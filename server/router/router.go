@@ -216,7 +216,8 @@ func devOutbox(s *server.Server, pages *templates.Renderer) http.HandlerFunc {
 }
 
 // Admin returns the admin handler: Prometheus metrics, profiles, the on-demand TLS ask endpoint and the control
-// plane's tenant API (handlers/admin). It must never be exposed on tenant domains.
+// plane's tenant API (handlers/admin), each request with its id (server.Server.Identify). It must never be exposed
+// on tenant domains.
 func Admin(s *server.Server) http.Handler {
 	r := mux.NewRouter()
 	r.Handle("/metrics", s.Metrics.Handler()).Methods(http.MethodGet)
@@ -253,5 +254,5 @@ func Admin(s *server.Server) http.Handler {
 	}).Methods(http.MethodGet)
 	// The tenant API of the control plane, behind AUTHIO_ADMIN_TOKEN.
 	(&admin.Handler{S: s, Token: s.Config.AdminToken, Logger: s.Logger}).Mount(r)
-	return r
+	return s.Identify(r)
 }
