@@ -143,14 +143,11 @@ func (m *KeyManager) NewSigningKey(alg string) (storage.SigningKey, error) {
 	return m.SealSigningKey(priv, alg)
 }
 
-// Rotate makes a new active key for the tenant in ctx; the previous key stays published until retireUntil. The
-// committed change invalidates the tenant's cached keys on every replica.
-func (m *KeyManager) Rotate(ctx context.Context, alg string, retireUntil time.Time) (storage.SigningKey, error) {
-	k, err := m.NewSigningKey(alg)
-	if err != nil {
-		return k, err
-	}
-	return k, m.store.AddKey(ctx, k, retireUntil.UTC())
+// Rotate makes k, a sealed key (KeyPool.Take, NewSigningKey), the active key of the tenant in ctx; the previous
+// key stays published until retireUntil. The committed change invalidates the tenant's cached keys on every
+// replica. A store failure is returned as it is, and k is then no tenant's.
+func (m *KeyManager) Rotate(ctx context.Context, k storage.SigningKey, retireUntil time.Time) error {
+	return m.store.AddKey(ctx, k, retireUntil.UTC())
 }
 
 // Signer implements fosite's jwt.Signer with the tenant's keys: it signs with the active key and verifies

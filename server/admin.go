@@ -127,7 +127,8 @@ func (s *Server) RemoveDomain(ctx context.Context, tenant, domain string) (stora
 	return t, nil
 }
 
-// RotateKey makes a new active key for the tenant in ctx; the old one stays in JWKS until its tokens expire.
+// RotateKey makes a new active key for the tenant in ctx (an RSA one from the key pool while it holds one); the old
+// one stays in JWKS until its tokens expire.
 // The old key stays published for the longest lifetime any of its tokens can have: the tenant's defaults or a
 // resource server's own (the Management API's included).
 func (s *Server) RotateKey(ctx context.Context, t storage.Tenant) (storage.SigningKey, error) {
@@ -143,7 +144,16 @@ func (s *Server) RotateKey(ctx context.Context, t storage.Tenant) (storage.Signi
 	if d := time.Duration(rsMax)*time.Second + 5*time.Minute; d > keep {
 		keep = d
 	}
-	return s.Keys.Rotate(tctx, t.SigningAlg, s.Now().Add(keep))
+	// An RSA key comes from the key pool while it holds one (keys.KeyPool), so a rotation costs no key generation.
+	k, err := s.KeyPool.Take(tctx, t.SigningAlg)
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	if err := s.Keys.Rotate(tctx, k, s.Now().Add(keep)); err != nil {
+		s.returnKey(ctx, k)
+		return storage.SigningKey{}, err
+	}
+	return k, nil
 }
 
 // SetSignup turns self-service sign-up on or off for a tenant.

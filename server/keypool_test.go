@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +102,67 @@ func TestTenantsTakePooledKeys(t *testing.T) {
 			c := env.Client(testenv.ClientOptions{})
 			if body := testenv.Get(t, c, tn.URL("/.well-known/jwks.json")).Body; !strings.Contains(body, activeKid(t, s, rs.ID)) {
 				t.Errorf("pool-rs JWKS %s does not publish its key", body)
+			}
+		})
+	}
+}
+
+// poolGauge returns the authio_key_pool_keys metric of s; -1 when it is missing.
+func poolGauge(t *testing.T, s *server.Server) float64 {
+	t.Helper()
+	fams, err := s.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == "authio_key_pool_keys" && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return -1
+}
+
+// TestRotationTakesPooledKey: rotating an RS256 tenant's key takes one from the key pool while it holds one (and
+// generates one after); rotating an ES256 tenant's leaves the pool alone. The rotated key is the published,
+// active one.
+func TestRotationTakesPooledKey(t *testing.T) {
+	t.Parallel()
+	for _, be := range testenv.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			env := testenv.New(t, be.Options(t))
+			s, ctx := env.S, context.Background()
+			for slug, alg := range map[string]string{"rot-rs": keys.AlgRS256, "rot-es": keys.AlgES256} {
+				if _, err := s.CreateTenant(ctx, slug, "", alg, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rs, es := env.Tenant("rot-rs").Stored(t), env.Tenant("rot-es").Stored(t)
+			if added, err := s.KeyPool.Fill(ctx, 1, 1); err != nil || added != 1 {
+				t.Fatalf("Fill: %d %v", added, err)
+			}
+			if n := poolGauge(t, s); n != 1 {
+				t.Errorf("authio_key_pool_keys = %v, want 1", n)
+			}
+			if _, err := s.RotateKey(ctx, es); err != nil {
+				t.Fatal(err)
+			}
+			poolHolds(t, s, 1, "after an ES256 rotation")
+			c := env.Client(testenv.ClientOptions{})
+			for i := range 2 { // the pooled key, then a generated one
+				k, err := s.RotateKey(ctx, rs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				poolHolds(t, s, 0, fmt.Sprintf("after RS256 rotation %d", i+1))
+				if n := poolGauge(t, s); n != 0 {
+					t.Errorf("authio_key_pool_keys = %v after rotation %d, want 0", n, i+1)
+				}
+				if k.Alg != keys.AlgRS256 || !k.Active {
+					t.Errorf("rotation %d made %+v, want an active RS256 key", i+1, k)
+				}
+				if kids := testenv.KidsOf(t, env.Tenant("rot-rs").JWKS(t, c)); !slices.Contains(kids, k.ID) {
+					t.Errorf("rotation %d: JWKS %v does not publish %s", i+1, kids, k.ID)
+				}
 			}
 		})
 	}

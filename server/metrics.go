@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -39,4 +41,36 @@ func NewMetrics() *Metrics {
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+// keyPoolCollector exports the key pool (keys.KeyPool): the RSA keys it holds, counted in the database at each
+// scrape, and how many this server keeps there (AUTHIO_KEY_POOL). When the count fails, the scrape goes on
+// without it and the failure is logged.
+type keyPoolCollector struct{ s *Server }
+
+var (
+	keyPoolReadyDesc = prometheus.NewDesc("authio_key_pool_keys",
+		"RSA signing keys ready in the key pool (shared by the replicas on one database).", nil, nil)
+	keyPoolTargetDesc = prometheus.NewDesc("authio_key_pool_target_keys",
+		"RSA signing keys this server keeps in the key pool (AUTHIO_KEY_POOL; 0: it adds none).", nil, nil)
+)
+
+// keyPoolCountTimeout bounds the database count of one scrape.
+const keyPoolCountTimeout = 2 * time.Second
+
+func (c keyPoolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- keyPoolReadyDesc
+	ch <- keyPoolTargetDesc
+}
+
+func (c keyPoolCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(keyPoolTargetDesc, prometheus.GaugeValue, float64(c.s.KeyPool.Target()))
+	ctx, cancel := context.WithTimeout(context.Background(), keyPoolCountTimeout)
+	defer cancel()
+	n, err := c.s.KeyPool.Ready(ctx)
+	if err != nil {
+		c.s.Logger.Error("metrics: counting the keys in the key pool failed", "err", err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(keyPoolReadyDesc, prometheus.GaugeValue, float64(n))
 }

@@ -130,7 +130,7 @@ func NewWith(cfg config.Config, logger *slog.Logger, store *storage.Store, c cac
 		origin:   ids.Random(12),
 	}
 	s.setupMail()
-	s.Metrics.Registry.MustRegister(memoCollector{m})
+	s.Metrics.Registry.MustRegister(memoCollector{m}, keyPoolCollector{s})
 	s.stops = append(s.stops, store.OnCommit(memo.Tables(), s.committed), store.SetClientCache(memoClients{m}))
 	s.Directory = directory.New(directory.Deps{Store: store, Audit: s.Audit, Now: func() time.Time { return s.Now() },
 		Secrets: secrets, HashPassword: s.HashPassword, ResourceServer: s.ResourceServer})
