@@ -57,54 +57,51 @@ func importRS256(t *testing.T, s *server.Server, prefix string, n int) []string 
 // TestTenantsTakePooledKeys: an RS256 tenant, made one at a time or imported, takes a key from the key pool while
 // it holds one, and a generated one after; ES256 tenants leave the pool alone; no two tenants share a key.
 func TestTenantsTakePooledKeys(t *testing.T) {
-	t.Parallel()
-	for _, be := range testenv.Backends() {
-		t.Run(be.Name, func(t *testing.T) {
-			env := testenv.New(t, be.Options(t))
-			s, ctx := env.S, context.Background()
-			if added, err := s.KeyPool.Fill(ctx, 3, 2); err != nil || added != 3 {
-				t.Fatalf("Fill: %d %v", added, err)
-			}
-			es, err := s.CreateTenant(ctx, "pool-es", "", keys.AlgES256, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			poolHolds(t, s, 3, "after an ES256 tenant")
-			rs, err := s.CreateTenant(ctx, "pool-rs", "", keys.AlgRS256, []string{"auth.pool-rs.test"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			poolHolds(t, s, 2, "after an RS256 tenant")
-			// A line that fails (its domain is pool-rs's) gives its key back.
-			_, err = s.ImportTenants(ctx, strings.NewReader(`{"slug":"pool-dup","domains":["auth.pool-rs.test"]}`+"\n"),
-				func(r server.ImportResult) error {
-					if r.Status != server.ImportFailed {
-						t.Errorf("a line with another tenant's domain: %s", r.Status)
-					}
-					return nil
-				})
-			if err != nil {
-				t.Fatal(err)
-			}
-			poolHolds(t, s, 2, "after a line that failed")
-			ids := append([]string{es.ID, rs.ID}, importRS256(t, s, "pool-imp", 4)...)
-			poolHolds(t, s, 0, "after importing 4 RS256 tenants from a pool of 2")
-			kids := map[string]string{}
-			for _, id := range ids {
-				kid := activeKid(t, s, id)
-				if other, ok := kids[kid]; ok {
-					t.Fatalf("tenants %s and %s share key %s", other, id, kid)
+	testenv.EachBackend(t, func(t *testing.T, o testenv.Options) {
+		env := testenv.New(t, o)
+		s, ctx := env.S, context.Background()
+		if added, err := s.KeyPool.Fill(ctx, 3, 2); err != nil || added != 3 {
+			t.Fatalf("Fill: %d %v", added, err)
+		}
+		es, err := s.CreateTenant(ctx, "pool-es", "", keys.AlgES256, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		poolHolds(t, s, 3, "after an ES256 tenant")
+		rs, err := s.CreateTenant(ctx, "pool-rs", "", keys.AlgRS256, []string{"auth.pool-rs.test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		poolHolds(t, s, 2, "after an RS256 tenant")
+		// A line that fails (its domain is pool-rs's) gives its key back.
+		_, err = s.ImportTenants(ctx, strings.NewReader(`{"slug":"pool-dup","domains":["auth.pool-rs.test"]}`+"\n"),
+			func(r server.ImportResult) error {
+				if r.Status != server.ImportFailed {
+					t.Errorf("a line with another tenant's domain: %s", r.Status)
 				}
-				kids[kid] = id
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		poolHolds(t, s, 2, "after a line that failed")
+		ids := append([]string{es.ID, rs.ID}, importRS256(t, s, "pool-imp", 4)...)
+		poolHolds(t, s, 0, "after importing 4 RS256 tenants from a pool of 2")
+		kids := map[string]string{}
+		for _, id := range ids {
+			kid := activeKid(t, s, id)
+			if other, ok := kids[kid]; ok {
+				t.Fatalf("tenants %s and %s share key %s", other, id, kid)
 			}
-			// The pooled key is the tenant's published one: its JWKS names it, and tokens verify against it.
-			tn := env.Tenant("pool-rs")
-			c := env.Client(testenv.ClientOptions{})
-			if body := testenv.Get(t, c, tn.URL("/.well-known/jwks.json")).Body; !strings.Contains(body, activeKid(t, s, rs.ID)) {
-				t.Errorf("pool-rs JWKS %s does not publish its key", body)
-			}
-		})
-	}
+			kids[kid] = id
+		}
+		// The pooled key is the tenant's published one: its JWKS names it, and tokens verify against it.
+		tn := env.Tenant("pool-rs")
+		c := env.Client(testenv.ClientOptions{})
+		if body := testenv.Get(t, c, tn.URL("/.well-known/jwks.json")).Body; !strings.Contains(body, activeKid(t, s, rs.ID)) {
+			t.Errorf("pool-rs JWKS %s does not publish its key", body)
+		}
+	})
 }
 
 // poolGauge returns the authio_key_pool_keys metric of s; -1 when it is missing.
@@ -126,46 +123,43 @@ func poolGauge(t *testing.T, s *server.Server) float64 {
 // generates one after); rotating an ES256 tenant's leaves the pool alone. The rotated key is the published,
 // active one.
 func TestRotationTakesPooledKey(t *testing.T) {
-	t.Parallel()
-	for _, be := range testenv.Backends() {
-		t.Run(be.Name, func(t *testing.T) {
-			env := testenv.New(t, be.Options(t))
-			s, ctx := env.S, context.Background()
-			for slug, alg := range map[string]string{"rot-rs": keys.AlgRS256, "rot-es": keys.AlgES256} {
-				if _, err := s.CreateTenant(ctx, slug, "", alg, nil); err != nil {
-					t.Fatal(err)
-				}
-			}
-			rs, es := env.Tenant("rot-rs").Stored(t), env.Tenant("rot-es").Stored(t)
-			if added, err := s.KeyPool.Fill(ctx, 1, 1); err != nil || added != 1 {
-				t.Fatalf("Fill: %d %v", added, err)
-			}
-			if n := poolGauge(t, s); n != 1 {
-				t.Errorf("authio_key_pool_keys = %v, want 1", n)
-			}
-			if _, err := s.RotateKey(ctx, es); err != nil {
+	testenv.EachBackend(t, func(t *testing.T, o testenv.Options) {
+		env := testenv.New(t, o)
+		s, ctx := env.S, context.Background()
+		for slug, alg := range map[string]string{"rot-rs": keys.AlgRS256, "rot-es": keys.AlgES256} {
+			if _, err := s.CreateTenant(ctx, slug, "", alg, nil); err != nil {
 				t.Fatal(err)
 			}
-			poolHolds(t, s, 1, "after an ES256 rotation")
-			c := env.Client(testenv.ClientOptions{})
-			for i := range 2 { // the pooled key, then a generated one
-				k, err := s.RotateKey(ctx, rs)
-				if err != nil {
-					t.Fatal(err)
-				}
-				poolHolds(t, s, 0, fmt.Sprintf("after RS256 rotation %d", i+1))
-				if n := poolGauge(t, s); n != 0 {
-					t.Errorf("authio_key_pool_keys = %v after rotation %d, want 0", n, i+1)
-				}
-				if k.Alg != keys.AlgRS256 || !k.Active {
-					t.Errorf("rotation %d made %+v, want an active RS256 key", i+1, k)
-				}
-				if kids := testenv.KidsOf(t, env.Tenant("rot-rs").JWKS(t, c)); !slices.Contains(kids, k.ID) {
-					t.Errorf("rotation %d: JWKS %v does not publish %s", i+1, kids, k.ID)
-				}
+		}
+		rs, es := env.Tenant("rot-rs").Stored(t), env.Tenant("rot-es").Stored(t)
+		if added, err := s.KeyPool.Fill(ctx, 1, 1); err != nil || added != 1 {
+			t.Fatalf("Fill: %d %v", added, err)
+		}
+		if n := poolGauge(t, s); n != 1 {
+			t.Errorf("authio_key_pool_keys = %v, want 1", n)
+		}
+		if _, err := s.RotateKey(ctx, es); err != nil {
+			t.Fatal(err)
+		}
+		poolHolds(t, s, 1, "after an ES256 rotation")
+		c := env.Client(testenv.ClientOptions{})
+		for i := range 2 { // the pooled key, then a generated one
+			k, err := s.RotateKey(ctx, rs)
+			if err != nil {
+				t.Fatal(err)
 			}
-		})
-	}
+			poolHolds(t, s, 0, fmt.Sprintf("after RS256 rotation %d", i+1))
+			if n := poolGauge(t, s); n != 0 {
+				t.Errorf("authio_key_pool_keys = %v after rotation %d, want 0", n, i+1)
+			}
+			if k.Alg != keys.AlgRS256 || !k.Active {
+				t.Errorf("rotation %d made %+v, want an active RS256 key", i+1, k)
+			}
+			if kids := testenv.KidsOf(t, env.Tenant("rot-rs").JWKS(t, c)); !slices.Contains(kids, k.ID) {
+				t.Errorf("rotation %d: JWKS %v does not publish %s", i+1, kids, k.ID)
+			}
+		}
+	})
 }
 
 // TestReplicasTakePooledKeysOnce: two replicas importing RS256 tenants at once from one key pool (one Postgres)
