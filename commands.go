@@ -534,7 +534,9 @@ func cmdKeyPoolFill(ctx context.Context, args, environ []string, stdout, stderr 
 	count := fs.Int("count", 0, "keys to generate (required, 1 to 100000)")
 	workers := fs.Int("workers", runtime.NumCPU(), "keys generated at once")
 	check := func() error {
-		if *count == 0 {
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "count" })
+		if !given {
 			return usageError{msg: "--count is required"}
 		}
 		if *count < 1 || *count > 100000 {

@@ -77,10 +77,14 @@ func lookupCommand(name string) (command, bool) {
 func usage() string {
 	var b strings.Builder
 	b.WriteString("Authio: multi-tenant OIDC / OAuth 2.0 authorization server.\n\nUsage:\n")
+	const column = 30 // summaries start after the synopsis, aligned; a longer synopsis has its summary below it
 	for _, c := range commands() {
-		if c.summary != "" {
-			fmt.Fprintf(&b, "  authio %-30s %s\n", c.synopsis, c.summary)
-		} else {
+		switch {
+		case c.summary != "" && len(c.synopsis) <= column:
+			fmt.Fprintf(&b, "  authio %-*s %s\n", column, c.synopsis, c.summary)
+		case c.summary != "":
+			fmt.Fprintf(&b, "  authio %s\n%s%s\n", c.synopsisText(len("  authio ")), strings.Repeat(" ", len("  authio ")+4), c.summary)
+		default:
 			fmt.Fprintf(&b, "  authio %s\n", c.synopsisText(len("  authio ")))
 		}
 	}
@@ -185,7 +189,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	c, ok := lookupCommand(name)
 	if !ok {
-		return usageError{msg: fmt.Sprintf("unknown command %q", strings.Join(args[:min(2, len(args))], " "))}
+		return usageError{msg: fmt.Sprintf("unknown command %q", commandWords(args))}
 	}
 	err := c.run(ctx, rest, environ, stdout, stderr)
 	var ue usageError
@@ -194,6 +198,16 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return ue
 	}
 	return err
+}
+
+// commandWords is the command args names as typed: its leading words, up to the three a command has at most
+// ("tenant settings get"), without the flags and operands after them.
+func commandWords(args []string) string {
+	n := 0
+	for n < len(args) && n < 3 && !strings.HasPrefix(args[n], "-") {
+		n++
+	}
+	return strings.Join(args[:max(n, 1)], " ")
 }
 
 // groupHelp prints the help of every subcommand of a group ("authio user -h").

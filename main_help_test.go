@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -208,4 +209,29 @@ func TestCLIUserCreateProfile(t *testing.T) {
 			t.Errorf("member add in globex with acme's user id: %v, want no user", err)
 		}
 	})
+}
+
+// TestUsageAlignsSummaries: in the usage text every command's summary starts in the summaries' column, or, after
+// a synopsis too long for it, on the line below; never glued to the synopsis.
+func TestUsageAlignsSummaries(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(usage(), "\n")
+	const prefix, column = "  authio ", len("  authio ") + 31
+	for _, c := range commands() {
+		if c.summary == "" {
+			continue
+		}
+		first, _, _ := strings.Cut(c.synopsis, "\n")
+		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix+first) })
+		if i < 0 {
+			t.Errorf("%s: no usage line starts with its synopsis", c.name)
+			continue
+		}
+		switch at := strings.Index(lines[i], c.summary); {
+		case at >= 0 && at != column:
+			t.Errorf("%s: summary at column %d, want %d: %q", c.name, at, column, lines[i])
+		case at < 0 && (i+1 == len(lines) || strings.TrimSpace(lines[i+1]) != c.summary):
+			t.Errorf("%s: summary neither on its synopsis line nor the next: %q", c.name, lines[i])
+		}
+	}
 }

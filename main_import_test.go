@@ -133,10 +133,17 @@ func TestCLIKeyPool(t *testing.T) {
 	if n := status(); n != 1 {
 		t.Fatalf("ready %v after a tenant that was not created, want 1 (its key given back)", n)
 	}
-	for _, args := range [][]string{{"key", "pool", "fill"}, {"key", "pool", "fill", "--count", "0"},
-		{"key", "pool", "fill", "--count", "100001"}, {"key", "pool", "fill", "--count", "1", "--workers", "0"}} {
-		if _, err := c.run(args...); err == nil || !strings.Contains(err.Error(), "--") {
-			t.Errorf("authio %s: %v, want a usage error naming the flag", strings.Join(args, " "), err)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"key", "pool", "fill"}, "--count is required"},
+		{[]string{"key", "pool", "fill", "--count", "0"}, "--count must be between 1 and 100000"}, // given, out of range
+		{[]string{"key", "pool", "fill", "--count", "100001"}, "--count must be between 1 and 100000"},
+		{[]string{"key", "pool", "fill", "--count", "1", "--workers", "0"}, "--workers must be at least 1"},
+	} {
+		if _, err := c.run(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("authio %s: %v, want a usage error saying %q", strings.Join(tc.args, " "), err, tc.want)
 		}
 	}
 }

@@ -254,6 +254,8 @@ func TestCLIUsageAndConfiguration(t *testing.T) {
 	}{
 		{name: "unknown command", args: []string{"frobnicate"}, usage: true, want: []string{"frobnicate"}},
 		{name: "unknown subcommand", args: []string{"tenant", "destroy"}, usage: true, want: []string{"tenant destroy"}},
+		{name: "unknown subcommand of a two-word group", args: []string{"key", "pool", "drain", "--count", "1"}, usage: true,
+			want: []string{`"key pool drain"`}},
 		{name: "unexpected argument", args: []string{"tenant", "list", "extra"}, usage: true, want: []string{"extra"}},
 		{name: "bad scheme", env: []string{"AUTHIO_PUBLIC_SCHEME=ftp"}, args: []string{"tenant", "list"}, want: []string{"ftp"}},
 		{name: "every problem in one line", env: []string{"AUTHIO_PUBLIC_SCHEME=ftp", "AUTHIO_SECRET_KEY=short", "AUTHIO_LOG_LEVEL=loud"},
