@@ -98,6 +98,11 @@ func (s *Store) AddKey(ctx context.Context, k SigningKey, retireUntil time.Time)
 	retireUntil = retireUntil.UTC()
 	return s.inTx(ctx, func(ctx context.Context) error {
 		if k.Active {
+			// Rotations of one tenant run one at a time (on Postgres; SQLite has one writer): two that overlapped
+			// would each retire the keys active before both, and leave both new keys active.
+			if err := s.lockRow(ctx, &Tenant{}, tid); err != nil {
+				return err
+			}
 			db, _, err := s.scoped(ctx)
 			if err != nil {
 				return err

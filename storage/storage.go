@@ -64,7 +64,8 @@ type Tenants interface {
 // Keys manages the signing keys of the tenant in the context.
 type Keys interface {
 	// AddKey stores k. When k.Active, every other active key of the tenant is retired in the same transaction,
-	// with ExpiresAt set to retireUntil: the moment after which no token it signed can still be valid.
+	// with ExpiresAt set to retireUntil: the moment after which no token it signed can still be valid. Concurrent
+	// calls for one tenant run one after the other, so the tenant keeps exactly one active key.
 	AddKey(ctx context.Context, k SigningKey, retireUntil time.Time) error
 	// ListKeys returns the tenant's keys that are active or still published (ExpiresAt in the future), newest first.
 	ListKeys(ctx context.Context, now time.Time) ([]SigningKey, error)

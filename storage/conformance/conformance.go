@@ -716,6 +716,30 @@ func testKeys(t *testing.T, s storage.Storage) {
 		}
 	})
 
+	t.Run("concurrent rotations leave one active key", func(t *testing.T) {
+		_, rctx := newTenant(t, s)
+		const n = 8
+		for round := range 3 {
+			ok, err := race(s, rctx, n, false, nil, func(ctx context.Context) error {
+				return s.AddKey(ctx, newKey(t, "key_"+rnd(t), true, 0, nil), at(time.Hour))
+			})
+			if err != nil || ok != n {
+				t.Fatalf("round %d: %d of %d concurrent AddKey calls succeeded (%v)", round, ok, n, err)
+			}
+			ks, err := s.ListKeys(rctx, now())
+			mustNil(t, "ListKeys", err)
+			active := 0
+			for _, k := range ks {
+				if k.Active {
+					active++
+				}
+			}
+			if active != 1 || len(ks) != n*(round+1) {
+				t.Fatalf("round %d: %d active of %d listed keys, want 1 active of %d", round, active, len(ks), n*(round+1))
+			}
+		}
+	})
+
 	t.Run("later now drops expired keys", func(t *testing.T) {
 		ks, err := s.ListKeys(ctx, now().Add(2*time.Hour+time.Minute))
 		mustNil(t, "ListKeys", err)
