@@ -107,14 +107,16 @@ func (p *KeyPool) Take(ctx context.Context, alg string) (storage.SigningKey, err
 	return p.km.NewSigningKey(alg)
 }
 
-// Return puts k, a key Take handed out that no tenant got (its tenant's creation failed), back into the pool, so
-// that a failed creation costs no key. Only RS256 keys are pooled; others are dropped.
-func (p *KeyPool) Return(ctx context.Context, k storage.SigningKey) error {
+// Return puts k, a key Take handed out that no tenant got (its tenant's creation or rotation was refused), back
+// into the pool, so that a refused change costs no key. A key some tenant holds after all is not put back
+// (storage.KeyPool.ReturnPooledKey checks in the same statement); Return reports whether k went back. Only RS256
+// keys are pooled; others are dropped.
+func (p *KeyPool) Return(ctx context.Context, k storage.SigningKey) (bool, error) {
 	if k.Alg != AlgRS256 {
-		return nil
+		return false, nil
 	}
-	return p.store.AddPooledKeys(ctx, []storage.PooledKey{{ID: k.ID, Alg: k.Alg, PrivateKey: k.PrivateKey,
-		PublicJWK: k.PublicJWK, CreatedAt: k.CreatedAt}})
+	return p.store.ReturnPooledKey(ctx, storage.PooledKey{ID: k.ID, Alg: k.Alg, PrivateKey: k.PrivateKey,
+		PublicJWK: k.PublicJWK, CreatedAt: k.CreatedAt})
 }
 
 // poolCheck is how often Run looks at the stored pool when nothing was taken here (the CLI and other replicas take

@@ -42,7 +42,7 @@ func (s *Server) CreateTenant(ctx context.Context, slug, name, alg string, extra
 	}
 	info, _, err := s.storeTenant(ctx, p, key)
 	if err != nil {
-		s.returnKey(ctx, key)
+		s.returnKey(ctx, key, err)
 	}
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return TenantInfo{}, invalid("slug", "a tenant with this slug or one of these domains already exists")
@@ -150,7 +150,7 @@ func (s *Server) RotateKey(ctx context.Context, t storage.Tenant) (storage.Signi
 		return storage.SigningKey{}, err
 	}
 	if err := s.Keys.Rotate(tctx, k, s.Now().Add(keep)); err != nil {
-		s.returnKey(ctx, k)
+		s.returnKey(ctx, k, err)
 		return storage.SigningKey{}, err
 	}
 	return k, nil

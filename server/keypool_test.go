@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -142,6 +143,12 @@ func TestRotationTakesPooledKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		poolHolds(t, s, 1, "after an ES256 rotation")
+		// A rotation the database refuses (no such tenant) gives its pooled key back.
+		ghost := storage.Tenant{ID: "ten_doesnotexist", Slug: "ghost", SigningAlg: keys.AlgRS256}
+		if k, err := s.RotateKey(ctx, ghost); err == nil {
+			t.Fatalf("rotating a tenant that does not exist made %s", k.ID)
+		}
+		poolHolds(t, s, 1, "after a refused RS256 rotation")
 		c := env.Client(testenv.ClientOptions{})
 		for i := range 2 { // the pooled key, then a generated one
 			k, err := s.RotateKey(ctx, rs)
@@ -196,4 +203,51 @@ func TestReplicasTakePooledKeysOnce(t *testing.T) {
 		}
 		kids[kid] = id
 	}
+}
+
+// TestKeyPoolMetricWithoutDatabase: a scrape while the database is gone still answers, without the pool's count
+// (which it could not read) but with the rest, and logs why.
+func TestKeyPoolMetricWithoutDatabase(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	env := testenv.New(t, testenv.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if n := poolGauge(t, env.S); n != 0 {
+		t.Fatalf("authio_key_pool_keys = %v with the database up, want 0", n)
+	}
+	if err := env.S.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fams, err := env.S.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatalf("a scrape without the database failed: %v", err)
+	}
+	names := map[string]bool{}
+	for _, f := range fams {
+		names[f.GetName()] = true
+	}
+	if names["authio_key_pool_keys"] || !names["authio_key_pool_target_keys"] || !names["go_goroutines"] {
+		t.Errorf("metrics without the database: pool count %v, target %v, Go's %v; want only the count missing",
+			names["authio_key_pool_keys"], names["authio_key_pool_target_keys"], names["go_goroutines"])
+	}
+	if !strings.Contains(logs.String(), "counting the keys in the key pool failed") {
+		t.Errorf("no error logged for the failed count: %s", logs.String())
+	}
+}
+
+// lockedBuffer is a log destination the server's goroutines may write to while a test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -488,7 +488,7 @@ func (s *Server) importOne(ctx context.Context, line int, slug string, p prepare
 	}
 	info, clients, err := s.storeTenant(ctx, p, key)
 	if err != nil {
-		s.returnKey(ctx, key)
+		s.returnKey(ctx, key, err)
 	}
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		// Another process took the slug meanwhile, or a domain belongs to another tenant.
@@ -506,12 +506,27 @@ func (s *Server) importOne(ctx context.Context, line int, slug string, p prepare
 	return res
 }
 
-// returnKey gives the key of a tenant that was not created back to the key pool (see keys.KeyPool.Return); a
-// failure only costs the key, and is logged.
-func (s *Server) returnKey(ctx context.Context, key storage.SigningKey) {
-	if err := s.KeyPool.Return(context.WithoutCancel(ctx), key); err != nil {
+// returnKey gives key back to the key pool (keys.KeyPool.Return) after the transaction that was to store it failed
+// with err, when err proves the key was not stored (keyUnused); otherwise the key is dropped, which costs one key.
+// A failure to give it back only costs the key too, and is logged.
+func (s *Server) returnKey(ctx context.Context, key storage.SigningKey, err error) {
+	if !keyUnused(ctx, err) {
+		s.Logger.Warn("a signing key taken from the key pool is dropped: whether its transaction committed is unknown",
+			"kid", key.ID, "err", err)
+		return
+	}
+	if _, err := s.KeyPool.Return(context.WithoutCancel(ctx), key); err != nil {
 		s.Logger.Warn("returning an unused signing key to the key pool failed", "kid", key.ID, "err", err)
 	}
+}
+
+// keyUnused reports whether err, from the transaction that was to store a key, proves that it rolled back: the
+// database refused one of its statements (a taken slug, kid or domain, a constraint, a missing row) or the
+// input was refused before. A failure of the database itself (storage.ErrUnavailable: a lost connection may have
+// lost a commit's answer, not the commit) or the end of ctx leaves the outcome unknown.
+func keyUnused(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && !errors.Is(err, storage.ErrUnavailable) && !errors.Is(err, context.Canceled) &&
+		!errors.Is(err, context.DeadlineExceeded)
 }
 
 // existingTenant returns the tenant with slug and its domains, if there is one.

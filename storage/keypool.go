@@ -36,6 +36,10 @@ type KeyPool interface {
 	TakePooledKey(ctx context.Context, alg string) (PooledKey, error)
 	// CountPooledKeys returns how many keys of alg the pool holds.
 	CountPooledKeys(ctx context.Context, alg string) (int, error)
+	// ReturnPooledKey puts k, taken (TakePooledKey) for a tenant that was then not created or rotated, back into the
+	// pool, unless a tenant holds a signing key with its kid: the check and the insert are one statement, so a key
+	// whose tenant did commit after all is never handed out again. It reports whether k went back.
+	ReturnPooledKey(ctx context.Context, k PooledKey) (bool, error)
 }
 
 var _ KeyPool = (*Store)(nil)
@@ -77,4 +81,15 @@ func (s *Store) CountPooledKeys(ctx context.Context, alg string) (int, error) {
 	var n int64
 	err := s.conn(ctx).Model(&PooledKey{}).Where("alg = ?", alg).Count(&n).Error
 	return int(n), mapErr(err)
+}
+
+// ReturnPooledKey implements KeyPool. The check reads signing_keys across tenants, by kid only and for its
+// existence: the pool belongs to no tenant, and kids are unique across all of them.
+func (s *Store) ReturnPooledKey(ctx context.Context, k PooledKey) (bool, error) {
+	res := s.conn(ctx).Exec("INSERT INTO key_pool (id, alg, private_key, public_jwk, created_at) SELECT ?, ?, ?, ?, ? "+
+		"WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE id = ?)", k.ID, k.Alg, k.PrivateKey, k.PublicJWK, k.CreatedAt.UTC(), k.ID)
+	if res.Error != nil {
+		return false, mapErr(res.Error)
+	}
+	return res.RowsAffected == 1, nil
 }

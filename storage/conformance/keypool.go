@@ -75,4 +75,24 @@ func testKeyPool(t *testing.T, s storage.Storage) {
 	if c, err := s.CountPooledKeys(ctx, "RS256"); err != nil || c != 0 {
 		t.Errorf("after every key was taken the pool holds %d (%v)", c, err)
 	}
+
+	// A taken key goes back only while no tenant holds it: one whose tenant committed after all (a commit whose
+	// answer was lost) must never be handed out again.
+	_, tctx := newTenant(t, s)
+	held, unused := keys[1], keys[2]
+	mustNil(t, "AddKey", s.AddKey(tctx, held.SigningKey(), at(time.Hour)))
+	if back, err := s.ReturnPooledKey(ctx, held); err != nil || back {
+		t.Errorf("ReturnPooledKey of a key a tenant holds = %v, %v; want false", back, err)
+	}
+	if back, err := s.ReturnPooledKey(ctx, unused); err != nil || !back {
+		t.Errorf("ReturnPooledKey of a key no tenant holds = %v, %v; want true", back, err)
+	}
+	again, err := s.TakePooledKey(ctx, "RS256")
+	mustNil(t, "TakePooledKey", err)
+	if again.ID != unused.ID || string(again.PrivateKey) != string(unused.PrivateKey) {
+		t.Errorf("the key given back is %+v, want %+v", again, unused)
+	}
+	if c, err := s.CountPooledKeys(ctx, "RS256"); err != nil || c != 0 {
+		t.Errorf("the pool holds %d (%v), want none: the held key must not have gone back", c, err)
+	}
 }
