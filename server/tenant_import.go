@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/authio/authio/directory"
 	"github.com/authio/authio/httpx"
@@ -406,23 +408,53 @@ func firstByte(br *bufio.Reader) (byte, error) {
 }
 
 // parseImportLine reads and validates one line: the slug as written (for the result, "" when unreadable) and
-// the tenant to create, or a *httpx.BodyError or ValidationError. A line that is an object with a string slug
-// but is refused as a whole (an unknown field, a field of the wrong type) still reports its slug, so the
-// result can be matched to the tenant it meant.
+// the tenant to create, or a *httpx.BodyError or ValidationError. A line that is an object with a readable slug
+// but is refused as a whole (an unknown field, a field of the wrong type) still reports its slug (writtenSlug),
+// so the result can be matched to the tenant it meant.
 func (s *Server) parseImportLine(raw []byte) (string, preparedTenant, error) {
 	var spec TenantSpec
 	if err := httpx.DecodeJSONObject(raw, &spec); err != nil {
-		var named struct {
-			Slug json.RawMessage `json:"slug"`
-		}
-		var slug string
-		if json.Unmarshal(raw, &named) == nil && json.Unmarshal(named.Slug, &slug) == nil {
-			return strings.TrimSpace(slug), preparedTenant{}, err
-		}
-		return "", preparedTenant{}, err
+		return writtenSlug(raw), preparedTenant{}, err
 	}
 	p, err := s.prepareTenant(spec)
 	return strings.TrimSpace(spec.Slug), p, err
+}
+
+// writtenSlug is the slug of an import line that was refused as a whole, as written: the string value of its one
+// top-level member named exactly "slug", trimmed. "" when the line is not one object, or its slug is missing, not a
+// string, given more than once, not valid UTF-8 or holds control characters: a result must never name a slug
+// the line did not (encoding/json would match "SLUG", keep the last of two and replace invalid bytes).
+func writtenSlug(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	var found []json.RawMessage
+	for dec.More() {
+		name, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return ""
+		}
+		if name == "slug" {
+			found = append(found, v)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return ""
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) { // nothing after the object
+		return ""
+	}
+	var slug string
+	if len(found) != 1 || !utf8.Valid(found[0]) || json.Unmarshal(found[0], &slug) != nil ||
+		strings.ContainsFunc(slug, unicode.IsControl) {
+		return ""
+	}
+	return strings.TrimSpace(slug)
 }
 
 // importFailure is the result of a line that failed with err.

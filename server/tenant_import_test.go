@@ -74,3 +74,44 @@ func TestImportStops(t *testing.T) {
 		})
 	}
 }
+
+// TestImportRefusedLineSlug: a line refused as a whole names the slug it was written with, and only that: never
+// one spelled in another case, one of two, one with its invalid bytes replaced, or one with control characters.
+func TestImportRefusedLineSlug(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	lines := []struct {
+		line, slug string
+	}{
+		{`{"slug":"colourful","colour":"red"}`, "colourful"},
+		{`{"name":"n","slug":" spaced ","signup":"yes"}`, "spaced"},
+		{`{"slug":"lower","SLUG":"upper"}`, "lower"}, // refused for "SLUG", an unknown field
+		{`{"SLUG":"caseonly"}`, ""},
+		{`{"slug":"first","slug":"second"}`, ""},
+		{"{\"slug\":\"bad\xffbyte\",\"x\":1}", ""},
+		{`{"slug":"nul\u0000byte","x":1}`, ""},
+		{`{"slug":42}`, ""},
+		{`{"slug":{"slug":"nested"}}`, ""},
+		{`[{"slug":"in-an-array"}]`, ""},
+		{`{"slug":"trailing"} {"x":1}`, ""},
+	}
+	var in strings.Builder
+	for _, l := range lines {
+		in.WriteString(l.line + "\n")
+	}
+	var got []server.ImportResult
+	if _, err := env.S.ImportTenants(context.Background(), strings.NewReader(in.String()), func(r server.ImportResult) error {
+		got = append(got, r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(lines) {
+		t.Fatalf("%d results for %d lines: %+v", len(got), len(lines), got)
+	}
+	for i, l := range lines {
+		if got[i].Status != server.ImportFailed || got[i].Slug != l.slug {
+			t.Errorf("line %s: %s with slug %q, want error with slug %q", l.line, got[i].Status, got[i].Slug, l.slug)
+		}
+	}
+}
