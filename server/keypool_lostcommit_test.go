@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,7 +106,8 @@ func (p *commitLoser) serve(client net.Conn, target string) {
 
 // TestRotationLostCommitKeepsKeyOutOfPool: when the answer to a rotation's COMMIT is lost (the connection drops
 // after Postgres committed), the rotation fails with a 5xx-class error, but the pooled key it took is the tenant's
-// now and must not go back to the pool, where the next tenant or rotation would take it again.
+// now and must not go back to the pool, where the next tenant or rotation would take it again; and the change is
+// announced to the caches as if it had committed, since it may have.
 func TestRotationLostCommitKeepsKeyOutOfPool(t *testing.T) {
 	t.Parallel()
 	dsn := os.Getenv("AUTHIO_TEST_POSTGRES_DSN")
@@ -126,6 +128,8 @@ func TestRotationLostCommitKeepsKeyOutOfPool(t *testing.T) {
 	if added, err := s.KeyPool.Fill(ctx, 1, 1); err != nil || added != 1 {
 		t.Fatalf("Fill: %d %v", added, err)
 	}
+	c := env.Client(testenv.ClientOptions{})
+	before := testenv.KidsOf(t, env.Tenant("lost-a").JWKS(t, c)) // cached until a change is announced
 	p.armed.Store(true)
 	_, err := s.RotateKey(ctx, a)
 	if p.lost.Load() != 1 || err == nil {
@@ -137,6 +141,11 @@ func TestRotationLostCommitKeepsKeyOutOfPool(t *testing.T) {
 	}
 	kid := ks[0].ID // the pooled key: its commit happened
 	poolHolds(t, s, 0, "after a rotation whose COMMIT answer was lost")
+	// The change is announced all the same: the cached key set is dropped, and the new key published at once
+	// instead of after the cache's safety TTL.
+	if kids := testenv.KidsOf(t, env.Tenant("lost-a").JWKS(t, c)); !slices.Contains(kids, kid) {
+		t.Errorf("lost-a's JWKS after the rotation: %v (before: %v), want it to publish %s", kids, before, kid)
+	}
 	k, err := s.RotateKey(ctx, b)
 	if err != nil || k.ID == kid {
 		t.Fatalf("the next rotation: %+v %v, want a key of its own", k.ID, err)

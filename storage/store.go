@@ -257,7 +257,7 @@ func WrittenInTransaction(ctx context.Context, table string) bool {
 }
 
 // inTx runs fn in a transaction, reusing one already carried by ctx. The changes it made are reported to the
-// commit hooks once it has committed.
+// commit hooks once it has committed, and also when its COMMIT failed (see uncertainCommit).
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := txOf(ctx); ok {
 		return fn(ctx)
@@ -271,12 +271,21 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context) error) er
 	})
 	if err != nil && fnErr == nil {
 		// BEGIN or COMMIT failed: that is the database's failure, whatever fn's statements did.
+		s.uncertainCommit(ctx, state)
 		return failed(ctx, err)
 	}
 	if err == nil {
 		s.emit(ctx, state.committed())
 	}
 	return err
+}
+
+// uncertainCommit reports the changes of a transaction whose COMMIT failed to the commit hooks all the same: a
+// connection lost after the database committed loses only the answer, and the caches the hooks keep must not go
+// on serving what the transaction replaced (a rotated key, say) until their safety TTL. Reporting a change that
+// was in fact rolled back costs a reload. A failed BEGIN recorded no change, and reports none.
+func (s *Store) uncertainCommit(ctx context.Context, t *txState) {
+	s.emit(ctx, t.committed())
 }
 
 // InReadTx runs fn's reads in one read-only transaction (READ ONLY on Postgres), so that they cost one
@@ -312,13 +321,15 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	return context.WithValue(ctx, txKey{}, &txState{db: tx}), nil
 }
 
-// Commit implements fosite's storage.Transactional; the transaction's changes are reported once it committed.
+// Commit implements fosite's storage.Transactional; the transaction's changes are reported once it committed, or
+// when its COMMIT failed (uncertainCommit).
 func (s *Store) Commit(ctx context.Context) error {
 	t, ok := txOf(ctx)
 	if !ok {
 		return errors.New("storage: commit without transaction")
 	}
 	if err := t.db.Commit().Error; err != nil {
+		s.uncertainCommit(ctx, t)
 		return failed(ctx, err)
 	}
 	s.emit(ctx, t.committed())
