@@ -232,7 +232,9 @@ func (s *Store) lockRow(ctx context.Context, model any, id string) error {
 	}
 	var ids []string
 	if _, isTenant := model.(*Tenant); isTenant {
-		return mapErr(s.conn(ctx).Model(model).Clauses(clause.Locking{Strength: "UPDATE"}).
+		// NO KEY UPDATE: it serializes the tenant's writers (AddKey, UpdateTenant) without waiting for
+		// transactions that insert rows pointing at the tenant (a domain, a user), which hold KEY SHARE on it.
+		return mapErr(s.conn(ctx).Model(model).Clauses(clause.Locking{Strength: "NO KEY UPDATE"}).
 			Where("id = ? OR slug = ?", id, id).Pluck("id", &ids).Error)
 	}
 	db, _, err := s.scoped(ctx)
