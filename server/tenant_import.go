@@ -417,13 +417,25 @@ func (s *Server) parseImportLine(raw []byte) (string, preparedTenant, error) {
 		return writtenSlug(raw), preparedTenant{}, err
 	}
 	p, err := s.prepareTenant(spec)
-	return strings.TrimSpace(spec.Slug), p, err
+	return reportableSlug(spec.Slug), p, err
+}
+
+// reportableSlug is slug, trimmed, as a result line may name it: "" when it holds anything that cannot be what
+// the line's author wrote or would see — control or format characters (U+202E, say), or U+FFFD, which JSON
+// decoding puts in place of a lone surrogate escape (\ud800) — so that a result never names a slug no line had.
+func reportableSlug(slug string) string {
+	if strings.ContainsFunc(slug, func(r rune) bool {
+		return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	}) {
+		return ""
+	}
+	return strings.TrimSpace(slug)
 }
 
 // writtenSlug is the slug of an import line that was refused as a whole, as written: the string value of its one
-// top-level member named exactly "slug", trimmed. "" when the line is not one object, or its slug is missing, not a
-// string, given more than once, not valid UTF-8 or holds control characters: a result must never name a slug
-// the line did not (encoding/json would match "SLUG", keep the last of two and replace invalid bytes).
+// top-level member named exactly "slug" (reportableSlug). "" when the line is not one object, or its slug is
+// missing, not a string, given more than once or not valid UTF-8: a result must never name a slug the line did not
+// (encoding/json would match "SLUG", keep the last of two and replace invalid bytes).
 func writtenSlug(raw []byte) string {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -450,11 +462,10 @@ func writtenSlug(raw []byte) string {
 		return ""
 	}
 	var slug string
-	if len(found) != 1 || !utf8.Valid(found[0]) || json.Unmarshal(found[0], &slug) != nil ||
-		strings.ContainsFunc(slug, unicode.IsControl) {
+	if len(found) != 1 || !utf8.Valid(found[0]) || json.Unmarshal(found[0], &slug) != nil {
 		return ""
 	}
-	return strings.TrimSpace(slug)
+	return reportableSlug(slug)
 }
 
 // importFailure is the result of a line that failed with err.

@@ -75,8 +75,9 @@ func TestImportStops(t *testing.T) {
 	}
 }
 
-// TestImportRefusedLineSlug: a line refused as a whole names the slug it was written with, and only that: never
-// one spelled in another case, one of two, one with its invalid bytes replaced, or one with control characters.
+// TestImportRefusedLineSlug: a refused line names the slug it was written with, and only that: never one spelled in
+// another case, one of two, one with invalid bytes or lone surrogates replaced, or one with control or format
+// characters.
 func TestImportRefusedLineSlug(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t, testenv.Options{})
@@ -90,6 +91,9 @@ func TestImportRefusedLineSlug(t *testing.T) {
 		{`{"slug":"first","slug":"second"}`, ""},
 		{"{\"slug\":\"bad\xffbyte\",\"x\":1}", ""},
 		{`{"slug":"nul\u0000byte","x":1}`, ""},
+		{`{"slug":"acme\ud800","x":1}`, ""},     // a lone surrogate: decoded as U+FFFD
+		{`{"slug":"acme\ud800"}`, ""},           // the same on a line refused field by field
+		{`{"slug":"acme\u202eevil","x":1}`, ""}, // a format character (right-to-left override)
 		{`{"slug":42}`, ""},
 		{`{"slug":{"slug":"nested"}}`, ""},
 		{`[{"slug":"in-an-array"}]`, ""},
