@@ -153,12 +153,18 @@ func txOf(ctx context.Context) (*txState, bool) {
 	return t, ok
 }
 
-// recordChanges registers the callbacks that record every successful write as a Change.
+// recordChanges registers the callbacks that record every successful write as a Change, and every write made
+// outside a transaction whose outcome is unknown (outcomeUnknown): the database may have done it before the
+// answer was lost, and the caches must not go on serving what it replaced. In a transaction a failed statement
+// needs no record: the transaction cannot commit (see uncertainCommit for a failed COMMIT).
 func (s *Store) recordChanges(db *gorm.DB) error {
 	record := func(op string) func(*gorm.DB) {
 		return func(tx *gorm.DB) {
 			st := tx.Statement
-			if tx.Error != nil || tx.RowsAffected == 0 || st.Table == "" || !s.watched(st.Table) {
+			_, inTx := txOf(st.Context)
+			done := tx.Error == nil && tx.RowsAffected > 0
+			maybe := tx.Error != nil && !inTx && outcomeUnknown(tx.Error)
+			if !(done || maybe) || st.Table == "" || !s.watched(st.Table) {
 				return
 			}
 			ctx := st.Context
@@ -178,4 +184,11 @@ func (s *Store) recordChanges(db *gorm.DB) error {
 		cb.Update().After("gorm:update").Register(name, record(OpUpdate)),
 		cb.Delete().After("gorm:delete").Register(name, record(OpDelete)),
 	)
+}
+
+// outcomeUnknown reports whether a statement that failed with err may still have taken effect: the database
+// failed or could not be reached (ErrUnavailable: a connection lost after the statement ran loses only its answer)
+// or the caller stopped waiting. A refusal by the database (a constraint, a missing row) took no effect.
+func outcomeUnknown(err error) bool {
+	return errors.Is(classify(err), ErrUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
