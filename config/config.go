@@ -58,7 +58,7 @@ type Config struct {
 	// 50-100 ms of CPU per key; 0 keeps none (keys already pooled are still used). The server generates them in
 	// the background on one core; the pool is shared by replicas and kept across restarts. A control plane that
 	// creates RSA tenants in bursts keeps a burst's worth ready, or fills the pool on every core before one
-	// (`authio key pool fill`). Each pooled key is about 1.3 KiB in the database.
+	// (`authio key pool fill`). Each pooled key is about 1.7 KiB in the database.
 	KeyPool int
 	// AdminToken is the bearer token of the admin listener's tenant API (/admin/v1/…; AUTHIO_ADMIN_TOKEN, at least
 	// 32 characters). Empty: that API is off (the admin listener still serves metrics and /tls/ask).
